@@ -1,0 +1,231 @@
+/**
+ * The core's command set: the one contract between the TypeScript kernel layer and
+ * either core (the AssemblyScript engine in assembly/, the reference model in
+ * src/core/reference/). Both compilers read this file, so it holds numbers only.
+ *
+ * Division of labour. The kernel layer (src/kvm/) owns the uAPI: names, fds,
+ * reference counts, every errno rule and the permission policy. It only emits a
+ * command once the command is known to be valid, so a core never validates and
+ * never fails except where the answer depends on page or SPTE state (poison, a
+ * missing page). The core owns what is large or hot: the pfn pool, each inode's
+ * page cache, each file's bindings, each VM's memslot index and stage-2 table,
+ * the host-virtual-address map, and the zap fan-out.
+ *
+ * Ids are small integers chosen by the kernel layer, never reused, starting at 0.
+ *
+ * Command buffer. A Float64Array of CMD_CAPACITY commands of CMD_WORDS words:
+ * word 0 is the opcode, words 1..7 are the arguments a..g below. Every integer
+ * argument is exact in a double (gfns and pgoffs are below 2^53).
+ * Result buffer. A Float64Array of CMD_CAPACITY results of RES_WORDS words:
+ * word 0 the code (RES_OK or a RES_* outcome), words 1..4 the value and aux words.
+ * `run(n)` executes commands 0..n-1 in order and fills results 0..n-1.
+ *
+ * Units: pages everywhere (gfn, pgoff, npages, hva page = host address >> 12),
+ * ranges half-open [start, end).
+ *
+ * pfn allocation is part of the contract, so that both cores number frames alike:
+ * a new frame takes the pfn most recently freed (a LIFO free stack), or, when
+ * none is free, the next never-used pfn counting from 1. Frames freed by one
+ * command are pushed in ascending pgoff order.
+ */
+
+export const CMD_WORDS = 8;
+export const RES_WORDS = 5;
+export const CMD_CAPACITY = 4096;
+
+// ---- Outcome codes (result word 0) ----
+export const RES_OK = 0;
+/** Host access: the page is poisoned (SIGBUS). */
+export const RES_SIGBUS = 1;
+/** Guest access: KVM_EXIT_MMIO at gpa (aux = gfn; the kernel layer adds the offset). */
+export const RES_MMIO = 2;
+/** Guest access: KVM_EXIT_MEMORY_FAULT with errno EFAULT; value = MEMFAULT_* flags. */
+export const RES_MEMFAULT_EFAULT = 3;
+/** Guest access: KVM_EXIT_MEMORY_FAULT with errno EHWPOISON. */
+export const RES_MEMFAULT_EHWPOISON = 4;
+/** Guest access: KVM_EXIT_MEMORY_FAULT with errno EACCES (the file forbids it). */
+export const RES_MEMFAULT_EACCES = 5;
+/** Guest access: a shared access through userspace_addr found nothing mapped: bare EFAULT. */
+export const RES_EFAULT = 6;
+/** Guest access: exec where no memslot is: KVM_EXIT_INTERNAL_ERROR, emulation failure. */
+export const RES_INTERNAL_ERROR = 7;
+/** Host access: the map's protection forbids it (SIGSEGV). */
+export const RES_SIGSEGV = 8;
+
+// ---- Page flags (per frame) ----
+/** Zeroed and initialised (set on first host or guest fault, not by fallocate). */
+export const PG_UPTODATE = 1;
+export const PG_HWPOISON = 2;
+/** Prepared as private (issue 5: with the encryption context in the frame's ctx). */
+export const PG_PRIVATE = 4;
+
+// ---- Rights (SPTEs, files) ----
+export const RIGHT_R = 1;
+export const RIGHT_W = 2;
+export const RIGHT_X = 4;
+export const RIGHTS_ALL = 7;
+
+// ---- Guest access kinds ----
+export const ACCESS_READ = 0;
+export const ACCESS_WRITE = 1;
+export const ACCESS_EXEC = 2;
+
+// ---- Memslot flags (uAPI values) ----
+export const SLOT_READONLY = 2;
+export const SLOT_GUEST_MEMFD = 4;
+/** Core-internal: bound to a file with GUEST_MEMFD_FLAG_MMAP, so every fault goes to gmem. */
+export const SLOT_GMEM_ONLY = 0x10000;
+
+/** Memory-fault exit flag: the access was private (KVM_MEMORY_EXIT_FLAG_PRIVATE). */
+export const MEMFAULT_PRIVATE = 8;
+
+// ---- Inode kinds ----
+export const INODE_GMEM = 0;
+/** Anonymous host memory (anon_map, and `{"anon": NAME}` regions). */
+export const INODE_ANON = 1;
+
+// ---- Opcodes ----
+/** VM_CREATE(vm): an empty memslot set and stage-2 table, counters at 0. */
+export const OP_VM_CREATE = 1;
+/** VM_DESTROY(vm): the struct kvm is freed with its SPTEs and memslots (its files are already released). */
+export const OP_VM_DESTROY = 2;
+/**
+ * INODE_CREATE(inode, npages, kind, gmem_flags): an empty page cache of npages
+ * pages (the file size). gmem_flags are GUEST_MEMFD_FLAG_* (INIT_SHARED = 2
+ * decides host faults); 0 for anon inodes.
+ */
+export const OP_INODE_CREATE = 3;
+/** INODE_DESTROY(inode): every page is freed (ascending pgoff). value = pages freed. */
+export const OP_INODE_DESTROY = 4;
+/** FILE_CREATE(file, inode, vm, rights): a view of inode for vm with guest rights (RIGHT_*), appended to the inode's file list. */
+export const OP_FILE_CREATE = 5;
+/**
+ * FILE_RELEASE(file): kvm_gmem_release(): for every binding of the file, in
+ * ascending pgoff, the SPTEs of its gfn range are zapped in the file's VM and
+ * its memslot keeps no file (file = -1); the file leaves its inode's list.
+ * Pages are not freed.
+ */
+export const OP_FILE_RELEASE = 6;
+/**
+ * SLOT_CREATE(vm, slot, base_gfn, npages, file, pgoff, flags): a new memslot
+ * with userspace_addr 0; if file >= 0 it is bound to file pages
+ * [pgoff, pgoff + npages). flags are the uAPI flags, plus SLOT_GMEM_ONLY when
+ * the file has GUEST_MEMFD_FLAG_MMAP.
+ */
+export const OP_SLOT_CREATE = 7;
+/** SLOT_SET_UADDR(vm, slot, hva_page): the memslot's userspace_addr >> 12 (sent right after SLOT_CREATE). */
+export const OP_SLOT_SET_UADDR = 8;
+/** SLOT_DELETE(vm, slot): unbind and remove the memslot, then zap every SPTE of the VM (KVM_X86_QUIRK_SLOT_ZAP_ALL). */
+export const OP_SLOT_DELETE = 9;
+/** SLOT_MOVE(vm, slot, new_base_gfn): a plain memslot moves; then every SPTE of the VM is zapped. */
+export const OP_SLOT_MOVE = 10;
+/**
+ * ALLOCATE(inode, start, end): kvm_gmem_allocate(): every absent pgoff in range,
+ * ascending, gets a new frame: not uptodate, contents 0. Present pages are
+ * untouched. value = pages allocated.
+ */
+export const OP_ALLOCATE = 11;
+/**
+ * PUNCH(inode, start, end): kvm_gmem_punch_hole(): invalidate(inode, start, end)
+ * (below), then every present page in range is freed (ascending pgoff),
+ * poisoned or not. value = pages freed.
+ *
+ * invalidate(inode, start, end), shared with MEMORY_FAILURE:
+ *  1. kvm_gmem_invalidate_begin(): for every file of the inode, in creation
+ *     order, and every binding of it overlapping the range, zap the gfns that
+ *     bind the overlap, in the file's VM;
+ *  2. the MMU notifier: for every host map of the inode (ascending map id)
+ *     overlapping the range, the hva pages showing the overlap are invalidated:
+ *     in every live VM (ascending id), every memslot (ascending slot id) whose
+ *     [uaddr, uaddr + npages) overlaps them has the matching gfns zapped.
+ */
+export const OP_PUNCH = 12;
+/**
+ * HOST_ACCESS(hva_page, write, byte): a host load (write 0) or store (1) at an
+ * hva page that lies inside a live host map. In order: the map's rights lack
+ * R (load) or W (store): RES_SIGSEGV. The page is pgoff = map.pgoff +
+ * (hva_page - map.hva_page) of the map's inode; pgoff >= the inode's npages:
+ * RES_SIGBUS; a gmem inode without INIT_SHARED: RES_SIGBUS; a poisoned page:
+ * RES_SIGBUS. Otherwise the page is got or created, zeroed and marked uptodate
+ * if it was not, and a store fills it with byte. value = the page's byte.
+ */
+export const OP_HOST_ACCESS = 13;
+/**
+ * HOSTMAP_CREATE(map, hva_page, npages, inode, pgoff, rights): host virtual pages
+ * [hva_page, hva_page + npages) show inode pages from pgoff on. Maps never
+ * overlap (the kernel layer places them).
+ */
+export const OP_HOSTMAP_CREATE = 14;
+/**
+ * HOSTMAP_DESTROY(map): munmap. The MMU notifier invalidates the map's whole hva
+ * range (step 2 of invalidate, over the map's pages), then the map goes.
+ */
+export const OP_HOSTMAP_DESTROY = 15;
+/**
+ * GUEST_ACCESS(vm, gfn, access, private, byte, attr_private): a vCPU access
+ * (ACCESS_*) at gfn; attr_private is the gfn's memory attribute, resolved by the
+ * kernel layer. The x86 fault path, in this order:
+ *  1. private != attr_private: RES_MEMFAULT_EFAULT (kvm_mmu_faultin_pfn();
+ *     an installed SPTE always agrees with the attribute, since changing the
+ *     attribute zaps it, so this check may come first).
+ *  1b. an SPTE for gfn holds the access's right: no fault; the access is done
+ *     on its pfn (read: value = the byte; write: fill with byte).
+ *  2. no memslot holds gfn: private: RES_MEMFAULT_EFAULT; exec:
+ *     RES_INTERNAL_ERROR; else RES_MMIO (kvm_handle_noslot_fault()).
+ *  3. private, or the slot is SLOT_GMEM_ONLY (kvm_mmu_faultin_pfn_gmem()):
+ *     no GUEST_MEMFD flag, or its file released: RES_MEMFAULT_EFAULT;
+ *     the file's rights lack the access's right: RES_MEMFAULT_EACCES;
+ *     the page (file inode, pgoff = slot.pgoff + gfn - slot.base) is poisoned:
+ *     RES_MEMFAULT_EHWPOISON; else the page is got or created, zeroed and
+ *     marked uptodate if it was not.
+ *  4. otherwise the shared path through userspace_addr: a write to a READONLY
+ *     slot: RES_MMIO; hva_page = slot.uaddr + gfn - slot.base; no host map
+ *     holds it, or the map lacks the right (R for read and exec, W for write),
+ *     or the page is past its inode's npages, or a gmem inode without
+ *     INIT_SHARED: RES_EFAULT; poisoned: RES_SIGBUS; else got or created,
+ *     zeroed and marked uptodate if it was not.
+ *  5. the SPTE gfn -> pfn is installed (replacing any SPTE there), or its rights widened, with the
+ *     access's right (read R, write R|W, exec R|X); faults += 1; the access is
+ *     done as in 1b.
+ * Every RES_MEMFAULT_*, RES_MMIO and RES_INTERNAL_ERROR counts exits += 1.
+ * Memory-fault results carry value = MEMFAULT_PRIVATE if private, else 0.
+ */
+export const OP_GUEST_ACCESS = 16;
+/** ZAP_GFNS(vm, start, end): zap the SPTEs of a gfn range (memory-attribute changes). */
+export const OP_ZAP_GFNS = 17;
+/**
+ * MEMORY_FAILURE(inode, pgoff): the page (created, not uptodate, if absent) is
+ * marked poisoned, then invalidate(inode, pgoff, pgoff + 1). value = 1 if the
+ * page was newly poisoned.
+ */
+export const OP_MEMORY_FAILURE = 18;
+/** FILE_SET_RIGHTS(file, rights): a file's guest rights change; in its VM, every SPTE reached through its bindings is zapped. */
+export const OP_FILE_SET_RIGHTS = 19;
+/** STATS_HOST(): value = gmem pages allocated on the host, aux = anon pages. */
+export const OP_STATS_HOST = 20;
+/** STATS_VM(vm): value = SPTEs now, aux = faults, aux2 = zaps, aux3 = exits. */
+export const OP_STATS_VM = 21;
+
+/**
+ * Zapping: every SPTE removed counts zaps += 1 in its VM. No other command
+ * changes counters.
+ *
+ * Snapshot: a Float64 stream of the whole core state, identical for both cores,
+ * read after run() by snapshot(). In order:
+ *  - for each live inode, ascending id: SNAP_INODE, id, npages, kind,
+ *    gmem_flags, n, then n x (pgoff, pfn, byte, page flags), ascending pgoff;
+ *  - for each live file, ascending id: SNAP_FILE, id, inode, vm, rights, n,
+ *    then n x (pgoff, npages, slot), ascending pgoff;
+ *  - for each live VM, ascending id: SNAP_VM, id, n, then n x (slot, base_gfn,
+ *    npages, flags, file, pgoff, uaddr_page), ascending slot; m, then
+ *    m x (gfn, pfn, rights), ascending gfn; then sptes, faults, zaps, exits;
+ *  - for each live host map, ascending id: SNAP_MAP, id, hva_page, npages,
+ *    inode, pgoff, rights;
+ *  - SNAP_END, gmem pages, anon pages, next never-used pfn, free-stack depth.
+ */
+export const SNAP_INODE = 1;
+export const SNAP_FILE = 2;
+export const SNAP_VM = 3;
+export const SNAP_MAP = 4;
+export const SNAP_END = 5;
+

@@ -1,0 +1,24 @@
+/**
+ * The interface both cores implement: the AssemblyScript engine (engine.ts) and
+ * the reference model (reference/). The kernel layer pushes commands (see
+ * src/abi/core-abi.ts) and reads their results after a flush.
+ */
+export interface Core {
+  /** Which implementation this is, for reports. */
+  readonly kind: "wasm" | "reference";
+  /**
+   * Queue one command; returns its index in the current batch. When the batch is
+   * full it is flushed first (so `onFlush` runs before the index is reused).
+   */
+  push(op: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number): number;
+  /** Run every queued command (one call into WebAssembly), then call onFlush. */
+  flush(): void;
+  /** Result words of the last flushed batch: result i at [i * RES_WORDS, (i + 1) * RES_WORDS). */
+  readonly results: Float64Array;
+  /** Called after each flush with the number of results, before the batch is reused. */
+  onFlush: ((count: number) => void) | null;
+  /** The whole core state as the stream documented in core-abi.ts (flushes first). */
+  snapshot(): Float64Array;
+  /** Bytes of memory the core holds now (wasm linear memory, or an estimate for the reference). */
+  memoryBytes(): number;
+}
