@@ -1,0 +1,100 @@
+/**
+ * The engine core: the Core interface over the AssemblyScript module. Commands
+ * are written straight into the module's command buffer in linear memory and a
+ * whole batch runs in one call to `run`, so the JS/WASM boundary is crossed
+ * once per batch. Views are rebuilt whenever memory.grow detached them.
+ */
+import * as A from "../abi/core-abi.js";
+import type { Core } from "./core.js";
+import { WASM_RELEASE_BASE64, WASM_DEBUG_BASE64 } from "./wasm-binary.generated.js";
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  cmdPtr(): number;
+  resPtr(): number;
+  run(n: number): void;
+  snapshot(): number;
+  snapshotPtr(): number;
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(base64);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
+const modules: Partial<Record<"release" | "debug", WebAssembly.Module>> = {};
+
+/** Compiles the embedded module once per process (synchronously: it is small). */
+function module(flavour: "release" | "debug"): WebAssembly.Module {
+  return (modules[flavour] ??= new WebAssembly.Module(decode(flavour === "release" ? WASM_RELEASE_BASE64 : WASM_DEBUG_BASE64)));
+}
+
+export class EngineCore implements Core {
+  readonly kind = "wasm" as const;
+  onFlush: ((count: number) => void) | null = null;
+  private readonly x: Exports;
+  private buffer!: ArrayBuffer;
+  private cmd!: Float64Array;
+  private res!: Float64Array;
+  private count = 0;
+
+  constructor(flavour: "release" | "debug" = "release") {
+    const instance = new WebAssembly.Instance(module(flavour), {
+      env: {
+        abort(_msg: number, _file: number, line: number, col: number) {
+          throw new Error(`gmemsim engine: internal assertion failed at ${line}:${col}`);
+        },
+      },
+    });
+    this.x = instance.exports as unknown as Exports;
+    this.views();
+  }
+
+  private views(): void {
+    this.buffer = this.x.memory.buffer;
+    this.cmd = new Float64Array(this.buffer, this.x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
+    this.res = new Float64Array(this.buffer, this.x.resPtr(), A.CMD_CAPACITY * A.RES_WORDS);
+  }
+
+  get results(): Float64Array {
+    return this.res;
+  }
+
+  push(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    if (this.count === A.CMD_CAPACITY) this.flush();
+    const i = this.count++;
+    const w = i * A.CMD_WORDS;
+    const cmd = this.cmd;
+    cmd[w] = op;
+    cmd[w + 1] = a;
+    cmd[w + 2] = b;
+    cmd[w + 3] = c;
+    cmd[w + 4] = d;
+    cmd[w + 5] = e;
+    cmd[w + 6] = f;
+    cmd[w + 7] = g;
+    return i;
+  }
+
+  flush(): void {
+    const n = this.count;
+    if (n > 0) {
+      this.x.run(n);
+      if (this.x.memory.buffer !== this.buffer) this.views();
+    }
+    this.count = 0;
+    this.onFlush?.(n);
+  }
+
+  snapshot(): Float64Array {
+    this.flush();
+    const len = this.x.snapshot();
+    return new Float64Array(this.x.memory.buffer, this.x.snapshotPtr(), len).slice();
+  }
+
+  memoryBytes(): number {
+    return this.x.memory.buffer.byteLength;
+  }
+}

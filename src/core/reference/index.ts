@@ -1,0 +1,91 @@
+/**
+ * The reference core: the Core interface over RefModel. Commands run as they are
+ * pushed (the contract makes order the only thing that matters), and results
+ * are handed over at flush, exactly as the engine hands over a batch.
+ */
+import * as A from "../../abi/core-abi.js";
+import type { Core } from "../core.js";
+import { RefModel } from "./model.js";
+
+export class ReferenceCore implements Core {
+  readonly kind = "reference" as const;
+  readonly model = new RefModel();
+  readonly results = new Float64Array(A.CMD_CAPACITY * A.RES_WORDS);
+  onFlush: ((count: number) => void) | null = null;
+  private count = 0;
+
+  push(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    if (this.count === A.CMD_CAPACITY) this.flush();
+    const i = this.count++;
+    const r = i * A.RES_WORDS;
+    this.results.fill(0, r, r + A.RES_WORDS);
+    const m = this.model;
+    switch (op) {
+      case A.OP_VM_CREATE: m.vmCreate(a); break;
+      case A.OP_VM_DESTROY: m.vmDestroy(a); break;
+      case A.OP_INODE_CREATE: m.inodeCreate(a, b, c, d); break;
+      case A.OP_INODE_DESTROY: this.results[r + 1] = m.inodeDestroy(a); break;
+      case A.OP_FILE_CREATE: m.fileCreate(a, b, c, d); break;
+      case A.OP_FILE_RELEASE: m.fileRelease(a); break;
+      case A.OP_SLOT_CREATE: m.slotCreate(a, b, c, d, e, f, g); break;
+      case A.OP_SLOT_SET_UADDR: m.slotSetUaddr(a, b, c); break;
+      case A.OP_SLOT_DELETE: m.slotDelete(a, b); break;
+      case A.OP_SLOT_MOVE: m.slotMove(a, b, c); break;
+      case A.OP_ALLOCATE: this.results[r + 1] = m.allocate(a, b, c); break;
+      case A.OP_PUNCH: this.results[r + 1] = m.punch(a, b, c); break;
+      case A.OP_HOST_ACCESS: {
+        const [code, value] = m.hostAccess(a, b, c);
+        this.results[r] = code;
+        this.results[r + 1] = value;
+        break;
+      }
+      case A.OP_HOSTMAP_CREATE: m.hostmapCreate(a, b, c, d, e, f); break;
+      case A.OP_HOSTMAP_DESTROY: m.hostmapDestroy(a); break;
+      case A.OP_GUEST_ACCESS: {
+        const [code, value, aux] = m.guestAccess(a, b, c, d, e, f);
+        this.results[r] = code;
+        this.results[r + 1] = value;
+        this.results[r + 2] = aux;
+        break;
+      }
+      case A.OP_ZAP_GFNS: m.zapGfnsCmd(a, b, c); break;
+      case A.OP_MEMORY_FAILURE: this.results[r + 1] = m.memoryFailure(a, b); break;
+      case A.OP_FILE_SET_RIGHTS: m.fileSetRights(a, b); break;
+      case A.OP_STATS_HOST:
+        this.results[r + 1] = m.s.gmemPages;
+        this.results[r + 2] = m.s.anonPages;
+        break;
+      case A.OP_STATS_VM: {
+        const vm = m.s.vms.get(a)!;
+        this.results[r + 1] = vm.sptes.size;
+        this.results[r + 2] = vm.faults;
+        this.results[r + 3] = vm.zaps;
+        this.results[r + 4] = vm.exits;
+        break;
+      }
+      default:
+        throw new Error(`reference core: unknown opcode ${op}`);
+    }
+    return i;
+  }
+
+  flush(): void {
+    const n = this.count;
+    this.count = 0;
+    this.onFlush?.(n);
+  }
+
+  snapshot(): Float64Array {
+    this.flush();
+    return this.model.snapshot();
+  }
+
+  /** A rough figure (the maps' entries at 64 bytes each), for side-by-side reports only. */
+  memoryBytes(): number {
+    const s = this.model.s;
+    let entries = s.frames.size;
+    for (const i of s.inodes.values()) entries += i.pages.size;
+    for (const v of s.vms.values()) entries += v.sptes.size + v.slots.size;
+    return entries * 64;
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * The reference model of the core contract (src/abi/core-abi.ts), command by
+ * command. Each method is the contract's paragraph for that opcode, written as
+ * directly as possible over the maps of state.ts.
+ */
+import * as A from "../../abi/core-abi.js";
+import { RefState, RefInode, RefVm, overlap, ascending } from "./state.js";
+
+export class RefModel {
+  readonly s = new RefState();
+
+  // ---- frames ----
+  private newFrame(inode: RefInode, pgoff: number): number {
+    const pfn = this.s.freeStack.length ? this.s.freeStack.pop()! : this.s.nextPfn++;
+    this.s.frames.set(pfn, { byte: 0, flags: 0 });
+    inode.pages.set(pgoff, pfn);
+    if (inode.kind === A.INODE_ANON) this.s.anonPages++;
+    else this.s.gmemPages++;
+    return pfn;
+  }
+
+  private freeFrame(inode: RefInode, pgoff: number): void {
+    const pfn = inode.pages.get(pgoff)!;
+    inode.pages.delete(pgoff);
+    this.s.frames.delete(pfn);
+    this.s.freeStack.push(pfn);
+    if (inode.kind === A.INODE_ANON) this.s.anonPages--;
+    else this.s.gmemPages--;
+  }
+
+  /** Get or create the page and make it uptodate (zeroed on first use). */
+  private faultIn(inode: RefInode, pgoff: number): number {
+    const pfn = inode.pages.get(pgoff) ?? this.newFrame(inode, pgoff);
+    const f = this.s.frames.get(pfn)!;
+    if (!(f.flags & A.PG_UPTODATE)) {
+      f.byte = 0;
+      f.flags |= A.PG_UPTODATE;
+    }
+    return pfn;
+  }
+
+  private poisoned(inode: RefInode, pgoff: number): boolean {
+    const pfn = inode.pages.get(pgoff);
+    return pfn !== undefined && (this.s.frames.get(pfn)!.flags & A.PG_HWPOISON) !== 0;
+  }
+
+  // ---- stage 2 ----
+  private zapGfns(vm: RefVm, start: number, end: number): void {
+    for (const gfn of [...vm.sptes.keys()]) {
+      if (gfn >= start && gfn < end) {
+        vm.sptes.delete(gfn);
+        vm.zaps++;
+      }
+    }
+  }
+
+  private zapAll(vm: RefVm): void {
+    vm.zaps += vm.sptes.size;
+    vm.sptes.clear();
+  }
+
+  /** Step 2 of invalidate: the MMU notifier for hva pages [hs, he). */
+  private invalidateHva(hs: number, he: number): void {
+    for (const vmId of ascending(this.s.vms.keys())) {
+      const vm = this.s.vms.get(vmId)!;
+      for (const slotId of ascending(vm.slots.keys())) {
+        const slot = vm.slots.get(slotId)!;
+        const o = overlap(hs, he, slot.uaddr, slot.uaddr + slot.npages);
+        if (o) this.zapGfns(vm, slot.base + (o[0] - slot.uaddr), slot.base + (o[1] - slot.uaddr));
+      }
+    }
+  }
+
+  private invalidate(inodeId: number, start: number, end: number): void {
+    const inode = this.s.inodes.get(inodeId)!;
+    for (const fileId of inode.files) {
+      const file = this.s.files.get(fileId)!;
+      const vm = this.s.vms.get(file.vm)!;
+      for (const b of file.bindings) {
+        const o = overlap(start, end, b.pgoff, b.pgoff + b.npages);
+        if (!o) continue;
+        const slot = vm.slots.get(b.slot)!;
+        this.zapGfns(vm, slot.base + (o[0] - slot.pgoff), slot.base + (o[1] - slot.pgoff));
+      }
+    }
+    for (const mapId of ascending(inode.maps)) {
+      const m = this.s.maps.get(mapId)!;
+      const o = overlap(start, end, m.pgoff, m.pgoff + m.npages);
+      if (o) this.invalidateHva(m.hva + (o[0] - m.pgoff), m.hva + (o[1] - m.pgoff));
+    }
+  }
+
+  private findMap(hva: number) {
+    for (const m of this.s.maps.values()) if (hva >= m.hva && hva < m.hva + m.npages) return m;
+    return undefined;
+  }
+
+  // ---- commands ----
+  vmCreate(vm: number): void {
+    this.s.vms.set(vm, { slots: new Map(), sptes: new Map(), faults: 0, zaps: 0, exits: 0 });
+  }
+
+  vmDestroy(vm: number): void {
+    this.s.vms.delete(vm);
+  }
+
+  inodeCreate(id: number, npages: number, kind: number, gmemFlags: number): void {
+    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new Map(), files: [], maps: [] });
+  }
+
+  inodeDestroy(id: number): number {
+    const inode = this.s.inodes.get(id)!;
+    const pgoffs = ascending(inode.pages.keys());
+    for (const p of pgoffs) this.freeFrame(inode, p);
+    this.s.inodes.delete(id);
+    return pgoffs.length;
+  }
+
+  fileCreate(file: number, inode: number, vm: number, rights: number): void {
+    this.s.files.set(file, { inode, vm, rights, bindings: [] });
+    this.s.inodes.get(inode)!.files.push(file);
+  }
+
+  fileRelease(fileId: number): void {
+    const file = this.s.files.get(fileId)!;
+    const vm = this.s.vms.get(file.vm)!;
+    for (const b of [...file.bindings].sort((x, y) => x.pgoff - y.pgoff)) {
+      const slot = vm.slots.get(b.slot)!;
+      this.zapGfns(vm, slot.base, slot.base + slot.npages);
+      slot.file = -1;
+    }
+    const inode = this.s.inodes.get(file.inode)!;
+    inode.files = inode.files.filter((f) => f !== fileId);
+    this.s.files.delete(fileId);
+  }
+
+  slotCreate(vmId: number, slot: number, base: number, npages: number, file: number, pgoff: number, flags: number): void {
+    this.s.vms.get(vmId)!.slots.set(slot, { slot, base, npages, flags, file, pgoff, uaddr: 0 });
+    if (file >= 0) {
+      const f = this.s.files.get(file)!;
+      f.bindings.push({ pgoff, npages, slot });
+      f.bindings.sort((x, y) => x.pgoff - y.pgoff);
+    }
+  }
+
+  slotSetUaddr(vmId: number, slot: number, hva: number): void {
+    this.s.vms.get(vmId)!.slots.get(slot)!.uaddr = hva;
+  }
+
+  slotDelete(vmId: number, slotId: number): void {
+    const vm = this.s.vms.get(vmId)!;
+    const slot = vm.slots.get(slotId)!;
+    if (slot.file >= 0) {
+      const f = this.s.files.get(slot.file)!;
+      f.bindings = f.bindings.filter((b) => b.slot !== slotId);
+    }
+    vm.slots.delete(slotId);
+    this.zapAll(vm);
+  }
+
+  slotMove(vmId: number, slotId: number, base: number): void {
+    const vm = this.s.vms.get(vmId)!;
+    vm.slots.get(slotId)!.base = base;
+    this.zapAll(vm);
+  }
+
+  allocate(inodeId: number, start: number, end: number): number {
+    const inode = this.s.inodes.get(inodeId)!;
+    let n = 0;
+    for (let p = start; p < end; p++) {
+      if (!inode.pages.has(p)) {
+        this.newFrame(inode, p);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  punch(inodeId: number, start: number, end: number): number {
+    this.invalidate(inodeId, start, end);
+    const inode = this.s.inodes.get(inodeId)!;
+    const victims = ascending(inode.pages.keys()).filter((p) => p >= start && p < end);
+    for (const p of victims) this.freeFrame(inode, p);
+    return victims.length;
+  }
+
+  /** Returns [code, value]. */
+  hostAccess(hva: number, write: number, byte: number): [number, number] {
+    const m = this.findMap(hva)!;
+    if (!(m.rights & (write ? A.RIGHT_W : A.RIGHT_R))) return [A.RES_SIGSEGV, 0];
+    const inode = this.s.inodes.get(m.inode)!;
+    const pgoff = m.pgoff + (hva - m.hva);
+    if (pgoff >= inode.npages) return [A.RES_SIGBUS, 0];
+    if (inode.kind === A.INODE_GMEM && !(inode.gmemFlags & 2)) return [A.RES_SIGBUS, 0];
+    if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0];
+    const f = this.s.frames.get(this.faultIn(inode, pgoff))!;
+    if (write) f.byte = byte;
+    return [A.RES_OK, f.byte];
+  }
+
+  hostmapCreate(map: number, hva: number, npages: number, inode: number, pgoff: number, rights: number): void {
+    this.s.maps.set(map, { hva, npages, inode, pgoff, rights });
+    this.s.inodes.get(inode)!.maps.push(map);
+  }
+
+  hostmapDestroy(mapId: number): void {
+    const m = this.s.maps.get(mapId)!;
+    this.invalidateHva(m.hva, m.hva + m.npages);
+    const inode = this.s.inodes.get(m.inode)!;
+    inode.maps = inode.maps.filter((x) => x !== mapId);
+    this.s.maps.delete(mapId);
+  }
+
+  /** Returns [code, value, aux]. */
+  guestAccess(vmId: number, gfn: number, access: number, priv: number, byte: number, attrPriv: number): [number, number, number] {
+    const vm = this.s.vms.get(vmId)!;
+    const right = access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_W : A.RIGHT_X;
+    const memflag = priv ? A.MEMFAULT_PRIVATE : 0;
+    const exit = (code: number, value = 0): [number, number, number] => {
+      vm.exits++;
+      return [code, value, gfn];
+    };
+    const perform = (pfn: number): [number, number, number] => {
+      const f = this.s.frames.get(pfn)!;
+      if (access === A.ACCESS_WRITE) f.byte = byte;
+      return [A.RES_OK, access === A.ACCESS_READ ? f.byte : 0, 0];
+    };
+
+    if ((priv ? 1 : 0) !== (attrPriv ? 1 : 0)) return exit(A.RES_MEMFAULT_EFAULT, memflag);
+    const spte = vm.sptes.get(gfn);
+    if (spte && spte.rights & right) return perform(spte.pfn);
+
+    let slot;
+    for (const s of vm.slots.values()) if (gfn >= s.base && gfn < s.base + s.npages) slot = s;
+    if (!slot) {
+      if (priv) return exit(A.RES_MEMFAULT_EFAULT, memflag);
+      return exit(access === A.ACCESS_EXEC ? A.RES_INTERNAL_ERROR : A.RES_MMIO);
+    }
+
+    let pfn: number;
+    if (priv || slot.flags & A.SLOT_GMEM_ONLY) {
+      if (!(slot.flags & A.SLOT_GUEST_MEMFD) || slot.file < 0) return exit(A.RES_MEMFAULT_EFAULT, memflag);
+      const file = this.s.files.get(slot.file)!;
+      if (!(file.rights & right)) return exit(A.RES_MEMFAULT_EACCES, memflag);
+      const inode = this.s.inodes.get(file.inode)!;
+      const pgoff = slot.pgoff + (gfn - slot.base);
+      if (this.poisoned(inode, pgoff)) return exit(A.RES_MEMFAULT_EHWPOISON, memflag);
+      pfn = this.faultIn(inode, pgoff);
+    } else {
+      if (access === A.ACCESS_WRITE && slot.flags & A.SLOT_READONLY) return exit(A.RES_MMIO);
+      const hva = slot.uaddr + (gfn - slot.base);
+      const m = this.findMap(hva);
+      if (!m || !(m.rights & (access === A.ACCESS_WRITE ? A.RIGHT_W : A.RIGHT_R))) return [A.RES_EFAULT, 0, gfn];
+      const inode = this.s.inodes.get(m.inode)!;
+      const pgoff = m.pgoff + (hva - m.hva);
+      if (pgoff >= inode.npages) return [A.RES_EFAULT, 0, gfn];
+      if (inode.kind === A.INODE_GMEM && !(inode.gmemFlags & 2)) return [A.RES_EFAULT, 0, gfn];
+      if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0, gfn];
+      pfn = this.faultIn(inode, pgoff);
+    }
+
+    const rights = access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_R | A.RIGHT_W : A.RIGHT_R | A.RIGHT_X;
+    if (spte && spte.pfn === pfn) spte.rights |= rights;
+    else vm.sptes.set(gfn, { pfn, rights });
+    vm.faults++;
+    return perform(pfn);
+  }
+
+  zapGfnsCmd(vmId: number, start: number, end: number): void {
+    this.zapGfns(this.s.vms.get(vmId)!, start, end);
+  }
+
+  memoryFailure(inodeId: number, pgoff: number): number {
+    const inode = this.s.inodes.get(inodeId)!;
+    const pfn = inode.pages.get(pgoff) ?? this.newFrame(inode, pgoff);
+    const f = this.s.frames.get(pfn)!;
+    const fresh = f.flags & A.PG_HWPOISON ? 0 : 1;
+    f.flags |= A.PG_HWPOISON;
+    this.invalidate(inodeId, pgoff, pgoff + 1);
+    return fresh;
+  }
+
+  fileSetRights(fileId: number, rights: number): void {
+    const file = this.s.files.get(fileId)!;
+    file.rights = rights;
+    const vm = this.s.vms.get(file.vm)!;
+    for (const b of file.bindings) {
+      const slot = vm.slots.get(b.slot)!;
+      this.zapGfns(vm, slot.base, slot.base + slot.npages);
+    }
+  }
+
+  // ---- snapshot (core-abi.ts, "Snapshot") ----
+  snapshot(): Float64Array {
+    const out: number[] = [];
+    const s = this.s;
+    for (const id of ascending(s.inodes.keys())) {
+      const inode = s.inodes.get(id)!;
+      const pgoffs = ascending(inode.pages.keys());
+      out.push(A.SNAP_INODE, id, inode.npages, inode.kind, inode.gmemFlags, pgoffs.length);
+      for (const p of pgoffs) {
+        const pfn = inode.pages.get(p)!;
+        const f = s.frames.get(pfn)!;
+        out.push(p, pfn, f.byte, f.flags);
+      }
+    }
+    for (const id of ascending(s.files.keys())) {
+      const f = s.files.get(id)!;
+      out.push(A.SNAP_FILE, id, f.inode, f.vm, f.rights, f.bindings.length);
+      for (const b of [...f.bindings].sort((x, y) => x.pgoff - y.pgoff)) out.push(b.pgoff, b.npages, b.slot);
+    }
+    for (const id of ascending(s.vms.keys())) {
+      const vm = s.vms.get(id)!;
+      const slots = ascending(vm.slots.keys());
+      out.push(A.SNAP_VM, id, slots.length);
+      for (const sid of slots) {
+        const sl = vm.slots.get(sid)!;
+        out.push(sl.slot, sl.base, sl.npages, sl.flags, sl.file, sl.pgoff, sl.uaddr);
+      }
+      const gfns = ascending(vm.sptes.keys());
+      out.push(gfns.length);
+      for (const g of gfns) {
+        const e = vm.sptes.get(g)!;
+        out.push(g, e.pfn, e.rights);
+      }
+      out.push(vm.sptes.size, vm.faults, vm.zaps, vm.exits);
+    }
+    for (const id of ascending(s.maps.keys())) {
+      const m = s.maps.get(id)!;
+      out.push(A.SNAP_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights);
+    }
+    out.push(A.SNAP_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
+    return Float64Array.from(out);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The reference model's state: plain maps, one per kernel object, so that each
+ * rule of core-abi.ts reads as a few obvious lines. Nothing here is tuned for
+ * speed; it is the oracle the WebAssembly engine is checked against.
+ */
+
+export interface RefFrame {
+  byte: number;
+  flags: number;
+}
+
+export interface RefInode {
+  npages: number;
+  kind: number;
+  gmemFlags: number;
+  /** pgoff -> pfn */
+  pages: Map<number, number>;
+  /** file ids in creation order */
+  files: number[];
+  /** host map ids */
+  maps: number[];
+}
+
+export interface RefBinding {
+  pgoff: number;
+  npages: number;
+  slot: number;
+}
+
+export interface RefFile {
+  inode: number;
+  vm: number;
+  rights: number;
+  bindings: RefBinding[];
+}
+
+export interface RefSlot {
+  slot: number;
+  base: number;
+  npages: number;
+  flags: number;
+  file: number;
+  pgoff: number;
+  uaddr: number;
+}
+
+export interface RefSpte {
+  pfn: number;
+  rights: number;
+}
+
+export interface RefVm {
+  slots: Map<number, RefSlot>;
+  sptes: Map<number, RefSpte>;
+  faults: number;
+  zaps: number;
+  exits: number;
+}
+
+export interface RefMap {
+  hva: number;
+  npages: number;
+  inode: number;
+  pgoff: number;
+  rights: number;
+}
+
+export class RefState {
+  frames = new Map<number, RefFrame>();
+  freeStack: number[] = [];
+  nextPfn = 1;
+  gmemPages = 0;
+  anonPages = 0;
+  inodes = new Map<number, RefInode>();
+  files = new Map<number, RefFile>();
+  vms = new Map<number, RefVm>();
+  maps = new Map<number, RefMap>();
+}
+
+/** Overlap of [a, b) and [c, d), or null. */
+export function overlap(a: number, b: number, c: number, d: number): [number, number] | null {
+  const s = Math.max(a, c);
+  const e = Math.min(b, d);
+  return s < e ? [s, e] : null;
+}
+
+export function ascending(keys: Iterable<number>): number[] {
+  return [...keys].sort((x, y) => x - y);
+}
