@@ -1,0 +1,251 @@
+/**
+ * The embedding API. Two tiers with one semantics:
+ *  - handles (Vm, GmemFile, Mapping) whose methods throw GmemError, for programs,
+ *    docs and readable tests;
+ *  - apply(), which takes trace ops as objects and returns one result per op,
+ *    never throwing, for simulations, fuzzing and replay.
+ * Both drive the same Host, so they can be mixed.
+ */
+import { GmemError } from "../errors.js";
+import { EngineCore } from "../core/engine.js";
+import { ReferenceCore } from "../core/reference/index.js";
+import type { Core } from "../core/core.js";
+import { Host } from "../kvm/host.js";
+import { profileByName, type KernelProfile } from "../kvm/profile.js";
+import { messageOf, type Result } from "../kvm/result.js";
+import type { GmemFile as GmemFileObj, HostMap, Vm as VmObj } from "../kvm/objects.js";
+import * as fal from "../kvm/ops/fallocate.js";
+import * as gm from "../kvm/ops/gmem.js";
+import * as gu from "../kvm/ops/guest.js";
+import * as ms from "../kvm/ops/memslot.js";
+import * as mm from "../kvm/ops/mmap.js";
+import * as vmo from "../kvm/ops/vm.js";
+import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
+import { toFlags } from "../trace/numbers.js";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
+
+export type Num = number | bigint;
+export type FlagsArg = number | string | Array<number | string>;
+
+export interface SimulatorOptions {
+  /** "wasm" (default): the WebAssembly engine; "reference": the pure-TypeScript model. */
+  engine?: "wasm" | "reference";
+  /** Kernel profile: "6.18" (default, the live kernel), "7.2". */
+  kernel?: string | KernelProfile;
+}
+
+const big = (x: Num): bigint => (typeof x === "bigint" ? x : BigInt(x));
+
+function check(op: string, r: Result): Result {
+  if (r.errno) throw new GmemError(op, r.errno, messageOf(r) ?? r.errno);
+  return r;
+}
+
+export function makeCore(engine: "wasm" | "reference" = "wasm"): Core {
+  return engine === "reference" ? new ReferenceCore() : new EngineCore();
+}
+
+export class Simulator {
+  readonly host: Host;
+  private replayer: Replayer;
+
+  constructor(options: SimulatorOptions = {}) {
+    const profile = typeof options.kernel === "object" ? options.kernel : profileByName(options.kernel ?? "6.18");
+    this.host = new Host(makeCore(options.engine), { profile });
+    this.replayer = new Replayer(this.host);
+  }
+
+  /** KVM_CREATE_VM. type: "default" (0) or "sw_protected" (1). */
+  createVm(type: "default" | "sw_protected" | number = "default"): Vm {
+    const t = type === "default" ? 0n : type === "sw_protected" ? 1n : BigInt(type);
+    const [r, vm] = vmo.createVm(this.host, t);
+    check("create_vm", r);
+    return new Vm(this, vm!);
+  }
+
+  /** KVM_CHECK_EXTENSION on /dev/kvm. */
+  checkExtension(cap: number): number {
+    return check("check_extension", vmo.checkExtension(this.host, undefined, BigInt(cap))).value as number;
+  }
+
+  /** Host-wide counters: gmem pages allocated on the host. */
+  stats(): { host_pages: number } {
+    const r = gu.stats(this.host, undefined);
+    this.host.sync();
+    return { host_pages: r.host_pages as number };
+  }
+
+  /** Anonymous shared host memory (to back plain memslots). */
+  anonMap(len: Num): Mapping {
+    const [r, map] = mm.anonMap(this.host, big(len));
+    check("anon_map", r);
+    return new Mapping(this, map!);
+  }
+
+  /**
+   * The batch tier: runs trace ops (SPEC §5, as objects or JSON lines) in this
+   * simulator's namespace of names and returns one result line each. Never throws
+   * for a bad op: it becomes {"error": ...}.
+   */
+  apply(ops: Array<object | string>): ResultLine[] {
+    const recs = ops.map((op, n) => this.replayer.line(typeof op === "string" ? op : JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), n + 1));
+    this.host.sync();
+    return recs.filter((r) => r !== null).map((r) => resultLine(r!));
+  }
+
+  /** The core's whole state, as the snapshot stream of core-abi.ts. */
+  snapshot(): Float64Array {
+    return this.host.core.snapshot();
+  }
+}
+
+export class Vm {
+  constructor(
+    readonly sim: Simulator,
+    readonly obj: VmObj,
+  ) {}
+
+  private get host() {
+    return this.sim.host;
+  }
+
+  /** KVM_CREATE_GUEST_MEMFD. size in bytes; flags: "MMAP", "INIT_SHARED" or their OR. */
+  createGuestMemfd(size: Num, flags: FlagsArg = 0): GmemFile {
+    const [r, f] = gm.createGuestMemfd(this.host, this.obj, big(size), toFlags("flags", "gmem", flags as never));
+    check("create_guest_memfd", r);
+    return new GmemFile(this.sim, f!);
+  }
+
+  /**
+   * KVM_SET_USER_MEMORY_REGION2. Sizes and addresses in bytes; memorySize 0 deletes.
+   * guestMemfd binds a gmem file (flags must include "GUEST_MEMFD").
+   */
+  setUserMemoryRegion2(region: {
+    slot: number;
+    flags?: FlagsArg;
+    guestPhysAddr: Num;
+    memorySize: Num;
+    userspaceAddr?: Num | Mapping;
+    guestMemfd?: GmemFile | number;
+    guestMemfdOffset?: Num;
+  }): void {
+    const ua = region.userspaceAddr instanceof Mapping ? region.userspaceAddr.obj.address : big(region.userspaceAddr ?? 0);
+    const r = ms.setUserMemoryRegion2(this.host, this.obj, {
+      slot: region.slot,
+      flags: Number(toFlags("flags", "memslot", (region.flags ?? 0) as never)),
+      guestPhysAddr: big(region.guestPhysAddr),
+      memorySize: big(region.memorySize),
+      userspaceAddr: ua,
+      guestMemfd: region.guestMemfd instanceof GmemFile ? region.guestMemfd.obj : (region.guestMemfd ?? 0),
+      guestMemfdOffset: big(region.guestMemfdOffset ?? 0),
+    });
+    check("set_user_memory_region2", r);
+  }
+
+  /**
+   * A vCPU access at gpa. Returns the result line: {ret: 0, value} for a read, or
+   * an exit ({exit: "mmio", gpa}, {errno, exit: "memory_fault", ...}). Exits are
+   * results, not errors; only a closed VM throws (EBADF).
+   */
+  access(gpa: Num, access: "read" | "write" | "exec", opts: { value?: number; private?: boolean } = {}): Result {
+    const r = gu.vcpuAccess(this.host, this.obj, big(gpa), access, opts.private ?? false, opts.value ?? 0);
+    if (r.errno === "EBADF") check("vcpu_access", r);
+    this.host.sync();
+    return r;
+  }
+
+  /** KVM_SET_MEMORY_ATTRIBUTES over [gpa, gpa + size). */
+  setMemoryAttributes(gpa: Num, size: Num, attributes: FlagsArg): void {
+    check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, big(gpa), big(size), toFlags("attributes", "attributes", attributes as never), 0n));
+  }
+
+  /** This VM's counters: SPTEs installed now, faults, zaps, exits. */
+  stats(): { sptes: number; faults: number; zaps: number; exits: number } {
+    const r = check("stats", gu.stats(this.host, this.obj));
+    this.host.sync();
+    return { sptes: r.sptes as number, faults: r.faults as number, zaps: r.zaps as number, exits: r.exits as number };
+  }
+
+  /** Closes the VM fd; the VM lives on while any of its gmem files is open. */
+  destroy(): void {
+    check("destroy_vm", vmo.destroyVm(this.host, this.obj));
+  }
+}
+
+export class GmemFile {
+  constructor(
+    readonly sim: Simulator,
+    readonly obj: GmemFileObj,
+  ) {}
+
+  private get host() {
+    return this.sim.host;
+  }
+
+  /** fallocate(2) with an explicit mode (FALLOC_FL_* names or numbers). */
+  fallocate(mode: FlagsArg, offset: Num, len: Num): void {
+    check("fallocate", fal.fallocate(this.host, this.obj, Number(toFlags("mode", "falloc", mode as never)), big(offset), big(len)));
+  }
+
+  /** Allocates [offset, offset + len) (FALLOC_FL_KEEP_SIZE). */
+  allocate(offset: Num, len: Num): void {
+    this.fallocate(FALLOC_FL_KEEP_SIZE, offset, len);
+  }
+
+  /** Punches a hole over [offset, offset + len): zaps every binding's SPTEs, frees the pages. */
+  punchHole(offset: Num, len: Num): void {
+    this.fallocate(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, offset, len);
+  }
+
+  fstat(): { size: number; blocks: number } {
+    const r = check("fstat", gm.fstat(this.host, this.obj));
+    return { size: r.size as number, blocks: r.blocks as number };
+  }
+
+  /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
+  mmap(offset: Num, len: Num, prot: string = "rw", shared = true): Mapping {
+    const p = (prot.includes("r") ? PROT_READ : 0) | (prot.includes("w") ? PROT_WRITE : 0) | (prot.includes("x") ? 4 : 0);
+    const [r, map] = mm.mmap(this.host, this.obj, big(offset), big(len), p, shared);
+    check("mmap", r);
+    return new Mapping(this.sim, map!);
+  }
+
+  /** Simulates a hardware memory error on the page at offset. */
+  memoryFailure(offset: Num): void {
+    check("memory_failure", gu.memoryFailure(this.host, this.obj, big(offset)));
+  }
+
+  close(): void {
+    check("close", gm.close(this.host, this.obj));
+  }
+}
+
+export class Mapping {
+  constructor(
+    readonly sim: Simulator,
+    readonly obj: HostMap,
+  ) {}
+
+  /** The mapping's host virtual address, for userspace_addr. */
+  get address(): bigint {
+    return this.obj.address;
+  }
+
+  /** Reads the byte at offset; a fault is returned as {signal}. */
+  load(offset: number): { value?: number; signal?: string } {
+    const r = mm.hostAccess(this.sim.host, this.obj, offset, false, 0);
+    this.sim.host.sync();
+    return r.signal ? { signal: r.signal } : { value: r.value as number };
+  }
+
+  /** Fills the page holding offset with value; a fault is returned as {signal}. */
+  store(offset: number, value: number): { signal?: string } {
+    const r = mm.hostAccess(this.sim.host, this.obj, offset, true, value);
+    this.sim.host.sync();
+    return r.signal ? { signal: r.signal } : {};
+  }
+
+  unmap(): void {
+    mm.munmap(this.sim.host, this.obj);
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Host: one simulated machine: /dev/kvm, its VMs, gmem inodes and files, host
+ * memory. It owns the uAPI-visible objects, their reference counts and the
+ * errno rules (in ops/), and drives a core (the WebAssembly engine or the
+ * reference model) through batched commands for everything page-sized.
+ *
+ * Results that depend on the core (a load's byte, a guest exit) are filled in
+ * when the batch is flushed: callers that need them at once call sync().
+ */
+import * as A from "../abi/core-abi.js";
+import type { Core } from "../core/core.js";
+import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
+import { GmemFile, HostMap, Inode, Memfd, Vm } from "./objects.js";
+import type { Result } from "./result.js";
+
+type Filler = (res: Float64Array, base: number) => void;
+
+/** First host virtual page handed out to mappings (4 GiB), and the gap kept between them. */
+const HVA_BASE_PAGE = 0x100000;
+const HVA_GUARD_PAGES = 1;
+
+export interface HostOptions {
+  profile?: KernelProfile;
+}
+
+export class Host {
+  readonly profile: KernelProfile;
+  private nextId = { vm: 0, inode: 0, file: 0, map: 0 };
+  private nextHvaPage = HVA_BASE_PAGE;
+  private pending: Array<{ index: number; fill: Filler }> = [];
+  readonly vms = new Set<Vm>();
+  readonly inodes = new Set<Inode>();
+  readonly maps = new Set<HostMap>();
+
+  constructor(
+    readonly core: Core,
+    options: HostOptions = {},
+  ) {
+    this.profile = options.profile ?? DEFAULT_PROFILE;
+    core.onFlush = (n) => this.drain(n);
+  }
+
+  // ---- core plumbing ----
+
+  /** Queue a command whose result fills (part of) a Result at flush. */
+  later(fill: Filler, op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): void {
+    const index = this.core.push(op, a, b, c, d, e, f, g);
+    this.pending.push({ index, fill });
+  }
+
+  private drain(n: number): void {
+    const res = this.core.results;
+    for (const p of this.pending) if (p.index < n) p.fill(res, p.index * A.RES_WORDS);
+    this.pending.length = 0;
+  }
+
+  /** Run every queued command, so that every Result returned so far is final. */
+  sync(): void {
+    this.core.flush();
+  }
+
+  // ---- object creation ----
+
+  newVm(type: number): Vm {
+    const vm = new Vm(this.nextId.vm++, type);
+    this.vms.add(vm);
+    this.core.push(A.OP_VM_CREATE, vm.id);
+    return vm;
+  }
+
+  newGmem(vm: Vm, size: bigint, flags: number): GmemFile {
+    const inode = new Inode(this.nextId.inode++, size, flags);
+    this.inodes.add(inode);
+    this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
+    return this.newFile(inode, vm, A.RIGHTS_ALL);
+  }
+
+  newFile(inode: Inode, vm: Vm, rights: number): GmemFile {
+    const file = new GmemFile(this.nextId.file++, inode, vm);
+    inode.files.add(file);
+    vm.files++;
+    this.core.push(A.OP_FILE_CREATE, file.id, inode.id, vm.id, rights);
+    return file;
+  }
+
+  newAnonInode(npages: number): number {
+    const id = this.nextId.inode++;
+    this.core.push(A.OP_INODE_CREATE, id, npages, A.INODE_ANON, 0);
+    return id;
+  }
+
+  /** Place a host mapping of npages in the host's virtual address space. */
+  newMap(npages: number, prot: number, backing: HostMap["backing"], inodeId: number, pgoff: number, rights: number): HostMap {
+    const map = new HostMap(this.nextId.map++, this.nextHvaPage, npages, prot, backing);
+    this.nextHvaPage += npages + HVA_GUARD_PAGES;
+    this.maps.add(map);
+    this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights);
+    if (backing instanceof GmemFile || backing instanceof Memfd) backing.maps++;
+    return map;
+  }
+
+  // ---- lifetimes ----
+
+  /** The fd is closed; the object goes when nothing else holds it. */
+  closeFd(fd: GmemFile | Memfd | Vm): void {
+    fd.fdOpen = false;
+    if (fd instanceof GmemFile) this.maybeRelease(fd);
+    else if (fd instanceof Memfd) this.maybeFreeMemfd(fd);
+    else this.maybeFreeVm(fd);
+  }
+
+  unmap(map: HostMap): void {
+    map.alive = false;
+    this.maps.delete(map);
+    this.core.push(A.OP_HOSTMAP_DESTROY, map.id);
+    const b = map.backing;
+    if (b instanceof GmemFile) {
+      b.maps--;
+      this.maybeRelease(b);
+    } else if (b instanceof Memfd) {
+      b.maps--;
+      this.maybeFreeMemfd(b);
+    } else {
+      this.core.push(A.OP_INODE_DESTROY, b.anonInode);
+    }
+  }
+
+  private maybeRelease(file: GmemFile): void {
+    if (file.fdOpen || file.maps > 0 || file.released) return;
+    // kvm_gmem_release(): the memslots stay, without a file.
+    file.released = true;
+    this.core.push(A.OP_FILE_RELEASE, file.id);
+    for (const slot of file.bindings) slot.file = null;
+    file.bindings.clear();
+    const inode = file.inode;
+    inode.files.delete(file);
+    if (inode.files.size === 0) {
+      this.inodes.delete(inode);
+      this.core.push(A.OP_INODE_DESTROY, inode.id);
+    }
+    file.vm.files--;
+    this.maybeFreeVm(file.vm);
+  }
+
+  private maybeFreeMemfd(m: Memfd): void {
+    if (!m.fdOpen && m.maps === 0) this.core.push(A.OP_INODE_DESTROY, m.inodeId);
+  }
+
+  private maybeFreeVm(vm: Vm): void {
+    if (vm.fdOpen || vm.files > 0 || !vm.alive) return;
+    vm.alive = false;
+    this.vms.delete(vm);
+    this.core.push(A.OP_VM_DESTROY, vm.id);
+  }
+}
+
+export type { Result };

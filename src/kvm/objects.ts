@@ -1,0 +1,107 @@
+/**
+ * The kernel layer's objects: the uAPI-visible state that decides errnos and
+ * lifetimes. Pages, bindings' hot index, SPTEs and host frames live in the core;
+ * these objects carry the core ids that name them there.
+ *
+ * References, as in 6.18: a gmem file pins its VM (kvm_get_kvm() at create), a
+ * host mapping pins its file, a memslot pins nothing (kvm_gmem_bind() drops its
+ * reference), and the inode lives while any file of it does.
+ */
+
+export type VmType = number;
+
+export class Vm {
+  /** Open gmem files of this VM: each holds a reference (kvm_gmem_release() drops it). */
+  files = 0;
+  /** The VM fd is open. */
+  fdOpen = true;
+  /** The struct kvm exists (fd open or referenced by a file). */
+  alive = true;
+  readonly slots = new Map<number, Memslot>();
+  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES). */
+  privateRanges: Array<[number, number]> = [];
+  constructor(
+    readonly id: number,
+    readonly type: VmType,
+  ) {}
+  get kind(): "vm" {
+    return "vm";
+  }
+}
+
+export class Inode {
+  readonly files = new Set<GmemFile>();
+  constructor(
+    readonly id: number,
+    /** Bytes; immutable for gmem (kvm_gmem_setattr() refuses every change). */
+    readonly size: bigint,
+    readonly flags: number,
+  ) {}
+  get npages(): number {
+    return Number(this.size >> 12n);
+  }
+}
+
+export class GmemFile {
+  fdOpen = true;
+  /** Host mappings of this file: each pins it. */
+  maps = 0;
+  released = false;
+  readonly bindings = new Set<Memslot>();
+  constructor(
+    readonly id: number,
+    readonly inode: Inode,
+    readonly vm: Vm,
+  ) {}
+  get kind(): "gmem" {
+    return "gmem";
+  }
+}
+
+/** An ordinary memfd (shmem): it can be mapped, but never bound. */
+export class Memfd {
+  fdOpen = true;
+  maps = 0;
+  constructor(
+    readonly inodeId: number,
+    public size: bigint,
+  ) {}
+  get kind(): "memfd" {
+    return "memfd";
+  }
+}
+
+export type Fd = Vm | GmemFile | Memfd;
+
+export class Memslot {
+  constructor(
+    readonly vm: Vm,
+    readonly id: number,
+    public baseGfn: number,
+    readonly npages: number,
+    public flags: number,
+    readonly uaddr: bigint,
+    /** The bound gmem file; null once that file is released (slot->gmem.file = NULL). */
+    public file: GmemFile | null,
+    readonly pgoff: number,
+  ) {}
+}
+
+export class HostMap {
+  alive = true;
+  constructor(
+    readonly id: number,
+    /** First host virtual page (address >> 12). */
+    readonly hvaPage: number,
+    readonly npages: number,
+    readonly prot: number,
+    /** What the map shows and pins: a gmem file, a memfd, or its own anonymous inode. */
+    readonly backing: GmemFile | Memfd | { anonInode: number },
+  ) {}
+  get kind(): "map" {
+    return "map";
+  }
+  get address(): bigint {
+    return BigInt(this.hvaPage) << 12n;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * KVM_CREATE_GUEST_MEMFD (kvm_gmem_create()) and the plain file operations a
+ * gmem fd answers through the VFS: it defines only mmap, open, release and
+ * fallocate, so read/write are EINVAL, pread/pwrite ESPIPE, and setattr (every
+ * size change) EINVAL.
+ */
+import type { Host } from "../host.js";
+import { GmemFile, Memfd, type Fd, type Vm } from "../objects.js";
+import { fail, ok, type Result } from "../result.js";
+import { supportedGmemFlags } from "./vm.js";
+
+export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bigint): [Result, GmemFile | null] {
+  if (!vm || !vm.fdOpen) return [fail("EBADF", "vm is not an open VM fd"), null];
+  // Flags are checked before size.
+  const supported = BigInt(supportedGmemFlags(vm));
+  if (flags & ~supported)
+    return [fail("EINVAL", `flags 0x${flags.toString(16)} has bits outside the supported set 0x${supported.toString(16)}`), null];
+  const ssize = BigInt.asIntN(64, size);
+  if (ssize <= 0n || ssize % 4096n !== 0n)
+    return [fail("EINVAL", `size ${ssize} must be positive as a loff_t and a multiple of 4096`), null];
+  return [ok(), h.newGmem(vm, ssize, Number(flags))];
+}
+
+function openFd(fd: Fd | null): fd is Fd {
+  return fd !== null && fd.fdOpen;
+}
+
+export function fstat(h: Host, fd: Fd | null): Result {
+  if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof GmemFile) return ok({ size: Number(fd.inode.size), blocks: 0 });
+  if (fd instanceof Memfd) return ok({ size: Number(fd.size), blocks: 0 });
+  return ok({ size: 0, blocks: 0 });
+}
+
+/** read(2)/write(2): a gmem or VM fd has no read/write methods, so no FMODE_CAN_READ/WRITE. */
+export function readWrite(h: Host, fd: Fd | null, len: bigint, write: boolean): Result {
+  if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof Memfd) {
+    if (write) return ok({ ret: Number(len) });
+    const n = len < fd.size ? len : fd.size;
+    return ok({ ret: Number(n) });
+  }
+  return fail("EINVAL", `fd has no ${write ? "write" : "read"} method (a ${fd.kind} fd)`);
+}
+
+/** pread64/pwrite64: a negative offset is EINVAL before the fd is looked up; then no FMODE_PREAD/PWRITE is ESPIPE. */
+export function preadPwrite(h: Host, fd: Fd | null, len: bigint, offset: bigint, write: boolean): Result {
+  if (offset < 0n) return fail("EINVAL", `offset ${offset} is negative`);
+  if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof Memfd) return ok({ ret: write ? Number(len) : Number(offset >= fd.size ? 0n : (len < fd.size - offset ? len : fd.size - offset)) });
+  return fail("ESPIPE", `a ${fd.kind} fd cannot be read or written at an offset`);
+}
+
+/** ftruncate(2): a negative length is EINVAL first; gmem's setattr refuses every size change. */
+export function ftruncate(h: Host, fd: Fd | null, size: bigint): Result {
+  if (size < 0n) return fail("EINVAL", `size ${size} is negative`);
+  if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof Memfd) {
+    fd.size = size;
+    return ok();
+  }
+  return fail("EINVAL", fd instanceof GmemFile ? "a guest_memfd's size is immutable (kvm_gmem_setattr)" : "a VM fd is not a regular file");
+}
+
+export function close(h: Host, fd: Fd | null): Result {
+  if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  h.closeFd(fd);
+  return ok();
+}

@@ -1,0 +1,133 @@
+/**
+ * The guest's side: a vCPU access through the x86 fault path (kvm_mmu_faultin_pfn()
+ * and its gmem and hva branches, in the core), KVM_SET_MEMORY_ATTRIBUTES
+ * (kvm_vm_ioctl_set_mem_attributes()), memory failure (kvm_gmem_error_folio())
+ * and the simulator's counters.
+ */
+import * as A from "../../abi/core-abi.js";
+import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
+import type { Host } from "../host.js";
+import { GmemFile, type Fd, type Vm } from "../objects.js";
+import { fail, ok, type Result } from "../result.js";
+import { hasPrivateMemory } from "./vm.js";
+
+export type Access = "read" | "write" | "exec";
+const ACCESS = { read: A.ACCESS_READ, write: A.ACCESS_WRITE, exec: A.ACCESS_EXEC } as const;
+
+function isPrivateGfn(vm: Vm, gfn: number): boolean {
+  const r = vm.privateRanges;
+  let lo = 0;
+  let hi = r.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (r[mid][1] <= gfn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < r.length && r[lo][0] <= gfn;
+}
+
+export function vcpuAccess(h: Host, vm: Vm | null, gpa: bigint, access: Access, priv: boolean, value: number): Result {
+  if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
+  const gfn = Number(gpa >> 12n);
+  const r: Result = { ret: 0 };
+  h.later(
+    (res, base) => {
+      const code = res[base];
+      switch (code) {
+        case A.RES_OK:
+          if (access === "read") r.value = res[base + 1];
+          return;
+        case A.RES_MMIO:
+          r.exit = "mmio";
+          r.gpa = Number(gpa);
+          return;
+        case A.RES_INTERNAL_ERROR:
+          r.exit = "internal_error";
+          r.suberror = 1;
+          return;
+      }
+      delete r.ret;
+      if (code === A.RES_EFAULT) {
+        r.errno = "EFAULT";
+        return;
+      }
+      if (code === A.RES_SIGBUS) {
+        r.signal = "SIGBUS";
+        return;
+      }
+      r.errno = code === A.RES_MEMFAULT_EHWPOISON ? "EHWPOISON" : code === A.RES_MEMFAULT_EACCES ? "EACCES" : "EFAULT";
+      r.exit = "memory_fault";
+      r.gpa = gfn * 4096;
+      r.size = 4096;
+      r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
+    },
+    A.OP_GUEST_ACCESS,
+    vm.id,
+    gfn,
+    ACCESS[access],
+    priv ? 1 : 0,
+    value,
+    isPrivateGfn(vm, gfn) ? 1 : 0,
+  );
+  return r;
+}
+
+/** KVM_SET_MEMORY_ATTRIBUTES: only VMs with private memory support it (ENOTTY elsewhere). */
+export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, size: bigint, attributes: bigint, flags: bigint): Result {
+  if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
+  if (!hasPrivateMemory(vm)) return fail("ENOTTY", "this VM type supports no memory attributes");
+  if (flags !== 0n) return fail("EINVAL", `flags 0x${flags.toString(16)} must be 0`);
+  if (attributes & ~BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE)) return fail("EINVAL", `attributes 0x${attributes.toString(16)} has bits other than PRIVATE`);
+  if (size === 0n || address + size > (1n << 64n) - 1n) return fail("EINVAL", "size must be positive and address + size must not wrap");
+  if (address & 4095n || size & 4095n) return fail("EINVAL", "address and size must be page-aligned");
+  const start = Number(address >> 12n);
+  const end = start + Number(size >> 12n);
+  const makePrivate = attributes !== 0n;
+  const before = vm.privateRanges;
+  const kept = before.flatMap(([s, e]): Array<[number, number]> => {
+    const out: Array<[number, number]> = [];
+    if (s < start) out.push([s, Math.min(e, start)]);
+    if (e > end) out.push([Math.max(s, end), e]);
+    return out;
+  });
+  if (makePrivate) kept.push([start, end]);
+  kept.sort((x, y) => x[0] - y[0]);
+  const merged: Array<[number, number]> = [];
+  for (const rg of kept) {
+    const last = merged[merged.length - 1];
+    if (last && last[1] >= rg[0]) last[1] = Math.max(last[1], rg[1]);
+    else merged.push([rg[0], rg[1]]);
+  }
+  const unchanged = merged.length === before.length && merged.every((rg, i) => rg[0] === before[i][0] && rg[1] === before[i][1]);
+  if (unchanged) return ok();
+  vm.privateRanges = merged;
+  h.core.push(A.OP_ZAP_GFNS, vm.id, start, end);
+  return ok();
+}
+
+export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
+  if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
+  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
+  if (offset < 0n || offset & 4095n || offset >= fd.inode.size) return fail("EINVAL", `offset ${offset} must be a page inside the file`);
+  h.core.push(A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
+  return ok();
+}
+
+export function stats(h: Host, vm: Vm | null | undefined): Result {
+  if (vm === undefined) {
+    const r: Result = { ret: 0 };
+    h.later((res, base) => {
+      r.host_pages = res[base + 1];
+    }, A.OP_STATS_HOST);
+    return r;
+  }
+  if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
+  const r: Result = { ret: 0 };
+  h.later((res, base) => {
+    r.sptes = res[base + 1];
+    r.faults = res[base + 2];
+    r.zaps = res[base + 3];
+    r.exits = res[base + 4];
+  }, A.OP_STATS_VM, vm.id);
+  return r;
+}

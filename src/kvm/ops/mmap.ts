@@ -1,0 +1,79 @@
+/**
+ * Host userspace memory: anonymous regions, memfds, mmap of gmem files
+ * (kvm_gmem_mmap(), kvm_gmem_fault_user_mapping()), munmap, and loads and stores.
+ * The fault rules themselves (EOF, INIT_SHARED, poison, protection) are the
+ * core's HOST_ACCESS, so that guest accesses through userspace_addr share them.
+ */
+import * as A from "../../abi/core-abi.js";
+import { GUEST_MEMFD_FLAG_MMAP, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
+import type { Host } from "../host.js";
+import { GmemFile, HostMap, Memfd, type Fd } from "../objects.js";
+import { fail, ok, type Result } from "../result.js";
+
+function rightsOf(prot: number): number {
+  return (prot & PROT_READ ? A.RIGHT_R : 0) | (prot & PROT_WRITE ? A.RIGHT_W : 0) | (prot & PROT_EXEC ? A.RIGHT_X : 0);
+}
+
+function pagesOf(len: bigint): number {
+  return Number((len + 4095n) >> 12n);
+}
+
+export function anonMap(h: Host, len: bigint): [Result, HostMap | null] {
+  if (len <= 0n) return [fail("EINVAL", `len ${len} must be positive`), null];
+  const npages = pagesOf(len);
+  const inode = h.newAnonInode(npages);
+  const map = h.newMap(npages, PROT_READ | PROT_WRITE, { anonInode: inode }, inode, 0, A.RIGHT_R | A.RIGHT_W);
+  return [ok(), map];
+}
+
+export function memfdCreate(h: Host, size: bigint): [Result, Memfd | null] {
+  const inode = h.newAnonInode(pagesOf(size));
+  return [ok(), new Memfd(inode, size)];
+}
+
+/**
+ * mmap(2) of an fd, in the kernel's order: the offset's alignment (sys_mmap),
+ * the fd (EBADF), the length, then do_mmap()'s noexec-mount rule (EPERM for
+ * PROT_EXEC on the anon-inode mount), then the file's own mmap: gmem needs
+ * GUEST_MEMFD_FLAG_MMAP (ENODEV) and a shared mapping (EINVAL).
+ */
+export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: number, shared: boolean): [Result, HostMap | null] {
+  if (offset & 4095n) return [fail("EINVAL", `offset ${offset} must be page-aligned`), null];
+  if (!fd || !fd.fdOpen) return [fail("EBADF", "fd is not open"), null];
+  if (len <= 0n) return [fail("EINVAL", `len ${len} must be positive`), null];
+  const npages = pagesOf(len);
+  const pgoff = Number(BigInt.asUintN(64, offset) >> 12n);
+  if (fd instanceof Memfd) return [ok(), h.newMap(npages, prot, fd, fd.inodeId, pgoff, rightsOf(prot))];
+  if (prot & PROT_EXEC) return [fail("EPERM", "PROT_EXEC on a file of a noexec mount (anon inodes)"), null];
+  if (!(fd instanceof GmemFile)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
+  if (!(fd.inode.flags & GUEST_MEMFD_FLAG_MMAP)) return [fail("ENODEV", "the guest_memfd was created without GUEST_MEMFD_FLAG_MMAP"), null];
+  if (!shared) return [fail("EINVAL", "a guest_memfd can only be mapped shared (MAP_SHARED)"), null];
+  return [ok(), h.newMap(npages, prot, fd, fd.inode.id, pgoff, rightsOf(prot))];
+}
+
+export function munmap(h: Host, map: HostMap): Result {
+  h.unmap(map);
+  return ok();
+}
+
+/** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
+export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+  const r: Result = { ret: 0 };
+  const page = map.hvaPage + Math.floor(offset / 4096);
+  h.later(
+    (res, base) => {
+      const code = res[base];
+      if (code === A.RES_OK) {
+        if (!store) r.value = res[base + 1];
+        return;
+      }
+      delete r.ret;
+      r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
+    },
+    A.OP_HOST_ACCESS,
+    page,
+    store ? 1 : 0,
+    value,
+  );
+  return r;
+}

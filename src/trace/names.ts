@@ -1,0 +1,69 @@
+/**
+ * The trace's one namespace of objects: VMs, fds, host maps and anon regions.
+ * A name stays bound to its object after the object dies (a failed create binds
+ * a dead placeholder); a dead VM or fd then acts as fd -1, and a dead name may be
+ * bound again.
+ */
+import { TraceError } from "../errors.js";
+import { GmemFile, HostMap, Memfd, Vm, type Fd } from "../kvm/objects.js";
+
+type Dead = { dead: "vm" | "fd" | "map" };
+export type Named = Fd | HostMap | Dead;
+
+function isLive(o: Named): boolean {
+  if ("dead" in o) return false;
+  if (o instanceof HostMap) return o.alive;
+  return o.fdOpen;
+}
+
+export class Names {
+  private readonly table = new Map<string, Named>();
+
+  /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
+  checkFree(name: string): void {
+    const old = this.table.get(name);
+    if (old && isLive(old)) throw new TraceError(`as: "${name}" already names a live object`);
+  }
+
+  bind(name: string, obj: Named | null, kind: Dead["dead"]): void {
+    this.table.set(name, obj ?? { dead: kind });
+  }
+
+  private get(field: string, name: unknown): Named {
+    if (typeof name !== "string") throw new TraceError(`${field}: expected a name, got ${JSON.stringify(name)}`);
+    const o = this.table.get(name);
+    if (!o) throw new TraceError(`${field}: unknown name "${name}"`);
+    return o;
+  }
+
+  /** A VM by name; null when its fd is closed or its create failed. */
+  vm(field: string, name: unknown): Vm | null {
+    const o = this.get(field, name);
+    if (o instanceof Vm) return o.fdOpen ? o : null;
+    if ("dead" in o && o.dead === "vm") return null;
+    throw new TraceError(`${field}: "${name}" is not a VM`);
+  }
+
+  /** Any fd by name (VM, gmem, memfd); null when dead. */
+  fd(field: string, name: unknown): Fd | null {
+    const o = this.get(field, name);
+    if (o instanceof Vm || o instanceof GmemFile || o instanceof Memfd) return o.fdOpen ? o : null;
+    if ("dead" in o && o.dead !== "map") return null;
+    throw new TraceError(`${field}: "${name}" is a map, not an fd`);
+  }
+
+  /** A live map by name: a dead one is a trace error. */
+  map(field: string, name: unknown): HostMap {
+    const o = this.get(field, name);
+    if (o instanceof HostMap) {
+      if (!o.alive) throw new TraceError(`${field}: map "${name}" has been unmapped`);
+      return o;
+    }
+    if ("dead" in o && o.dead === "map") throw new TraceError(`${field}: map "${name}" was never created`);
+    throw new TraceError(`${field}: "${name}" is not a map`);
+  }
+
+  has(name: string): boolean {
+    return this.table.has(name);
+  }
+}
