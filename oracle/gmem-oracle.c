@@ -752,10 +752,14 @@ static uint64_t get_uaddr(const struct jval *l, uint64_t memory_size)
 	if (!ob) {
 		if (mp)
 			trace_error("field \"userspace_addr\": unknown map \"%s\"", nv->str);
-		uint64_t len = (memory_size + PAGE - 1) & ~(PAGE - 1);
-		if (len < PAGE || len < memory_size)
-			len = len < memory_size ? memory_size : PAGE;
-		ob = new_anon(nv->str, len, NULL);
+		/*
+		 * At least one page and at least memory_size, page-rounded.  A
+		 * size no user address range can hold (beyond the 47-bit user
+		 * half) gets one page instead: the kernel refuses such a slot
+		 * (EINVAL, alignment or access_ok) whatever the address is.
+		 */
+		uint64_t len = memory_size > (1ull << 47) ? PAGE : (memory_size + PAGE - 1) & ~(PAGE - 1);
+		ob = new_anon(nv->str, len ? len : PAGE, NULL);
 	}
 	if (ob->kind != K_MAP)
 		trace_error("field \"userspace_addr\": \"%s\" is a %s, not a host region", nv->str,
@@ -1069,8 +1073,10 @@ static void run_line(const char *text, long i)
 		op_rw(line, &o, op[0] == 'w', 0);
 	} else if (!strcmp(op, "pread") || !strcmp(op, "pwrite")) {
 		op_rw(line, &o, op[1] == 'w', 1);
-	} else if (!strcmp(op, "stats")) {
-		out_str(&o, "unsupported", "stats");
+	} else if (!strcmp(op, "stats") || !strcmp(op, "gmem_link") ||
+		   !strcmp(op, "move_enc_context_from")) {
+		/* Extensions (SPEC 2.2, counters): nothing in the kernel to ask. */
+		out_str(&o, "unsupported", op);
 	} else {
 		size_t k;
 		for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
