@@ -171,8 +171,10 @@ void trace_error(const char *fmt, ...)
 
 /*
  * A trace number is a JSON integer or a string in strtoull(..., 0) syntax.
- * It fits a field of `bits` bits when it lies in [-2^(bits-1), 2^bits - 1];
- * it is then wrapped to the field's width (two's complement), as C does.
+ * Any value whose magnitude fits in 64 bits is taken as the 64-bit pattern
+ * strtoull would return, then wrapped to the field's width as C does (so
+ * "-1" is 0xffffffff in a u32, and 2^32 + 5 is 5).  Larger values,
+ * fractions and booleans are trace errors.
  */
 static int parse_magnitude(const char *s, int base, uint64_t *mag)
 {
@@ -228,12 +230,22 @@ static const char *number_of(const struct jval *v, int *neg, uint64_t *mag)
 
 static uint64_t fit_bits(const char *key, int neg, uint64_t mag, int bits)
 {
-	uint64_t maxpos = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
-	uint64_t maxneg = 1ull << (bits - 1);
-	if ((!neg && mag > maxpos) || (neg && mag > maxneg))
-		trace_error("field \"%s\": value out of range for a %d-bit field", key, bits);
+	(void)key; /* the magnitude already fits in 64 bits (parse_magnitude) */
 	uint64_t v = neg ? (uint64_t)0 - mag : mag;
-	return bits == 64 ? v : v & maxpos;
+	return bits == 64 ? v : v & ((1ull << bits) - 1);
+}
+
+/* A byte value (store, vcpu_access write): a JSON integer from 0 to 255. */
+static uint8_t get_byte(const struct jval *line, const char *key)
+{
+	const struct jval *v = json_get(line, key);
+	if (!v)
+		trace_error("missing field \"%s\"", key);
+	int neg;
+	uint64_t mag;
+	if (v->type != J_NUM || number_of(v, &neg, &mag) || (neg && mag) || mag > 255)
+		trace_error("field \"%s\": expected a byte value from 0 to 255", key);
+	return (uint8_t)mag;
 }
 
 static int has(const struct jval *line, const char *key)
@@ -283,10 +295,10 @@ static uint64_t flag_item(const char *key, const struct jval *v, const struct fl
 	if (v->type == J_STR) {
 		const char *s = v->str;
 		size_t pl = strlen(prefix);
-		if (!strncasecmp(s, prefix, pl))
+		if (!strncmp(s, prefix, pl))
 			s += pl;
 		for (const struct flagname *f = tab; f->name; f++)
-			if (!strcasecmp(s, f->name))
+			if (!strcmp(s, f->name))
 				return f->value;
 	}
 	int neg;
@@ -399,56 +411,64 @@ static struct obj *bind(const char *name, enum kind kind, int live)
 	return o;
 }
 
-static int is_trace_fd(int fd)
-{
-	for (size_t k = 0; k < nobjs; k++)
-		if (objs[k].live && objs[k].kind != K_MAP && objs[k].fd == fd)
-			return 1;
-	return 0;
-}
-
 /*
- * A raw fd number from a trace: the trace's own open fds pass through; a
- * number that is one of the oracle's private fds (stdin, /dev/kvm...) is
- * replaced by -1, so that "a number that is not an open fd" is EBADF as in
- * a process that opened only what the trace made.
+ * A raw fd number from a trace.  fd numbers are not portable, so only the
+ * standard streams (0, 1, 2: open files that are not guest_memfd) keep
+ * their number; any other number is "not an open fd" and becomes -1, so
+ * that it is EBADF even if it happens to equal an fd of the oracle or of
+ * the trace.  This is also the simulator's rule.
  */
 static int raw_fd(uint64_t n32)
 {
 	int fd = (int)(uint32_t)n32;
-	if (fd < 0 || is_trace_fd(fd))
-		return fd;
-	if (fcntl(fd, F_GETFD) >= 0)
-		return -1;
-	return fd;
+	return fd >= 0 && fd <= 2 ? fd : -1;
 }
 
-/*
- * An fd-like field (a VM or fd): a name (dead -> -1) or a raw number.
- * Maps are refused: they are not fds.
- */
-static int get_fd(const struct jval *line, const char *key, struct obj **objp)
+/* The object a name field names (any kind, live or dead). */
+static struct obj *get_named(const struct jval *line, const char *key)
 {
 	const struct jval *v = json_get(line, key);
-	if (objp)
-		*objp = NULL;
 	if (!v)
 		trace_error("missing field \"%s\"", key);
-	if (v->type == J_STR) {
-		struct obj *o = find(v->str);
-		if (o) {
-			if (o->kind == K_MAP)
-				trace_error("field \"%s\": \"%s\" is a map, not an fd", key, v->str);
-			if (objp)
-				*objp = o;
-			return o->live ? o->fd : -1;
-		}
-		int neg;
-		uint64_t mag;
-		if (number_of(v, &neg, &mag))
-			trace_error("field \"%s\": unknown name \"%s\"", key, v->str);
-	}
-	return raw_fd(get_num(line, key, 32, 0, 0));
+	if (v->type != J_STR)
+		trace_error("field \"%s\": expected a name", key);
+	struct obj *o = find(v->str);
+	if (!o)
+		trace_error("field \"%s\": unknown name \"%s\"", key, v->str);
+	return o;
+}
+
+/* An fd field: the name of a VM, gmem fd or memfd; a dead one is fd -1. */
+static int get_fd(const struct jval *line, const char *key, struct obj **objp)
+{
+	struct obj *o = get_named(line, key);
+	if (o->kind == K_MAP)
+		trace_error("field \"%s\": \"%s\" is a map, not an fd", key, o->name);
+	if (objp)
+		*objp = o;
+	return o->live ? o->fd : -1;
+}
+
+/* A VM field: the name of a VM; a dead one is fd -1. */
+static int get_vm(const struct jval *line, const char *key, struct obj **objp)
+{
+	struct obj *o = get_named(line, key);
+	if (o->kind != K_VM)
+		trace_error("field \"%s\": \"%s\" is not a VM", key, o->name);
+	if (objp)
+		*objp = o;
+	return o->live ? o->fd : -1;
+}
+
+/* A memslot's guest_memfd: an fd name, or a raw u32 number. */
+static uint32_t get_guest_memfd(const struct jval *line, const char *key)
+{
+	const struct jval *v = json_get(line, key);
+	int neg;
+	uint64_t mag;
+	if (v && v->type == J_STR && number_of(v, &neg, &mag))
+		return (uint32_t)get_fd(line, key, NULL);
+	return (uint32_t)raw_fd(get_num(line, key, 32, 0, 0));
 }
 
 static struct obj *get_map(const struct jval *line, const char *key)
@@ -549,14 +569,10 @@ static void op_create_vm(const struct jval *l, struct out *o)
 	uint64_t type;
 	if (!t)
 		trace_error("missing field \"type\"");
-	if (t->type == J_STR && !strcasecmp(t->str, "default"))
+	if (t->type == J_STR && !strcmp(t->str, "default"))
 		type = 0;
-	else if (t->type == J_STR && !strcasecmp(t->str, "sw_protected"))
+	else if (t->type == J_STR && !strcmp(t->str, "sw_protected"))
 		type = 1;
-	else if (t->type == J_STR && !strcasecmp(t->str, "KVM_X86_SW_PROTECTED_VM"))
-		type = 1;
-	else if (t->type == J_STR && !strcasecmp(t->str, "KVM_X86_DEFAULT_VM"))
-		type = 0;
 	else
 		type = get_num(l, "type", 64, 0, 0);
 	check_bindable(as);
@@ -582,8 +598,8 @@ static void guest_release(struct obj *ob)
 static void op_destroy_vm(const struct jval *l, struct out *o)
 {
 	struct obj *ob;
-	int fd = get_fd(l, "vm", &ob);
-	if (ob && ob->live && ob->kind == K_VM)
+	int fd = get_vm(l, "vm", &ob);
+	if (ob->live)
 		guest_release(ob);
 	int r = close(fd);
 	int e = errno;
@@ -607,7 +623,7 @@ static void op_close(const struct jval *l, struct out *o)
 
 static void op_create_guest_memfd(const struct jval *l, struct out *o)
 {
-	int vm = get_fd(l, "vm", NULL);
+	int vm = get_vm(l, "vm", NULL);
 	const char *as = get_str(l, "as");
 	struct gm_create_guest_memfd arg;
 	memset(&arg, 0, sizeof(arg));
@@ -701,12 +717,12 @@ static const struct flagname cap_names[] = {
 	{"IMMEDIATE_EXIT", 136}, {"EXIT_ON_EMULATION_FAILURE", 204}, {"VM_GPA_BITS", 207},
 	{"DISABLE_QUIRKS2", 213}, {"USER_MEMORY2", 231}, {"MEMORY_FAULT_INFO", 232},
 	{"MEMORY_ATTRIBUTES", 233}, {"GUEST_MEMFD", 234}, {"VM_TYPES", 235},
-	{"PRE_FAULT_MEMORY", 236}, {"GUEST_MEMFD_FLAGS", 244}, {"GUEST_MEMFD_MMAP", 244},
+	{"PRE_FAULT_MEMORY", 236}, {"VM_MOVE_ENC_CONTEXT_FROM", 206}, {"GUEST_MEMFD_FLAGS", 244}, {"GUEST_MEMFD_MMAP", 244},
 	{NULL, 0} };
 
 static void op_check_extension(const struct jval *l, struct out *o)
 {
-	int fd = has(l, "vm") ? get_fd(l, "vm", NULL) : need_kvm();
+	int fd = has(l, "vm") ? get_vm(l, "vm", NULL) : need_kvm();
 	const struct jval *cv = json_get(l, "cap");
 	if (!cv)
 		trace_error("missing field \"cap\"");
@@ -753,12 +769,15 @@ static uint64_t get_uaddr(const struct jval *l, uint64_t memory_size)
 		if (mp)
 			trace_error("field \"userspace_addr\": unknown map \"%s\"", nv->str);
 		/*
-		 * At least one page and at least memory_size, page-rounded.  A
+		 * At least one page and at least offset + memory_size, page-rounded.  A
 		 * size no user address range can hold (beyond the 47-bit user
 		 * half) gets one page instead: the kernel refuses such a slot
 		 * (EINVAL, alignment or access_ok) whatever the address is.
 		 */
-		uint64_t len = memory_size > (1ull << 47) ? PAGE : (memory_size + PAGE - 1) & ~(PAGE - 1);
+		uint64_t want = memory_size + off;
+		if (want < memory_size)
+			want = UINT64_MAX;
+		uint64_t len = want > (1ull << 47) ? PAGE : (want + PAGE - 1) & ~(PAGE - 1);
 		ob = new_anon(nv->str, len ? len : PAGE, NULL);
 	}
 	if (ob->kind != K_MAP)
@@ -771,7 +790,7 @@ static uint64_t get_uaddr(const struct jval *l, uint64_t memory_size)
 
 static void op_set_user_memory_region2(const struct jval *l, struct out *o)
 {
-	int vm = get_fd(l, "vm", NULL);
+	int vm = get_vm(l, "vm", NULL);
 	struct gm_userspace_memory_region2 r;
 	memset(&r, 0, sizeof(r));
 	r.slot = (uint32_t)get_num(l, "slot", 32, 1, 0);
@@ -780,7 +799,7 @@ static void op_set_user_memory_region2(const struct jval *l, struct out *o)
 	r.memory_size = get_num(l, "memory_size", 64, 1, 0);
 	r.guest_memfd_offset = get_num(l, "guest_memfd_offset", 64, 1, 0);
 	if (has(l, "guest_memfd"))
-		r.guest_memfd = (uint32_t)get_fd(l, "guest_memfd", NULL);
+		r.guest_memfd = get_guest_memfd(l, "guest_memfd");
 	r.pad1 = (uint32_t)get_num(l, "pad1", 32, 1, 0);
 	const struct jval *p2 = json_get(l, "pad2");
 	if (p2 && p2->type == J_ARR) {
@@ -844,18 +863,21 @@ static int get_prot(const struct jval *l)
 	const struct jval *v = json_get(l, "prot");
 	if (!v)
 		trace_error("missing field \"prot\"");
-	if (v->type == J_STR) {
-		if (!strcasecmp(v->str, "none"))
+	int neg;
+	uint64_t mag;
+	if (v->type == J_STR && number_of(v, &neg, &mag)) {
+		if (!strcmp(v->str, "none"))
 			return PROT_NONE;
-		int prot = 0, ok = v->str[0] != 0;
+		int prot = 0;
 		for (const char *s = v->str; *s; s++) {
-			if (*s == 'r' || *s == 'R') prot |= PROT_READ;
-			else if (*s == 'w' || *s == 'W') prot |= PROT_WRITE;
-			else if (*s == 'x' || *s == 'X') prot |= PROT_EXEC;
-			else if (*s != '-') ok = 0;
+			if (*s == 'r') prot |= PROT_READ;
+			else if (*s == 'w') prot |= PROT_WRITE;
+			else if (*s == 'x') prot |= PROT_EXEC;
+			else trace_error("field \"prot\": \"%s\" is not letters of \"rwx\" or \"none\"", v->str);
 		}
-		if (ok)
-			return prot;
+		if (!v->str[0])
+			trace_error("field \"prot\": empty");
+		return prot;
 	}
 	return (int)get_num(l, "prot", 32, 0, 0);
 }
@@ -927,7 +949,7 @@ static void op_store(const struct jval *l, struct out *o)
 	struct obj *ob = get_map(l, "map");
 	uint64_t off;
 	(void)map_page(l, ob, &off);
-	uint8_t val = (uint8_t)get_num(l, "value", 8, 0, 0);
+	uint8_t val = get_byte(l, "value");
 	uint8_t *page = (uint8_t *)ob->addr + (off & ~(PAGE - 1));
 	int sig = guarded_fill(page, val);
 	if (sig) {
@@ -939,7 +961,7 @@ static void op_store(const struct jval *l, struct out *o)
 
 static void op_set_memory_attributes(const struct jval *l, struct out *o)
 {
-	int vm = get_fd(l, "vm", NULL);
+	int vm = get_vm(l, "vm", NULL);
 	struct gm_memory_attributes a;
 	a.address = get_num(l, "address", 64, 1, 0);
 	a.size = get_num(l, "size", 64, 1, 0);
@@ -987,7 +1009,7 @@ static void op_memory_failure(const struct jval *l, struct out *o)
 static void op_vcpu_access(const struct jval *l, struct out *o)
 {
 	struct obj *ob;
-	int vm = get_fd(l, "vm", &ob);
+	int vm = get_vm(l, "vm", &ob);
 	uint64_t gpa = get_num(l, "gpa", 64, 0, 0);
 	const char *acc = get_str(l, "access");
 	enum access a;
@@ -1002,9 +1024,7 @@ static void op_vcpu_access(const struct jval *l, struct out *o)
 			trace_error("field \"private\" must be a boolean");
 		private = pv->boolean;
 	}
-	uint8_t value = (uint8_t)get_num(l, "value", 8, 1, 0);
-	if (!ob || ob->kind != K_VM)
-		trace_error("field \"vm\": vcpu_access needs a VM name");
+	uint8_t value = a == ACC_WRITE ? get_byte(l, "value") : 0;
 	if (vm < 0) {
 		res_errno(o, EBADF);
 		return;
