@@ -91,7 +91,10 @@ export class EngineCore implements Core {
   snapshot(): Float64Array {
     this.flush();
     const len = this.x.snapshot();
-    return new Float64Array(this.x.memory.buffer, this.x.snapshotPtr(), len).slice();
+    const stream = new Float64Array(this.x.memory.buffer, this.x.snapshotPtr(), len).slice();
+    // Building the stream may have grown memory: a detached view would drop later pushes silently.
+    if (this.x.memory.buffer !== this.buffer) this.views();
+    return stream;
   }
 
   memoryBytes(): number {

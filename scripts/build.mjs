@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// Builds everything gmemsim needs: the wasm core (and its embedded base64 module),
+// the Node and browser bundles, and the type declarations. Each step skips
+// itself when its outputs are newer than its inputs.
+import { build } from "esbuild";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+process.chdir(root);
+
+execFileSync(process.execPath, ["scripts/build-wasm.mjs"], { stdio: "inherit" });
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+const stale = (out) => !existsSync(out) || statSync(out).mtimeMs < Math.max(newest("src"), statSync("package.json").mtimeMs);
+
+const common = { bundle: true, format: "esm", sourcemap: true, logLevel: "warning", legalComments: "none" };
+if (stale("build/node/cli.js") || stale("build/node/gmemsim.js")) {
+  await build({
+    ...common,
+    entryPoints: { gmemsim: "src/index.ts", cli: "src/cli/main.ts" },
+    outdir: "build/node",
+    platform: "node",
+    target: "node20",
+    packages: "external",
+    banner: { js: "import { createRequire as __gmemsimRequire } from 'node:module'; const require = __gmemsimRequire(import.meta.url);" },
+  });
+}
+if (stale("build/browser/gmemsim.js")) {
+  await build({ ...common, entryPoints: { gmemsim: "src/index.ts" }, outdir: "build/browser", platform: "browser", target: "es2022" });
+}
+if (stale("build/types/src/index.d.ts")) {
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+}

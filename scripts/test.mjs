@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs every uvu suite in test/ under tsx, echoes it, and closes with one line
+// "N passed, N failed, N skipped" (uvu prints no failed count). Exits non-zero on
+// any failure, on no test at all, or when uvu's summary is missing.
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const uvuBin = join(dirname(require.resolve("uvu")), "..", "bin.js");
+const args = ["--import", "tsx", uvuBin, "test", ...(process.argv.slice(2).length ? process.argv.slice(2) : [])];
+const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FORCE_COLOR: "0" } });
+let out = "";
+child.stdout.on("data", (d) => {
+  out += d;
+  process.stdout.write(d);
+});
+child.on("close", (code) => {
+  const num = (label) => {
+    const m = new RegExp(`${label}:\\s+(\\d+)`).exec(out);
+    return m ? Number(m[1]) : null;
+  };
+  const total = num("Total");
+  const passed = num("Passed");
+  const skipped = num("Skipped") ?? 0;
+  if (total === null || passed === null) {
+    console.log(`\n0 passed, 1 failed (no uvu summary; exit code ${code})`);
+    process.exit(1);
+  }
+  const failed = total - passed - skipped;
+  console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(code !== 0 || failed > 0 || total === 0 ? 1 : 0);
+});

@@ -1,0 +1,62 @@
+/**
+ * Reads a core snapshot stream (core-abi.ts, "Snapshot") into plain objects, so
+ * that checkers look at state the same way whichever core produced it.
+ */
+import * as A from "../abi/core-abi.js";
+
+export interface SnapPage { pgoff: number; pfn: number; byte: number; flags: number }
+export interface SnapInode { id: number; npages: number; kind: number; gmemFlags: number; pages: SnapPage[] }
+export interface SnapFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }> }
+export interface SnapSlot { slot: number; base: number; npages: number; flags: number; file: number; pgoff: number; uaddr: number }
+export interface SnapSpte { gfn: number; pfn: number; rights: number }
+export interface SnapVm { id: number; slots: SnapSlot[]; sptes: SnapSpte[]; counters: { sptes: number; faults: number; zaps: number; exits: number } }
+export interface SnapMap { id: number; hva: number; npages: number; inode: number; pgoff: number; rights: number }
+export interface Snapshot {
+  inodes: Map<number, SnapInode>;
+  files: Map<number, SnapFile>;
+  vms: Map<number, SnapVm>;
+  maps: Map<number, SnapMap>;
+  gmemPages: number;
+  anonPages: number;
+  nextPfn: number;
+  freeDepth: number;
+}
+
+export function readSnapshot(s: Float64Array): Snapshot {
+  let i = 0;
+  const next = () => s[i++];
+  const snap: Snapshot = { inodes: new Map(), files: new Map(), vms: new Map(), maps: new Map(), gmemPages: 0, anonPages: 0, nextPfn: 0, freeDepth: 0 };
+  for (;;) {
+    const tag = next();
+    if (tag === A.SNAP_INODE) {
+      const inode: SnapInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: [] };
+      const n = next();
+      for (let k = 0; k < n; k++) inode.pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next() });
+      snap.inodes.set(inode.id, inode);
+    } else if (tag === A.SNAP_FILE) {
+      const f: SnapFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [] };
+      const n = next();
+      for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
+      snap.files.set(f.id, f);
+    } else if (tag === A.SNAP_VM) {
+      const vm: SnapVm = { id: next(), slots: [], sptes: [], counters: { sptes: 0, faults: 0, zaps: 0, exits: 0 } };
+      const n = next();
+      for (let k = 0; k < n; k++) vm.slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
+      const m = next();
+      for (let k = 0; k < m; k++) vm.sptes.push({ gfn: next(), pfn: next(), rights: next() });
+      vm.counters = { sptes: next(), faults: next(), zaps: next(), exits: next() };
+      snap.vms.set(vm.id, vm);
+    } else if (tag === A.SNAP_MAP) {
+      const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next() };
+      snap.maps.set(m.id, m);
+    } else if (tag === A.SNAP_END) {
+      snap.gmemPages = next();
+      snap.anonPages = next();
+      snap.nextPfn = next();
+      snap.freeDepth = next();
+      return snap;
+    } else {
+      throw new Error(`snapshot: unexpected tag ${tag} at word ${i - 1}`);
+    }
+  }
+}

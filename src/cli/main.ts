@@ -1,0 +1,28 @@
+/** The gmemsim command line: one subcommand per job. */
+import { die } from "./args.js";
+
+const USAGE = `usage: gmemsim <command> [options]
+
+commands:
+  replay TRACE   run a trace on the simulator (--json, --check, --stats, --engine, --kernel)
+  kernel TRACE   run a trace on the real kernel through /dev/kvm (--json)
+  fuzz           random traces with invariants checked (--seed, --ops, --against)
+  bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick)
+  demo           a narrated tour, then a high-volume run (what npm start runs)`;
+
+const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  replay: async () => (await import("./replay.js")).replayCommand,
+  kernel: async () => (await import("./kernel.js")).kernelCommand,
+  demo: async () => (await import("./demo.js")).demoCommand,
+  bench: async () => (await import("./bench.js")).benchCommand,
+  fuzz: async () => (await import("./fuzz.js")).fuzzCommand,
+};
+
+const [cmd, ...rest] = process.argv.slice(2);
+if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
+  console.log(USAGE);
+  process.exit(cmd ? 0 : 2);
+}
+const load = commands[cmd];
+if (!load) die(`unknown command "${cmd}"\n${USAGE}`);
+process.exitCode = await (await load!())(rest);

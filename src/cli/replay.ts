@@ -1,0 +1,84 @@
+/**
+ * gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2]
+ */
+import { readFileSync } from "node:fs";
+import { makeCore } from "../api/simulator.js";
+import { Host } from "../kvm/host.js";
+import { profileByName } from "../kvm/profile.js";
+import * as gu from "../kvm/ops/guest.js";
+import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
+import { checkInvariants } from "../check/invariants.js";
+import { die, parse } from "./args.js";
+import { describe } from "./format.js";
+
+const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2]";
+
+export function readTrace(path: string): string {
+  try {
+    return readFileSync(path === "-" ? 0 : path, "utf8");
+  } catch (e) {
+    die(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+export async function replayCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      json: { type: "boolean" },
+      check: { type: "boolean" },
+      stats: { type: "boolean" },
+      engine: { type: "string", default: "wasm" },
+      kernel: { type: "string", default: "6.18" },
+      policy: { type: "string" },
+    },
+    USAGE,
+  );
+  if (positionals.length !== 1) die(`replay takes one TRACE (or -)\nusage: ${USAGE}`);
+  const engine = String(values.engine);
+  if (engine !== "wasm" && engine !== "reference") die(`--engine must be wasm or reference, not "${engine}"`);
+  let profile;
+  try {
+    profile = profileByName(String(values.kernel));
+  } catch (e) {
+    die((e as Error).message);
+  }
+  const text = readTrace(positionals[0]);
+  const host = new Host(makeCore(engine), { profile });
+  const out: string[] = [];
+  const emit = (s: string) => {
+    out.push(s);
+    if (out.length >= 1024) process.stdout.write(out.splice(0).join("\n") + "\n");
+  };
+  // --check runs one line at a time so that invariants are checked after every op.
+  for (const batch of replayText(host, text, values.check ? 1 : 4096)) {
+    for (const rec of batch) {
+      emit(values.json ? JSON.stringify(resultLine(rec)) : describe(rec));
+      if (!values.check) continue;
+      const miss = expectMismatch(rec);
+      const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
+      if (miss.length || isError) {
+        process.stdout.write(out.splice(0).join("\n") + "\n");
+        const why = isError ? (rec.result as { error: string }).error : `expected ${JSON.stringify(rec.expect)}, got ${JSON.stringify(resultLine(rec))}`;
+        console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
+        return 1;
+      }
+      const bad = checkInvariants(host);
+      if (bad.length) {
+        process.stdout.write(out.splice(0).join("\n") + "\n");
+        console.error(`invariant failed after line ${rec.lineNo} (op ${rec.i}, ${rec.op}):\n  ${bad.join("\n  ")}`);
+        return 1;
+      }
+    }
+  }
+  if (out.length) process.stdout.write(out.join("\n") + "\n");
+  if (values.stats) {
+    const h = gu.stats(host, undefined);
+    const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
+    host.sync();
+    console.log(`stats: host_pages=${h.host_pages}`);
+    for (const [vm, r] of perVm) console.log(`stats: vm ${vm.id}: sptes=${r.sptes} faults=${r.faults} zaps=${r.zaps} exits=${r.exits}`);
+  }
+  if (values.check) console.error("check: every expectation and invariant held");
+  return 0;
+}

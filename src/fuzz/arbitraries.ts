@@ -1,0 +1,136 @@
+/**
+ * fast-check arbitraries for trace ops (SPEC §5) over a small universe of names,
+ * so that random sequences meet each other: few VMs, files and maps, sizes and
+ * offsets drawn from sets that collide on purpose, invalid values mixed in to
+ * reach the error paths. Exported for users' own property tests.
+ */
+import fc from "fast-check";
+
+export const VM_NAMES = ["v0", "v1", "v2"];
+export const FD_NAMES = ["g0", "g1", "g2", "g3"];
+export const MAP_NAMES = ["m0", "m1", "m2"];
+const ANON = ["a0", "a1"];
+
+const vm = fc.constantFrom(...VM_NAMES);
+const fd = fc.constantFrom(...FD_NAMES);
+const map = fc.constantFrom(...MAP_NAMES);
+const page = (n: number) => fc.integer({ min: 0, max: n }).map((p) => p * 4096);
+
+/** Byte offsets: mostly pages near the start, sometimes unaligned, negative or huge. */
+const offset = fc.oneof(
+  { weight: 12, arbitrary: page(40) },
+  { weight: 1, arbitrary: fc.constantFrom(2048, -4096, "0x7ffffffffffff000", "0x4000000000") },
+);
+const length = fc.oneof(
+  { weight: 12, arbitrary: fc.integer({ min: 1, max: 24 }).map((p) => p * 4096) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 100, 2097152, "0x4000000000000", -4096) },
+);
+const size = fc.constantFrom(65536, 131072, 1048576, "0x10000000000", 4097, 0);
+const gmemFlags = fc.constantFrom<unknown>(0, "MMAP", ["MMAP", "INIT_SHARED"], ["MMAP", "INIT_SHARED"], "INIT_SHARED", 4);
+const fallocMode = fc.constantFrom<unknown>("KEEP_SIZE", "KEEP_SIZE", ["KEEP_SIZE", "PUNCH_HOLE"], ["KEEP_SIZE", "PUNCH_HOLE"], "PUNCH_HOLE", 0, ["ZERO_RANGE", "KEEP_SIZE"]);
+const gpa = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 6 }).map((k) => k * 65536) }, { weight: 1, arbitrary: fc.constantFrom(4096, "0x10000000000000") });
+const slotFlags = fc.constantFrom<unknown>("GUEST_MEMFD", "GUEST_MEMFD", "GUEST_MEMFD", 0, "READONLY", ["GUEST_MEMFD", "READONLY"]);
+const uaddr = fc.oneof(
+  fc.constant<unknown>(0),
+  fc.constantFrom(...ANON).map((a) => ({ anon: a })),
+  fc.tuple(map, fc.integer({ min: 0, max: 2 })).map(([m, p]) => ({ map: m, offset: p * 4096 })),
+);
+
+export const opArbitraries = {
+  create_vm: fc.record({ op: fc.constant("create_vm"), as: vm, type: fc.constantFrom<unknown>("default", "default", "default", "sw_protected", 7) }),
+  destroy_vm: fc.record({ op: fc.constant("destroy_vm"), vm }),
+  create_guest_memfd: fc.record({ op: fc.constant("create_guest_memfd"), vm, as: fd, size, flags: gmemFlags }),
+  close: fc.record({ op: fc.constant("close"), fd }),
+  fstat: fc.record({ op: fc.constant("fstat"), fd }),
+  fallocate: fc.record({ op: fc.constant("fallocate"), fd, mode: fallocMode, offset, len: length }),
+  set_user_memory_region2: fc.record({
+    op: fc.constant("set_user_memory_region2"),
+    vm,
+    slot: fc.integer({ min: 0, max: 3 }),
+    flags: slotFlags,
+    guest_phys_addr: gpa,
+    memory_size: fc.constantFrom(0, 16384, 65536, 65536, 131072),
+    userspace_addr: uaddr,
+    guest_memfd: fc.oneof({ weight: 6, arbitrary: fd }, { weight: 1, arbitrary: fc.constantFrom<unknown>(-1, 1) }),
+    guest_memfd_offset: fc.oneof({ weight: 6, arbitrary: page(20) }, { weight: 1, arbitrary: fc.constantFrom(2048, "0x7ffffffffffff000") }),
+  }),
+  mmap: fc.record({ op: fc.constant("mmap"), fd, as: map, offset: page(8), len: length, prot: fc.constantFrom("rw", "rw", "r", "rwx"), shared: fc.boolean() }),
+  munmap: fc.record({ op: fc.constant("munmap"), map }),
+  load: fc.record({ op: fc.constant("load"), map, offset: page(12) }),
+  store: fc.record({ op: fc.constant("store"), map, offset: page(12), value: fc.integer({ min: 0, max: 255 }) }),
+  vcpu_access: fc.record({
+    op: fc.constant("vcpu_access"),
+    vm,
+    gpa: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 24 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 * 16 }) }).map((p) => p * 4096 + 8),
+    access: fc.constantFrom("read", "read", "write", "write", "exec"),
+    private: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    value: fc.integer({ min: 0, max: 255 }),
+  }),
+  set_memory_attributes: fc.record({
+    op: fc.constant("set_memory_attributes"),
+    vm,
+    address: gpa,
+    size: fc.constantFrom(4096, 65536, 0, 100),
+    attributes: fc.constantFrom<unknown>("PRIVATE", 0, 16),
+    flags: fc.constantFrom(0, 0, 0, 1),
+  }),
+  memory_failure: fc.record({ op: fc.constant("memory_failure"), fd, offset: page(24) }),
+  stats: fc.oneof(fc.record({ op: fc.constant("stats") }), fc.record({ op: fc.constant("stats"), vm })),
+} as const;
+
+export type OpName = keyof typeof opArbitraries;
+
+/** Relative weights: object creation and the operations where bugs live come often. */
+export const DEFAULT_WEIGHTS: Record<OpName, number> = {
+  create_vm: 4,
+  destroy_vm: 1,
+  create_guest_memfd: 5,
+  close: 2,
+  fstat: 1,
+  fallocate: 8,
+  set_user_memory_region2: 7,
+  mmap: 3,
+  munmap: 1,
+  load: 3,
+  store: 3,
+  vcpu_access: 8,
+  set_memory_attributes: 2,
+  memory_failure: 2,
+  stats: 1,
+};
+
+/** One trace op. */
+export function opArbitrary(weights: Partial<Record<OpName, number>> = DEFAULT_WEIGHTS): fc.Arbitrary<Record<string, unknown>> {
+  const entries = Object.entries({ ...DEFAULT_WEIGHTS, ...weights }).filter(([, w]) => w > 0);
+  return fc.oneof(...entries.map(([name, weight]) => ({ weight, arbitrary: opArbitraries[name as OpName] as fc.Arbitrary<Record<string, unknown>> })));
+}
+
+/**
+ * A setup that makes the objects most bugs need: VMs, mappable gmem files, a
+ * binding or two and a host mapping, each with some probability.
+ */
+export const setupArbitrary: fc.Arbitrary<Array<Record<string, unknown>>> = fc
+  .record({
+    vms: fc.integer({ min: 1, max: 3 }),
+    files: fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom<unknown>(["MMAP", "INIT_SHARED"], "MMAP", 0)), { minLength: 1, maxLength: 3 }),
+    binds: fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4 })), { maxLength: 3 }),
+    mapped: fc.boolean(),
+  })
+  .map(({ vms, files, binds, mapped }) => {
+    const ops: Array<Record<string, unknown>> = [];
+    for (let v = 0; v < vms; v++) ops.push({ op: "create_vm", as: VM_NAMES[v], type: "default" });
+    files.forEach(([v, flags], k) => ops.push({ op: "create_guest_memfd", vm: VM_NAMES[Math.min(v, vms - 1)], as: FD_NAMES[k], size: 1048576, flags }));
+    for (const [slot, f, at] of binds) {
+      const k = Math.min(f, files.length - 1);
+      const owner = VM_NAMES[Math.min(files[k][0], vms - 1)];
+      ops.push({ op: "set_user_memory_region2", vm: owner, slot, flags: "GUEST_MEMFD", guest_phys_addr: at * 65536, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[k], guest_memfd_offset: at * 65536 });
+    }
+    if (mapped) ops.push({ op: "mmap", fd: FD_NAMES[0], as: MAP_NAMES[0], offset: 0, len: 1048576, prot: "rw", shared: true });
+    return ops;
+  });
+
+/** A trace: a setup, then random ops. */
+export function traceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>> } = {}) {
+  const body = fc.array(opArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
+  return fc.tuple(setupArbitrary, body).map(([setup, ops]) => [...setup, ...ops]);
+}
