@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 
 const require = createRequire(import.meta.url);
 const uvuBin = join(dirname(require.resolve("uvu")), "..", "bin.js");
-const args = ["--import", "tsx", uvuBin, "test", ...(process.argv.slice(2).length ? process.argv.slice(2) : [])];
+// Only *.test.ts: test/ also holds trace files and helpers.
+const pattern = process.argv[2] ? `${process.argv[2]}.*\\.test\\.ts$` : "\\.test\\.ts$";
+const args = ["--import", "tsx", uvuBin, "test", pattern];
 const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FORCE_COLOR: "0" } });
 let out = "";
 child.stdout.on("data", (d) => {
