@@ -1,0 +1,120 @@
+/**
+ * The command loop: decode each command of the batch (core-abi.ts) and write
+ * its result. One call from JavaScript runs a whole batch.
+ */
+import {
+  CMD_WORDS, RES_WORDS, CMD_CAPACITY, RES_OK,
+  OP_VM_CREATE, OP_VM_DESTROY, OP_INODE_CREATE, OP_INODE_DESTROY, OP_FILE_CREATE,
+  OP_FILE_RELEASE, OP_SLOT_CREATE, OP_SLOT_SET_UADDR, OP_SLOT_DELETE, OP_SLOT_MOVE,
+  OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
+  OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
+  OP_STATS_HOST, OP_STATS_VM,
+} from "../src/abi/core-abi";
+import { put } from "./result";
+import { getVm } from "./kvm";
+import { inodeCreate, inodeDestroy, getInode, allocate } from "./inode";
+import { fileCreate, fileRelease, fileSetRights } from "./file";
+import { vmCreate, vmDestroy, slotCreate, slotDelete, slotMoveTo, slotUaddr } from "./memory_region";
+import { mapCreate, getMap } from "./hostmap";
+import { punch, memoryFailure, mapDestroy } from "./invalidate";
+import { guestAccess, hostAccess } from "./fault";
+import { zapRange } from "./stage2";
+import { gmemPages, anonPages } from "./frames";
+
+export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);
+export const resBuf = memory.data(CMD_CAPACITY * RES_WORDS * 8, 16);
+
+@inline function i32At(c: usize, w: i32): i32 { return <i32>load<f64>(c + (<usize>w << 3)); }
+@inline function u64At(c: usize, w: i32): u64 { return <u64>load<f64>(c + (<usize>w << 3)); }
+
+export function runBatch(n: i32): void {
+  if (<u32>n > <u32>CMD_CAPACITY) n = CMD_CAPACITY;
+  for (let i = 0; i < n; i++) {
+    let c = cmdBuf + <usize>i * (CMD_WORDS * 8);
+    let r = resBuf + <usize>i * (RES_WORDS * 8);
+    let op = i32At(c, 0);
+    switch (op) {
+      case OP_GUEST_ACCESS:
+        guestAccess(r, i32At(c, 1), u64At(c, 2), i32At(c, 3), i32At(c, 4) != 0, <u32>i32At(c, 5), i32At(c, 6) != 0);
+        break;
+      case OP_HOST_ACCESS:
+        hostAccess(r, u64At(c, 1), i32At(c, 2) != 0, <u32>i32At(c, 3));
+        break;
+      case OP_ALLOCATE:
+        put(r, RES_OK, <f64>allocate(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
+        break;
+      case OP_PUNCH:
+        put(r, RES_OK, <f64>punch(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
+        break;
+      case OP_ZAP_GFNS:
+        zapRange(getVm(i32At(c, 1)), u64At(c, 2), u64At(c, 3));
+        put(r, RES_OK);
+        break;
+      case OP_MEMORY_FAILURE:
+        put(r, RES_OK, memoryFailure(getInode(i32At(c, 1)), u64At(c, 2)));
+        break;
+      case OP_VM_CREATE:
+        vmCreate(i32At(c, 1));
+        put(r, RES_OK);
+        break;
+      case OP_VM_DESTROY:
+        vmDestroy(i32At(c, 1));
+        put(r, RES_OK);
+        break;
+      case OP_INODE_CREATE:
+        inodeCreate(i32At(c, 1), u64At(c, 2), i32At(c, 3), <u32>i32At(c, 4));
+        put(r, RES_OK);
+        break;
+      case OP_INODE_DESTROY:
+        put(r, RES_OK, <f64>inodeDestroy(i32At(c, 1)));
+        break;
+      case OP_FILE_CREATE:
+        fileCreate(i32At(c, 1), i32At(c, 2), i32At(c, 3), <u32>i32At(c, 4));
+        put(r, RES_OK);
+        break;
+      case OP_FILE_RELEASE:
+        fileRelease(i32At(c, 1));
+        put(r, RES_OK);
+        break;
+      case OP_FILE_SET_RIGHTS:
+        fileSetRights(i32At(c, 1), <u32>i32At(c, 2));
+        put(r, RES_OK);
+        break;
+      case OP_SLOT_CREATE:
+        slotCreate(i32At(c, 1), i32At(c, 2), u64At(c, 3), u64At(c, 4), i32At(c, 5), u64At(c, 6), <u32>i32At(c, 7));
+        put(r, RES_OK);
+        break;
+      case OP_SLOT_SET_UADDR:
+        slotUaddr(i32At(c, 1), i32At(c, 2), u64At(c, 3));
+        put(r, RES_OK);
+        break;
+      case OP_SLOT_DELETE:
+        slotDelete(i32At(c, 1), i32At(c, 2));
+        put(r, RES_OK);
+        break;
+      case OP_SLOT_MOVE:
+        slotMoveTo(i32At(c, 1), i32At(c, 2), u64At(c, 3));
+        put(r, RES_OK);
+        break;
+      case OP_HOSTMAP_CREATE:
+        mapCreate(i32At(c, 1), u64At(c, 2), u64At(c, 3), i32At(c, 4), u64At(c, 5), <u32>i32At(c, 6));
+        put(r, RES_OK);
+        break;
+      case OP_HOSTMAP_DESTROY:
+        mapDestroy(getMap(i32At(c, 1)));
+        put(r, RES_OK);
+        break;
+      case OP_STATS_HOST:
+        put(r, RES_OK, <f64>gmemPages, <f64>anonPages);
+        break;
+      case OP_STATS_VM: {
+        let vm = getVm(i32At(c, 1));
+        put(r, RES_OK, <f64>vm.sptes, <f64>vm.faults, <f64>vm.zaps, <f64>vm.exits);
+        break;
+      }
+      default:
+        // The kernel layer sends only the opcodes above.
+        unreachable();
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Accesses: a vCPU's (the x86 page-fault path, kvm_mmu_page_fault() ->
+ * kvm_mmu_faultin_pfn(), with kvm_mmu_faultin_pfn_gmem() for private and
+ * gmem-only memory and hva_to_pfn() for the rest) and host userspace's (a load
+ * or store through a VMA: the VMA's protection, then the file's fault handler,
+ * kvm_gmem_fault_user_mapping() for gmem). Step numbers are core-abi.ts's.
+ */
+import {
+  RES_OK, RES_SIGBUS, RES_MMIO, RES_MEMFAULT_EFAULT, RES_MEMFAULT_EHWPOISON,
+  RES_MEMFAULT_EACCES, RES_EFAULT, RES_INTERNAL_ERROR, RES_SIGSEGV,
+  RIGHT_R, RIGHT_W, RIGHT_X, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC,
+  SLOT_READONLY, SLOT_GUEST_MEMFD, SLOT_GMEM_ONLY, MEMFAULT_PRIVATE,
+} from "../src/abi/core-abi";
+import { put } from "./result";
+import { Kvm, getVm } from "./kvm";
+import { slotByGfn } from "./memslot";
+import { getFile } from "./file";
+import { faultPage, hostFaultable } from "./inode";
+import { HostMap, findMap } from "./hostmap";
+import { install } from "./stage2";
+import { btGet } from "./btree";
+import { frameByte, setFrameByte } from "./frames";
+
+/** What hostPage() found instead of a page. */
+const NO_PAGE: i32 = -1;
+const POISONED: i32 = -2;
+
+/**
+ * The page a host access at hva reaches through map m: past EOF or a gmem
+ * inode without INIT_SHARED is NO_PAGE (SIGBUS for the host, EFAULT for KVM).
+ */
+function hostPage(m: HostMap, hva: u64): i64 {
+  let pgoff = m.pgoff + (hva - m.hva);
+  let ino = m.inode;
+  if (pgoff >= ino.npages || !hostFaultable(ino)) return NO_PAGE;
+  let pfn = faultPage(ino, pgoff);
+  return pfn == 0 ? POISONED : <i64>pfn;
+}
+
+/** The access itself, on a page the vCPU may touch (read: value = the byte). */
+@inline function touch(r: usize, pfn: u32, access: i32, byte: u32): void {
+  if (access == ACCESS_READ) {
+    put(r, RES_OK, <f64>frameByte(pfn));
+  } else {
+    if (access == ACCESS_WRITE) setFrameByte(pfn, byte);
+    put(r, RES_OK);
+  }
+}
+
+@inline function exit(r: usize, vm: Kvm, code: i32, value: f64 = 0, aux: f64 = 0): void {
+  vm.exits++;
+  put(r, code, value, aux);
+}
+
+export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bool, byte: u32, attrPriv: bool): void {
+  let vm = getVm(vmId);
+  let mf: f64 = priv ? MEMFAULT_PRIVATE : 0;
+  // 1.
+  if (priv != attrPriv) return exit(r, vm, RES_MEMFAULT_EFAULT, mf);
+  let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
+  // 1b. The SPTE is there with the right: no fault at all.
+  let spte = btGet(vm.s2, gfn);
+  if (spte & right) return touch(r, spte >>> 3, access, byte);
+  // 2.
+  let m = slotByGfn(vm, gfn);
+  if (m === null) {
+    if (priv) return exit(r, vm, RES_MEMFAULT_EFAULT, mf);
+    if (access == ACCESS_EXEC) return exit(r, vm, RES_INTERNAL_ERROR);
+    return exit(r, vm, RES_MMIO, 0, <f64>gfn);
+  }
+  let pfn: u32;
+  if (priv || (m.flags & SLOT_GMEM_ONLY)) {
+    // 3. kvm_mmu_faultin_pfn_gmem()
+    if (!(m.flags & SLOT_GUEST_MEMFD) || m.file < 0) return exit(r, vm, RES_MEMFAULT_EFAULT, mf);
+    let f = getFile(m.file);
+    if (!(f.rights & right)) return exit(r, vm, RES_MEMFAULT_EACCES, mf);
+    pfn = faultPage(f.inode, m.pgoff + (gfn - m.base));
+    if (pfn == 0) return exit(r, vm, RES_MEMFAULT_EHWPOISON, mf);
+  } else {
+    // 4. Shared memory through userspace_addr (hva_to_pfn()).
+    if (access == ACCESS_WRITE && (m.flags & SLOT_READONLY)) return exit(r, vm, RES_MMIO, 0, <f64>gfn);
+    let hva = m.uaddr + (gfn - m.base);
+    let hm = findMap(hva);
+    if (hm === null || !(hm.rights & (access == ACCESS_WRITE ? RIGHT_W : RIGHT_R))) return put(r, RES_EFAULT);
+    let got = hostPage(hm, hva);
+    if (got == NO_PAGE) return put(r, RES_EFAULT);
+    if (got == POISONED) return put(r, RES_SIGBUS);
+    pfn = <u32>got;
+  }
+  // 5.
+  install(vm, gfn, pfn, access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X);
+  touch(r, pfn, access, byte);
+}
+
+export function hostAccess(r: usize, hva: u64, write: bool, byte: u32): void {
+  let m = findMap(hva);
+  if (m === null) return put(r, RES_SIGSEGV); // the kernel layer never sends this
+  if (!(m.rights & (write ? RIGHT_W : RIGHT_R))) return put(r, RES_SIGSEGV);
+  let got = hostPage(m, hva);
+  if (got < 0) return put(r, RES_SIGBUS);
+  let pfn = <u32>got;
+  if (write) setFrameByte(pfn, byte);
+  put(r, RES_OK, <f64>frameByte(pfn));
+}

@@ -1,0 +1,65 @@
+/**
+ * A gmem file: one VM's view of an inode (struct kvm_gmem), with its guest
+ * rights and its bindings. Mirrors __kvm_gmem_create() (the file joins its
+ * inode's list) and kvm_gmem_release() (every binding's gfns zapped, the
+ * memslots left in place with no file, the pages kept for other files).
+ */
+import { Vec, Table } from "./vec";
+import { make, unmake } from "./alloc";
+import { Kvm, getVm } from "./kvm";
+import { Inode, getInode } from "./inode";
+import { bindingAt } from "./binding";
+import { zapRange } from "./stage2";
+
+@unmanaged
+export class GmemFile {
+  id: i32 = 0;
+  rights: u32 = 0;
+  inode: Inode = changetype<Inode>(0);
+  vm: Kvm = changetype<Kvm>(0);
+  /** Bound memslots, sorted by their pgoff (see binding.ts). */
+  bindings: Vec = changetype<Vec>(0);
+}
+
+export const files = make<Table>();
+
+@inline export function getFile(id: i32): GmemFile {
+  return changetype<GmemFile>(files.get(id));
+}
+
+export function fileCreate(id: i32, inodeId: i32, vmId: i32, rights: u32): void {
+  let f = make<GmemFile>();
+  f.bindings = make<Vec>();
+  f.id = id;
+  f.rights = rights;
+  f.inode = getInode(inodeId);
+  f.vm = getVm(vmId);
+  f.inode.files.push(<u32>changetype<usize>(f));
+  files.set(id, changetype<usize>(f));
+}
+
+/** Zap the whole gfn range of every binding, in the file's VM. */
+function zapBindings(f: GmemFile): void {
+  let v = f.bindings;
+  for (let i = 0, n = v.len; i < n; i++) {
+    let m = bindingAt(v, i);
+    zapRange(f.vm, m.base, m.base + m.npages);
+  }
+}
+
+export function fileRelease(id: i32): void {
+  let f = getFile(id);
+  zapBindings(f);
+  let v = f.bindings;
+  for (let i = 0, n = v.len; i < n; i++) bindingAt(v, i).file = -1;
+  f.inode.files.remove(<u32>changetype<usize>(f));
+  v.dispose();
+  unmake(f);
+  files.set(id, 0);
+}
+
+export function fileSetRights(id: i32, rights: u32): void {
+  let f = getFile(id);
+  f.rights = rights;
+  zapBindings(f);
+}

@@ -1,0 +1,62 @@
+/**
+ * gmemsim's WebAssembly core: the exports JavaScript sees (numbers only).
+ * The contract is src/abi/core-abi.ts; the file headers of this directory say
+ * which kernel function each part mirrors.
+ *
+ * Contract readings (where core-abi.ts leaves a choice, this core does):
+ *  - Every result word is written for every command; words the contract does
+ *    not name are 0. RES_MMIO carries the gfn in aux (word 2) and value 0.
+ *  - GUEST_ACCESS: a read returns the byte as value; a write or an exec
+ *    returns value 0 (core-abi names a value for reads only), in 1b and 5 alike.
+ *  - GUEST_ACCESS step 5 "replacing any SPTE there, or its rights widened": an
+ *    SPTE already mapping gfn to the same pfn keeps its rights and gains the
+ *    access's; one mapping another pfn is replaced with the access's rights
+ *    only. faults += 1 either way; sptes grows only for a new gfn.
+ *  - FILE_SET_RIGHTS zaps every SPTE in the whole gfn range of each binding of
+ *    the file (whatever path installed it), as invalidate step 1 does.
+ *  - INODE_DESTROY only frees pages (no zap: no file or map is left on it).
+ *  - VM_DESTROY frees SPTEs without counting zaps (the counters die with it).
+ *  - ZAP_GFNS and the zap-all of SLOT_DELETE/SLOT_MOVE count one zap per SPTE
+ *    removed; zapping nothing changes nothing.
+ *  - HOST_ACCESS at an hva no map holds (never sent) answers RES_SIGSEGV.
+ */
+import { CMD_CAPACITY } from "../src/abi/core-abi";
+import { cmdBuf, resBuf, runBatch } from "./batch";
+import { snapshot as buildSnapshot, snapshotPtr as snapPtr } from "./snapshot";
+import { liveNodes } from "./btree";
+import "./abort";
+
+/** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
+export function cmdPtr(): usize {
+  return cmdBuf;
+}
+
+/** Result buffer: CMD_CAPACITY x RES_WORDS doubles (static: never moves). */
+export function resPtr(): usize {
+  return resBuf;
+}
+
+/** Run commands 0..n-1 of the command buffer, filling results 0..n-1. */
+export function run(n: i32): void {
+  runBatch(n);
+}
+
+/** Build the snapshot stream; returns its length in doubles (read at snapshotPtr()). */
+export function snapshot(): i32 {
+  return buildSnapshot();
+}
+
+/** The snapshot stream's address, valid after snapshot() until the next run() or snapshot(). */
+export function snapshotPtr(): usize {
+  return snapPtr();
+}
+
+/** Btree nodes in use (512 bytes each): for memory tests. */
+export function btreeNodes(): i32 {
+  return liveNodes;
+}
+
+/** Commands per batch, so JavaScript need not trust its own copy of the constant. */
+export function capacity(): i32 {
+  return CMD_CAPACITY;
+}

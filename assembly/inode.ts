@@ -1,0 +1,106 @@
+/**
+ * The inode: the guest_memfd storage (or an anonymous host region), with its
+ * page cache pgoff -> pfn (the address_space's i_pages), the files open on it
+ * (i_private_list) and its host mappings (i_mmap). Mirrors
+ * kvm_gmem_get_folio() / __filemap_get_folio(FGP_CREAT) and kvm_gmem_allocate().
+ */
+import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
+import { Vec, Table } from "./vec";
+import { make, unmake } from "./alloc";
+import { btSlot, btClear } from "./btree";
+import { frameAlloc, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
+
+@unmanaged
+export class Inode {
+  id: i32 = 0;
+  kind: i32 = 0;
+  gmemFlags: u32 = 0;
+  /** Page cache root (btree pgoff -> pfn). */
+  pages: u32 = 0;
+  npages: u64 = 0;
+  /** Files on this inode, in creation order (GmemFile pointers). */
+  files: Vec = changetype<Vec>(0);
+  /** Host maps of this inode, ascending id (HostMap pointers). */
+  maps: Vec = changetype<Vec>(0);
+}
+
+/** uAPI GUEST_MEMFD_FLAG_INIT_SHARED: host faults may populate a gmem inode. */
+const GUEST_MEMFD_FLAG_INIT_SHARED: u32 = 2;
+
+export const inodes = make<Table>();
+
+@inline export function getInode(id: i32): Inode {
+  return changetype<Inode>(inodes.get(id));
+}
+
+@inline export function pagesRef(ino: Inode): usize {
+  return changetype<usize>(ino) + offsetof<Inode>("pages");
+}
+
+export function inodeCreate(id: i32, npages: u64, kind: i32, gmemFlags: u32): void {
+  let ino = make<Inode>();
+  ino.files = make<Vec>();
+  ino.maps = make<Vec>();
+  ino.id = id;
+  ino.npages = npages;
+  ino.kind = kind;
+  ino.gmemFlags = gmemFlags;
+  inodes.set(id, changetype<usize>(ino));
+}
+
+/** Frees every page, ascending pgoff; returns how many. */
+export function inodeDestroy(id: i32): i64 {
+  let ino = getInode(id);
+  setFreeKind(ino.kind);
+  let n = btClear(pagesRef(ino), freeFrames);
+  ino.files.dispose();
+  ino.maps.dispose();
+  unmake(ino);
+  inodes.set(id, 0);
+  return n;
+}
+
+/**
+ * kvm_gmem_allocate(): a frame for every absent pgoff in [start, end),
+ * ascending; present pages are left alone. Returns how many were made.
+ */
+export function allocate(ino: Inode, start: u64, end: u64): i64 {
+  let made: i64 = 0;
+  let ref = pagesRef(ino);
+  let kind = ino.kind;
+  for (let pg = start; pg < end; pg++) {
+    let p = btSlot(ref, pg);
+    if (load<u32>(p) == 0) {
+      store<u32>(p, frameAlloc(kind));
+      made++;
+    }
+  }
+  return made;
+}
+
+/**
+ * The page at pgoff for a fault: got or created, then zeroed and marked
+ * uptodate if it was not. Returns 0 instead if the page is poisoned.
+ */
+export function faultPage(ino: Inode, pgoff: u64): u32 {
+  let p = btSlot(pagesRef(ino), pgoff);
+  let pfn = load<u32>(p);
+  if (pfn == 0) {
+    pfn = frameAlloc(ino.kind);
+    store<u32>(p, pfn);
+    setFrameFlags(pfn, PG_UPTODATE);
+    return pfn;
+  }
+  let f = frameFlags(pfn);
+  if (f & PG_HWPOISON) return 0;
+  if (!(f & PG_UPTODATE)) {
+    setFrameByte(pfn, 0);
+    setFrameFlags(pfn, f | PG_UPTODATE);
+  }
+  return pfn;
+}
+
+/** Whether host faults may populate the inode (anon memory, or INIT_SHARED gmem). */
+@inline export function hostFaultable(ino: Inode): bool {
+  return ino.kind != INODE_GMEM || (ino.gmemFlags & GUEST_MEMFD_FLAG_INIT_SHARED) != 0;
+}

@@ -1,0 +1,75 @@
+/**
+ * The zap fan-out when inode pages go away or go bad:
+ * kvm_gmem_invalidate_begin() over every file's bindings, then the MMU
+ * notifier (kvm_mmu_notifier_invalidate_range_start() -> kvm_handle_hva_range())
+ * over every host mapping of the pages. Plus the operations built on it:
+ * kvm_gmem_punch_hole(), kvm_gmem_error_folio() (memory failure) and munmap.
+ * Zap order is not observable (each SPTE is removed and counted once), so each
+ * step visits only what overlaps, in whatever order its index gives.
+ */
+import { PG_HWPOISON } from "../src/abi/core-abi";
+import { Inode, pagesRef } from "./inode";
+import { GmemFile } from "./file";
+import { Memslot, forEachSlotByHva } from "./memslot";
+import { HostMap, mapRemove } from "./hostmap";
+import { firstEndingAfter, bindingAt } from "./binding";
+import { zapRange } from "./stage2";
+import { btRemoveRange, btSlot } from "./btree";
+import { frameAlloc, frameFlags, setFrameFlags, freeFrames, setFreeKind } from "./frames";
+
+function zapSlotHva(m: Memslot, hs: u64, he: u64): void {
+  zapRange(m.vm, m.base + (hs - m.uaddr), m.base + (he - m.uaddr));
+}
+
+/** The MMU notifier over hva pages [hs, he): every memslot of every VM showing them. */
+export function notifyHva(hs: u64, he: u64): void {
+  forEachSlotByHva(hs, he, zapSlotHva);
+}
+
+export function invalidate(ino: Inode, start: u64, end: u64): void {
+  let fl = ino.files;
+  for (let i = 0, n = fl.len; i < n; i++) {
+    let f = changetype<GmemFile>(<usize>fl.get(i));
+    if (f.vm.sptes == 0) continue;
+    let v = f.bindings;
+    for (let j = firstEndingAfter(v, start), nb = v.len; j < nb; j++) {
+      let m = bindingAt(v, j);
+      if (m.pgoff >= end) break;
+      let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
+      zapRange(f.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
+    }
+  }
+  let ml = ino.maps;
+  for (let i = 0, n = ml.len; i < n; i++) {
+    let hm = changetype<HostMap>(<usize>ml.get(i));
+    let s = max(start, hm.pgoff), e = min(end, hm.pgoff + hm.npages);
+    if (s < e) notifyHva(hm.hva + (s - hm.pgoff), hm.hva + (e - hm.pgoff));
+  }
+}
+
+/** kvm_gmem_punch_hole(): zap, then free every present page in range; returns how many. */
+export function punch(ino: Inode, start: u64, end: u64): i64 {
+  invalidate(ino, start, end);
+  setFreeKind(ino.kind);
+  return btRemoveRange(pagesRef(ino), start, end, freeFrames);
+}
+
+/** Poison the page (made if absent, not uptodate), then zap it everywhere; 1 if newly poisoned. */
+export function memoryFailure(ino: Inode, pgoff: u64): i32 {
+  let p = btSlot(pagesRef(ino), pgoff);
+  let pfn = load<u32>(p);
+  if (pfn == 0) {
+    pfn = frameAlloc(ino.kind);
+    store<u32>(p, pfn);
+  }
+  let f = frameFlags(pfn);
+  setFrameFlags(pfn, f | PG_HWPOISON);
+  invalidate(ino, pgoff, pgoff + 1);
+  return (f & PG_HWPOISON) ? 0 : 1;
+}
+
+/** munmap: the notifier over the whole map, then the map goes. */
+export function mapDestroy(m: HostMap): void {
+  notifyHva(m.hva, m.hva + m.npages);
+  mapRemove(m);
+}

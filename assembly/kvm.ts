@@ -1,0 +1,33 @@
+/**
+ * struct kvm, as far as the core needs it: the memslot set, the stage-2 table
+ * and the counters of `stats`. Mirrors kvm_create_vm() / kvm_destroy_vm().
+ */
+import { Vec, Table } from "./vec";
+import { make } from "./alloc";
+
+@unmanaged
+export class Kvm {
+  id: i32 = 0;
+  /** Stage-2 table root (btree gfn -> pfn << 3 | rights). */
+  s2: u32 = 0;
+  sptes: i64 = 0;
+  faults: i64 = 0;
+  zaps: i64 = 0;
+  exits: i64 = 0;
+  /** Memslots sorted by slot id (the order of snapshots and of the notifier's walk). */
+  byId: Vec = changetype<Vec>(0);
+  /** The same memslots sorted by base gfn, for gfn lookup (search_memslots()). */
+  byBase: Vec = changetype<Vec>(0);
+  /** The memslot found last: vCPU accesses cluster, as the kernel's last_used_slot assumes. */
+  lastSlot: usize = 0;
+}
+
+export const vms = make<Table>();
+
+@inline export function getVm(id: i32): Kvm {
+  return changetype<Kvm>(vms.get(id));
+}
+
+@inline export function s2Ref(vm: Kvm): usize {
+  return changetype<usize>(vm) + offsetof<Kvm>("s2");
+}

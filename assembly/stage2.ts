@@ -1,0 +1,35 @@
+/**
+ * The stage-2 table (EPT/NPT) of a VM: gfn -> pfn << 3 | rights in a btree.
+ * Mirrors kvm_zap_gfn_range() / kvm_unmap_gfn_range() (a zap costs what is
+ * mapped in the range, never its size) and kvm_mmu_zap_all_fast() (the whole
+ * table dropped node by node, for KVM_X86_QUIRK_SLOT_ZAP_ALL).
+ */
+import { Kvm, s2Ref } from "./kvm";
+import { btRemoveRangeCount, btClearCount, btSlot } from "./btree";
+
+export function zapRange(vm: Kvm, start: u64, end: u64): void {
+  if (vm.sptes == 0) return;
+  let n = btRemoveRangeCount(s2Ref(vm), start, end);
+  vm.sptes -= n;
+  vm.zaps += n;
+}
+
+export function zapAll(vm: Kvm): void {
+  if (vm.sptes == 0) return;
+  let n = btClearCount(s2Ref(vm));
+  vm.sptes = 0;
+  vm.zaps += n;
+}
+
+/**
+ * Install gfn -> pfn with `rights`, or widen the rights of the SPTE already
+ * mapping gfn to pfn; an SPTE to another pfn is replaced.
+ */
+export function install(vm: Kvm, gfn: u64, pfn: u32, rights: u32): void {
+  let p = btSlot(s2Ref(vm), gfn);
+  let old = load<u32>(p);
+  if (old == 0) vm.sptes++;
+  else if (old >>> 3 == pfn) rights |= old & 7;
+  store<u32>(p, (pfn << 3) | rights);
+  vm.faults++;
+}

@@ -1,0 +1,260 @@
+/**
+ * The WebAssembly core on its own, driven by raw commands through its buffers:
+ * what it keeps in linear memory, and the page, pfn and SPTE behaviour that
+ * the memory layout must not get wrong. Assertions on state and memory only.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import * as A from "../src/abi/core-abi.js";
+
+const wasm = readFileSync(new URL("../build/gmemsim.wasm", import.meta.url));
+const compiled = new WebAssembly.Module(wasm);
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  cmdPtr(): number;
+  resPtr(): number;
+  run(n: number): void;
+  snapshot(): number;
+  snapshotPtr(): number;
+  btreeNodes(): number;
+}
+
+type Cmd = [op: number, ...args: number[]];
+
+interface Page { pgoff: number; pfn: number; byte: number; flags: number }
+interface Snap {
+  inodes: Map<number, { npages: number; pages: Page[] }>;
+  vms: Map<number, { sptes: { gfn: number; pfn: number; rights: number }[]; faults: number; zaps: number; exits: number }>;
+  end: { gmem: number; anon: number; nextPfn: number; freeDepth: number };
+}
+
+/** A fresh core instance and a tiny driver over its buffers. */
+function core() {
+  const x = new WebAssembly.Instance(compiled, { env: { abort() { throw new Error("abort"); } } }).exports as unknown as Exports;
+  const run = (...cmds: Cmd[]): number[][] => {
+    const cmd = new Float64Array(x.memory.buffer, x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
+    cmds.forEach((c, i) => {
+      cmd.fill(0, i * A.CMD_WORDS, (i + 1) * A.CMD_WORDS);
+      cmd.set(c, i * A.CMD_WORDS);
+    });
+    x.run(cmds.length);
+    const res = new Float64Array(x.memory.buffer, x.resPtr(), A.CMD_CAPACITY * A.RES_WORDS);
+    return cmds.map((_, i) => Array.from(res.subarray(i * A.RES_WORDS, (i + 1) * A.RES_WORDS)));
+  };
+  const snapshot = (): Snap => {
+    const n = x.snapshot();
+    const s = new Float64Array(x.memory.buffer, x.snapshotPtr(), n);
+    let i = 0;
+    const next = () => s[i++];
+    const out: Snap = { inodes: new Map(), vms: new Map(), end: { gmem: 0, anon: 0, nextPfn: 0, freeDepth: 0 } };
+    for (;;) {
+      const tag = next();
+      if (tag === A.SNAP_INODE) {
+        const id = next(), npages = next();
+        next(); next();
+        const pages: Page[] = [];
+        for (let k = next(); k > 0; k--) pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next() });
+        out.inodes.set(id, { npages, pages });
+      } else if (tag === A.SNAP_FILE) {
+        i += 4;
+        const n = next();
+        i += n * 3;
+      } else if (tag === A.SNAP_VM) {
+        const id = next();
+        const slots = next();
+        i += slots * 7;
+        const sptes = [];
+        for (let k = next(); k > 0; k--) sptes.push({ gfn: next(), pfn: next(), rights: next() });
+        next();
+        out.vms.set(id, { sptes, faults: next(), zaps: next(), exits: next() });
+      } else if (tag === A.SNAP_MAP) {
+        i += 6;
+      } else if (tag === A.SNAP_END) {
+        out.end = { gmem: next(), anon: next(), nextPfn: next(), freeDepth: next() };
+        assert.is(i, n, "the stream ends with SNAP_END's words");
+        return out;
+      } else {
+        throw new Error(`bad snapshot tag ${tag} at ${i - 1}`);
+      }
+    }
+  };
+  return { x, run, snapshot };
+}
+
+const TIB_PAGES = 2 ** 28;
+
+/** 1,000 distinct pgoffs spread over a 1 TiB file (a fixed LCG, so runs repeat). */
+function scattered(count: number, span: number): number[] {
+  const set = new Set<number>();
+  let s = 12345;
+  while (set.size < count) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    set.add(Math.floor((s / 2 ** 31) * span));
+  }
+  return [...set];
+}
+
+test("a 1 TiB inode with 1,000 scattered pages grows linear memory by less than 256 KiB", () => {
+  const { x, run, snapshot } = core();
+  run([A.OP_INODE_CREATE, 0, TIB_PAGES, A.INODE_GMEM, 0]);
+  const before = x.memory.buffer.byteLength;
+  const pgoffs = scattered(1000, TIB_PAGES);
+  const res = run(...pgoffs.map((p): Cmd => [A.OP_ALLOCATE, 0, p, p + 1]));
+  assert.ok(res.every((r) => r[0] === A.RES_OK && r[1] === 1), "every ALLOCATE made its page");
+  const grown = x.memory.buffer.byteLength - before;
+  assert.ok(grown < 256 * 1024, `grew by ${grown} bytes`);
+  assert.ok(x.btreeNodes() * 512 < 64 * 1024, `${x.btreeNodes()} btree nodes for 1,000 pages`);
+  const ino = snapshot().inodes.get(0)!;
+  assert.is(ino.pages.length, 1000);
+  assert.equal(ino.pages.map((p) => p.pgoff), [...pgoffs].sort((a, b) => a - b), "pages in ascending pgoff");
+});
+
+test("punching the whole 1 TiB range frees all 1,000 pages and leaves no node behind", () => {
+  const { x, run, snapshot } = core();
+  run([A.OP_INODE_CREATE, 0, TIB_PAGES, A.INODE_GMEM, 0]);
+  run(...scattered(1000, TIB_PAGES).map((p): Cmd => [A.OP_ALLOCATE, 0, p, p + 1]));
+  const [punch, stats] = run([A.OP_PUNCH, 0, 0, TIB_PAGES], [A.OP_STATS_HOST]);
+  assert.equal(punch.slice(0, 2), [A.RES_OK, 1000]);
+  assert.equal(stats.slice(0, 3), [A.RES_OK, 0, 0]);
+  const s = snapshot();
+  assert.equal(s.inodes.get(0)!.pages, []);
+  assert.equal(s.end, { gmem: 0, anon: 0, nextPfn: 1001, freeDepth: 1000 });
+  assert.is(x.btreeNodes(), 0, "the page cache's nodes went back to the pool");
+});
+
+test("dense use costs at most 32 bytes of linear memory per page", () => {
+  const { x, run, snapshot } = core();
+  const N = 1 << 20;
+  run([A.OP_INODE_CREATE, 0, N, A.INODE_GMEM, 0]);
+  const before = x.memory.buffer.byteLength;
+  const [r] = run([A.OP_ALLOCATE, 0, 0, N]);
+  assert.equal(r.slice(0, 2), [A.RES_OK, N]);
+  const perPage = (x.memory.buffer.byteLength - before) / N;
+  assert.ok(perPage <= 32, `${perPage} bytes per page`);
+  const s = snapshot();
+  assert.is(s.inodes.get(0)!.pages.length, N);
+  assert.is(s.inodes.get(0)!.pages[N - 1].pfn, N, "pfns in allocation order");
+});
+
+test("pages survive a random mix of allocations and punches exactly", () => {
+  const { run, snapshot } = core();
+  const N = 50_000;
+  run([A.OP_INODE_CREATE, 0, N, A.INODE_ANON, 0]);
+  const present = new Set<number>();
+  let s = 7;
+  const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), Math.floor((s / 2 ** 31) * n));
+  for (let round = 0; round < 40; round++) {
+    const cmds: Cmd[] = [];
+    const expect: number[] = [];
+    for (let k = 0; k < 100; k++) {
+      const a = rnd(N), len = 1 + rnd(round % 2 ? 2000 : 40), b = Math.min(N, a + len);
+      let n = 0;
+      if (rnd(3) === 0) {
+        for (let p = a; p < b; p++) if (present.delete(p)) n++;
+        cmds.push([A.OP_PUNCH, 0, a, b]);
+      } else {
+        for (let p = a; p < b; p++) if (!present.has(p)) (present.add(p), n++);
+        cmds.push([A.OP_ALLOCATE, 0, a, b]);
+      }
+      expect.push(n);
+    }
+    assert.equal(run(...cmds).map((r) => r[1]), expect, `round ${round}`);
+    const pages = snapshot().inodes.get(0)!.pages.map((p) => p.pgoff);
+    assert.equal(pages, [...present].sort((a, b) => a - b), `round ${round}`);
+  }
+  const [stats] = run([A.OP_STATS_HOST]);
+  assert.equal(stats.slice(1, 3), [0, present.size]);
+});
+
+test("freed pfns are reused last-freed first, pushed in ascending pgoff", () => {
+  const { run, snapshot } = core();
+  run([A.OP_INODE_CREATE, 0, 16, A.INODE_GMEM, 0], [A.OP_ALLOCATE, 0, 0, 4]);
+  // pgoffs 0..3 hold pfns 1..4; freeing 1 and 3 pushes pfn 2 then pfn 4.
+  run([A.OP_PUNCH, 0, 1, 2], [A.OP_PUNCH, 0, 3, 4]);
+  run([A.OP_ALLOCATE, 0, 10, 13]);
+  const pages = snapshot().inodes.get(0)!.pages;
+  assert.equal(pages.map((p) => [p.pgoff, p.pfn]), [[0, 1], [2, 3], [10, 4], [11, 2], [12, 5]]);
+  // A multi-page punch pushes ascending, so the highest pgoff's frame comes back first.
+  run([A.OP_PUNCH, 0, 10, 13], [A.OP_ALLOCATE, 0, 5, 6]);
+  assert.equal(snapshot().inodes.get(0)!.pages.find((p) => p.pgoff === 5)!.pfn, 5);
+});
+
+test("a guest fault on a gmem-only slot installs an SPTE and a PUNCH zaps it", () => {
+  const { run, snapshot } = core();
+  const flags = A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY;
+  run(
+    [A.OP_VM_CREATE, 0],
+    [A.OP_INODE_CREATE, 0, 512, A.INODE_GMEM, 1],
+    [A.OP_FILE_CREATE, 0, 0, 0, A.RIGHTS_ALL],
+    [A.OP_SLOT_CREATE, 0, 1, 0x100000, 512, 0, 0, flags],
+  );
+  const [w, r] = run(
+    [A.OP_GUEST_ACCESS, 0, 0x100005, A.ACCESS_WRITE, 0, 0xab, 0],
+    [A.OP_GUEST_ACCESS, 0, 0x100005, A.ACCESS_READ, 0, 0, 0],
+  );
+  assert.is(w[0], A.RES_OK);
+  assert.equal(r.slice(0, 2), [A.RES_OK, 0xab], "the read hits the SPTE the write installed");
+  let s = snapshot();
+  assert.equal(s.vms.get(0)!.sptes, [{ gfn: 0x100005, pfn: 1, rights: A.RIGHT_R | A.RIGHT_W }]);
+  assert.equal(s.inodes.get(0)!.pages, [{ pgoff: 5, pfn: 1, byte: 0xab, flags: A.PG_UPTODATE }]);
+  assert.is(s.vms.get(0)!.faults, 1);
+
+  const [p, st] = run([A.OP_PUNCH, 0, 0, 512], [A.OP_STATS_VM, 0]);
+  assert.equal(p.slice(0, 2), [A.RES_OK, 1]);
+  assert.equal(st.slice(0, 5), [A.RES_OK, 0, 1, 1, 0]);
+  s = snapshot();
+  assert.equal(s.vms.get(0)!.sptes, []);
+  assert.is(s.vms.get(0)!.zaps, 1);
+  assert.equal(s.inodes.get(0)!.pages, []);
+});
+
+test("a punch through a host mapping zaps the SPTEs the MMU notifier reaches, in every VM", () => {
+  const { run, snapshot } = core();
+  const HVA = 0x7f0000000;
+  run(
+    [A.OP_INODE_CREATE, 0, 1024, A.INODE_ANON, 0],
+    [A.OP_HOSTMAP_CREATE, 0, HVA, 1024, 0, 0, A.RIGHT_R | A.RIGHT_W],
+    [A.OP_VM_CREATE, 0],
+    [A.OP_VM_CREATE, 1],
+    [A.OP_SLOT_CREATE, 0, 0, 0, 1024, -1, 0, 0],
+    [A.OP_SLOT_SET_UADDR, 0, 0, HVA],
+    [A.OP_SLOT_CREATE, 1, 3, 2 ** 40, 512, -1, 0, 0],
+    [A.OP_SLOT_SET_UADDR, 1, 3, HVA + 512],
+  );
+  const acc = run(
+    [A.OP_GUEST_ACCESS, 0, 600, A.ACCESS_WRITE, 0, 7, 0],
+    [A.OP_GUEST_ACCESS, 1, 2 ** 40 + 88, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_GUEST_ACCESS, 0, 10, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_HOST_ACCESS, HVA + 600, 0, 0],
+  );
+  assert.equal(acc.map((r) => r.slice(0, 2)), [[A.RES_OK, 0], [A.RES_OK, 7], [A.RES_OK, 0], [A.RES_OK, 7]]);
+  run([A.OP_PUNCH, 0, 600, 601]);
+  const s = snapshot();
+  assert.equal(s.vms.get(0)!.sptes.map((e) => e.gfn), [10]);
+  assert.equal(s.vms.get(1)!.sptes, []);
+  assert.equal([s.vms.get(0)!.zaps, s.vms.get(1)!.zaps], [1, 1]);
+});
+
+test("deleting a memslot zaps every SPTE of the VM and frees the table's nodes", () => {
+  const { x, run, snapshot } = core();
+  run(
+    [A.OP_VM_CREATE, 0],
+    [A.OP_INODE_CREATE, 0, 1 << 16, A.INODE_GMEM, 1],
+    [A.OP_FILE_CREATE, 0, 0, 0, A.RIGHTS_ALL],
+    [A.OP_SLOT_CREATE, 0, 0, 0, 1 << 16, 0, 0, A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY],
+    [A.OP_SLOT_CREATE, 0, 1, 1 << 20, 1, -1, 0, 0],
+  );
+  const N = 20_000;
+  for (let g = 0; g < N; g += 4000) {
+    run(...Array.from({ length: 4000 }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_READ, 0, 0, 0]));
+  }
+  const nodesWithTable = x.btreeNodes();
+  run([A.OP_SLOT_DELETE, 0, 1]);
+  const vm = snapshot().vms.get(0)!;
+  assert.equal([vm.sptes.length, vm.faults, vm.zaps], [0, N, N]);
+  assert.ok(x.btreeNodes() < nodesWithTable / 2 + 1, "the stage-2 nodes were freed");
+});
+
+test.run();
