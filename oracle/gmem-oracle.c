@@ -492,6 +492,70 @@ static int need_kvm(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* The host address space of trace regions                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Trace mappings (anon_map, mmap, {"anon": NAME} regions) are placed like
+ * the simulator places them (src/kvm/host.ts): from 4 GiB upwards, in
+ * order, each followed by one guard page, and never reused.  A reserved
+ * PROT_NONE arena keeps every other mapping of the process out, so that a
+ * memslot running past the end of its region finds the guard (EFAULT, as
+ * with nothing mapped) and never the oracle's own memory, and an address
+ * is never handed out twice.
+ */
+#define ARENA_BASE 0x100000000ull
+#define ARENA_SIZE (1ull << 45)
+static uint64_t arena_next = ARENA_BASE;
+static int arena_ok;
+
+static void arena_init(void)
+{
+	void *p = mmap((void *)(uintptr_t)ARENA_BASE, ARENA_SIZE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	arena_ok = p == (void *)(uintptr_t)ARENA_BASE;
+	if (!arena_ok && p != MAP_FAILED)
+		munmap(p, ARENA_SIZE);
+}
+
+/* Give a range of the arena back to the reservation (never to reuse). */
+static void arena_cover(void *addr, uint64_t len)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	if (!arena_ok || a < ARENA_BASE || a >= ARENA_BASE + ARENA_SIZE)
+		return;
+	mmap(addr, (len + PAGE - 1) & ~(PAGE - 1), PROT_NONE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
+/* mmap at the next arena address; MAP_FAILED and errno as mmap gives them. */
+static void *arena_map(uint64_t len, int prot, int flags, int fd, off_t off)
+{
+	uint64_t npages = len / PAGE + (len % PAGE != 0);
+	uint64_t room = (ARENA_BASE + ARENA_SIZE - arena_next) / PAGE;
+	if (!arena_ok || len == 0 || npages + 1 > room)
+		return mmap(NULL, len, prot, flags, fd, off);
+	void *want = (void *)(uintptr_t)arena_next;
+	void *p = mmap(want, len, prot, flags | MAP_FIXED, fd, off);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		arena_cover(want, npages * PAGE);   /* a failed MAP_FIXED may leave a hole */
+		errno = e;
+		return p;
+	}
+	arena_next += (npages + 1) * PAGE;
+	return p;
+}
+
+static int arena_unmap(void *addr, uint64_t len)
+{
+	int r = munmap(addr, len);
+	if (r == 0)
+		arena_cover(addr, len);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
 /* Guarded host access                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -818,7 +882,7 @@ static void op_set_user_memory_region2(const struct jval *l, struct out *o)
 
 static struct obj *new_anon(const char *name, uint64_t len, struct out *o)
 {
-	void *p = len ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+	void *p = len ? arena_map(len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
 		      : MAP_FAILED;
 	int e = len ? errno : EINVAL;
 	if (p == MAP_FAILED && !o)
@@ -895,7 +959,7 @@ static void op_mmap(const struct jval *l, struct out *o)
 	if (sh->type != J_BOOL)
 		trace_error("field \"shared\" must be a boolean");
 	check_bindable(as);
-	void *p = mmap(NULL, len, prot, sh->boolean ? MAP_SHARED : MAP_PRIVATE, fd, off);
+	void *p = arena_map(len, prot, sh->boolean ? MAP_SHARED : MAP_PRIVATE, fd, off);
 	int e = errno;
 	struct obj *ob = bind(as, K_MAP, p != MAP_FAILED);
 	ob->addr = p == MAP_FAILED ? NULL : p;
@@ -906,7 +970,7 @@ static void op_mmap(const struct jval *l, struct out *o)
 static void op_munmap(const struct jval *l, struct out *o)
 {
 	struct obj *ob = get_map(l, "map");
-	int r = munmap(ob->addr, ob->len);
+	int r = arena_unmap(ob->addr, ob->len);
 	int e = errno;
 	if (r == 0)
 		ob->live = 0;
@@ -1189,6 +1253,7 @@ int main(int argc, char **argv)
 	sa.sa_flags = 0; /* no SA_RESTART: a stuck KVM_RUN returns EINTR */
 	sigaction(SIGALRM, &sa, NULL);
 
+	arena_init();
 	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm_fd < 0)
 		snprintf(kvm_err, sizeof(kvm_err), "%s", strerror(errno));
