@@ -47,16 +47,17 @@ function hostPage(m: HostMap, hva: u64): i64 {
   }
 }
 
-@inline function exit(r: usize, vm: Kvm, code: i32, value: f64 = 0, aux: f64 = 0): void {
+/** A guest exit; like every unsuccessful guest access, it names the gfn in aux. */
+@inline function exit(r: usize, vm: Kvm, gfn: u64, code: i32, value: f64 = 0): void {
   vm.exits++;
-  put(r, code, value, aux);
+  put(r, code, value, <f64>gfn);
 }
 
 export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bool, byte: u32, attrPriv: bool): void {
   let vm = getVm(vmId);
   let mf: f64 = priv ? MEMFAULT_PRIVATE : 0;
   // 1.
-  if (priv != attrPriv) return exit(r, vm, RES_MEMFAULT_EFAULT, mf);
+  if (priv != attrPriv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
   let spte = btGet(vm.s2, gfn);
@@ -64,27 +65,27 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
   // 2.
   let m = slotByGfn(vm, gfn);
   if (m === null) {
-    if (priv) return exit(r, vm, RES_MEMFAULT_EFAULT, mf);
-    if (access == ACCESS_EXEC) return exit(r, vm, RES_INTERNAL_ERROR);
-    return exit(r, vm, RES_MMIO, 0, <f64>gfn);
+    if (priv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
+    if (access == ACCESS_EXEC) return exit(r, vm, gfn, RES_INTERNAL_ERROR);
+    return exit(r, vm, gfn, RES_MMIO);
   }
   let pfn: u32;
   if (priv || (m.flags & SLOT_GMEM_ONLY)) {
     // 3. kvm_mmu_faultin_pfn_gmem()
-    if (!(m.flags & SLOT_GUEST_MEMFD) || m.file < 0) return exit(r, vm, RES_MEMFAULT_EFAULT, mf);
+    if (!(m.flags & SLOT_GUEST_MEMFD) || m.file < 0) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
     let f = getFile(m.file);
-    if (!(f.rights & right)) return exit(r, vm, RES_MEMFAULT_EACCES, mf);
+    if (!(f.rights & right)) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
     pfn = faultPage(f.inode, m.pgoff + (gfn - m.base));
-    if (pfn == 0) return exit(r, vm, RES_MEMFAULT_EHWPOISON, mf);
+    if (pfn == 0) return exit(r, vm, gfn, RES_MEMFAULT_EHWPOISON, mf);
   } else {
     // 4. Shared memory through userspace_addr (hva_to_pfn()).
-    if (access == ACCESS_WRITE && (m.flags & SLOT_READONLY)) return exit(r, vm, RES_MMIO, 0, <f64>gfn);
+    if (access == ACCESS_WRITE && (m.flags & SLOT_READONLY)) return exit(r, vm, gfn, RES_MMIO);
     let hva = m.uaddr + (gfn - m.base);
     let hm = findMap(hva);
-    if (hm === null || !(hm.rights & (access == ACCESS_WRITE ? RIGHT_W : RIGHT_R))) return put(r, RES_EFAULT);
+    if (hm === null || !(hm.rights & (access == ACCESS_WRITE ? RIGHT_W : RIGHT_R))) return put(r, RES_EFAULT, 0, <f64>gfn);
     let got = hostPage(hm, hva);
-    if (got == NO_PAGE) return put(r, RES_EFAULT);
-    if (got == POISONED) return put(r, RES_SIGBUS);
+    if (got == NO_PAGE) return put(r, RES_EFAULT, 0, <f64>gfn);
+    if (got == POISONED) return put(r, RES_SIGBUS, 0, <f64>gfn);
     pfn = <u32>got;
   }
   // 5.

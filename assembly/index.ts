@@ -5,7 +5,9 @@
  *
  * Contract readings (where core-abi.ts leaves a choice, this core does):
  *  - Every result word is written for every command; words the contract does
- *    not name are 0. RES_MMIO carries the gfn in aux (word 2) and value 0.
+ *    not name are 0, except that every unsuccessful GUEST_ACCESS result (each
+ *    exit, RES_EFAULT and RES_SIGBUS alike) carries the gfn in aux (word 2), as
+ *    core-abi.ts says for RES_MMIO; the reference model does the same.
  *  - GUEST_ACCESS: a read returns the byte as value; a write or an exec
  *    returns value 0 (core-abi names a value for reads only), in 1b and 5 alike.
  *  - GUEST_ACCESS step 5 "replacing any SPTE there, or its rights widened": an
