@@ -231,8 +231,15 @@ export class Mapping {
     return this.obj.address;
   }
 
+  /** An address outside the mapping is no memory of the process at all: SIGSEGV, as in a real one. */
+  private outside(offset: number): boolean {
+    if (!Number.isInteger(offset)) throw new TypeError(`offset ${offset} must be an integer`);
+    return !this.obj.alive || offset < 0 || offset >= this.obj.npages * 4096;
+  }
+
   /** Reads the byte at offset; a fault is returned as {signal}. */
   load(offset: number): { value?: number; signal?: string } {
+    if (this.outside(offset)) return { signal: "SIGSEGV" };
     const r = mm.hostAccess(this.sim.host, this.obj, offset, false, 0);
     this.sim.host.sync();
     return r.signal ? { signal: r.signal } : { value: r.value as number };
@@ -240,6 +247,8 @@ export class Mapping {
 
   /** Fills the page holding offset with value; a fault is returned as {signal}. */
   store(offset: number, value: number): { signal?: string } {
+    if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`value ${value} must be a byte (0 to 255)`);
+    if (this.outside(offset)) return { signal: "SIGSEGV" };
     const r = mm.hostAccess(this.sim.host, this.obj, offset, true, value);
     this.sim.host.sync();
     return r.signal ? { signal: r.signal } : {};

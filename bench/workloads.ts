@@ -1,0 +1,195 @@
+/**
+ * gmemsim bench [--json] [--quick]: the standard workloads of SPEC §6, each
+ * validated first (engine and reference model end in the same state), then timed
+ * on both in this process. Figures are ratios measured side by side, never
+ * pass/fail.
+ */
+import { execSync } from "node:child_process";
+import { cpus } from "node:os";
+import { Simulator } from "../src/api/simulator.js";
+import { digestSnapshot } from "../src/core/digest.js";
+import type { Host } from "../src/kvm/host.js";
+import type { GmemFile, Vm } from "../src/kvm/objects.js";
+import * as fal from "../src/kvm/ops/fallocate.js";
+import * as gm from "../src/kvm/ops/gmem.js";
+import * as gu from "../src/kvm/ops/guest.js";
+import * as ms from "../src/kvm/ops/memslot.js";
+import * as vmo from "../src/kvm/ops/vm.js";
+import { parse } from "../src/cli/args.js";
+
+const KEEP = 1;
+const PUNCH = 3;
+const TiB = 1n << 40n;
+
+interface Workload {
+  name: string;
+  /** Runs the workload on a fresh host; returns the number of operations. */
+  run(host: Host, scale: number): number;
+}
+
+function vmWithFile(host: Host, size: bigint, flags = 3): { vm: Vm; file: GmemFile } {
+  const [, vm] = vmo.createVm(host, 0n);
+  const [, file] = gm.createGuestMemfd(host, vm!, size, BigInt(flags));
+  return { vm: vm!, file: file! };
+}
+
+function bind(host: Host, vm: Vm, file: GmemFile, slot: number, gpa: bigint, size: bigint, offset = 0n): void {
+  const r = ms.setUserMemoryRegion2(host, vm, { slot, flags: 4, guestPhysAddr: gpa, memorySize: size, userspaceAddr: 0n, guestMemfd: file, guestMemfdOffset: offset });
+  if (r.errno) throw new Error(`bench setup: bind failed: ${r.errno}`);
+}
+
+export const WORKLOADS: Workload[] = [
+  {
+    name: "single-page churn (allocate, guest touch, punch)",
+    run(host, scale) {
+      const { vm, file } = vmWithFile(host, 1n << 30n);
+      bind(host, vm, file, 0, 0n, 1n << 30n);
+      const n = 20_000 * scale;
+      for (let k = 0; k < n; k++) {
+        const off = BigInt((k * 7919) & 0x3ffff) << 12n;
+        fal.fallocate(host, file, KEEP, off, 4096n);
+        gu.vcpuAccess(host, vm, off, "write", false, k & 0xff);
+        fal.fallocate(host, file, PUNCH, off, 4096n);
+      }
+      return 3 * n;
+    },
+  },
+  {
+    name: "2 MiB allocate and punch",
+    run(host, scale) {
+      const { file } = vmWithFile(host, 1n << 30n);
+      const n = 200 * scale;
+      for (let k = 0; k < n; k++) {
+        const off = BigInt(k % 512) << 21n;
+        fal.fallocate(host, file, KEEP, off, 2n << 20n);
+        fal.fallocate(host, file, PUNCH, off, 2n << 20n);
+      }
+      return 2 * n;
+    },
+  },
+  {
+    name: "memslot churn (bind, fault, delete)",
+    run(host, scale) {
+      const { vm, file } = vmWithFile(host, 1n << 30n);
+      const n = 5_000 * scale;
+      for (let k = 0; k < n; k++) {
+        const slot = k % 64;
+        const gpa = BigInt(slot) << 24n;
+        bind(host, vm, file, slot, gpa, 1n << 24n, gpa);
+        gu.vcpuAccess(host, vm, gpa, "read", false, 0);
+        ms.setUserMemoryRegion2(host, vm, { slot, flags: 4, guestPhysAddr: gpa, memorySize: 0n, userspaceAddr: 0n, guestMemfd: file, guestMemfdOffset: gpa });
+      }
+      return 3 * n;
+    },
+  },
+  {
+    name: "sparse 1 TiB file: 1,000 scattered pages, bound, punched whole",
+    run(host, scale) {
+      let ops = 0;
+      for (let rep = 0; rep < scale; rep++) {
+        const { vm, file } = vmWithFile(host, TiB);
+        bind(host, vm, file, 0, 0n, TiB);
+        for (let k = 0; k < 1000; k++) {
+          const off = (BigInt(k) * 268_435n + 17n) << 12n;
+          fal.fallocate(host, file, KEEP, off, 4096n);
+          gu.vcpuAccess(host, vm, off, "read", false, 0);
+        }
+        fal.fallocate(host, file, PUNCH, 0n, TiB);
+        gm.close(host, file);
+        vmo.destroyVm(host, vm);
+        ops += 2006;
+      }
+      return ops;
+    },
+  },
+  {
+    name: "many VMs, one gmem file each, guest traffic",
+    run(host, scale) {
+      const vms = Array.from({ length: 256 }, (_, k) => {
+        const w = vmWithFile(host, 1n << 30n);
+        bind(host, w.vm, w.file, 0, 0n, 1n << 30n);
+        return w;
+      });
+      const n = 40_000 * scale;
+      for (let k = 0; k < n; k++) {
+        const w = vms[(k * 31) & 255];
+        gu.vcpuAccess(host, w.vm, BigInt((k * 13) & 4095) << 12n, k & 1 ? "write" : "read", false, k & 0xff);
+      }
+      return n;
+    },
+  },
+  {
+    name: "fuzz-like mix",
+    run(host, scale) {
+      const vms = Array.from({ length: 8 }, () => {
+        const w = vmWithFile(host, 1n << 28n);
+        bind(host, w.vm, w.file, 0, 0n, 1n << 28n);
+        return w;
+      });
+      let x = 12345;
+      const n = 50_000 * scale;
+      for (let k = 0; k < n; k++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        const w = vms[x & 7];
+        const off = BigInt((x >>> 3) & 1023) << 12n;
+        const r = (x >>> 13) & 7;
+        if (r < 3) gu.vcpuAccess(host, w.vm, off, r & 1 ? "write" : "read", false, x & 0xff);
+        else if (r < 5) fal.fallocate(host, w.file, KEEP, off, 4096n);
+        else if (r < 7) fal.fallocate(host, w.file, PUNCH, off, 4096n);
+        else fal.fallocate(host, w.file, PUNCH, off & ~0x1fffffn, 2n << 20n);
+      }
+      return n;
+    },
+  },
+];
+
+function time(engine: "wasm" | "reference", w: Workload, scale: number) {
+  const sim = new Simulator({ engine });
+  const t0 = process.hrtime.bigint();
+  const ops = w.run(sim.host, scale);
+  sim.host.sync();
+  const ns = Number(process.hrtime.bigint() - t0);
+  return { ops, nsPerOp: ns / ops, bytes: sim.host.core.memoryBytes(), digest: digestSnapshot(sim.snapshot()) };
+}
+
+function context() {
+  let commit = "unknown";
+  try {
+    commit = execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {}
+  return { node: process.version, cpu: cpus()[0]?.model ?? "unknown", commit };
+}
+
+export async function runBench(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: "boolean" }, quick: { type: "boolean" } }, "gmemsim bench [--json] [--quick]");
+  const scale = values.quick ? 1 : 5;
+  const ctx = context();
+  const rows = [];
+  for (const w of WORKLOADS) {
+    // Validate before timing: both cores must end in the same state.
+    const e0 = time("wasm", w, 1);
+    const r0 = time("reference", w, 1);
+    if (e0.digest !== r0.digest) {
+      console.error(`bench: "${w.name}": engine and reference disagree (state ${e0.digest} vs ${r0.digest}); not timing it`);
+      return 1;
+    }
+    const e = time("wasm", w, scale);
+    const r = time("reference", w, scale);
+    rows.push({ name: w.name, ops: e.ops, engine_ns_per_op: e.nsPerOp, reference_ns_per_op: r.nsPerOp, kernel_ns_per_op: null, engine_peak_bytes: e.bytes });
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ context: ctx, workloads: rows }));
+    return 0;
+  }
+  console.log(`gmemsim bench  (node ${ctx.node}, ${ctx.cpu}, commit ${ctx.commit}${values.quick ? ", quick" : ""})`);
+  console.log(`${"workload".padEnd(64)} ${"ops".padStart(9)} ${"engine ns/op".padStart(13)} ${"ref ns/op".padStart(11)} ${"speed-up".padStart(9)} ${"engine MiB".padStart(11)}`);
+  let logSum = 0;
+  for (const r of rows) {
+    const ratio = r.reference_ns_per_op / r.engine_ns_per_op;
+    logSum += Math.log(ratio);
+    console.log(`${r.name.padEnd(64)} ${String(r.ops).padStart(9)} ${r.engine_ns_per_op.toFixed(1).padStart(13)} ${r.reference_ns_per_op.toFixed(1).padStart(11)} ${(ratio.toFixed(1) + "x").padStart(9)} ${(r.engine_peak_bytes / 2 ** 20).toFixed(1).padStart(11)}`);
+  }
+  console.log(`geometric mean speed-up of the engine over the reference model: ${Math.exp(logSum / rows.length).toFixed(1)}x`);
+  console.log("kernel figures: not yet measured by this command (the C oracle's timing mode is future work)");
+  return 0;
+}

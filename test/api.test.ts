@@ -1,0 +1,82 @@
+/** The object API: GmemError with the kernel's errno and a sentence, atomic failures, lifetimes. */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { GmemError, Simulator } from "../src/index.js";
+
+function throwsGmem(fn: () => unknown, errno: string, mentions: string): GmemError {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, GmemError);
+    const g = e as GmemError;
+    assert.is(g.errno, errno);
+    assert.ok(g.message.includes(mentions), `message "${g.message}" should mention "${mentions}"`);
+    return g;
+  }
+  assert.unreachable(`expected ${errno}`);
+  throw new Error("unreachable");
+}
+
+for (const engine of ["wasm", "reference"] as const) {
+  test(`[${engine}] create_guest_memfd with an unsupported flag throws EINVAL naming flags, before checking size`, () => {
+    const vm = new Simulator({ engine }).createVm();
+    const e = throwsGmem(() => vm.createGuestMemfd(4097, 4), "EINVAL", "flags");
+    assert.is(e.code, 22);
+    assert.is(e.op, "create_guest_memfd");
+  });
+
+  test(`[${engine}] a failed operation leaves the state exactly as it was`, () => {
+    const sim = new Simulator({ engine });
+    const vm = sim.createVm();
+    const g = vm.createGuestMemfd(1 << 20, ["MMAP", "INIT_SHARED"]);
+    vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 1 << 20, guestMemfd: g });
+    g.allocate(0, 65536);
+    vm.access(0x1000, "write", { value: 7 });
+    const before = sim.snapshot();
+    throwsGmem(() => g.allocate(1 << 20, 4096), "EINVAL", "beyond the file size");
+    throwsGmem(() => g.punchHole(100, 4096), "EINVAL", "multiples of 4096");
+    throwsGmem(() => vm.setUserMemoryRegion2({ slot: 1, flags: "GUEST_MEMFD", guestPhysAddr: 1 << 20, memorySize: 4096, guestMemfd: g }), "EINVAL", "already bound");
+    throwsGmem(() => vm.setUserMemoryRegion2({ slot: 1, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 4096, guestMemfd: g, guestMemfdOffset: 1 << 19 }), "EEXIST", "overlaps another memslot");
+    assert.equal([...sim.snapshot()], [...before]);
+  });
+
+  test(`[${engine}] a gmem file keeps its VM alive; the last close frees the pages but keeps the memslot`, () => {
+    const sim = new Simulator({ engine });
+    const vm = sim.createVm();
+    const g = vm.createGuestMemfd(1 << 20, ["MMAP", "INIT_SHARED"]);
+    vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 1 << 20, guestMemfd: g });
+    g.allocate(0, 1 << 20);
+    assert.is(sim.stats().host_pages, 256);
+    assert.equal(vm.access(0x2000, "read"), { ret: 0, value: 0 });
+    g.close();
+    assert.is(sim.stats().host_pages, 0);
+    assert.equal(vm.access(0x2000, "read"), { errno: "EFAULT", exit: "memory_fault", gpa: 0x2000, size: 4096, flags: [] });
+    throwsGmem(() => vm.setUserMemoryRegion2({ slot: 1, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 4096, guestMemfd: vm.createGuestMemfd(4096) }), "EEXIST", "overlaps");
+  });
+
+  test(`[${engine}] a host mapping sees what the guest wrote, and punching zaps the guest's SPTE`, () => {
+    const sim = new Simulator({ engine });
+    const vm = sim.createVm();
+    const g = vm.createGuestMemfd(1 << 20, ["MMAP", "INIT_SHARED"]);
+    vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 1 << 30, memorySize: 1 << 20, guestMemfd: g });
+    const m = g.mmap(0, 1 << 20, "rw");
+    vm.access((1 << 30) + 0x3000, "write", { value: 0x42 });
+    assert.equal(m.load(0x3000), { value: 0x42 });
+    assert.is(vm.stats().sptes, 1);
+    g.punchHole(0x3000, 4096);
+    assert.equal(vm.stats(), { sptes: 0, faults: 1, zaps: 1, exits: 0 });
+    assert.equal(m.load(0x3000), { value: 0 });
+    assert.equal(m.load(1 << 20), { signal: "SIGSEGV" }, "past the end of the mapping is no memory at all");
+    const big = g.mmap(0, 2 << 20, "rw");
+    assert.equal(big.load((1 << 20) + 4096), { signal: "SIGBUS" }, "a mapping may reach past EOF, but touching there is SIGBUS");
+  });
+}
+
+test("a mapping of a file without INIT_SHARED faults with SIGBUS, even on allocated pages", () => {
+  const vm = new Simulator().createVm();
+  const g = vm.createGuestMemfd(65536, "MMAP");
+  g.allocate(0, 65536);
+  assert.equal(g.mmap(0, 65536).load(0), { signal: "SIGBUS" });
+});
+
+test.run();
