@@ -121,6 +121,7 @@ export function btCount(root: u32): i64 {
  */
 function splitChild(p: usize, i: i32, k: u64): void {
   let c = child(p, i);
+  assert(cnt(c) == CAP && cnt(p) < CAP);
   let r: usize, sep: u64;
   if (isLeaf(c)) {
     r = allocNode(1);
@@ -153,19 +154,25 @@ function splitChild(p: usize, i: i32, k: u64): void {
   setCnt(p, pc + 1);
 }
 
+/** Upper bound (exclusive) of the keys the leaf found by findLeaf() may hold. */
+let leafEnd: u64 = 0;
+
 /**
- * Find or insert k; returns the address of its value (0 if just inserted),
- * valid until the tree next changes. Splits full nodes on the way down.
+ * Descend to the leaf for k, splitting full nodes on the way down so that the
+ * leaf has room for k, unless k is already there. Sets leafEnd.
  */
-export function btSlot(rootRef: usize, k: u64): usize {
+function findLeaf(rootRef: usize, k: u64): usize {
   let root = <usize>load<u32>(rootRef);
+  leafEnd = u64.MAX_VALUE;
   if (root == 0) {
     root = allocNode(1);
     store<u32>(rootRef, <u32>root);
-  } else if (cnt(root) == CAP) {
+    return root;
+  }
+  if (cnt(root) == CAP) {
     if (isLeaf(root)) {
       let i = lowerBound(root, k);
-      if (i < CAP && key(root, i) == k) return vp(root, i);
+      if (i < CAP && key(root, i) == k) return root;
     }
     let nr = allocNode(0);
     store<u32>(vp(nr, 0), <u32>root);
@@ -178,19 +185,26 @@ export function btSlot(rootRef: usize, k: u64): usize {
     let i = upperBound(n, k);
     let c = child(n, i);
     if (cnt(c) == CAP) {
+      let split = true;
       if (isLeaf(c)) {
         let j = lowerBound(c, k);
-        if (j < CAP && key(c, j) == k) return vp(c, j);
+        split = !(j < CAP && key(c, j) == k);
       }
-      splitChild(n, i, k);
-      if (k >= key(n, i)) i++;
-      c = child(n, i);
+      if (split) {
+        splitChild(n, i, k);
+        if (k >= key(n, i)) i++;
+        c = child(n, i);
+      }
     }
+    if (i < cnt(n)) leafEnd = key(n, i);
     n = c;
   }
+  return n;
+}
+
+/** Insert k at index i of leaf n (which has room), value 0; returns the value's address. */
+@inline function leafInsert(n: usize, i: i32, k: u64): usize {
   let c = cnt(n);
-  let i = lowerBound(n, k);
-  if (i < c && key(n, i) == k) return vp(n, i);
   if (i < c) {
     memory.copy(kp(n, i + 1), kp(n, i), <usize>(c - i) << 3);
     memory.copy(vp(n, i + 1), vp(n, i), <usize>(c - i) << 2);
@@ -199,6 +213,48 @@ export function btSlot(rootRef: usize, k: u64): usize {
   store<u32>(vp(n, i), 0);
   setCnt(n, c + 1);
   return vp(n, i);
+}
+
+/**
+ * Find or insert k; returns the address of its value (0 if just inserted),
+ * valid until the tree next changes.
+ */
+export function btSlot(rootRef: usize, k: u64): usize {
+  let n = findLeaf(rootRef, k);
+  let i = lowerBound(n, k);
+  if (i < cnt(n) && key(n, i) == k) return vp(n, i);
+  return leafInsert(n, i, k);
+}
+
+/** Makes the value of each key btFill inserts. */
+export type Producer = () => u32;
+
+/**
+ * Insert every absent key of [lo, hi) in ascending order, its value from
+ * produce(); present keys keep theirs. One descent per leaf, not per key.
+ * Returns how many were inserted.
+ */
+export function btFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64 {
+  let made: i64 = 0;
+  let k = lo;
+  while (k < hi) {
+    let n = findLeaf(rootRef, k);
+    let stop = min(hi, leafEnd);
+    let i = lowerBound(n, k);
+    while (k < stop) {
+      if (i < cnt(n) && key(n, i) == k) {
+        i++;
+        k++;
+        continue;
+      }
+      if (cnt(n) == CAP) break;
+      store<u32>(leafInsert(n, i, k), produce());
+      made++;
+      i++;
+      k++;
+    }
+  }
+  return made;
 }
 
 @inline export function btSet(rootRef: usize, k: u64, v: u32): void {
@@ -226,6 +282,7 @@ const tmpVals = memory.data(((CAP << 1) + 3) << 2, 8);
  */
 function rebalance(p: usize, i: i32): bool {
   let l = child(p, i), r = child(p, i + 1);
+  assert(isLeaf(l) == isLeaf(r));
   let cl = cnt(l), cr = cnt(r);
   let pc = cnt(p);
   if (isLeaf(l)) {

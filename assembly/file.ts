@@ -24,7 +24,9 @@ export class GmemFile {
 export const files = make<Table>();
 
 @inline export function getFile(id: i32): GmemFile {
-  return changetype<GmemFile>(files.get(id));
+  let p = files.get(id);
+  assert(p != 0, "no such file");
+  return changetype<GmemFile>(p);
 }
 
 export function fileCreate(id: i32, inodeId: i32, vmId: i32, rights: u32): void {

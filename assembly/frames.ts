@@ -61,6 +61,7 @@ export function freeFrames(pfns: usize, n: i32): void {
   memory.copy(stack + (<usize>stackLen << 2), pfns, <usize>n << 2);
   stackLen += <u32>n;
   countAlloc(freeKind, -(<i64>n));
+  assert(gmemPages >= 0 && anonPages >= 0, "page counters went negative");
 }
 
 @inline export function frameByte(pfn: u32): u32 {

@@ -23,7 +23,9 @@ const byHva = make<Vec>();
 let lastMap: usize = 0;
 
 @inline export function getMap(id: i32): HostMap {
-  return changetype<HostMap>(maps.get(id));
+  let p = maps.get(id);
+  assert(p != 0, "no such host map");
+  return changetype<HostMap>(p);
 }
 
 /** First index in byHva whose map starts at or after hva. */

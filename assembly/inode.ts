@@ -7,7 +7,7 @@
 import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
 import { Vec, Table } from "./vec";
 import { make, unmake } from "./alloc";
-import { btSlot, btClear } from "./btree";
+import { btGet, btSlot, btClear, btFill } from "./btree";
 import { frameAlloc, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
 
 @unmanaged
@@ -30,7 +30,9 @@ const GUEST_MEMFD_FLAG_INIT_SHARED: u32 = 2;
 export const inodes = make<Table>();
 
 @inline export function getInode(id: i32): Inode {
-  return changetype<Inode>(inodes.get(id));
+  let p = inodes.get(id);
+  assert(p != 0, "no such inode");
+  return changetype<Inode>(p);
 }
 
 @inline export function pagesRef(ino: Inode): usize {
@@ -65,17 +67,14 @@ export function inodeDestroy(id: i32): i64 {
  * ascending; present pages are left alone. Returns how many were made.
  */
 export function allocate(ino: Inode, start: u64, end: u64): i64 {
-  let made: i64 = 0;
-  let ref = pagesRef(ino);
-  let kind = ino.kind;
-  for (let pg = start; pg < end; pg++) {
-    let p = btSlot(ref, pg);
-    if (load<u32>(p) == 0) {
-      store<u32>(p, frameAlloc(kind));
-      made++;
-    }
-  }
-  return made;
+  fillKind = ino.kind;
+  return btFill(pagesRef(ino), start, end, newFrame);
+}
+
+let fillKind: i32 = 0;
+
+function newFrame(): u32 {
+  return frameAlloc(fillKind);
 }
 
 /**
@@ -83,11 +82,11 @@ export function allocate(ino: Inode, start: u64, end: u64): i64 {
  * uptodate if it was not. Returns 0 instead if the page is poisoned.
  */
 export function faultPage(ino: Inode, pgoff: u64): u32 {
-  let p = btSlot(pagesRef(ino), pgoff);
-  let pfn = load<u32>(p);
+  // Most faults find the page: a plain lookup first, the inserting descent only to create.
+  let pfn = btGet(ino.pages, pgoff);
   if (pfn == 0) {
     pfn = frameAlloc(ino.kind);
-    store<u32>(p, pfn);
+    store<u32>(btSlot(pagesRef(ino), pgoff), pfn);
     setFrameFlags(pfn, PG_UPTODATE);
     return pfn;
   }

@@ -25,7 +25,9 @@ export class Kvm {
 export const vms = make<Table>();
 
 @inline export function getVm(id: i32): Kvm {
-  return changetype<Kvm>(vms.get(id));
+  let p = vms.get(id);
+  assert(p != 0, "no such VM");
+  return changetype<Kvm>(p);
 }
 
 @inline export function s2Ref(vm: Kvm): usize {

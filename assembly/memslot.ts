@@ -43,6 +43,7 @@ function searchId(vm: Kvm, id: i32): i32 {
 
 export function slotById(vm: Kvm, id: i32): Memslot {
   let i = searchId(vm, id);
+  assert(i >= 0, "no such memslot");
   return changetype<Memslot>(i >= 0 ? <usize>vm.byId.get(i) : 0);
 }
 

@@ -11,6 +11,7 @@ export function zapRange(vm: Kvm, start: u64, end: u64): void {
   if (vm.sptes == 0) return;
   let n = btRemoveRangeCount(s2Ref(vm), start, end);
   vm.sptes -= n;
+  assert(vm.sptes >= 0);
   vm.zaps += n;
 }
 
