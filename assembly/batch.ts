@@ -8,11 +8,11 @@ import {
   OP_FILE_RELEASE, OP_SLOT_CREATE, OP_SLOT_SET_UADDR, OP_SLOT_DELETE, OP_SLOT_MOVE,
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
   OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
-  OP_STATS_HOST, OP_STATS_VM,
+  OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { getVm } from "./kvm";
-import { inodeCreate, inodeDestroy, getInode, allocate } from "./inode";
+import { inodeCreate, inodeDestroy, getInode, allocate, inodeStats } from "./inode";
 import { fileCreate, fileRelease, fileSetRights } from "./file";
 import { vmCreate, vmDestroy, slotCreate, slotDelete, slotMoveTo, slotUaddr } from "./memory_region";
 import { mapCreate, getMap } from "./hostmap";
@@ -20,6 +20,7 @@ import { punch, memoryFailure, mapDestroy } from "./invalidate";
 import { guestAccess, hostAccess } from "./fault";
 import { zapRange } from "./stage2";
 import { gmemPages, anonPages } from "./frames";
+import { btCount } from "./btree";
 
 export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);
 export const resBuf = memory.data(CMD_CAPACITY * RES_WORDS * 8, 16);
@@ -110,6 +111,11 @@ export function runBatch(n: i32): void {
       case OP_STATS_VM: {
         let vm = getVm(i32At(c, 1));
         put(r, RES_OK, <f64>vm.sptes, <f64>vm.faults, <f64>vm.zaps, <f64>vm.exits);
+        break;
+      }
+      case OP_STATS_INODE: {
+        let ino = getInode(i32At(c, 1));
+        put(r, RES_OK, <f64>btCount(ino.pages), <f64>inodeStats(ino));
         break;
       }
       default:

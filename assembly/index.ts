@@ -21,6 +21,11 @@
  *  - ZAP_GFNS and the zap-all of SLOT_DELETE/SLOT_MOVE count one zap per SPTE
  *    removed; zapping nothing changes nothing.
  *  - HOST_ACCESS at an hva no map holds (never sent) answers RES_SIGSEGV.
+ *  - SLOT_CREATE and SLOT_SET_UADDR zap nothing (only delete and move flush).
+ *  - A memslot's uaddr is 0 until SLOT_SET_UADDR, and the MMU notifier treats
+ *    it as covering hva pages [0, npages) like any other value.
+ * These agree with src/core/reference/ (checked result word by word and
+ * snapshot double by double on random traces).
  */
 import { CMD_CAPACITY } from "../src/abi/core-abi";
 import { cmdBuf, resBuf, runBatch } from "./batch";

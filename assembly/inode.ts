@@ -7,7 +7,7 @@
 import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
 import { Vec, Table } from "./vec";
 import { make, unmake } from "./alloc";
-import { btGet, btSlot, btClear, btFill } from "./btree";
+import { btGet, btSlot, btClear, btFill, btForEach } from "./btree";
 import { frameAlloc, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
 
 @unmanaged
@@ -102,4 +102,17 @@ export function faultPage(ino: Inode, pgoff: u64): u32 {
 /** Whether host faults may populate the inode (anon memory, or INIT_SHARED gmem). */
 @inline export function hostFaultable(ino: Inode): bool {
   return ino.kind != INODE_GMEM || (ino.gmemFlags & GUEST_MEMFD_FLAG_INIT_SHARED) != 0;
+}
+
+let poisonedSeen: i64 = 0;
+
+function countPoisoned(_pgoff: u64, pfn: u32): void {
+  if (frameFlags(pfn) & PG_HWPOISON) poisonedSeen++;
+}
+
+/** Poisoned pages of the inode: a walk, since only counters ask (stats are not a hot path). */
+export function inodeStats(ino: Inode): i64 {
+  poisonedSeen = 0;
+  btForEach(ino.pages, 0, u64.MAX_VALUE, countPoisoned);
+  return poisonedSeen;
 }
