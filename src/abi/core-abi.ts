@@ -205,6 +205,8 @@ export const OP_FILE_SET_RIGHTS = 19;
 export const OP_STATS_HOST = 20;
 /** STATS_VM(vm): value = SPTEs now, aux = faults, aux2 = zaps, aux3 = exits. */
 export const OP_STATS_VM = 21;
+/** STATS_INODE(inode): value = pages present, aux = of them poisoned. */
+export const OP_STATS_INODE = 22;
 
 /**
  * Zapping: every SPTE removed counts zaps += 1 in its VM. No other command

@@ -210,6 +210,13 @@ export class GmemFile {
     return new Mapping(this.sim, map!);
   }
 
+  /** Counters of this file's inode: pages present, and of them poisoned. */
+  stats(): { pages: number; poisoned: number } {
+    const r = check("stats", gu.inodeStats(this.host, this.obj));
+    this.host.sync();
+    return { pages: r.pages as number, poisoned: r.poisoned as number };
+  }
+
   /** Simulates a hardware memory error on the page at offset. */
   memoryFailure(offset: Num): void {
     check("memory_failure", gu.memoryFailure(this.host, this.obj, big(offset)));

@@ -75,9 +75,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
+    const perInode = [...host.inodes].map((inode) => [inode, gu.inodeStats(host, [...inode.files][0])] as const);
     host.sync();
     console.log(`stats: host_pages=${h.host_pages}`);
     for (const [vm, r] of perVm) console.log(`stats: vm ${vm.id}: sptes=${r.sptes} faults=${r.faults} zaps=${r.zaps} exits=${r.exits}`);
+    for (const [inode, r] of perInode) console.log(`stats: inode ${inode.id}: pages=${r.pages} poisoned=${r.poisoned}`);
   }
   if (values.check) console.error("check: every expectation and invariant held");
   return 0;

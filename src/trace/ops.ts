@@ -232,5 +232,7 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
       gu.setMemoryAttributes(c.host, c.names.vm("vm", c.f.raw("vm")), c.f.num("address", "u64"), c.f.num("size", "u64"), c.f.flags("attributes", "attributes"), c.f.num("flags", "u64")),
   },
   memory_failure: { run: (c) => gu.memoryFailure(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.num("offset", "s64")) },
-  stats: { run: (c) => gu.stats(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined) },
+  stats: {
+    run: (c) => (c.f.has("fd") ? gu.inodeStats(c.host, c.names.fd("fd", c.f.raw("fd"))) : gu.stats(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined)),
+  },
 };

@@ -63,6 +63,12 @@ export class ReferenceCore implements Core {
         this.results[r + 4] = vm.exits;
         break;
       }
+      case A.OP_STATS_INODE: {
+        const inode = m.s.inodes.get(a)!;
+        this.results[r + 1] = inode.pages.size;
+        this.results[r + 2] = [...inode.pages.values()].filter((pfn) => m.s.frames.get(pfn)!.flags & A.PG_HWPOISON).length;
+        break;
+      }
       default:
         throw new Error(`reference core: unknown opcode ${op}`);
     }

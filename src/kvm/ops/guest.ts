@@ -113,6 +113,18 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
   return ok();
 }
 
+/** Counters of a gmem file's inode (an extension for simulations): pages present and poisoned. */
+export function inodeStats(h: Host, fd: Fd | null): Result {
+  if (!fd || !(fd instanceof GmemFile ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
+  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
+  const r: Result = { ret: 0 };
+  h.later((res, base) => {
+    r.pages = res[base + 1];
+    r.poisoned = res[base + 2];
+  }, A.OP_STATS_INODE, fd.inode.id);
+  return r;
+}
+
 export function stats(h: Host, vm: Vm | null | undefined): Result {
   if (vm === undefined) {
     const r: Result = { ret: 0 };

@@ -1,0 +1,136 @@
+/**
+ * Guest accesses, memory attributes and memory failure: the rules this kernel's
+ * build cannot show (no VM type with private memory, CONFIG_MEMORY_FAILURE=n),
+ * each checked on both cores and named after the kernel function it comes from.
+ * The rules the live kernel can show are in test/conformance/guest.jsonl.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Simulator } from "../src/api/simulator.js";
+
+type Step = [op: object, expect: object];
+
+const SETUP = [
+  { op: "create_vm", as: "vm", type: "sw_protected" },
+  { op: "create_guest_memfd", vm: "vm", as: "g", size: 1048576, flags: 0 },
+  { op: "set_user_memory_region2", vm: "vm", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 1048576, userspace_addr: { anon: "sh" }, guest_memfd: "g" },
+  { op: "create_vm", as: "plain", type: "default" },
+  { op: "set_user_memory_region2", vm: "plain", slot: 0, guest_phys_addr: 0, memory_size: 65536, userspace_addr: { anon: "p" } },
+];
+
+const RULES: Array<{ source: string; rule: string; steps: Step[] }> = [
+  {
+    source: "x86 mmu.c: kvm_mmu_faultin_pfn()",
+    rule: "a private access to a shared gfn is a memory-fault exit with the PRIVATE flag, and installs nothing",
+    steps: [
+      [{ op: "vcpu_access", vm: "vm", gpa: 0x3008, access: "read", private: true }, { errno: "EFAULT", exit: "memory_fault", gpa: 0x3000, size: 4096, flags: ["PRIVATE"] }],
+      [{ op: "stats", vm: "vm" }, { sptes: 0, exits: 1 }],
+    ],
+  },
+  {
+    source: "x86 mmu.c: kvm_mmu_faultin_pfn()",
+    rule: "on a default VM every gfn is shared, so a private access is a memory-fault exit",
+    steps: [[{ op: "vcpu_access", vm: "plain", gpa: 0x1000, access: "read", private: true }, { errno: "EFAULT", exit: "memory_fault", flags: ["PRIVATE"] }]],
+  },
+  {
+    source: "x86 mmu.c: kvm_handle_noslot_fault()",
+    rule: "a private access where no memslot is, to a private gfn, is a memory-fault exit, not MMIO",
+    steps: [
+      [{ op: "set_memory_attributes", vm: "vm", address: 0x10000000, size: 4096, attributes: "PRIVATE" }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "vm", gpa: 0x10000000, access: "write", private: true, value: 1 }, { errno: "EFAULT", exit: "memory_fault", flags: ["PRIVATE"] }],
+    ],
+  },
+  {
+    source: "x86 mmu.c: kvm_mmu_faultin_pfn_gmem()",
+    rule: "a private access to a memslot without guest_memfd is a memory-fault exit",
+    steps: [
+      [{ op: "set_user_memory_region2", vm: "vm", slot: 1, guest_phys_addr: 0x200000, memory_size: 65536, userspace_addr: { anon: "q" } }, { ret: 0 }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 0x200000, size: 65536, attributes: "PRIVATE" }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "vm", gpa: 0x200000, access: "read", private: true }, { errno: "EFAULT", exit: "memory_fault", gpa: 0x200000, flags: ["PRIVATE"] }],
+    ],
+  },
+  {
+    source: "x86 mmu.c: __kvm_mmu_faultin_pfn()",
+    rule: "a shared access to a gmem slot whose file lacks MMAP goes through userspace_addr, not the file",
+    steps: [
+      [{ op: "store", map: "sh", offset: 0x5000, value: 9 }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "vm", gpa: 0x5000, access: "read" }, { ret: 0, value: 9 }],
+      [{ op: "stats", fd: "g" }, { pages: 0 }],
+    ],
+  },
+  {
+    source: "kvm_main.c: kvm_vm_ioctl() KVM_SET_MEMORY_ATTRIBUTES",
+    rule: "a VM without private memory answers ENOTTY",
+    steps: [[{ op: "set_memory_attributes", vm: "plain", address: 0, size: 4096, attributes: "PRIVATE" }, { errno: "ENOTTY" }]],
+  },
+  {
+    source: "kvm_main.c: kvm_vm_ioctl_set_mem_attributes()",
+    rule: "flags, then unknown attribute bits, then size 0 or wrap, then alignment: each EINVAL, in that order",
+    steps: [
+      [{ op: "set_memory_attributes", vm: "vm", address: 1, size: 0, attributes: 16, flags: 1 }, { errno: "EINVAL" }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 1, size: 0, attributes: 16 }, { errno: "EINVAL" }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 1, size: 0, attributes: "PRIVATE" }, { errno: "EINVAL" }],
+      [{ op: "set_memory_attributes", vm: "vm", address: "0xfffffffffffff000", size: 8192, attributes: "PRIVATE" }, { errno: "EINVAL" }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 1, size: 4096, attributes: "PRIVATE" }, { errno: "EINVAL" }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 0, size: 100, attributes: "PRIVATE" }, { errno: "EINVAL" }],
+    ],
+  },
+  {
+    source: "kvm_main.c: kvm_vm_set_mem_attributes()",
+    rule: "changing an attribute zaps the SPTEs of the range; setting the value a range already has changes nothing",
+    steps: [
+      [{ op: "vcpu_access", vm: "vm", gpa: 0x7000, access: "read" }, { ret: 0, value: 0 }],
+      [{ op: "stats", vm: "vm" }, { sptes: 1, zaps: 0 }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 0x8000, size: 4096, attributes: 0 }, { ret: 0 }],
+      [{ op: "stats", vm: "vm" }, { sptes: 1, zaps: 0 }],
+      [{ op: "set_memory_attributes", vm: "vm", address: 0x7000, size: 4096, attributes: "PRIVATE" }, { ret: 0 }],
+      [{ op: "stats", vm: "vm" }, { sptes: 0, zaps: 1 }],
+    ],
+  },
+  {
+    source: "guest_memfd.c: kvm_gmem_error_folio()",
+    rule: "memory failure zaps the page in every binding; the guest then gets EHWPOISON, a host load SIGBUS",
+    steps: [
+      [{ op: "create_vm", as: "v2", type: "default" }, { ret: 0 }],
+      [{ op: "create_guest_memfd", vm: "v2", as: "h", size: 65536, flags: ["MMAP", "INIT_SHARED"] }, { ret: 0 }],
+      [{ op: "set_user_memory_region2", vm: "v2", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "h" }, { ret: 0 }],
+      [{ op: "mmap", fd: "h", as: "hm", offset: 0, len: 65536, prot: "rw", shared: true }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "v2", gpa: 0x2000, access: "write", value: 5 }, { ret: 0 }],
+      [{ op: "memory_failure", fd: "h", offset: 0x2000 }, { ret: 0 }],
+      [{ op: "stats", vm: "v2" }, { sptes: 0, zaps: 1 }],
+      [{ op: "stats", fd: "h" }, { pages: 1, poisoned: 1 }],
+      [{ op: "vcpu_access", vm: "v2", gpa: 0x2000, access: "read" }, { errno: "EHWPOISON", exit: "memory_fault", gpa: 0x2000, size: 4096, flags: [] }],
+      [{ op: "load", map: "hm", offset: 0x2000 }, { signal: "SIGBUS" }],
+      [{ op: "load", map: "hm", offset: 0x3000 }, { ret: 0, value: 0 }],
+    ],
+  },
+  {
+    source: "guest_memfd.c: kvm_gmem_punch_hole()",
+    rule: "punching a poisoned page removes it: the next access gets a fresh zero page",
+    steps: [
+      [{ op: "create_vm", as: "v3", type: "default" }, { ret: 0 }],
+      [{ op: "create_guest_memfd", vm: "v3", as: "k", size: 65536, flags: ["MMAP", "INIT_SHARED"] }, { ret: 0 }],
+      [{ op: "set_user_memory_region2", vm: "v3", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "k" }, { ret: 0 }],
+      [{ op: "memory_failure", fd: "k", offset: 0 }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "v3", gpa: 0, access: "read" }, { errno: "EHWPOISON" }],
+      [{ op: "fallocate", fd: "k", mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: 0, len: 65536 }, { ret: 0 }],
+      [{ op: "stats", fd: "k" }, { pages: 0, poisoned: 0 }],
+      [{ op: "vcpu_access", vm: "v3", gpa: 0, access: "read" }, { ret: 0, value: 0 }],
+    ],
+  },
+];
+
+for (const engine of ["wasm", "reference"] as const) {
+  for (const { source, rule, steps } of RULES) {
+    test(`${source}: ${rule} (${engine})`, () => {
+      const sim = new Simulator({ engine });
+      for (const r of sim.apply(SETUP)) assert.is(r.ret, 0, `setup line ${r.i}: ${JSON.stringify(r)}`);
+      for (const [op, expect] of steps) {
+        const [got] = sim.apply([op]);
+        for (const [k, v] of Object.entries(expect)) assert.equal(got[k], v, `${JSON.stringify(op)}: ${k} is ${JSON.stringify(got[k])}, expected ${JSON.stringify(v)} (got ${JSON.stringify(got)})`);
+      }
+    });
+  }
+}
+
+test.run();

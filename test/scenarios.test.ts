@@ -1,0 +1,36 @@
+/**
+ * Scenario traces (test/scenarios/): each tells one story of the model and must
+ * pass as `gmemsim replay --check` does: every expect matched, every engine
+ * invariant holding after every op, on both cores.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Simulator } from "../src/api/simulator.js";
+import { checkInvariants } from "../src/check/invariants.js";
+import { Replayer, expectMismatch, resultLine } from "../src/trace/replay.js";
+import { readTraceFile, traceFiles } from "./helpers/traces.js";
+
+const DIR = new URL("./scenarios/", import.meta.url).pathname;
+
+for (const engine of ["wasm", "reference"] as const) {
+  for (const file of traceFiles(DIR)) {
+    test(`scenario ${file} passes --check (${engine})`, () => {
+      const sim = new Simulator({ engine });
+      const rp = new Replayer(sim.host);
+      const lines = readTraceFile(DIR, file).split("\n");
+      let checked = 0;
+      lines.forEach((text, n) => {
+        const rec = rp.line(text, n + 1);
+        if (!rec) return;
+        sim.host.sync();
+        assert.not.ok("error" in rec.result, `line ${n + 1}: ${JSON.stringify(resultLine(rec))}`);
+        assert.equal(expectMismatch(rec), [], `line ${n + 1} (${rec.op}): expected ${JSON.stringify(rec.expect)}, got ${JSON.stringify(resultLine(rec))}`);
+        assert.equal(checkInvariants(sim.host), [], `invariants after line ${n + 1}`);
+        checked++;
+      });
+      assert.ok(checked > 0);
+    });
+  }
+}
+
+test.run();
