@@ -58,7 +58,7 @@ test("a dead name acts as fd -1 (EBADF); a dead map is a trace error; a dead nam
   assert.equal(lines[1], { i: 1, errno: "EINVAL" });
   assert.equal(lines[2], { i: 2, errno: "EBADF" });
   assert.equal(lines[3], { i: 3, ret: 0 });
-  assert.match((lines[6] as { error: string }).error, /map "m" has been unmapped/);
+  assert.match((lines[6] as unknown as { error: string }).error, /map "m" has been unmapped/);
   assert.equal(lines[8], { i: 8, errno: "EBADF" });
   assert.equal(lines[9], { i: 9, ret: 0 }, "the gmem file pins its VM, so fallocate still works");
 });
@@ -72,7 +72,7 @@ test("flags accept numbers, names with or without prefix, and arrays OR-ed", () 
     ].join("\n"),
   );
   assert.equal(resultLine(recs[1]), { i: 1, ret: 0 });
-  assert.match((resultLine(recs[2]) as { error: string }).error, /unknown flag "MAPPABLE"/);
+  assert.match((resultLine(recs[2]) as unknown as { error: string }).error, /unknown flag "MAPPABLE"/);
 });
 
 test.run();
