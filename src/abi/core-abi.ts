@@ -56,7 +56,7 @@ export const RES_SIGSEGV = 8;
 /** Zeroed and initialised (set on first host or guest fault, not by fallocate). */
 export const PG_UPTODATE = 1;
 export const PG_HWPOISON = 2;
-/** Prepared as private (issue 5: with the encryption context in the frame's ctx). */
+/** Prepared as private, under the encryption context recorded in the frame's ctx word. */
 export const PG_PRIVATE = 4;
 
 // ---- Rights (SPTEs, files) ----
@@ -64,6 +64,8 @@ export const RIGHT_R = 1;
 export const RIGHT_W = 2;
 export const RIGHT_X = 4;
 export const RIGHTS_ALL = 7;
+/** SPTE only: installed by a private access (the page is mapped private under the VM's context). */
+export const SPTE_PRIVATE = 8;
 
 // ---- Guest access kinds ----
 export const ACCESS_READ = 0;
@@ -85,7 +87,7 @@ export const INODE_GMEM = 0;
 export const INODE_ANON = 1;
 
 // ---- Opcodes ----
-/** VM_CREATE(vm): an empty memslot set and stage-2 table, counters at 0. */
+/** VM_CREATE(vm): an empty memslot set and stage-2 table, counters at 0, ctx = vm + 1. */
 export const OP_VM_CREATE = 1;
 /** VM_DESTROY(vm): the struct kvm is freed with its SPTEs and memslots (its files are already released). */
 export const OP_VM_DESTROY = 2;
@@ -145,15 +147,16 @@ export const OP_PUNCH = 12;
  * hva page that lies inside a live host map. In order: the map's rights lack
  * R (load) or W (store): RES_SIGSEGV. The page is pgoff = map.pgoff +
  * (hva_page - map.hva_page) of the map's inode; pgoff >= the inode's npages:
- * RES_SIGBUS; a gmem inode without INIT_SHARED: RES_SIGBUS; a poisoned page:
- * RES_SIGBUS. Otherwise the page is got or created, zeroed and marked uptodate
+ * RES_SIGBUS; a gmem inode without INIT_SHARED: RES_SIGBUS; pgoff blocked in
+ * the map's file (FILE_BLOCK): RES_SIGBUS; a poisoned page: RES_SIGBUS. Otherwise the page is got or created, zeroed and marked uptodate
  * if it was not, and a store fills it with byte. value = the page's byte.
  */
 export const OP_HOST_ACCESS = 13;
 /**
- * HOSTMAP_CREATE(map, hva_page, npages, inode, pgoff, rights): host virtual pages
- * [hva_page, hva_page + npages) show inode pages from pgoff on. Maps never
- * overlap (the kernel layer places them).
+ * HOSTMAP_CREATE(map, hva_page, npages, inode, pgoff, rights, file): host virtual
+ * pages [hva_page, hva_page + npages) show inode pages from pgoff on, through gmem
+ * file `file` (-1 for anon memory and memfds). Maps never overlap (the kernel
+ * layer places them).
  */
 export const OP_HOSTMAP_CREATE = 14;
 /**
@@ -174,19 +177,22 @@ export const OP_HOSTMAP_DESTROY = 15;
  *     RES_INTERNAL_ERROR; else RES_MMIO (kvm_handle_noslot_fault()).
  *  3. private, or the slot is SLOT_GMEM_ONLY (kvm_mmu_faultin_pfn_gmem()):
  *     no GUEST_MEMFD flag, or its file released: RES_MEMFAULT_EFAULT;
- *     the file's rights lack the access's right: RES_MEMFAULT_EACCES;
- *     the page (file inode, pgoff = slot.pgoff + gfn - slot.base) is poisoned:
- *     RES_MEMFAULT_EHWPOISON; else the page is got or created, zeroed and
- *     marked uptodate if it was not.
+ *     the file's rights lack the access's right, or pgoff = slot.pgoff + gfn -
+ *     slot.base is blocked in the file (FILE_BLOCK): RES_MEMFAULT_EACCES;
+ *     the page (file inode, pgoff) is poisoned: RES_MEMFAULT_EHWPOISON; else the
+ *     page is got or created, zeroed and marked uptodate if it was not; a
+ *     private access to a page not yet PG_PRIVATE prepares it: PG_PRIVATE is
+ *     set and the frame's ctx word becomes the VM's context (a page already
+ *     prepared keeps its context, whichever VM touches it).
  *  4. otherwise the shared path through userspace_addr: a write to a READONLY
  *     slot: RES_MMIO; hva_page = slot.uaddr + gfn - slot.base; no host map
  *     holds it, or the map lacks the right (R for read and exec, W for write),
  *     or the page is past its inode's npages, or a gmem inode without
- *     INIT_SHARED: RES_EFAULT; poisoned: RES_SIGBUS; else got or created,
+ *     INIT_SHARED, or the page is blocked in the map's file: RES_EFAULT; poisoned: RES_SIGBUS; else got or created,
  *     zeroed and marked uptodate if it was not.
  *  5. the SPTE gfn -> pfn is installed (replacing any SPTE there), or its rights widened, with the
- *     access's right (read R, write R|W, exec R|X); faults += 1; the access is
- *     done as in 1b.
+ *     access's right (read R, write R|W, exec R|X), plus SPTE_PRIVATE for a
+ *     private access; faults += 1; the access is done as in 1b.
  * Every RES_MEMFAULT_*, RES_MMIO and RES_INTERNAL_ERROR counts exits += 1.
  * Memory-fault results carry value = MEMFAULT_PRIVATE if private, else 0.
  */
@@ -207,6 +213,17 @@ export const OP_STATS_HOST = 20;
 export const OP_STATS_VM = 21;
 /** STATS_INODE(inode): value = pages present, aux = of them poisoned. */
 export const OP_STATS_INODE = 22;
+/** VM_SET_CTX(vm, ctx): the VM's encryption context (every VM starts with ctx = its id + 1; 0 means none). */
+export const OP_VM_SET_CTX = 23;
+/**
+ * FILE_BLOCK(file, start, end): pgoffs [start, end) of the file become
+ * unreachable through it for good (a donated window): the SPTEs of the file's
+ * bindings over the range are zapped in its VM, then the MMU notifier
+ * invalidates the hva pages of every host map of the file over the range (step
+ * 2 of invalidate). Later guest faults through the file there are
+ * RES_MEMFAULT_EACCES, host accesses through its maps RES_SIGBUS.
+ */
+export const OP_FILE_BLOCK = 24;
 
 /**
  * Zapping: every SPTE removed counts zaps += 1 in its VM. No other command
@@ -215,14 +232,16 @@ export const OP_STATS_INODE = 22;
  * Snapshot: a Float64 stream of the whole core state, identical for both cores,
  * read after run() by snapshot(). In order:
  *  - for each live inode, ascending id: SNAP_INODE, id, npages, kind,
- *    gmem_flags, n, then n x (pgoff, pfn, byte, page flags), ascending pgoff;
+ *    gmem_flags, n, then n x (pgoff, pfn, byte, page flags, ctx), ascending
+ *    pgoff (ctx is 0 unless PG_PRIVATE);
  *  - for each live file, ascending id: SNAP_FILE, id, inode, vm, rights, n,
- *    then n x (pgoff, npages, slot), ascending pgoff;
+ *    then n x (pgoff, npages, slot), ascending pgoff; then b, then
+ *    b x (start, end), its blocked ranges, ascending and merged;
  *  - for each live VM, ascending id: SNAP_VM, id, n, then n x (slot, base_gfn,
  *    npages, flags, file, pgoff, uaddr_page), ascending slot; m, then
- *    m x (gfn, pfn, rights), ascending gfn; then sptes, faults, zaps, exits;
+ *    m x (gfn, pfn, rights), ascending gfn; then sptes, faults, zaps, exits, ctx;
  *  - for each live host map, ascending id: SNAP_MAP, id, hva_page, npages,
- *    inode, pgoff, rights;
+ *    inode, pgoff, rights, file;
  *  - SNAP_END, gmem pages, anon pages, next never-used pfn, free-stack depth.
  */
 export const SNAP_INODE = 1;
