@@ -134,3 +134,104 @@ export function traceArbitrary(opts: { minLength?: number; maxLength?: number; w
   const body = fc.array(opArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
   return fc.tuple(setupArbitrary, body).map(([setup, ops]) => [...setup, ...ops]);
 }
+
+/**
+ * Against the live kernel (gmemsim fuzz --against kernel): the same ops, kept to
+ * what the kernel can answer and what its memory can afford. Default VMs only
+ * (the host has no sw_protected type), no private accesses, no memory_failure
+ * (CONFIG_MEMORY_FAILURE=n) and no stats (the kernel has no counters to
+ * compare); files of at most 4 MiB (huge punches stay: they allocate nothing);
+ * gpas below 2^48 and clear of the oracle's reserved slot 32700 and its range
+ * at 0xff0000000000 (oracle/README.md).
+ */
+export const KERNEL_WEIGHTS: Record<OpName, number> = {
+  ...DEFAULT_WEIGHTS,
+  set_memory_attributes: 1,
+  memory_failure: 0,
+  stats: 0,
+};
+
+/** A gpa just below 2^48 that a 128 KiB memslot still fits under. */
+const HIGH_GPA = "0xfffffffe0000";
+
+/** Rewrites one op so that the live kernel can run it; ops it cannot run at all are in KERNEL_WEIGHTS at 0. */
+export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknown> {
+  switch (op.op) {
+    case "create_vm":
+      return op.type === "sw_protected" ? { ...op, type: "default" } : op;
+    case "create_guest_memfd":
+      return op.size === "0x10000000000" ? { ...op, size: 4194304 } : op;
+    case "set_user_memory_region2":
+      return op.guest_phys_addr === "0x10000000000000" ? { ...op, guest_phys_addr: HIGH_GPA } : op;
+    case "set_memory_attributes":
+      return op.address === "0x10000000000000" ? { ...op, address: HIGH_GPA } : op;
+    case "vcpu_access": {
+      const { private: _private, ...rest } = op;
+      return rest;
+    }
+    default:
+      return op;
+  }
+}
+
+/** One trace op that the live kernel can run (see KERNEL_WEIGHTS). */
+export function kernelOpArbitrary(weights: Partial<Record<OpName, number>> = KERNEL_WEIGHTS): fc.Arbitrary<Record<string, unknown>> {
+  const entries = Object.entries({ ...KERNEL_WEIGHTS, ...weights }).filter(([name, w]) => w > 0 && KERNEL_WEIGHTS[name as OpName] > 0);
+  return fc.oneof(
+    ...entries.map(([name, weight]) => ({ weight, arbitrary: (opArbitraries[name as OpName] as fc.Arbitrary<Record<string, unknown>>).map(kernelSafeOp) })),
+  );
+}
+
+const NAME_KIND: Record<string, "vm" | "fd" | "map"> = { create_vm: "vm", create_guest_memfd: "fd", mmap: "map" };
+
+/**
+ * Names that meet: every object the body creates gets a name of its own (so no
+ * create is a trace error for re-binding a live name), and a reference to the
+ * k-th name of a kind (v1, g3, m2) means the k-th most recently created object
+ * of that kind, so that ops reach the objects the trace made, the new ones
+ * most. A kind with no object yet keeps the name as generated (a trace error).
+ * The setup's names are kept; the body's creates continue after them.
+ */
+export function kernelNames(setup: Array<Record<string, unknown>>, body: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const created: Record<"vm" | "fd" | "map", string[]> = { vm: [], fd: [], map: [] };
+  const prefix = { vm: "v", fd: "g", map: "m" } as const;
+  const used = new Set<string>();
+  for (const op of setup) {
+    const kind = NAME_KIND[op.op as string];
+    if (kind && typeof op.as === "string") {
+      created[kind].push(op.as);
+      used.add(op.as);
+    }
+  }
+  const resolve = (kind: "vm" | "fd" | "map", name: unknown): unknown => {
+    const list = created[kind];
+    if (typeof name !== "string" || list.length === 0) return name;
+    const k = Number(/\d+$/.exec(name)?.[0] ?? 0);
+    return list[list.length - 1 - (k % list.length)];
+  };
+  return body.map((op) => {
+    const out: Record<string, unknown> = { ...op };
+    if (typeof out.vm === "string") out.vm = resolve("vm", out.vm);
+    if (typeof out.fd === "string") out.fd = resolve("fd", out.fd);
+    if (typeof out.guest_memfd === "string") out.guest_memfd = resolve("fd", out.guest_memfd);
+    if (typeof out.map === "string") out.map = resolve("map", out.map);
+    const ua = out.userspace_addr as Record<string, unknown> | undefined;
+    if (ua && typeof ua === "object" && typeof ua.map === "string") out.userspace_addr = { ...ua, map: resolve("map", ua.map) };
+    const kind = NAME_KIND[out.op as string];
+    if (kind) {
+      let n = created[kind].length;
+      while (used.has(`${prefix[kind]}${n}`)) n++;
+      const name = `${prefix[kind]}${n}`;
+      used.add(name);
+      created[kind].push(name);
+      out.as = name;
+    }
+    return out;
+  });
+}
+
+/** A trace for the live kernel: the usual setup (default VMs, 1 MiB files), then kernel-safe ops whose names meet (kernelNames). */
+export function kernelTraceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>> } = {}) {
+  const body = fc.array(kernelOpArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
+  return fc.tuple(setupArbitrary, body).map(([setup, ops]) => [...setup, ...kernelNames(setup, ops)]);
+}
