@@ -11,3 +11,9 @@ export { Replayer, replayText, resultLine, expectMismatch, type LineRecord, type
 export { digestSnapshot } from "./core/digest.js";
 export * from "./uapi/constants.js";
 export { ERRNO, type ErrnoName } from "./uapi/errno.js";
+export { defaultPolicy } from "./policy/default.js";
+export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./policy/types.js";
+export { checkInvariants } from "./check/invariants.js";
+export { checkSecurity, type SecurityState } from "./check/security.js";
+export { readSnapshot, type Snapshot } from "./check/snapshot.js";
+export type { Perm } from "./kvm/perm.js";

@@ -1,12 +1,13 @@
 /**
  * Scenario traces (test/scenarios/): each tells one story of the model and must
  * pass as `gmemsim replay --check` does: every expect matched, every engine
- * invariant holding after every op, on both cores.
+ * invariant and security property holding after every op, on both cores.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Simulator } from "../src/api/simulator.js";
 import { checkInvariants } from "../src/check/invariants.js";
+import { checkSecurity } from "../src/check/security.js";
 import { Replayer, expectMismatch, resultLine } from "../src/trace/replay.js";
 import { readTraceFile, traceFiles } from "./helpers/traces.js";
 
@@ -26,6 +27,7 @@ for (const engine of ["wasm", "reference"] as const) {
         assert.not.ok("error" in rec.result, `line ${n + 1}: ${JSON.stringify(resultLine(rec))}`);
         assert.equal(expectMismatch(rec), [], `line ${n + 1} (${rec.op}): expected ${JSON.stringify(rec.expect)}, got ${JSON.stringify(resultLine(rec))}`);
         assert.equal(checkInvariants(sim.host), [], `invariants after line ${n + 1}`);
+        assert.equal(checkSecurity(sim.host), [], `security properties after line ${n + 1}`);
         checked++;
       });
       assert.ok(checked > 0);

@@ -11,6 +11,7 @@ import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import type { Core } from "../core/core.js";
 import { Host } from "../kvm/host.js";
+import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
 import type { GmemFile as GmemFileObj, HostMap, Vm as VmObj } from "../kvm/objects.js";
@@ -32,6 +33,8 @@ export interface SimulatorOptions {
   engine?: "wasm" | "reference";
   /** Kernel profile: "6.18" (default, the live kernel), "7.2". */
   kernel?: string | KernelProfile;
+  /** The permission policy of the inode/file design (default: defaultPolicy). */
+  policy?: Policy;
 }
 
 const big = (x: Num): bigint => (typeof x === "bigint" ? x : BigInt(x));
@@ -51,7 +54,7 @@ export class Simulator {
 
   constructor(options: SimulatorOptions = {}) {
     const profile = typeof options.kernel === "object" ? options.kernel : profileByName(options.kernel ?? "6.18");
-    this.host = new Host(makeCore(options.engine), { profile });
+    this.host = new Host(makeCore(options.engine), { profile, policy: options.policy });
     this.replayer = new Replayer(this.host);
   }
 

@@ -7,6 +7,10 @@ import * as A from "../abi/core-abi.js";
 import type { Host } from "../kvm/host.js";
 import { readSnapshot, type Snapshot, type SnapInode } from "./snapshot.js";
 
+function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
+  return ranges.some(([b, e]) => pgoff >= b && pgoff < e);
+}
+
 function pageAt(inode: SnapInode | undefined, pgoff: number) {
   return inode?.pages.find((p) => p.pgoff === pgoff);
 }
@@ -23,11 +27,14 @@ function noStaleMapping(s: Snapshot, out: string[]): void {
       }
       const candidates: Array<{ inode: SnapInode | undefined; pgoff: number; rights: number }> = [];
       const file = slot.file >= 0 ? s.files.get(slot.file) : undefined;
-      if (file) candidates.push({ inode: s.inodes.get(file.inode), pgoff: slot.pgoff + (e.gfn - slot.base), rights: file.rights });
+      const pgoff = slot.pgoff + (e.gfn - slot.base);
+      if (file && !blocked(file.blocked, pgoff)) candidates.push({ inode: s.inodes.get(file.inode), pgoff, rights: file.rights });
       if (!(slot.flags & A.SLOT_GMEM_ONLY)) {
         const hva = slot.uaddr + (e.gfn - slot.base);
         for (const m of s.maps.values()) {
-          if (hva >= m.hva && hva < m.hva + m.npages) candidates.push({ inode: s.inodes.get(m.inode), pgoff: m.pgoff + (hva - m.hva), rights: A.RIGHTS_ALL });
+          const mp = m.pgoff + (hva - m.hva);
+          const through = m.file >= 0 ? s.files.get(m.file) : undefined;
+          if (hva >= m.hva && hva < m.hva + m.npages && !(through && blocked(through.blocked, mp))) candidates.push({ inode: s.inodes.get(m.inode), pgoff: mp, rights: A.RIGHTS_ALL });
         }
       }
       const hit = candidates.find((c) => pageAt(c.inode, c.pgoff)?.pfn === e.pfn);
@@ -36,7 +43,7 @@ function noStaleMapping(s: Snapshot, out: string[]): void {
         continue;
       }
       if (pageAt(hit.inode, hit.pgoff)!.flags & A.PG_HWPOISON) out.push(`1 no stale mapping: SPTE ${where} maps a poisoned page`);
-      if (e.rights & ~hit.rights) out.push(`1 no stale mapping: SPTE ${where} has rights ${e.rights} beyond the file's ${hit.rights}`);
+      if (e.rights & A.RIGHTS_ALL & ~hit.rights) out.push(`1 no stale mapping: SPTE ${where} has rights ${e.rights} beyond the file's ${hit.rights}`);
     }
   }
 }

@@ -4,13 +4,13 @@
  */
 import * as A from "../abi/core-abi.js";
 
-export interface SnapPage { pgoff: number; pfn: number; byte: number; flags: number }
+export interface SnapPage { pgoff: number; pfn: number; byte: number; flags: number; ctx: number }
 export interface SnapInode { id: number; npages: number; kind: number; gmemFlags: number; pages: SnapPage[] }
-export interface SnapFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }> }
+export interface SnapFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
 export interface SnapSlot { slot: number; base: number; npages: number; flags: number; file: number; pgoff: number; uaddr: number }
 export interface SnapSpte { gfn: number; pfn: number; rights: number }
-export interface SnapVm { id: number; slots: SnapSlot[]; sptes: SnapSpte[]; counters: { sptes: number; faults: number; zaps: number; exits: number } }
-export interface SnapMap { id: number; hva: number; npages: number; inode: number; pgoff: number; rights: number }
+export interface SnapVm { id: number; slots: SnapSlot[]; sptes: SnapSpte[]; counters: { sptes: number; faults: number; zaps: number; exits: number }; ctx: number }
+export interface SnapMap { id: number; hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number }
 export interface Snapshot {
   inodes: Map<number, SnapInode>;
   files: Map<number, SnapFile>;
@@ -31,23 +31,26 @@ export function readSnapshot(s: Float64Array): Snapshot {
     if (tag === A.SNAP_INODE) {
       const inode: SnapInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: [] };
       const n = next();
-      for (let k = 0; k < n; k++) inode.pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next() });
+      for (let k = 0; k < n; k++) inode.pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next(), ctx: next() });
       snap.inodes.set(inode.id, inode);
     } else if (tag === A.SNAP_FILE) {
-      const f: SnapFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [] };
+      const f: SnapFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [], blocked: [] };
       const n = next();
       for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
+      const b = next();
+      for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
       snap.files.set(f.id, f);
     } else if (tag === A.SNAP_VM) {
-      const vm: SnapVm = { id: next(), slots: [], sptes: [], counters: { sptes: 0, faults: 0, zaps: 0, exits: 0 } };
+      const vm: SnapVm = { id: next(), slots: [], sptes: [], counters: { sptes: 0, faults: 0, zaps: 0, exits: 0 }, ctx: 0 };
       const n = next();
       for (let k = 0; k < n; k++) vm.slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
       const m = next();
       for (let k = 0; k < m; k++) vm.sptes.push({ gfn: next(), pfn: next(), rights: next() });
       vm.counters = { sptes: next(), faults: next(), zaps: next(), exits: next() };
+      vm.ctx = next();
       snap.vms.set(vm.id, vm);
     } else if (tag === A.SNAP_MAP) {
-      const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next() };
+      const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() };
       snap.maps.set(m.id, m);
     } else if (tag === A.SNAP_END) {
       snap.gmemPages = next();

@@ -8,10 +8,12 @@ import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
 import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
 import { checkInvariants } from "../check/invariants.js";
+import { checkSecurity } from "../check/security.js";
+import { loadPolicy } from "../policy/load.js";
 import { die, parse } from "./args.js";
 import { describe } from "./format.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2]";
+const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
 
 export function readTrace(path: string): string {
   try {
@@ -44,7 +46,15 @@ export async function replayCommand(argv: string[]): Promise<number> {
     die((e as Error).message);
   }
   const text = readTrace(positionals[0]);
-  const host = new Host(makeCore(engine), { profile });
+  let policy;
+  if (values.policy !== undefined) {
+    try {
+      policy = await loadPolicy(String(values.policy));
+    } catch (e) {
+      die(`cannot load the policy: ${(e as Error).message}`);
+    }
+  }
+  const host = new Host(makeCore(engine), { profile, policy });
   const out: string[] = [];
   const emit = (s: string) => {
     out.push(s);
@@ -66,7 +76,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
       const bad = checkInvariants(host);
       if (bad.length) {
         process.stdout.write(out.splice(0).join("\n") + "\n");
-        console.error(`invariant failed after line ${rec.lineNo} (op ${rec.i}, ${rec.op}):\n  ${bad.join("\n  ")}`);
+        console.error(`engine invariant failed after line ${rec.lineNo} (op ${rec.i}, ${rec.op}), a bug in gmemsim:\n  ${bad.join("\n  ")}`);
+        return 1;
+      }
+      const flaws = checkSecurity(host);
+      if (flaws.length) {
+        process.stdout.write(out.splice(0).join("\n") + "\n");
+        console.error(`security property violated after line ${rec.lineNo} (op ${rec.i}, ${rec.op}) under policy ${host.policy.name}:\n  ${flaws.join("\n  ")}`);
         return 1;
       }
     }

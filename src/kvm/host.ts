@@ -12,6 +12,18 @@ import type { Core } from "../core/core.js";
 import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
 import { GmemFile, HostMap, Inode, Memfd, Vm } from "./objects.js";
 import type { Result } from "./result.js";
+import type { Perm } from "./perm.js";
+import type { Policy } from "../policy/types.js";
+import { defaultPolicy } from "../policy/default.js";
+
+/**
+ * What the security checker needs of the history: the facts the kernel layer
+ * established, in order. Only successful operations are recorded.
+ */
+export type HostEvent =
+  | { kind: "link"; file: GmemFile; parent: GmemFile; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
+  | { kind: "fallocate"; file: GmemFile; op: "alloc" | "punch"; range: [number, number] }
+  | { kind: "move"; target: Vm; src: Vm; inodes: Inode[] };
 
 type Filler = (res: Float64Array, base: number) => void;
 
@@ -21,6 +33,8 @@ const HVA_GUARD_PAGES = 1;
 
 export interface HostOptions {
   profile?: KernelProfile;
+  /** The permission policy of the inode/file design (default: defaultPolicy). */
+  policy?: Policy;
 }
 
 export class Host {
@@ -31,12 +45,16 @@ export class Host {
   readonly vms = new Set<Vm>();
   readonly inodes = new Set<Inode>();
   readonly maps = new Set<HostMap>();
+  readonly policy: Policy;
+  /** The history of successful design-level operations, for the security properties. */
+  readonly events: HostEvent[] = [];
 
   constructor(
     readonly core: Core,
     options: HostOptions = {},
   ) {
     this.profile = options.profile ?? DEFAULT_PROFILE;
+    this.policy = options.policy ?? defaultPolicy;
     core.onFlush = (n) => this.drain(n);
   }
 
@@ -94,7 +112,7 @@ export class Host {
     const map = new HostMap(this.nextId.map++, this.nextHvaPage, npages, prot, backing);
     this.nextHvaPage += npages + HVA_GUARD_PAGES;
     this.maps.add(map);
-    this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights);
+    this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights, backing instanceof GmemFile ? backing.id : -1);
     if (backing instanceof GmemFile || backing instanceof Memfd) backing.maps++;
     return map;
   }

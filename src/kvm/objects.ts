@@ -8,6 +8,8 @@
  * reference), and the inode lives while any file of it does.
  */
 
+import { ALL_PERMS, type Perm } from "./perm.js";
+
 export type VmType = number;
 
 export class Vm {
@@ -20,10 +22,16 @@ export class Vm {
   readonly slots = new Map<number, Memslot>();
   /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES). */
   privateRanges: Array<[number, number]> = [];
+  /** Encryption context (ASID/HKID); 0 once it moved to another VM. */
+  ctx: number;
+  /** move_enc_context_from() took this VM's context: it can no longer map or fault. */
+  contextMovedAway = false;
   constructor(
     readonly id: number,
     readonly type: VmType,
-  ) {}
+  ) {
+    this.ctx = id + 1;
+  }
   get kind(): "vm" {
     return "vm";
   }
@@ -42,17 +50,40 @@ export class Inode {
   }
 }
 
+/** How a file came to be: create_guest_memfd, or gmem_link in one of its modes (an extension). */
+export type FileOrigin = "owner" | "share" | "donate" | "migrate";
+
 export class GmemFile {
   fdOpen = true;
   /** Host mappings of this file: each pins it. */
   maps = 0;
   released = false;
   readonly bindings = new Set<Memslot>();
+  /** Permissions (the owner holds all; a linked file what the policy granted). */
+  perm: Set<Perm> = new Set(ALL_PERMS);
+  /** May gmem_link from this file (the owner, or a migration target after the move). */
+  owner = true;
+  /** A migration target before move_enc_context_from: bound but not mappable. */
+  migrating = false;
+  /** Pages [start, end) of the inode this file may reach; the owner's is the whole inode. */
+  window: [number, number];
+  /** Windows donated away: unreachable through this file for good. */
+  donated: Array<[number, number]> = [];
+  origin: FileOrigin = "owner";
+  /** The file this one was linked from. */
+  parent: GmemFile | null = null;
   constructor(
     readonly id: number,
     readonly inode: Inode,
     readonly vm: Vm,
-  ) {}
+  ) {
+    this.window = [0, inode.npages];
+  }
+
+  /** Made by gmem_link: its window is enforced (EINVAL outside it). */
+  get linked(): boolean {
+    return this.parent !== null;
+  }
   get kind(): "gmem" {
     return "gmem";
   }

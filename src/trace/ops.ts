@@ -13,6 +13,8 @@ import * as gu from "../kvm/ops/guest.js";
 import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
+import * as lk from "../kvm/ops/link.js";
+import { isPerm, type Perm } from "../kvm/perm.js";
 import { CAPS, PROT_EXEC, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
 import type { Json } from "./json.js";
 import type { Names } from "./names.js";
@@ -232,6 +234,18 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
       gu.setMemoryAttributes(c.host, c.names.vm("vm", c.f.raw("vm")), c.f.num("address", "u64"), c.f.num("size", "u64"), c.f.flags("attributes", "attributes"), c.f.num("flags", "u64")),
   },
   memory_failure: { run: (c) => gu.memoryFailure(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.num("offset", "s64")) },
+  gmem_link: {
+    run: (c) =>
+      create(c, "fd", () => {
+        const f = c.f;
+        const mode = f.str("mode");
+        if (mode !== "share" && mode !== "donate" && mode !== "migrate") throw new TraceError(`mode: "${mode}" is not share, donate or migrate`);
+        const raw = f.raw("perm");
+        if (!Array.isArray(raw) || !raw.every(isPerm)) throw new TraceError('perm: expected an array of "r", "w", "x", "alloc", "punch"');
+        return lk.gmemLink(c.host, c.names.fd("fd", f.raw("fd")), c.names.vm("vm", f.raw("vm")), raw as Perm[], f.has("offset") ? f.num("offset", "s64") : undefined, f.has("len") ? f.num("len", "s64") : undefined, mode);
+      }),
+  },
+  move_enc_context_from: { run: (c) => lk.moveEncContextFrom(c.host, c.names.vm("vm", c.f.raw("vm")), c.names.vm("src", c.f.raw("src"))) },
   stats: {
     run: (c) => (c.f.has("fd") ? gu.inodeStats(c.host, c.names.fd("fd", c.f.raw("fd"))) : gu.stats(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined)),
   },

@@ -39,7 +39,7 @@ export class ReferenceCore implements Core {
         this.results[r + 1] = value;
         break;
       }
-      case A.OP_HOSTMAP_CREATE: m.hostmapCreate(a, b, c, d, e, f); break;
+      case A.OP_HOSTMAP_CREATE: m.hostmapCreate(a, b, c, d, e, f, g); break;
       case A.OP_HOSTMAP_DESTROY: m.hostmapDestroy(a); break;
       case A.OP_GUEST_ACCESS: {
         const [code, value, aux] = m.guestAccess(a, b, c, d, e, f);
@@ -69,6 +69,8 @@ export class ReferenceCore implements Core {
         this.results[r + 2] = [...inode.pages.values()].filter((pfn) => m.s.frames.get(pfn)!.flags & A.PG_HWPOISON).length;
         break;
       }
+      case A.OP_VM_SET_CTX: m.vmSetCtx(a, b); break;
+      case A.OP_FILE_BLOCK: m.fileBlock(a, b, c); break;
       default:
         throw new Error(`reference core: unknown opcode ${op}`);
     }

@@ -4,7 +4,7 @@
  * directly as possible over the maps of state.ts.
  */
 import * as A from "../../abi/core-abi.js";
-import { RefState, RefInode, RefVm, overlap, ascending } from "./state.js";
+import { RefState, RefInode, RefVm, overlap, ascending, inRanges, addRange } from "./state.js";
 
 export class RefModel {
   readonly s = new RefState();
@@ -12,7 +12,7 @@ export class RefModel {
   // ---- frames ----
   private newFrame(inode: RefInode, pgoff: number): number {
     const pfn = this.s.freeStack.length ? this.s.freeStack.pop()! : this.s.nextPfn++;
-    this.s.frames.set(pfn, { byte: 0, flags: 0 });
+    this.s.frames.set(pfn, { byte: 0, flags: 0, ctx: 0 });
     inode.pages.set(pgoff, pfn);
     if (inode.kind === A.INODE_ANON) this.s.anonPages++;
     else this.s.gmemPages++;
@@ -97,7 +97,7 @@ export class RefModel {
 
   // ---- commands ----
   vmCreate(vm: number): void {
-    this.s.vms.set(vm, { slots: new Map(), sptes: new Map(), faults: 0, zaps: 0, exits: 0 });
+    this.s.vms.set(vm, { slots: new Map(), sptes: new Map(), faults: 0, zaps: 0, exits: 0, ctx: vm + 1 });
   }
 
   vmDestroy(vm: number): void {
@@ -117,7 +117,7 @@ export class RefModel {
   }
 
   fileCreate(file: number, inode: number, vm: number, rights: number): void {
-    this.s.files.set(file, { inode, vm, rights, bindings: [] });
+    this.s.files.set(file, { inode, vm, rights, bindings: [], blocked: [] });
     this.s.inodes.get(inode)!.files.push(file);
   }
 
@@ -192,14 +192,19 @@ export class RefModel {
     const pgoff = m.pgoff + (hva - m.hva);
     if (pgoff >= inode.npages) return [A.RES_SIGBUS, 0];
     if (inode.kind === A.INODE_GMEM && !(inode.gmemFlags & 2)) return [A.RES_SIGBUS, 0];
+    if (this.blockedInMap(m, pgoff)) return [A.RES_SIGBUS, 0];
     if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0];
     const f = this.s.frames.get(this.faultIn(inode, pgoff))!;
     if (write) f.byte = byte;
     return [A.RES_OK, f.byte];
   }
 
-  hostmapCreate(map: number, hva: number, npages: number, inode: number, pgoff: number, rights: number): void {
-    this.s.maps.set(map, { hva, npages, inode, pgoff, rights });
+  private blockedInMap(m: { file: number }, pgoff: number): boolean {
+    return m.file >= 0 && inRanges(this.s.files.get(m.file)!.blocked, pgoff);
+  }
+
+  hostmapCreate(map: number, hva: number, npages: number, inode: number, pgoff: number, rights: number, file: number): void {
+    this.s.maps.set(map, { hva, npages, inode, pgoff, rights, file });
     this.s.inodes.get(inode)!.maps.push(map);
   }
 
@@ -241,11 +246,16 @@ export class RefModel {
     if (priv || slot.flags & A.SLOT_GMEM_ONLY) {
       if (!(slot.flags & A.SLOT_GUEST_MEMFD) || slot.file < 0) return exit(A.RES_MEMFAULT_EFAULT, memflag);
       const file = this.s.files.get(slot.file)!;
-      if (!(file.rights & right)) return exit(A.RES_MEMFAULT_EACCES, memflag);
-      const inode = this.s.inodes.get(file.inode)!;
       const pgoff = slot.pgoff + (gfn - slot.base);
+      if (!(file.rights & right) || inRanges(file.blocked, pgoff)) return exit(A.RES_MEMFAULT_EACCES, memflag);
+      const inode = this.s.inodes.get(file.inode)!;
       if (this.poisoned(inode, pgoff)) return exit(A.RES_MEMFAULT_EHWPOISON, memflag);
       pfn = this.faultIn(inode, pgoff);
+      const frame = this.s.frames.get(pfn)!;
+      if (priv && !(frame.flags & A.PG_PRIVATE)) {
+        frame.flags |= A.PG_PRIVATE;
+        frame.ctx = vm.ctx;
+      }
     } else {
       if (access === A.ACCESS_WRITE && slot.flags & A.SLOT_READONLY) return exit(A.RES_MMIO);
       const hva = slot.uaddr + (gfn - slot.base);
@@ -255,11 +265,12 @@ export class RefModel {
       const pgoff = m.pgoff + (hva - m.hva);
       if (pgoff >= inode.npages) return [A.RES_EFAULT, 0, gfn];
       if (inode.kind === A.INODE_GMEM && !(inode.gmemFlags & 2)) return [A.RES_EFAULT, 0, gfn];
+      if (this.blockedInMap(m, pgoff)) return [A.RES_EFAULT, 0, gfn];
       if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0, gfn];
       pfn = this.faultIn(inode, pgoff);
     }
 
-    const rights = access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_R | A.RIGHT_W : A.RIGHT_R | A.RIGHT_X;
+    const rights = (access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_R | A.RIGHT_W : A.RIGHT_R | A.RIGHT_X) | (priv ? A.SPTE_PRIVATE : 0);
     if (spte && spte.pfn === pfn) spte.rights |= rights;
     else vm.sptes.set(gfn, { pfn, rights });
     vm.faults++;
@@ -290,6 +301,28 @@ export class RefModel {
     }
   }
 
+  vmSetCtx(vmId: number, ctx: number): void {
+    this.s.vms.get(vmId)!.ctx = ctx;
+  }
+
+  fileBlock(fileId: number, start: number, end: number): void {
+    const file = this.s.files.get(fileId)!;
+    file.blocked = addRange(file.blocked, start, end);
+    const vm = this.s.vms.get(file.vm)!;
+    for (const b of file.bindings) {
+      const o = overlap(start, end, b.pgoff, b.pgoff + b.npages);
+      if (!o) continue;
+      const slot = vm.slots.get(b.slot)!;
+      this.zapGfns(vm, slot.base + (o[0] - slot.pgoff), slot.base + (o[1] - slot.pgoff));
+    }
+    for (const mapId of ascending(this.s.maps.keys())) {
+      const m = this.s.maps.get(mapId)!;
+      if (m.file !== fileId) continue;
+      const o = overlap(start, end, m.pgoff, m.pgoff + m.npages);
+      if (o) this.invalidateHva(m.hva + (o[0] - m.pgoff), m.hva + (o[1] - m.pgoff));
+    }
+  }
+
   // ---- snapshot (core-abi.ts, "Snapshot") ----
   snapshot(): Float64Array {
     const out: number[] = [];
@@ -301,13 +334,15 @@ export class RefModel {
       for (const p of pgoffs) {
         const pfn = inode.pages.get(p)!;
         const f = s.frames.get(pfn)!;
-        out.push(p, pfn, f.byte, f.flags);
+        out.push(p, pfn, f.byte, f.flags, f.ctx);
       }
     }
     for (const id of ascending(s.files.keys())) {
       const f = s.files.get(id)!;
       out.push(A.SNAP_FILE, id, f.inode, f.vm, f.rights, f.bindings.length);
       for (const b of [...f.bindings].sort((x, y) => x.pgoff - y.pgoff)) out.push(b.pgoff, b.npages, b.slot);
+      out.push(f.blocked.length);
+      for (const [bs, be] of f.blocked) out.push(bs, be);
     }
     for (const id of ascending(s.vms.keys())) {
       const vm = s.vms.get(id)!;
@@ -323,11 +358,11 @@ export class RefModel {
         const e = vm.sptes.get(g)!;
         out.push(g, e.pfn, e.rights);
       }
-      out.push(vm.sptes.size, vm.faults, vm.zaps, vm.exits);
+      out.push(vm.sptes.size, vm.faults, vm.zaps, vm.exits, vm.ctx);
     }
     for (const id of ascending(s.maps.keys())) {
       const m = s.maps.get(id)!;
-      out.push(A.SNAP_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights);
+      out.push(A.SNAP_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
     }
     out.push(A.SNAP_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
     return Float64Array.from(out);

@@ -7,6 +7,8 @@
 export interface RefFrame {
   byte: number;
   flags: number;
+  /** The encryption context the page was prepared private under (0: not prepared). */
+  ctx: number;
 }
 
 export interface RefInode {
@@ -32,6 +34,8 @@ export interface RefFile {
   vm: number;
   rights: number;
   bindings: RefBinding[];
+  /** Donated windows: pgoff ranges unreachable through this file, sorted and merged. */
+  blocked: Array<[number, number]>;
 }
 
 export interface RefSlot {
@@ -55,6 +59,7 @@ export interface RefVm {
   faults: number;
   zaps: number;
   exits: number;
+  ctx: number;
 }
 
 export interface RefMap {
@@ -63,6 +68,8 @@ export interface RefMap {
   inode: number;
   pgoff: number;
   rights: number;
+  /** The gmem file the map goes through, or -1. */
+  file: number;
 }
 
 export class RefState {
@@ -86,4 +93,20 @@ export function overlap(a: number, b: number, c: number, d: number): [number, nu
 
 export function ascending(keys: Iterable<number>): number[] {
   return [...keys].sort((x, y) => x - y);
+}
+
+export function inRanges(ranges: Array<[number, number]>, x: number): boolean {
+  return ranges.some(([s, e]) => x >= s && x < e);
+}
+
+/** Adds [start, end) to sorted, merged ranges. */
+export function addRange(ranges: Array<[number, number]>, start: number, end: number): Array<[number, number]> {
+  const all = [...ranges, [start, end] as [number, number]].sort((x, y) => x[0] - y[0]);
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of all) {
+    const last = out[out.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
 }

@@ -8,6 +8,20 @@ import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, 
 import type { Host } from "../host.js";
 import { GmemFile, type Fd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
+import { fileView } from "../../policy/views.js";
+import { ALL_PERMS } from "../perm.js";
+
+/**
+ * The design's checks, after the kernel's own: a linked file stays inside its
+ * window (EINVAL), and the policy decides (EPERM).
+ */
+function designCheck(h: Host, file: GmemFile, op: "alloc" | "punch", start: number, stop: number): Result | null {
+  if (file.linked && (start < file.window[0] || stop > file.window[1]))
+    return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
+  const d = h.policy.fallocate?.({ file: fileView(file), op, range: [start, stop] });
+  if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
+  return null;
+}
 
 /** vfs_fallocate(): the checks every file system gets before its own. */
 function vfsCheck(mode: number, offset: bigint, len: bigint): Result | null {
@@ -45,11 +59,12 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: bigint, 
   const inode = fd.inode;
   const start = Number(offset >> 12n);
   const stop = Number(end >> 12n);
-  if (mode & FALLOC_FL_PUNCH_HOLE) {
-    h.core.push(A.OP_PUNCH, inode.id, start, stop);
-    return ok();
-  }
-  if (end > inode.size) return fail("EINVAL", `offset + len = ${end} is beyond the file size ${inode.size}`);
-  h.core.push(A.OP_ALLOCATE, inode.id, start, stop);
+  const op = mode & FALLOC_FL_PUNCH_HOLE ? "punch" : "alloc";
+  if (op === "alloc" && end > inode.size) return fail("EINVAL", `offset + len = ${end} is beyond the file size ${inode.size}`);
+  const denied = designCheck(h, fd, op, start, stop);
+  if (denied) return denied;
+  h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
+  // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
+  if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd, op, range: [start, stop] });
   return ok();
 }

@@ -28,6 +28,8 @@ function isPrivateGfn(vm: Vm, gfn: number): boolean {
 
 export function vcpuAccess(h: Host, vm: Vm | null, gpa: bigint, access: Access, priv: boolean, value: number): Result {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
+  // Its encryption context moved to another VM: nothing can run (as for a dead VM).
+  if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
   const gfn = Number(gpa >> 12n);
   const r: Result = { ret: 0 };
   h.later(

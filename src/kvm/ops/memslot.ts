@@ -9,6 +9,7 @@ import { GUEST_MEMFD_FLAG_MMAP, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KV
 import type { Host } from "../host.js";
 import { GmemFile, Memslot, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
+import { fileView, vmView } from "../../policy/views.js";
 
 /** The largest user address + size that access_ok() accepts (TASK_SIZE_MAX, checked live). */
 const USER_ADDR_MAX = 0x7ffffffff000n;
@@ -50,6 +51,11 @@ function bindCheck(h: Host, vm: Vm, fd: Fd | null | number, offset: bigint, npag
   if (fd.vm !== vm) return fail("EINVAL", "guest_memfd belongs to another VM (each gmem file is bound 1:1 to its VM)");
   const soff = BigInt.asIntN(64, offset);
   const size = BigInt(npages) << 12n;
+  if (fd.linked) {
+    const first = soff >> 12n;
+    if (soff < 0n || first < BigInt(fd.window[0]) || first + BigInt(npages) > BigInt(fd.window[1]))
+      return fail("EINVAL", `file pages [${first}, +${npages}) lie outside the linked file's window [${fd.window[0]}, ${fd.window[1]})`);
+  }
   let sum = soff + size;
   if (h.profile.signedOffsetOverflowBug) sum = BigInt.asIntN(64, sum);
   if (soff < 0n || sum > fd.inode.size)
@@ -110,6 +116,9 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     const b = bindCheck(h, vm, r.guestMemfd, r.guestMemfdOffset, npages);
     if (!(b instanceof GmemFile)) return b;
     file = b;
+    const pgoff = Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n);
+    const d = h.policy.bind?.({ file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
+    if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   }
   // kvm_arch_prepare_memory_region(): the last gfn must be addressable (checked after binding, which is then undone).
   const maxGfn = 2 ** (h.profile.maxPhysAddrBits - 12) - 1;

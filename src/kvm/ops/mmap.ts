@@ -48,6 +48,12 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
   if (!(fd instanceof GmemFile)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
   if (!(fd.inode.flags & GUEST_MEMFD_FLAG_MMAP)) return [fail("ENODEV", "the guest_memfd was created without GUEST_MEMFD_FLAG_MMAP"), null];
   if (!shared) return [fail("EINVAL", "a guest_memfd can only be mapped shared (MAP_SHARED)"), null];
+  // The inode/file design: a linked file maps only its window, never a donated one, and not before a migration completes.
+  if (fd.migrating) return [fail("EPERM", "a migrating file cannot be mapped until move_enc_context_from"), null];
+  if (fd.linked && (pgoff < fd.window[0] || pgoff + npages > fd.window[1]))
+    return [fail("EINVAL", `pages [${pgoff}, +${npages}) lie outside the linked file's window [${fd.window[0]}, ${fd.window[1]})`), null];
+  if (fd.donated.some(([s, e]) => pgoff < e && s < pgoff + npages)) return [fail("EPERM", "the range overlaps a window this file donated away"), null];
+  if (prot & PROT_WRITE && !fd.perm.has("w")) return [fail("EACCES", "a writable mapping of a file without the w permission (like O_RDONLY)"), null];
   return [ok(), h.newMap(npages, prot, fd, fd.inode.id, pgoff, rightsOf(prot))];
 }
 

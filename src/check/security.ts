@@ -1,0 +1,114 @@
+/**
+ * The security properties of SPEC §4, over a core snapshot and the kernel
+ * layer's history of links, moves and fallocates. A failure here is a flaw in
+ * the policy under test (the engine did what the policy allowed), reported with
+ * the property, the objects and, by the caller, the op.
+ */
+import * as A from "../abi/core-abi.js";
+import type { Host, HostEvent } from "../kvm/host.js";
+import type { GmemFile } from "../kvm/objects.js";
+import { ALL_PERMS, type Perm } from "../kvm/perm.js";
+import { readSnapshot, type Snapshot, type SnapInode, type SnapPage } from "./snapshot.js";
+
+export interface SecurityState {
+  readonly snapshot: Snapshot;
+  readonly events: readonly HostEvent[];
+}
+
+const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
+const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
+
+/** Replays the history into the rights each file holds by grants that trace back to an owner. */
+function ownerGrants(events: readonly HostEvent[], upTo: number): Map<GmemFile, Set<Perm>> {
+  const g = new Map<GmemFile, Set<Perm>>();
+  const of = (f: GmemFile) => g.get(f) ?? new Set<Perm>(f.linked ? [] : ALL_PERMS);
+  for (let k = 0; k < upTo; k++) {
+    const e = events[k];
+    if (e.kind === "link") g.set(e.file, new Set(e.mode === "migrate" ? [] : e.perm.filter((p) => of(e.parent).has(p))));
+    else if (e.kind === "move") {
+      for (const inode of e.inodes) {
+        for (const f of inode.files) {
+          if (f.vm === e.target && f.origin === "migrate") g.set(f, new Set(ALL_PERMS));
+          if (f.vm === e.src) g.set(f, new Set());
+        }
+      }
+    }
+  }
+  return g;
+}
+
+function pagesByPfn(s: Snapshot): Map<number, { inode: SnapInode; page: SnapPage }> {
+  const m = new Map<number, { inode: SnapInode; page: SnapPage }>();
+  for (const inode of s.inodes.values()) for (const page of inode.pages) m.set(page.pfn, { inode, page });
+  return m;
+}
+
+export function checkSecurity(host: Host): string[] {
+  const snapshot = readSnapshot(host.core.snapshot());
+  const events = host.events;
+  const out: string[] = [];
+  const byPfn = pagesByPfn(snapshot);
+
+  events.forEach((e, k) => {
+    // 1. No escalation.
+    if (e.kind === "link") {
+      const extra = e.perm.filter((p) => !e.parentPerm.includes(p));
+      if (extra.length) out.push(`1 no escalation: file ${e.file.id} (vm ${e.file.vm.id}) was linked from file ${e.parent.id} with ${fmt(e.perm)}, but file ${e.parent.id} held only ${fmt(e.parentPerm)}`);
+    }
+    // 2. Owner control: contents destroyed only through rights granted by the owner.
+    if (e.kind === "fallocate" && e.op === "punch") {
+      const held = ownerGrants(events, k).get(e.file) ?? new Set<Perm>(e.file.linked ? [] : ALL_PERMS);
+      if (!held.has("punch")) out.push(`2 owner control: file ${e.file.id} (vm ${e.file.vm.id}) punched pages [${e.range[0]}, ${e.range[1]}) without a punch right granted by the owner`);
+    }
+    // 3. Donation is final.
+    if (e.kind === "link" && e.mode === "donate") {
+      const donor = e.parent;
+      for (const later of events.slice(k + 1)) {
+        if (later.kind === "fallocate" && later.file === donor && overlaps(e.window, later.range[0], later.range[1]))
+          out.push(`3 donation is final: file ${donor.id} (vm ${donor.vm.id}) fallocated pages [${later.range[0]}, ${later.range[1]}) of the window [${e.window[0]}, ${e.window[1]}) it donated`);
+      }
+      const f = snapshot.files.get(donor.id);
+      if (f && !f.blocked.some(([s, t]) => s <= e.window[0] && t >= e.window[1]))
+        out.push(`3 donation is final: file ${donor.id} can still reach the window [${e.window[0]}, ${e.window[1]}) it donated`);
+      const vm = snapshot.vms.get(donor.vm.id);
+      for (const sp of vm?.sptes ?? []) {
+        const slot = vm!.slots.find((sl) => sp.gfn >= sl.base && sp.gfn < sl.base + sl.npages);
+        if (slot && slot.file === donor.id && overlaps(e.window, slot.pgoff + sp.gfn - slot.base, slot.pgoff + sp.gfn - slot.base + 1))
+          out.push(`3 donation is final: vm ${donor.vm.id} maps gfn 0x${sp.gfn.toString(16)} in the window it donated`);
+      }
+    }
+    // 4. Migration is exclusive.
+    if (e.kind === "move") {
+      const moved = new Set(e.inodes.map((i) => i.id));
+      for (const sp of snapshot.vms.get(e.src.id)?.sptes ?? []) {
+        const hit = byPfn.get(sp.pfn);
+        if (hit && moved.has(hit.inode.id)) out.push(`4 migration is exclusive: source vm ${e.src.id} still maps gfn 0x${sp.gfn.toString(16)} of moved inode ${hit.inode.id}`);
+      }
+      for (const later of events.slice(k + 1)) {
+        if (later.kind === "fallocate" && later.file.vm === e.src && moved.has(later.file.inode.id))
+          out.push(`4 migration is exclusive: source vm ${e.src.id} fallocated moved inode ${later.file.inode.id} through file ${later.file.id}`);
+      }
+    }
+  });
+
+  for (const vm of snapshot.vms.values()) {
+    for (const sp of vm.sptes) {
+      const hit = byPfn.get(sp.pfn);
+      // 5. No use after free.
+      if (!hit) {
+        out.push(`5 no use after free: vm ${vm.id} maps gfn 0x${sp.gfn.toString(16)} to pfn ${sp.pfn}, which no live inode holds`);
+        continue;
+      }
+      // 6. Right key.
+      if (hit.page.flags & A.PG_PRIVATE && hit.page.ctx !== vm.ctx)
+        out.push(`6 right key: vm ${vm.id} (context ${vm.ctx}) maps gfn 0x${sp.gfn.toString(16)}${sp.rights & A.SPTE_PRIVATE ? " private" : ""}, a page of inode ${hit.inode.id} prepared private under context ${hit.page.ctx}`);
+    }
+  }
+
+  const props = host.policy.properties ?? {};
+  for (const [name, fn] of Object.entries(props)) {
+    const bad = fn({ snapshot, events });
+    if (bad) out.push(`policy property ${name}: ${bad}`);
+  }
+  return out;
+}

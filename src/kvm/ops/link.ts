@@ -1,0 +1,97 @@
+/**
+ * The inode/file design of the 2023 KVM discussion, an extension of upstream:
+ * memory is shared, donated or migrated by making a new gmem file of another VM
+ * on the same inode (gmem_link), each file with its own permissions and window;
+ * intra-host migration hands the encryption context over once the target's
+ * bindings mirror the source's (move_enc_context_from, after
+ * KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM).
+ */
+import * as A from "../../abi/core-abi.js";
+import type { Host } from "../host.js";
+import { GmemFile, type Fd, type Vm, type Inode } from "../objects.js";
+import { ALL_PERMS, guestRights, permList, type Perm } from "../perm.js";
+import { fail, ok, type Result } from "../result.js";
+import { fileView, invalidateView, vmView } from "../../policy/views.js";
+
+export type LinkMode = "share" | "donate" | "migrate";
+
+export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], offset: bigint | undefined, len: bigint | undefined, mode: LinkMode): [Result, GmemFile | null] {
+  if (!fd || !fd.fdOpen) return [fail("EBADF", "fd is not open"), null];
+  if (!vm || !vm.fdOpen) return [fail("EBADF", "vm is not an open VM fd"), null];
+  if (!(fd instanceof GmemFile)) return [fail("EINVAL", `fd is a ${fd.kind} fd, not a guest_memfd`), null];
+  const size = fd.inode.size;
+  const off = offset ?? 0n;
+  const length = len ?? size - off;
+  if (off < 0n || length <= 0n || off & 4095n || length & 4095n || off + length > size)
+    return [fail("EINVAL", `the window [${off}, +${length}) must be page-aligned, non-empty and inside the inode (size ${size})`), null];
+  const window: [number, number] = [Number(off >> 12n), Number((off + length) >> 12n)];
+  if (window[0] < fd.window[0] || window[1] > fd.window[1])
+    return [fail("EINVAL", `the window lies outside the source file's window [${fd.window[0]}, ${fd.window[1]}) (pages)`), null];
+  const d = h.policy.link?.({ source: fileView(fd), vm: vmView(vm), mode, perm: Object.freeze([...perm]), window }) ?? { allow: true as const };
+  if (!d.allow) return [fail("EPERM", `policy ${h.policy.name}: ${d.reason}`), null];
+  const granted = mode === "migrate" ? new Set<Perm>() : new Set<Perm>(d.perm ?? perm);
+  const file = h.newFile(fd.inode, vm, mode === "migrate" ? 0 : guestRights(granted));
+  file.perm = granted;
+  file.owner = false;
+  file.window = window;
+  file.origin = mode;
+  file.parent = fd;
+  file.migrating = mode === "migrate";
+  h.events.push({ kind: "link", file, parent: fd, mode, perm: permList(granted), parentPerm: permList(fd.perm), window });
+  if (mode === "donate") {
+    // The window leaves the donor for good: its SPTEs there go, its maps fault there.
+    fd.donated.push(window);
+    invalidateView(fd);
+    h.core.push(A.OP_FILE_BLOCK, fd.id, window[0], window[1]);
+  }
+  return [ok(), file];
+}
+
+/** Does `src` have a twin of the target's memslot: same id, gfn range and inode offset on the same inode? */
+function hasTwin(src: Vm, slotId: number, base: number, npages: number, inode: Inode, pgoff: number): boolean {
+  const s = src.slots.get(slotId);
+  return !!s && s.baseGfn === base && s.npages === npages && s.file?.inode === inode && s.pgoff === pgoff;
+}
+
+export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): Result {
+  if (!target || !target.fdOpen) return fail("EBADF", "vm is not an open VM fd");
+  if (!src || !src.fdOpen) return fail("EBADF", "src is not an open VM fd");
+  if (target === src) return fail("EINVAL", "a VM cannot take its own encryption context");
+  if (src.contextMovedAway) return fail("EINVAL", "src no longer has an encryption context");
+  const migrating = new Set<GmemFile>();
+  for (const slot of target.slots.values()) {
+    const f = slot.file;
+    if (!f || !f.migrating) continue;
+    migrating.add(f);
+    if (!hasTwin(src, slot.id, slot.baseGfn, slot.npages, f.inode, slot.pgoff))
+      return fail("EINVAL", `slot ${slot.id} of the target (gfns [${slot.baseGfn}, +${slot.npages}), inode offset page ${slot.pgoff}) has no identical binding in src`);
+  }
+  const d = h.policy.migrate?.({ target: vmView(target), src: vmView(src), files: [...migrating].map(fileView) }) ?? { allow: true as const };
+  if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
+  const inodes = [...new Set([...migrating].map((f) => f.inode))];
+  target.ctx = src.ctx;
+  src.ctx = 0;
+  src.contextMovedAway = true;
+  h.core.push(A.OP_VM_SET_CTX, target.id, target.ctx);
+  h.core.push(A.OP_VM_SET_CTX, src.id, 0);
+  h.core.push(A.OP_ZAP_GFNS, src.id, 0, 2 ** 52);
+  for (const f of migrating) {
+    // The target's file takes the owner's place: every right, and the right to link.
+    f.migrating = false;
+    f.owner = true;
+    f.perm = new Set(ALL_PERMS);
+    invalidateView(f);
+    h.core.push(A.OP_FILE_SET_RIGHTS, f.id, A.RIGHTS_ALL);
+  }
+  for (const inode of inodes) {
+    for (const f of inode.files) {
+      if (f.vm !== src) continue;
+      f.perm = new Set();
+      f.owner = false;
+      invalidateView(f);
+      h.core.push(A.OP_FILE_SET_RIGHTS, f.id, 0);
+    }
+  }
+  h.events.push({ kind: "move", target, src, inodes });
+  return ok();
+}

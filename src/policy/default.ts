@@ -1,0 +1,40 @@
+/**
+ * The default policy, as the 2023 discussion sketches it: the owner (the file
+ * create_guest_memfd made) has every right and alone may link; a linked file
+ * gets exactly what was asked, which may not include alloc or punch (only the
+ * owner allocates or punches); a donated window leaves the donor; a migrating
+ * file is gated until the move.
+ */
+import type { Decision, Policy } from "./types.js";
+
+const allow: Decision = { allow: true };
+const deny = (reason: string): Decision => ({ allow: false, reason });
+
+function overlapsAny(ranges: ReadonlyArray<readonly [number, number]>, s: number, e: number): boolean {
+  return ranges.some(([a, b]) => s < b && a < e);
+}
+
+export const defaultPolicy: Policy = {
+  name: "default",
+  link({ source, mode, perm, window }) {
+    if (!source.owner) return deny("only the owner of the memory may link it to another VM");
+    if (source.migrating) return deny("a migrating file is gated until move_enc_context_from");
+    if (overlapsAny(source.donated, window[0], window[1])) return deny("the window was donated away: the donor no longer holds it");
+    if (mode === "migrate") return allow;
+    if (perm.includes("alloc") || perm.includes("punch")) return deny("only the owner allocates or punches: a linked file may not be granted alloc or punch");
+    return { allow: true, perm };
+  },
+  fallocate({ file, op, range }) {
+    if (file.migrating) return deny("a migrating file is gated until move_enc_context_from");
+    if (overlapsAny(file.donated, range[0], range[1])) return deny("the range lies in a window this file donated away");
+    if (!file.perm.includes(op)) return deny(`the file lacks the ${op} permission`);
+    return allow;
+  },
+  bind({ file, pgoff, npages }) {
+    if (overlapsAny(file.donated, pgoff, pgoff + npages)) return deny("the range lies in a window this file donated away");
+    return allow;
+  },
+  migrate() {
+    return allow;
+  },
+};

@@ -1,0 +1,15 @@
+/** Loading a user policy: an ES module whose default export (or `policy` export) is a Policy. */
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import type { Policy } from "./types.js";
+
+export async function loadPolicy(file: string): Promise<Policy> {
+  const mod = await import(pathToFileURL(resolve(file)).href);
+  const p = (mod.default ?? mod.policy) as Policy | undefined;
+  if (!p || typeof p !== "object" || typeof p.name !== "string")
+    throw new Error(`${file}: expected a default export (or "policy") that is a policy object with a name`);
+  for (const k of ["link", "fallocate", "bind", "migrate"] as const) {
+    if (p[k] !== undefined && typeof p[k] !== "function") throw new Error(`${file}: policy.${k} must be a function`);
+  }
+  return p;
+}

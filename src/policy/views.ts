@@ -1,0 +1,39 @@
+/** Read-only plain-data views of kernel objects, the only thing policies see. */
+import type { GmemFile, Vm } from "../kvm/objects.js";
+import { permList } from "../kvm/perm.js";
+import type { FileView, VmView } from "./types.js";
+
+const cache = new WeakMap<GmemFile, FileView>();
+
+/** Call after changing a file's permissions, window, donations or migration state. */
+export function invalidateView(f: GmemFile): void {
+  cache.delete(f);
+}
+
+export function fileView(f: GmemFile): FileView {
+  let v = cache.get(f);
+  if (!v) {
+    v = makeFileView(f);
+    cache.set(f, v);
+  }
+  return v;
+}
+
+function makeFileView(f: GmemFile): FileView {
+  return Object.freeze({
+    id: f.id,
+    vm: f.vm.id,
+    inode: f.inode.id,
+    perm: Object.freeze(permList(f.perm)),
+    owner: f.owner,
+    origin: f.origin,
+    parent: f.parent ? f.parent.id : null,
+    migrating: f.migrating,
+    window: Object.freeze([f.window[0], f.window[1]] as const),
+    donated: Object.freeze(f.donated.map(([s, e]) => Object.freeze([s, e] as const))),
+  });
+}
+
+export function vmView(v: Vm): VmView {
+  return Object.freeze({ id: v.id, type: v.type, ctx: v.ctx, contextMovedAway: v.contextMovedAway });
+}

@@ -1,0 +1,95 @@
+/**
+ * Policies: the default follows the 2023 discussion; user policies load as ES
+ * modules; a flawed policy's decisions are enforced by the engine and caught
+ * by the security properties, with the op that showed it.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Simulator } from "../src/api/simulator.js";
+import { checkSecurity } from "../src/check/security.js";
+import { loadPolicy } from "../src/policy/load.js";
+import type { Policy } from "../src/policy/types.js";
+
+const FLAWED_TRACE = new URL("./policy/flawed-punch.jsonl", import.meta.url).pathname;
+const flawed = await loadPolicy("examples/policies/flawed.mjs");
+const sound = await loadPolicy("examples/policies/sound.mjs");
+
+function run(policy: Policy | undefined, text: string) {
+  const sim = new Simulator({ engine: "reference", policy });
+  const results = sim.apply(text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")));
+  return { sim, results, flaws: checkSecurity(sim.host) };
+}
+
+test("under the default policy a read-only sharer's punch is EPERM, with the policy's reason", () => {
+  const sim = new Simulator({ engine: "reference" });
+  const r = sim.apply(readFileSync(FLAWED_TRACE, "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")));
+  assert.equal(r[5], { i: 5, errno: "EPERM" });
+  assert.equal(checkSecurity(sim.host), []);
+});
+
+test("the flawed example policy lets the punch through, and owner control catches it", () => {
+  const { results, flaws } = run(flawed, readFileSync(FLAWED_TRACE, "utf8"));
+  assert.equal(results[5], { i: 5, ret: 0 });
+  assert.is(flaws.length, 1);
+  assert.match(flaws[0], /^2 owner control: file 1 \(vm 1\) punched pages \[0, 16\) without a punch right granted by the owner/);
+});
+
+test("the sound example policy refuses the punch and refuses writable shares; its own property holds", () => {
+  const { results, flaws } = run(sound, readFileSync(FLAWED_TRACE, "utf8"));
+  assert.equal(results[5], { i: 5, errno: "EPERM" });
+  assert.equal(flaws, []);
+  const w = run(sound, readFileSync(FLAWED_TRACE, "utf8").replace('"perm": ["r"]', '"perm": ["r", "w"]'));
+  assert.equal(w.results[4], { i: 4, errno: "EPERM" });
+});
+
+test("a policy that grants more than the source holds is caught by no escalation", () => {
+  const escalating: Policy = { name: "escalating", link: () => ({ allow: true, perm: ["r", "w", "x", "alloc", "punch"] }) };
+  const { flaws } = run(escalating, [
+    '{"op":"create_vm","as":"a","type":"default"}',
+    '{"op":"create_vm","as":"b","type":"default"}',
+    '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
+    '{"op":"gmem_link","fd":"g","vm":"b","as":"r1","perm":["r"],"mode":"share"}',
+    '{"op":"gmem_link","fd":"r1","vm":"a","as":"r2","perm":["r"],"mode":"share"}',
+  ].join("\n"));
+  assert.is(flaws.length, 0, "granting a subset of the owner's rights is no escalation");
+  const stingy: Policy = { name: "stingy", link: (req) => ({ allow: true, perm: req.source.owner ? ["r"] : ["r", "w"] }) };
+  const s = run(stingy, [
+    '{"op":"create_vm","as":"a","type":"default"}',
+    '{"op":"create_vm","as":"b","type":"default"}',
+    '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
+    '{"op":"gmem_link","fd":"g","vm":"b","as":"r1","perm":["r"],"mode":"share"}',
+    '{"op":"gmem_link","fd":"r1","vm":"a","as":"r2","perm":["r"],"mode":"share"}',
+  ].join("\n"));
+  assert.is(s.results[4].ret, 0);
+  assert.match(s.flaws[0], /^1 no escalation: file 2 \(vm 0\) was linked from file 1 with \[r,w\], but file 1 held only \[r\]/);
+});
+
+test("a policy that shares a private page into another context is caught by right key", () => {
+  const { flaws } = run(undefined, [
+    '{"op":"create_vm","as":"a","type":"sw_protected"}',
+    '{"op":"create_vm","as":"b","type":"sw_protected"}',
+    '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
+    '{"op":"set_user_memory_region2","vm":"a","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":65536,"guest_memfd":"g"}',
+    '{"op":"set_memory_attributes","vm":"a","address":0,"size":65536,"attributes":"PRIVATE"}',
+    '{"op":"vcpu_access","vm":"a","gpa":0,"access":"write","private":true,"value":1}',
+    '{"op":"gmem_link","fd":"g","vm":"b","as":"gb","perm":["r"],"mode":"share"}',
+    '{"op":"set_user_memory_region2","vm":"b","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":65536,"guest_memfd":"gb"}',
+    '{"op":"set_memory_attributes","vm":"b","address":0,"size":65536,"attributes":"PRIVATE"}',
+    '{"op":"vcpu_access","vm":"b","gpa":0,"access":"read","private":true}',
+  ].join("\n"));
+  assert.is(flaws.length, 1);
+  assert.match(flaws[0], /^6 right key: vm 1 \(context 2\) maps gfn 0x0 private, a page of inode 0 prepared private under context 1/);
+});
+
+test("gmemsim replay --policy flawed.mjs --check exits 1 naming the property and the op", () => {
+  const p = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", FLAWED_TRACE, "--check", "--policy", "examples/policies/flawed.mjs"], { encoding: "utf8" });
+  assert.is(p.status, 1, p.stderr);
+  assert.match(p.stderr, /security property violated after line 8 \(op 5, fallocate\) under policy flawed-punch-anywhere/);
+  assert.match(p.stderr, /2 owner control/);
+  const ok = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", FLAWED_TRACE, "--check", "--policy", "examples/policies/sound.mjs"], { encoding: "utf8" });
+  assert.is(ok.status, 0, ok.stderr);
+});
+
+test.run();
