@@ -5,6 +5,7 @@
  * reach the error paths. Exported for users' own property tests.
  */
 import fc from "fast-check";
+import { Simulator } from "../api/simulator.js";
 
 export const VM_NAMES = ["v0", "v1", "v2"];
 export const FD_NAMES = ["g0", "g1", "g2", "g3"];
@@ -146,6 +147,11 @@ export function traceArbitrary(opts: { minLength?: number; maxLength?: number; w
  */
 export const KERNEL_WEIGHTS: Record<OpName, number> = {
   ...DEFAULT_WEIGHTS,
+  create_vm: 2,
+  mmap: 4,
+  load: 4,
+  store: 4,
+  vcpu_access: 12,
   set_memory_attributes: 1,
   memory_failure: 0,
   stats: 0,
@@ -174,44 +180,108 @@ export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknow
   }
 }
 
+/**
+ * Guest accesses aimed where the memslots are (every 64 KiB slot base up to
+ * 0x60000, and the slot just below 2^48), at the start, the middle or the last
+ * byte of a page; the generic vcpu_access arbitrary mostly misses them.
+ */
+const kernelVcpuAccess = fc
+  .record({
+    op: fc.constant("vcpu_access"),
+    vm,
+    gpa: fc.oneof(
+      { weight: 8, arbitrary: fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 31 }), fc.constantFrom(8, 0, 4095)).map(([k, p, b]) => k * 65536 + p * 4096 + b) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 31 }).map((p) => `0x${(0xfffffffe0000 + p * 4096 + 8).toString(16)}`) },
+    ),
+    access: fc.constantFrom("read", "read", "write", "write", "exec"),
+    value: fc.integer({ min: 0, max: 255 }),
+  })
+  .map((o) => o as Record<string, unknown>);
+
 /** One trace op that the live kernel can run (see KERNEL_WEIGHTS). */
 export function kernelOpArbitrary(weights: Partial<Record<OpName, number>> = KERNEL_WEIGHTS): fc.Arbitrary<Record<string, unknown>> {
   const entries = Object.entries({ ...KERNEL_WEIGHTS, ...weights }).filter(([name, w]) => w > 0 && KERNEL_WEIGHTS[name as OpName] > 0);
   return fc.oneof(
-    ...entries.map(([name, weight]) => ({ weight, arbitrary: (opArbitraries[name as OpName] as fc.Arbitrary<Record<string, unknown>>).map(kernelSafeOp) })),
+    ...entries.map(([name, weight]) => {
+      const generic = (opArbitraries[name as OpName] as fc.Arbitrary<Record<string, unknown>>).map(kernelSafeOp);
+      if (name !== "vcpu_access") return { weight, arbitrary: generic };
+      return { weight, arbitrary: fc.oneof({ weight: 1, arbitrary: generic }, { weight: 2, arbitrary: kernelVcpuAccess }) };
+    }),
   );
 }
 
 const NAME_KIND: Record<string, "vm" | "fd" | "map"> = { create_vm: "vm", create_guest_memfd: "fd", mmap: "map" };
 
 /**
- * Names that meet: every object the body creates gets a name of its own (so no
- * create is a trace error for re-binding a live name), and a reference to the
- * k-th name of a kind (v1, g3, m2) means the k-th most recently created object
- * of that kind, so that ops reach the objects the trace made, the new ones
- * most. A kind with no object yet keeps the name as generated (a trace error).
- * The setup's names are kept; the body's creates continue after them.
+ * Names that meet, steered by a reference-model run of the trace so far (it only
+ * chooses which objects later ops name; every op's result is still compared):
+ * - every object the body creates gets a name of its own, so no create is a
+ *   trace error for re-binding a live name;
+ * - a reference to the k-th name of a kind (v1, g3) means the k-th VM or file
+ *   the trace made (modulo their number);
+ * - a map reference (m2) means the k-th most recent live mapping (a failed or
+ *   unmapped one's name is a trace error in load, store and userspace_addr);
+ * - two guest accesses in three (those naming v0 or v1) go to a memslot that
+ *   was created successfully (its VM, a gpa inside it), most recent first.
+ * With no live mapping, a load or store becomes an mmap (1 MiB, shared, rw) of
+ * one of the trace's files, and a {map} userspace_addr becomes {anon: "a0"}.
+ * A kind with no object yet keeps the name as generated (a trace error).
  */
 export function kernelNames(setup: Array<Record<string, unknown>>, body: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   const created: Record<"vm" | "fd" | "map", string[]> = { vm: [], fd: [], map: [] };
   const prefix = { vm: "v", fd: "g", map: "m" } as const;
   const used = new Set<string>();
+  const live: string[] = [];
+  const slots: Array<{ vm: unknown; gpa: bigint; size: bigint }> = [];
+  const sim = new Simulator({ engine: "reference" });
+  const num = (x: unknown): bigint | null => {
+    try {
+      return typeof x === "number" || typeof x === "string" ? BigInt.asUintN(64, BigInt(x)) : null;
+    } catch {
+      return null;
+    }
+  };
+  const observe = (op: Record<string, unknown>) => {
+    const [r] = sim.apply([op]);
+    if (!r || r.ret !== 0) return;
+    if (op.op === "mmap") live.push(op.as as string);
+    if (op.op === "munmap") live.splice(live.indexOf(op.map as string) >>> 0, 1);
+    if (op.op === "set_user_memory_region2") {
+      const gpa = num(op.guest_phys_addr);
+      const size = num(op.memory_size);
+      if (gpa !== null && size) slots.push({ vm: op.vm, gpa, size });
+    }
+  };
   for (const op of setup) {
     const kind = NAME_KIND[op.op as string];
     if (kind && typeof op.as === "string") {
       created[kind].push(op.as);
       used.add(op.as);
     }
+    observe(op);
   }
+  const indexOf = (name: string) => Number(/\d+$/.exec(name)?.[0] ?? 0);
   const resolve = (kind: "vm" | "fd" | "map", name: unknown): unknown => {
-    const list = created[kind];
+    const list = kind === "map" && live.length ? live : created[kind];
     if (typeof name !== "string" || list.length === 0) return name;
-    const k = Number(/\d+$/.exec(name)?.[0] ?? 0);
-    return list[list.length - 1 - (k % list.length)];
+    const k = indexOf(name);
+    return kind === "map" ? list[list.length - 1 - (k % list.length)] : list[k % list.length];
   };
   return body.map((op) => {
-    const out: Record<string, unknown> = { ...op };
-    if (typeof out.vm === "string") out.vm = resolve("vm", out.vm);
+    let out: Record<string, unknown> = { ...op };
+    // With no live mapping, a load or store becomes the mmap that later ones can use.
+    if ((out.op === "load" || out.op === "store") && live.length === 0 && created.fd.length) {
+      out = { op: "mmap", fd: created.fd[indexOf(String(out.map)) % created.fd.length], as: "", offset: 0, len: 1048576, prot: "rw", shared: true };
+    }
+    const uaddr = out.userspace_addr as Record<string, unknown> | undefined;
+    if (uaddr && typeof uaddr === "object" && "map" in uaddr && live.length === 0) out.userspace_addr = { anon: "a0", offset: uaddr.offset ?? 0 };
+    const gpa = num(out.gpa);
+    if (out.op === "vcpu_access" && slots.length && typeof out.vm === "string" && indexOf(out.vm) < 2 && gpa !== null) {
+      const slot = slots[slots.length - 1 - Number((gpa >> 12n) % BigInt(slots.length))];
+      out.vm = slot.vm;
+      const at = slot.gpa + (gpa % slot.size);
+      out.gpa = at <= 0x7fffffffn ? Number(at) : `0x${at.toString(16)}`;
+    } else if (typeof out.vm === "string") out.vm = resolve("vm", out.vm);
     if (typeof out.fd === "string") out.fd = resolve("fd", out.fd);
     if (typeof out.guest_memfd === "string") out.guest_memfd = resolve("fd", out.guest_memfd);
     if (typeof out.map === "string") out.map = resolve("map", out.map);
@@ -226,6 +296,7 @@ export function kernelNames(setup: Array<Record<string, unknown>>, body: Array<R
       created[kind].push(name);
       out.as = name;
     }
+    observe(out);
     return out;
   });
 }
