@@ -8,15 +8,15 @@ import {
   OP_FILE_RELEASE, OP_SLOT_CREATE, OP_SLOT_SET_UADDR, OP_SLOT_DELETE, OP_SLOT_MOVE,
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
   OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
-  OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE,
+  OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE, OP_VM_SET_CTX, OP_FILE_BLOCK,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { getVm } from "./kvm";
 import { inodeCreate, inodeDestroy, getInode, allocate, inodeStats } from "./inode";
 import { fileCreate, fileRelease, fileSetRights } from "./file";
-import { vmCreate, vmDestroy, slotCreate, slotDelete, slotMoveTo, slotUaddr } from "./memory_region";
+import { vmCreate, vmDestroy, vmSetCtx, slotCreate, slotDelete, slotMoveTo, slotUaddr } from "./memory_region";
 import { mapCreate, getMap } from "./hostmap";
-import { punch, memoryFailure, mapDestroy } from "./invalidate";
+import { punch, memoryFailure, mapDestroy, fileBlock } from "./invalidate";
 import { guestAccess, hostAccess } from "./fault";
 import { zapRange } from "./stage2";
 import { gmemPages, anonPages } from "./frames";
@@ -98,7 +98,7 @@ export function runBatch(n: i32): void {
         put(r, RES_OK);
         break;
       case OP_HOSTMAP_CREATE:
-        mapCreate(i32At(c, 1), u64At(c, 2), u64At(c, 3), i32At(c, 4), u64At(c, 5), <u32>i32At(c, 6));
+        mapCreate(i32At(c, 1), u64At(c, 2), u64At(c, 3), i32At(c, 4), u64At(c, 5), <u32>i32At(c, 6), i32At(c, 7));
         put(r, RES_OK);
         break;
       case OP_HOSTMAP_DESTROY:
@@ -118,6 +118,14 @@ export function runBatch(n: i32): void {
         put(r, RES_OK, <f64>btCount(ino.pages), <f64>inodeStats(ino));
         break;
       }
+      case OP_VM_SET_CTX:
+        vmSetCtx(i32At(c, 1), <u32>u64At(c, 2));
+        put(r, RES_OK);
+        break;
+      case OP_FILE_BLOCK:
+        fileBlock(i32At(c, 1), u64At(c, 2), u64At(c, 3));
+        put(r, RES_OK);
+        break;
       default:
         // The kernel layer sends only the opcodes above.
         unreachable();

@@ -10,29 +10,31 @@ import {
   RES_MEMFAULT_EACCES, RES_EFAULT, RES_INTERNAL_ERROR, RES_SIGSEGV,
   RIGHT_R, RIGHT_W, RIGHT_X, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC,
   SLOT_READONLY, SLOT_GUEST_MEMFD, SLOT_GMEM_ONLY, MEMFAULT_PRIVATE,
+  PG_PRIVATE, SPTE_PRIVATE,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { Kvm, getVm } from "./kvm";
 import { slotByGfn } from "./memslot";
-import { getFile } from "./file";
+import { getFile, fileBlocks } from "./file";
 import { faultPage, hostFaultable } from "./inode";
 import { HostMap, findMap } from "./hostmap";
-import { install } from "./stage2";
+import { install, SPTE_SHIFT } from "./stage2";
 import { btGet } from "./btree";
-import { frameByte, setFrameByte } from "./frames";
+import { frameByte, setFrameByte, frameFlags, setFrameFlags, setFrameCtx } from "./frames";
 
 /** What hostPage() found instead of a page. */
 const NO_PAGE: i32 = -1;
 const POISONED: i32 = -2;
 
 /**
- * The page a host access at hva reaches through map m: past EOF or a gmem
- * inode without INIT_SHARED is NO_PAGE (SIGBUS for the host, EFAULT for KVM).
+ * The page a host access at hva reaches through map m: past EOF, a gmem
+ * inode without INIT_SHARED or a pgoff blocked in the map's file is NO_PAGE
+ * (SIGBUS for the host, EFAULT for KVM).
  */
 function hostPage(m: HostMap, hva: u64): i64 {
   let pgoff = m.pgoff + (hva - m.hva);
   let ino = m.inode;
-  if (pgoff >= ino.npages || !hostFaultable(ino)) return NO_PAGE;
+  if (pgoff >= ino.npages || !hostFaultable(ino) || fileBlocks(m.file, pgoff)) return NO_PAGE;
   let pfn = faultPage(ino, pgoff);
   return pfn == 0 ? POISONED : <i64>pfn;
 }
@@ -61,7 +63,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
   let spte = btGet(vm.s2, gfn);
-  if (spte & right) return touch(r, spte >>> 3, access, byte);
+  if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte);
   // 2.
   let m = slotByGfn(vm, gfn);
   if (m === null) {
@@ -74,9 +76,18 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
     // 3. kvm_mmu_faultin_pfn_gmem()
     if (!(m.flags & SLOT_GUEST_MEMFD) || m.file < 0) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
     let f = getFile(m.file);
-    if (!(f.rights & right)) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
-    pfn = faultPage(f.inode, m.pgoff + (gfn - m.base));
+    let pgoff = m.pgoff + (gfn - m.base);
+    if (!(f.rights & right) || f.blocked.has(pgoff)) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
+    pfn = faultPage(f.inode, pgoff);
     if (pfn == 0) return exit(r, vm, gfn, RES_MEMFAULT_EHWPOISON, mf);
+    if (priv) {
+      // Preparation (kvm_gmem_prepare_folio()): once per page, under the faulting VM's context.
+      let fl = frameFlags(pfn);
+      if (!(fl & PG_PRIVATE)) {
+        setFrameFlags(pfn, fl | PG_PRIVATE);
+        setFrameCtx(pfn, vm.ctx);
+      }
+    }
   } else {
     // 4. Shared memory through userspace_addr (hva_to_pfn()).
     if (access == ACCESS_WRITE && (m.flags & SLOT_READONLY)) return exit(r, vm, gfn, RES_MMIO);
@@ -89,7 +100,8 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
     pfn = <u32>got;
   }
   // 5.
-  install(vm, gfn, pfn, access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X);
+  let rights: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X;
+  install(vm, gfn, pfn, priv ? rights | SPTE_PRIVATE : rights);
   touch(r, pfn, access, byte);
 }
 

@@ -3,8 +3,10 @@
  * rights and its bindings. Mirrors __kvm_gmem_create() (the file joins its
  * inode's list) and kvm_gmem_release() (every binding's gfns zapped, the
  * memslots left in place with no file, the pages kept for other files).
+ * A file may also have blocked ranges: donated windows (FILE_BLOCK,
+ * invalidate.ts) that neither its bindings nor its host maps reach any more.
  */
-import { Vec, Table } from "./vec";
+import { Vec, Table, Ranges } from "./vec";
 import { make, unmake } from "./alloc";
 import { Kvm, getVm } from "./kvm";
 import { Inode, getInode } from "./inode";
@@ -19,6 +21,8 @@ export class GmemFile {
   vm: Kvm = changetype<Kvm>(0);
   /** Bound memslots, sorted by their pgoff (see binding.ts). */
   bindings: Vec = changetype<Vec>(0);
+  /** Blocked pgoff ranges (FILE_BLOCK), sorted and merged; usually empty. */
+  blocked: Ranges = changetype<Ranges>(0);
 }
 
 export const files = make<Table>();
@@ -32,6 +36,7 @@ export const files = make<Table>();
 export function fileCreate(id: i32, inodeId: i32, vmId: i32, rights: u32): void {
   let f = make<GmemFile>();
   f.bindings = make<Vec>();
+  f.blocked = make<Ranges>();
   f.id = id;
   f.rights = rights;
   f.inode = getInode(inodeId);
@@ -56,6 +61,7 @@ export function fileRelease(id: i32): void {
   for (let i = 0, n = v.len; i < n; i++) bindingAt(v, i).file = -1;
   f.inode.files.remove(<u32>changetype<usize>(f));
   v.dispose();
+  f.blocked.dispose();
   unmake(f);
   files.set(id, 0);
 }
@@ -64,4 +70,14 @@ export function fileSetRights(id: i32, rights: u32): void {
   let f = getFile(id);
   f.rights = rights;
   zapBindings(f);
+}
+
+/**
+ * Whether pgoff is blocked in file id (a host map's file: -1 for none). A
+ * released file blocks nothing (the kernel layer keeps a mapped file alive).
+ */
+@inline export function fileBlocks(id: i32, pgoff: u64): bool {
+  if (id < 0) return false;
+  let p = files.get(id);
+  return p != 0 && changetype<GmemFile>(p).blocked.has(pgoff);
 }

@@ -2,14 +2,25 @@
  * The host's page frames: the buddy allocator's part in the model, reduced to
  * what the contract numbers. Each pfn has one u16 word, contents byte in the
  * low half (a page is modelled as one fill byte) and page flags (PG_*) in the
- * high half, in a pfn-indexed array that doubles when a new pfn passes its end.
+ * high half, and one u32 ctx word (the encryption context a PG_PRIVATE page
+ * was prepared under; 0 otherwise).
+ *
+ * Both live in chunks of CHUNK pfns reached through a directory, so the table
+ * grows by a chunk at a time and never copies or strands an outgrown array:
+ * 2 bytes per pfn ever handed out, plus 4 for the ctx words of a chunk only
+ * once one of its pages has been prepared private (most workloads never do).
  * Free pfns go on a LIFO stack: the contract makes reuse order observable.
  */
 import { INODE_GMEM } from "../src/abi/core-abi";
-import { resize } from "./alloc";
+import { alloc, allocZeroed, resize } from "./alloc";
 
-let words: usize = 0;
-let wordsCap: u32 = 0;
+const CHUNK_SHIFT: u32 = 12;
+const CHUNK: u32 = 1 << CHUNK_SHIFT;
+const MASK: u32 = CHUNK - 1;
+
+/** Directory: per chunk two u32 pointers, the word chunk and the ctx chunk (0 until needed). */
+let dir: usize = 0;
+let dirCap: u32 = 0; // chunks
 let stack: usize = 0;
 let stackCap: u32 = 0;
 export let stackLen: u32 = 0;
@@ -18,27 +29,43 @@ export let nextPfn: u32 = 1;
 export let gmemPages: i64 = 0;
 export let anonPages: i64 = 0;
 
-function growWords(need: u32): void {
-  let cap = wordsCap < 1024 ? <u32>1024 : wordsCap;
-  while (cap <= need) cap <<= 1;
-  words = resize(words, <usize>wordsCap << 1, <usize>cap << 1);
-  wordsCap = cap;
+/** A word chunk for chunk c (the first pfn of a chunk is being handed out). */
+function addChunk(c: u32): void {
+  if (c >= dirCap) {
+    let cap = dirCap < 64 ? <u32>64 : dirCap;
+    while (cap <= c) cap <<= 1;
+    dir = resize(dir, <usize>dirCap << 3, <usize>cap << 3);
+    memory.fill(dir + (<usize>dirCap << 3), 0, <usize>(cap - dirCap) << 3);
+    dirCap = cap;
+  }
+  store<u32>(dir + (<usize>c << 3), <u32>alloc(<usize>CHUNK << 1));
+}
+
+@inline function wordAt(pfn: u32): usize {
+  return <usize>load<u32>(dir + (<usize>(pfn >>> CHUNK_SHIFT) << 3)) + (<usize>(pfn & MASK) << 1);
+}
+
+@inline function ctxChunk(pfn: u32): usize {
+  return <usize>load<u32>(dir + (<usize>(pfn >>> CHUNK_SHIFT) << 3), 4);
 }
 
 @inline function countAlloc(kind: i32, d: i64): void {
   if (kind == INODE_GMEM) gmemPages += d; else anonPages += d;
 }
 
-/** A new frame for an inode of `kind`: contents 0, no flags. */
+/** A new frame for an inode of `kind`: contents 0, no flags, ctx 0. */
 export function frameAlloc(kind: i32): u32 {
   let pfn: u32;
   if (stackLen != 0) {
     pfn = load<u32>(stack + (<usize>(--stackLen) << 2));
+    let cc = ctxChunk(pfn);
+    if (cc != 0) store<u32>(cc + (<usize>(pfn & MASK) << 2), 0);
   } else {
     pfn = nextPfn++;
-    if (pfn >= wordsCap) growWords(pfn);
+    // A never-used pfn: its ctx word (if its chunk has them) is still 0.
+    if ((pfn & MASK) == 0 || pfn == 1) addChunk(pfn >>> CHUNK_SHIFT);
   }
-  store<u16>(words + (<usize>pfn << 1), 0);
+  store<u16>(wordAt(pfn), 0);
   countAlloc(kind, 1);
   return pfn;
 }
@@ -65,14 +92,30 @@ export function freeFrames(pfns: usize, n: i32): void {
 }
 
 @inline export function frameByte(pfn: u32): u32 {
-  return load<u8>(words + (<usize>pfn << 1));
+  return load<u8>(wordAt(pfn));
 }
 @inline export function setFrameByte(pfn: u32, b: u32): void {
-  store<u8>(words + (<usize>pfn << 1), <u8>b);
+  store<u8>(wordAt(pfn), <u8>b);
 }
 @inline export function frameFlags(pfn: u32): u32 {
-  return load<u8>(words + (<usize>pfn << 1), 1);
+  return load<u8>(wordAt(pfn), 1);
 }
 @inline export function setFrameFlags(pfn: u32, f: u32): void {
-  store<u8>(words + (<usize>pfn << 1), <u8>f, 1);
+  store<u8>(wordAt(pfn), <u8>f, 1);
+}
+
+/** The frame's encryption context (0 unless prepared private). */
+export function frameCtx(pfn: u32): u32 {
+  let cc = ctxChunk(pfn);
+  return cc == 0 ? 0 : load<u32>(cc + (<usize>(pfn & MASK) << 2));
+}
+
+export function setFrameCtx(pfn: u32, ctx: u32): void {
+  let cc = ctxChunk(pfn);
+  if (cc == 0) {
+    if (ctx == 0) return;
+    cc = allocZeroed(<usize>CHUNK << 2);
+    store<u32>(dir + (<usize>(pfn >>> CHUNK_SHIFT) << 3), <u32>cc, 4);
+  }
+  store<u32>(cc + (<usize>(pfn & MASK) << 2), ctx);
 }

@@ -16,6 +16,8 @@ export class HostMap {
   hva: u64 = 0;
   npages: u64 = 0;
   pgoff: u64 = 0;
+  /** The gmem file mapped (its blocked ranges apply), or -1 for anon memory and memfds. */
+  file: i32 = -1;
 }
 
 export const maps = make<Table>();
@@ -52,7 +54,7 @@ export function findMap(hva: u64): HostMap | null {
   return m;
 }
 
-export function mapCreate(id: i32, hva: u64, npages: u64, inodeId: i32, pgoff: u64, rights: u32): void {
+export function mapCreate(id: i32, hva: u64, npages: u64, inodeId: i32, pgoff: u64, rights: u32, file: i32): void {
   let m = make<HostMap>();
   m.id = id;
   m.hva = hva;
@@ -60,6 +62,7 @@ export function mapCreate(id: i32, hva: u64, npages: u64, inodeId: i32, pgoff: u
   m.inode = getInode(inodeId);
   m.pgoff = pgoff;
   m.rights = rights;
+  m.file = file;
   maps.set(id, changetype<usize>(m));
   byHva.insertAt(searchHva(hva), <u32>changetype<usize>(m));
   m.inode.maps.push(<u32>changetype<usize>(m));

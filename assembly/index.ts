@@ -24,6 +24,21 @@
  *  - SLOT_CREATE and SLOT_SET_UADDR zap nothing (only delete and move flush).
  *  - A memslot's uaddr is 0 until SLOT_SET_UADDR, and the MMU notifier treats
  *    it as covering hva pages [0, npages) like any other value.
+ *  - A VM's encryption context is a u32 (the kernel layer sends id + 1 or 0).
+ *    A private fault in step 3 prepares a page not yet PG_PRIVATE even when
+ *    the VM's ctx is 0 (PG_PRIVATE set, ctx word 0). Only freeing a frame
+ *    clears PG_PRIVATE and the ctx word (MEMORY_FAILURE keeps them); a new
+ *    frame starts with flags 0 and ctx 0.
+ *  - SPTE_PRIVATE is one of the SPTE's rights bits for step 5's widening: an
+ *    SPTE to the same pfn ORs in the access's rights, SPTE_PRIVATE included,
+ *    and never loses it; a replaced SPTE has exactly the new access's bits.
+ *  - FILE_BLOCK with start >= end adds no range (the kernel layer only blocks
+ *    non-empty donated windows); blocked ranges that overlap or touch merge.
+ *  - FILE_BLOCK's notifier step runs over the maps whose `file` is the
+ *    blocked file only; maps of other files (or of no file) on the same inode
+ *    are not invalidated and keep reaching the pages.
+ *  - A host map's file that is no longer live (never sent: the kernel layer
+ *    releases a gmem file only once it has no maps) blocks nothing.
  * These agree with src/core/reference/ (checked result word by word and
  * snapshot double by double on random traces).
  */

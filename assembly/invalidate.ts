@@ -3,13 +3,15 @@
  * kvm_gmem_invalidate_begin() over every file's bindings, then the MMU
  * notifier (kvm_mmu_notifier_invalidate_range_start() -> kvm_handle_hva_range())
  * over every host mapping of the pages. Plus the operations built on it:
- * kvm_gmem_punch_hole(), kvm_gmem_error_folio() (memory failure) and munmap.
+ * kvm_gmem_punch_hole(), kvm_gmem_error_folio() (memory failure), munmap,
+ * and FILE_BLOCK (a window donated away from one file: only that file's
+ * bindings and host maps are zapped, and it stops reaching the window).
  * Zap order is not observable (each SPTE is removed and counted once), so each
  * step visits only what overlaps, in whatever order its index gives.
  */
 import { PG_HWPOISON } from "../src/abi/core-abi";
 import { Inode, pagesRef } from "./inode";
-import { GmemFile } from "./file";
+import { GmemFile, getFile } from "./file";
 import { Memslot, forEachSlotByHva } from "./memslot";
 import { HostMap, mapRemove } from "./hostmap";
 import { firstEndingAfter, bindingAt } from "./binding";
@@ -26,25 +28,46 @@ export function notifyHva(hs: u64, he: u64): void {
   forEachSlotByHva(hs, he, zapSlotHva);
 }
 
-export function invalidate(ino: Inode, start: u64, end: u64): void {
-  let fl = ino.files;
-  for (let i = 0, n = fl.len; i < n; i++) {
-    let f = changetype<GmemFile>(<usize>fl.get(i));
-    if (f.vm.sptes == 0) continue;
-    let v = f.bindings;
-    for (let j = firstEndingAfter(v, start), nb = v.len; j < nb; j++) {
-      let m = bindingAt(v, j);
-      if (m.pgoff >= end) break;
-      let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
-      zapRange(f.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
-    }
+/** kvm_gmem_invalidate_begin() for one file: the gfns its bindings give pgoffs [start, end), in its VM. */
+function zapFileRange(f: GmemFile, start: u64, end: u64): void {
+  if (f.vm.sptes == 0) return;
+  let v = f.bindings;
+  for (let j = firstEndingAfter(v, start), nb = v.len; j < nb; j++) {
+    let m = bindingAt(v, j);
+    if (m.pgoff >= end) break;
+    let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
+    zapRange(f.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
   }
+}
+
+/** The MMU notifier over the hva pages of the inode's maps (all, or those of `file` only) showing [start, end). */
+function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, file: i32): void {
   let ml = ino.maps;
   for (let i = 0, n = ml.len; i < n; i++) {
     let hm = changetype<HostMap>(<usize>ml.get(i));
+    if (onlyFile && hm.file != file) continue;
     let s = max(start, hm.pgoff), e = min(end, hm.pgoff + hm.npages);
     if (s < e) notifyHva(hm.hva + (s - hm.pgoff), hm.hva + (e - hm.pgoff));
   }
+}
+
+export function invalidate(ino: Inode, start: u64, end: u64): void {
+  let fl = ino.files;
+  for (let i = 0, n = fl.len; i < n; i++) zapFileRange(changetype<GmemFile>(<usize>fl.get(i)), start, end);
+  notifyMaps(ino, start, end, false, -1);
+}
+
+/**
+ * FILE_BLOCK: pgoffs [start, end) leave the file for good. Its bindings' SPTEs
+ * there are zapped, then the notifier runs over its own host maps of the
+ * range (maps of other files on the inode keep theirs); the fault paths check
+ * the blocked ranges from now on.
+ */
+export function fileBlock(id: i32, start: u64, end: u64): void {
+  let f = getFile(id);
+  f.blocked.add(start, end);
+  zapFileRange(f, start, end);
+  notifyMaps(f.inode, start, end, true, id);
 }
 
 /** kvm_gmem_punch_hole(): zap, then free every present page in range; returns how many. */

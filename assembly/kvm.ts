@@ -1,6 +1,7 @@
 /**
- * struct kvm, as far as the core needs it: the memslot set, the stage-2 table
- * and the counters of `stats`. Mirrors kvm_create_vm() / kvm_destroy_vm().
+ * struct kvm, as far as the core needs it: the memslot set, the stage-2 table,
+ * the counters of `stats` and the encryption context (an SEV ASID / TDX
+ * HKID stand-in). Mirrors kvm_create_vm() / kvm_destroy_vm().
  */
 import { Vec, Table } from "./vec";
 import { make } from "./alloc";
@@ -8,12 +9,14 @@ import { make } from "./alloc";
 @unmanaged
 export class Kvm {
   id: i32 = 0;
-  /** Stage-2 table root (btree gfn -> pfn << 3 | rights). */
+  /** Stage-2 table root (btree gfn -> pfn << 4 | rights, stage2.ts). */
   s2: u32 = 0;
   sptes: i64 = 0;
   faults: i64 = 0;
   zaps: i64 = 0;
   exits: i64 = 0;
+  /** Encryption context (VM_SET_CTX; id + 1 at creation, 0 for none): what private faults prepare pages under. */
+  ctx: u32 = 0;
   /** Memslots sorted by slot id (the order of snapshots and of the notifier's walk). */
   byId: Vec = changetype<Vec>(0);
   /** The same memslots sorted by base gfn, for gfn lookup (search_memslots()). */

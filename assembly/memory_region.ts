@@ -20,7 +20,13 @@ export function vmCreate(id: i32): void {
   vm.byId = make<Vec>();
   vm.byBase = make<Vec>();
   vm.id = id;
+  vm.ctx = <u32>id + 1;
   vms.set(id, changetype<usize>(vm));
+}
+
+/** VM_SET_CTX: the context later private faults prepare pages under (prepared pages keep theirs). */
+export function vmSetCtx(id: i32, ctx: u32): void {
+  getVm(id).ctx = ctx;
 }
 
 /** The VM's memslots and SPTEs go with it; nothing is counted (its counters go too). */

@@ -11,8 +11,9 @@ import { vms, Kvm } from "./kvm";
 import { maps, HostMap } from "./hostmap";
 import { Memslot } from "./memslot";
 import { resize } from "./alloc";
+import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
 import { btForEach, btCount } from "./btree";
-import { frameByte, frameFlags, gmemPages, anonPages, nextPfn, stackLen } from "./frames";
+import { frameByte, frameFlags, frameCtx, gmemPages, anonPages, nextPfn, stackLen } from "./frames";
 
 let buf: usize = 0;
 let cap: usize = 0; // doubles
@@ -41,12 +42,13 @@ function emitPage(pgoff: u64, pfn: u32): void {
   emit(<f64>pfn);
   emit(<f64>frameByte(pfn));
   emit(<f64>frameFlags(pfn));
+  emit(<f64>frameCtx(pfn));
 }
 
 function emitSpte(gfn: u64, v: u32): void {
   emit(<f64>gfn);
-  emit(<f64>(v >>> 3));
-  emit(<f64>(v & 7));
+  emit(<f64>(v >>> SPTE_SHIFT));
+  emit(<f64>(v & SPTE_BITS));
 }
 
 export function snapshot(): i32 {
@@ -56,7 +58,7 @@ export function snapshot(): i32 {
     if (p == 0) continue;
     let ino = changetype<Inode>(p);
     let n = btCount(ino.pages);
-    reserve(6 + <usize>n * 4);
+    reserve(6 + <usize>n * 5);
     emit(SNAP_INODE); emit(id); emit(<f64>ino.npages); emit(ino.kind); emit(ino.gmemFlags); emit(<f64>n);
     btForEach(ino.pages, 0, u64.MAX_VALUE, emitPage);
   }
@@ -65,11 +67,16 @@ export function snapshot(): i32 {
     if (p == 0) continue;
     let f = changetype<GmemFile>(p);
     let v = f.bindings;
-    reserve(6 + <usize>v.len * 3);
+    let b = f.blocked;
+    reserve(7 + <usize>v.len * 3 + <usize>b.len * 2);
     emit(SNAP_FILE); emit(id); emit(f.inode.id); emit(f.vm.id); emit(f.rights); emit(v.len);
     for (let i = 0; i < v.len; i++) {
       let m = changetype<Memslot>(<usize>v.get(i));
       emit(<f64>m.pgoff); emit(<f64>m.npages); emit(m.id);
+    }
+    emit(b.len);
+    for (let i = 0; i < b.len; i++) {
+      emit(<f64>b.start(i)); emit(<f64>b.end(i));
     }
   }
   for (let id = 0, end = vms.end; id < end; id++) {
@@ -77,7 +84,7 @@ export function snapshot(): i32 {
     if (p == 0) continue;
     let vm = changetype<Kvm>(p);
     let v = vm.byId;
-    reserve(4 + <usize>v.len * 7 + <usize>vm.sptes * 3 + 4);
+    reserve(4 + <usize>v.len * 7 + <usize>vm.sptes * 3 + 5);
     emit(SNAP_VM); emit(id); emit(v.len);
     for (let i = 0; i < v.len; i++) {
       let m = changetype<Memslot>(<usize>v.get(i));
@@ -86,14 +93,14 @@ export function snapshot(): i32 {
     }
     emit(<f64>vm.sptes);
     btForEach(vm.s2, 0, u64.MAX_VALUE, emitSpte);
-    emit(<f64>vm.sptes); emit(<f64>vm.faults); emit(<f64>vm.zaps); emit(<f64>vm.exits);
+    emit(<f64>vm.sptes); emit(<f64>vm.faults); emit(<f64>vm.zaps); emit(<f64>vm.exits); emit(vm.ctx);
   }
   for (let id = 0, end = maps.end; id < end; id++) {
     let p = maps.get(id);
     if (p == 0) continue;
     let m = changetype<HostMap>(p);
-    reserve(7);
-    emit(SNAP_MAP); emit(id); emit(<f64>m.hva); emit(<f64>m.npages); emit(m.inode.id); emit(<f64>m.pgoff); emit(m.rights);
+    reserve(8);
+    emit(SNAP_MAP); emit(id); emit(<f64>m.hva); emit(<f64>m.npages); emit(m.inode.id); emit(<f64>m.pgoff); emit(m.rights); emit(m.file);
   }
   reserve(5);
   emit(SNAP_END); emit(<f64>gmemPages); emit(<f64>anonPages); emit(nextPfn); emit(stackLen);

@@ -1,11 +1,16 @@
 /**
- * The stage-2 table (EPT/NPT) of a VM: gfn -> pfn << 3 | rights in a btree.
+ * The stage-2 table (EPT/NPT) of a VM: gfn -> pfn << 4 | rights in a btree
+ * (rights: RIGHT_* plus SPTE_PRIVATE; pfns stay below 2^28, 1 TiB of frames).
  * Mirrors kvm_zap_gfn_range() / kvm_unmap_gfn_range() (a zap costs what is
  * mapped in the range, never its size) and kvm_mmu_zap_all_fast() (the whole
  * table dropped node by node, for KVM_X86_QUIRK_SLOT_ZAP_ALL).
  */
 import { Kvm, s2Ref } from "./kvm";
 import { btRemoveRangeCount, btClearCount, btSlot } from "./btree";
+
+/** An SPTE word: pfn << SPTE_SHIFT | rights (RIGHT_* | SPTE_PRIVATE). */
+export const SPTE_SHIFT: u32 = 4;
+export const SPTE_BITS: u32 = (1 << SPTE_SHIFT) - 1;
 
 export function zapRange(vm: Kvm, start: u64, end: u64): void {
   if (vm.sptes == 0) return;
@@ -23,14 +28,14 @@ export function zapAll(vm: Kvm): void {
 }
 
 /**
- * Install gfn -> pfn with `rights`, or widen the rights of the SPTE already
+ * Install gfn -> pfn with `rights` (SPTE_PRIVATE included), or widen the rights of the SPTE already
  * mapping gfn to pfn; an SPTE to another pfn is replaced.
  */
 export function install(vm: Kvm, gfn: u64, pfn: u32, rights: u32): void {
   let p = btSlot(s2Ref(vm), gfn);
   let old = load<u32>(p);
   if (old == 0) vm.sptes++;
-  else if (old >>> 3 == pfn) rights |= old & 7;
-  store<u32>(p, (pfn << 3) | rights);
+  else if (old >>> SPTE_SHIFT == pfn) rights |= old & SPTE_BITS;
+  store<u32>(p, (pfn << SPTE_SHIFT) | rights);
   vm.faults++;
 }

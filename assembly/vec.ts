@@ -1,8 +1,9 @@
 /**
- * Two small containers over raw memory, so that records hold no managed
- * objects: Vec, a growable u32 array (lists of pointers kept in some order), and
+ * Three small containers over raw memory, so that records hold no managed
+ * objects: Vec, a growable u32 array (lists of pointers kept in some order),
  * Table, an id -> pointer array for the kernel layer's never-reused small ids
- * (4 bytes per id ever made; the record itself is freed when the object dies).
+ * (4 bytes per id ever made; the record itself is freed when the object dies),
+ * and Ranges, a set of u64 half-open ranges kept sorted and merged.
  */
 import { resize, free, unmake } from "./alloc";
 
@@ -86,3 +87,75 @@ export class Table {
   }
 }
 
+
+/**
+ * Disjoint, non-touching [start, end) ranges in ascending order, as u64 pairs.
+ * An empty set costs nothing and answers has() without a search; adding a
+ * range is a binary search plus the shift of the pairs after it.
+ */
+@unmanaged
+export class Ranges {
+  data: usize = 0;
+  len: i32 = 0;
+  cap: i32 = 0;
+
+  @inline start(i: i32): u64 {
+    return load<u64>(this.data + (<usize>i << 4));
+  }
+
+  @inline end(i: i32): u64 {
+    return load<u64>(this.data + (<usize>i << 4), 8);
+  }
+
+  /** First index whose range ends at or after x (a range ending at x touches x). */
+  private firstEndingFrom(x: u64): i32 {
+    let lo = 0, hi = this.len;
+    while (lo < hi) {
+      let mid = (lo + hi) >>> 1;
+      if (this.end(mid) < x) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether some range holds x. */
+  @inline has(x: u64): bool {
+    return this.len != 0 && this.search(x);
+  }
+
+  private search(x: u64): bool {
+    let i = this.firstEndingFrom(x + 1);
+    return i < this.len && this.start(i) <= x;
+  }
+
+  /** Add [s, e), merging every range it overlaps or touches; an empty range adds nothing. */
+  add(s: u64, e: u64): void {
+    if (s >= e) return;
+    let i = this.firstEndingFrom(s);
+    let j = i;
+    while (j < this.len && this.start(j) <= e) j++;
+    if (j > i) {
+      // Ranges i..j-1 meet [s, e): they become one.
+      s = min(s, this.start(i));
+      e = max(e, this.end(j - 1));
+      let p = this.data + (<usize>(i + 1) << 4);
+      memory.copy(p, this.data + (<usize>j << 4), <usize>(this.len - j) << 4);
+      this.len -= j - i - 1;
+    } else {
+      if (this.len == this.cap) {
+        let cap = this.cap < 2 ? 2 : this.cap << 1;
+        this.data = resize(this.data, <usize>this.cap << 4, <usize>cap << 4);
+        this.cap = cap;
+      }
+      let p = this.data + (<usize>i << 4);
+      memory.copy(p + 16, p, <usize>(this.len - i) << 4);
+      this.len++;
+    }
+    store<u64>(this.data + (<usize>i << 4), s);
+    store<u64>(this.data + (<usize>i << 4), e, 8);
+  }
+
+  dispose(): void {
+    free(this.data, <usize>this.cap << 4);
+    unmake(this);
+  }
+}

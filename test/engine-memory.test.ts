@@ -23,10 +23,12 @@ interface Exports {
 
 type Cmd = [op: number, ...args: number[]];
 
-interface Page { pgoff: number; pfn: number; byte: number; flags: number }
+interface Page { pgoff: number; pfn: number; byte: number; flags: number; ctx: number }
 interface Snap {
   inodes: Map<number, { npages: number; pages: Page[] }>;
-  vms: Map<number, { sptes: { gfn: number; pfn: number; rights: number }[]; faults: number; zaps: number; exits: number }>;
+  files: Map<number, { inode: number; vm: number; rights: number; bindings: { pgoff: number; npages: number; slot: number }[]; blocked: [number, number][] }>;
+  vms: Map<number, { sptes: { gfn: number; pfn: number; rights: number }[]; faults: number; zaps: number; exits: number; ctx: number }>;
+  maps: Map<number, { hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number }>;
   end: { gmem: number; anon: number; nextPfn: number; freeDepth: number };
 }
 
@@ -48,19 +50,22 @@ function core() {
     const s = new Float64Array(x.memory.buffer, x.snapshotPtr(), n);
     let i = 0;
     const next = () => s[i++];
-    const out: Snap = { inodes: new Map(), vms: new Map(), end: { gmem: 0, anon: 0, nextPfn: 0, freeDepth: 0 } };
+    const out: Snap = { inodes: new Map(), files: new Map(), vms: new Map(), maps: new Map(), end: { gmem: 0, anon: 0, nextPfn: 0, freeDepth: 0 } };
     for (;;) {
       const tag = next();
       if (tag === A.SNAP_INODE) {
         const id = next(), npages = next();
         next(); next();
         const pages: Page[] = [];
-        for (let k = next(); k > 0; k--) pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next() });
+        for (let k = next(); k > 0; k--) pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next(), ctx: next() });
         out.inodes.set(id, { npages, pages });
       } else if (tag === A.SNAP_FILE) {
-        i += 4;
-        const n = next();
-        i += n * 3;
+        const id = next(), inode = next(), vm = next(), rights = next();
+        const bindings = [];
+        for (let k = next(); k > 0; k--) bindings.push({ pgoff: next(), npages: next(), slot: next() });
+        const blocked: [number, number][] = [];
+        for (let k = next(); k > 0; k--) blocked.push([next(), next()]);
+        out.files.set(id, { inode, vm, rights, bindings, blocked });
       } else if (tag === A.SNAP_VM) {
         const id = next();
         const slots = next();
@@ -68,9 +73,10 @@ function core() {
         const sptes = [];
         for (let k = next(); k > 0; k--) sptes.push({ gfn: next(), pfn: next(), rights: next() });
         next();
-        out.vms.set(id, { sptes, faults: next(), zaps: next(), exits: next() });
+        out.vms.set(id, { sptes, faults: next(), zaps: next(), exits: next(), ctx: next() });
       } else if (tag === A.SNAP_MAP) {
-        i += 6;
+        const id = next();
+        out.maps.set(id, { hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() });
       } else if (tag === A.SNAP_END) {
         out.end = { gmem: next(), anon: next(), nextPfn: next(), freeDepth: next() };
         assert.is(i, n, "the stream ends with SNAP_END's words");
@@ -198,7 +204,7 @@ test("a guest fault on a gmem-only slot installs an SPTE and a PUNCH zaps it", (
   assert.equal(r.slice(0, 2), [A.RES_OK, 0xab], "the read hits the SPTE the write installed");
   let s = snapshot();
   assert.equal(s.vms.get(0)!.sptes, [{ gfn: 0x100005, pfn: 1, rights: A.RIGHT_R | A.RIGHT_W }]);
-  assert.equal(s.inodes.get(0)!.pages, [{ pgoff: 5, pfn: 1, byte: 0xab, flags: A.PG_UPTODATE }]);
+  assert.equal(s.inodes.get(0)!.pages, [{ pgoff: 5, pfn: 1, byte: 0xab, flags: A.PG_UPTODATE, ctx: 0 }]);
   assert.is(s.vms.get(0)!.faults, 1);
 
   const [p, st] = run([A.OP_PUNCH, 0, 0, 512], [A.OP_STATS_VM, 0]);
@@ -215,7 +221,7 @@ test("a punch through a host mapping zaps the SPTEs the MMU notifier reaches, in
   const HVA = 0x7f0000000;
   run(
     [A.OP_INODE_CREATE, 0, 1024, A.INODE_ANON, 0],
-    [A.OP_HOSTMAP_CREATE, 0, HVA, 1024, 0, 0, A.RIGHT_R | A.RIGHT_W],
+    [A.OP_HOSTMAP_CREATE, 0, HVA, 1024, 0, 0, A.RIGHT_R | A.RIGHT_W, -1],
     [A.OP_VM_CREATE, 0],
     [A.OP_VM_CREATE, 1],
     [A.OP_SLOT_CREATE, 0, 0, 0, 1024, -1, 0, 0],
@@ -255,6 +261,158 @@ test("deleting a memslot zaps every SPTE of the VM and frees the table's nodes",
   const vm = snapshot().vms.get(0)!;
   assert.equal([vm.sptes.length, vm.faults, vm.zaps], [0, N, N]);
   assert.ok(x.btreeNodes() < nodesWithTable / 2 + 1, "the stage-2 nodes were freed");
+});
+
+test("dense private use: the ctx words keep page cache and frames within 32 bytes per page (SPTEs apart)", () => {
+  const { x, run, snapshot } = core();
+  const N = 1 << 18;
+  run(
+    [A.OP_VM_CREATE, 0],
+    [A.OP_INODE_CREATE, 0, N, A.INODE_GMEM, 0],
+    [A.OP_FILE_CREATE, 0, 0, 0, A.RIGHTS_ALL],
+    [A.OP_SLOT_CREATE, 0, 0, 0, N, 0, 0, A.SLOT_GUEST_MEMFD],
+  );
+  const before = x.memory.buffer.byteLength;
+  const nodesBefore = x.btreeNodes();
+  for (let g = 0; g < N; g += 4096) {
+    const res = run(...Array.from({ length: 4096 }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_WRITE, 1, 1, 1]));
+    assert.ok(res.every((r) => r[0] === A.RES_OK));
+  }
+  const grown = x.memory.buffer.byteLength - before;
+  const s = snapshot();
+  const sptes = s.vms.get(0)!.sptes;
+  assert.is(sptes.length, N);
+  // The stage-2 table's leaves hold about as many entries as the page cache's, so half the new nodes are SPTEs.
+  const stage2Bytes = ((x.btreeNodes() - nodesBefore) / 2) * 512;
+  const perPage = (grown - stage2Bytes) / N;
+  assert.ok(perPage <= 32, `${perPage} bytes per private page besides its SPTE`);
+  assert.ok(s.inodes.get(0)!.pages.every((p) => p.ctx === 1 && p.flags === (A.PG_UPTODATE | A.PG_PRIVATE)));
+});
+
+/** Two VMs, each with a gmem file on one INIT_SHARED | MMAP inode, bound and mmapped. */
+function twoFiles() {
+  const c = core();
+  const HVA0 = 0x7f0000000, HVA1 = 0x7f1000000;
+  c.run(
+    [A.OP_VM_CREATE, 0],
+    [A.OP_VM_CREATE, 1],
+    [A.OP_INODE_CREATE, 0, 64, A.INODE_GMEM, 3],
+    [A.OP_FILE_CREATE, 0, 0, 0, A.RIGHTS_ALL],
+    [A.OP_FILE_CREATE, 1, 0, 1, A.RIGHTS_ALL],
+    // VM 0: a gmem-only slot on file 0, and a plain slot reading file 0 through its host map.
+    [A.OP_SLOT_CREATE, 0, 0, 0x1000, 64, 0, 0, A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY],
+    [A.OP_SLOT_CREATE, 0, 1, 0x2000, 64, -1, 0, 0],
+    [A.OP_SLOT_SET_UADDR, 0, 1, HVA0],
+    // VM 1: a gmem-only slot on file 1 (another file, same inode).
+    [A.OP_SLOT_CREATE, 1, 0, 0x1000, 64, 1, 0, A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY],
+    [A.OP_HOSTMAP_CREATE, 0, HVA0, 64, 0, 0, A.RIGHT_R | A.RIGHT_W, 0],
+    [A.OP_HOSTMAP_CREATE, 1, HVA1, 64, 0, 0, A.RIGHT_R | A.RIGHT_W, 1],
+  );
+  return { ...c, HVA0, HVA1 };
+}
+
+test("FILE_BLOCK zaps the file's SPTEs in range, then its guest faults there are EACCES and its maps SIGBUS", () => {
+  const { run, snapshot, HVA0, HVA1 } = twoFiles();
+  const acc = run(
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 10, A.ACCESS_WRITE, 0, 0xab, 0],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 11, A.ACCESS_WRITE, 1, 0xcd, 1],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 30, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_GUEST_ACCESS, 0, 0x2000 + 12, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_GUEST_ACCESS, 1, 0x1000 + 10, A.ACCESS_READ, 0, 0, 0],
+  );
+  assert.equal(acc.map((r) => r.slice(0, 2)), [[A.RES_OK, 0], [A.RES_OK, 0], [A.RES_OK, 0], [A.RES_OK, 0], [A.RES_OK, 0xab]]);
+  let s = snapshot();
+  assert.equal(s.vms.get(0)!.sptes.map((e) => e.gfn), [0x1000 + 10, 0x1000 + 11, 0x1000 + 30, 0x2000 + 12]);
+  assert.equal(s.maps.get(0)!.file, 0);
+  assert.equal(s.maps.get(1)!.file, 1);
+  assert.equal(s.files.get(0)!.blocked, []);
+
+  run([A.OP_FILE_BLOCK, 0, 8, 16]);
+  s = snapshot();
+  assert.equal(s.files.get(0)!.blocked, [[8, 16]]);
+  assert.equal(s.files.get(1)!.blocked, [], "the other file on the inode is not blocked");
+  assert.equal(s.vms.get(0)!.sptes.map((e) => e.gfn), [0x1000 + 30], "the binding's SPTEs and the map's (via the notifier) went");
+  assert.is(s.vms.get(0)!.zaps, 3);
+  assert.equal(s.vms.get(1)!.sptes.map((e) => e.gfn), [0x1000 + 10], "the other VM's file keeps its SPTE");
+  assert.is(s.vms.get(1)!.zaps, 0);
+  assert.is(s.inodes.get(0)!.pages.length, 4, "blocking frees no page");
+
+  const after = run(
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 10, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 9, A.ACCESS_WRITE, 1, 1, 1],
+    [A.OP_GUEST_ACCESS, 0, 0x2000 + 12, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_HOST_ACCESS, HVA0 + 10, 0, 0],
+    [A.OP_HOST_ACCESS, HVA0 + 15, 1, 5],
+    [A.OP_HOST_ACCESS, HVA1 + 10, 0, 0],
+    [A.OP_HOST_ACCESS, HVA0 + 16, 0, 0],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 30, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_GUEST_ACCESS, 1, 0x1000 + 11, A.ACCESS_READ, 0, 0, 0],
+  );
+  assert.equal(after.map((r) => r.slice(0, 3)), [
+    [A.RES_MEMFAULT_EACCES, 0, 0x1000 + 10],
+    [A.RES_MEMFAULT_EACCES, A.MEMFAULT_PRIVATE, 0x1000 + 9],
+    [A.RES_EFAULT, 0, 0x2000 + 12],
+    [A.RES_SIGBUS, 0, 0],
+    [A.RES_SIGBUS, 0, 0],
+    [A.RES_OK, 0xab, 0],
+    [A.RES_OK, 0, 0],
+    [A.RES_OK, 0, 0],
+    [A.RES_OK, 0xcd, 0],
+  ]);
+  s = snapshot();
+  assert.is(s.vms.get(0)!.exits, 2, "two memory-fault exits; the bare EFAULT is no exit");
+  assert.ok(!s.inodes.get(0)!.pages.some((p) => p.pgoff === 9 || p.pgoff === 15), "a blocked fault creates no page");
+
+  // Blocked ranges stay sorted and merged (touching ranges too).
+  run([A.OP_FILE_BLOCK, 0, 16, 20], [A.OP_FILE_BLOCK, 0, 2, 4], [A.OP_FILE_BLOCK, 0, 40, 41]);
+  assert.equal(snapshot().files.get(0)!.blocked, [[2, 4], [8, 20], [40, 41]]);
+  run([A.OP_FILE_BLOCK, 0, 3, 9]);
+  assert.equal(snapshot().files.get(0)!.blocked, [[2, 20], [40, 41]]);
+  run([A.OP_FILE_BLOCK, 0, 0, 64]);
+  assert.equal(snapshot().files.get(0)!.blocked, [[0, 64]]);
+  assert.equal(run([A.OP_HOST_ACCESS, HVA0 + 30, 0, 0])[0].slice(0, 2), [A.RES_SIGBUS, 0]);
+  assert.equal(snapshot().vms.get(0)!.sptes, []);
+});
+
+test("a private access prepares the page under the VM's context and installs a private SPTE", () => {
+  const { run, snapshot } = twoFiles();
+  let s = snapshot();
+  assert.equal([s.vms.get(0)!.ctx, s.vms.get(1)!.ctx], [1, 2], "ctx = vm + 1 at creation");
+  const r = run(
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 5, A.ACCESS_WRITE, 1, 0x11, 1],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 6, A.ACCESS_READ, 0, 0, 0],
+    [A.OP_VM_SET_CTX, 0, 77],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 7, A.ACCESS_READ, 1, 0, 1],
+    [A.OP_GUEST_ACCESS, 1, 0x1000 + 5, A.ACCESS_READ, 1, 0, 1],
+    [A.OP_GUEST_ACCESS, 0, 0x1000 + 5, A.ACCESS_EXEC, 1, 0, 1],
+  );
+  assert.ok(r.every((x) => x[0] === A.RES_OK));
+  assert.is(r[4][1], 0x11, "the other VM reads the page through its own file");
+  s = snapshot();
+  assert.equal([s.vms.get(0)!.ctx, s.vms.get(1)!.ctx], [77, 2]);
+  const P = A.PG_UPTODATE | A.PG_PRIVATE;
+  assert.equal(s.inodes.get(0)!.pages.map((p) => [p.pgoff, p.flags, p.ctx]), [
+    [5, P, 1], // prepared by VM 0 before VM_SET_CTX; VM 1's private fault kept its context
+    [6, A.PG_UPTODATE, 0], // shared access through the gmem-only slot: not prepared
+    [7, P, 77],
+  ]);
+  const pfn = (pgoff: number) => s.inodes.get(0)!.pages.find((p) => p.pgoff === pgoff)!.pfn;
+  assert.equal(s.vms.get(0)!.sptes, [
+    { gfn: 0x1000 + 5, pfn: pfn(5), rights: A.RIGHT_R | A.RIGHT_W | A.RIGHT_X | A.SPTE_PRIVATE },
+    { gfn: 0x1000 + 6, pfn: pfn(6), rights: A.RIGHT_R },
+    { gfn: 0x1000 + 7, pfn: pfn(7), rights: A.RIGHT_R | A.SPTE_PRIVATE },
+  ]);
+  assert.equal(s.vms.get(1)!.sptes, [{ gfn: 0x1000 + 5, pfn: pfn(5), rights: A.RIGHT_R | A.SPTE_PRIVATE }]);
+
+  // A freed frame comes back with no flags and ctx 0, and is prepared afresh.
+  const old = pfn(7);
+  run([A.OP_PUNCH, 0, 7, 8], [A.OP_ALLOCATE, 0, 20, 21]);
+  s = snapshot();
+  assert.equal(s.inodes.get(0)!.pages.find((p) => p.pgoff === 20), { pgoff: 20, pfn: old, byte: 0, flags: 0, ctx: 0 });
+  run([A.OP_VM_SET_CTX, 1, 0], [A.OP_GUEST_ACCESS, 1, 0x1000 + 20, A.ACCESS_READ, 1, 0, 1]);
+  s = snapshot();
+  assert.equal(s.inodes.get(0)!.pages.find((p) => p.pgoff === 20)!.flags, P, "ctx 0 still prepares");
+  assert.is(s.inodes.get(0)!.pages.find((p) => p.pgoff === 20)!.ctx, 0);
 });
 
 test.run();
