@@ -223,6 +223,8 @@ const NAME_KIND: Record<string, "vm" | "fd" | "map"> = { create_vm: "vm", create
  *   unmapped one's name is a trace error in load, store and userspace_addr);
  * - two guest accesses in three (those naming v0 or v1) go to a memslot that
  *   was created successfully (its VM, a gpa inside it), most recent first.
+ * Half the guest reads go to the last successful guest write, half the loads
+ * to the last successful store.
  * With no live mapping, a load or store becomes an mmap (1 MiB, shared, rw) of
  * one of the trace's files, and a {map} userspace_addr becomes {anon: "a0"}.
  * A kind with no object yet keeps the name as generated (a trace error).
@@ -241,9 +243,13 @@ export function kernelNames(setup: Array<Record<string, unknown>>, body: Array<R
       return null;
     }
   };
+  let lastGuestWrite: { vm: unknown; gpa: unknown } | null = null;
+  let lastStore: { map: unknown; offset: unknown } | null = null;
   const observe = (op: Record<string, unknown>) => {
     const [r] = sim.apply([op]);
     if (!r || r.ret !== 0) return;
+    if (op.op === "vcpu_access" && op.access === "write" && !r.exit) lastGuestWrite = { vm: op.vm, gpa: op.gpa };
+    if (op.op === "store") lastStore = { map: op.map, offset: op.offset };
     if (op.op === "mmap") live.push(op.as as string);
     if (op.op === "munmap") live.splice(live.indexOf(op.map as string) >>> 0, 1);
     if (op.op === "set_user_memory_region2") {
@@ -296,6 +302,11 @@ export function kernelNames(setup: Array<Record<string, unknown>>, body: Array<R
       created[kind].push(name);
       out.as = name;
     }
+    // Reads come back to what was written: half the guest reads (those whose
+    // unused value is even) go to the last guest write, half the loads (at an
+    // even page) to the last store, if its map is still live.
+    if (out.op === "vcpu_access" && out.access === "read" && lastGuestWrite && Number(out.value) % 2 === 0) Object.assign(out, lastGuestWrite);
+    if (out.op === "load" && lastStore && live.includes(lastStore.map as string) && (Number(out.offset) >> 12) % 2 === 0) Object.assign(out, lastStore);
     observe(out);
     return out;
   });
