@@ -18,8 +18,10 @@ child.stdout.on("data", (d) => {
   process.stdout.write(d);
 });
 child.on("close", (code) => {
+  // uvu colours some counts even with FORCE_COLOR=0: read the text without escape codes.
+  const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
   const num = (label) => {
-    const m = new RegExp(`${label}:\\s+(\\d+)`).exec(out);
+    const m = new RegExp(`${label}:\\s+(\\d+)`).exec(plain);
     return m ? Number(m[1]) : null;
   };
   const total = num("Total");

@@ -14,12 +14,8 @@ import { explainDivergence, runKernelFuzz, type KernelDivergence } from "../src/
  * stepped over (and counted) until they are fixed. Remove an entry once fixed:
  * the test says when an entry no longer matches anything.
  */
-const KNOWN: Array<{ what: string; matches: (d: KernelDivergence) => boolean }> = [
-  {
-    what: "mmap with len above TASK_SIZE (e.g. 2^50): the kernel answers ENOMEM (do_mmap's get_unmapped_area, before the file's mmap), the simulator succeeds or gives ENODEV/EINVAL/EPERM",
-    matches: (d) => d.op.op === "mmap" && d.kernel?.errno === "ENOMEM" && d.simulator?.errno !== "ENOMEM",
-  },
-];
+/** Divergences known and not yet fixed (none now: do_mmap's ENOMEM rule was the last). Each entry must name the bug. */
+const KNOWN: Array<{ what: string; matches: (d: KernelDivergence) => boolean }> = [];
 
 const OPS = Number(process.env.GMEMSIM_KERNEL_FUZZ_OPS ?? 4000);
 const SEED = Number(process.env.GMEMSIM_SEED ?? 20261125);

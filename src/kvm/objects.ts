@@ -39,14 +39,15 @@ export class Vm {
 
 export class Inode {
   readonly files = new Set<GmemFile>();
+  /** size in pages (exact: below 2^51). */
+  readonly npages: number;
   constructor(
     readonly id: number,
     /** Bytes; immutable for gmem (kvm_gmem_setattr() refuses every change). */
     readonly size: bigint,
     readonly flags: number,
-  ) {}
-  get npages(): number {
-    return Number(this.size >> 12n);
+  ) {
+    this.npages = Number(size >> 12n);
   }
 }
 

@@ -5,7 +5,10 @@
  * core's HOST_ACCESS, so that guest accesses through userspace_addr share them.
  */
 import * as A from "../../abi/core-abi.js";
-import { GUEST_MEMFD_FLAG_MMAP, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
+import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
+
+/** x86-64 TASK_SIZE of a 64-bit process (TASK_SIZE_MAX): 2^47 - 4096. */
+const TASK_SIZE = (1n << 47n) - 4096n;
 import type { Host } from "../host.js";
 import { GmemFile, HostMap, Memfd, type Fd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
@@ -20,6 +23,7 @@ function pagesOf(len: bigint): number {
 
 export function anonMap(h: Host, len: bigint): [Result, HostMap | null] {
   if (len <= 0n) return [fail("EINVAL", `len ${len} must be positive`), null];
+  if (((len + 4095n) & ~4095n) > TASK_SIZE) return [fail("ENOMEM", `len ${len} does not fit in the process's address space`), null];
   const npages = pagesOf(len);
   const inode = h.newAnonInode(npages);
   const map = h.newMap(npages, PROT_READ | PROT_WRITE, { anonInode: inode }, inode, 0, A.RIGHT_R | A.RIGHT_W);
@@ -41,8 +45,14 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
   if (offset & 4095n) return [fail("EINVAL", `offset ${offset} must be page-aligned`), null];
   if (!fd || !fd.fdOpen) return [fail("EBADF", "fd is not open"), null];
   if (len <= 0n) return [fail("EINVAL", `len ${len} must be positive`), null];
+  // do_mmap(): the page-rounded length must fit the address space (__get_unmapped_area()), before any file check.
+  const rounded = (len + 4095n) & ~4095n;
+  if (rounded >= 1n << 64n || rounded > TASK_SIZE) return [fail("ENOMEM", `len ${len} does not fit in the process's address space`), null];
+  // file_mmap_ok(): the file range must stay below MAX_LFS_FILESIZE.
+  const off = BigInt.asUintN(64, offset);
+  if (off >= MAX_LFS_FILESIZE || MAX_LFS_FILESIZE - off < rounded) return [fail("EOVERFLOW", `offset ${offset} + len ${len} is beyond the largest file offset`), null];
   const npages = pagesOf(len);
-  const pgoff = Number(BigInt.asUintN(64, offset) >> 12n);
+  const pgoff = Number(off >> 12n);
   if (fd instanceof Memfd) return [ok(), h.newMap(npages, prot, fd, fd.inodeId, pgoff, rightsOf(prot))];
   if (prot & PROT_EXEC) return [fail("EPERM", "PROT_EXEC on a file of a noexec mount (anon inodes)"), null];
   if (!(fd instanceof GmemFile)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
