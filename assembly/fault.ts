@@ -77,7 +77,9 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
     if (!(m.flags & SLOT_GUEST_MEMFD) || m.file < 0) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
     let f = getFile(m.file);
     let pgoff = m.pgoff + (gfn - m.base);
-    if (!(f.rights & right) || f.blocked.has(pgoff)) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
+    // The SPTE needs R as well for a write or exec (x86 cannot map write-only), so the file must grant all of them.
+    let needs: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X;
+    if ((f.rights & needs) != needs || f.blocked.has(pgoff)) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
     pfn = faultPage(f.inode, pgoff);
     if (pfn == 0) return exit(r, vm, gfn, RES_MEMFAULT_EHWPOISON, mf);
     if (priv) {

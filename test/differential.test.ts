@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { Simulator } from "../src/api/simulator.js";
 import { checkInvariants } from "../src/check/invariants.js";
+import { checkSecurity } from "../src/check/security.js";
 import { digestSnapshot } from "../src/core/digest.js";
 import { traceArbitrary } from "../src/fuzz/arbitraries.js";
 
@@ -23,7 +24,7 @@ function run(engine: "wasm" | "reference", ops: object[]) {
   return { sim, results: [...first, ...second], mid, end: digestSnapshot(sim.snapshot()) };
 }
 
-test(`the engine and the reference model agree on ${RUNS} random traces (results, state, invariants)`, () => {
+test(`the engine and the reference model agree on ${RUNS} random traces (results, state, invariants, security under the default policy)`, () => {
   let ops = 0;
   fc.assert(
     fc.property(traceArbitrary({ maxLength: 48 }), (trace) => {
@@ -34,13 +35,14 @@ test(`the engine and the reference model agree on ${RUNS} random traces (results
       assert.is(e.mid, r.mid, "state differs halfway");
       assert.is(e.end, r.end, "final state differs");
       assert.equal(checkInvariants(e.sim.host), [], "engine invariants");
+      assert.equal(checkSecurity(e.sim.host), [], "the default policy never breaks a security property");
     }),
     { numRuns: RUNS, seed: Number(process.env.GMEMSIM_SEED ?? 20261125) },
   );
   assert.ok(ops > RUNS * 10, `traces were non-trivial (${ops} ops)`);
 });
 
-test("random traces do reach the interesting paths (guest exits, SIGBUS, zaps, successful binds)", () => {
+test("random traces do reach the interesting paths (guest exits, EACCES from file permissions, EIO after a move, SIGBUS)", () => {
   const seen = new Set<string>();
   fc.assert(
     fc.property(traceArbitrary({ maxLength: 48 }), (trace) => {
@@ -53,9 +55,9 @@ test("random traces do reach the interesting paths (guest exits, SIGBUS, zaps, s
         if (r.value !== undefined && (r.value as number) > 0) seen.add("nonzero read");
       }
     }),
-    { numRuns: 2000, seed: 7 },
+    { numRuns: 3000, seed: 7 },
   );
-  for (const k of ["exit:mmio:ok", "exit:memory_fault:EFAULT", "exit:memory_fault:EHWPOISON", "signal:SIGBUS", "errno:EINVAL", "errno:EEXIST", "errno:EBADF", "nonzero read"]) {
+  for (const k of ["exit:mmio:ok", "exit:memory_fault:EFAULT", "exit:memory_fault:EHWPOISON", "exit:memory_fault:EACCES", "signal:SIGBUS", "errno:EINVAL", "errno:EEXIST", "errno:EBADF", "errno:EPERM", "errno:EIO", "nonzero read"]) {
     assert.ok(seen.has(k), `random traces never produced ${k}; seen: ${[...seen].join(", ")}`);
   }
 });

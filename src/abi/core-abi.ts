@@ -177,8 +177,9 @@ export const OP_HOSTMAP_DESTROY = 15;
  *     RES_INTERNAL_ERROR; else RES_MMIO (kvm_handle_noslot_fault()).
  *  3. private, or the slot is SLOT_GMEM_ONLY (kvm_mmu_faultin_pfn_gmem()):
  *     no GUEST_MEMFD flag, or its file released: RES_MEMFAULT_EFAULT;
- *     the file's rights lack the access's right, or pgoff = slot.pgoff + gfn -
- *     slot.base is blocked in the file (FILE_BLOCK): RES_MEMFAULT_EACCES;
+ *     the file's rights lack a right the SPTE would carry (read R, write R|W,
+ *     exec R|X: x86 cannot map write- or execute-only), or pgoff = slot.pgoff +
+ *     gfn - slot.base is blocked in the file (FILE_BLOCK): RES_MEMFAULT_EACCES;
  *     the page (file inode, pgoff) is poisoned: RES_MEMFAULT_EHWPOISON; else the
  *     page is got or created, zeroed and marked uptodate if it was not; a
  *     private access to a page not yet PG_PRIVATE prepares it: PG_PRIVATE is

@@ -77,6 +77,21 @@ export const opArbitraries = {
   }),
   memory_failure: fc.record({ op: fc.constant("memory_failure"), fd, offset: page(24) }),
   stats: fc.oneof(fc.record({ op: fc.constant("stats") }), fc.record({ op: fc.constant("stats"), vm })),
+  // The inode/file design (SPEC §2.2): windows that meet the pages other ops touch.
+  gmem_link: fc.record(
+    {
+      op: fc.constant("gmem_link"),
+      fd,
+      vm,
+      as: fd,
+      perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const).map((p) => [...p]),
+      offset: page(16),
+      len: fc.integer({ min: 1, max: 16 }).map((p) => p * 4096),
+      mode: fc.constantFrom("share", "share", "donate", "migrate"),
+    },
+    { requiredKeys: ["op", "fd", "vm", "as", "perm", "mode"] },
+  ),
+  move_enc_context_from: fc.record({ op: fc.constant("move_enc_context_from"), vm, src: vm }),
 } as const;
 
 export type OpName = keyof typeof opArbitraries;
@@ -96,8 +111,10 @@ export const DEFAULT_WEIGHTS: Record<OpName, number> = {
   store: 3,
   vcpu_access: 8,
   set_memory_attributes: 2,
-  memory_failure: 2,
+  memory_failure: 3,
   stats: 1,
+  gmem_link: 6,
+  move_enc_context_from: 2,
 };
 
 /** One trace op. */
@@ -130,10 +147,29 @@ export const setupArbitrary: fc.Arbitrary<Array<Record<string, unknown>>> = fc
     return ops;
   });
 
+/**
+ * The design's setup, on top of the upstream one: sometimes file g0 is linked to
+ * another VM as g3 (shared, donated or migrating, with random permissions) and
+ * bound there, so that permission exits, donations and moves are reachable.
+ */
+const designSetup = fc.option(
+  fc.record({ perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const), mode: fc.constantFrom("share", "donate", "migrate") }),
+  { freq: 2 },
+);
+
 /** A trace: a setup, then random ops. */
 export function traceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>> } = {}) {
   const body = fc.array(opArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
-  return fc.tuple(setupArbitrary, body).map(([setup, ops]) => [...setup, ...ops]);
+  return fc.tuple(setupArbitrary, designSetup, body).map(([setup, link, ops]) => {
+    const design: Array<Record<string, unknown>> = [];
+    const owner = setup.find((o) => o.op === "create_guest_memfd" && o.as === FD_NAMES[0])?.vm;
+    const other = VM_NAMES.find((v) => v !== owner && setup.some((o) => o.op === "create_vm" && o.as === v));
+    if (link && owner && other) {
+      design.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
+      design.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
+    }
+    return [...setup, ...design, ...ops];
+  });
 }
 
 /**
@@ -155,6 +191,8 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
   set_memory_attributes: 1,
   memory_failure: 0,
   stats: 0,
+  gmem_link: 0,
+  move_enc_context_from: 0,
 };
 
 /** A gpa just below 2^48 that a 128 KiB memslot still fits under. */

@@ -247,7 +247,8 @@ export class RefModel {
       if (!(slot.flags & A.SLOT_GUEST_MEMFD) || slot.file < 0) return exit(A.RES_MEMFAULT_EFAULT, memflag);
       const file = this.s.files.get(slot.file)!;
       const pgoff = slot.pgoff + (gfn - slot.base);
-      if (!(file.rights & right) || inRanges(file.blocked, pgoff)) return exit(A.RES_MEMFAULT_EACCES, memflag);
+      const needs = access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_R | A.RIGHT_W : A.RIGHT_R | A.RIGHT_X;
+      if ((file.rights & needs) !== needs || inRanges(file.blocked, pgoff)) return exit(A.RES_MEMFAULT_EACCES, memflag);
       const inode = this.s.inodes.get(file.inode)!;
       if (this.poisoned(inode, pgoff)) return exit(A.RES_MEMFAULT_EHWPOISON, memflag);
       pfn = this.faultIn(inode, pgoff);
