@@ -207,7 +207,8 @@ interface Series {
 
 /** One panel: axes with ticks and labels, the series as polylines, a legend. */
 function panel(id: string, x0: number, y0: number, w: number, h: number, title: string, xlabel: string, ylabel: string, series: Series[]): string {
-  const m = { l: 64, r: 16, t: 34, b: 48 };
+  // The legend sits between the title and the plot area, so it never hides a point.
+  const m = { l: 64, r: 16, t: 40 + 16 * series.length, b: 48 };
   const pw = w - m.l - m.r, ph = h - m.t - m.b;
   const xmax = Math.max(...series.flatMap((s) => s.points.map((p) => p[0])));
   const ymax = Math.max(...series.flatMap((s) => s.points.map((p) => p[1])));
@@ -235,7 +236,7 @@ function panel(id: string, x0: number, y0: number, w: number, h: number, title: 
     if (s.markers) for (const [x, y] of s.points) out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
   }
   series.forEach((s, k) => {
-    const ly = m.t + 12 + k * 16;
+    const ly = 36 + k * 16;
     out.push(`<line x1="${m.l + 10}" y1="${ly}" x2="${m.l + 34}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
     out.push(`<text x="${m.l + 40}" y="${ly + 4}" font-size="11">${esc(s.label)}</text>`);
   });
