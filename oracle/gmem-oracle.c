@@ -1223,8 +1223,16 @@ static void cleanup(void)
 int main(int argc, char **argv)
 {
 	FILE *in = stdin;
+	if (argc >= 2 && !strcmp(argv[1], "--bench")) {
+		/* The timing mode (bench.c); a trace_error there ends the run. */
+		if (setjmp(line_env)) {
+			fprintf(stderr, "gmem-oracle --bench: %s\n", line_err);
+			return 1;
+		}
+		return bench_main(argc - 1, argv + 1);
+	}
 	if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
-		fprintf(stderr, "usage: gmem-oracle [TRACE|-]\n");
+		fprintf(stderr, "usage: gmem-oracle [TRACE|-]\n       gmem-oracle --bench NAME SCALE\n");
 		return 2;
 	}
 	if (argc == 2 && strcmp(argv[1], "-")) {

@@ -94,6 +94,9 @@ struct guest {
 	struct kvm_sregs sregs;
 	uint64_t *targets;   /* gpa page of pair n */
 	size_t ntargets, cap;
+	uint32_t *index;     /* open addressing: pair n + 1 by gpa page; 0 is empty */
+	size_t index_cap;    /* a power of two, at least twice ntargets */
+	int last_ok;         /* the last access reached the report page */
 };
 
 static volatile sig_atomic_t alarm_fired;
@@ -222,7 +225,13 @@ void guest_destroy(struct guest *g)
 	 * must stay mapped for as long as the VM could use it, so it is only
 	 * unmapped when nothing can run in that VM any more: never reused. */
 	free(g->targets);
+	free(g->index);
 	free(g);
+}
+
+int guest_last_ok(const struct guest *g)
+{
+	return g->last_ok;
 }
 
 struct guest *guest_create(int kvm_fd, int vm_fd, char *err, size_t errlen)
@@ -310,12 +319,40 @@ fail:
 	return NULL;
 }
 
+static size_t index_slot(const struct guest *g, uint64_t gpa_page)
+{
+	uint64_t h = (gpa_page >> 12) * 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 32) & (g->index_cap - 1);
+}
+
+/* Keep the index at most half full (rebuilt from targets[] when it grows). */
+static void index_grow(struct guest *g)
+{
+	if (2 * (g->ntargets + 1) <= g->index_cap)
+		return;
+	size_t nc = g->index_cap ? g->index_cap * 2 : 256;
+	uint32_t *ni = calloc(nc, sizeof(*ni));
+	if (!ni)
+		trace_error("out of memory");
+	free(g->index);
+	g->index = ni;
+	g->index_cap = nc;
+	for (size_t k = 0; k < g->ntargets; k++) {
+		size_t i = index_slot(g, g->targets[k]);
+		while (g->index[i])
+			i = (i + 1) & (nc - 1);
+		g->index[i] = (uint32_t)(k + 1);
+	}
+}
+
 /* The virtual address of the target page for a gpa page (made once). */
 static uint64_t target_va(struct guest *g, uint64_t gpa_page)
 {
-	for (size_t k = 0; k < g->ntargets; k++)
-		if (g->targets[k] == gpa_page)
-			return VA_TARGETS + (2 * k + 1) * PAGE;
+	if (g->index_cap) {
+		for (size_t i = index_slot(g, gpa_page); g->index[i]; i = (i + 1) & (g->index_cap - 1))
+			if (g->targets[g->index[i] - 1] == gpa_page)
+				return VA_TARGETS + (2 * (uint64_t)(g->index[i] - 1) + 1) * PAGE;
+	}
 	if (g->ntargets == g->cap) {
 		size_t nc = g->cap ? g->cap * 2 : 64;
 		uint64_t *nt = realloc(g->targets, nc * sizeof(*nt));
@@ -328,6 +365,11 @@ static uint64_t target_va(struct guest *g, uint64_t gpa_page)
 	uint64_t tramp = VA_TARGETS + 2 * n * PAGE;
 	if (map_va(g, tramp, ORACLE_GPA + PG_RET * PAGE) || map_va(g, tramp + PAGE, gpa_page))
 		trace_error("the oracle's page-table pool is exhausted");
+	index_grow(g);
+	size_t i = index_slot(g, gpa_page);
+	while (g->index[i])
+		i = (i + 1) & (g->index_cap - 1);
+	g->index[i] = (uint32_t)(n + 1);
 	g->targets[g->ntargets++] = gpa_page;
 	return tramp + PAGE;
 }
@@ -373,6 +415,7 @@ void guest_access(struct guest *g, uint64_t gpa, enum access acc, uint8_t value,
 	if (page == ORACLE_MMIO_GPA)
 		trace_error("gpa 0x%llx is the oracle's report page", (unsigned long long)gpa);
 	uint64_t va = target_va(g, page);
+	g->last_ok = 0;
 
 	complete_mmio(g);
 	if (g->sregs_dirty && setup_sregs(g))
@@ -415,6 +458,7 @@ void guest_access(struct guest *g, uint64_t gpa, enum access acc, uint8_t value,
 	case KVM_EXIT_MMIO:
 		g->mmio_pending = 1;
 		if ((run->mmio.phys_addr & ~(PAGE - 1)) == ORACLE_MMIO_GPA) {
+			g->last_ok = 1;
 			out_u64(o, "ret", 0);
 			if (acc == ACC_READ)
 				out_u64(o, "value", run->mmio.data[0]);

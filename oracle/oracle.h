@@ -78,5 +78,10 @@ struct guest *guest_create(int kvm_fd, int vm_fd, char *err, size_t errlen);
 /* Run one access and write its result fields (after "i") into o. */
 void guest_access(struct guest *g, uint64_t gpa, enum access acc, uint8_t value, struct out *o);
 void guest_destroy(struct guest *g);
+/* Whether the last guest_access ran to its end (the guest reached the report page). */
+int guest_last_ok(const struct guest *g);
+
+/* --- timing mode (bench.c): `gmem-oracle --bench NAME SCALE` --- */
+int bench_main(int argc, char **argv);
 
 #endif
