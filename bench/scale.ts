@@ -24,7 +24,7 @@
 import { writeFileSync } from "node:fs";
 import * as A from "../src/abi/core-abi.js";
 import { EngineCore } from "../src/core/engine.js";
-import { parse } from "../src/cli/args.js";
+import { die, parse } from "../src/cli/args.js";
 import { benchContext } from "./micro.js";
 
 const TIB_PAGES = 2 ** 28;
@@ -289,7 +289,7 @@ export async function runScale(argv: string[]): Promise<number> {
   const num = (v: unknown, d: number) => {
     if (v === undefined) return d;
     const n = Number(v);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`bench --scale: ${String(v)} is not a positive integer`);
+    if (!Number.isSafeInteger(n) || n <= 0) die(`bench --scale: ${String(v)} is not a positive integer`);
     return n;
   };
   const vmsTarget = num(values.vms, quick ? 64 : 1024);
