@@ -26,7 +26,7 @@ const common = { bundle: true, format: "esm", sourcemap: true, logLevel: "warnin
 if (stale("build/node/cli.js") || stale("build/node/gmemsim.js")) {
   await build({
     ...common,
-    entryPoints: { gmemsim: "src/index.ts", cli: "src/cli/main.ts" },
+    entryPoints: { gmemsim: "src/index.ts", cli: "src/cli/main.ts", "fuzz-worker": "src/fuzz/worker.ts" },
     outdir: "build/node",
     platform: "node",
     target: "node20",

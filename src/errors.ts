@@ -21,10 +21,17 @@ export class GmemError extends Error {
   }
 }
 
-/** A trace line that cannot run (bad JSON, unknown name, a value out of range). */
+/**
+ * A trace line that cannot run (bad JSON, unknown name, a value out of range).
+ * It becomes that line's result, never a crash, so it carries no stack trace:
+ * capturing one cost more than running the op (random traces hit many of them).
+ */
 export class TraceError extends Error {
   constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "TraceError";
   }
 }

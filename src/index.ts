@@ -17,3 +17,7 @@ export { checkInvariants } from "./check/invariants.js";
 export { checkSecurity, type SecurityState } from "./check/security.js";
 export { readSnapshot, type Snapshot } from "./check/snapshot.js";
 export type { Perm } from "./kvm/perm.js";
+export { opArbitraries, opArbitrary, traceArbitrary, setupArbitrary, kernelTraceArbitrary, DEFAULT_WEIGHTS, VM_NAMES, FD_NAMES, MAP_NAMES, type OpName } from "./fuzz/arbitraries.js";
+export { gmemCommands, gmemSetup, GmemCommand, CheckFailure, type GmemModel, type GmemReal } from "./fuzz/model.js";
+export { checkTrace, explain, type TraceFailure, type FailureKind } from "./fuzz/check.js";
+export { fuzzRun, dropOps, type RunOptions, type RunReport } from "./fuzz/run.js";

@@ -253,8 +253,8 @@ test("deleting a memslot zaps every SPTE of the VM and frees the table's nodes",
     [A.OP_SLOT_CREATE, 0, 1, 1 << 20, 1, -1, 0, 0],
   );
   const N = 20_000;
-  for (let g = 0; g < N; g += 4000) {
-    run(...Array.from({ length: 4000 }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_READ, 0, 0, 0]));
+  for (let g = 0; g < N; g += 1000) {
+    run(...Array.from({ length: 1000 }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_READ, 0, 0, 0]));
   }
   const nodesWithTable = x.btreeNodes();
   run([A.OP_SLOT_DELETE, 0, 1]);
@@ -274,8 +274,8 @@ test("dense private use: the ctx words keep page cache and frames within 32 byte
   );
   const before = x.memory.buffer.byteLength;
   const nodesBefore = x.btreeNodes();
-  for (let g = 0; g < N; g += 4096) {
-    const res = run(...Array.from({ length: 4096 }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_WRITE, 1, 1, 1]));
+  for (let g = 0; g < N; g += A.CMD_CAPACITY) {
+    const res = run(...Array.from({ length: A.CMD_CAPACITY }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_WRITE, 1, 1, 1]));
     assert.ok(res.every((r) => r[0] === A.RES_OK));
   }
   const grown = x.memory.buffer.byteLength - before;

@@ -31,7 +31,7 @@
 
 export const CMD_WORDS = 8;
 export const RES_WORDS = 5;
-export const CMD_CAPACITY = 4096;
+export const CMD_CAPACITY = 1024;
 
 // ---- Outcome codes (result word 0) ----
 export const RES_OK = 0;

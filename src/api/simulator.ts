@@ -91,7 +91,9 @@ export class Simulator {
    * for a bad op: it becomes {"error": ...}.
    */
   apply(ops: Array<object | string>): ResultLine[] {
-    const recs = ops.map((op, n) => this.replayer.line(typeof op === "string" ? op : JSON.stringify(op, (_k, v) => (typeof v === "bigint" ? v.toString() : v)), n + 1));
+    const recs = ops.map((op, n) =>
+      typeof op === "string" ? this.replayer.line(op, n + 1) : op && typeof op === "object" && !Array.isArray(op) ? this.replayer.op(op as never, n + 1) : this.replayer.line(JSON.stringify(op) ?? "null", n + 1),
+    );
     this.host.sync();
     return recs.filter((r) => r !== null).map((r) => resultLine(r!));
   }

@@ -85,9 +85,9 @@ function accounting(host: Host, s: Snapshot, out: string[]): void {
   for (const id of live) if (!s.inodes.has(id)) out.push(`3 accounting: gmem inode ${id} is open but the core freed it`);
 }
 
-/** Every engine invariant, over the host's current state; [] when all hold. */
-export function checkInvariants(host: Host): string[] {
-  const s = readSnapshot(host.core.snapshot());
+/** Every engine invariant, over the host's current state (or a snapshot of it already read); [] when all hold. */
+export function checkInvariants(host: Host, snap?: Snapshot): string[] {
+  const s = snap ?? readSnapshot(host.core.snapshot());
   const out: string[] = [];
   noStaleMapping(s, out);
   bindings(s, out);

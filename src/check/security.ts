@@ -43,8 +43,8 @@ function pagesByPfn(s: Snapshot): Map<number, { inode: SnapInode; page: SnapPage
   return m;
 }
 
-export function checkSecurity(host: Host): string[] {
-  const snapshot = readSnapshot(host.core.snapshot());
+export function checkSecurity(host: Host, snap?: Snapshot): string[] {
+  const snapshot = snap ?? readSnapshot(host.core.snapshot());
   const events = host.events;
   const out: string[] = [];
   const byPfn = pagesByPfn(snapshot);

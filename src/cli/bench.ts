@@ -1,5 +1,10 @@
-/** gmemsim bench: see bench/ for the workloads. */
+/**
+ * gmemsim bench: the standard workloads (bench/workloads.ts); --micro, the
+ * core's benchmark.js micro-suites (bench/micro.ts); --scale, the host growth
+ * run with its SVG plot (bench/scale.ts).
+ */
 export async function benchCommand(argv: string[]): Promise<number> {
-  const { runBench } = await import("../../bench/workloads.js");
-  return runBench(argv);
+  if (argv.includes("--micro")) return (await import("../../bench/micro.js")).runMicro(argv);
+  if (argv.includes("--scale")) return (await import("../../bench/scale.js")).runScale(argv);
+  return (await import("../../bench/workloads.js")).runBench(argv);
 }

@@ -7,7 +7,7 @@ commands:
   replay TRACE   run a trace on the simulator (--json, --check, --stats, --engine, --kernel)
   kernel TRACE   run a trace on the real kernel through /dev/kvm (--json)
   fuzz           random traces with invariants checked (--seed, --ops, --against)
-  bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick)
+  bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick, --micro, --scale)
   demo           a narrated tour, then a high-volume run (what npm start runs)`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {

@@ -1,46 +1,100 @@
 /**
- * gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N] [--kernel 6.18|7.2] [--out DIR]
+ * gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S]
+ *              [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]
  *
- * --against reference (the default): random traces run on the engine and the
- * reference model side by side; every op's result must agree, and the final
- * state must agree and satisfy every engine invariant.
- * --against kernel: random traces of the upstream ops run on the engine and on
- * the live kernel through the oracle (./kernel.ts); every op's result must agree.
+ * --against reference (the default): random traces over every operation of
+ * SPEC §2 run on the engine and the reference model side by side; every op's
+ * answers must agree, and after every op the engine invariants, the security
+ * properties and the policy's own properties must hold (./check.ts). Worker
+ * threads run independent seeds (seed, seed + 1, ...) and their totals are
+ * summed.
+ * --against kernel: random traces of the upstream ops on the engine and on the
+ * live kernel through the oracle (./kernel.ts).
  *
  * The first failure is shrunk by fast-check to the fewest ops that still show it
- * and written as a replayable trace.
+ * and written as a replayable trace, with a paragraph that says what broke.
  */
-import fc from "fast-check";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Simulator } from "../api/simulator.js";
-import { checkInvariants } from "../check/invariants.js";
-import { digestSnapshot } from "../core/digest.js";
+import { Worker } from "node:worker_threads";
 import { die, parse } from "../cli/args.js";
 import { profileByName } from "../kvm/profile.js";
-import { traceArbitrary } from "./arbitraries.js";
+import { loadPolicy } from "../policy/load.js";
+import { explain, type TraceFailure } from "./check.js";
+import { fuzzRun, type RunReport } from "./run.js";
 
-const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N] [--kernel 6.18|7.2] [--out DIR]";
+const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]";
 
-export interface FuzzFailure {
-  trace: object[];
-  reason: string;
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** A progress line: a bar on a terminal, plain periodic lines otherwise. */
+class Progress {
+  private last = 0;
+  private readonly tty = process.stderr.isTTY === true;
+  private readonly t0 = performance.now();
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly seconds: number | undefined,
+  ) {}
+  update(ops: number, traces: number, final = false): void {
+    const now = performance.now();
+    if (!final && now - this.last < (this.tty ? 150 : 5000)) return;
+    this.last = now;
+    const s = (now - this.t0) / 1000;
+    const frac = this.seconds !== undefined ? Math.min(1, s / this.seconds) : Math.min(1, ops / this.total);
+    const rate = `${fmt(ops / Math.max(s, 1e-9))} ops/s`;
+    const text = `${this.label}: ${fmt(ops)} ops, ${fmt(traces)} traces, ${rate}, ${s.toFixed(1)} s`;
+    if (this.tty) {
+      const width = 24;
+      const done = Math.round(frac * width);
+      process.stderr.write(`\r[${"#".repeat(done)}${".".repeat(width - done)}] ${(frac * 100).toFixed(0).padStart(3)}% ${text}   ${final ? "\n" : ""}`);
+    } else process.stderr.write(`${text}\n`);
+  }
+  get elapsed(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
 }
 
-/** Runs one trace on both cores; a sentence describing the first disagreement, or null. */
-export function checkTrace(trace: object[], kernel?: string): string | null {
-  const e = new Simulator({ engine: "wasm", kernel });
-  const r = new Simulator({ engine: "reference", kernel });
-  for (let k = 0; k < trace.length; k++) {
-    const [a] = e.apply([trace[k]]);
-    const [b] = r.apply([trace[k]]);
-    if (JSON.stringify(a) !== JSON.stringify(b))
-      return `op ${k} (${(trace[k] as { op: string }).op}): the engine answered ${JSON.stringify(a)}, the reference model ${JSON.stringify(b)}`;
-  }
-  if (digestSnapshot(e.snapshot()) !== digestSnapshot(r.snapshot())) return "after the last op the engine's state differs from the reference model's";
-  const bad = checkInvariants(e.host);
-  if (bad.length) return `after the last op an engine invariant fails: ${bad[0]}`;
-  return null;
+/** The worker entry: the bundled file next to the CLI, or the TypeScript source under tsx. */
+function workerUrl(): { url: URL; execArgv: string[] } {
+  const here = import.meta.url;
+  return here.endsWith(".ts") ? { url: new URL("./worker.ts", here), execArgv: ["--import", "tsx"] } : { url: new URL("./fuzz-worker.js", here), execArgv: [] };
+}
+
+async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string }, progress: Progress): Promise<RunReport> {
+  const { url, execArgv } = workerUrl();
+  const per = Math.ceil(base.ops / n);
+  const live = new Map<number, { ops: number; traces: number }>();
+  const workers: Worker[] = [];
+  const reports = await new Promise<RunReport[]>((resolve, reject) => {
+    const done: RunReport[] = [];
+    for (let w = 0; w < n; w++) {
+      const worker = new Worker(url, { execArgv, workerData: { ...base, seed: base.seed + w, ops: per, t0: Date.now() } });
+      workers.push(worker);
+      worker.on("message", (m: { kind: string; ops: number; traces: number; report: RunReport }) => {
+        if (m.kind === "progress") {
+          live.set(w, m);
+          const sum = [...live.values()].reduce((a, b) => ({ ops: a.ops + b.ops, traces: a.traces + b.traces }), { ops: 0, traces: 0 });
+          progress.update(sum.ops, sum.traces);
+          return;
+        }
+        done.push(m.report);
+        live.set(w, { ops: m.report.ops, traces: m.report.traces });
+        // The first failure ends the campaign: the others' work would only be discarded.
+        if (m.report.failure) {
+          for (const o of workers) if (o !== worker) void o.terminate();
+          resolve([m.report, ...done.filter((r) => r !== m.report)]);
+        } else if (done.length === n) resolve(done);
+      });
+      worker.on("error", reject);
+    }
+  });
+  for (const w of workers) void w.terminate();
+  const failed = reports.find((r) => r.failure);
+  const ops = [...live.values()].reduce((a, b) => a + b.ops, 0);
+  const traces = [...live.values()].reduce((a, b) => a + b.traces, 0);
+  return { ops, traces, failure: failed?.failure };
 }
 
 export async function runFuzz(argv: string[]): Promise<number> {
@@ -48,7 +102,10 @@ export async function runFuzz(argv: string[]): Promise<number> {
     argv,
     {
       seed: { type: "string" },
-      ops: { type: "string", default: "100000" },
+      ops: { type: "string" },
+      seconds: { type: "string" },
+      workers: { type: "string", default: "1" },
+      policy: { type: "string" },
       out: { type: "string", default: "fuzz-out" },
       against: { type: "string", default: "reference" },
       kernel: { type: "string", default: "6.18" },
@@ -56,8 +113,11 @@ export async function runFuzz(argv: string[]): Promise<number> {
     USAGE,
   );
   const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
-  const budget = Number(values.ops);
-  if (!Number.isFinite(seed) || !Number.isFinite(budget) || budget <= 0) die(`--seed and --ops take numbers\nusage: ${USAGE}`);
+  const seconds = values.seconds !== undefined ? Number(values.seconds) : undefined;
+  const budget = values.ops !== undefined ? Number(values.ops) : seconds !== undefined ? Infinity : 100_000;
+  const workers = Number(values.workers);
+  if (!Number.isInteger(seed) || !(budget > 0) || (seconds !== undefined && !(seconds > 0))) die(`--seed, --ops and --seconds take positive numbers\nusage: ${USAGE}`);
+  if (!Number.isInteger(workers) || workers < 1) die(`--workers takes a whole number of at least 1\nusage: ${USAGE}`);
   const kernel = String(values.kernel);
   try {
     profileByName(kernel);
@@ -65,49 +125,40 @@ export async function runFuzz(argv: string[]): Promise<number> {
     die(`--kernel: ${(e as Error).message}\nusage: ${USAGE}`);
   }
   if (values.against === "kernel") {
-    return kernelFuzz({ seed, ops: budget, kernel, out: String(values.out) });
+    if (values.policy !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
+    return kernelFuzz({ seed, ops: Number.isFinite(budget) ? budget : 100_000, kernel, out: String(values.out) });
   }
   if (values.against !== "reference") die(`--against takes reference or kernel, not "${values.against}"\nusage: ${USAGE}`);
-  let ops = 0;
-  let traces = 0;
-  const t0 = performance.now();
-  let lastReport = t0;
-  const tty = process.stderr.isTTY;
-  const report = (final = false) => {
-    const s = (performance.now() - t0) / 1000;
-    const line = `fuzz: seed ${seed}: ${ops.toLocaleString("en-US")} ops in ${traces.toLocaleString("en-US")} traces, ${Math.round(ops / Math.max(s, 1e-9)).toLocaleString("en-US")} ops/s`;
-    if (tty && !final) process.stderr.write(`\r${line}   `);
-    else process.stderr.write(`${tty ? "\r" : ""}${line}\n`);
-  };
-  const numRuns = Math.max(1, Math.ceil(budget / 20));
-  const result = fc.check(
-    fc.property(traceArbitrary({ maxLength: 40 }), (trace) => {
-      if (ops >= budget) return true;
-      ops += trace.length;
-      traces++;
-      const now = performance.now();
-      if (now - lastReport > (tty ? 200 : 5000)) {
-        lastReport = now;
-        report();
-      }
-      return checkTrace(trace, kernel) === null;
-    }),
-    { seed, numRuns, endOnFailure: false },
-  );
-  report(true);
-  if (!result.failed || !result.counterexample) {
-    console.log(`fuzz: no divergence and no invariant failure in ${ops.toLocaleString("en-US")} ops (seed ${seed})`);
+  const policyFile = values.policy !== undefined ? String(values.policy) : undefined;
+  let policy;
+  try {
+    policy = policyFile ? await loadPolicy(policyFile) : undefined;
+  } catch (e) {
+    die(`cannot load the policy: ${(e as Error).message}`);
+  }
+  const policyName = policy?.name ?? "default";
+  const progress = new Progress(`fuzz (seed ${seed}, policy ${policyName}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
+  const deadline = seconds !== undefined ? Date.now() + seconds * 1000 : undefined;
+  const report =
+    workers === 1
+      ? fuzzRun({ seed, ops: budget, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, onProgress: (p) => progress.update(p.ops, p.traces) })
+      : await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile }, progress);
+  progress.update(report.ops, report.traces, true);
+  const rate = report.ops / Math.max(progress.elapsed, 1e-9);
+  if (!report.failure) {
+    console.log(`fuzz: no divergence, no engine invariant and no security property failed in ${fmt(report.ops)} checked ops (${fmt(report.traces)} traces; seed ${seed}, policy ${policyName}); ${fmt(rate)} checked ops/s, ${fmt(rate / workers)} per worker`);
     return 0;
   }
-  const trace = result.counterexample[0] as object[];
-  const reason = checkTrace(trace, kernel) ?? "the failure did not reproduce on replay";
+  const { trace, failure, originalLength } = report.failure;
   const outDir = String(values.out);
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
-  writeFileSync(file, trace.map((op) => JSON.stringify(op)).join("\n") + "\n");
-  console.log(`fuzz: FAILED (seed ${seed}). Shrunk to ${trace.length} ops, written to ${file}.`);
+  const paragraph = explain(failure as TraceFailure, policyName);
+  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${policyFile ? ` --policy ${policyFile}` : ""}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
+  console.log(`fuzz: FAILED after ${fmt(report.ops)} ops (seed ${seed}). Shrunk from ${originalLength} to ${trace.length} ops, written to ${file}.`);
+  console.log(paragraph);
   const k = kernel === "6.18" ? "" : ` --kernel ${kernel}`;
-  console.log(`fuzz: ${reason}. Replay it with: gmemsim replay ${file} --check --engine reference${k}, and again with --engine wasm.`);
+  console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""}${k} (and --engine reference to compare the cores).`);
   return 1;
 }
 

@@ -65,13 +65,23 @@ export function gmemCommands(opts: { weights?: Partial<Record<OpName, number>>; 
   const arbs = (Object.keys(opArbitraries) as OpName[])
     .filter((name) => (weights[name] ?? 0) > 0)
     .flatMap((name) => Array.from({ length: weights[name] }, () => (opArbitraries[name] as fc.Arbitrary<Record<string, unknown>>).map((op) => new GmemCommand(op))));
-  return fc.commands(arbs, { maxCommands: opts.maxCommands ?? 60 });
+  // Full-length sequences: the bugs worth finding need several objects set up before they show.
+  return fc.commands(arbs, { maxCommands: opts.maxCommands ?? 60, size: "max" });
 }
 
-/** A fresh model and real systems for fc.modelRun. */
-export function gmemSetup(options: SimulatorOptions & { engines?: Array<"wasm" | "reference"> } = {}) {
-  return () => ({
-    model: { live: new Set<string>() } as GmemModel,
-    real: { systems: (options.engines ?? ["wasm", "reference"]).map((engine) => new Simulator({ ...options, engine })), trace: [] } as GmemReal,
-  });
+/**
+ * A fresh model and real systems for fc.modelRun. `prefix` ops (trace ops, say
+ * the VMs and files a test is about) run on every system first.
+ */
+export function gmemSetup(options: SimulatorOptions & { engines?: Array<"wasm" | "reference">; prefix?: object[] } = {}) {
+  return () => {
+    const systems = (options.engines ?? ["wasm", "reference"]).map((engine) => new Simulator({ ...options, engine }));
+    const live = new Set<string>();
+    for (const op of options.prefix ?? []) {
+      const answers = systems.map((s) => s.apply([op])[0]);
+      const as = (op as { as?: unknown }).as;
+      if (typeof as === "string" && answers[0].ret === 0) live.add(as);
+    }
+    return { model: { live } as GmemModel, real: { systems, trace: [...(options.prefix ?? [])] } as GmemReal };
+  };
 }

@@ -23,6 +23,7 @@ function strtoull(field: string, s: string): bigint {
 
 /** Any integer the trace may give, as the 64-bit pattern strtoull would return. */
 export function toBits(field: string, v: Json | undefined): bigint {
+  if (typeof v === "number" && !Number.isInteger(v)) throw new TraceError(`${field}: ${v} is not an integer`);
   if (typeof v === "number" || typeof v === "bigint") {
     const b = BigInt(v);
     if (b >= TWO64 || b <= -TWO64) throw new TraceError(`${field}: ${v} does not fit in 64 bits`);

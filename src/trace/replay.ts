@@ -28,6 +28,12 @@ export class Replayer {
 
   constructor(readonly host: Host) {}
 
+  /** Runs one op given as an object (the batch tier and fuzzing: no JSON round trip). */
+  op(obj: { [k: string]: Json }, lineNo: number): LineRecord {
+    const i = this.count++;
+    return this.run(i, lineNo, obj);
+  }
+
   /** Runs one line of the trace; null for a blank or comment line. Call host.sync() before reading results. */
   line(text: string, lineNo: number): LineRecord | null {
     const t = text.trim();
@@ -42,7 +48,10 @@ export class Replayer {
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       return { i, lineNo, op: null, result: { error: `line ${lineNo}: expected a JSON object` } };
     }
-    const line = parsed as { [k: string]: Json };
+    return this.run(i, lineNo, parsed as { [k: string]: Json });
+  }
+
+  private run(i: number, lineNo: number, line: { [k: string]: Json }): LineRecord {
     const expect = line.expect !== undefined ? (toPlain(line.expect) as Record<string, unknown>) : undefined;
     const op = line.op;
     if (typeof op !== "string") return { i, lineNo, op: null, result: { error: `line ${lineNo}: missing "op"` }, expect };

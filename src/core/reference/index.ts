@@ -10,7 +10,8 @@ import { RefModel } from "./model.js";
 export class ReferenceCore implements Core {
   readonly kind = "reference" as const;
   readonly model = new RefModel();
-  readonly results = new Float64Array(A.CMD_CAPACITY * A.RES_WORDS);
+  /** Grown on demand up to a full batch: most simulators (and every fuzz trace) need far less. */
+  results = new Float64Array(16 * A.RES_WORDS);
   onFlush: ((count: number) => void) | null = null;
   private count = 0;
 
@@ -18,6 +19,11 @@ export class ReferenceCore implements Core {
     if (this.count === A.CMD_CAPACITY) this.flush();
     const i = this.count++;
     const r = i * A.RES_WORDS;
+    if (r + A.RES_WORDS > this.results.length) {
+      const grown = new Float64Array(Math.min(A.CMD_CAPACITY, 2 * (i + 1)) * A.RES_WORDS);
+      grown.set(this.results);
+      this.results = grown;
+    }
     this.results.fill(0, r, r + A.RES_WORDS);
     const m = this.model;
     switch (op) {
