@@ -20,7 +20,9 @@ function newest(dir) {
   }
   return t;
 }
-const stale = (out) => !existsSync(out) || statSync(out).mtimeMs < Math.max(newest("src"), statSync("package.json").mtimeMs);
+// Everything the bundles are made of: the sources, the benchmarks the CLI runs, and the build inputs.
+const inputs = () => Math.max(newest("src"), newest("bench"), statSync("package.json").mtimeMs, statSync("scripts/build.mjs").mtimeMs);
+const stale = (out) => !existsSync(out) || statSync(out).mtimeMs < inputs();
 
 const common = { bundle: true, format: "esm", sourcemap: true, logLevel: "warning", legalComments: "none" };
 if (stale("build/node/cli.js") || stale("build/node/gmemsim.js")) {
