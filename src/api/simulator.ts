@@ -21,6 +21,8 @@ import * as gu from "../kvm/ops/guest.js";
 import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
+import * as lk from "../kvm/ops/link.js";
+import type { Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
 import { toFlags } from "../trace/numbers.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
@@ -171,6 +173,19 @@ export class Vm {
     return { sptes: r.sptes as number, faults: r.faults as number, zaps: r.zaps as number, exits: r.exits as number };
   }
 
+  /** KVM_CHECK_EXTENSION on this VM. */
+  checkExtension(cap: number): number {
+    return check("check_extension", vmo.checkExtension(this.host, this.obj, BigInt(cap))).value as number;
+  }
+
+  /**
+   * Extension (the 2023 design): take `src`'s encryption context once this VM's
+   * migrating files are bound exactly as `src`'s (EINVAL otherwise).
+   */
+  moveEncContextFrom(src: Vm): void {
+    check("move_enc_context_from", lk.moveEncContextFrom(this.host, this.obj, src.obj));
+  }
+
   /** Closes the VM fd; the VM lives on while any of its gmem files is open. */
   destroy(): void {
     check("destroy_vm", vmo.destroyVm(this.host, this.obj));
@@ -220,6 +235,17 @@ export class GmemFile {
     const r = check("stats", gu.inodeStats(this.host, this.obj));
     this.host.sync();
     return { pages: r.pages as number, poisoned: r.poisoned as number };
+  }
+
+  /**
+   * Extension (the 2023 design): a new gmem file of `vm` on this file's inode,
+   * shared, donated or migrating, with `perm` over a window (bytes; default the
+   * whole inode). The policy decides (EPERM with its reason).
+   */
+  link(vm: Vm, perm: Perm[], mode: lk.LinkMode, window: { offset?: Num; len?: Num } = {}): GmemFile {
+    const [r, f] = lk.gmemLink(this.host, this.obj, vm.obj, perm, window.offset === undefined ? undefined : big(window.offset), window.len === undefined ? undefined : big(window.len), mode);
+    check("gmem_link", r);
+    return new GmemFile(this.sim, f!);
   }
 
   /** Simulates a hardware memory error on the page at offset. */

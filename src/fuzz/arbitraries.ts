@@ -92,6 +92,16 @@ export const opArbitraries = {
     { requiredKeys: ["op", "fd", "vm", "as", "perm", "mode"] },
   ),
   move_enc_context_from: fc.record({ op: fc.constant("move_enc_context_from"), vm, src: vm }),
+  // The rest of SPEC §2.1: plain file operations, capabilities, host memory.
+  read: fc.record({ op: fc.constantFrom("read", "write"), fd, len: fc.constantFrom(0, 1, 4096) }),
+  pread: fc.record({ op: fc.constantFrom("pread", "pwrite"), fd, len: fc.constantFrom(0, 4096), offset: fc.constantFrom(0, 4096, -1) }),
+  ftruncate: fc.record({ op: fc.constant("ftruncate"), fd, size: fc.constantFrom(0, 65536, 1048576, -1) }),
+  check_extension: fc.oneof(
+    fc.record({ op: fc.constant("check_extension"), cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", "KVM_CAP_VM_TYPES", 10, 9999) }),
+    fc.record({ op: fc.constant("check_extension"), vm, cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", 233) }),
+  ),
+  anon_map: fc.record({ op: fc.constant("anon_map"), as: map, len: fc.constantFrom(4096, 65536, 1048576, 0) }),
+  memfd: fc.record({ op: fc.constant("memfd"), as: fd, size: fc.constantFrom(65536, 1048576) }),
 } as const;
 
 export type OpName = keyof typeof opArbitraries;
@@ -115,6 +125,12 @@ export const DEFAULT_WEIGHTS: Record<OpName, number> = {
   stats: 1,
   gmem_link: 6,
   move_enc_context_from: 2,
+  read: 1,
+  pread: 1,
+  ftruncate: 1,
+  check_extension: 1,
+  anon_map: 1,
+  memfd: 1,
 };
 
 /** One trace op. */
@@ -193,6 +209,12 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
   stats: 0,
   gmem_link: 0,
   move_enc_context_from: 0,
+  read: 0,
+  pread: 0,
+  ftruncate: 0,
+  check_extension: 0,
+  anon_map: 0,
+  memfd: 0,
 };
 
 /** A gpa just below 2^48 that a 128 KiB memslot still fits under. */
