@@ -67,10 +67,10 @@ export const WORKLOADS: Workload[] = [
       bind(host, vm, file, 0, 0n, 1n << 30n);
       const n = 20_000 * scale;
       for (let k = 0; k < n; k++) {
-        const off = BigInt((k * 7919) & 0x3ffff) << 12n;
-        fal.fallocate(host, file, KEEP, off, 4096n);
+        const off = ((k * 7919) & 0x3ffff) * 4096;
+        fal.fallocate(host, file, KEEP, off, 4096);
         gu.vcpuAccess(host, vm, off, "write", false, k & 0xff);
-        fal.fallocate(host, file, PUNCH, off, 4096n);
+        fal.fallocate(host, file, PUNCH, off, 4096);
       }
       return 3 * n;
     },
@@ -81,9 +81,9 @@ export const WORKLOADS: Workload[] = [
       const { file } = vmWithFile(host, 1n << 30n);
       const n = 200 * scale;
       for (let k = 0; k < n; k++) {
-        const off = BigInt(k % 512) << 21n;
-        fal.fallocate(host, file, KEEP, off, 2n << 20n);
-        fal.fallocate(host, file, PUNCH, off, 2n << 20n);
+        const off = (k % 512) * 2 ** 21;
+        fal.fallocate(host, file, KEEP, off, 2 ** 21);
+        fal.fallocate(host, file, PUNCH, off, 2 ** 21);
       }
       return 2 * n;
     },
@@ -111,8 +111,8 @@ export const WORKLOADS: Workload[] = [
         const { vm, file } = vmWithFile(host, TiB);
         bind(host, vm, file, 0, 0n, TiB);
         for (let k = 0; k < 1000; k++) {
-          const off = (BigInt(k) * 268_435n + 17n) << 12n;
-          fal.fallocate(host, file, KEEP, off, 4096n);
+          const off = (k * 268_435 + 17) * 4096;
+          fal.fallocate(host, file, KEEP, off, 4096);
           gu.vcpuAccess(host, vm, off, "read", false, 0);
         }
         fal.fallocate(host, file, PUNCH, 0n, TiB);
@@ -144,7 +144,7 @@ export const WORKLOADS: Workload[] = [
       const n = 40_000 * scale;
       for (let k = 0; k < n; k++) {
         const w = vms[(k * 31) & 255];
-        gu.vcpuAccess(host, w.vm, BigInt((k * 13) & 4095) << 12n, k & 1 ? "write" : "read", false, k & 0xff);
+        gu.vcpuAccess(host, w.vm, ((k * 13) & 4095) * 4096, k & 1 ? "write" : "read", false, k & 0xff);
       }
       return n;
     },
@@ -162,12 +162,12 @@ export const WORKLOADS: Workload[] = [
       for (let k = 0; k < n; k++) {
         x = (Math.imul(x, 1103515245) + 12345) >>> 0;
         const w = vms[x & 7];
-        const off = BigInt((x >>> 3) & 1023) << 12n;
+        const off = ((x >>> 3) & 1023) * 4096;
         const r = (x >>> 13) & 7;
         if (r < 3) gu.vcpuAccess(host, w.vm, off, r & 1 ? "write" : "read", false, x & 0xff);
-        else if (r < 5) fal.fallocate(host, w.file, KEEP, off, 4096n);
-        else if (r < 7) fal.fallocate(host, w.file, PUNCH, off, 4096n);
-        else fal.fallocate(host, w.file, PUNCH, off & ~0x1fffffn, 2n << 20n);
+        else if (r < 5) fal.fallocate(host, w.file, KEEP, off, 4096);
+        else if (r < 7) fal.fallocate(host, w.file, PUNCH, off, 4096);
+        else fal.fallocate(host, w.file, PUNCH, off - (off % 2 ** 21), 2 ** 21);
       }
       return n;
     },
@@ -206,8 +206,15 @@ export async function runBench(argv: string[]): Promise<number> {
       console.error(`bench: "${w.name}": engine and reference disagree (state ${e0.digest} vs ${r0.digest}); not timing it`);
       return 1;
     }
-    const e = time("wasm", w, scale);
-    const r = time("reference", w, scale);
+    // Best of three, alternating, so that neither core pays the other's JIT warm-up or garbage.
+    let e = time("wasm", w, scale);
+    let r = time("reference", w, scale);
+    for (let k = 0; k < 2; k++) {
+      const e2 = time("wasm", w, scale);
+      const r2 = time("reference", w, scale);
+      if (e2.ns < e.ns) e = e2;
+      if (r2.ns < r.ns) r = r2;
+    }
     // The kernel is timed by the C oracle on the same workload (scale 1: ns/op does not depend on it).
     const k = await kernelBench(w.name, values.quick ? 0.2 : 1);
     rows.push({

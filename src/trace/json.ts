@@ -13,6 +13,9 @@ export type Json = null | boolean | number | bigint | string | JsonFraction | Js
 
 export class JsonSyntaxError extends Error {}
 
+/** Sticky, so that a number is matched where it stands instead of on a copy of the rest of the line. */
+const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 export function parseJson(text: string): Json {
   let i = 0;
   const ws = () => {
@@ -77,7 +80,8 @@ export function parseJson(text: string): Json {
     if (text.startsWith("true", i)) return (i += 4), true;
     if (text.startsWith("false", i)) return (i += 5), false;
     if (text.startsWith("null", i)) return (i += 4), null;
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
     if (!m) return fail("unexpected character");
     i += m[0].length;
     if (m[2] || m[3]) return new JsonFraction(m[0]);

@@ -10,6 +10,7 @@ import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
+import type { Bytes } from "../bytes.js";
 
 export type Access = "read" | "write" | "exec";
 const ACCESS = { read: A.ACCESS_READ, write: A.ACCESS_WRITE, exec: A.ACCESS_EXEC } as const;
@@ -26,11 +27,12 @@ function isPrivateGfn(vm: Vm, gfn: number): boolean {
   return lo < r.length && r[lo][0] <= gfn;
 }
 
-export function vcpuAccess(h: Host, vm: Vm | null, gpa: bigint, access: Access, priv: boolean, value: number): Result {
+/** A vCPU access at gpa (a u64 byte address, number or bigint). */
+export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean, value: number): Result {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
   // Its encryption context moved to another VM: nothing can run (as for a dead VM).
   if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
-  const gfn = Number(gpa >> 12n);
+  const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
   const r: Result = { ret: 0 };
   h.later(
     (res, base) => {
@@ -69,7 +71,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: bigint, access: Access, 
     ACCESS[access],
     priv ? 1 : 0,
     value,
-    isPrivateGfn(vm, gfn) ? 1 : 0,
+    vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0,
   );
   return r;
 }
