@@ -71,23 +71,32 @@ export class RefModel {
     }
   }
 
-  private invalidate(inodeId: number, start: number, end: number): void {
-    const inode = this.s.inodes.get(inodeId)!;
-    for (const fileId of inode.files) {
-      const file = this.s.files.get(fileId)!;
-      const vm = this.s.vms.get(file.vm)!;
-      for (const b of file.bindings) {
-        const o = overlap(start, end, b.pgoff, b.pgoff + b.npages);
-        if (!o) continue;
-        const slot = vm.slots.get(b.slot)!;
-        this.zapGfns(vm, slot.base + (o[0] - slot.pgoff), slot.base + (o[1] - slot.pgoff));
-      }
+  /** Zaps, in the file's VM, the gfns that bind file pages [start, end). */
+  private zapFileRange(fileId: number, start: number, end: number): void {
+    const file = this.s.files.get(fileId)!;
+    const vm = this.s.vms.get(file.vm)!;
+    for (const b of file.bindings) {
+      const o = overlap(start, end, b.pgoff, b.pgoff + b.npages);
+      if (!o) continue;
+      const slot = vm.slots.get(b.slot)!;
+      this.zapGfns(vm, slot.base + (o[0] - slot.pgoff), slot.base + (o[1] - slot.pgoff));
     }
+  }
+
+  /** The MMU notifier for the host maps of an inode (all, or only those through one file) over pages [start, end). */
+  private notifyMaps(inode: RefInode, start: number, end: number, throughFile?: number): void {
     for (const mapId of ascending(inode.maps)) {
       const m = this.s.maps.get(mapId)!;
+      if (throughFile !== undefined && m.file !== throughFile) continue;
       const o = overlap(start, end, m.pgoff, m.pgoff + m.npages);
       if (o) this.invalidateHva(m.hva + (o[0] - m.pgoff), m.hva + (o[1] - m.pgoff));
     }
+  }
+
+  private invalidate(inodeId: number, start: number, end: number): void {
+    const inode = this.s.inodes.get(inodeId)!;
+    for (const fileId of inode.files) this.zapFileRange(fileId, start, end);
+    this.notifyMaps(inode, start, end);
   }
 
   private findMap(hva: number) {
@@ -293,14 +302,10 @@ export class RefModel {
   }
 
   fileSetRights(fileId: number, rights: number): void {
-    const file = this.s.files.get(fileId)!;
-    file.rights = rights;
-    const vm = this.s.vms.get(file.vm)!;
-    for (const b of file.bindings) {
-      const slot = vm.slots.get(b.slot)!;
-      this.zapGfns(vm, slot.base, slot.base + slot.npages);
-    }
+    this.s.files.get(fileId)!.rights = rights;
+    this.zapFileRange(fileId, 0, Infinity);
   }
+
 
   vmSetCtx(vmId: number, ctx: number): void {
     this.s.vms.get(vmId)!.ctx = ctx;
@@ -309,19 +314,8 @@ export class RefModel {
   fileBlock(fileId: number, start: number, end: number): void {
     const file = this.s.files.get(fileId)!;
     file.blocked = addRange(file.blocked, start, end);
-    const vm = this.s.vms.get(file.vm)!;
-    for (const b of file.bindings) {
-      const o = overlap(start, end, b.pgoff, b.pgoff + b.npages);
-      if (!o) continue;
-      const slot = vm.slots.get(b.slot)!;
-      this.zapGfns(vm, slot.base + (o[0] - slot.pgoff), slot.base + (o[1] - slot.pgoff));
-    }
-    for (const mapId of ascending(this.s.maps.keys())) {
-      const m = this.s.maps.get(mapId)!;
-      if (m.file !== fileId) continue;
-      const o = overlap(start, end, m.pgoff, m.pgoff + m.npages);
-      if (o) this.invalidateHva(m.hva + (o[0] - m.pgoff), m.hva + (o[1] - m.pgoff));
-    }
+    this.zapFileRange(fileId, start, end);
+    this.notifyMaps(this.s.inodes.get(file.inode)!, start, end, fileId);
   }
 
   // ---- snapshot (core-abi.ts, "Snapshot") ----

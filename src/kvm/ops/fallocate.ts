@@ -9,7 +9,7 @@ import { bytesText, splitBytes, type Bytes } from "../bytes.js";
 import { defaultPolicy } from "../../policy/default.js";
 import type { Host } from "../host.js";
 import { GmemFile, type Fd } from "../objects.js";
-import { fail, ok, type Result } from "../result.js";
+import { fail, type Result } from "../result.js";
 import { fileView } from "../../policy/views.js";
 import { ALL_PERMS } from "../perm.js";
 
@@ -47,29 +47,6 @@ function vfsModeCheck(mode: number): Result | null {
   return null;
 }
 
-
-/** vfs_fallocate(): the checks every file system gets before its own. */
-function vfsCheck(mode: number, offset: bigint, len: bigint): Result | null {
-  if (offset < 0n || len <= 0n) return fail("EINVAL", offset < 0n ? `offset ${offset} is negative` : `len ${len} must be positive`);
-  if (mode & ~(FALLOC_FL_MODE_MASK | FALLOC_FL_KEEP_SIZE)) return fail("EOPNOTSUPP", `mode 0x${mode.toString(16)} has unknown bits`);
-  switch (mode & FALLOC_FL_MODE_MASK) {
-    case 0:
-    case 64: // UNSHARE_RANGE
-    case 16: // ZERO_RANGE
-      break;
-    case FALLOC_FL_PUNCH_HOLE:
-      if (!(mode & FALLOC_FL_KEEP_SIZE)) return fail("EOPNOTSUPP", "PUNCH_HOLE needs KEEP_SIZE");
-      break;
-    case FALLOC_FL_COLLAPSE_RANGE:
-    case FALLOC_FL_INSERT_RANGE:
-    case FALLOC_FL_WRITE_ZEROES:
-      if (mode & FALLOC_FL_KEEP_SIZE) return fail("EOPNOTSUPP", "COLLAPSE_RANGE, INSERT_RANGE and WRITE_ZEROES exclude KEEP_SIZE");
-      break;
-    default:
-      return fail("EOPNOTSUPP", `mode 0x${mode.toString(16)} combines exclusive modes`);
-  }
-  return null;
-}
 
 const off = { neg: false, pages: 0, rem: 0 };
 const ln = { neg: false, pages: 0, rem: 0 };
