@@ -8,7 +8,8 @@ commands:
   kernel TRACE   run a trace on the real kernel through /dev/kvm (--json)
   fuzz           random traces with invariants checked (--seed, --ops, --against)
   bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick, --micro, --scale)
-  demo           a narrated tour, then a high-volume run (what npm start runs)`;
+  demo           a narrated tour, then a high-volume run (what npm start runs)
+  serve          the browser playground on 127.0.0.1 (--port N)`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   replay: async () => (await import("./replay.js")).replayCommand,
@@ -16,6 +17,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   demo: async () => (await import("./demo.js")).demoCommand,
   bench: async () => (await import("./bench.js")).benchCommand,
   fuzz: async () => (await import("./fuzz.js")).fuzzCommand,
+  serve: async () => (await import("./serve.js")).serveCommand,
 };
 
 const [cmd, ...rest] = process.argv.slice(2);
