@@ -10,11 +10,19 @@
  * always carry a right).
  *
  * Node layout (NODE_BYTES each, from one pool with a free list):
- *   +0 count (leaf: entries; internal: keys, children = keys + 1)
- *   +4 1 if leaf
- *   +8 keys u64[CAP]
- *   +VOFF leaf values u32[CAP] or internal children u32[CAP + 1]
+ *   internal: +0 count of keys (children = keys + 1), +4 0,
+ *             +8 keys u64[ICAP], +IVOFF children u32[ICAP + 1]
+ *   leaf:     +0 count of entries, +4 1, +8 hi (the high 32 bits every key
+ *             of the leaf shares), +16 low key halves u32[LCAP],
+ *             +LVOFF values u32[LCAP]
  * Internal key i separates child i (keys < key i) from child i + 1.
+ *
+ * Leaves keep 32-bit keys because entries dominate the memory (a populated
+ * page has one in the page cache and one per SPTE): 8 bytes an entry instead
+ * of 12. A key whose high half differs from a leaf's gets a leaf of its own
+ * (a new sibling at the leaf's edge: its keys all sort on one side of it), and
+ * leaves of different halves never merge, so the rule costs nothing where the
+ * keys of a tree share their high half (any range below 16 TiB of pages).
  *
  * Range removal frees whole subtrees strictly inside the range and only walks
  * the two boundary paths, so it costs O(log n + removed), never the range size.
@@ -22,10 +30,14 @@
 
 import { alloc } from "./alloc";
 
-const CAP: i32 = 41;
-/** Below this a non-root node is merged with or refilled from a sibling. */
-const MIN: i32 = 20;
-const VOFF: usize = 8 + (<usize>CAP << 3);
+const ICAP: i32 = 41;
+const IMIN: i32 = 20;
+const IVOFF: usize = 8 + (<usize>ICAP << 3);
+const LCAP: i32 = 62;
+/** Below this a non-root leaf is merged with or refilled from a sibling after a removal. */
+const LMIN: i32 = 24;
+const LKOFF: usize = 16;
+const LVOFF: usize = LKOFF + (<usize>LCAP << 2);
 const NODE_BYTES: usize = 512;
 const CHUNK_NODES: usize = 64;
 
@@ -66,20 +78,19 @@ function refill(): void {
 @inline function cnt(n: usize): i32 { return load<i32>(n); }
 @inline function setCnt(n: usize, c: i32): void { store<i32>(n, c); }
 @inline function isLeaf(n: usize): bool { return load<i32>(n, 4) != 0; }
+// internal nodes
 @inline function kp(n: usize, i: i32): usize { return n + 8 + (<usize>i << 3); }
-@inline function vp(n: usize, i: i32): usize { return n + VOFF + (<usize>i << 2); }
+@inline function cp(n: usize, i: i32): usize { return n + IVOFF + (<usize>i << 2); }
 @inline function key(n: usize, i: i32): u64 { return load<u64>(kp(n, i)); }
-@inline function child(n: usize, i: i32): usize { return <usize>load<u32>(vp(n, i)); }
-
-/** First index whose key is >= k. */
-@inline function lowerBound(n: usize, k: u64): i32 {
-  let lo = 0, hi = cnt(n);
-  while (lo < hi) {
-    let mid = (lo + hi) >>> 1;
-    if (key(n, mid) < k) lo = mid + 1; else hi = mid;
-  }
-  return lo;
-}
+@inline function child(n: usize, i: i32): usize { return <usize>load<u32>(cp(n, i)); }
+// leaves
+@inline function hiOf(n: usize): u32 { return load<u32>(n, 8); }
+@inline function setHi(n: usize, h: u32): void { store<u32>(n, h, 8); }
+@inline function lkp(n: usize, i: i32): usize { return n + LKOFF + (<usize>i << 2); }
+@inline function lvp(n: usize, i: i32): usize { return n + LVOFF + (<usize>i << 2); }
+@inline function lk(n: usize, i: i32): u32 { return load<u32>(lkp(n, i)); }
+@inline function lkey(n: usize, i: i32): u64 { return (<u64>hiOf(n) << 32) | <u64>lk(n, i); }
+@inline function hi32(k: u64): u32 { return <u32>(k >>> 32); }
 
 /** First index whose key is > k: in an internal node, the child that holds k. */
 @inline function upperBound(n: usize, k: u64): i32 {
@@ -91,6 +102,25 @@ function refill(): void {
   return lo;
 }
 
+/** First index of leaf n whose key is >= k. */
+@inline function leafLowerBound(n: usize, k: u64): i32 {
+  let c = cnt(n);
+  let h = hi32(k), nh = hiOf(n);
+  if (h != nh || c == 0) return h < nh ? 0 : c;
+  let x = <u32>k;
+  let lo = 0, hi = c;
+  while (lo < hi) {
+    let mid = (lo + hi) >>> 1;
+    if (lk(n, mid) < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether leaf n holds k at index i. */
+@inline function leafHas(n: usize, i: i32, k: u64): bool {
+  return i < cnt(n) && hiOf(n) == hi32(k) && lk(n, i) == <u32>k;
+}
+
 // ---- lookup ----
 
 /** The value at k, or 0 when absent. */
@@ -98,8 +128,8 @@ export function btGet(root: u32, k: u64): u32 {
   let n = <usize>root;
   if (n == 0) return 0;
   while (!isLeaf(n)) n = child(n, upperBound(n, k));
-  let i = lowerBound(n, k);
-  return i < cnt(n) && key(n, i) == k ? load<u32>(vp(n, i)) : 0;
+  let i = leafLowerBound(n, k);
+  return leafHas(n, i, k) ? load<u32>(lvp(n, i)) : 0;
 }
 
 /** Number of entries (walks the leaves: for tests and snapshots, not hot paths). */
@@ -114,105 +144,153 @@ export function btCount(root: u32): i64 {
 
 // ---- insertion ----
 
-/**
- * Split full child i of parent p. A leaf that is full because keys arrive in
- * ascending order (k beyond its last key) is not halved: the new key starts an
- * empty right sibling, so sequential fills (ALLOCATE) pack leaves completely.
- */
-function splitChild(p: usize, i: i32, k: u64): void {
-  let c = child(p, i);
-  assert(cnt(c) == CAP && cnt(p) < CAP);
-  let r: usize, sep: u64;
-  if (isLeaf(c)) {
-    r = allocNode(1);
-    if (k > key(c, CAP - 1)) {
-      sep = k;
-    } else {
-      let m = CAP >> 1;
-      let moved = CAP - m;
-      memory.copy(kp(r, 0), kp(c, m), <usize>moved << 3);
-      memory.copy(vp(r, 0), vp(c, m), <usize>moved << 2);
-      setCnt(r, moved);
-      setCnt(c, m);
-      sep = key(r, 0);
-    }
-  } else {
-    r = allocNode(0);
-    let m = CAP >> 1;
-    sep = key(c, m);
-    let moved = CAP - m - 1;
-    memory.copy(kp(r, 0), kp(c, m + 1), <usize>moved << 3);
-    memory.copy(vp(r, 0), vp(c, m + 1), <usize>(moved + 1) << 2);
-    setCnt(r, moved);
-    setCnt(c, m);
-  }
+/** Make r child i + 1 of p (which has room), separated from child i by sep. */
+function insertChild(p: usize, i: i32, sep: u64, r: usize): void {
   let pc = cnt(p);
+  assert(pc < ICAP);
   memory.copy(kp(p, i + 1), kp(p, i), <usize>(pc - i) << 3);
-  memory.copy(vp(p, i + 2), vp(p, i + 1), <usize>(pc - i) << 2);
+  memory.copy(cp(p, i + 2), cp(p, i + 1), <usize>(pc - i) << 2);
   store<u64>(kp(p, i), sep);
-  store<u32>(vp(p, i + 1), <u32>r);
+  store<u32>(cp(p, i + 1), <u32>r);
   setCnt(p, pc + 1);
+}
+
+/** Split full internal child i of p in halves. */
+function splitInternal(p: usize, i: i32): void {
+  let c = child(p, i);
+  assert(cnt(c) == ICAP);
+  let r = allocNode(0);
+  let m = ICAP >> 1;
+  let sep = key(c, m);
+  let moved = ICAP - m - 1;
+  memory.copy(kp(r, 0), kp(c, m + 1), <usize>moved << 3);
+  memory.copy(cp(r, 0), cp(c, m + 1), <usize>(moved + 1) << 2);
+  setCnt(r, moved);
+  setCnt(c, m);
+  insertChild(p, i, sep, r);
 }
 
 /** Upper bound (exclusive) of the keys the leaf found by findLeaf() may hold. */
 let leafEnd: u64 = 0;
 
 /**
+ * Make room for absent key k in leaf child i of p (p has room for a child):
+ * returns the leaf that takes k, now child i or i + 1 of p.
+ *
+ * Keys arrive in runs (a fallocate, a guest touching consecutive pages), so
+ * a full leaf is cut where k goes rather than halved: at its right edge the
+ * run then fills fresh leaves completely, and in its middle the keys after k
+ * move out of the run's way once instead of being shifted by every key.
+ * Halving is kept for cuts that would leave a sliver, so that scattered
+ * single keys still fill leaves to about two thirds.
+ */
+function makeRoom(p: usize, i: i32, k: u64): usize {
+  let c = child(p, i);
+  let cc = cnt(c);
+  let h = hi32(k), ch = hiOf(c);
+  let r = allocNode(1);
+  setHi(r, h);
+  if (h != ch) {
+    // Every key of c sorts on one side of k: a new leaf on that side of c.
+    assert(cc > 0);
+    let groupEdge = <u64>max(h, ch) << 32;
+    insertChild(p, i, groupEdge, r);
+    if (h < ch) {
+      // r is to c's left: swap the two children under the separator.
+      store<u32>(cp(p, i), <u32>r);
+      store<u32>(cp(p, i + 1), <u32>c);
+      return r;
+    }
+    return r;
+  }
+  assert(cc == LCAP);
+  let pos = leafLowerBound(c, k);
+  let cut = pos;
+  if (pos > 0 && pos < LCAP && (pos < SLIVER || LCAP - pos < SLIVER)) cut = LCAP >> 1;
+  if (cut == LCAP) {
+    insertChild(p, i, k, r);
+    return r;
+  }
+  if (cut == 0) {
+    // r goes to c's left, for keys below c's first.
+    insertChild(p, i, lkey(c, 0), r);
+    store<u32>(cp(p, i), <u32>r);
+    store<u32>(cp(p, i + 1), <u32>c);
+    return r;
+  }
+  let moved = LCAP - cut;
+  memory.copy(lkp(r, 0), lkp(c, cut), <usize>moved << 2);
+  memory.copy(lvp(r, 0), lvp(c, cut), <usize>moved << 2);
+  setCnt(r, moved);
+  setCnt(c, cut);
+  let sep = lkey(r, 0);
+  insertChild(p, i, sep, r);
+  return k >= sep ? r : c;
+}
+
+/** Cuts closer than this to a leaf's edge halve it instead. */
+const SLIVER: i32 = 8;
+
+/** Whether leaf c must change before it can take k (absent keys only need room). */
+@inline function leafNeedsRoom(c: usize, k: u64): bool {
+  let cc = cnt(c);
+  if (cc == 0) return false;
+  if (hiOf(c) != hi32(k)) return true;
+  if (cc < LCAP) return false;
+  let j = leafLowerBound(c, k);
+  return !(j < LCAP && lk(c, j) == <u32>k);
+}
+
+/**
  * Descend to the leaf for k, splitting full nodes on the way down so that the
- * leaf has room for k, unless k is already there. Sets leafEnd.
+ * leaf can take k (room, and k's high half), unless k is already there. Sets
+ * leafEnd.
  */
 function findLeaf(rootRef: usize, k: u64): usize {
   let root = <usize>load<u32>(rootRef);
   leafEnd = u64.MAX_VALUE;
   if (root == 0) {
     root = allocNode(1);
+    setHi(root, hi32(k));
     store<u32>(rootRef, <u32>root);
     return root;
   }
-  if (cnt(root) == CAP) {
-    if (isLeaf(root)) {
-      let i = lowerBound(root, k);
-      if (i < CAP && key(root, i) == k) return root;
-    }
+  if (isLeaf(root)) {
+    if (!leafNeedsRoom(root, k)) return root;
     let nr = allocNode(0);
-    store<u32>(vp(nr, 0), <u32>root);
-    splitChild(nr, 0, k);
+    store<u32>(cp(nr, 0), <u32>root);
+    store<u32>(rootRef, <u32>nr);
     root = nr;
-    store<u32>(rootRef, <u32>root);
+  } else if (cnt(root) == ICAP) {
+    let nr = allocNode(0);
+    store<u32>(cp(nr, 0), <u32>root);
+    splitInternal(nr, 0);
+    store<u32>(rootRef, <u32>nr);
+    root = nr;
   }
   let n = root;
-  while (!isLeaf(n)) {
+  let c: usize;
+  for (;;) {
     let i = upperBound(n, k);
-    let c = child(n, i);
-    if (cnt(c) == CAP) {
-      let split = true;
-      if (isLeaf(c)) {
-        let j = lowerBound(c, k);
-        split = !(j < CAP && key(c, j) == k);
+    c = child(n, i);
+    if (isLeaf(c)) {
+      if (leafNeedsRoom(c, k)) {
+        c = makeRoom(n, i, k);
+        i = upperBound(n, k);
+        assert(child(n, i) == c);
       }
-      if (split) {
-        splitChild(n, i, k);
-        if (k >= key(n, i)) i++;
-        c = child(n, i);
-      }
+      if (i < cnt(n)) leafEnd = key(n, i);
+      break;
+    }
+    if (cnt(c) == ICAP) {
+      splitInternal(n, i);
+      if (k >= key(n, i)) i++;
+      c = child(n, i);
     }
     if (i < cnt(n)) leafEnd = key(n, i);
     n = c;
   }
-  return n;
-}
-
-/** Insert k at index i of leaf n (which has room), value 0; returns the value's address. */
-@inline function leafInsert(n: usize, i: i32, k: u64): usize {
-  let c = cnt(n);
-  if (i < c) {
-    memory.copy(kp(n, i + 1), kp(n, i), <usize>(c - i) << 3);
-    memory.copy(vp(n, i + 1), vp(n, i), <usize>(c - i) << 2);
-  }
-  store<u64>(kp(n, i), k);
-  store<u32>(vp(n, i), 0);
-  setCnt(n, c + 1);
-  return vp(n, i);
+  return c;
 }
 
 /**
@@ -221,37 +299,64 @@ function findLeaf(rootRef: usize, k: u64): usize {
  */
 export function btSlot(rootRef: usize, k: u64): usize {
   let n = findLeaf(rootRef, k);
-  let i = lowerBound(n, k);
-  if (i < cnt(n) && key(n, i) == k) return vp(n, i);
-  return leafInsert(n, i, k);
+  let c = cnt(n);
+  if (c == 0) setHi(n, hi32(k));
+  let i = leafLowerBound(n, k);
+  if (leafHas(n, i, k)) return lvp(n, i);
+  assert(c < LCAP && hiOf(n) == hi32(k));
+  if (i < c) {
+    memory.copy(lkp(n, i + 1), lkp(n, i), <usize>(c - i) << 2);
+    memory.copy(lvp(n, i + 1), lvp(n, i), <usize>(c - i) << 2);
+  }
+  store<u32>(lkp(n, i), <u32>k);
+  store<u32>(lvp(n, i), 0);
+  setCnt(n, c + 1);
+  return lvp(n, i);
 }
 
-/** Makes the value of each key btFill inserts. */
-export type Producer = () => u32;
+/** Writes the values of `n` keys btFill inserts, in ascending key order, at `dst`. */
+export type Producer = (dst: usize, n: i32) => void;
 
 /**
- * Insert every absent key of [lo, hi) in ascending order, its value from
- * produce(); present keys keep theirs. One descent per leaf, not per key.
- * Returns how many were inserted.
+ * Insert every absent key of [lo, hi) in ascending order, their values from
+ * produce(); present keys keep theirs. One descent per leaf and one shift per
+ * gap filled, not per key. Returns how many were inserted.
  */
 export function btFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64 {
   let made: i64 = 0;
   let k = lo;
   while (k < hi) {
     let n = findLeaf(rootRef, k);
-    let stop = min(hi, leafEnd);
-    let i = lowerBound(n, k);
+    let c = cnt(n);
+    if (c == 0) setHi(n, hi32(k));
+    let h = hiOf(n);
+    // The leaf ends at its separator or where the high half changes.
+    let groupEnd = h == u32.MAX_VALUE ? u64.MAX_VALUE : (<u64>h + 1) << 32;
+    let stop = min(min(hi, leafEnd), groupEnd);
+    let i = leafLowerBound(n, k);
     while (k < stop) {
-      if (i < cnt(n) && key(n, i) == k) {
+      while (i < c && lk(n, i) == <u32>k) {
         i++;
         k++;
-        continue;
+        if (k >= stop) break;
       }
-      if (cnt(n) == CAP) break;
-      store<u32>(leafInsert(n, i, k), produce());
-      made++;
-      i++;
-      k++;
+      if (k >= stop || c == LCAP) break;
+      // Keys k .. next-1 are absent: open one gap for as many as fit.
+      let next = i < c ? (<u64>h << 32) | <u64>lk(n, i) : stop;
+      let m = <i32>min(<u64>(LCAP - c), min(next, stop) - k);
+      if (i < c) {
+        memory.copy(lkp(n, i + m), lkp(n, i), <usize>(c - i) << 2);
+        memory.copy(lvp(n, i + m), lvp(n, i), <usize>(c - i) << 2);
+      }
+      let x = <u32>k;
+      let p = lkp(n, i);
+      for (let j = 0; j < m; j++) store<u32>(p + (<usize>j << 2), x + <u32>j);
+      c += m;
+      setCnt(n, c);
+      produce(lvp(n, i), m);
+      made += m;
+      i += m;
+      k += <u64>m;
     }
   }
   return made;
@@ -271,14 +376,15 @@ export type Visitor = (vals: usize, n: i32) => void;
 
 function noVisit(vals: usize, n: i32): void {}
 
-const tmpKeys = memory.data(((CAP << 1) + 2) << 3, 8);
-const tmpVals = memory.data(((CAP << 1) + 3) << 2, 8);
+const tmpKeys = memory.data(((ICAP << 1) + 2) << 3, 8);
+const tmpVals = memory.data(((ICAP << 1) + 3) << 2, 8);
 
-@inline function underfull(n: usize): bool { return cnt(n) < MIN; }
+@inline function underfull(n: usize): bool { return cnt(n) < (isLeaf(n) ? LMIN : IMIN); }
 
 /**
  * Merge children i and i + 1 of p when they fit in one node, else share their
- * entries evenly. Returns true if they merged.
+ * entries evenly. Returns true if they merged. Leaves of different high
+ * halves are left as they are (false).
  */
 function rebalance(p: usize, i: i32): bool {
   let l = child(p, i), r = child(p, i + 1);
@@ -286,61 +392,64 @@ function rebalance(p: usize, i: i32): bool {
   let cl = cnt(l), cr = cnt(r);
   let pc = cnt(p);
   if (isLeaf(l)) {
-    if (cl + cr <= CAP) {
-      memory.copy(kp(l, cl), kp(r, 0), <usize>cr << 3);
-      memory.copy(vp(l, cl), vp(r, 0), <usize>cr << 2);
+    if (cl == 0) setHi(l, hiOf(r));
+    else if (cr != 0 && hiOf(l) != hiOf(r)) return false;
+    if (cl + cr <= LCAP) {
+      memory.copy(lkp(l, cl), lkp(r, 0), <usize>cr << 2);
+      memory.copy(lvp(l, cl), lvp(r, 0), <usize>cr << 2);
       setCnt(l, cl + cr);
       freeNode(r);
       memory.copy(kp(p, i), kp(p, i + 1), <usize>(pc - i - 1) << 3);
-      memory.copy(vp(p, i + 1), vp(p, i + 2), <usize>(pc - i - 1) << 2);
+      memory.copy(cp(p, i + 1), cp(p, i + 2), <usize>(pc - i - 1) << 2);
       setCnt(p, pc - 1);
       return true;
     }
     let t = cl + cr, nl = t >> 1;
     if (cl < nl) {
       let m = nl - cl;
-      memory.copy(kp(l, cl), kp(r, 0), <usize>m << 3);
-      memory.copy(vp(l, cl), vp(r, 0), <usize>m << 2);
-      memory.copy(kp(r, 0), kp(r, m), <usize>(cr - m) << 3);
-      memory.copy(vp(r, 0), vp(r, m), <usize>(cr - m) << 2);
+      memory.copy(lkp(l, cl), lkp(r, 0), <usize>m << 2);
+      memory.copy(lvp(l, cl), lvp(r, 0), <usize>m << 2);
+      memory.copy(lkp(r, 0), lkp(r, m), <usize>(cr - m) << 2);
+      memory.copy(lvp(r, 0), lvp(r, m), <usize>(cr - m) << 2);
     } else {
       let m = cl - nl;
-      memory.copy(kp(r, m), kp(r, 0), <usize>cr << 3);
-      memory.copy(vp(r, m), vp(r, 0), <usize>cr << 2);
-      memory.copy(kp(r, 0), kp(l, nl), <usize>m << 3);
-      memory.copy(vp(r, 0), vp(l, nl), <usize>m << 2);
+      memory.copy(lkp(r, m), lkp(r, 0), <usize>cr << 2);
+      memory.copy(lvp(r, m), lvp(r, 0), <usize>cr << 2);
+      memory.copy(lkp(r, 0), lkp(l, nl), <usize>m << 2);
+      memory.copy(lvp(r, 0), lvp(l, nl), <usize>m << 2);
+      setHi(r, hiOf(l));
     }
     setCnt(l, nl);
     setCnt(r, t - nl);
-    store<u64>(kp(p, i), key(r, 0));
+    store<u64>(kp(p, i), lkey(r, 0));
     return false;
   }
   // Internal: the parent's separator moves down between the two key runs.
   let sep = key(p, i);
   let t = cl + 1 + cr;
-  if (t <= CAP) {
+  if (t <= ICAP) {
     store<u64>(kp(l, cl), sep);
     memory.copy(kp(l, cl + 1), kp(r, 0), <usize>cr << 3);
-    memory.copy(vp(l, cl + 1), vp(r, 0), <usize>(cr + 1) << 2);
+    memory.copy(cp(l, cl + 1), cp(r, 0), <usize>(cr + 1) << 2);
     setCnt(l, t);
     freeNode(r);
     memory.copy(kp(p, i), kp(p, i + 1), <usize>(pc - i - 1) << 3);
-    memory.copy(vp(p, i + 1), vp(p, i + 2), <usize>(pc - i - 1) << 2);
+    memory.copy(cp(p, i + 1), cp(p, i + 2), <usize>(pc - i - 1) << 2);
     setCnt(p, pc - 1);
     return true;
   }
   memory.copy(tmpKeys, kp(l, 0), <usize>cl << 3);
   store<u64>(tmpKeys + (<usize>cl << 3), sep);
   memory.copy(tmpKeys + (<usize>(cl + 1) << 3), kp(r, 0), <usize>cr << 3);
-  memory.copy(tmpVals, vp(l, 0), <usize>(cl + 1) << 2);
-  memory.copy(tmpVals + (<usize>(cl + 1) << 2), vp(r, 0), <usize>(cr + 1) << 2);
+  memory.copy(tmpVals, cp(l, 0), <usize>(cl + 1) << 2);
+  memory.copy(tmpVals + (<usize>(cl + 1) << 2), cp(r, 0), <usize>(cr + 1) << 2);
   let nl = t >> 1;
   memory.copy(kp(l, 0), tmpKeys, <usize>nl << 3);
-  memory.copy(vp(l, 0), tmpVals, <usize>(nl + 1) << 2);
+  memory.copy(cp(l, 0), tmpVals, <usize>(nl + 1) << 2);
   store<u64>(kp(p, i), load<u64>(tmpKeys + (<usize>nl << 3)));
   let nr = t - nl - 1;
   memory.copy(kp(r, 0), tmpKeys + (<usize>(nl + 1) << 3), <usize>nr << 3);
-  memory.copy(vp(r, 0), tmpVals + (<usize>(nl + 1) << 2), <usize>(nr + 1) << 2);
+  memory.copy(cp(r, 0), tmpVals + (<usize>(nl + 1) << 2), <usize>(nr + 1) << 2);
   setCnt(l, nl);
   setCnt(r, nr);
   return false;
@@ -363,7 +472,7 @@ function freeSubtree(n: usize, visit: Visitor): i64 {
   let s: i64;
   if (isLeaf(n)) {
     s = cnt(n);
-    if (s > 0) visit(vp(n, 0), <i32>s);
+    if (s > 0) visit(lvp(n, 0), <i32>s);
   } else {
     s = 0;
     for (let i = 0, c = cnt(n); i <= c; i++) s += freeSubtree(child(n, i), visit);
@@ -375,13 +484,12 @@ function freeSubtree(n: usize, visit: Visitor): i64 {
 function removeRec(n: usize, lo: u64, hi: u64, visit: Visitor): i64 {
   if (isLeaf(n)) {
     let c = cnt(n);
-    let a = lowerBound(n, lo);
-    if (a >= c || key(n, a) >= hi) return 0;
-    let b = a + 1;
-    while (b < c && key(n, b) < hi) b++;
-    visit(vp(n, a), b - a);
-    memory.copy(kp(n, a), kp(n, b), <usize>(c - b) << 3);
-    memory.copy(vp(n, a), vp(n, b), <usize>(c - b) << 2);
+    let a = leafLowerBound(n, lo);
+    let b = leafLowerBound(n, hi);
+    if (a >= b) return 0;
+    visit(lvp(n, a), b - a);
+    memory.copy(lkp(n, a), lkp(n, b), <usize>(c - b) << 2);
+    memory.copy(lvp(n, a), lvp(n, b), <usize>(c - b) << 2);
     setCnt(n, c - (b - a));
     return b - a;
   }
@@ -400,7 +508,7 @@ function removeRec(n: usize, lo: u64, hi: u64, visit: Visitor): i64 {
     // Keep separator b - 1: it still divides what is left of children a and b.
     let c = cnt(n);
     memory.copy(kp(n, a), kp(n, b - 1), <usize>(c - b + 1) << 3);
-    memory.copy(vp(n, a + 1), vp(n, b), <usize>(c - b + 1) << 2);
+    memory.copy(cp(n, a + 1), cp(n, b), <usize>(c - b + 1) << 2);
     setCnt(n, c - gone);
   }
   let j = fixChild(n, a);
@@ -468,10 +576,10 @@ export function btForEach(root: u32, lo: u64, hi: u64, visit: EntryVisitor): voi
   let n = <usize>root;
   if (n == 0) return;
   if (isLeaf(n)) {
-    for (let i = lowerBound(n, lo), c = cnt(n); i < c; i++) {
-      let k = key(n, i);
+    for (let i = leafLowerBound(n, lo), c = cnt(n); i < c; i++) {
+      let k = lkey(n, i);
       if (k >= hi) return;
-      visit(k, load<u32>(vp(n, i)));
+      visit(k, load<u32>(lvp(n, i)));
     }
     return;
   }

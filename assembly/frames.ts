@@ -70,6 +70,35 @@ export function frameAlloc(kind: i32): u32 {
   return pfn;
 }
 
+/**
+ * Frames for n keys at once, written as u32s at dst in the order n frameAlloc
+ * calls would hand them out: popped off the stack first, then never-used pfns.
+ */
+export function frameAllocRun(kind: i32, dst: usize, n: i32): void {
+  let fromStack = <i32>min(<u32>n, stackLen);
+  let top = stack + (<usize>stackLen << 2);
+  for (let j = 0; j < fromStack; j++) {
+    top -= 4;
+    let pfn = load<u32>(top);
+    store<u32>(dst + (<usize>j << 2), pfn);
+    let d = dir + (<usize>(pfn >>> CHUNK_SHIFT) << 3);
+    store<u16>(<usize>load<u32>(d) + (<usize>(pfn & MASK) << 1), 0);
+    let cc = <usize>load<u32>(d, 4);
+    if (cc != 0) store<u32>(cc + (<usize>(pfn & MASK) << 2), 0);
+  }
+  stackLen -= <u32>fromStack;
+  let pfn = nextPfn;
+  for (let j = fromStack; j < n; j++) {
+    if ((pfn & MASK) == 0 || pfn == 1) addChunk(pfn >>> CHUNK_SHIFT);
+    store<u32>(dst + (<usize>j << 2), pfn);
+    // A never-used pfn: its ctx word (if its chunk has them) is still 0.
+    store<u16>(wordAt(pfn), 0);
+    pfn++;
+  }
+  nextPfn = pfn;
+  countAlloc(kind, n);
+}
+
 /** Kind of the inode whose frames the next freeFrames call returns. */
 let freeKind: i32 = 0;
 

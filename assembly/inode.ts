@@ -8,7 +8,7 @@ import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
 import { Vec, Table } from "./vec";
 import { make, unmake } from "./alloc";
 import { btGet, btSlot, btClear, btFill, btForEach } from "./btree";
-import { frameAlloc, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
+import { frameAlloc, frameAllocRun, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
 
 @unmanaged
 export class Inode {
@@ -68,13 +68,13 @@ export function inodeDestroy(id: i32): i64 {
  */
 export function allocate(ino: Inode, start: u64, end: u64): i64 {
   fillKind = ino.kind;
-  return btFill(pagesRef(ino), start, end, newFrame);
+  return btFill(pagesRef(ino), start, end, newFrames);
 }
 
 let fillKind: i32 = 0;
 
-function newFrame(): u32 {
-  return frameAlloc(fillKind);
+function newFrames(dst: usize, n: i32): void {
+  frameAllocRun(fillKind, dst, n);
 }
 
 /**
