@@ -73,7 +73,7 @@ export function snapshotPtr(): usize {
   return snapPtr();
 }
 
-/** Btree nodes in use (512 bytes each): for memory tests. */
+/** Btree nodes in use (btree.ts NODE_BYTES each): for memory tests. */
 export function btreeNodes(): i32 {
   return liveNodes;
 }

@@ -10,6 +10,10 @@ import * as A from "../src/abi/core-abi.js";
 
 const wasm = readFileSync(new URL("../build/gmemsim.wasm", import.meta.url));
 const compiled = new WebAssembly.Module(wasm);
+/** The debug build: same code with its assertions on. */
+/** Bytes of one btree node (assembly/btree.ts NODE_BYTES): btreeNodes() counts nodes. */
+const NODE_BYTES = 1024;
+const compiledDebug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -33,8 +37,8 @@ interface Snap {
 }
 
 /** A fresh core instance and a tiny driver over its buffers. */
-function core() {
-  const x = new WebAssembly.Instance(compiled, { env: { abort() { throw new Error("abort"); } } }).exports as unknown as Exports;
+function core(module = compiled) {
+  const x = new WebAssembly.Instance(module, { env: { abort() { throw new Error("abort"); } } }).exports as unknown as Exports;
   const run = (...cmds: Cmd[]): number[][] => {
     const cmd = new Float64Array(x.memory.buffer, x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
     cmds.forEach((c, i) => {
@@ -111,7 +115,7 @@ test("a 1 TiB inode with 1,000 scattered pages grows linear memory by less than 
   assert.ok(res.every((r) => r[0] === A.RES_OK && r[1] === 1), "every ALLOCATE made its page");
   const grown = x.memory.buffer.byteLength - before;
   assert.ok(grown < 256 * 1024, `grew by ${grown} bytes`);
-  assert.ok(x.btreeNodes() * 512 < 64 * 1024, `${x.btreeNodes()} btree nodes for 1,000 pages`);
+  assert.ok(x.btreeNodes() * NODE_BYTES < 64 * 1024, `${x.btreeNodes()} btree nodes for 1,000 pages`);
   const ino = snapshot().inodes.get(0)!;
   assert.is(ino.pages.length, 1000);
   assert.equal(ino.pages.map((p) => p.pgoff), [...pgoffs].sort((a, b) => a - b), "pages in ascending pgoff");
@@ -172,6 +176,36 @@ test("pages survive a random mix of allocations and punches exactly", () => {
   }
   const [stats] = run([A.OP_STATS_HOST]);
   assert.equal(stats.slice(1, 3), [0, present.size]);
+});
+
+test("keys on both sides of 2^32 and 2^33 (leaves share a key's high half) survive allocations and punches, debug build", () => {
+  const { x, run, snapshot } = core(compiledDebug);
+  const bases = [2 ** 32, 2 ** 33, 3 * 2 ** 32];
+  run([A.OP_INODE_CREATE, 0, 2 ** 34, A.INODE_ANON, 0]);
+  const present = new Set<number>();
+  let s = 11;
+  const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), Math.floor((s / 2 ** 31) * n));
+  for (let round = 0; round < 60; round++) {
+    const cmds: Cmd[] = [];
+    const expect: number[] = [];
+    for (let k = 0; k < 100; k++) {
+      const a = bases[rnd(3)] - 3000 + rnd(6000), len = 1 + rnd(round % 3 ? 150 : 2500), b = a + len;
+      let n = 0;
+      if (rnd(3) === 0) {
+        for (let p = a; p < b; p++) if (present.delete(p)) n++;
+        cmds.push([A.OP_PUNCH, 0, a, b]);
+      } else {
+        for (let p = a; p < b; p++) if (!present.has(p)) (present.add(p), n++);
+        cmds.push([A.OP_ALLOCATE, 0, a, b]);
+      }
+      expect.push(n);
+    }
+    assert.equal(run(...cmds).map((r) => r[1]), expect, `round ${round}`);
+    const pages = snapshot().inodes.get(0)!.pages.map((p) => p.pgoff);
+    assert.equal(pages, [...present].sort((a, b) => a - b), `round ${round}`);
+  }
+  run([A.OP_PUNCH, 0, 0, 2 ** 34]);
+  assert.is(x.btreeNodes(), 0, "every node went back to the pool");
 });
 
 test("freed pfns are reused last-freed first, pushed in ascending pgoff", () => {
@@ -283,7 +317,7 @@ test("dense private use: the ctx words keep page cache and frames within 32 byte
   const sptes = s.vms.get(0)!.sptes;
   assert.is(sptes.length, N);
   // The stage-2 table's leaves hold about as many entries as the page cache's, so half the new nodes are SPTEs.
-  const stage2Bytes = ((x.btreeNodes() - nodesBefore) / 2) * 512;
+  const stage2Bytes = ((x.btreeNodes() - nodesBefore) / 2) * NODE_BYTES;
   const perPage = (grown - stage2Bytes) / N;
   assert.ok(perPage <= 32, `${perPage} bytes per private page besides its SPTE`);
   assert.ok(s.inodes.get(0)!.pages.every((p) => p.ctx === 1 && p.flags === (A.PG_UPTODATE | A.PG_PRIVATE)));
