@@ -12,7 +12,7 @@ const wasm = readFileSync(new URL("../build/gmemsim.wasm", import.meta.url));
 const compiled = new WebAssembly.Module(wasm);
 /** The debug build: same code with its assertions on. */
 /** Bytes of one btree node (assembly/btree.ts NODE_BYTES): btreeNodes() counts nodes. */
-const NODE_BYTES = 1024;
+const NODE_BYTES = 512;
 const compiledDebug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
 
 interface Exports {
@@ -134,7 +134,7 @@ test("punching the whole 1 TiB range frees all 1,000 pages and leaves no node be
   assert.is(x.btreeNodes(), 0, "the page cache's nodes went back to the pool");
 });
 
-test("dense use costs at most 32 bytes of linear memory per page", () => {
+test("dense use costs at most 16 bytes of linear memory per page", () => {
   const { x, run, snapshot } = core();
   const N = 1 << 20;
   run([A.OP_INODE_CREATE, 0, N, A.INODE_GMEM, 0]);
@@ -142,7 +142,7 @@ test("dense use costs at most 32 bytes of linear memory per page", () => {
   const [r] = run([A.OP_ALLOCATE, 0, 0, N]);
   assert.equal(r.slice(0, 2), [A.RES_OK, N]);
   const perPage = (x.memory.buffer.byteLength - before) / N;
-  assert.ok(perPage <= 32, `${perPage} bytes per page`);
+  assert.ok(perPage <= 16, `${perPage} bytes per page`);
   const s = snapshot();
   assert.is(s.inodes.get(0)!.pages.length, N);
   assert.is(s.inodes.get(0)!.pages[N - 1].pfn, N, "pfns in allocation order");
@@ -297,7 +297,7 @@ test("deleting a memslot zaps every SPTE of the VM and frees the table's nodes",
   assert.ok(x.btreeNodes() < nodesWithTable / 2 + 1, "the stage-2 nodes were freed");
 });
 
-test("dense private use: the ctx words keep page cache and frames within 32 bytes per page (SPTEs apart)", () => {
+test("dense private use: the ctx words keep page cache and frames within 20 bytes per page (SPTEs apart)", () => {
   const { x, run, snapshot } = core();
   const N = 1 << 18;
   run(
@@ -319,7 +319,7 @@ test("dense private use: the ctx words keep page cache and frames within 32 byte
   // The stage-2 table's leaves hold about as many entries as the page cache's, so half the new nodes are SPTEs.
   const stage2Bytes = ((x.btreeNodes() - nodesBefore) / 2) * NODE_BYTES;
   const perPage = (grown - stage2Bytes) / N;
-  assert.ok(perPage <= 32, `${perPage} bytes per private page besides its SPTE`);
+  assert.ok(perPage <= 20, `${perPage} bytes per private page besides its SPTE`);
   assert.ok(s.inodes.get(0)!.pages.every((p) => p.ctx === 1 && p.flags === (A.PG_UPTODATE | A.PG_PRIVATE)));
 });
 
