@@ -20,7 +20,7 @@ function say(step: string, detail = ""): void {
 }
 
 function show(label: string, value: unknown): void {
-  console.log(`   ${label.padEnd(34)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  console.log(`   ${label.padEnd(38)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
 }
 
 function tour(): void {
@@ -64,12 +64,31 @@ function tour(): void {
   show("pages allocated on the host", sim.stats().host_pages);
   show("guest read gpa 0x1000 again", vm.access(0x1000, "read"));
 
-  say("7. Close the file", "The memslots stay (a memslot pins nothing); the last close of the inode frees its memory.");
+  say("7. Share it with another VM (the 2023 inode/file design, an extension)", "gmem_link makes a file of VM B on the same inode, read-only; B binds it at a gfn of its own.");
+  const vmB = sim.createVm();
+  const gB = g.link(vmB, ["r"], "share");
+  vmB.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 1n << 30n, memorySize: 16 * MiB, guestMemfd: gB });
+  vm.access(0x2000, "write", { value: 7 });
+  show("VM B reads gpa 0x40002000", vmB.access((1n << 30n) + 0x2000n, "read"));
+  show("VM B writes there (no w right)", vmB.access((1n << 30n) + 0x2000n, "write", { value: 1 }));
+  try {
+    gB.punchHole(0, 4096);
+  } catch (e) {
+    show("VM B's file punches", (e as Error).message);
+  }
+  g.punchHole(0x2000, 4096);
+  show("owner punches that page: SPTEs of A, B", `${vm.stats().sptes}, ${vmB.stats().sptes} (zaps ${vm.stats().zaps}, ${vmB.stats().zaps})`);
+
+  say("8. Close the files", "The memslots stay (a memslot pins nothing); the last close of the inode frees its memory.");
   m.unmap();
   g.close();
-  show("pages allocated on the host", sim.stats().host_pages);
+  show("after the owner's close: pages", sim.stats().host_pages);
+  show("VM B still reads gpa 0x40003000", vmB.access((1n << 30n) + 0x3000n, "read"));
+  gB.close();
+  show("after the last close: pages", sim.stats().host_pages);
   show("guest read gpa 0x1000", vm.access(0x1000, "read"));
   vm.destroy();
+  vmB.destroy();
 }
 
 /** A tiny deterministic generator (xorshift32), so that runs are repeatable. */
@@ -119,7 +138,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   tour();
   const ops = values.quick ? 100_000 : Number(values.ops);
   const seed = Number(values.seed);
-  console.log(`\n8. High volume: ${ops.toLocaleString("en-US")} random operations over 64 VMs, each with a 1 GiB gmem file bound in one memslot`);
+  console.log(`\n9. High volume: ${ops.toLocaleString("en-US")} random operations over 64 VMs, each with a 1 GiB gmem file bound in one memslot`);
   console.log("   (guest reads and writes, single-page allocate and punch, 2 MiB punches), on the WebAssembly engine.");
   const run = volume(ops, seed);
   const stats = run.sim.stats();
