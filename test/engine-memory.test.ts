@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import * as A from "../src/abi/core-abi.js";
+import type { EngineExports } from "../src/core/engine.js";
 
 const wasm = readFileSync(new URL("../build/gmemsim.wasm", import.meta.url));
 const compiled = new WebAssembly.Module(wasm);
@@ -15,15 +16,7 @@ const compiled = new WebAssembly.Module(wasm);
 const NODE_BYTES = 512;
 const compiledDebug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
 
-interface Exports {
-  memory: WebAssembly.Memory;
-  cmdPtr(): number;
-  resPtr(): number;
-  run(n: number): void;
-  snapshot(): number;
-  snapshotPtr(): number;
-  btreeNodes(): number;
-}
+type Exports = EngineExports;
 
 type Cmd = [op: number, ...args: number[]];
 

@@ -8,13 +8,16 @@ import * as A from "../abi/core-abi.js";
 import type { Core } from "./core.js";
 import { WASM_RELEASE_BASE64, WASM_DEBUG_BASE64 } from "./wasm-binary.generated.js";
 
-interface Exports {
+/** The module's exports (assembly/index.ts): numbers only. */
+export interface EngineExports {
   memory: WebAssembly.Memory;
   cmdPtr(): number;
   resPtr(): number;
   run(n: number): void;
   snapshot(): number;
   snapshotPtr(): number;
+  /** B+tree nodes in use, for memory tests. */
+  btreeNodes(): number;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -34,7 +37,7 @@ function module(flavour: "release" | "debug"): WebAssembly.Module {
 export class EngineCore implements Core {
   readonly kind = "wasm" as const;
   onFlush: ((count: number) => void) | null = null;
-  private readonly x: Exports;
+  private readonly x: EngineExports;
   private buffer!: ArrayBuffer;
   private cmd!: Float64Array;
   private res!: Float64Array;
@@ -48,7 +51,7 @@ export class EngineCore implements Core {
         },
       },
     });
-    this.x = instance.exports as unknown as Exports;
+    this.x = instance.exports as unknown as EngineExports;
     this.views();
   }
 
