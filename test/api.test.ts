@@ -72,6 +72,16 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+test("the batch tier's result lines are exactly the kernel's, and carry the explanation apart", () => {
+  const sim = new Simulator();
+  const [, r] = sim.apply([
+    { op: "create_vm", as: "v", type: "default" },
+    { op: "create_guest_memfd", vm: "v", as: "g", size: 4096, flags: 4 },
+  ]);
+  assert.equal(JSON.parse(JSON.stringify(r)), { i: 1, errno: "EINVAL" });
+  assert.match((r as { message?: string }).message ?? "", /flags 0x4 has bits outside the supported set 0x3/);
+});
+
 test("a mapping of a file without INIT_SHARED faults with SIGBUS, even on allocated pages", () => {
   const vm = new Simulator().createVm();
   const g = vm.createGuestMemfd(65536, "MMAP");

@@ -25,7 +25,7 @@ const skip = !existsSync(CHROMIUM)
     ? "build/browser/gmemsim.js is missing (npm run build)"
     : null;
 
-type Row = { line: number; i: number; op: string; kind: string; result: Record<string, unknown> };
+type Row = { line: number; i: number; op: string; kind: string; result: Record<string, unknown>; why: string };
 
 if (skip) {
   console.log(`SKIPPED: browser test: ${skip}`);
@@ -46,7 +46,8 @@ if (skip) {
           i: Number(tr.getAttribute("data-i")),
           op: td[2].textContent ?? "",
           kind: tr.getAttribute("data-kind") ?? "",
-          result: JSON.parse(td[4].textContent ?? "null"),
+          result: JSON.parse(td[4].querySelector("code")?.textContent ?? "null"),
+          why: td[4].querySelector(".why")?.textContent ?? "",
         };
       }),
     );
@@ -135,6 +136,7 @@ if (skip) {
     const eperm = at(lineOf(text, '"fd": "g2"', "PUNCH_HOLE"));
     assert.is(eperm.kind, "errno");
     assert.equal(eperm.result, { errno: "EPERM" });
+    assert.match(eperm.why, /policy default: the file lacks the punch permission/, "an errno row shows the rule that refused it");
     // The line without "len" is a trace error that names its line, and the run goes on.
     const bad = lineOf(text, '"mode": "KEEP_SIZE", "offset": 0}');
     const err = at(bad);

@@ -140,7 +140,7 @@ function run(gmemsim) {
       el("td", { class: "num" }, String(i)),
       el("td", {}, el("code", { textContent: String(op) })),
       el("td", {}, el("span", { class: `kind kind-${kind}`, textContent: kind })),
-      el("td", {}, el("code", { textContent: toJson(rest) })),
+      el("td", {}, el("code", { textContent: toJson(rest) }), r.message ? el("div", { class: "why", textContent: r.message }) : ""),
     );
   });
   $("results").tBodies[0].replaceChildren(...rows);

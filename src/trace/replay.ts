@@ -76,7 +76,11 @@ function toPlain(v: Json): unknown {
 }
 
 export function resultLine(r: LineRecord): ResultLine {
-  return { i: r.i, ...r.result };
+  const line: ResultLine = { i: r.i, ...r.result };
+  // The explanation travels along, not enumerable, so that result lines stay exactly the kernel's.
+  const why = messageOf(r.result as Result);
+  if (why) Object.defineProperty(line, "message", { value: why, enumerable: false });
+  return line;
 }
 
 /** The explanation behind a result, for people: the failure's sentence, if any. */
