@@ -72,6 +72,33 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+test("malformed arguments are EINVAL naming the argument, never a raw exception, and change nothing", () => {
+  const sim = new Simulator();
+  const vm = sim.createVm();
+  const g = vm.createGuestMemfd("0x100000", ["MMAP", "INIT_SHARED"]);
+  const m = g.mmap(0, 4096);
+  const before = [...sim.snapshot()];
+  const cases: Array<[() => unknown, string, RegExp]> = [
+    [() => vm.createGuestMemfd("lots", 0), "create_guest_memfd", /size: "lots" is not a number/],
+    [() => vm.createGuestMemfd(4096, "BIG_PAGES"), "create_guest_memfd", /flags: unknown flag "BIG_PAGES"/],
+    [() => g.allocate(1.5, 4096), "fallocate", /offset: 1.5 is not an integer/],
+    [() => g.fallocate("SHRINK", 0, 4096), "fallocate", /mode: unknown flag "SHRINK"/],
+    [() => vm.setUserMemoryRegion2({ slot: 0, guestPhysAddr: {} as never, memorySize: 4096 }), "set_user_memory_region2", /guestPhysAddr: expected a number/],
+    [() => vm.access(0, "fetch" as never), "vcpu_access", /access: "fetch" is not read, write or exec/],
+    [() => vm.access(0, "write", { value: 300 }), "vcpu_access", /value: 300 is not a byte/],
+    [() => g.link(vm, ["rw" as never], "share"), "gmem_link", /perm: expected an array/],
+    [() => g.mmap(0, 4096, "rwz"), "mmap", /prot: "rwz"/],
+    [() => m.store(0, -1), "store", /value -1 must be a byte/],
+    [() => m.load(0.5), "load", /offset 0.5 must be an integer/],
+  ];
+  for (const [call, op, why] of cases) {
+    const e = throwsGmem(call, "EINVAL", "");
+    assert.is(e.op, op);
+    assert.match(e.message, why);
+  }
+  assert.equal([...sim.snapshot()], before);
+});
+
 test("the batch tier's result lines are exactly the kernel's, and carry the explanation apart", () => {
   const sim = new Simulator();
   const [, r] = sim.apply([

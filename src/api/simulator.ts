@@ -6,7 +6,7 @@
  *    never throwing, for simulations, fuzzing and replay.
  * Both drive the same Host, so they can be mixed.
  */
-import { GmemError } from "../errors.js";
+import { GmemError, TraceError } from "../errors.js";
 import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import type { Core } from "../core/core.js";
@@ -22,9 +22,9 @@ import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
-import type { Perm } from "../kvm/perm.js";
+import { isPerm, type Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
-import { toFlags } from "../trace/numbers.js";
+import { toBits, toFlags, wrap } from "../trace/numbers.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
 
 export type Num = number | bigint;
@@ -39,7 +39,23 @@ export interface SimulatorOptions {
   policy?: Policy;
 }
 
-const big = (x: Num): bigint => (typeof x === "bigint" ? x : BigInt(x));
+/** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
+const u64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "u64");
+const s64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "s64");
+
+/**
+ * Runs an API call: a malformed argument (a fraction, a string that is no
+ * number, an unknown flag name) is EINVAL naming the argument, raised before
+ * anything changed, never a raw exception.
+ */
+function guard<T>(op: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof TraceError) throw new GmemError(op, "EINVAL", e.message);
+    throw e;
+  }
+}
 
 function check(op: string, r: Result): Result {
   if (r.errno) throw new GmemError(op, r.errno, messageOf(r) ?? r.errno);
@@ -62,15 +78,17 @@ export class Simulator {
 
   /** KVM_CREATE_VM. type: "default" (0) or "sw_protected" (1). */
   createVm(type: "default" | "sw_protected" | number = "default"): Vm {
-    const t = type === "default" ? 0n : type === "sw_protected" ? 1n : BigInt(type);
-    const [r, vm] = vmo.createVm(this.host, t);
-    check("create_vm", r);
-    return new Vm(this, vm!);
+    return guard("create_vm", () => {
+      const t = type === "default" ? 0n : type === "sw_protected" ? 1n : u64("type", type);
+      const [r, vm] = vmo.createVm(this.host, t);
+      check("create_vm", r);
+      return new Vm(this, vm!);
+    });
   }
 
   /** KVM_CHECK_EXTENSION on /dev/kvm. */
   checkExtension(cap: number): number {
-    return check("check_extension", vmo.checkExtension(this.host, undefined, BigInt(cap))).value as number;
+    return guard("check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, u64("cap", cap))).value as number);
   }
 
   /** Host-wide counters: gmem pages allocated on the host. */
@@ -82,9 +100,11 @@ export class Simulator {
 
   /** Anonymous shared host memory (to back plain memslots). */
   anonMap(len: Num): Mapping {
-    const [r, map] = mm.anonMap(this.host, big(len));
-    check("anon_map", r);
-    return new Mapping(this, map!);
+    return guard("anon_map", () => {
+      const [r, map] = mm.anonMap(this.host, u64("len", len));
+      check("anon_map", r);
+      return new Mapping(this, map!);
+    });
   }
 
   /**
@@ -118,9 +138,11 @@ export class Vm {
 
   /** KVM_CREATE_GUEST_MEMFD. size in bytes; flags: "MMAP", "INIT_SHARED" or their OR. */
   createGuestMemfd(size: Num, flags: FlagsArg = 0): GmemFile {
-    const [r, f] = gm.createGuestMemfd(this.host, this.obj, big(size), toFlags("flags", "gmem", flags as never));
-    check("create_guest_memfd", r);
-    return new GmemFile(this.sim, f!);
+    return guard("create_guest_memfd", () => {
+      const [r, f] = gm.createGuestMemfd(this.host, this.obj, u64("size", size), toFlags("flags", "gmem", flags as never));
+      check("create_guest_memfd", r);
+      return new GmemFile(this.sim, f!);
+    });
   }
 
   /**
@@ -136,17 +158,19 @@ export class Vm {
     guestMemfd?: GmemFile | number;
     guestMemfdOffset?: Num;
   }): void {
-    const ua = region.userspaceAddr instanceof Mapping ? region.userspaceAddr.obj.address : big(region.userspaceAddr ?? 0);
-    const r = ms.setUserMemoryRegion2(this.host, this.obj, {
-      slot: region.slot,
-      flags: Number(toFlags("flags", "memslot", (region.flags ?? 0) as never)),
-      guestPhysAddr: big(region.guestPhysAddr),
-      memorySize: big(region.memorySize),
-      userspaceAddr: ua,
-      guestMemfd: region.guestMemfd instanceof GmemFile ? region.guestMemfd.obj : (region.guestMemfd ?? 0),
-      guestMemfdOffset: big(region.guestMemfdOffset ?? 0),
+    guard("set_user_memory_region2", () => {
+      const ua = region.userspaceAddr instanceof Mapping ? region.userspaceAddr.obj.address : u64("userspaceAddr", region.userspaceAddr ?? 0);
+      const r = ms.setUserMemoryRegion2(this.host, this.obj, {
+        slot: Number(wrap(toBits("slot", region.slot as never), "u32")),
+        flags: Number(toFlags("flags", "memslot", (region.flags ?? 0) as never) & 0xffffffffn),
+        guestPhysAddr: u64("guestPhysAddr", region.guestPhysAddr),
+        memorySize: u64("memorySize", region.memorySize),
+        userspaceAddr: ua,
+        guestMemfd: region.guestMemfd instanceof GmemFile ? region.guestMemfd.obj : Number(wrap(toBits("guestMemfd", (region.guestMemfd ?? 0) as never), "u32")),
+        guestMemfdOffset: u64("guestMemfdOffset", region.guestMemfdOffset ?? 0),
+      });
+      check("set_user_memory_region2", r);
     });
-    check("set_user_memory_region2", r);
   }
 
   /**
@@ -155,7 +179,12 @@ export class Vm {
    * results, not errors; only a closed VM throws (EBADF).
    */
   access(gpa: Num, access: "read" | "write" | "exec", opts: { value?: number; private?: boolean } = {}): Result {
-    const r = gu.vcpuAccess(this.host, this.obj, big(gpa), access, opts.private ?? false, opts.value ?? 0);
+    const r = guard("vcpu_access", () => {
+      if (access !== "read" && access !== "write" && access !== "exec") throw new TraceError(`access: "${access}" is not read, write or exec`);
+      const value = opts.value ?? 0;
+      if (!Number.isInteger(value) || value < 0 || value > 255) throw new TraceError(`value: ${value} is not a byte (0 to 255)`);
+      return gu.vcpuAccess(this.host, this.obj, u64("gpa", gpa), access, opts.private ?? false, value);
+    });
     if (r.errno === "EBADF") check("vcpu_access", r);
     this.host.sync();
     return r;
@@ -163,7 +192,9 @@ export class Vm {
 
   /** KVM_SET_MEMORY_ATTRIBUTES over [gpa, gpa + size). */
   setMemoryAttributes(gpa: Num, size: Num, attributes: FlagsArg): void {
-    check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, big(gpa), big(size), toFlags("attributes", "attributes", attributes as never), 0n));
+    guard("set_memory_attributes", () =>
+      check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, u64("gpa", gpa), u64("size", size), toFlags("attributes", "attributes", attributes as never), 0n)),
+    );
   }
 
   /** This VM's counters: SPTEs installed now, faults, zaps, exits. */
@@ -204,7 +235,7 @@ export class GmemFile {
 
   /** fallocate(2) with an explicit mode (FALLOC_FL_* names or numbers). */
   fallocate(mode: FlagsArg, offset: Num, len: Num): void {
-    check("fallocate", fal.fallocate(this.host, this.obj, Number(toFlags("mode", "falloc", mode as never)), big(offset), big(len)));
+    guard("fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(wrap(toFlags("mode", "falloc", mode as never), "int")), s64("offset", offset), s64("len", len))));
   }
 
   /** Allocates [offset, offset + len) (FALLOC_FL_KEEP_SIZE). */
@@ -225,9 +256,12 @@ export class GmemFile {
   /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
   mmap(offset: Num, len: Num, prot: string = "rw", shared = true): Mapping {
     const p = (prot.includes("r") ? PROT_READ : 0) | (prot.includes("w") ? PROT_WRITE : 0) | (prot.includes("x") ? 4 : 0);
-    const [r, map] = mm.mmap(this.host, this.obj, big(offset), big(len), p, shared);
-    check("mmap", r);
-    return new Mapping(this.sim, map!);
+    return guard("mmap", () => {
+      if (!/^(none|[rwx]*)$/.test(prot)) throw new TraceError(`prot: "${prot}" is not letters of "rwx" or "none"`);
+      const [r, map] = mm.mmap(this.host, this.obj, s64("offset", offset), u64("len", len), p, shared);
+      check("mmap", r);
+      return new Mapping(this.sim, map!);
+    });
   }
 
   /** Counters of this file's inode: pages present, and of them poisoned. */
@@ -243,14 +277,20 @@ export class GmemFile {
    * whole inode). The policy decides (EPERM with its reason).
    */
   link(vm: Vm, perm: Perm[], mode: lk.LinkMode, window: { offset?: Num; len?: Num } = {}): GmemFile {
-    const [r, f] = lk.gmemLink(this.host, this.obj, vm.obj, perm, window.offset === undefined ? undefined : big(window.offset), window.len === undefined ? undefined : big(window.len), mode);
-    check("gmem_link", r);
-    return new GmemFile(this.sim, f!);
+    return guard("gmem_link", () => {
+      if (!Array.isArray(perm) || !perm.every(isPerm)) throw new TraceError('perm: expected an array of "r", "w", "x", "alloc", "punch"');
+      if (mode !== "share" && mode !== "donate" && mode !== "migrate") throw new TraceError(`mode: "${mode}" is not share, donate or migrate`);
+      const offset = window.offset === undefined ? undefined : s64("offset", window.offset);
+      const len = window.len === undefined ? undefined : s64("len", window.len);
+      const [r, f] = lk.gmemLink(this.host, this.obj, vm.obj, perm, offset, len, mode);
+      check("gmem_link", r);
+      return new GmemFile(this.sim, f!);
+    });
   }
 
   /** Simulates a hardware memory error on the page at offset. */
   memoryFailure(offset: Num): void {
-    check("memory_failure", gu.memoryFailure(this.host, this.obj, big(offset)));
+    guard("memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, s64("offset", offset))));
   }
 
   close(): void {
@@ -270,14 +310,14 @@ export class Mapping {
   }
 
   /** An address outside the mapping is no memory of the process at all: SIGSEGV, as in a real one. */
-  private outside(offset: number): boolean {
-    if (!Number.isInteger(offset)) throw new TypeError(`offset ${offset} must be an integer`);
+  private outside(op: string, offset: number): boolean {
+    if (!Number.isInteger(offset)) throw new GmemError(op, "EINVAL", `offset ${offset} must be an integer`);
     return !this.obj.alive || offset < 0 || offset >= this.obj.npages * 4096;
   }
 
   /** Reads the byte at offset; a fault is returned as {signal}. */
   load(offset: number): { value?: number; signal?: string } {
-    if (this.outside(offset)) return { signal: "SIGSEGV" };
+    if (this.outside("load", offset)) return { signal: "SIGSEGV" };
     const r = mm.hostAccess(this.sim.host, this.obj, offset, false, 0);
     this.sim.host.sync();
     return r.signal ? { signal: r.signal } : { value: r.value as number };
@@ -285,8 +325,8 @@ export class Mapping {
 
   /** Fills the page holding offset with value; a fault is returned as {signal}. */
   store(offset: number, value: number): { signal?: string } {
-    if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`value ${value} must be a byte (0 to 255)`);
-    if (this.outside(offset)) return { signal: "SIGSEGV" };
+    if (!Number.isInteger(value) || value < 0 || value > 255) throw new GmemError("store", "EINVAL", `value ${value} must be a byte (0 to 255)`);
+    if (this.outside("store", offset)) return { signal: "SIGSEGV" };
     const r = mm.hostAccess(this.sim.host, this.obj, offset, true, value);
     this.sim.host.sync();
     return r.signal ? { signal: r.signal } : {};
