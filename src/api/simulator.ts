@@ -27,7 +27,8 @@ import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
 import { toBits, toFlags, wrap } from "../trace/numbers.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
 
-export type Num = number | bigint;
+/** A 64-bit value: a number, a bigint, or a string in strtoull syntax ("0x1000"). */
+export type Num = number | bigint | string;
 export type FlagsArg = number | string | Array<number | string>;
 
 export interface SimulatorOptions {
