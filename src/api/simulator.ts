@@ -38,6 +38,8 @@ export interface SimulatorOptions {
   kernel?: string | KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
+  /** A core to drive (reset first), instead of making one: for many short runs, such as fuzzing. */
+  core?: Core;
 }
 
 /** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
@@ -73,7 +75,7 @@ export class Simulator {
 
   constructor(options: SimulatorOptions = {}) {
     const profile = typeof options.kernel === "object" ? options.kernel : profileByName(options.kernel ?? "6.18");
-    this.host = new Host(makeCore(options.engine), { profile, policy: options.policy });
+    this.host = new Host(options.core ?? makeCore(options.engine), { profile, policy: options.policy });
     this.replayer = new Replayer(this.host);
   }
 

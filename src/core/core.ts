@@ -21,4 +21,6 @@ export interface Core {
   snapshot(): Float64Array;
   /** Bytes of memory the core holds now (wasm linear memory, or an estimate for the reference). */
   memoryBytes(): number;
+  /** Back to the freshly made state, so that one core can serve many short runs (fuzzing); false if it cannot. */
+  reset(): boolean;
 }

@@ -5,6 +5,7 @@
  * failure comes back with the op that showed it and the objects involved.
  */
 import { Simulator } from "../api/simulator.js";
+import { EngineCore } from "../core/engine.js";
 import { checkInvariants } from "../check/invariants.js";
 import { checkSecurity } from "../check/security.js";
 import { readSnapshot } from "../check/snapshot.js";
@@ -30,8 +31,16 @@ export interface CheckOptions {
   everyOp?: boolean;
 }
 
+/** One engine per thread, reset between traces when the build supports it. */
+let pooled: EngineCore | null = null;
+
+function freshEngine(): EngineCore {
+  if (pooled && pooled.reset()) return pooled;
+  return (pooled = new EngineCore());
+}
+
 export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOptions = {}): TraceFailure | null {
-  const engine = new Simulator({ engine: "wasm", kernel: o.kernel, policy: o.policy });
+  const engine = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: o.policy });
   const reference = new Simulator({ engine: "reference", kernel: o.kernel, policy: o.policy });
   const re = new Replayer(engine.host);
   const rr = new Replayer(reference.host);

@@ -9,7 +9,7 @@ import { RefModel } from "./model.js";
 
 export class ReferenceCore implements Core {
   readonly kind = "reference" as const;
-  readonly model = new RefModel();
+  model = new RefModel();
   /** Grown on demand up to a full batch: most simulators (and every fuzz trace) need far less. */
   results = new Float64Array(16 * A.RES_WORDS);
   onFlush: ((count: number) => void) | null = null;
@@ -92,6 +92,13 @@ export class ReferenceCore implements Core {
   snapshot(): Float64Array {
     this.flush();
     return this.model.snapshot();
+  }
+
+  reset(): boolean {
+    this.model = new RefModel();
+    this.count = 0;
+    this.onFlush = null;
+    return true;
   }
 
   /** A rough figure (the maps' entries at 64 bytes each), for side-by-side reports only. */
