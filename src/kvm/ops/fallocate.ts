@@ -67,6 +67,8 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   if (ln.neg || (ln.pages === 0 && ln.rem === 0)) return fail("EINVAL", `len ${bytesText(len)} must be positive`);
   const vfs = vfsModeCheck(mode);
   if (vfs) return vfs;
+  // A VM fd's anon inode is not a regular file: vfs_fallocate() refuses it before the size check (checked live).
+  if (fd.kind === "vm") return fail("ENODEV", "a VM fd is not a regular file");
   // offset + len in pages and remainder; at 2^63 bytes or more it is beyond the largest file.
   const endPages = off.pages + ln.pages + (off.rem + ln.rem >= 4096 ? 1 : 0);
   if (endPages >= MAX_LFS_PAGES) return fail("EFBIG", `offset + len is beyond the largest file size`);
