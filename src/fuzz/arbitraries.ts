@@ -207,13 +207,14 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
   set_memory_attributes: 1,
   memory_failure: 0,
   stats: 0,
+  // The design's ops are an extension the kernel does not have; memfd file I/O is not modelled.
   gmem_link: 0,
   move_enc_context_from: 0,
-  read: 0,
-  pread: 0,
-  ftruncate: 0,
-  check_extension: 0,
-  anon_map: 0,
+  read: 1,
+  pread: 1,
+  ftruncate: 1,
+  check_extension: 1,
+  anon_map: 1,
   memfd: 0,
 };
 
