@@ -9,7 +9,10 @@
  */
 
 const heads = memory.data(32 << 2, 4);
-let top: usize = (__heap_base + 15) & ~(<usize>15);
+const HEAP_START: usize = (__heap_base + 15) & ~(<usize>15);
+let top: usize = HEAP_START;
+/** The highest top since instantiation or reset: what resetAlloc() must zero. */
+let peak: usize = HEAP_START;
 
 @inline function classOf(bytes: usize): usize {
   return bytes <= 16 ? 4 : 32 - <usize>clz(<u32>(bytes - 1));
@@ -25,6 +28,7 @@ export function alloc(bytes: usize): usize {
   }
   p = top;
   top += <usize>1 << k;
+  peak = max(peak, top);
   let have = <usize>memory.size();
   let need = (top + 0xffff) >>> 16;
   if (need > have) {
@@ -72,3 +76,16 @@ export function resize(p: usize, oldBytes: usize, newBytes: usize): usize {
 @inline export function unmake<T>(x: T): void {
   free(changetype<usize>(x), offsetof<T>());
 }
+
+/**
+ * Back to the instantiated state: every block forgotten, and the heap zeroed
+ * as far as it was ever carved, since callers rely on fresh memory being 0
+ * (memory cannot shrink, so pages past that stay and are still zero).
+ */
+export function resetAlloc(): void {
+  memory.fill(heads, 0, 32 << 2);
+  memory.fill(HEAP_START, 0, peak - HEAP_START);
+  top = HEAP_START;
+  peak = HEAP_START;
+}
+

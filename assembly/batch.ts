@@ -25,6 +25,12 @@ import { btCount } from "./btree";
 export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);
 export const resBuf = memory.data(CMD_CAPACITY * RES_WORDS * 8, 16);
 
+/** Both buffers as instantiation leaves them (JavaScript may have written commands it never ran). */
+export function resetBatch(): void {
+  memory.fill(cmdBuf, 0, CMD_CAPACITY * CMD_WORDS * 8);
+  memory.fill(resBuf, 0, CMD_CAPACITY * RES_WORDS * 8);
+}
+
 @inline function i32At(c: usize, w: i32): i32 { return <i32>load<f64>(c + (<usize>w << 3)); }
 @inline function u64At(c: usize, w: i32): u64 { return <u64>load<f64>(c + (<usize>w << 3)); }
 

@@ -419,6 +419,15 @@ function noVisit(vals: usize, n: i32): void {}
 const tmpKeys = memory.data(<i32>NODE_BYTES << 1, 8);
 const tmpVals = memory.data(<i32>NODE_BYTES, 8);
 
+/** Forget the pool (its chunks go with the heap, alloc.ts resetAlloc()). */
+export function resetBtree(): void {
+  freeNodes = 0;
+  liveNodes = 0;
+  leafEnd = 0;
+  memory.fill(tmpKeys, 0, NODE_BYTES << 1);
+  memory.fill(tmpVals, 0, NODE_BYTES);
+}
+
 @inline function underfull(n: usize): bool { return cnt(n) < (isLeaf(n) ? LMIN : IMIN); }
 
 /**

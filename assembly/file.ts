@@ -25,7 +25,12 @@ export class GmemFile {
   blocked: Ranges = changetype<Ranges>(0);
 }
 
-export const files = make<Table>();
+// Static, not made at start-up: reset() then only has to zero it.
+export const files = changetype<Table>(memory.data(offsetof<Table>(), 8));
+
+export function resetFiles(): void {
+  memory.fill(changetype<usize>(files), 0, offsetof<Table>());
+}
 
 @inline export function getFile(id: i32): GmemFile {
   let p = files.get(id);

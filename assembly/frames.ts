@@ -148,3 +148,15 @@ export function setFrameCtx(pfn: u32, ctx: u32): void {
   }
   store<u32>(cc + (<usize>(pfn & MASK) << 2), ctx);
 }
+
+export function resetFrames(): void {
+  dir = 0;
+  dirCap = 0;
+  stack = 0;
+  stackCap = 0;
+  stackLen = 0;
+  nextPfn = 1;
+  gmemPages = 0;
+  anonPages = 0;
+  freeKind = 0;
+}

@@ -20,9 +20,16 @@ export class HostMap {
   file: i32 = -1;
 }
 
-export const maps = make<Table>();
-const byHva = make<Vec>();
+// Static, not made at start-up: reset() then only has to zero it.
+export const maps = changetype<Table>(memory.data(offsetof<Table>(), 8));
+const byHva = changetype<Vec>(memory.data(offsetof<Vec>(), 8));
 let lastMap: usize = 0;
+
+export function resetMaps(): void {
+  memory.fill(changetype<usize>(maps), 0, offsetof<Table>());
+  memory.fill(changetype<usize>(byHva), 0, offsetof<Vec>());
+  lastMap = 0;
+}
 
 @inline export function getMap(id: i32): HostMap {
   let p = maps.get(id);

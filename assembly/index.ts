@@ -43,9 +43,16 @@
  * snapshot double by double on random traces).
  */
 import { CMD_CAPACITY } from "../src/abi/core-abi";
-import { cmdBuf, resBuf, runBatch } from "./batch";
-import { snapshot as buildSnapshot, snapshotPtr as snapPtr } from "./snapshot";
-import { liveNodes } from "./btree";
+import { cmdBuf, resBuf, runBatch, resetBatch } from "./batch";
+import { snapshot as buildSnapshot, snapshotPtr as snapPtr, resetSnapshot } from "./snapshot";
+import { liveNodes, resetBtree } from "./btree";
+import { resetAlloc } from "./alloc";
+import { resetFrames } from "./frames";
+import { resetInodes } from "./inode";
+import { resetFiles } from "./file";
+import { resetVms } from "./kvm";
+import { resetMaps } from "./hostmap";
+import { resetHva } from "./memslot";
 import "./abort";
 
 /** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
@@ -81,4 +88,26 @@ export function btreeNodes(): i32 {
 /** Commands per batch, so JavaScript need not trust its own copy of the constant. */
 export function capacity(): i32 {
   return CMD_CAPACITY;
+}
+
+/**
+ * Back to the state of a fresh instance, so that a fuzzer can reuse one
+ * instance per thread (instantiation costs tens of microseconds). Every
+ * module-level variable and static region gets its initial value, and the heap
+ * is zeroed up to the highest address ever allocated: the cost is that of
+ * zeroing the memory used plus the two buffers (104 KiB). Linear memory keeps
+ * its size (it cannot shrink); the pages past the heap are still zero. Views
+ * of memory.buffer stay valid.
+ */
+export function reset(): void {
+  resetAlloc();
+  resetBtree();
+  resetFrames();
+  resetInodes();
+  resetFiles();
+  resetVms();
+  resetMaps();
+  resetHva();
+  resetSnapshot();
+  resetBatch();
 }

@@ -27,7 +27,8 @@ export class Inode {
 /** uAPI GUEST_MEMFD_FLAG_INIT_SHARED: host faults may populate a gmem inode. */
 const GUEST_MEMFD_FLAG_INIT_SHARED: u32 = 2;
 
-export const inodes = make<Table>();
+// Static, not made at start-up: reset() then only has to zero it.
+export const inodes = changetype<Table>(memory.data(offsetof<Table>(), 8));
 
 @inline export function getInode(id: i32): Inode {
   let p = inodes.get(id);
@@ -115,4 +116,10 @@ export function inodeStats(ino: Inode): i64 {
   poisonedSeen = 0;
   btForEach(ino.pages, 0, u64.MAX_VALUE, countPoisoned);
   return poisonedSeen;
+}
+
+export function resetInodes(): void {
+  memory.fill(changetype<usize>(inodes), 0, offsetof<Table>());
+  fillKind = 0;
+  poisonedSeen = 0;
 }

@@ -4,7 +4,6 @@
  * HKID stand-in). Mirrors kvm_create_vm() / kvm_destroy_vm().
  */
 import { Vec, Table } from "./vec";
-import { make } from "./alloc";
 
 @unmanaged
 export class Kvm {
@@ -25,7 +24,12 @@ export class Kvm {
   lastSlot: usize = 0;
 }
 
-export const vms = make<Table>();
+// Static, not made at start-up: reset() then only has to zero it.
+export const vms = changetype<Table>(memory.data(offsetof<Table>(), 8));
+
+export function resetVms(): void {
+  memory.fill(changetype<usize>(vms), 0, offsetof<Table>());
+}
 
 @inline export function getVm(id: i32): Kvm {
   let p = vms.get(id);

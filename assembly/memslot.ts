@@ -118,6 +118,10 @@ function removeFrom(v: Vec, i: i32, p: u32): void {
 
 const hvaBuckets = memory.data(64 << 2, 4);
 
+export function resetHva(): void {
+  memory.fill(hvaBuckets, 0, 64 << 2);
+}
+
 @inline function bucketOf(npages: u64): i32 {
   return 63 - <i32>clz(npages);
 }

@@ -19,6 +19,12 @@ let buf: usize = 0;
 let cap: usize = 0; // doubles
 let len: usize = 0;
 
+export function resetSnapshot(): void {
+  buf = 0;
+  cap = 0;
+  len = 0;
+}
+
 export function snapshotPtr(): usize {
   return buf;
 }

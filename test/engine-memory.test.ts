@@ -442,4 +442,108 @@ test("a private access prepares the page under the VM's context and installs a p
   assert.is(s.inodes.get(0)!.pages.find((p) => p.pgoff === 20)!.ctx, 0);
 });
 
+/**
+ * A setup that creates every kind of object, then `ops` random commands over
+ * it (accesses of every path, allocations, punches, zaps, poison, blocks,
+ * rights and contexts), with a snapshot halfway: every piece of core state is
+ * touched. Different seeds give different traces.
+ */
+function mixedTrace(seed: number, ops: number): Cmd[] {
+  let s = seed;
+  const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), Math.floor((s / 2 ** 31) * n));
+  const HVA_ANON = 0x7f0000000, HVA_G = 0x7f1000000;
+  const GMEM_ONLY = A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY;
+  const cmds: Cmd[] = [
+    [A.OP_VM_CREATE, 0],
+    [A.OP_VM_CREATE, 1],
+    [A.OP_VM_SET_CTX, 1, 40 + rnd(9)],
+    [A.OP_INODE_CREATE, 0, 4096, A.INODE_GMEM, 3],
+    [A.OP_INODE_CREATE, 1, 4096, A.INODE_ANON, 0],
+    [A.OP_FILE_CREATE, 0, 0, 0, A.RIGHTS_ALL],
+    [A.OP_FILE_CREATE, 1, 0, 1, A.RIGHTS_ALL],
+    [A.OP_SLOT_CREATE, 0, 0, 0x1000, 1024, 0, 0, GMEM_ONLY],
+    [A.OP_SLOT_CREATE, 0, 1, 0x10000, 1024, 0, 1024, A.SLOT_GUEST_MEMFD],
+    [A.OP_SLOT_SET_UADDR, 0, 1, HVA_G],
+    [A.OP_SLOT_CREATE, 0, 2, 0x20000, 2048, -1, 0, 0],
+    [A.OP_SLOT_SET_UADDR, 0, 2, HVA_ANON],
+    [A.OP_SLOT_CREATE, 1, 0, 0x1000, 2048, 1, 0, GMEM_ONLY],
+    [A.OP_HOSTMAP_CREATE, 0, HVA_ANON, 4096, 1, 0, A.RIGHT_R | A.RIGHT_W, -1],
+    [A.OP_HOSTMAP_CREATE, 1, HVA_G, 1024, 0, 1024, A.RIGHT_R | A.RIGHT_W, 0],
+  ];
+  const gfn = (vm: number): number => {
+    if (vm === 1) return 0x1000 + rnd(2100);
+    const slot = rnd(3);
+    return slot === 0 ? 0x1000 + rnd(1100) : slot === 1 ? 0x10000 + rnd(1024) : 0x20000 + rnd(2048);
+  };
+  for (let k = 0; k < ops; k++) {
+    if (k === ops >> 1) cmds.push([A.OP_STATS_INODE, 0], [A.OP_STATS_VM, 1], [A.OP_STATS_HOST]);
+    const r = rnd(100);
+    const inode = rnd(2);
+    const a = rnd(4096), b = Math.min(4096, a + 1 + rnd(rnd(4) ? 4 : 300));
+    if (r < 45) {
+      const vm = rnd(2), priv = rnd(3) === 0 ? 1 : 0;
+      cmds.push([A.OP_GUEST_ACCESS, vm, gfn(vm), rnd(3), priv, rnd(256), rnd(20) ? priv : 1 - priv]);
+    } else if (r < 55) {
+      const anon = rnd(2);
+      cmds.push([A.OP_HOST_ACCESS, anon ? HVA_ANON + rnd(4096) : HVA_G + rnd(1024), rnd(2), rnd(256)]);
+    } else if (r < 67) cmds.push([A.OP_ALLOCATE, inode, a, b]);
+    else if (r < 79) cmds.push([A.OP_PUNCH, inode, a, b]);
+    else if (r < 87) cmds.push([A.OP_ZAP_GFNS, rnd(2), 0x1000 + rnd(0x20000), 0x1000 + rnd(0x20000) + rnd(3000)]);
+    else if (r < 91) cmds.push([A.OP_MEMORY_FAILURE, inode, rnd(4096)]);
+    else if (r < 94) cmds.push([A.OP_FILE_BLOCK, rnd(2), a, Math.min(4096, a + rnd(40))]);
+    else if (r < 97) cmds.push([A.OP_FILE_SET_RIGHTS, rnd(2), [A.RIGHTS_ALL, A.RIGHT_R, A.RIGHT_R | A.RIGHT_W][rnd(3)]]);
+    else cmds.push([A.OP_VM_SET_CTX, rnd(2), rnd(100)]);
+  }
+  cmds.push([A.OP_STATS_INODE, 0], [A.OP_STATS_INODE, 1], [A.OP_STATS_VM, 0], [A.OP_STATS_VM, 1], [A.OP_STATS_HOST]);
+  return cmds;
+}
+
+/** Runs cmds in batches of at most CMD_CAPACITY; all result rows in order. */
+function runAll(run: (...cmds: Cmd[]) => number[][], cmds: Cmd[]): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < cmds.length; i += A.CMD_CAPACITY) out.push(...run(...cmds.slice(i, i + A.CMD_CAPACITY)));
+  return out;
+}
+
+function rawSnapshot(x: Exports): number[] {
+  const n = x.snapshot();
+  return Array.from(new Float64Array(x.memory.buffer, x.snapshotPtr(), n));
+}
+
+/** Linear memory of a used-then-reset instance against a fresh one's: the same bytes, then zeros. */
+function sameMemory(used: Exports, fresh: Exports, label: string): void {
+  const u = new Uint8Array(used.memory.buffer), f = new Uint8Array(fresh.memory.buffer);
+  assert.ok(u.length >= f.length, `${label}: memory never shrinks`);
+  const diff = f.findIndex((b, i) => b !== u[i]);
+  assert.is(diff, -1, `${label}: first differing byte`);
+  const stray = u.subarray(f.length).findIndex((b) => b !== 0);
+  assert.is(stray, -1, `${label}: first non-zero byte past a fresh instance's memory`);
+}
+
+test("reset() leaves an instance that runs a trace exactly as a fresh one does, release and debug builds", () => {
+  for (const module of [compiled, compiledDebug]) {
+    const first = mixedTrace(1, 6000);
+    const second = mixedTrace(2, 3000);
+    const used = core(module);
+    const r1 = runAll(used.run, first);
+    assert.ok(r1.some((r) => r[0] !== A.RES_OK) && r1.filter((r) => r[0] === A.RES_OK).length > first.length / 2, "the trace mixes successes and failures");
+    const s1 = used.snapshot();
+    assert.ok(s1.end.freeDepth > 0 && s1.files.get(0)!.blocked.length > 0 && s1.vms.get(0)!.sptes.length > 0, "the first trace left state everywhere");
+    assert.ok(used.x.btreeNodes() > 0);
+    used.x.reset();
+    assert.is(used.x.btreeNodes(), 0, "no btree node survives reset");
+    sameMemory(used.x, core(module).x, "right after reset");
+
+    const fresh = core(module);
+    const expect = runAll(fresh.run, second);
+    assert.equal(runAll(used.run, second), expect, "results of the second trace");
+    assert.equal(rawSnapshot(used.x), rawSnapshot(fresh.x), "snapshot stream after the second trace");
+    assert.is(used.x.btreeNodes(), fresh.x.btreeNodes());
+    sameMemory(used.x, fresh.x, "after the second trace");
+    // And again: a reset of a reset instance.
+    used.x.reset();
+    assert.equal(runAll(used.run, first), r1, "the first trace again");
+  }
+});
+
 test.run();
