@@ -135,6 +135,55 @@ export function btGet(root: u32, k: u64): u32 {
   return leafHas(n, i, k) ? load<u32>(lvp(n, i)) : 0;
 }
 
+/**
+ * Where the last btLookup() ended: its leaf (0 for an empty tree) and k's
+ * index there. With btInsertAt(), a lookup that misses becomes an insertion
+ * without a second descent.
+ */
+export let lookupLeaf: usize = 0;
+export let lookupIdx: i32 = 0;
+
+/** btGet(), leaving its leaf and index in lookupLeaf and lookupIdx. */
+export function btLookup(root: u32, k: u64): u32 {
+  let n = <usize>root;
+  lookupLeaf = n;
+  if (n == 0) return 0;
+  while (!isLeaf(n)) n = child(n, upperBound(n, k));
+  let i = leafLowerBound(n, k);
+  lookupLeaf = n;
+  lookupIdx = i;
+  return leafHas(n, i, k) ? load<u32>(lvp(n, i)) : 0;
+}
+
+/**
+ * Insert absent key k with value v, given what btLookup(k) left in
+ * lookupLeaf / lookupIdx (the caller keeps them) when this tree has not
+ * changed since: straight into that leaf when it has room and k's high half,
+ * else by the splitting descent of btSlot().
+ */
+export function btInsertAt(rootRef: usize, k: u64, v: u32, leaf: usize, i: i32): void {
+  if (leaf != 0) {
+    let c = cnt(leaf);
+    if (c < LCAP && (c == 0 || hiOf(leaf) == hi32(k))) {
+      if (c == 0) setHi(leaf, hi32(k));
+      if (i < c) {
+        memory.copy(lkp(leaf, i + 1), lkp(leaf, i), <usize>(c - i) << 2);
+        memory.copy(lvp(leaf, i + 1), lvp(leaf, i), <usize>(c - i) << 2);
+      }
+      store<u32>(lkp(leaf, i), <u32>k);
+      store<u32>(lvp(leaf, i), v);
+      setCnt(leaf, c + 1);
+      return;
+    }
+  }
+  store<u32>(btSlot(rootRef, k), v);
+}
+
+/** The address of the value at index i of a leaf btLookup() found. */
+@inline export function btValueAt(leaf: usize, i: i32): usize {
+  return lvp(leaf, i);
+}
+
 /** Number of entries (walks the leaves: for tests and snapshots, not hot paths). */
 export function btCount(root: u32): i64 {
   let n = <usize>root;
@@ -424,6 +473,8 @@ export function resetBtree(): void {
   freeNodes = 0;
   liveNodes = 0;
   leafEnd = 0;
+  lookupLeaf = 0;
+  lookupIdx = 0;
   memory.fill(tmpKeys, 0, NODE_BYTES << 1);
   memory.fill(tmpVals, 0, NODE_BYTES);
 }

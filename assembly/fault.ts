@@ -19,7 +19,7 @@ import { getFile, fileBlocks } from "./file";
 import { faultPage, hostFaultable } from "./inode";
 import { HostMap, findMap } from "./hostmap";
 import { install, SPTE_SHIFT } from "./stage2";
-import { btGet } from "./btree";
+import { btLookup, lookupLeaf, lookupIdx } from "./btree";
 import { frameByte, setFrameByte, frameFlags, setFrameFlags, setFrameCtx } from "./frames";
 
 /** What hostPage() found instead of a page. */
@@ -62,8 +62,10 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
   if (priv != attrPriv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
-  let spte = btGet(vm.s2, gfn);
+  let spte = btLookup(vm.s2, gfn);
   if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte);
+  // Where the lookup ended: step 5 installs there (only the page cache changes meanwhile).
+  let leaf = lookupLeaf, at = lookupIdx;
   // 2.
   let m = slotByGfn(vm, gfn);
   if (m === null) {
@@ -103,7 +105,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
   }
   // 5.
   let rights: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X;
-  install(vm, gfn, pfn, priv ? rights | SPTE_PRIVATE : rights);
+  install(vm, gfn, pfn, priv ? rights | SPTE_PRIVATE : rights, spte, leaf, at);
   touch(r, pfn, access, byte);
 }
 

@@ -7,7 +7,7 @@
 import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
 import { Vec, Table } from "./vec";
 import { make, unmake } from "./alloc";
-import { btGet, btSlot, btClear, btFill, btForEach } from "./btree";
+import { btLookup, btInsertAt, lookupLeaf, lookupIdx, btClear, btFill, btForEach } from "./btree";
 import { frameAlloc, frameAllocRun, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
 
 @unmanaged
@@ -83,11 +83,12 @@ function newFrames(dst: usize, n: i32): void {
  * uptodate if it was not. Returns 0 instead if the page is poisoned.
  */
 export function faultPage(ino: Inode, pgoff: u64): u32 {
-  // Most faults find the page: a plain lookup first, the inserting descent only to create.
-  let pfn = btGet(ino.pages, pgoff);
+  // Most faults find the page: a plain lookup, and a miss inserts where it ended.
+  let pfn = btLookup(ino.pages, pgoff);
   if (pfn == 0) {
+    let leaf = lookupLeaf, i = lookupIdx;
     pfn = frameAlloc(ino.kind);
-    store<u32>(btSlot(pagesRef(ino), pgoff), pfn);
+    btInsertAt(pagesRef(ino), pgoff, pfn, leaf, i);
     setFrameFlags(pfn, PG_UPTODATE);
     return pfn;
   }

@@ -6,7 +6,7 @@
  * table dropped node by node, for KVM_X86_QUIRK_SLOT_ZAP_ALL).
  */
 import { Kvm, s2Ref } from "./kvm";
-import { btRemoveRangeCount, btClearCount, btSlot } from "./btree";
+import { btRemoveRangeCount, btClearCount, btInsertAt, btValueAt } from "./btree";
 
 /** An SPTE word: pfn << SPTE_SHIFT | rights (RIGHT_* | SPTE_PRIVATE). */
 export const SPTE_SHIFT: u32 = 4;
@@ -29,13 +29,17 @@ export function zapAll(vm: Kvm): void {
 
 /**
  * Install gfn -> pfn with `rights` (SPTE_PRIVATE included), or widen the rights of the SPTE already
- * mapping gfn to pfn; an SPTE to another pfn is replaced.
+ * mapping gfn to pfn; an SPTE to another pfn is replaced. `old`, `leaf` and `i`
+ * are what btLookup() of gfn gave and left (the fault looked first, and
+ * nothing has changed the table since).
  */
-export function install(vm: Kvm, gfn: u64, pfn: u32, rights: u32): void {
-  let p = btSlot(s2Ref(vm), gfn);
-  let old = load<u32>(p);
-  if (old == 0) vm.sptes++;
-  else if (old >>> SPTE_SHIFT == pfn) rights |= old & SPTE_BITS;
-  store<u32>(p, (pfn << SPTE_SHIFT) | rights);
+export function install(vm: Kvm, gfn: u64, pfn: u32, rights: u32, old: u32, leaf: usize, i: i32): void {
   vm.faults++;
+  if (old == 0) {
+    vm.sptes++;
+    btInsertAt(s2Ref(vm), gfn, (pfn << SPTE_SHIFT) | rights, leaf, i);
+    return;
+  }
+  if (old >>> SPTE_SHIFT == pfn) rights |= old & SPTE_BITS;
+  store<u32>(btValueAt(leaf, i), (pfn << SPTE_SHIFT) | rights);
 }
