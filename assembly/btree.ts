@@ -653,10 +653,35 @@ export function btRemoveRangeCount(rootRef: usize, lo: u64, hi: u64): i64 {
   return btRemoveRange(rootRef, lo, hi, noVisit);
 }
 
-/** Remove one key; returns its value, or 0 if it was absent. */
+/** removeRec() for the range [k, k + 1): one search per level, the same rebalancing. */
+function removeOne(n: usize, k: u64): u32 {
+  if (isLeaf(n)) {
+    let i = leafLowerBound(n, k);
+    if (!leafHas(n, i, k)) return 0;
+    let v = load<u32>(lvp(n, i));
+    let c = cnt(n);
+    let tail = <usize>(c - i - 1) << 2;
+    memory.copy(lkp(n, i), lkp(n, i + 1), tail);
+    memory.copy(lvp(n, i), lvp(n, i + 1), tail);
+    setCnt(n, c - 1);
+    return v;
+  }
+  let a = upperBound(n, k);
+  let v = removeOne(child(n, a), k);
+  if (v != 0 && underfull(child(n, a))) fixChild(n, a);
+  return v;
+}
+
+/**
+ * Remove one key; returns its value, or 0 if it was absent. The single-page
+ * punch and zap: btRemoveRange() would search each leaf twice and visit
+ * through a call.
+ */
 export function btDelete(rootRef: usize, k: u64): u32 {
-  let v = btGet(load<u32>(rootRef), k);
-  if (v != 0) btRemoveRange(rootRef, k, k + 1, noVisit);
+  let n = <usize>load<u32>(rootRef);
+  if (n == 0) return 0;
+  let v = removeOne(n, k);
+  if (v != 0) settleRoot(rootRef);
   return v;
 }
 

@@ -106,17 +106,28 @@ let freeKind: i32 = 0;
   freeKind = kind;
 }
 
+function growStack(need: u32): void {
+  let cap = stackCap < 1024 ? <u32>1024 : stackCap;
+  while (cap < need) cap <<= 1;
+  stack = resize(stack, <usize>stackCap << 2, <usize>cap << 2);
+  stackCap = cap;
+}
+
 /** Return frames to the pool in the order given (a btree Visitor). */
 export function freeFrames(pfns: usize, n: i32): void {
-  if (stackLen + <u32>n > stackCap) {
-    let cap = stackCap < 1024 ? <u32>1024 : stackCap;
-    while (cap < stackLen + <u32>n) cap <<= 1;
-    stack = resize(stack, <usize>stackCap << 2, <usize>cap << 2);
-    stackCap = cap;
-  }
+  if (stackLen + <u32>n > stackCap) growStack(stackLen + <u32>n);
   memory.copy(stack + (<usize>stackLen << 2), pfns, <usize>n << 2);
   stackLen += <u32>n;
   countAlloc(freeKind, -(<i64>n));
+  assert(gmemPages >= 0 && anonPages >= 0, "page counters went negative");
+}
+
+/** freeFrames() of one frame of an inode of `kind`. */
+export function freeFrame(kind: i32, pfn: u32): void {
+  if (stackLen == stackCap) growStack(stackLen + 1);
+  store<u32>(stack + (<usize>stackLen << 2), pfn);
+  stackLen++;
+  countAlloc(kind, -1);
   assert(gmemPages >= 0 && anonPages >= 0, "page counters went negative");
 }
 

@@ -16,8 +16,8 @@ import { Memslot, forEachSlotByHva } from "./memslot";
 import { HostMap, mapRemove } from "./hostmap";
 import { firstEndingAfter, bindingAt } from "./binding";
 import { zapRange } from "./stage2";
-import { btRemoveRange, btSlot } from "./btree";
-import { frameAlloc, frameFlags, setFrameFlags, freeFrames, setFreeKind } from "./frames";
+import { btRemoveRange, btDelete, btSlot } from "./btree";
+import { frameAlloc, frameFlags, setFrameFlags, freeFrames, freeFrame, setFreeKind } from "./frames";
 
 function zapSlotHva(m: Memslot, hs: u64, he: u64): void {
   zapRange(m.vm, m.base + (hs - m.uaddr), m.base + (he - m.uaddr));
@@ -73,6 +73,12 @@ export function fileBlock(id: i32, start: u64, end: u64): void {
 /** kvm_gmem_punch_hole(): zap, then free every present page in range; returns how many. */
 export function punch(ino: Inode, start: u64, end: u64): i64 {
   invalidate(ino, start, end);
+  if (end - start == 1) {
+    let pfn = btDelete(pagesRef(ino), start);
+    if (pfn == 0) return 0;
+    freeFrame(ino.kind, pfn);
+    return 1;
+  }
   setFreeKind(ino.kind);
   return btRemoveRange(pagesRef(ino), start, end, freeFrames);
 }

@@ -6,7 +6,7 @@
  * table dropped node by node, for KVM_X86_QUIRK_SLOT_ZAP_ALL).
  */
 import { Kvm, s2Ref } from "./kvm";
-import { btRemoveRangeCount, btClearCount, btInsertAt, btValueAt } from "./btree";
+import { btRemoveRangeCount, btDelete, btClearCount, btInsertAt, btValueAt } from "./btree";
 
 /** An SPTE word: pfn << SPTE_SHIFT | rights (RIGHT_* | SPTE_PRIVATE). */
 export const SPTE_SHIFT: u32 = 4;
@@ -14,7 +14,9 @@ export const SPTE_BITS: u32 = (1 << SPTE_SHIFT) - 1;
 
 export function zapRange(vm: Kvm, start: u64, end: u64): void {
   if (vm.sptes == 0) return;
-  let n = btRemoveRangeCount(s2Ref(vm), start, end);
+  let n = end - start == 1
+    ? <i64>(btDelete(s2Ref(vm), start) != 0)
+    : btRemoveRangeCount(s2Ref(vm), start, end);
   vm.sptes -= n;
   assert(vm.sptes >= 0);
   vm.zaps += n;
