@@ -16,7 +16,8 @@ const compiled = new WebAssembly.Module(wasm);
 const NODE_BYTES = 512;
 const compiledDebug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
 
-type Exports = EngineExports;
+/** This build exports reset(), which EngineExports leaves optional. */
+type Exports = EngineExports & { reset(): void };
 
 type Cmd = [op: number, ...args: number[]];
 
