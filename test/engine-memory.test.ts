@@ -16,8 +16,7 @@ const compiled = new WebAssembly.Module(wasm);
 const NODE_BYTES = 512;
 const compiledDebug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
 
-/** This build exports reset(), which EngineExports leaves optional. */
-type Exports = EngineExports & { reset(): void };
+type Exports = EngineExports;
 
 type Cmd = [op: number, ...args: number[]];
 

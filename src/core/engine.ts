@@ -18,8 +18,8 @@ export interface EngineExports {
   snapshotPtr(): number;
   /** B+tree nodes in use, for memory tests. */
   btreeNodes(): number;
-  /** Back to the freshly instantiated state (absent from older builds). */
-  reset?(): void;
+  /** Back to the freshly instantiated state. */
+  reset(): void;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -108,7 +108,6 @@ export class EngineCore implements Core {
 
   /** Reuses this instance as if new: instantiating costs tens of µs, which short fuzz traces feel. */
   reset(): boolean {
-    if (!this.x.reset) return false;
     this.count = 0;
     this.onFlush = null;
     this.x.reset();
