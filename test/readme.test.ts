@@ -1,0 +1,56 @@
+/**
+ * The README's API example is run as written, and every claim its comments make
+ * (`expr; // { ... }`, and the caught error's `e.field value` pairs) is checked,
+ * so that the first code a newcomer reads stays true.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import * as gmemsim from "../src/index.js";
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const section = readme.slice(readme.indexOf("## The API"));
+const code = section.slice(section.indexOf("```ts\n") + 6, section.indexOf("\n```", section.indexOf("```ts\n")));
+
+/** The object or array literal a comment starts with (balanced brackets), or null. */
+function leadingLiteral(comment: string): string | null {
+  const open = comment[0];
+  if (open !== "{" && open !== "[") return null;
+  let depth = 0;
+  for (let k = 0; k < comment.length; k++) {
+    if (comment[k] === "{" || comment[k] === "[") depth++;
+    if (comment[k] === "}" || comment[k] === "]") depth--;
+    if (depth === 0) return comment.slice(0, k + 1);
+  }
+  return null;
+}
+
+test("the README's API example runs, and each value its comments claim is what it returns", () => {
+  const claims: Array<{ expr: string; literal: string }> = [];
+  const errorClaims: Array<[string, string]> = [];
+  const lines = code.split("\n").map((line) => {
+    if (line.startsWith("import ")) return `const { ${/\{(.*)\}/.exec(line)![1]} } = gmemsim;`;
+    const m = /^(?!const |let )(.*?);\s*\/\/\s*(.*)$/.exec(line);
+    const literal = m && leadingLiteral(m[2]);
+    if (m && literal) {
+      claims.push({ expr: m[1], literal });
+      return `__claim(${claims.length - 1}, () => (${m[1]}));`;
+    }
+    for (const [, field, value] of line.matchAll(/e\.(\w+) ("[^"]*"|\d+)/g)) errorClaims.push([field, value]);
+    return line.replace("} catch (e) {", "} catch (e) { __caught(e);");
+  });
+  const seen: unknown[] = [];
+  let caught: unknown = null;
+  new Function("gmemsim", "__claim", "__caught", lines.join("\n"))(
+    gmemsim,
+    (k: number, fn: () => unknown) => (seen[k] = JSON.parse(JSON.stringify(fn() ?? null))),
+    (e: unknown) => (caught = e),
+  );
+  assert.ok(claims.length >= 3, `found ${claims.length} claims`);
+  claims.forEach((c, k) => assert.equal(seen[k], new Function(`return (${c.literal});`)(), `README claims ${c.expr} gives ${c.literal}`));
+  assert.instance(caught, gmemsim.GmemError);
+  assert.ok(errorClaims.length >= 4);
+  for (const [field, value] of errorClaims) assert.equal((caught as Record<string, unknown>)[field], JSON.parse(value), `README claims e.${field} is ${value}`);
+});
+
+test.run();
