@@ -10,6 +10,7 @@ import { checkInvariants } from "../src/check/invariants.js";
 import { checkSecurity } from "../src/check/security.js";
 import { Replayer, expectMismatch, resultLine } from "../src/trace/replay.js";
 import { readTraceFile, traceFiles } from "./helpers/traces.js";
+import { spawnSync } from "node:child_process";
 
 const DIR = new URL("./scenarios/", import.meta.url).pathname;
 
@@ -33,6 +34,16 @@ for (const engine of ["wasm", "reference"] as const) {
       assert.ok(checked > 0);
     });
   }
+}
+
+for (const file of traceFiles(DIR)) {
+  test(`gmemsim replay ${file} --check exits 0, on both engines`, () => {
+    for (const engine of ["wasm", "reference"]) {
+      const p = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", DIR + file, "--check", "--engine", engine], { encoding: "utf8" });
+      assert.is(p.status, 0, p.stderr);
+      assert.match(p.stderr, /check: every expectation and invariant held/);
+    }
+  });
 }
 
 test.run();
