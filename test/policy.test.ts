@@ -44,24 +44,21 @@ test("the sound example policy refuses the punch and refuses writable shares; it
   assert.equal(w.results[4], { i: 4, errno: "EPERM" });
 });
 
+/** The owner shares with b, and b's file is linked on to a: a chain of two grants. */
+const RELINK = [
+  '{"op":"create_vm","as":"a","type":"default"}',
+  '{"op":"create_vm","as":"b","type":"default"}',
+  '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
+  '{"op":"gmem_link","fd":"g","vm":"b","as":"r1","perm":["r"],"mode":"share"}',
+  '{"op":"gmem_link","fd":"r1","vm":"a","as":"r2","perm":["r"],"mode":"share"}',
+].join("\n");
+
 test("a policy that grants more than the source holds is caught by no escalation", () => {
   const escalating: Policy = { name: "escalating", link: () => ({ allow: true, perm: ["r", "w", "x", "alloc", "punch"] }) };
-  const { flaws } = run(escalating, [
-    '{"op":"create_vm","as":"a","type":"default"}',
-    '{"op":"create_vm","as":"b","type":"default"}',
-    '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
-    '{"op":"gmem_link","fd":"g","vm":"b","as":"r1","perm":["r"],"mode":"share"}',
-    '{"op":"gmem_link","fd":"r1","vm":"a","as":"r2","perm":["r"],"mode":"share"}',
-  ].join("\n"));
+  const { flaws } = run(escalating, RELINK);
   assert.is(flaws.length, 0, "granting a subset of the owner's rights is no escalation");
   const stingy: Policy = { name: "stingy", link: (req) => ({ allow: true, perm: req.source.owner ? ["r"] : ["r", "w"] }) };
-  const s = run(stingy, [
-    '{"op":"create_vm","as":"a","type":"default"}',
-    '{"op":"create_vm","as":"b","type":"default"}',
-    '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
-    '{"op":"gmem_link","fd":"g","vm":"b","as":"r1","perm":["r"],"mode":"share"}',
-    '{"op":"gmem_link","fd":"r1","vm":"a","as":"r2","perm":["r"],"mode":"share"}',
-  ].join("\n"));
+  const s = run(stingy, RELINK);
   assert.is(s.results[4].ret, 0);
   assert.match(s.flaws[0], /^1 no escalation: file 2 \(vm 0\) was linked from file 1 with \[r,w\], but file 1 held only \[r\]/);
 });
