@@ -141,18 +141,20 @@ test("dense use costs at most 16 bytes of linear memory per page", () => {
   assert.is(s.inodes.get(0)!.pages[N - 1].pfn, N, "pfns in allocation order");
 });
 
-test("pages survive a random mix of allocations and punches exactly", () => {
-  const { run, snapshot } = core();
-  const N = 50_000;
-  run([A.OP_INODE_CREATE, 0, N, A.INODE_ANON, 0]);
+/**
+ * Rounds of 100 random allocations and punches on inode 0, each over a range
+ * that `pick` draws, checked against a plain set: every command's page count,
+ * then the page cache itself. Returns the pages present at the end.
+ */
+function randomRounds(c: ReturnType<typeof core>, seed: number, rounds: number, pick: (rnd: (n: number) => number, round: number) => [number, number]): Set<number> {
   const present = new Set<number>();
-  let s = 7;
+  let s = seed;
   const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), Math.floor((s / 2 ** 31) * n));
-  for (let round = 0; round < 40; round++) {
+  for (let round = 0; round < rounds; round++) {
     const cmds: Cmd[] = [];
     const expect: number[] = [];
     for (let k = 0; k < 100; k++) {
-      const a = rnd(N), len = 1 + rnd(round % 2 ? 2000 : 40), b = Math.min(N, a + len);
+      const [a, b] = pick(rnd, round);
       let n = 0;
       if (rnd(3) === 0) {
         for (let p = a; p < b; p++) if (present.delete(p)) n++;
@@ -163,42 +165,35 @@ test("pages survive a random mix of allocations and punches exactly", () => {
       }
       expect.push(n);
     }
-    assert.equal(run(...cmds).map((r) => r[1]), expect, `round ${round}`);
-    const pages = snapshot().inodes.get(0)!.pages.map((p) => p.pgoff);
+    assert.equal(c.run(...cmds).map((r) => r[1]), expect, `round ${round}`);
+    const pages = c.snapshot().inodes.get(0)!.pages.map((p) => p.pgoff);
     assert.equal(pages, [...present].sort((a, b) => a - b), `round ${round}`);
   }
-  const [stats] = run([A.OP_STATS_HOST]);
+  return present;
+}
+
+test("pages survive a random mix of allocations and punches exactly", () => {
+  const c = core();
+  const N = 50_000;
+  c.run([A.OP_INODE_CREATE, 0, N, A.INODE_ANON, 0]);
+  const present = randomRounds(c, 7, 40, (rnd, round) => {
+    const a = rnd(N);
+    return [a, Math.min(N, a + 1 + rnd(round % 2 ? 2000 : 40))];
+  });
+  const [stats] = c.run([A.OP_STATS_HOST]);
   assert.equal(stats.slice(1, 3), [0, present.size]);
 });
 
 test("keys on both sides of 2^32 and 2^33 (leaves share a key's high half) survive allocations and punches, debug build", () => {
-  const { x, run, snapshot } = core(compiledDebug);
+  const c = core(compiledDebug);
   const bases = [2 ** 32, 2 ** 33, 3 * 2 ** 32];
-  run([A.OP_INODE_CREATE, 0, 2 ** 34, A.INODE_ANON, 0]);
-  const present = new Set<number>();
-  let s = 11;
-  const rnd = (n: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), Math.floor((s / 2 ** 31) * n));
-  for (let round = 0; round < 60; round++) {
-    const cmds: Cmd[] = [];
-    const expect: number[] = [];
-    for (let k = 0; k < 100; k++) {
-      const a = bases[rnd(3)] - 3000 + rnd(6000), len = 1 + rnd(round % 3 ? 150 : 2500), b = a + len;
-      let n = 0;
-      if (rnd(3) === 0) {
-        for (let p = a; p < b; p++) if (present.delete(p)) n++;
-        cmds.push([A.OP_PUNCH, 0, a, b]);
-      } else {
-        for (let p = a; p < b; p++) if (!present.has(p)) (present.add(p), n++);
-        cmds.push([A.OP_ALLOCATE, 0, a, b]);
-      }
-      expect.push(n);
-    }
-    assert.equal(run(...cmds).map((r) => r[1]), expect, `round ${round}`);
-    const pages = snapshot().inodes.get(0)!.pages.map((p) => p.pgoff);
-    assert.equal(pages, [...present].sort((a, b) => a - b), `round ${round}`);
-  }
-  run([A.OP_PUNCH, 0, 0, 2 ** 34]);
-  assert.is(x.btreeNodes(), 0, "every node went back to the pool");
+  c.run([A.OP_INODE_CREATE, 0, 2 ** 34, A.INODE_ANON, 0]);
+  randomRounds(c, 11, 60, (rnd, round) => {
+    const a = bases[rnd(3)] - 3000 + rnd(6000);
+    return [a, a + 1 + rnd(round % 3 ? 150 : 2500)];
+  });
+  c.run([A.OP_PUNCH, 0, 0, 2 ** 34]);
+  assert.is(c.x.btreeNodes(), 0, "every node went back to the pool");
 });
 
 test("freed pfns are reused last-freed first, pushed in ascending pgoff", () => {
