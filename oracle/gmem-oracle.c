@@ -659,30 +659,30 @@ static void guest_release(struct obj *ob)
 	}
 }
 
+/* Closes a named fd: a VM's vCPU goes first; the name stays bound, dead. */
+static void close_named(struct obj *ob, int fd, struct out *o)
+{
+	if (ob->live && ob->kind == K_VM)
+		guest_release(ob);
+	int r = close(fd);
+	int e = errno;
+	if (r == 0)
+		ob->live = 0;
+	res_sys(o, r, e);
+}
+
 static void op_destroy_vm(const struct jval *l, struct out *o)
 {
 	struct obj *ob;
 	int fd = get_vm(l, "vm", &ob);
-	if (ob->live)
-		guest_release(ob);
-	int r = close(fd);
-	int e = errno;
-	if (r == 0 && ob)
-		ob->live = 0;
-	res_sys(o, r, e);
+	close_named(ob, fd, o);
 }
 
 static void op_close(const struct jval *l, struct out *o)
 {
 	struct obj *ob;
 	int fd = get_fd(l, "fd", &ob);
-	if (ob && ob->live && ob->kind == K_VM)
-		guest_release(ob);
-	int r = close(fd);
-	int e = errno;
-	if (r == 0 && ob)
-		ob->live = 0;
-	res_sys(o, r, e);
+	close_named(ob, fd, o);
 }
 
 static void op_create_guest_memfd(const struct jval *l, struct out *o)
