@@ -3,22 +3,14 @@
 // tsx, Node bundles and browsers load them alike. Skips everything when the
 // outputs are newer than every source of assembly/ and src/abi/.
 import asc from "assemblyscript/asc";
-import { readdirSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { newestIn } from "./newest.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const at = (p) => join(root, p);
 process.chdir(root); // asconfig.json's paths (and its "use" element path) are relative to the root
 const outputs = ["build/gmemsim.wasm", "build/gmemsim.debug.wasm", "src/core/wasm-binary.generated.ts"].map(at);
-
-function newestIn(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestIn(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 
 const sources = Math.max(newestIn(at("assembly")), newestIn(at("src/abi")), statSync(at("asconfig.json")).mtimeMs);
 const fresh = outputs.every((p) => existsSync(p) && statSync(p).mtimeMs > sources);

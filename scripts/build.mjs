@@ -4,25 +4,17 @@
 // itself when its outputs are newer than its inputs.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { newestIn } from "./newest.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 process.chdir(root);
 
 execFileSync(process.execPath, ["scripts/build-wasm.mjs"], { stdio: "inherit" });
 
-function newest(dir) {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
 // Everything the bundles are made of: the sources, the benchmarks the CLI runs, and the build inputs.
-const inputs = () => Math.max(newest("src"), newest("bench"), statSync("package.json").mtimeMs, statSync("scripts/build.mjs").mtimeMs);
-const stale = (out) => !existsSync(out) || statSync(out).mtimeMs < inputs();
+const inputs = Math.max(newestIn("src"), newestIn("bench"), statSync("package.json").mtimeMs, statSync("scripts/build.mjs").mtimeMs);
+const stale = (out) => !existsSync(out) || statSync(out).mtimeMs < inputs;
 
 const common = { bundle: true, format: "esm", sourcemap: true, logLevel: "warning", legalComments: "none" };
 if (stale("build/node/cli.js") || stale("build/node/gmemsim.js")) {
