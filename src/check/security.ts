@@ -6,7 +6,7 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { Host, HostEvent } from "../kvm/host.js";
-import type { GmemFile } from "../kvm/objects.js";
+import type { GmemFile, Vm } from "../kvm/objects.js";
 import { ALL_PERMS, type Perm } from "../kvm/perm.js";
 import { readSnapshot, type Snapshot, type SnapInode, type SnapPage } from "./snapshot.js";
 
@@ -17,25 +17,6 @@ export interface SecurityState {
 
 const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
-
-/** Replays the history into the rights each file holds by grants that trace back to an owner. */
-function ownerGrants(events: readonly HostEvent[], upTo: number): Map<GmemFile, Set<Perm>> {
-  const g = new Map<GmemFile, Set<Perm>>();
-  const of = (f: GmemFile) => g.get(f) ?? new Set<Perm>(f.linked ? [] : ALL_PERMS);
-  for (let k = 0; k < upTo; k++) {
-    const e = events[k];
-    if (e.kind === "link") g.set(e.file, new Set(e.mode === "migrate" ? [] : e.perm.filter((p) => of(e.parent).has(p))));
-    else if (e.kind === "move") {
-      for (const inode of e.inodes) {
-        for (const f of inode.files) {
-          if (f.vm === e.target && f.origin === "migrate") g.set(f, new Set(ALL_PERMS));
-          if (f.vm === e.src) g.set(f, new Set());
-        }
-      }
-    }
-  }
-  return g;
-}
 
 function pagesByPfn(s: Snapshot): Map<number, { inode: SnapInode; page: SnapPage }> {
   const m = new Map<number, { inode: SnapInode; page: SnapPage }>();
@@ -49,47 +30,64 @@ export function checkSecurity(host: Host, snap?: Snapshot): string[] {
   const out: string[] = [];
   const byPfn = pagesByPfn(snapshot);
 
-  events.forEach((e, k) => {
-    // 1. No escalation.
+  // One pass over the history: the rights each file holds by grants that trace
+  // back to an owner, and the donations and moves made so far, as of each event.
+  const grants = new Map<GmemFile, Set<Perm>>();
+  const held = (f: GmemFile) => grants.get(f) ?? new Set<Perm>(f.linked ? [] : ALL_PERMS);
+  const donations: Array<{ donor: GmemFile; window: [number, number] }> = [];
+  const moves: Array<{ src: Vm; moved: Set<number> }> = [];
+  for (const e of events) {
     if (e.kind === "link") {
+      // 1. No escalation.
       const extra = e.perm.filter((p) => !e.parentPerm.includes(p));
       if (extra.length) out.push(`1 no escalation: file ${e.file.id} (vm ${e.file.vm.id}) was linked from file ${e.parent.id} with ${fmt(e.perm)}, but file ${e.parent.id} held only ${fmt(e.parentPerm)}`);
-    }
-    // 2. Owner control: contents destroyed only through rights granted by the owner.
-    if (e.kind === "fallocate" && e.op === "punch") {
-      const held = ownerGrants(events, k).get(e.file) ?? new Set<Perm>(e.file.linked ? [] : ALL_PERMS);
-      if (!held.has("punch")) out.push(`2 owner control: file ${e.file.id} (vm ${e.file.vm.id}) punched pages [${e.range[0]}, ${e.range[1]}) without a punch right granted by the owner`);
-    }
-    // 3. Donation is final.
-    if (e.kind === "link" && e.mode === "donate") {
-      const donor = e.parent;
-      for (const later of events.slice(k + 1)) {
-        if (later.kind === "fallocate" && later.file === donor && overlaps(e.window, later.range[0], later.range[1]))
-          out.push(`3 donation is final: file ${donor.id} (vm ${donor.vm.id}) fallocated pages [${later.range[0]}, ${later.range[1]}) of the window [${e.window[0]}, ${e.window[1]}) it donated`);
+      const parent = held(e.parent);
+      grants.set(e.file, new Set(e.mode === "migrate" ? [] : e.perm.filter((p) => parent.has(p))));
+      if (e.mode === "donate") donations.push({ donor: e.parent, window: e.window });
+    } else if (e.kind === "move") {
+      for (const inode of e.inodes) {
+        for (const f of inode.files) {
+          if (f.vm === e.target && f.origin === "migrate") grants.set(f, new Set(ALL_PERMS));
+          if (f.vm === e.src) grants.set(f, new Set());
+        }
       }
-      const f = snapshot.files.get(donor.id);
-      if (f && !f.blocked.some(([s, t]) => s <= e.window[0] && t >= e.window[1]))
-        out.push(`3 donation is final: file ${donor.id} can still reach the window [${e.window[0]}, ${e.window[1]}) it donated`);
-      const vm = snapshot.vms.get(donor.vm.id);
-      for (const sp of vm?.sptes ?? []) {
-        const slot = vm!.slots.find((sl) => sp.gfn >= sl.base && sp.gfn < sl.base + sl.npages);
-        if (slot && slot.file === donor.id && overlaps(e.window, slot.pgoff + sp.gfn - slot.base, slot.pgoff + sp.gfn - slot.base + 1))
-          out.push(`3 donation is final: vm ${donor.vm.id} maps gfn 0x${sp.gfn.toString(16)} in the window it donated`);
+      moves.push({ src: e.src, moved: new Set(e.inodes.map((i) => i.id)) });
+    } else {
+      // 2. Owner control: contents destroyed only through rights granted by the owner.
+      if (e.op === "punch" && !held(e.file).has("punch"))
+        out.push(`2 owner control: file ${e.file.id} (vm ${e.file.vm.id}) punched pages [${e.range[0]}, ${e.range[1]}) without a punch right granted by the owner`);
+      // 3. Donation is final: no fallocate by the donor in the window, ever again.
+      for (const d of donations) {
+        if (e.file === d.donor && overlaps(d.window, e.range[0], e.range[1]))
+          out.push(`3 donation is final: file ${d.donor.id} (vm ${d.donor.vm.id}) fallocated pages [${e.range[0]}, ${e.range[1]}) of the window [${d.window[0]}, ${d.window[1]}) it donated`);
       }
-    }
-    // 4. Migration is exclusive.
-    if (e.kind === "move") {
-      const moved = new Set(e.inodes.map((i) => i.id));
-      for (const sp of snapshot.vms.get(e.src.id)?.sptes ?? []) {
-        const hit = byPfn.get(sp.pfn);
-        if (hit && moved.has(hit.inode.id)) out.push(`4 migration is exclusive: source vm ${e.src.id} still maps gfn 0x${sp.gfn.toString(16)} of moved inode ${hit.inode.id}`);
-      }
-      for (const later of events.slice(k + 1)) {
-        if (later.kind === "fallocate" && later.file.vm === e.src && moved.has(later.file.inode.id))
-          out.push(`4 migration is exclusive: source vm ${e.src.id} fallocated moved inode ${later.file.inode.id} through file ${later.file.id}`);
+      // 4. Migration is exclusive: the source touches nothing of the moved inodes.
+      for (const m of moves) {
+        if (e.file.vm === m.src && m.moved.has(e.file.inode.id))
+          out.push(`4 migration is exclusive: source vm ${m.src.id} fallocated moved inode ${e.file.inode.id} through file ${e.file.id}`);
       }
     }
-  });
+  }
+
+  // 3 and 4 in the state: what the donors and sources can still reach now.
+  for (const { donor, window } of donations) {
+    const f = snapshot.files.get(donor.id);
+    if (f && !f.blocked.some(([s, t]) => s <= window[0] && t >= window[1]))
+      out.push(`3 donation is final: file ${donor.id} can still reach the window [${window[0]}, ${window[1]}) it donated`);
+    const vm = snapshot.vms.get(donor.vm.id);
+    for (const sp of vm?.sptes ?? []) {
+      const slot = vm!.slots.find((sl) => sp.gfn >= sl.base && sp.gfn < sl.base + sl.npages);
+      const pgoff = slot ? slot.pgoff + sp.gfn - slot.base : -1;
+      if (slot && slot.file === donor.id && overlaps(window, pgoff, pgoff + 1))
+        out.push(`3 donation is final: vm ${donor.vm.id} maps gfn 0x${sp.gfn.toString(16)} in the window it donated`);
+    }
+  }
+  for (const { src, moved } of moves) {
+    for (const sp of snapshot.vms.get(src.id)?.sptes ?? []) {
+      const hit = byPfn.get(sp.pfn);
+      if (hit && moved.has(hit.inode.id)) out.push(`4 migration is exclusive: source vm ${src.id} still maps gfn 0x${sp.gfn.toString(16)} of moved inode ${hit.inode.id}`);
+    }
+  }
 
   for (const vm of snapshot.vms.values()) {
     for (const sp of vm.sptes) {
