@@ -12,7 +12,7 @@ function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
 }
 
 function pageAt(inode: SnapInode | undefined, pgoff: number) {
-  return inode?.pages.find((p) => p.pgoff === pgoff);
+  return inode?.byPgoff.get(pgoff);
 }
 
 /** Invariant 1, no stale mapping: every SPTE reaches a present, unpoisoned page through a live path of its VM. */
