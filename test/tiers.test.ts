@@ -106,7 +106,6 @@ function viaObjects(sim: Simulator, names: Map<string, Handle>, op: Op): Record<
       if (names.has(op.as) && (names.get(op.as) as Mapping).obj?.alive !== false) return null;
       return attempt(() => void bind(sim.anonMap(u64(op.len))));
     case "check_extension":
-      if (typeof op.cap !== "number") return null;
       return op.vm === undefined ? attempt(() => ({ value: sim.checkExtension(op.cap) })) : vm() && attempt(() => ({ value: vm()!.checkExtension(op.cap) }));
     case "gmem_link":
       if (names.has(op.as) || !file() || !vm()) return null;

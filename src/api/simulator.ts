@@ -24,8 +24,8 @@ import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
 import { isPerm, type Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
-import { toBits, toFlags, wrap } from "../trace/numbers.js";
-import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
+import { toBits, toCap, toFlags, toProt, toVmType, wrap } from "../trace/numbers.js";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
 
 /** A 64-bit value: a number, a bigint, or a string in strtoull syntax ("0x1000"). */
 export type Num = number | bigint | string;
@@ -82,16 +82,15 @@ export class Simulator {
   /** KVM_CREATE_VM. type: "default" (0) or "sw_protected" (1). */
   createVm(type: "default" | "sw_protected" | number = "default"): Vm {
     return guard("create_vm", () => {
-      const t = type === "default" ? 0n : type === "sw_protected" ? 1n : u64("type", type);
-      const [r, vm] = vmo.createVm(this.host, t);
+      const [r, vm] = vmo.createVm(this.host, toVmType("type", type));
       check("create_vm", r);
       return new Vm(this, vm!);
     });
   }
 
-  /** KVM_CHECK_EXTENSION on /dev/kvm. */
-  checkExtension(cap: number): number {
-    return guard("check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, u64("cap", cap))).value as number);
+  /** KVM_CHECK_EXTENSION on /dev/kvm; cap by number or name ("KVM_CAP_GUEST_MEMFD"). */
+  checkExtension(cap: number | string): number {
+    return guard("check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, toCap("cap", cap))).value as number);
   }
 
   /** Host-wide counters: gmem pages allocated on the host. */
@@ -207,10 +206,11 @@ export class Vm {
     return { sptes: r.sptes as number, faults: r.faults as number, zaps: r.zaps as number, exits: r.exits as number };
   }
 
-  /** KVM_CHECK_EXTENSION on this VM. */
-  checkExtension(cap: number): number {
-    return check("check_extension", vmo.checkExtension(this.host, this.obj, BigInt(cap))).value as number;
+  /** KVM_CHECK_EXTENSION on this VM; cap by number or name. */
+  checkExtension(cap: number | string): number {
+    return guard("check_extension", () => check("check_extension", vmo.checkExtension(this.host, this.obj, toCap("cap", cap))).value as number);
   }
+
 
   /**
    * Extension (the 2023 design): take `src`'s encryption context once this VM's
@@ -257,11 +257,9 @@ export class GmemFile {
   }
 
   /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
-  mmap(offset: Num, len: Num, prot: string = "rw", shared = true): Mapping {
-    const p = (prot.includes("r") ? PROT_READ : 0) | (prot.includes("w") ? PROT_WRITE : 0) | (prot.includes("x") ? 4 : 0);
+  mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
     return guard("mmap", () => {
-      if (!/^(none|[rwx]*)$/.test(prot)) throw new TraceError(`prot: "${prot}" is not letters of "rwx" or "none"`);
-      const [r, map] = mm.mmap(this.host, this.obj, s64("offset", offset), u64("len", len), p, shared);
+      const [r, map] = mm.mmap(this.host, this.obj, s64("offset", offset), u64("len", len), toProt("prot", prot), shared);
       check("mmap", r);
       return new Mapping(this.sim, map!);
     });

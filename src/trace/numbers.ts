@@ -4,7 +4,7 @@
  * or an array of both OR-ed, with or without the C prefix.
  */
 import { TraceError } from "../errors.js";
-import { FLAG_NAMES, FLAG_PREFIXES } from "../uapi/constants.js";
+import { CAPS, FLAG_NAMES, FLAG_PREFIXES, PROT_EXEC, PROT_READ, PROT_WRITE, VM_TYPE_DEFAULT, VM_TYPE_SW_PROTECTED } from "../uapi/constants.js";
 import { JsonFraction, type Json } from "./json.js";
 
 export type CType = "u64" | "s64" | "u32" | "int";
@@ -53,7 +53,7 @@ export function toFlags(field: string, family: string, v: Json | undefined): big
   const names = FLAG_NAMES[family];
   const prefix = FLAG_PREFIXES[family];
   const one = (x: Json): bigint => {
-    if (typeof x === "string" && !/^\s*[+-]?\d/.test(x)) {
+    if (isName(x)) {
       const bare = x.startsWith(prefix) ? x.slice(prefix.length) : x;
       if (!(bare in names)) throw new TraceError(`${field}: unknown flag "${x}" (known: ${Object.keys(names).join(", ")})`);
       return BigInt(names[bare]);
@@ -62,4 +62,34 @@ export function toFlags(field: string, family: string, v: Json | undefined): big
   };
   if (Array.isArray(v)) return v.reduce<bigint>((acc, x) => acc | one(x), 0n);
   return one(v as Json);
+}
+
+/** A value given by name rather than as a number (a string that does not start like one). */
+const isName = (v: unknown): v is string => typeof v === "string" && !/^\s*[+-]?\d/.test(v);
+
+/** mmap protection: letters of "rwx", "none", or a number. */
+export function toProt(field: string, v: Json | undefined): number {
+  if (isName(v)) {
+    if (v === "none") return 0;
+    if (!/^[rwx]+$/.test(v)) throw new TraceError(`${field}: "${v}" is not letters of "rwx" or "none"`);
+    return (v.includes("r") ? PROT_READ : 0) | (v.includes("w") ? PROT_WRITE : 0) | (v.includes("x") ? PROT_EXEC : 0);
+  }
+  return Number(BigInt.asIntN(32, toBits(field, v)));
+}
+
+/** A KVM_CREATE_VM type: "default", "sw_protected", or a number. */
+export function toVmType(field: string, v: Json | undefined): bigint {
+  if (v === "default") return BigInt(VM_TYPE_DEFAULT);
+  if (v === "sw_protected") return BigInt(VM_TYPE_SW_PROTECTED);
+  return toBits(field, v);
+}
+
+/** A capability: a number, or its name with or without KVM_CAP_. */
+export function toCap(field: string, v: Json | undefined): bigint {
+  if (isName(v)) {
+    const name = v.startsWith("KVM_CAP_") ? v : `KVM_CAP_${v}`;
+    if (!(name in CAPS)) throw new TraceError(`${field}: unknown capability "${v}"`);
+    return BigInt(CAPS[name]);
+  }
+  return toBits(field, v);
 }

@@ -15,10 +15,9 @@ import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
 import { isPerm, type Perm } from "../kvm/perm.js";
-import { CAPS, PROT_EXEC, PROT_READ, PROT_WRITE } from "../uapi/constants.js";
 import type { Json } from "./json.js";
 import type { Names } from "./names.js";
-import { toBits, toFlags, wrap, type CType } from "./numbers.js";
+import { toBits, toCap, toFlags, toProt, toVmType, wrap, type CType } from "./numbers.js";
 
 type Line = { [k: string]: Json };
 
@@ -75,15 +74,6 @@ export interface OpContext {
   f: Fields;
 }
 
-function prot(v: Json): number {
-  if (typeof v === "string" && !/^\s*[+-]?\d/.test(v)) {
-    if (v === "none") return 0;
-    if (!/^[rwx]+$/.test(v)) throw new TraceError(`prot: "${v}" is not letters of "rwx" or "none"`);
-    return (v.includes("r") ? PROT_READ : 0) | (v.includes("w") ? PROT_WRITE : 0) | (v.includes("x") ? PROT_EXEC : 0);
-  }
-  return Number(BigInt.asIntN(32, toBits("prot", v)));
-}
-
 /**
  * memfds exist to be mapped and to show that a non-gmem fd cannot be bound; their
  * file I/O (a position, size growth, page allocation) is not modelled, and saying
@@ -94,14 +84,6 @@ function notMemfd<T extends Fd | null>(op: string, fd: T): T {
   return fd;
 }
 
-function capOf(v: Json): bigint {
-  if (typeof v === "string" && !/^\s*[+-]?\d/.test(v)) {
-    const name = v.startsWith("KVM_CAP_") ? v : `KVM_CAP_${v}`;
-    if (!(name in CAPS)) throw new TraceError(`cap: unknown capability "${v}"`);
-    return BigInt(CAPS[name]);
-  }
-  return toBits("cap", v);
-}
 
 /** A map offset must lie inside the page-rounded mapping. */
 function mapOffset(map: HostMap, f: Fields): number {
@@ -143,14 +125,12 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
   create_vm: {
     run: (c) =>
       create(c, "vm", () => {
-        const t = c.f.raw("type");
-        const type = t === "default" ? 0n : t === "sw_protected" ? 1n : toBits("type", t);
-        return vmo.createVm(c.host, type);
+        return vmo.createVm(c.host, toVmType("type", c.f.raw("type")));
       }),
   },
   destroy_vm: { run: (c) => vmo.destroyVm(c.host, c.names.vm("vm", c.f.raw("vm"))) },
   check_extension: {
-    run: (c) => vmo.checkExtension(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined, capOf(c.f.raw("cap"))),
+    run: (c) => vmo.checkExtension(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined, toCap("cap", c.f.raw("cap"))),
   },
   create_guest_memfd: {
     zeroed: true,
@@ -211,7 +191,7 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
   mmap: {
     run: (c) =>
       create(c, "map", () =>
-        mm.mmap(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.num("offset", "s64"), c.f.num("len", "u64"), prot(c.f.raw("prot")), c.f.bool("shared")),
+        mm.mmap(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.num("offset", "s64"), c.f.num("len", "u64"), toProt("prot", c.f.raw("prot")), c.f.bool("shared")),
       ),
   },
   munmap: { run: (c) => mm.munmap(c.host, c.names.map("map", c.f.raw("map"))) },

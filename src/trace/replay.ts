@@ -6,7 +6,7 @@
 import { TraceError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
 import { messageOf, type Result } from "../kvm/result.js";
-import { parseJson, JsonSyntaxError, type Json } from "./json.js";
+import { parseJson, JsonFraction, JsonSyntaxError, type Json } from "./json.js";
 import { Names } from "./names.js";
 import { Fields, OPS } from "./ops.js";
 
@@ -71,7 +71,8 @@ export class Replayer {
 function toPlain(v: Json): unknown {
   if (typeof v === "bigint") return Number(v);
   if (Array.isArray(v)) return v.map(toPlain);
-  if (v && typeof v === "object" && !("text" in v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x as Json)]));
+  if (v instanceof JsonFraction) return Number(v.text);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toPlain(x as Json)]));
   return v;
 }
 
