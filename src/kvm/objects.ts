@@ -9,6 +9,7 @@
  */
 
 import { ALL_PERMS, type Perm } from "./perm.js";
+import type { FileView } from "../policy/types.js";
 
 export type VmType = number;
 
@@ -73,6 +74,8 @@ export class GmemFile {
   origin: FileOrigin = "owner";
   /** The file this one was linked from. */
   parent: GmemFile | null = null;
+  /** What policies see of this file, cached (src/policy/views.ts). */
+  view: FileView | null = null;
   constructor(
     readonly id: number,
     readonly inode: Inode,

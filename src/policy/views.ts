@@ -3,20 +3,14 @@ import type { GmemFile, Vm } from "../kvm/objects.js";
 import { permList } from "../kvm/perm.js";
 import type { FileView, VmView } from "./types.js";
 
-const cache = new WeakMap<GmemFile, FileView>();
-
 /** Call after changing a file's permissions, window, donations or migration state. */
 export function invalidateView(f: GmemFile): void {
-  cache.delete(f);
+  f.view = null;
 }
 
+/** The file's view, made once and kept on the file until it changes (policies are asked on hot paths). */
 export function fileView(f: GmemFile): FileView {
-  let v = cache.get(f);
-  if (!v) {
-    v = makeFileView(f);
-    cache.set(f, v);
-  }
-  return v;
+  return (f.view ??= makeFileView(f));
 }
 
 function makeFileView(f: GmemFile): FileView {

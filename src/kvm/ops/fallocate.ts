@@ -6,7 +6,6 @@
 import * as A from "../../abi/core-abi.js";
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_MODE_MASK, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_WRITE_ZEROES } from "../../uapi/constants.js";
 import { bytesText, splitBytes, type Bytes } from "../bytes.js";
-import { defaultPolicy } from "../../policy/default.js";
 import type { Host } from "../host.js";
 import { GmemFile, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
@@ -81,10 +80,8 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   const stop = endPages;
   const op = mode & FALLOC_FL_PUNCH_HOLE ? "punch" : "alloc";
   if (op === "alloc" && stop > inode.npages) return fail("EINVAL", `offset + len = ${stop * 4096} is beyond the file size ${inode.size}`);
-  if (!plainOwner(h, fd)) {
-    const denied = designCheck(h, fd, op, start, stop);
-    if (denied) return denied;
-  }
+  const denied = designCheck(h, fd, op, start, stop);
+  if (denied) return denied;
   h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
   // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
   if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd, op, range: [start, stop] });
@@ -92,11 +89,3 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
 }
 
 const OK: Result = Object.freeze({ ret: 0 }) as Result;
-
-/**
- * An owner file with every right and nothing donated, under the default policy:
- * the policy would allow, so it is not asked (the hot path of upstream use).
- */
-function plainOwner(h: Host, f: GmemFile): boolean {
-  return h.policy === defaultPolicy && !f.linked && !f.migrating && f.donated.length === 0 && f.perm.size === ALL_PERMS.length;
-}
