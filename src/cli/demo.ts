@@ -109,8 +109,8 @@ export function volume(ops: number, seed: number, engine: "wasm" | "reference" =
   const filePages = 1 << 18; // 1 GiB per VM
   const vms = Array.from({ length: nvm }, () => {
     const vm = sim.createVm();
-    const g = vm.createGuestMemfd(BigInt(filePages) << 12n, ["MMAP", "INIT_SHARED"]);
-    vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: BigInt(filePages) << 12n, guestMemfd: g });
+    const g = vm.createGuestMemfd(filePages * 4096, ["MMAP", "INIT_SHARED"]);
+    vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: filePages * 4096, guestMemfd: g });
     return { vm, g };
   });
   const rand = rng(seed);
@@ -122,11 +122,11 @@ export function volume(ops: number, seed: number, engine: "wasm" | "reference" =
     const page = (rand() * hot) | 0;
     const r = rand();
     if (r < 0.45) {
-      gu.vcpuAccess(host, vm.obj, BigInt(page) << 12n, r < 0.3 ? "read" : "write", false, page & 0xff);
+      gu.vcpuAccess(host, vm.obj, page * 4096, r < 0.3 ? "read" : "write", false, page & 0xff);
       faults++;
-    } else if (r < 0.75) fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE, BigInt(page) << 12n, 4096n);
-    else if (r < 0.97) fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, BigInt(page) << 12n, 4096n);
-    else fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, BigInt(page & ~511) << 12n, 2n * BigInt(MiB));
+    } else if (r < 0.75) fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE, page * 4096, 4096);
+    else if (r < 0.97) fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, page * 4096, 4096);
+    else fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, (page & ~511) * 4096, 2 * MiB);
   }
   host.sync();
   const seconds = (performance.now() - t0) / 1000;
