@@ -53,4 +53,17 @@ test("the README's API example runs, and each value its comments claim is what i
   for (const [field, value] of errorClaims) assert.equal((caught as Record<string, unknown>)[field], JSON.parse(value), `README claims e.${field} is ${value}`);
 });
 
+
+test("the fuzzing guide's example report is what the flawed policy's run says", async () => {
+  const line = /fuzz: FAILED after ([\d,]+) ops \(seed (\d+)\)\. Shrunk from (\d+) to (\d+) ops/.exec(readme);
+  assert.ok(line, "the README shows a fuzz report");
+  const { fuzzRun } = await import("../src/fuzz/run.js");
+  const { loadPolicy } = await import("../src/policy/load.js");
+  const r = fuzzRun({ seed: Number(line![2]), ops: 10_000, policy: await loadPolicy("examples/policies/flawed.mjs") });
+  assert.is(r.ops, Number(line![1].replace(/,/g, "")), "ops before the failure");
+  assert.is(r.failure!.originalLength, Number(line![3]), "length before shrinking");
+  assert.is(r.failure!.trace.length, Number(line![4]), "length after shrinking");
+  assert.ok(readme.replace(/\n/g, "").includes(JSON.stringify(r.failure!.failure.op)), "the op the README names is the one that failed");
+});
+
 test.run();
