@@ -5,14 +5,20 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { Host } from "../kvm/host.js";
-import { readSnapshot, type Snapshot, type SnapInode } from "./snapshot.js";
+import { readSnapshot, type Snapshot, type SnapInode, type SnapPage } from "./snapshot.js";
 
 function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
   return ranges.some(([b, e]) => pgoff >= b && pgoff < e);
 }
 
-function pageAt(inode: SnapInode | undefined, pgoff: number) {
-  return inode?.byPgoff.get(pgoff);
+/** Pages by pgoff, indexed on first use for the inodes an SPTE leads to (a check may look up many pages of one inode). */
+const indexes = new WeakMap<SnapInode, Map<number, SnapPage>>();
+
+function pageAt(inode: SnapInode | undefined, pgoff: number): SnapPage | undefined {
+  if (!inode) return undefined;
+  let index = indexes.get(inode);
+  if (!index) indexes.set(inode, (index = new Map(inode.pages.map((p) => [p.pgoff, p]))));
+  return index.get(pgoff);
 }
 
 /** Invariant 1, no stale mapping: every SPTE reaches a present, unpoisoned page through a live path of its VM. */

@@ -5,7 +5,7 @@
 import * as A from "../abi/core-abi.js";
 
 export interface SnapPage { pgoff: number; pfn: number; byte: number; flags: number; ctx: number }
-export interface SnapInode { id: number; npages: number; kind: number; gmemFlags: number; pages: SnapPage[]; byPgoff: Map<number, SnapPage> }
+export interface SnapInode { id: number; npages: number; kind: number; gmemFlags: number; pages: SnapPage[] }
 export interface SnapFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
 export interface SnapSlot { slot: number; base: number; npages: number; flags: number; file: number; pgoff: number; uaddr: number }
 export interface SnapSpte { gfn: number; pfn: number; rights: number }
@@ -29,13 +29,9 @@ export function readSnapshot(s: Float64Array): Snapshot {
   for (;;) {
     const tag = next();
     if (tag === A.SNAP_INODE) {
-      const inode: SnapInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: [], byPgoff: new Map() };
+      const inode: SnapInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: [] };
       const n = next();
-      for (let k = 0; k < n; k++) {
-        const page = { pgoff: next(), pfn: next(), byte: next(), flags: next(), ctx: next() };
-        inode.pages.push(page);
-        inode.byPgoff.set(page.pgoff, page);
-      }
+      for (let k = 0; k < n; k++) inode.pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next(), ctx: next() });
       snap.inodes.set(inode.id, inode);
     } else if (tag === A.SNAP_FILE) {
       const f: SnapFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [], blocked: [] };

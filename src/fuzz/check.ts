@@ -11,7 +11,7 @@ import { checkSecurity } from "../check/security.js";
 import { readSnapshot } from "../check/snapshot.js";
 import { digestSnapshot } from "../core/digest.js";
 import type { Policy } from "../policy/types.js";
-import { Replayer, resultLine } from "../trace/replay.js";
+import { Replayer, deepEqual, resultLine } from "../trace/replay.js";
 
 export type FailureKind = "divergence" | "engine invariant" | "security property";
 
@@ -51,9 +51,8 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
     const b = rr.op(op as never, k + 1);
     engine.host.sync();
     reference.host.sync();
-    const ja = JSON.stringify(resultLine(a));
-    const jb = JSON.stringify(resultLine(b));
-    if (ja !== jb) return { kind: "divergence", index: k, op, detail: `the engine answered ${ja}, the reference model ${jb}` };
+    if (!deepEqual(a.result, b.result))
+      return { kind: "divergence", index: k, op, detail: `the engine answered ${JSON.stringify(resultLine(a))}, the reference model ${JSON.stringify(resultLine(b))}` };
     if (everyOp || k === trace.length - 1) {
       const bad = checkAll(engine);
       if (bad) return { ...bad, index: k, op };

@@ -89,7 +89,8 @@ export function explain(r: LineRecord): string | undefined {
   return "error" in r.result ? (r.result.error as string) : messageOf(r.result as Result);
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
+/** Structural equality of plain JSON values (result lines and expectations). */
+export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (a && b && typeof a === "object" && typeof b === "object") {
