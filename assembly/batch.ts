@@ -9,7 +9,10 @@ import {
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
   OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
   OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE, OP_VM_SET_CTX, OP_FILE_BLOCK,
+  OP_SET_ATTRIBUTES, OP_GFN_PRIVATE, OP_PIN, OP_UNPIN,
 } from "../src/abi/core-abi";
+import { setAttributes, gfnPrivate } from "./attributes";
+import { pin, unpin } from "./pins";
 import { put } from "./result";
 import { getVm } from "./kvm";
 import { inodeCreate, inodeDestroy, getInode, allocate, inodeStats } from "./inode";
@@ -42,7 +45,7 @@ export function runBatch(n: i32): void {
     let op = i32At(c, 0);
     switch (op) {
       case OP_GUEST_ACCESS:
-        guestAccess(r, i32At(c, 1), u64At(c, 2), i32At(c, 3), i32At(c, 4) != 0, <u32>i32At(c, 5), i32At(c, 6) != 0);
+        guestAccess(r, i32At(c, 1), u64At(c, 2), i32At(c, 3), i32At(c, 4), <u32>i32At(c, 5), i32At(c, 6));
         break;
       case OP_HOST_ACCESS:
         hostAccess(r, u64At(c, 1), i32At(c, 2) != 0, <u32>i32At(c, 3));
@@ -58,7 +61,7 @@ export function runBatch(n: i32): void {
         put(r, RES_OK);
         break;
       case OP_MEMORY_FAILURE:
-        put(r, RES_OK, memoryFailure(getInode(i32At(c, 1)), u64At(c, 2)));
+        memoryFailure(r, getInode(i32At(c, 1)), u64At(c, 2));
         break;
       case OP_VM_CREATE:
         vmCreate(i32At(c, 1));
@@ -130,6 +133,20 @@ export function runBatch(n: i32): void {
         break;
       case OP_FILE_BLOCK:
         fileBlock(i32At(c, 1), u64At(c, 2), u64At(c, 3));
+        put(r, RES_OK);
+        break;
+      // ---- in-place conversion (profile next) ----
+      case OP_SET_ATTRIBUTES:
+        setAttributes(r, getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3), i32At(c, 4) != 0);
+        break;
+      case OP_GFN_PRIVATE:
+        put(r, RES_OK, gfnPrivate(i32At(c, 1), u64At(c, 2)) ? 1 : 0);
+        break;
+      case OP_PIN:
+        pin(r, i32At(c, 1), u64At(c, 2), u64At(c, 3));
+        break;
+      case OP_UNPIN:
+        unpin(i32At(c, 1));
         put(r, RES_OK);
         break;
       default:

@@ -10,11 +10,11 @@ import {
   RES_MEMFAULT_EACCES, RES_EFAULT, RES_INTERNAL_ERROR, RES_SIGSEGV,
   RIGHT_R, RIGHT_W, RIGHT_X, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC,
   SLOT_READONLY, SLOT_GUEST_MEMFD, SLOT_GMEM_ONLY, MEMFAULT_PRIVATE,
-  PG_PRIVATE, SPTE_PRIVATE,
+  PG_PRIVATE, SPTE_PRIVATE, DERIVED,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { Kvm, getVm } from "./kvm";
-import { slotByGfn } from "./memslot";
+import { Memslot, slotByGfn } from "./memslot";
 import { getFile, fileBlocks } from "./file";
 import { faultPage, hostFaultable } from "./inode";
 import { HostMap, findMap } from "./hostmap";
@@ -34,7 +34,7 @@ const POISONED: i32 = -2;
 function hostPage(m: HostMap, hva: u64): i64 {
   let pgoff = m.pgoff + (hva - m.hva);
   let ino = m.inode;
-  if (pgoff >= ino.npages || !hostFaultable(ino) || fileBlocks(m.file, pgoff)) return NO_PAGE;
+  if (pgoff >= ino.npages || !hostFaultable(ino, pgoff) || fileBlocks(m.file, pgoff)) return NO_PAGE;
   let pfn = faultPage(ino, pgoff);
   return pfn == 0 ? POISONED : <i64>pfn;
 }
@@ -55,8 +55,17 @@ function hostPage(m: HostMap, hva: u64): i64 {
   put(r, code, value, <f64>gfn);
 }
 
-export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bool, byte: u32, attrPriv: bool): void {
+/** kvm_gmem_is_private_gfn(): the attribute of the bound inode's page; shared without a slot, a gmem binding or a live file. */
+export function gmemPrivateGfn(m: Memslot | null, gfn: u64): bool {
+  if (m === null || !(m.flags & SLOT_GUEST_MEMFD) || m.file < 0) return false;
+  return getFile(m.file).inode.priv.has(m.pgoff + (gfn - m.base));
+}
+
+export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg: i32, byte: u32, attrArg: i32): void {
   let vm = getVm(vmId);
+  let attrPriv = attrArg != 0;
+  if (attrArg == DERIVED) attrPriv = gmemPrivateGfn(slotByGfn(vm, gfn), gfn);
+  let priv = privArg == DERIVED ? attrPriv : privArg != 0;
   let mf: f64 = priv ? MEMFAULT_PRIVATE : 0;
   // 1.
   if (priv != attrPriv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);

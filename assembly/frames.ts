@@ -113,8 +113,74 @@ function growStack(need: u32): void {
   stackCap = cap;
 }
 
+// ---- Pins (core-abi.ts PIN): a pin count per pfn, and frames detached from their inode while pinned ----
+
+/** One u32 per pfn up to pinCap: pin count in the low bits, DETACHED and ANON_KIND flags above. */
+let pinWords: usize = 0;
+let pinCap: u32 = 0;
+const PIN_COUNT: u32 = 0x3fffffff;
+const PIN_DETACHED: u32 = 0x80000000;
+const PIN_ANON: u32 = 0x40000000;
+/** Frames with at least one pin: 0 keeps every free on its fast path. */
+let pinnedFrames: u32 = 0;
+/** Frames removed from their inode while pinned, not yet freed (gmem, anon). */
+export let detachedGmem: i64 = 0;
+export let detachedAnon: i64 = 0;
+
+@inline function pinWord(pfn: u32): u32 {
+  return pfn < pinCap ? load<u32>(pinWords + (<usize>pfn << 2)) : 0;
+}
+
+export function pinFrame(pfn: u32): void {
+  if (pfn >= pinCap) {
+    let cap = pinCap < 1024 ? <u32>1024 : pinCap;
+    while (cap <= pfn) cap <<= 1;
+    pinWords = resize(pinWords, <usize>pinCap << 2, <usize>cap << 2);
+    memory.fill(pinWords + (<usize>pinCap << 2), 0, <usize>(cap - pinCap) << 2);
+    pinCap = cap;
+  }
+  let w = load<u32>(pinWords + (<usize>pfn << 2));
+  if ((w & PIN_COUNT) == 0) pinnedFrames++;
+  store<u32>(pinWords + (<usize>pfn << 2), w + 1);
+}
+
+/** One pin of the frame goes; a detached frame left with none is freed. */
+export function unpinFrame(pfn: u32): void {
+  let w = pinWord(pfn) - 1;
+  if ((w & PIN_COUNT) != 0) {
+    store<u32>(pinWords + (<usize>pfn << 2), w);
+    return;
+  }
+  pinnedFrames--;
+  store<u32>(pinWords + (<usize>pfn << 2), 0);
+  if (w & PIN_DETACHED) {
+    let anon = (w & PIN_ANON) != 0;
+    if (anon) detachedAnon--; else detachedGmem--;
+    freeFrame(anon ? 1 : INODE_GMEM, pfn);
+  }
+}
+
+@inline export function anyPinned(): bool {
+  return pinnedFrames != 0;
+}
+
+@inline export function framePinned(pfn: u32): bool {
+  return (pinWord(pfn) & PIN_COUNT) != 0;
+}
+
+/** A pinned frame leaves its inode: it stays allocated until its last unpin. */
+function detach(kind: i32, pfn: u32): void {
+  let p = pinWords + (<usize>pfn << 2);
+  store<u32>(p, load<u32>(p) | PIN_DETACHED | (kind == INODE_GMEM ? 0 : PIN_ANON));
+  if (kind == INODE_GMEM) detachedGmem++; else detachedAnon++;
+}
+
 /** Return frames to the pool in the order given (a btree Visitor). */
 export function freeFrames(pfns: usize, n: i32): void {
+  if (pinnedFrames != 0) {
+    for (let j = 0; j < n; j++) freeFrame(freeKind, load<u32>(pfns + (<usize>j << 2)));
+    return;
+  }
   if (stackLen + <u32>n > stackCap) growStack(stackLen + <u32>n);
   memory.copy(stack + (<usize>stackLen << 2), pfns, <usize>n << 2);
   stackLen += <u32>n;
@@ -124,6 +190,7 @@ export function freeFrames(pfns: usize, n: i32): void {
 
 /** freeFrames() of one frame of an inode of `kind`. */
 export function freeFrame(kind: i32, pfn: u32): void {
+  if (pinnedFrames != 0 && framePinned(pfn) && !(pinWord(pfn) & PIN_DETACHED)) return detach(kind, pfn);
   if (stackLen == stackCap) growStack(stackLen + 1);
   store<u32>(stack + (<usize>stackLen << 2), pfn);
   stackLen++;
@@ -170,4 +237,9 @@ export function resetFrames(): void {
   gmemPages = 0;
   anonPages = 0;
   freeKind = 0;
+  pinWords = 0;
+  pinCap = 0;
+  pinnedFrames = 0;
+  detachedGmem = 0;
+  detachedAnon = 0;
 }

@@ -53,6 +53,7 @@ import { resetFiles } from "./file";
 import { resetVms } from "./kvm";
 import { resetMaps } from "./hostmap";
 import { resetHva } from "./memslot";
+import { resetPins } from "./pins";
 import "./abort";
 
 /** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
@@ -108,6 +109,7 @@ export function reset(): void {
   resetVms();
   resetMaps();
   resetHva();
+  resetPins();
   resetSnapshot();
   resetBatch();
 }

@@ -5,7 +5,7 @@
  * kvm_gmem_get_folio() / __filemap_get_folio(FGP_CREAT) and kvm_gmem_allocate().
  */
 import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
-import { Vec, Table } from "./vec";
+import { Vec, Table, Ranges } from "./vec";
 import { make, unmake } from "./alloc";
 import { btLookup, btInsertAt, lookupLeaf, lookupIdx, btClear, btFill, btForEach } from "./btree";
 import { frameAlloc, frameAllocRun, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
@@ -22,6 +22,8 @@ export class Inode {
   files: Vec = changetype<Vec>(0);
   /** Host maps of this inode, ascending id (HostMap pointers). */
   maps: Vec = changetype<Vec>(0);
+  /** pgoff runs whose attribute is PRIVATE (the inode's attribute map, attributes.ts). */
+  priv: Ranges = changetype<Ranges>(0);
 }
 
 /** uAPI GUEST_MEMFD_FLAG_INIT_SHARED: host faults may populate a gmem inode. */
@@ -48,6 +50,9 @@ export function inodeCreate(id: i32, npages: u64, kind: i32, gmemFlags: u32): vo
   ino.npages = npages;
   ino.kind = kind;
   ino.gmemFlags = gmemFlags;
+  ino.priv = make<Ranges>();
+  // kvm_gmem_init_inode(): every page index starts PRIVATE unless INIT_SHARED.
+  if (kind == INODE_GMEM && !(gmemFlags & GUEST_MEMFD_FLAG_INIT_SHARED)) ino.priv.add(0, npages);
   inodes.set(id, changetype<usize>(ino));
 }
 
@@ -58,6 +63,7 @@ export function inodeDestroy(id: i32): i64 {
   let n = btClear(pagesRef(ino), freeFrames);
   ino.files.dispose();
   ino.maps.dispose();
+  ino.priv.dispose();
   unmake(ino);
   inodes.set(id, 0);
   return n;
@@ -101,9 +107,12 @@ export function faultPage(ino: Inode, pgoff: u64): u32 {
   return pfn;
 }
 
-/** Whether host faults may populate the inode (anon memory, or INIT_SHARED gmem). */
-@inline export function hostFaultable(ino: Inode): bool {
-  return ino.kind != INODE_GMEM || (ino.gmemFlags & GUEST_MEMFD_FLAG_INIT_SHARED) != 0;
+/**
+ * Whether host faults may populate the page: its attribute is shared
+ * (kvm_gmem_fault_user_mapping(); anon memory has no attributes).
+ */
+@inline export function hostFaultable(ino: Inode, pgoff: u64): bool {
+  return !ino.priv.has(pgoff);
 }
 
 let poisonedSeen: i64 = 0;

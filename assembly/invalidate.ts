@@ -9,15 +9,16 @@
  * Zap order is not observable (each SPTE is removed and counted once), so each
  * step visits only what overlaps, in whatever order its index gives.
  */
-import { PG_HWPOISON } from "../src/abi/core-abi";
+import { PG_HWPOISON, RES_OK, RES_NO_PAGE } from "../src/abi/core-abi";
+import { put } from "./result";
 import { Inode, pagesRef } from "./inode";
 import { GmemFile, getFile } from "./file";
 import { Memslot, forEachSlotByHva } from "./memslot";
 import { HostMap, mapRemove } from "./hostmap";
 import { firstEndingAfter, bindingAt } from "./binding";
 import { zapRange } from "./stage2";
-import { btRemoveRange, btDelete, btSlot } from "./btree";
-import { frameAlloc, frameFlags, setFrameFlags, freeFrames, freeFrame, setFreeKind } from "./frames";
+import { btRemoveRange, btDelete, btLookup } from "./btree";
+import { frameFlags, setFrameFlags, freeFrames, freeFrame, setFreeKind } from "./frames";
 
 function zapSlotHva(m: Memslot, hs: u64, he: u64): void {
   zapRange(m.vm, m.base + (hs - m.uaddr), m.base + (he - m.uaddr));
@@ -29,7 +30,7 @@ export function notifyHva(hs: u64, he: u64): void {
 }
 
 /** kvm_gmem_invalidate_begin() for one file: the gfns its bindings give pgoffs [start, end), in its VM. */
-function zapFileRange(f: GmemFile, start: u64, end: u64): void {
+export function zapFileRange(f: GmemFile, start: u64, end: u64): void {
   if (f.vm.sptes == 0) return;
   let v = f.bindings;
   for (let j = firstEndingAfter(v, start), nb = v.len; j < nb; j++) {
@@ -41,7 +42,7 @@ function zapFileRange(f: GmemFile, start: u64, end: u64): void {
 }
 
 /** The MMU notifier over the hva pages of the inode's maps (all, or those of `file` only) showing [start, end). */
-function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, file: i32): void {
+export function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, file: i32): void {
   let ml = ino.maps;
   for (let i = 0, n = ml.len; i < n; i++) {
     let hm = changetype<HostMap>(<usize>ml.get(i));
@@ -83,18 +84,17 @@ export function punch(ino: Inode, start: u64, end: u64): i64 {
   return btRemoveRange(pagesRef(ino), start, end, freeFrames);
 }
 
-/** Poison the page (made if absent, not uptodate), then zap it everywhere; 1 if newly poisoned. */
-export function memoryFailure(ino: Inode, pgoff: u64): i32 {
-  let p = btSlot(pagesRef(ino), pgoff);
-  let pfn = load<u32>(p);
-  if (pfn == 0) {
-    pfn = frameAlloc(ino.kind);
-    store<u32>(p, pfn);
-  }
+/**
+ * kvm_gmem_error_folio(): poison the page, then zap it everywhere (value 1 if
+ * newly poisoned). An absent page has no folio to fail: RES_NO_PAGE, nothing changes.
+ */
+export function memoryFailure(r: usize, ino: Inode, pgoff: u64): void {
+  let pfn = btLookup(ino.pages, pgoff);
+  if (pfn == 0) return put(r, RES_NO_PAGE);
   let f = frameFlags(pfn);
   setFrameFlags(pfn, f | PG_HWPOISON);
   invalidate(ino, pgoff, pgoff + 1);
-  return (f & PG_HWPOISON) ? 0 : 1;
+  put(r, RES_OK, (f & PG_HWPOISON) ? 0 : 1);
 }
 
 /** munmap: the notifier over the whole map, then the map goes. */

@@ -4,7 +4,7 @@
  * Not a hot path: it is how the differential test and invariant checks see
  * the whole state.
  */
-import { SNAP_INODE, SNAP_FILE, SNAP_VM, SNAP_MAP, SNAP_END } from "../src/abi/core-abi";
+import { SNAP_INODE, SNAP_FILE, SNAP_VM, SNAP_MAP, SNAP_END, SNAP_ATTR, SNAP_DETACHED } from "../src/abi/core-abi";
 import { inodes, Inode } from "./inode";
 import { files, GmemFile } from "./file";
 import { vms, Kvm } from "./kvm";
@@ -13,7 +13,7 @@ import { Memslot } from "./memslot";
 import { resize } from "./alloc";
 import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
 import { btForEach, btCount } from "./btree";
-import { frameByte, frameFlags, frameCtx, gmemPages, anonPages, nextPfn, stackLen } from "./frames";
+import { frameByte, frameFlags, frameCtx, gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
 
 let buf: usize = 0;
 let cap: usize = 0; // doubles
@@ -107,6 +107,21 @@ export function snapshot(): i32 {
     let m = changetype<HostMap>(p);
     reserve(8);
     emit(SNAP_MAP); emit(id); emit(<f64>m.hva); emit(<f64>m.npages); emit(m.inode.id); emit(<f64>m.pgoff); emit(m.rights); emit(m.file);
+  }
+  for (let id = 0, end = inodes.end; id < end; id++) {
+    let p = inodes.get(id);
+    if (p == 0) continue;
+    let a = changetype<Inode>(p).priv;
+    if (a.len == 0) continue;
+    reserve(3 + <usize>a.len * 2);
+    emit(SNAP_ATTR); emit(id); emit(a.len);
+    for (let i = 0; i < a.len; i++) {
+      emit(<f64>a.start(i)); emit(<f64>a.end(i));
+    }
+  }
+  if (detachedGmem != 0 || detachedAnon != 0) {
+    reserve(3);
+    emit(SNAP_DETACHED); emit(<f64>detachedGmem); emit(<f64>detachedAnon);
   }
   reserve(5);
   emit(SNAP_END); emit(<f64>gmemPages); emit(<f64>anonPages); emit(nextPfn); emit(stackLen);

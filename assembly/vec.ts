@@ -154,6 +154,44 @@ export class Ranges {
     store<u64>(this.data + (<usize>i << 4), e, 8);
   }
 
+  /** Whether [s, e) lies inside one range (ranges never touch, so one range must hold it all). */
+  covers(s: u64, e: u64): bool {
+    if (this.len == 0) return false;
+    let i = this.firstEndingFrom(s + 1);
+    return i < this.len && this.start(i) <= s && this.end(i) >= e;
+  }
+
+  /** Whether some range overlaps [s, e). */
+  meets(s: u64, e: u64): bool {
+    if (this.len == 0) return false;
+    let i = this.firstEndingFrom(s + 1);
+    return i < this.len && this.start(i) < e;
+  }
+
+  /** Remove [s, e) from the set, splitting a range that holds it. */
+  remove(s: u64, e: u64): void {
+    if (s >= e || this.len == 0) return;
+    let i = this.firstEndingFrom(s + 1);
+    let j = i;
+    while (j < this.len && this.start(j) < e) j++;
+    if (j == i) return;
+    // Ranges i..j-1 overlap [s, e): keep their parts before s and after e.
+    let headS = this.start(i), tailE = this.end(j - 1);
+    let keep = 0;
+    let pieces = memory.data<u64>([0, 0, 0, 0]);
+    if (headS < s) { store<u64>(pieces, headS); store<u64>(pieces, s, 8); keep++; }
+    if (tailE > e) { store<u64>(pieces + (<usize>keep << 4), e); store<u64>(pieces + (<usize>keep << 4), tailE, 8); keep++; }
+    let newLen = this.len - (j - i) + keep;
+    if (newLen > this.cap) {
+      let cap = this.cap << 1;
+      this.data = resize(this.data, <usize>this.cap << 4, <usize>cap << 4);
+      this.cap = cap;
+    }
+    memory.copy(this.data + (<usize>(i + keep) << 4), this.data + (<usize>j << 4), <usize>(this.len - j) << 4);
+    memory.copy(this.data + (<usize>i << 4), pieces, <usize>keep << 4);
+    this.len = newLen;
+  }
+
   dispose(): void {
     free(this.data, <usize>this.cap << 4);
     unmake(this);

@@ -201,9 +201,9 @@ export const OP_GUEST_ACCESS = 16;
 /** ZAP_GFNS(vm, start, end): zap the SPTEs of a gfn range (memory-attribute changes). */
 export const OP_ZAP_GFNS = 17;
 /**
- * MEMORY_FAILURE(inode, pgoff): the page (created, not uptodate, if absent) is
- * marked poisoned, then invalidate(inode, pgoff, pgoff + 1). value = 1 if the
- * page was newly poisoned.
+ * MEMORY_FAILURE(inode, pgoff): an absent page is RES_NO_PAGE and nothing
+ * changes; otherwise the page is marked poisoned, then invalidate(inode,
+ * pgoff, pgoff + 1). value = 1 if the page was newly poisoned.
  */
 export const OP_MEMORY_FAILURE = 18;
 /** FILE_SET_RIGHTS(file, rights): a file's guest rights change; in its VM, every SPTE reached through its bindings is zapped. */
@@ -250,4 +250,65 @@ export const SNAP_FILE = 2;
 export const SNAP_VM = 3;
 export const SNAP_MAP = 4;
 export const SNAP_END = 5;
+
+// ---- In-place conversion (linux-next, profile `next`) and memory failure on an absent page ----
+/**
+ * Attributes belong to the gmem inode (struct gmem_inode's attribute map):
+ * every inode carries a set of PRIVATE pgoff runs, sparse and range-based,
+ * created by INODE_CREATE as [0, npages) for a gmem inode without INIT_SHARED
+ * and empty otherwise (kvm_gmem_init_inode(), kvm_gmem_get_default_attributes()).
+ * The host-fault and shared-path checks that the paragraphs above phrase as
+ * "a gmem inode without INIT_SHARED" read "the page's attribute is PRIVATE"
+ * (the same thing while nothing converts). PUNCH, MEMORY_FAILURE and file or
+ * slot changes never change attributes.
+ *
+ * GUEST_ACCESS's private and attr_private words take one more value each,
+ * DERIVED (2): attr_private DERIVED means kvm_gmem_is_private_gfn(): no memslot
+ * at gfn, a memslot without GUEST_MEMFD or whose file is released: shared;
+ * else the attribute of the file's inode at pgoff; private DERIVED means "the
+ * access is private exactly when the gfn is" (sw_protected's
+ * kvm_mmu_page_fault()). Both are resolved before step 1.
+ *
+ * Snapshot: after the SNAP_MAP records, for each live inode with private runs,
+ * ascending id: SNAP_ATTR, id, n, then n x (start, end), ascending and merged;
+ * then, only if some frame is detached while pinned (PIN below):
+ * SNAP_DETACHED, detached gmem frames, detached anon frames.
+ */
+export const DERIVED = 2;
+export const SNAP_ATTR = 6;
+export const SNAP_DETACHED = 7;
+/** SET_ATTRIBUTES: a page of the range has an outstanding reference; value = its pgoff. */
+export const RES_EAGAIN = 9;
+/** MEMORY_FAILURE: the page is absent (there is no folio to fail); nothing changed. */
+export const RES_NO_PAGE = 10;
+/**
+ * SET_ATTRIBUTES(inode, start, end, private): __kvm_gmem_set_attributes().
+ *  1. Every page of [start, end) already has the attribute: RES_OK, value 0;
+ *     nothing else happens.
+ *  2. To private only: the MMU notifier runs over every host map of the inode
+ *     showing the range (invalidate step 2; unmap_mapping_pages()); then the
+ *     present pages of the range are scanned in ascending pgoff, and the first
+ *     whose frame is pinned (PIN) fails the command: RES_EAGAIN, value = pgoff,
+ *     nothing else changes.
+ *  3. invalidate step 1 over [start, end) (every file of the inode, every
+ *     binding); the attributes of the range are set; RES_OK, value 1.
+ * Contents, pages and page flags are untouched.
+ */
+export const OP_SET_ATTRIBUTES = 25;
+/** GFN_PRIVATE(vm, gfn): value = 1 if kvm_gmem_is_private_gfn() (attr_private DERIVED above) holds, else 0. Changes nothing. */
+export const OP_GFN_PRIVATE = 26;
+/**
+ * PIN(pin, hva_page, npages): a long-term writable GUP pin of host pages
+ * [hva_page, hva_page + npages), all inside one live host map. Every page is
+ * checked first, ascending: the map lacks W, the pgoff is past the inode's
+ * npages, the page's attribute is PRIVATE, or the page is poisoned: RES_EFAULT
+ * and nothing changes. Then each page is got or created, zeroed and marked
+ * uptodate if it was not, and its frame's pin count grows by one; the pin
+ * remembers its frames. A frame that PUNCH or INODE_DESTROY removes from its
+ * inode while pinned is detached: it stays allocated (counted in gmem or anon
+ * pages as before) until its last pin goes, then it is freed.
+ */
+export const OP_PIN = 27;
+/** UNPIN(pin): every frame of the pin loses one pin, in the order pinned; a detached frame left with none is freed. */
+export const OP_UNPIN = 28;
 

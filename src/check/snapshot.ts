@@ -20,12 +20,17 @@ export interface Snapshot {
   anonPages: number;
   nextPfn: number;
   freeDepth: number;
+  /** Profile next: each inode's PRIVATE pgoff runs (absent: none private). */
+  attrs: Map<number, Array<[number, number]>>;
+  /** Frames detached from their inode while pinned (counted in gmemPages / anonPages). */
+  detachedGmem: number;
+  detachedAnon: number;
 }
 
 export function readSnapshot(s: Float64Array): Snapshot {
   let i = 0;
   const next = () => s[i++];
-  const snap: Snapshot = { inodes: new Map(), files: new Map(), vms: new Map(), maps: new Map(), gmemPages: 0, anonPages: 0, nextPfn: 0, freeDepth: 0 };
+  const snap: Snapshot = { inodes: new Map(), files: new Map(), vms: new Map(), maps: new Map(), gmemPages: 0, anonPages: 0, nextPfn: 0, freeDepth: 0, attrs: new Map(), detachedGmem: 0, detachedAnon: 0 };
   for (;;) {
     const tag = next();
     if (tag === A.SNAP_INODE) {
@@ -52,6 +57,15 @@ export function readSnapshot(s: Float64Array): Snapshot {
     } else if (tag === A.SNAP_MAP) {
       const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() };
       snap.maps.set(m.id, m);
+    } else if (tag === A.SNAP_ATTR) {
+      const id = next();
+      const n = next();
+      const runs: Array<[number, number]> = [];
+      for (let k = 0; k < n; k++) runs.push([next(), next()]);
+      snap.attrs.set(id, runs);
+    } else if (tag === A.SNAP_DETACHED) {
+      snap.detachedGmem = next();
+      snap.detachedAnon = next();
     } else if (tag === A.SNAP_END) {
       snap.gmemPages = next();
       snap.anonPages = next();

@@ -1,10 +1,11 @@
 /**
- * gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2]
+ * gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel VERSION[+OPTION...]] (default: the trace's # replay-args line, else 6.18)
  */
 import { readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
-import { profileByName } from "../kvm/profile.js";
+import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
+import { replayArgsKernel } from "../trace/replay-args.js";
 import * as gu from "../kvm/ops/guest.js";
 import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
 import { checkInvariants } from "../check/invariants.js";
@@ -13,7 +14,7 @@ import { loadPolicy } from "../policy/load.js";
 import { die, parse } from "./args.js";
 import { describe } from "./format.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
+const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel VERSION[+OPTION...]] (default: the trace's # replay-args line, else 6.18) [--policy FILE]";
 
 export function readTrace(path: string): string {
   try {
@@ -31,7 +32,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       check: { type: "boolean" },
       stats: { type: "boolean" },
       engine: { type: "string", default: "wasm" },
-      kernel: { type: "string", default: "6.18" },
+      kernel: { type: "string" },
       policy: { type: "string" },
     },
     USAGE,
@@ -39,13 +40,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) die(`replay takes one TRACE (or -)\nusage: ${USAGE}`);
   const engine = String(values.engine);
   if (engine !== "wasm" && engine !== "reference") die(`--engine must be wasm or reference, not "${engine}"`);
+  const text = readTrace(positionals[0]);
   let profile;
   try {
-    profile = profileByName(String(values.kernel));
+    // --kernel wins; else the trace's own `# replay-args: --kernel NAME` line; else the default profile.
+    profile = profileByName(values.kernel !== undefined ? String(values.kernel) : (replayArgsKernel(text) ?? DEFAULT_PROFILE.name));
   } catch (e) {
     die((e as Error).message);
   }
-  const text = readTrace(positionals[0]);
   let policy;
   if (values.policy !== undefined) {
     try {

@@ -10,7 +10,7 @@
 import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
-import { GmemFile, HostMap, Inode, Memfd, Vm } from "./objects.js";
+import { GmemFile, HostMap, Inode, Memfd, Pin, Vm } from "./objects.js";
 import type { Result } from "./result.js";
 import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
@@ -39,7 +39,7 @@ export interface HostOptions {
 
 export class Host {
   readonly profile: KernelProfile;
-  private nextId = { vm: 0, inode: 0, file: 0, map: 0 };
+  private nextId = { vm: 0, inode: 0, file: 0, map: 0, pin: 0 };
   private nextHvaPage = HVA_BASE_PAGE;
   private pending: Array<{ index: number; fill: Filler }> = [];
   readonly vms = new Set<Vm>();
@@ -115,6 +115,11 @@ export class Host {
     this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights, backing instanceof GmemFile ? backing.id : -1);
     if (backing instanceof GmemFile || backing instanceof Memfd) backing.maps++;
     return map;
+  }
+
+  /** A pin object (profile next); the core learns its frames from PIN. */
+  newPin(): Pin {
+    return new Pin(this.nextId.pin++);
   }
 
   // ---- lifetimes ----

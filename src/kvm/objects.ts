@@ -140,3 +140,12 @@ export class HostMap {
     return BigInt(this.hvaPage) << 12n;
   }
 }
+
+/** A long-term GUP pin of host pages (profile next's `pin`, a simulator op): its core id names the frames it holds. */
+export class Pin {
+  alive = true;
+  constructor(readonly id: number) {}
+  get kind(): "pin" {
+    return "pin";
+  }
+}

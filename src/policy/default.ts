@@ -37,4 +37,11 @@ export const defaultPolicy: Policy = {
   migrate() {
     return allow;
   },
+  // Conversion changes what every view sees, as a punch does: only the owner converts.
+  convert({ file, range }) {
+    if (file.migrating) return deny("a migrating file is gated until move_enc_context_from");
+    if (overlapsAny(file.donated, range[0], range[1])) return deny("the range lies in a window this file donated away");
+    if (!file.perm.includes("punch")) return deny("only the owner converts: the file lacks the punch permission");
+    return allow;
+  },
 };

@@ -63,6 +63,14 @@ export interface MigrateRequest {
   readonly files: readonly FileView[];
 }
 
+/** Profile next: a KVM_SET_MEMORY_ATTRIBUTES2 through this file (it changes what every file of the inode sees). */
+export interface ConvertRequest {
+  readonly file: FileView;
+  /** Pages [start, end). */
+  readonly range: readonly [number, number];
+  readonly toPrivate: boolean;
+}
+
 /** allow, optionally with the permissions to grant (link only), or deny with a reason. */
 export type Decision = { allow: true; perm?: readonly Perm[] } | { allow: false; reason: string };
 
@@ -75,6 +83,8 @@ export interface Policy {
   fallocate?(req: FallocateRequest): Decision;
   bind?(req: BindRequest): Decision;
   migrate?(req: MigrateRequest): Decision;
+  /** May this file convert this range (profile next)? Without the hook, a file converts what it may punch. */
+  convert?(req: ConvertRequest): Decision;
   /** Properties of the policy's own, checked beside the built-in ones. */
   readonly properties?: Readonly<Record<string, PolicyProperty>>;
 }

@@ -5,14 +5,14 @@
  * bound again.
  */
 import { TraceError } from "../errors.js";
-import { GmemFile, HostMap, Memfd, Vm, type Fd } from "../kvm/objects.js";
+import { GmemFile, HostMap, Memfd, Pin, Vm, type Fd } from "../kvm/objects.js";
 
-type Dead = { dead: "vm" | "fd" | "map" };
-export type Named = Fd | HostMap | Dead;
+type Dead = { dead: "vm" | "fd" | "map" | "pin" };
+export type Named = Fd | HostMap | Pin | Dead;
 
 function isLive(o: Named): boolean {
   if ("dead" in o) return false;
-  if (o instanceof HostMap) return o.alive;
+  if (o instanceof HostMap || o instanceof Pin) return o.alive;
   return o.fdOpen;
 }
 
@@ -48,7 +48,7 @@ export class Names {
   fd(field: string, name: unknown): Fd | null {
     const o = this.get(field, name);
     if (o instanceof Vm || o instanceof GmemFile || o instanceof Memfd) return o.fdOpen ? o : null;
-    if ("dead" in o && o.dead !== "map") return null;
+    if ("dead" in o && o.dead !== "map" && o.dead !== "pin") return null;
     throw new TraceError(`${field}: "${name}" is a map, not an fd`);
   }
 
@@ -61,6 +61,13 @@ export class Names {
     }
     if ("dead" in o && o.dead === "map") throw new TraceError(`${field}: map "${name}" was never created`);
     throw new TraceError(`${field}: "${name}" is not a map`);
+  }
+
+  /** A pin by name (profile next's `unpin`); whether it is still live is the op's to check. */
+  pin(field: string, name: unknown): Pin {
+    const o = this.get(field, name);
+    if (o instanceof Pin) return o;
+    throw new TraceError(`${field}: "${name}" is not a pin`);
   }
 
   has(name: string): boolean {

@@ -14,6 +14,8 @@ import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
+import * as at from "../kvm/ops/attributes.js";
+import { KVM_MEMORY_ATTRIBUTES2_RESERVED } from "../uapi/constants.js";
 import { isPerm, type Perm } from "../kvm/perm.js";
 import type { Json } from "./json.js";
 import type { Names } from "./names.js";
@@ -113,7 +115,7 @@ function userspaceAddr(c: OpContext, memorySize: bigint): bigint {
   return BigInt.asUintN(64, names.map("userspace_addr.anon", name).address + offset);
 }
 
-function create<T extends object>(c: OpContext, kind: "vm" | "fd" | "map", run: () => [Result, T | null]): Result {
+function create<T extends object>(c: OpContext, kind: "vm" | "fd" | "map" | "pin", run: () => [Result, T | null]): Result {
   const as = c.f.str("as");
   c.names.checkFree(as);
   const [r, obj] = run();
@@ -215,7 +217,8 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
       const vm = c.names.vm("vm", f.raw("vm"));
       const gpa = f.num("gpa", "u64");
       const value = access === "write" ? f.byte("value") : 0;
-      return gu.vcpuAccess(c.host, vm, gpa, access, f.bool("private", false), value);
+      // Omitted: as the kernel derives it; given, it must agree (a trace error otherwise).
+      return gu.vcpuAccess(c.host, vm, gpa, access, f.has("private") ? f.bool("private") : undefined, value);
     },
   },
   set_memory_attributes: {
@@ -236,6 +239,30 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
       }),
   },
   move_enc_context_from: { run: (c) => lk.moveEncContextFrom(c.host, c.names.vm("vm", c.f.raw("vm")), c.names.vm("src", c.f.raw("src"))) },
+  // ---- profile next: in-place conversion (SPEC-next.md §2.1, §2.2) ----
+  set_memory_attributes2: {
+    zeroed: true,
+    run: (c) => {
+      const f = c.f;
+      if (f.has("offset") && f.has("address")) throw new TraceError("offset and address are one field of the struct (a union): give one of them");
+      const raw = f.has("reserved") ? f.raw("reserved") : [];
+      if (!Array.isArray(raw) || raw.length > KVM_MEMORY_ATTRIBUTES2_RESERVED) throw new TraceError(`reserved: expected an array of at most ${KVM_MEMORY_ATTRIBUTES2_RESERVED} u64`);
+      const reserved = raw.map((x, i) => wrap(toBits(`reserved[${i}]`, x), "u64"));
+      // error_offset is an output: its input value is ignored (kvm_gmem_set_attributes() never reads it), but it must be a u64.
+      f.num("error_offset", "u64");
+      return at.setMemoryAttributes2(c.host, c.names.fd("fd", f.raw("fd")), {
+        offset: f.num(f.has("address") ? "address" : "offset", "u64"),
+        size: f.num("size", "u64"),
+        attributes: f.flags("attributes", "attributes"),
+        flags: f.num("flags", "u64"),
+        reserved,
+      });
+    },
+  },
+  pin: {
+    run: (c) => create(c, "pin", () => at.pin(c.host, c.names.map("map", c.f.raw("map")), c.f.num("offset", "s64"), c.f.num("len", "s64"))),
+  },
+  unpin: { run: (c) => at.unpin(c.host, c.names.pin("pin", c.f.raw("pin"))) },
   stats: {
     run: (c) => (c.f.has("fd") ? gu.inodeStats(c.host, c.names.fd("fd", c.f.raw("fd"))) : gu.stats(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined)),
   },

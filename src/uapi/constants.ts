@@ -74,4 +74,11 @@ export const CAPS: Record<string, number> = {
   KVM_CAP_VM_TYPES: 235,
   KVM_CAP_PRE_FAULT_MEMORY: 236,
   KVM_CAP_GUEST_MEMFD_FLAGS: 244,
+  /** linux-next (expected 7.4): KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd. Its number moved in every posting; 252 in the merged uapi. */
+  KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES: 252,
 };
+
+/** linux-next: KVM_SET_MEMORY_ATTRIBUTES2 = _IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2), 128 bytes, on a guest_memfd fd. */
+export const KVM_SET_MEMORY_ATTRIBUTES2 = 0xc080aed2;
+/** struct kvm_memory_attributes2: reserved[11] u64. */
+export const KVM_MEMORY_ATTRIBUTES2_RESERVED = 11;

@@ -2,6 +2,7 @@
 export const ERRNO = {
   EPERM: 1,
   EIO: 5,
+  EAGAIN: 11,
   EBADF: 9,
   ENOMEM: 12,
   EACCES: 13,

@@ -55,7 +55,12 @@ export class ReferenceCore implements Core {
         break;
       }
       case A.OP_ZAP_GFNS: m.zapGfnsCmd(a, b, c); break;
-      case A.OP_MEMORY_FAILURE: this.results[r + 1] = m.memoryFailure(a, b); break;
+      case A.OP_MEMORY_FAILURE: {
+        const v = m.memoryFailure(a, b);
+        if (v < 0) this.results[r] = A.RES_NO_PAGE;
+        else this.results[r + 1] = v;
+        break;
+      }
       case A.OP_FILE_SET_RIGHTS: m.fileSetRights(a, b); break;
       case A.OP_STATS_HOST:
         this.results[r + 1] = m.s.gmemPages;
@@ -77,6 +82,16 @@ export class ReferenceCore implements Core {
       }
       case A.OP_VM_SET_CTX: m.vmSetCtx(a, b); break;
       case A.OP_FILE_BLOCK: m.fileBlock(a, b, c); break;
+      // ---- in-place conversion (profile next) ----
+      case A.OP_SET_ATTRIBUTES: {
+        const [code, value] = m.setAttributes(a, b, c, d !== 0);
+        this.results[r] = code;
+        this.results[r + 1] = value;
+        break;
+      }
+      case A.OP_GFN_PRIVATE: this.results[r + 1] = m.gfnPrivate(a, b) ? 1 : 0; break;
+      case A.OP_PIN: this.results[r] = m.pin(a, b, c); break;
+      case A.OP_UNPIN: m.unpin(a); break;
       default:
         throw new Error(`reference core: unknown opcode ${op}`);
     }

@@ -4,7 +4,7 @@
  * directly as possible over the maps of state.ts.
  */
 import * as A from "../../abi/core-abi.js";
-import { RefState, RefInode, RefVm, overlap, ascending, inRanges, addRange } from "./state.js";
+import { RefState, RefInode, RefVm, RefSlot, overlap, ascending, inRanges, addRange, removeRange } from "./state.js";
 
 export class RefModel {
   readonly s = new RefState();
@@ -22,9 +22,18 @@ export class RefModel {
   private freeFrame(inode: RefInode, pgoff: number): void {
     const pfn = inode.pages.get(pgoff)!;
     inode.pages.delete(pgoff);
+    // A pinned frame leaves the file but stays allocated until its last unpin.
+    if (this.s.pinCount.has(pfn)) {
+      this.s.detached.set(pfn, inode.kind);
+      return;
+    }
+    this.releaseFrame(pfn, inode.kind);
+  }
+
+  private releaseFrame(pfn: number, kind: number): void {
     this.s.frames.delete(pfn);
     this.s.freeStack.push(pfn);
-    if (inode.kind === A.INODE_ANON) this.s.anonPages--;
+    if (kind === A.INODE_ANON) this.s.anonPages--;
     else this.s.gmemPages--;
   }
 
@@ -114,7 +123,9 @@ export class RefModel {
   }
 
   inodeCreate(id: number, npages: number, kind: number, gmemFlags: number): void {
-    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new Map(), files: [], maps: [] });
+    // kvm_gmem_init_inode(): every page index starts PRIVATE unless INIT_SHARED.
+    const priv: Array<[number, number]> = kind === A.INODE_GMEM && !(gmemFlags & 2) ? [[0, npages]] : [];
+    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new Map(), files: [], maps: [], priv });
   }
 
   inodeDestroy(id: number): number {
@@ -200,7 +211,7 @@ export class RefModel {
     const inode = this.s.inodes.get(m.inode)!;
     const pgoff = m.pgoff + (hva - m.hva);
     if (pgoff >= inode.npages) return [A.RES_SIGBUS, 0];
-    if (inode.kind === A.INODE_GMEM && !(inode.gmemFlags & 2)) return [A.RES_SIGBUS, 0];
+    if (inRanges(inode.priv, pgoff)) return [A.RES_SIGBUS, 0];
     if (this.blockedInMap(m, pgoff)) return [A.RES_SIGBUS, 0];
     if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0];
     const f = this.s.frames.get(this.faultIn(inode, pgoff))!;
@@ -226,8 +237,28 @@ export class RefModel {
   }
 
   /** Returns [code, value, aux]. */
-  guestAccess(vmId: number, gfn: number, access: number, priv: number, byte: number, attrPriv: number): [number, number, number] {
+  /** The memslot holding gfn, if any. */
+  private slotAt(vm: RefVm, gfn: number): RefSlot | undefined {
+    for (const s of vm.slots.values()) if (gfn >= s.base && gfn < s.base + s.npages) return s;
+    return undefined;
+  }
+
+  /** kvm_gmem_is_private_gfn(): the bound inode's attribute at pgoff; shared without a slot, a gmem binding or a live file. */
+  private gmemPrivateGfn(vm: RefVm, gfn: number): boolean {
+    const slot = this.slotAt(vm, gfn);
+    if (!slot || !(slot.flags & A.SLOT_GUEST_MEMFD) || slot.file < 0) return false;
+    const inode = this.s.inodes.get(this.s.files.get(slot.file)!.inode)!;
+    return inRanges(inode.priv, slot.pgoff + (gfn - slot.base));
+  }
+
+  gfnPrivate(vmId: number, gfn: number): boolean {
+    return this.gmemPrivateGfn(this.s.vms.get(vmId)!, gfn);
+  }
+
+  guestAccess(vmId: number, gfn: number, access: number, privArg: number, byte: number, attrArg: number): [number, number, number] {
     const vm = this.s.vms.get(vmId)!;
+    const attrPriv = attrArg === A.DERIVED ? (this.gmemPrivateGfn(vm, gfn) ? 1 : 0) : attrArg;
+    const priv = privArg === A.DERIVED ? attrPriv : privArg;
     const right = access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_W : A.RIGHT_X;
     const memflag = priv ? A.MEMFAULT_PRIVATE : 0;
     const exit = (code: number, value = 0): [number, number, number] => {
@@ -274,7 +305,7 @@ export class RefModel {
       const inode = this.s.inodes.get(m.inode)!;
       const pgoff = m.pgoff + (hva - m.hva);
       if (pgoff >= inode.npages) return [A.RES_EFAULT, 0, gfn];
-      if (inode.kind === A.INODE_GMEM && !(inode.gmemFlags & 2)) return [A.RES_EFAULT, 0, gfn];
+      if (inRanges(inode.priv, pgoff)) return [A.RES_EFAULT, 0, gfn];
       if (this.blockedInMap(m, pgoff)) return [A.RES_EFAULT, 0, gfn];
       if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0, gfn];
       pfn = this.faultIn(inode, pgoff);
@@ -291,9 +322,11 @@ export class RefModel {
     this.zapGfns(this.s.vms.get(vmId)!, start, end);
   }
 
+  /** -1 for an absent page (RES_NO_PAGE: nothing changes). */
   memoryFailure(inodeId: number, pgoff: number): number {
     const inode = this.s.inodes.get(inodeId)!;
-    const pfn = inode.pages.get(pgoff) ?? this.newFrame(inode, pgoff);
+    const pfn = inode.pages.get(pgoff);
+    if (pfn === undefined) return -1;
     const f = this.s.frames.get(pfn)!;
     const fresh = f.flags & A.PG_HWPOISON ? 0 : 1;
     f.flags |= A.PG_HWPOISON;
@@ -316,6 +349,58 @@ export class RefModel {
     file.blocked = addRange(file.blocked, start, end);
     this.zapFileRange(fileId, start, end);
     this.notifyMaps(this.s.inodes.get(file.inode)!, start, end, fileId);
+  }
+
+  // ---- in-place conversion (core-abi.ts SET_ATTRIBUTES, PIN, UNPIN) ----
+  /** Returns [code, value]. */
+  setAttributes(inodeId: number, start: number, end: number, toPrivate: boolean): [number, number] {
+    const inode = this.s.inodes.get(inodeId)!;
+    const already = (toPrivate ? inode.priv.some(([s, e]) => s <= start && e >= end) : !inode.priv.some(([s, e]) => s < end && start < e));
+    if (already) return [A.RES_OK, 0];
+    if (toPrivate) {
+      this.notifyMaps(inode, start, end);
+      for (const p of ascending(inode.pages.keys())) {
+        if (p >= start && p < end && this.s.pinCount.has(inode.pages.get(p)!)) return [A.RES_EAGAIN, p];
+      }
+    }
+    for (const fileId of inode.files) this.zapFileRange(fileId, start, end);
+    inode.priv = toPrivate ? addRange(inode.priv, start, end) : removeRange(inode.priv, start, end);
+    return [A.RES_OK, 1];
+  }
+
+  pin(id: number, hva: number, npages: number): number {
+    const m = this.findMap(hva)!;
+    if (!(m.rights & A.RIGHT_W)) return A.RES_EFAULT;
+    const inode = this.s.inodes.get(m.inode)!;
+    for (let k = 0; k < npages; k++) {
+      const pgoff = m.pgoff + (hva + k - m.hva);
+      if (pgoff >= inode.npages || inRanges(inode.priv, pgoff) || this.blockedInMap(m, pgoff) || this.poisoned(inode, pgoff)) return A.RES_EFAULT;
+    }
+    const frames: number[] = [];
+    for (let k = 0; k < npages; k++) {
+      const pfn = this.faultIn(inode, m.pgoff + (hva + k - m.hva));
+      this.s.pinCount.set(pfn, (this.s.pinCount.get(pfn) ?? 0) + 1);
+      frames.push(pfn);
+    }
+    this.s.pins.set(id, frames);
+    return A.RES_OK;
+  }
+
+  unpin(id: number): void {
+    for (const pfn of this.s.pins.get(id)!) {
+      const n = this.s.pinCount.get(pfn)! - 1;
+      if (n > 0) {
+        this.s.pinCount.set(pfn, n);
+        continue;
+      }
+      this.s.pinCount.delete(pfn);
+      const kind = this.s.detached.get(pfn);
+      if (kind !== undefined) {
+        this.s.detached.delete(pfn);
+        this.releaseFrame(pfn, kind);
+      }
+    }
+    this.s.pins.delete(id);
   }
 
   // ---- snapshot (core-abi.ts, "Snapshot") ----
@@ -359,6 +444,15 @@ export class RefModel {
       const m = s.maps.get(id)!;
       out.push(A.SNAP_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
     }
+    for (const id of ascending(s.inodes.keys())) {
+      const a = s.inodes.get(id)!.priv;
+      if (!a.length) continue;
+      out.push(A.SNAP_ATTR, id, a.length);
+      for (const [st, e] of a) out.push(st, e);
+    }
+    const kinds = [...s.detached.values()];
+    const dg = kinds.filter((k) => k === A.INODE_GMEM).length;
+    if (kinds.length) out.push(A.SNAP_DETACHED, dg, kinds.length - dg);
     out.push(A.SNAP_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
     return Float64Array.from(out);
   }

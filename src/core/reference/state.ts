@@ -21,6 +21,8 @@ export interface RefInode {
   files: number[];
   /** host map ids */
   maps: number[];
+  /** pgoff runs whose attribute is PRIVATE, sorted and merged (the inode's attribute map). */
+  priv: Array<[number, number]>;
 }
 
 export interface RefBinding {
@@ -82,6 +84,24 @@ export class RefState {
   files = new Map<number, RefFile>();
   vms = new Map<number, RefVm>();
   maps = new Map<number, RefMap>();
+  /** Pin count per pfn (PIN), and the frames removed from their inode while pinned: pfn -> inode kind. */
+  pinCount = new Map<number, number>();
+  detached = new Map<number, number>();
+  /** pin id -> its frames, in the order pinned. */
+  pins = new Map<number, number[]>();
+}
+
+/** Removes [start, end) from sorted, merged ranges. */
+export function removeRange(ranges: Array<[number, number]>, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const [s, e] of ranges) {
+    if (e <= start || s >= end) out.push([s, e]);
+    else {
+      if (s < start) out.push([s, start]);
+      if (e > end) out.push([end, e]);
+    }
+  }
+  return out;
 }
 
 /** Overlap of [a, b) and [c, d), or null. */

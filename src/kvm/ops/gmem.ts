@@ -13,7 +13,7 @@ import { supportedGmemFlags } from "./vm.js";
 export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bigint): [Result, GmemFile | null] {
   if (!vm || !vm.fdOpen) return [fail("EBADF", "vm is not an open VM fd"), null];
   // Flags are checked before size.
-  const supported = BigInt(supportedGmemFlags(vm));
+  const supported = BigInt(supportedGmemFlags(h.profile, vm));
   if (flags & ~supported)
     return [fail("EINVAL", `flags 0x${flags.toString(16)} has bits outside the supported set 0x${supported.toString(16)}`), null];
   const ssize = BigInt.asIntN(64, size);

@@ -5,11 +5,11 @@
  * and the simulator's counters.
  */
 import * as A from "../../abi/core-abi.js";
-import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
-import { hasPrivateMemory } from "./vm.js";
+import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
+import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
 
 export type Access = "read" | "write" | "exec";
@@ -27,12 +27,55 @@ function isPrivateGfn(vm: Vm, gfn: number): boolean {
   return lo < r.length && r[lo][0] <= gfn;
 }
 
-/** A vCPU access at gpa (a u64 byte address, number or bigint). */
-export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean, value: number): Result {
+/** kvm_gmem_is_private_gfn() as the core sees it now (in-place conversion: the attribute lives in the inode). */
+function gmemGfnPrivate(h: Host, vm: Vm, gfn: number): boolean {
+  let v = 0;
+  h.later((res, base) => {
+    v = res[base + 1];
+  }, A.OP_GFN_PRIVATE, vm.id, gfn);
+  h.sync();
+  return v === 1;
+}
+
+/**
+ * Whether the access is private, as the kernel decides it: kvm_mmu_page_fault()
+ * sets PFERR_PRIVATE_ACCESS on a sw_protected VM exactly when the gfn is private
+ * (kvm_mem_is_private(), or kvm_gmem_is_private_gfn() with in-place conversion),
+ * and never on a default VM. A caller's `private` must agree with it.
+ */
+function checkPrivate(h: Host, vm: Vm, gfn: number, priv: boolean, derivedNow: () => boolean): void {
+  if (!hasPrivateMemory(vm)) {
+    if (priv) throw new TraceError("private: true, but on a default VM every access is shared (kvm_mmu_page_fault() never sets PFERR_PRIVATE_ACCESS there)");
+    return;
+  }
+  const derived = derivedNow();
+  if (priv !== derived)
+    throw new TraceError(
+      `private: ${priv}, but gfn 0x${gfn.toString(16)} is ${derived ? "PRIVATE" : "shared"}: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit "private")`,
+    );
+}
+
+/**
+ * A vCPU access at gpa (a u64 byte address, number or bigint). `priv`, when
+ * given, must agree with what the kernel derives; omitted means "as derived".
+ */
+export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number): Result {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
   // Its encryption context moved to another VM: nothing can run (as for a dead VM).
   if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
   const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
+  let privArg: number;
+  let attrArg: number;
+  if (h.profile.inPlace) {
+    // The core reads the attribute through the gfn's binding (kvm_gmem_is_private_gfn()).
+    attrArg = A.DERIVED;
+    privArg = hasPrivateMemory(vm) ? A.DERIVED : 0;
+    if (priv !== undefined) checkPrivate(h, vm, gfn, priv, () => gmemGfnPrivate(h, vm, gfn));
+  } else {
+    attrArg = vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
+    privArg = hasPrivateMemory(vm) ? attrArg : 0;
+    if (priv !== undefined) checkPrivate(h, vm, gfn, priv, () => attrArg === 1);
+  }
   const r: Result = { ret: 0 };
   h.later(
     (res, base) => {
@@ -69,19 +112,26 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
     vm.id,
     gfn,
     ACCESS[access],
-    priv ? 1 : 0,
+    privArg,
     value,
-    vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0,
+    attrArg,
   );
   return r;
 }
 
-/** KVM_SET_MEMORY_ATTRIBUTES: only VMs with private memory support it (ENOTTY elsewhere). */
+/**
+ * KVM_SET_MEMORY_ATTRIBUTES on the VM fd: compiled out of builds without
+ * CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES (ENOTTY from kvm_vm_ioctl()'s default);
+ * elsewhere kvm_vm_ioctl_set_mem_attributes() checks against
+ * kvm_supported_mem_attributes(), which is 0 for a default VM (EINVAL for
+ * PRIVATE, a no-op for 0).
+ */
 export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, size: bigint, attributes: bigint, flags: bigint): Result {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
-  if (!hasPrivateMemory(vm)) return fail("ENOTTY", "this VM type supports no memory attributes");
+  if (h.profile.vmAttributeIoctl === "absent") return fail("ENOTTY", `the ${h.profile.name} build has no KVM_SET_MEMORY_ATTRIBUTES on the VM fd`);
   if (flags !== 0n) return fail("EINVAL", `flags 0x${flags.toString(16)} must be 0`);
-  if (attributes & ~BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE)) return fail("EINVAL", `attributes 0x${attributes.toString(16)} has bits other than PRIVATE`);
+  const supported = BigInt(supportedVmAttributes(h.profile, vm));
+  if (attributes & ~supported) return fail("EINVAL", `attributes 0x${attributes.toString(16)} has bits outside the VM's supported set 0x${supported.toString(16)} (kvm_supported_mem_attributes())`);
   if (size === 0n || address + size > (1n << 64n) - 1n) return fail("EINVAL", "size must be positive and address + size must not wrap");
   if (address & 4095n || size & 4095n) return fail("EINVAL", "address and size must be page-aligned");
   const start = Number(address >> 12n);
@@ -113,8 +163,14 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
   if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
   if (offset < 0n || offset & 4095n || offset >= fd.inode.size) return fail("EINVAL", `offset ${offset} must be a page inside the file`);
-  h.core.push(A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
-  return ok();
+  const r: Result = { ret: 0 };
+  h.later((res, base) => {
+    if (res[base] !== A.RES_NO_PAGE) return;
+    delete r.ret;
+    r.errno = "EINVAL";
+    Object.defineProperty(r, "message", { value: `the page at offset ${offset} is absent: there is no folio to fail (kvm_gmem_error_folio() runs on a folio)`, enumerable: false });
+  }, A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
+  return r;
 }
 
 /** Counters of a gmem file's inode (an extension for simulations): pages present and poisoned. */

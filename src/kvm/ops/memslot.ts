@@ -40,7 +40,7 @@ function overlapsOtherSlot(vm: Vm, id: number, start: number, end: number): bool
   return false;
 }
 
-/** kvm_gmem_bind()'s checks; null when the slot may bind. */
+/** kvm_gmem_bind()'s checks up to the overlap check (next: kvm_gmem_prepare_memory_region()); the file when the slot may bind. */
 function bindCheck(h: Host, vm: Vm, fd: Fd | null | number, offset: bigint, npages: number): Result | GmemFile {
   if (typeof fd === "number") {
     // Raw numbers: the standard streams are open files that are not gmem; anything else is not an open fd here.
@@ -60,13 +60,18 @@ function bindCheck(h: Host, vm: Vm, fd: Fd | null | number, offset: bigint, npag
   if (h.profile.signedOffsetOverflowBug) sum = BigInt.asIntN(64, sum);
   if (soff < 0n || sum > fd.inode.size)
     return fail("EINVAL", `guest_memfd_offset ${soff} + memory_size ${size} must lie inside the file (size ${fd.inode.size})`);
-  const start = Number(soff >> 12n);
+  return fd;
+}
+
+/** kvm_gmem_bind()'s (next: kvm_gmem_commit_memory_region()'s) check that the file range is free in this file. */
+function bindingOverlap(h: Host, fd: GmemFile, offset: bigint, npages: number): Result | null {
+  const start = Number(BigInt.asIntN(64, offset) >> 12n);
   const end = start + npages;
   for (const s of fd.bindings) {
     if (start < s.pgoff + s.npages && s.pgoff < end)
       return fail(h.profile.bindingOverlapErrno, `file pages [${start}, ${end}) are already bound to slot ${s.id}`);
   }
-  return fd;
+  return null;
 }
 
 export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Result {
@@ -117,12 +122,22 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     if (!(b instanceof GmemFile)) return b;
     file = b;
     const pgoff = Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n);
+    // Up to 7.2 kvm_gmem_bind() checks the overlap before kvm_set_memslot(); next commits the binding after arch prepare.
+    if (!h.profile.splitBinding) {
+      const o = bindingOverlap(h, file, r.guestMemfdOffset, npages);
+      if (o) return o;
+    }
     const d = h.policy.bind?.({ file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
     if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   }
   // kvm_arch_prepare_memory_region(): the last gfn must be addressable (checked after binding, which is then undone).
   const maxGfn = 2 ** (h.profile.maxPhysAddrBits - 12) - 1;
   if (baseGfn + npages - 1 > maxGfn) return fail("EINVAL", `the gpa range ends beyond the largest guest physical address (2^${h.profile.maxPhysAddrBits})`);
+  if (file && h.profile.splitBinding) {
+    // kvm_gmem_commit_memory_region(), inside kvm_set_memslot() after the arch prepare.
+    const o = bindingOverlap(h, file, r.guestMemfdOffset, npages);
+    if (o) return o;
+  }
   if (move) {
     old!.baseGfn = baseGfn;
     h.core.push(A.OP_SLOT_MOVE, vm.id, id, baseGfn);
@@ -138,7 +153,8 @@ function createSlot(h: Host, vm: Vm, id: number, baseGfn: number, npages: number
   let coreFlags = flags;
   if (file) {
     file.bindings.add(slot);
-    if (file.inode.flags & GUEST_MEMFD_FLAG_MMAP) coreFlags |= A.SLOT_GMEM_ONLY;
+    // kvm_gmem_bind() / kvm_gmem_prepare_memory_region(): gmem-only with MMAP, or for every file once attributes live in the inode.
+    if (file.inode.flags & GUEST_MEMFD_FLAG_MMAP || h.profile.inPlace) coreFlags |= A.SLOT_GMEM_ONLY;
   }
   h.core.push(A.OP_SLOT_CREATE, vm.id, id, baseGfn, npages, file ? file.id : -1, pgoff, coreFlags);
   h.core.push(A.OP_SLOT_SET_UADDR, vm.id, id, Number(ua >> 12n));
