@@ -74,6 +74,13 @@ function core(module = compiled) {
       } else if (tag === A.SNAP_MAP) {
         const id = next();
         out.maps.set(id, { hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() });
+      } else if (tag === A.SNAP_ATTR) {
+        // An inode's PRIVATE attribute runs (every gmem inode without INIT_SHARED has one): not read here.
+        next();
+        const runs = next();
+        i += runs * 2;
+      } else if (tag === A.SNAP_DETACHED) {
+        i += 2;
       } else if (tag === A.SNAP_END) {
         out.end = { gmem: next(), anon: next(), nextPfn: next(), freeDepth: next() };
         assert.is(i, n, "the stream ends with SNAP_END's words");

@@ -78,7 +78,9 @@ export function checkSecurity(host: Host, snap?: Snapshot): string[] {
     for (const sp of vm?.sptes ?? []) {
       const slot = vm!.slots.find((sl) => sp.gfn >= sl.base && sp.gfn < sl.base + sl.npages);
       const pgoff = slot ? slot.pgoff + sp.gfn - slot.base : -1;
-      if (slot && slot.file === donor.id && overlaps(window, pgoff, pgoff + 1))
+      // Only an SPTE to the window's own page counts: a shared fault of a slot that is not gmem-only maps userspace_addr's memory.
+      const viaFile = slot?.file === donor.id && snapshot.inodes.get(donor.inode.id)?.pages.some((p) => p.pgoff === pgoff && p.pfn === sp.pfn);
+      if (slot && viaFile && overlaps(window, pgoff, pgoff + 1))
         out.push(`3 donation is final: vm ${donor.vm.id} maps gfn 0x${sp.gfn.toString(16)} in the window it donated`);
     }
   }

@@ -64,9 +64,10 @@ export const opArbitraries = {
     vm,
     gpa: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 24 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 * 16 }) }).map((p) => p * 4096 + 8),
     access: fc.constantFrom("read", "read", "write", "write", "exec"),
-    private: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    // Mostly omitted ("as the kernel derives it"); sometimes given, which is a trace error where it disagrees.
+    private: fc.oneof({ weight: 1, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     value: fc.integer({ min: 0, max: 255 }),
-  }),
+  }, { requiredKeys: ["op", "vm", "gpa", "access", "value"] }).map((o) => (o.private !== undefined && (o.gpa >> 12) % 4 !== 0 ? (({ private: _p, ...rest }) => rest)(o) : o)),
   set_memory_attributes: fc.record({
     op: fc.constant("set_memory_attributes"),
     vm,
@@ -75,7 +76,8 @@ export const opArbitraries = {
     attributes: fc.constantFrom<unknown>("PRIVATE", 0, 16),
     flags: fc.constantFrom(0, 0, 0, 1),
   }),
-  memory_failure: fc.record({ op: fc.constant("memory_failure"), fd, offset: page(24) }),
+  // Low pgoffs, where guest accesses and host stores make pages: memory failure needs a present page.
+  memory_failure: fc.record({ op: fc.constant("memory_failure"), fd, offset: fc.oneof({ weight: 2, arbitrary: page(3) }, { weight: 1, arbitrary: page(24) }) }),
   stats: fc.oneof(fc.record({ op: fc.constant("stats") }), fc.record({ op: fc.constant("stats"), vm })),
   // The inode/file design (SPEC §2.2): windows that meet the pages other ops touch.
   gmem_link: fc.record(
@@ -184,7 +186,11 @@ export function traceArbitrary(opts: { minLength?: number; maxLength?: number; w
       design.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
       design.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
     }
-    return [...setup, ...design, ...ops];
+    // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it).
+    const body = ops.flatMap((o) =>
+      o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096 ? [{ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o] : [o],
+    );
+    return [...setup, ...design, ...body];
   });
 }
 
