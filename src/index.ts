@@ -4,7 +4,7 @@
  */
 export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg } from "./api/simulator.js";
 export { GmemError, TraceError } from "./errors.js";
-export { PROFILES, DEFAULT_PROFILE, profileByName, type KernelProfile } from "./kvm/profile.js";
+export { PROFILES, DEFAULT_PROFILE, profileByName, knownProfileNames, type KernelProfile } from "./kvm/profile.js";
 export { Host } from "./kvm/host.js";
 export type { Result } from "./kvm/result.js";
 export { Replayer, replayText, resultLine, expectMismatch, type LineRecord, type ResultLine } from "./trace/replay.js";

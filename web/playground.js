@@ -175,7 +175,7 @@ async function main() {
   }
   const kernel = $("kernel");
   kernel.replaceChildren(
-    ...Object.keys(gmemsim.PROFILES).map((name) => el("option", { value: name, selected: name === gmemsim.DEFAULT_PROFILE.name, textContent: name === gmemsim.DEFAULT_PROFILE.name ? `${name} (default)` : name })),
+    ...gmemsim.knownProfileNames().map((name) => el("option", { value: name, selected: name === gmemsim.DEFAULT_PROFILE.name, textContent: name === gmemsim.DEFAULT_PROFILE.name ? `${name} (default)` : name })),
   );
   $("controls").addEventListener("submit", (e) => {
     e.preventDefault();

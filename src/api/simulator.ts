@@ -22,6 +22,7 @@ import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
+import * as at from "../kvm/ops/attributes.js";
 import { isPerm, type Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
 import { toBits, toCap, toFlags, toProt, toVmType, wrap } from "../trace/numbers.js";
@@ -34,7 +35,7 @@ export type FlagsArg = number | string | Array<number | string>;
 export interface SimulatorOptions {
   /** "wasm" (default): the WebAssembly engine; "reference": the pure-TypeScript model. */
   engine?: "wasm" | "reference";
-  /** Kernel profile: "6.18" (default, the live kernel), "7.2". */
+  /** Kernel profile `VERSION[+OPTION...]` (knownProfileNames()): "6.18" (default, the live kernel), "6.18+swprot", "7.2", "next+swprot", ... */
   kernel?: string | KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
@@ -185,7 +186,8 @@ export class Vm {
       if (access !== "read" && access !== "write" && access !== "exec") throw new TraceError(`access: "${access}" is not read, write or exec`);
       const value = opts.value ?? 0;
       if (!Number.isInteger(value) || value < 0 || value > 255) throw new TraceError(`value: ${value} is not a byte (0 to 255)`);
-      return gu.vcpuAccess(this.host, this.obj, u64("gpa", gpa), access, opts.private ?? false, value);
+      // Omitted: as the kernel derives it; given, it must agree (EINVAL naming the rule otherwise).
+      return gu.vcpuAccess(this.host, this.obj, u64("gpa", gpa), access, opts.private, value);
     });
     if (r.errno === "EBADF") check("vcpu_access", r);
     this.host.sync();
@@ -289,9 +291,33 @@ export class GmemFile {
     });
   }
 
-  /** Simulates a hardware memory error on the page at offset. */
+  /** Simulates a hardware memory error on the page at offset (EINVAL if the page is absent: there is no folio to fail). */
   memoryFailure(offset: Num): void {
-    guard("memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, s64("offset", offset))));
+    guard("memory_failure", () => {
+      const r = gu.memoryFailure(this.host, this.obj, s64("offset", offset));
+      this.host.sync();
+      check("memory_failure", r);
+    });
+  }
+
+  /**
+   * Profile next: KVM_SET_MEMORY_ATTRIBUTES2 on this file, converting
+   * [offset, offset + size) to private (attributes "PRIVATE") or shared (0).
+   * A pinned page makes a to-private conversion fail: GmemError EAGAIN, with
+   * the page's byte offset as `errorOffset`.
+   */
+  setMemoryAttributes(offset: Num, size: Num, attributes: FlagsArg): void {
+    guard("set_memory_attributes2", () => {
+      const r = at.setMemoryAttributes2(this.host, this.obj, {
+        offset: u64("offset", offset),
+        size: u64("size", size),
+        attributes: toFlags("attributes", "attributes", attributes as never),
+        flags: 0n,
+        reserved: [],
+      });
+      this.host.sync();
+      if (r.errno) throw Object.assign(new GmemError("set_memory_attributes2", r.errno, messageOf(r) ?? r.errno), r.error_offset === undefined ? {} : { errorOffset: r.error_offset as number });
+    });
   }
 
   close(): void {
@@ -335,5 +361,19 @@ export class Mapping {
 
   unmap(): void {
     mm.munmap(this.sim.host, this.obj);
+  }
+
+  /**
+   * Profile next's simulator op: a long-term writable GUP pin (as VFIO takes)
+   * of [offset, offset + len); EFAULT if a page cannot be faulted in writable.
+   * Returns the function that releases it.
+   */
+  pin(offset: Num, len: Num): () => void {
+    return guard("pin", () => {
+      const [r, p] = at.pin(this.sim.host, this.obj, s64("offset", offset), s64("len", len));
+      this.sim.host.sync();
+      check("pin", r);
+      return () => void check("unpin", at.unpin(this.sim.host, p!));
+    });
   }
 }

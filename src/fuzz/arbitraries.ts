@@ -11,6 +11,7 @@ export const VM_NAMES = ["v0", "v1", "v2"];
 export const FD_NAMES = ["g0", "g1", "g2", "g3"];
 export const MAP_NAMES = ["m0", "m1", "m2"];
 const ANON = ["a0", "a1"];
+export const PIN_NAMES = ["p0", "p1"];
 
 const vm = fc.constantFrom(...VM_NAMES);
 const fd = fc.constantFrom(...FD_NAMES);
@@ -104,6 +105,21 @@ export const opArbitraries = {
   ),
   anon_map: fc.record({ op: fc.constant("anon_map"), as: map, len: fc.constantFrom(4096, 65536, 1048576, 0) }),
   memfd: fc.record({ op: fc.constant("memfd"), as: fd, size: fc.constantFrom(65536, 1048576) }),
+  // ---- Profile next: in-place conversion and pins (SPEC-next.md §2.1, §2.2); other profiles answer ENOTTY / pin plain pages ----
+  set_memory_attributes2: fc.record(
+    {
+      op: fc.constant("set_memory_attributes2"),
+      // Mostly the setup's g0, the file its mapping m0 shows (so pins there meet conversions).
+      fd: fc.oneof({ weight: 2, arbitrary: fc.constant(FD_NAMES[0]) }, { weight: 1, arbitrary: fd }),
+      offset: fc.oneof({ weight: 8, arbitrary: page(12) }, { weight: 1, arbitrary: fc.constantFrom(2048, "0x10000000") }),
+      size: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 8 }).map((p) => p * 4096) }, { weight: 1, arbitrary: fc.constantFrom(0, 100, 1048576) }),
+      attributes: fc.constantFrom<unknown>("PRIVATE", "PRIVATE", 0, 0, 16),
+      flags: fc.constantFrom(0, 0, 0, 0, 1),
+    },
+    { requiredKeys: ["op", "fd", "offset", "size", "attributes"] },
+  ),
+  pin: fc.record({ op: fc.constant("pin"), as: fc.constantFrom(...PIN_NAMES), map: fc.oneof({ weight: 2, arbitrary: fc.constant(MAP_NAMES[0]) }, { weight: 1, arbitrary: map }), offset: page(6), len: fc.integer({ min: 1, max: 4 }).map((p) => p * 4096) }),
+  unpin: fc.record({ op: fc.constant("unpin"), pin: fc.constantFrom(...PIN_NAMES) }),
 } as const;
 
 export type OpName = keyof typeof opArbitraries;
@@ -133,6 +149,9 @@ export const DEFAULT_WEIGHTS: Record<OpName, number> = {
   check_extension: 1,
   anon_map: 1,
   memfd: 1,
+  set_memory_attributes2: 4,
+  pin: 2,
+  unpin: 2,
 };
 
 /** One trace op. */
@@ -145,25 +164,31 @@ export function opArbitrary(weights: Partial<Record<OpName, number>> = DEFAULT_W
  * A setup that makes the objects most bugs need: VMs, mappable gmem files, a
  * binding or two and a host mapping, each with some probability.
  */
-export const setupArbitrary: fc.Arbitrary<Array<Record<string, unknown>>> = fc
-  .record({
-    vms: fc.integer({ min: 1, max: 3 }),
-    files: fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom<unknown>(["MMAP", "INIT_SHARED"], "MMAP", 0)), { minLength: 1, maxLength: 3 }),
-    binds: fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4 })), { maxLength: 3 }),
-    mapped: fc.boolean(),
-  })
-  .map(({ vms, files, binds, mapped }) => {
-    const ops: Array<Record<string, unknown>> = [];
-    for (let v = 0; v < vms; v++) ops.push({ op: "create_vm", as: VM_NAMES[v], type: "default" });
-    files.forEach(([v, flags], k) => ops.push({ op: "create_guest_memfd", vm: VM_NAMES[Math.min(v, vms - 1)], as: FD_NAMES[k], size: 1048576, flags }));
-    for (const [slot, f, at] of binds) {
-      const k = Math.min(f, files.length - 1);
-      const owner = VM_NAMES[Math.min(files[k][0], vms - 1)];
-      ops.push({ op: "set_user_memory_region2", vm: owner, slot, flags: "GUEST_MEMFD", guest_phys_addr: at * 65536, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[k], guest_memfd_offset: at * 65536 });
-    }
-    if (mapped) ops.push({ op: "mmap", fd: FD_NAMES[0], as: MAP_NAMES[0], offset: 0, len: 1048576, prot: "rw", shared: true });
-    return ops;
-  });
+export const setupArbitrary: fc.Arbitrary<Array<Record<string, unknown>>> = setupFor(false);
+
+/** The setup; with swProtected (a profile that can create them), each VM is sw_protected half the time. */
+export function setupFor(swProtected: boolean): fc.Arbitrary<Array<Record<string, unknown>>> {
+  return fc
+    .record({
+      types: fc.array(swProtected ? fc.constantFrom("default", "sw_protected") : fc.constant("default"), { minLength: 3, maxLength: 3 }),
+      vms: fc.integer({ min: 1, max: 3 }),
+      files: fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom<unknown>(["MMAP", "INIT_SHARED"], "MMAP", 0)), { minLength: 1, maxLength: 3 }),
+      binds: fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 4 })), { maxLength: 3 }),
+      mapped: fc.boolean(),
+    })
+    .map(({ types, vms, files, binds, mapped }) => {
+      const ops: Array<Record<string, unknown>> = [];
+      for (let v = 0; v < vms; v++) ops.push({ op: "create_vm", as: VM_NAMES[v], type: types[v] });
+      files.forEach(([v, flags], k) => ops.push({ op: "create_guest_memfd", vm: VM_NAMES[Math.min(v, vms - 1)], as: FD_NAMES[k], size: 1048576, flags }));
+      for (const [slot, f, at] of binds) {
+        const k = Math.min(f, files.length - 1);
+        const owner = VM_NAMES[Math.min(files[k][0], vms - 1)];
+        ops.push({ op: "set_user_memory_region2", vm: owner, slot, flags: "GUEST_MEMFD", guest_phys_addr: at * 65536, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[k], guest_memfd_offset: at * 65536 });
+      }
+      if (mapped) ops.push({ op: "mmap", fd: FD_NAMES[0], as: MAP_NAMES[0], offset: 0, len: 1048576, prot: "rw", shared: true });
+      return ops;
+    });
+}
 
 /**
  * The design's setup, on top of the upstream one: sometimes file g0 is linked to
@@ -176,9 +201,9 @@ const designSetup = fc.option(
 );
 
 /** A trace: a setup, then random ops. */
-export function traceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>> } = {}) {
+export function traceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>>; swProtected?: boolean } = {}) {
   const body = fc.array(opArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
-  return fc.tuple(setupArbitrary, designSetup, body).map(([setup, link, ops]) => {
+  return fc.tuple(opts.swProtected ? setupFor(true) : setupArbitrary, designSetup, body).map(([setup, link, ops]) => {
     const design: Array<Record<string, unknown>> = [];
     const owner = setup.find((o) => o.op === "create_guest_memfd" && o.as === FD_NAMES[0])?.vm;
     const other = VM_NAMES.find((v) => v !== owner && setup.some((o) => o.op === "create_vm" && o.as === v));
@@ -222,6 +247,10 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
   check_extension: 1,
   anon_map: 1,
   memfd: 0,
+  // Profile next's ops: the live kernel (6.18) has neither.
+  set_memory_attributes2: 0,
+  pin: 0,
+  unpin: 0,
 };
 
 /** A gpa just below 2^48 that a 128 KiB memslot still fits under. */
