@@ -10,6 +10,7 @@ import { checkInvariants } from "../src/check/invariants.js";
 import { checkSecurity } from "../src/check/security.js";
 import { Replayer, expectMismatch, resultLine } from "../src/trace/replay.js";
 import { readTraceFile, traceFiles } from "./helpers/traces.js";
+import { replayArgsKernel } from "../src/trace/replay-args.js";
 import { spawnSync } from "node:child_process";
 
 const DIR = new URL("./scenarios/", import.meta.url).pathname;
@@ -17,9 +18,11 @@ const DIR = new URL("./scenarios/", import.meta.url).pathname;
 for (const engine of ["wasm", "reference"] as const) {
   for (const file of traceFiles(DIR)) {
     test(`scenario ${file} passes --check (${engine})`, () => {
-      const sim = new Simulator({ engine });
+      const text = readTraceFile(DIR, file);
+      // The trace's own `# replay-args: --kernel NAME`, as replay honours it.
+      const sim = new Simulator({ engine, kernel: replayArgsKernel(text) });
       const rp = new Replayer(sim.host);
-      const lines = readTraceFile(DIR, file).split("\n");
+      const lines = text.split("\n");
       let checked = 0;
       lines.forEach((text, n) => {
         const rec = rp.line(text, n + 1);

@@ -125,7 +125,10 @@ export const PROFILES: Readonly<Record<string, KernelProfile>> = Object.freeze(
   Object.fromEntries(knownProfileNames().map((n) => [n, parse(n)])),
 );
 
-export const DEFAULT_PROFILE = PROFILES["6.18"];
+/** The build of the live machines (6.18.44, no SW_PROTECTED_VM): what the live-kernel suites compare against. */
+export const LIVE_PROFILE = "6.18";
+
+export const DEFAULT_PROFILE = PROFILES[LIVE_PROFILE];
 
 function unknown(what: string): Error {
   return new Error(`${what} (known versions: ${Object.keys(VERSIONS).join(", ")}; options: ${OPTIONS.map((o) => "+" + o).join(", ")}; profiles: ${knownProfileNames().join(", ")})`);
