@@ -222,8 +222,18 @@ const ROWS: Row[] = [
     rule: "on a sw_protected VM with in-place conversion a gfn is private by its inode's attribute (PRIVATE unless INIT_SHARED)",
     source: "x86 mmu.c kvm_mmu_page_fault() with guest_memfd.c kvm_gmem_is_private_gfn()",
     setup: [...swVm, { op: "create_guest_memfd", vm: "s", as: "g", size: MiB }, gmemSlot("s", "g")],
-    op: { op: "vcpu_access", vm: "s", gpa: 0, access: "read", private: true },
+    op: { op: "vcpu_access", vm: "s", gpa: 0, access: "read" },
     expect: { "next+swprot": v(0), "next+swprot+vmattr+inplace": v(0) },
+  },
+  {
+    rule: "with in-place conversion a private flag must agree with the inode's attribute (a trace error naming the rule otherwise)",
+    source: "x86 mmu.c kvm_mmu_page_fault() with guest_memfd.c kvm_gmem_is_private_gfn()",
+    setup: [...swVm, { op: "create_guest_memfd", vm: "s", as: "g", size: MiB }, gmemSlot("s", "g")],
+    op: { op: "vcpu_access", vm: "s", gpa: 0, access: "read", private: false },
+    expect: {
+      "next+swprot": { error: "line 4: vcpu_access: private: false, but gfn 0x0 is PRIVATE: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit \"private\")" },
+      "next+swprot+vmattr+inplace": { error: "line 4: vcpu_access: private: false, but gfn 0x0 is PRIVATE: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit \"private\")" },
+    },
   },
 ];
 
