@@ -231,8 +231,8 @@ const ROWS: Row[] = [
     setup: [...swVm, { op: "create_guest_memfd", vm: "s", as: "g", size: MiB }, gmemSlot("s", "g")],
     op: { op: "vcpu_access", vm: "s", gpa: 0, access: "read", private: false },
     expect: {
-      "next+swprot": { error: "line 4: vcpu_access: private: false, but gfn 0x0 is PRIVATE: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit \"private\")" },
-      "next+swprot+vmattr+inplace": { error: "line 4: vcpu_access: private: false, but gfn 0x0 is PRIVATE: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit \"private\")" },
+      "next+swprot": { error: "line 1: vcpu_access: private: false, but gfn 0x0 is PRIVATE: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit \"private\")" },
+      "next+swprot+vmattr+inplace": { error: "line 1: vcpu_access: private: false, but gfn 0x0 is PRIVATE: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit \"private\")" },
     },
   },
 ];
