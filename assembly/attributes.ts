@@ -5,7 +5,7 @@
  * __kvm_gmem_set_attributes(), which converts a range (core-abi.ts
  * SET_ATTRIBUTES). Conversion never touches contents.
  */
-import { RES_OK, RES_EAGAIN } from "../src/abi/core-abi";
+import { RES_OK, RES_EAGAIN, PG_PRIVATE } from "../src/abi/core-abi";
 import { put } from "./result";
 import { Inode } from "./inode";
 import { GmemFile } from "./file";
@@ -14,9 +14,17 @@ import { slotByGfn } from "./memslot";
 import { zapFileRange, notifyMaps } from "./invalidate";
 import { gmemPrivateGfn } from "./fault";
 import { btForEach } from "./btree";
-import { framePinned, anyPinned } from "./frames";
+import { framePinned, anyPinned, frameFlags, setFrameFlags, setFrameCtx } from "./frames";
 
 let firstPinned: i64 = -1;
+
+function unprepare(_pgoff: u64, pfn: u32): void {
+  let f = frameFlags(pfn);
+  if (f & PG_PRIVATE) {
+    setFrameFlags(pfn, f & ~PG_PRIVATE);
+    setFrameCtx(pfn, 0);
+  }
+}
 
 function findPinned(pgoff: u64, pfn: u32): void {
   if (firstPinned < 0 && framePinned(pfn)) firstPinned = <i64>pgoff;
@@ -37,7 +45,11 @@ export function setAttributes(r: usize, ino: Inode, start: u64, end: u64, toPriv
   let fl = ino.files;
   for (let i = 0, n = fl.len; i < n; i++) zapFileRange(changetype<GmemFile>(<usize>fl.get(i)), start, end);
   if (toPrivate) ino.priv.add(start, end);
-  else ino.priv.remove(start, end);
+  else {
+    ino.priv.remove(start, end);
+    // The pages are no longer prepared private: a later private fault prepares them again, under its VM's context.
+    btForEach(ino.pages, start, end, unprepare);
+  }
   put(r, RES_OK, 1);
 }
 

@@ -291,8 +291,11 @@ export const RES_NO_PAGE = 10;
  *     whose frame is pinned (PIN) fails the command: RES_EAGAIN, value = pgoff,
  *     nothing else changes.
  *  3. invalidate step 1 over [start, end) (every file of the inode, every
- *     binding); the attributes of the range are set; RES_OK, value 1.
- * Contents, pages and page flags are untouched.
+ *     binding); the attributes of the range are set; to shared, every present
+ *     page of the range loses PG_PRIVATE and its ctx word becomes 0 (it is no
+ *     longer prepared private; a later private fault prepares it again);
+ *     RES_OK, value 1.
+ * Contents and pages are untouched.
  */
 export const OP_SET_ATTRIBUTES = 25;
 /** GFN_PRIVATE(vm, gfn): value = 1 if kvm_gmem_is_private_gfn() (attr_private DERIVED above) holds, else 0. Changes nothing. */

@@ -6,6 +6,7 @@
 import * as A from "../abi/core-abi.js";
 import type { Host } from "../kvm/host.js";
 import { readSnapshot, type Snapshot, type SnapInode, type SnapPage } from "./snapshot.js";
+import { inPlaceInvariants } from "./inplace.js";
 
 function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
   return ranges.some(([b, e]) => pgoff >= b && pgoff < e);
@@ -82,8 +83,9 @@ function accounting(host: Host, s: Snapshot, out: string[]): void {
       pfns.add(p.pfn);
     }
   }
-  if (gmem !== s.gmemPages) out.push(`3 accounting: host counts ${s.gmemPages} gmem pages, live inodes hold ${gmem}`);
-  if (anon !== s.anonPages) out.push(`3 accounting: host counts ${s.anonPages} anon pages, live inodes hold ${anon}`);
+  // Profile next: frames truncated while pinned stay allocated outside any inode until unpinned (SPEC-next §4).
+  if (gmem + s.detachedGmem !== s.gmemPages) out.push(`3 accounting: host counts ${s.gmemPages} gmem pages, live inodes hold ${gmem} and pins ${s.detachedGmem} detached`);
+  if (anon + s.detachedAnon !== s.anonPages) out.push(`3 accounting: host counts ${s.anonPages} anon pages, live inodes hold ${anon} and pins ${s.detachedAnon} detached`);
   const live = new Set([...host.inodes].map((i) => i.id));
   for (const inode of s.inodes.values()) {
     if (inode.kind === A.INODE_GMEM && !live.has(inode.id)) out.push(`3 accounting: gmem inode ${inode.id} outlived its last file (leak)`);
@@ -98,5 +100,6 @@ export function checkInvariants(host: Host, snap?: Snapshot): string[] {
   noStaleMapping(s, out);
   bindings(s, out);
   accounting(host, s, out);
+  inPlaceInvariants(host.profile, s, out);
   return out;
 }

@@ -365,6 +365,14 @@ export class RefModel {
     }
     for (const fileId of inode.files) this.zapFileRange(fileId, start, end);
     inode.priv = toPrivate ? addRange(inode.priv, start, end) : removeRange(inode.priv, start, end);
+    if (!toPrivate) {
+      for (const [p, pfn] of inode.pages) {
+        if (p < start || p >= end) continue;
+        const f = this.s.frames.get(pfn)!;
+        f.flags &= ~A.PG_PRIVATE;
+        f.ctx = 0;
+      }
+    }
     return [A.RES_OK, 1];
   }
 
