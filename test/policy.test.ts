@@ -16,8 +16,8 @@ const FLAWED_TRACE = new URL("./policy/flawed-punch.jsonl", import.meta.url).pat
 const flawed = await loadPolicy("examples/policies/flawed.mjs");
 const sound = await loadPolicy("examples/policies/sound.mjs");
 
-function run(policy: Policy | undefined, text: string) {
-  const sim = new Simulator({ engine: "reference", policy });
+function run(policy: Policy | undefined, text: string, kernel?: string) {
+  const sim = new Simulator({ engine: "reference", policy, kernel });
   const results = sim.apply(text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#")));
   return { sim, results, flaws: checkSecurity(sim.host) };
 }
@@ -75,7 +75,7 @@ test("a policy that shares a private page into another context is caught by righ
     '{"op":"set_user_memory_region2","vm":"b","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":65536,"guest_memfd":"gb"}',
     '{"op":"set_memory_attributes","vm":"b","address":0,"size":65536,"attributes":"PRIVATE"}',
     '{"op":"vcpu_access","vm":"b","gpa":0,"access":"read","private":true}',
-  ].join("\n"));
+  ].join("\n"), "6.18+swprot");
   assert.is(flaws.length, 1);
   assert.match(flaws[0], /^6 right key: vm 1 \(context 2\) maps gfn 0x0 private, a page of inode 0 prepared private under context 1/);
 });

@@ -15,7 +15,8 @@ import type { Perm } from "../src/kvm/perm.js";
 
 type Op = Record<string, any>;
 type Handle = Vm | GmemFile | Mapping;
-const NOT_IN_OBJECT_API = ["read", "pread", "ftruncate", "memfd"];
+// Pins are in the object API as a release function (Mapping.pin), not a name that a later op could use.
+const NOT_IN_OBJECT_API = ["read", "pread", "ftruncate", "memfd", "pin", "unpin"];
 const weights = Object.fromEntries(Object.keys(DEFAULT_WEIGHTS).map((k) => [k, NOT_IN_OBJECT_API.includes(k) ? 0 : (DEFAULT_WEIGHTS as Record<string, number>)[k]]));
 
 const u64 = (x: unknown) => wrap(toBits("x", x as never), "u64");
@@ -87,7 +88,8 @@ function viaObjects(sim: Simulator, names: Map<string, Handle>, op: Op): Record<
       return r.signal ? { signal: r.signal } : { ret: 0, ...r };
     }
     case "vcpu_access":
-      if (!vm()) return null;
+      // A private flag the kernel would not derive is a trace error in a trace, EINVAL through the API.
+      if (!vm() || op.private !== undefined) return null;
       return attempt(() => {
         const r = vm()!.access(op.gpa, op.access, { value: op.value, private: op.private });
         if (r.errno || r.signal) throw Object.assign(new Error("exit"), { result: r });
@@ -97,6 +99,16 @@ function viaObjects(sim: Simulator, names: Map<string, Handle>, op: Op): Record<
     case "set_memory_attributes":
       if (!vm() || op.flags) return null;
       return attempt(() => vm()!.setMemoryAttributes(u64(op.address), u64(op.size), op.attributes));
+    case "set_memory_attributes2":
+      if (!file() || op.flags) return null;
+      try {
+        file()!.setMemoryAttributes(u64(op.offset), u64(op.size), op.attributes);
+        return { ret: 0 };
+      } catch (e) {
+        if (!(e instanceof GmemError)) throw e;
+        const off = (e as GmemError & { errorOffset?: number }).errorOffset;
+        return off === undefined ? { errno: e.errno } : { errno: e.errno, error_offset: off };
+      }
     case "memory_failure":
       return file() && attempt(() => file()!.memoryFailure(s64(op.offset)));
     case "stats":

@@ -211,9 +211,12 @@ export function traceArbitrary(opts: { minLength?: number; maxLength?: number; w
       design.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
       design.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
     }
-    // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it).
+    // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it),
+    // and let v0 touch the gfn of the same number (the setup binds gfn = pgoff) to meet the poison.
     const body = ops.flatMap((o) =>
-      o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096 ? [{ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o] : [o],
+      o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096
+        ? [{ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o, { op: "vcpu_access", vm: VM_NAMES[0], gpa: o.offset, access: "read", value: 0 }]
+        : [o],
     );
     return [...setup, ...design, ...body];
   });
