@@ -88,12 +88,11 @@ const RULES: Array<{ source: string; rule: string; steps: Step[]; kernel?: strin
     source: "guest_memfd.c __kvm_gmem_set_attributes() (the reference check sits inside if (to_private))",
     rule: "to shared never checks references: a pin does not block it",
     steps: [
-      [convert(0, 8192, "PRIVATE"), OK],
+      [convert(0, 4096, "PRIVATE"), OK],
+      [{ op: "pin", as: "p", map: "m", offset: 0x1000, len: 4096 }, OK],
       [convert(0, 8192, 0), OK],
-      [{ op: "pin", as: "p", map: "m", offset: 0, len: 8192 }, OK],
-      [convert(0, 8192, "PRIVATE"), { errno: "EAGAIN", error_offset: 0 }],
-      [convert(0x2000, 8192, "PRIVATE"), OK],
-      [convert(0x2000, 8192, 0), OK],
+      [{ op: "load", map: "m", offset: 0 }, { ret: 0, value: 0 }],
+      [convert(0, 8192, "PRIVATE"), { errno: "EAGAIN", error_offset: 0x1000 }],
     ],
   },
   {
@@ -170,6 +169,20 @@ const RULES: Array<{ source: string; rule: string; steps: Step[]; kernel?: strin
       [{ op: "fallocate", fd: "g", mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: 0x7000, len: 4096 }, OK],
       [{ op: "load", map: "m", offset: 0x7000 }, { signal: "SIGBUS" }],
       [{ op: "vcpu_access", vm: "vm", gpa: 0x7000, access: "read" }, { ret: 0, value: 0 }],
+    ],
+  },
+  {
+    source: "mm truncate_inode_folio() (SPEC-next §2.2, likely)",
+    rule: "a punched pinned page leaves the file but stays allocated until unpin, and no longer blocks conversion",
+    steps: [
+      [{ op: "pin", as: "p", map: "m", offset: 0x3000, len: 4096 }, OK],
+      [{ op: "stats" }, { host_pages: 1 }],
+      [{ op: "fallocate", fd: "g", mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: 0x3000, len: 4096 }, OK],
+      [{ op: "stats", fd: "g" }, { pages: 0 }],
+      [{ op: "stats" }, { host_pages: 1 }],
+      [convert(0x3000, 4096, "PRIVATE"), OK],
+      [{ op: "unpin", pin: "p" }, OK],
+      [{ op: "stats" }, { host_pages: 0 }],
     ],
   },
   {
