@@ -1,6 +1,6 @@
 /**
  * gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S]
- *              [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]
+ *              [--workers N] [--policy FILE] [--kernel VERSION[+OPTION...]] [--out DIR]
  *
  * --against reference (the default): random traces over every operation of
  * SPEC §2 run on the engine and the reference model side by side; every op's
@@ -23,7 +23,7 @@ import { loadPolicy } from "../policy/load.js";
 import { explain, type TraceFailure } from "./check.js";
 import { fuzzRun, type RunReport } from "./run.js";
 
-const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]";
+const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel VERSION[+OPTION...]] [--out DIR]";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
