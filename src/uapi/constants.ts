@@ -82,3 +82,7 @@ export const CAPS: Record<string, number> = {
 export const KVM_SET_MEMORY_ATTRIBUTES2 = 0xc080aed2;
 /** struct kvm_memory_attributes2: reserved[11] u64. */
 export const KVM_MEMORY_ATTRIBUTES2_RESERVED = 11;
+/** x86-64 TASK_SIZE of a 64-bit process (TASK_SIZE_MAX): 2^47 - 4096. */
+export const TASK_SIZE = (1n << 47n) - 4096n;
+/** MAX_RW_COUNT: read(2) and write(2) move at most INT_MAX & PAGE_MASK bytes per call. */
+export const MAX_RW_COUNT = 0x7ffff000n;

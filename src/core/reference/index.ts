@@ -92,6 +92,9 @@ export class ReferenceCore implements Core {
       case A.OP_GFN_PRIVATE: this.results[r + 1] = m.gfnPrivate(a, b) ? 1 : 0; break;
       case A.OP_PIN: this.results[r] = m.pin(a, b, c); break;
       case A.OP_UNPIN: m.unpin(a); break;
+      case A.OP_INODE_RESIZE: this.results[r + 1] = m.inodeResize(a, b); break;
+      case A.OP_INODE_FILL: this.results[r + 1] = m.inodeFill(a, b, c, d); break;
+      case A.OP_COUNT_PRESENT: this.results[r + 1] = [...m.s.inodes.get(a)!.pages.keys()].filter((p) => p >= b && p < c).length; break;
       default:
         throw new Error(`reference core: unknown opcode ${op}`);
     }

@@ -4,6 +4,7 @@
  * directly as possible over the maps of state.ts.
  */
 import * as A from "../../abi/core-abi.js";
+import { BigMap } from "./bigmap.js";
 import { RefState, RefInode, RefVm, RefSlot, overlap, ascending, inRanges, addRange, removeRange } from "./state.js";
 
 export class RefModel {
@@ -115,7 +116,7 @@ export class RefModel {
 
   // ---- commands ----
   vmCreate(vm: number): void {
-    this.s.vms.set(vm, { slots: new Map(), sptes: new Map(), faults: 0, zaps: 0, exits: 0, ctx: vm + 1 });
+    this.s.vms.set(vm, { slots: new Map(), sptes: new BigMap(), faults: 0, zaps: 0, exits: 0, ctx: vm + 1 });
   }
 
   vmDestroy(vm: number): void {
@@ -125,7 +126,7 @@ export class RefModel {
   inodeCreate(id: number, npages: number, kind: number, gmemFlags: number): void {
     // kvm_gmem_init_inode(): every page index starts PRIVATE unless INIT_SHARED.
     const priv: Array<[number, number]> = kind === A.INODE_GMEM && !(gmemFlags & 2) ? [[0, npages]] : [];
-    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new Map(), files: [], maps: [], priv });
+    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new BigMap(), files: [], maps: [], priv });
   }
 
   inodeDestroy(id: number): number {
@@ -202,6 +203,23 @@ export class RefModel {
     const victims = ascending(inode.pages.keys()).filter((p) => p >= start && p < end);
     for (const p of victims) this.freeFrame(inode, p);
     return victims.length;
+  }
+
+  inodeResize(inodeId: number, npages: number): number {
+    const inode = this.s.inodes.get(inodeId)!;
+    const freed = npages < inode.npages ? this.punch(inodeId, npages, inode.npages) : 0;
+    inode.npages = npages;
+    return freed;
+  }
+
+  inodeFill(inodeId: number, start: number, end: number, byte: number): number {
+    const inode = this.s.inodes.get(inodeId)!;
+    let made = 0;
+    for (let p = start; p < end; p++) {
+      if (!inode.pages.has(p)) made++;
+      this.s.frames.get(this.faultIn(inode, p))!.byte = byte;
+    }
+    return made;
   }
 
   /** Returns [code, value]. */
@@ -366,9 +384,9 @@ export class RefModel {
     for (const fileId of inode.files) this.zapFileRange(fileId, start, end);
     inode.priv = toPrivate ? addRange(inode.priv, start, end) : removeRange(inode.priv, start, end);
     if (!toPrivate) {
-      for (const [p, pfn] of inode.pages) {
+      for (const p of inode.pages.keys()) {
         if (p < start || p >= end) continue;
-        const f = this.s.frames.get(pfn)!;
+        const f = this.s.frames.get(inode.pages.get(p)!)!;
         f.flags &= ~A.PG_PRIVATE;
         f.ctx = 0;
       }

@@ -10,6 +10,7 @@ import { GmemFile, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
+import { outOfFrames } from "./fallocate.js";
 import type { Bytes } from "../bytes.js";
 
 export type Access = "read" | "write" | "exec";
@@ -76,6 +77,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
     privArg = hasPrivateMemory(vm) ? attrArg : 0;
     if (priv !== undefined) checkPrivate(h, vm, gfn, priv, () => attrArg === 1);
   }
+  if (!h.faultFits()) return outOfFrames(h);
   const r: Result = { ret: 0 };
   h.later(
     (res, base) => {
