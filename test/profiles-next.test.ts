@@ -289,4 +289,19 @@ test("the API: GmemFile.setMemoryAttributes converts, EAGAIN carries the pinned 
   assert.equal(m.load(0x2000), { value: 5 });
 });
 
+test("a pin that would pass the host's frame limit is ENOMEM and pins nothing; within it, it pins", () => {
+  for (const engine of ["wasm", "reference"] as const) {
+    const sim = new Simulator({ engine, kernel: "next+swprot", frameLimit: 2 });
+    const [, fail, stats, ok] = sim.apply([
+      { op: "anon_map", as: "a", len: 16384 },
+      { op: "pin", as: "p", map: "a", offset: 0, len: 12288 },
+      { op: "stats" },
+      { op: "pin", as: "q", map: "a", offset: 0, len: 8192 },
+    ]);
+    assert.is(fail.errno, "ENOMEM", engine);
+    assert.is(stats.host_pages, 0, engine);
+    assert.is(ok.ret, 0, engine);
+  }
+});
+
 test.run();

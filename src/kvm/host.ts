@@ -175,6 +175,8 @@ export class Host {
   /** Place a host mapping of npages in the host's virtual address space. */
   newMap(npages: number, prot: number, backing: HostMap["backing"], inodeId: number, pgoff: number, rights: number): HostMap {
     const map = new HostMap(this.nextId.map++, this.nextHvaPage, npages, prot, backing);
+    map.inodeId = inodeId;
+    map.pgoff = pgoff;
     this.nextHvaPage += npages + HVA_GUARD_PAGES;
     this.maps.add(map);
     this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights, backing instanceof GmemFile ? backing.id : -1);

@@ -126,6 +126,9 @@ export class Memslot {
 
 export class HostMap {
   alive = true;
+  /** The inode it shows and the first pgoff (set by Host.newMap; pins count the frames they may make). */
+  inodeId = -1;
+  pgoff = 0;
   constructor(
     readonly id: number,
     /** First host virtual page (address >> 12). */

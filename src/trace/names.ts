@@ -67,6 +67,7 @@ export class Names {
   pin(field: string, name: unknown): Pin {
     const o = this.get(field, name);
     if (o instanceof Pin) return o;
+    if ("dead" in o && o.dead === "pin") throw new TraceError(`${field}: the pin is not live (already unpinned, or its pin failed)`);
     throw new TraceError(`${field}: "${name}" is not a pin`);
   }
 

@@ -14,6 +14,7 @@ import { fail, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { fileView } from "../../policy/views.js";
 import { TraceError } from "../../errors.js";
+import { outOfFrames } from "./fallocate.js";
 
 const U64_END = 1n << 64n;
 
@@ -81,6 +82,9 @@ export function pin(h: Host, map: HostMap, offset: bigint, len: bigint): [Result
   if (!map.alive) throw new TraceError("map: the mapping was unmapped");
   if (offset < 0n || offset & 4095n || len <= 0n || len & 4095n || offset + len > BigInt(map.npages) * 4096n)
     throw new TraceError(`offset ${offset} and len ${len} must be multiples of 4096, len > 0, inside the ${map.npages}-page mapping`);
+  // Faulting the pages in may make frames: the host's frame limit applies, as for any fault (ENOMEM, nothing pinned).
+  const first = map.pgoff + Number(offset >> 12n);
+  if (!h.rangeFits(map.inodeId, first, first + Number(len >> 12n))) return [outOfFrames(h), null];
   const p = h.newPin();
   const res: Result = { ret: 0 };
   h.later((out, base) => {
