@@ -9,6 +9,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Simulator } from "../src/api/simulator.js";
 import { knownProfileNames, profileByName } from "../src/kvm/profile.js";
+import { replayArgsKernel } from "../src/trace/replay-args.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const ALL = ["6.18", "6.18+swprot", "6.18.0", "6.18.0+swprot", "7.2", "7.2+swprot", "next", "next+swprot", "next+swprot+vmattr", "next+swprot+vmattr+inplace"] as const;
 type Profile = (typeof ALL)[number];
@@ -247,6 +252,27 @@ test("an unknown version or option is an error that lists the known versions, op
   }
   assert.is(profileByName("next+vmattr+swprot").name, "next+swprot+vmattr", "options in any order name one profile");
   assert.is(profileByName("6.18.44").name, "6.18", "the live kernel's release is the 6.18 profile");
+});
+
+test("a trace names its profile on a # replay-args line; only --kernel is read there", () => {
+  assert.is(replayArgsKernel('# replay-args: --kernel next+swprot\n{"op": "stats"}'), "next+swprot");
+  assert.is(replayArgsKernel("#replay-args: --kernel=7.2"), "7.2");
+  assert.is(replayArgsKernel('{"op": "stats"}'), undefined);
+  assert.throws(() => replayArgsKernel("# replay-args: --engine reference"), /unknown option "--engine"/);
+  assert.throws(() => replayArgsKernel("# replay-args: --kernel"), /needs a profile name/);
+});
+
+test("gmemsim replay honours a trace's # replay-args, and --kernel overrides it", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gmemsim-profiles-"));
+  const trace = join(dir, "t.jsonl");
+  writeFileSync(trace, '# replay-args: --kernel 6.18+swprot\n{"op": "create_vm", "as": "s", "type": "sw_protected"}\n');
+  const own = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", trace, "--json"], { encoding: "utf8" });
+  assert.is(own.stdout.trim(), '{"i":0,"ret":0}', own.stderr);
+  const live = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", trace, "--json", "--kernel", "6.18"], { encoding: "utf8" });
+  assert.is(live.stdout.trim(), '{"i":0,"errno":"EINVAL"}', live.stderr);
+  const bad = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", trace, "--kernel", "6.19"], { encoding: "utf8" });
+  assert.is(bad.status, 2, "a usage error");
+  assert.match(bad.stderr, /unknown kernel version "6\.19".*known versions: 6\.18, 6\.18\.0, 7\.2, next/);
 });
 
 for (const engine of ["wasm", "reference"] as const) {
