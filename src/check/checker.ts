@@ -14,7 +14,7 @@ import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import type { HostEvent } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
-import { CoreState, type CSpte, type CVm, type Touched } from "./state.js";
+import { CoreState, type CFile, type CSpte, type CVm, type Touched } from "./state.js";
 import { History, type HistoryNews } from "./history.js";
 import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
@@ -39,8 +39,10 @@ export class Checker {
   private state: CoreState;
   private history = new History();
   private first = true;
+  private readonly hasProperties: boolean;
 
   constructor(private readonly src: CheckSource) {
+    this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
     src.core.trackChanges(true);
     this.state = CoreState.fromSnapshot(src.core.snapshot());
   }
@@ -65,15 +67,18 @@ export class Checker {
       checkSpteReach(st, vm, e, inv);
       checkSpteSecurity(st, this.history, vm, e, sec);
     }
-    const files = new Set<number>(t.files);
-    for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
-    for (const id of files) {
-      const f = st.files.get(id);
-      if (f) checkBindings(st, f, inv);
+    if (t.files.size || t.vms.size) {
+      const files = new Set<number>(t.files);
+      for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
+      for (const id of files) {
+        const f = st.files.get(id);
+        if (f) checkBindings(st, f, inv);
+      }
     }
     checkTotals(st, inv);
     checkDoubled(st, t.doubled, inv);
-    for (const id of new Set([...t.inodes, ...news.inodes])) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
+    for (const id of t.inodes) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
+    for (const id of news.inodes) if (!t.inodes.has(id)) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
     for (const d of news.donations) checkDonorReach(st, d, sec);
     if (t.files.size) for (const d of this.history.donations) if (t.files.has(d.donor) && !news.donations.includes(d)) checkDonorReach(st, d, sec);
     this.properties(sec);
@@ -83,6 +88,8 @@ export class Checker {
   /** The SPTEs an op may have affected: changed ones, those on a changed page, and all of a changed VM's, file's VM's, map's range's, new donor's and new source's. */
   private affected(t: Touched, news: HistoryNews): Set<CSpte> {
     const st = this.state;
+    // Most ops change nothing beyond their own SPTEs and pages.
+    if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0) return t.sptes;
     const out = new Set<CSpte>(t.sptes);
     const wholeVm = (id: number) => {
       for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
@@ -112,7 +119,7 @@ export class Checker {
 
   private properties(sec: Violation[]): void {
     const props = this.src.policy.properties;
-    if (!props || Object.keys(props).length === 0) return;
+    if (!props || !this.hasProperties) return;
     // A policy's own properties may read anything: they get the whole state, at the cost of a full snapshot.
     const state = { snapshot: readSnapshot(this.src.core.snapshot()), events: this.src.events };
     for (const [name, fn] of Object.entries(props)) {
@@ -168,7 +175,6 @@ function checkEverything(st: CoreState, h: History, events: readonly HostEvent[]
 
 /** The first difference between two copies of the state, in words; null when equal. */
 export function diffStates(a: CoreState, b: CoreState): string | null {
-  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
   for (const id of new Set([...a.inodes.keys(), ...b.inodes.keys()])) {
     const x = a.inodes.get(id);
     const y = b.inodes.get(id);
@@ -181,13 +187,13 @@ export function diffStates(a: CoreState, b: CoreState): string | null {
         return `@inode:${id} pgoff ${pgoff}: kept ${p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} flags ${q.flags} ctx ${q.ctx}` : "absent"}`;
     }
   }
-  for (const id of new Set([...a.files.keys(), ...b.files.keys()])) if (!same(a.files.get(id), b.files.get(id))) return `@file:${id} differs`;
-  for (const id of new Set([...a.maps.keys(), ...b.maps.keys()])) if (!same(a.maps.get(id), b.maps.get(id))) return `@map:${id} differs`;
+  for (const id of new Set([...a.files.keys(), ...b.files.keys()])) if (!sameFile(a.files.get(id), b.files.get(id))) return `@file:${id} differs`;
+  for (const id of new Set([...a.maps.keys(), ...b.maps.keys()])) if (!sameFlat(a.maps.get(id), b.maps.get(id))) return `@map:${id} differs`;
   for (const id of new Set([...a.vms.keys(), ...b.vms.keys()])) {
     const x = a.vms.get(id);
     const y = b.vms.get(id);
     if (!x || !y) return `@vm:${id} is ${x ? "in the kept state only" : "in the snapshot only"}`;
-    if (x.ctx !== y.ctx || !same(x.slots, y.slots)) return `@vm:${id}'s memslots or context differ`;
+    if (x.ctx !== y.ctx || !sameList(x.slots, y.slots)) return `@vm:${id}'s memslots or context differ`;
     for (const gfn of new Set([...x.sptes.keys(), ...y.sptes.keys()])) {
       const p = x.sptes.get(gfn);
       const q = y.sptes.get(gfn);
@@ -197,6 +203,20 @@ export function diffStates(a: CoreState, b: CoreState): string | null {
   }
   if (a.gmemPages !== b.gmemPages || a.anonPages !== b.anonPages) return "the host's page counts differ";
   return null;
+}
+
+/** Equality of flat records of numbers (maps, memslots, bindings). */
+function sameFlat(a: object | undefined, b: object | undefined): boolean {
+  if (!a || !b) return a === b;
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+}
+
+const sameList = (a: readonly object[], b: readonly object[]) => a.length === b.length && a.every((x, i) => sameFlat(x, b[i]));
+
+function sameFile(a: CFile | undefined, b: CFile | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.inode === b.inode && a.vm === b.vm && a.rights === b.rights && sameList(a.bindings, b.bindings) && a.blocked.length === b.blocked.length && a.blocked.every(([s, e], i) => s === b.blocked[i][0] && e === b.blocked[i][1]);
 }
 
 /** One full check of a source, without keeping a Checker: every invariant and property, rendered. */

@@ -21,6 +21,7 @@ export interface HistoryNews {
   inodes: Set<number>;
 }
 
+const NO_NEWS: HistoryNews = Object.freeze({ donations: [], moves: [], inodes: new Set<number>() });
 const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
@@ -43,6 +44,7 @@ export class History {
 
   /** Reads the events not read yet, judging each; returns what they added. */
   read(events: readonly HostEvent[], out: Violation[]): HistoryNews {
+    if (this.seen === events.length) return NO_NEWS;
     const news: HistoryNews = { donations: [], moves: [], inodes: new Set() };
     for (; this.seen < events.length; this.seen++) this.event(events[this.seen], out, news);
     return news;

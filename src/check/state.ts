@@ -144,6 +144,8 @@ export class CoreState {
 
   /** Pages found doubled while building from a snapshot. */
   doubled: CPage[] = [];
+  /** What the last apply() touched (one object, cleared per call: a check runs after every op). */
+  private readonly touched = touchedNothing();
 
   // ---- change streams ----
 
@@ -153,7 +155,14 @@ export class CoreState {
    * is not taken for a pfn held twice.
    */
   apply(s: Float64Array): Touched {
-    const t = touchedNothing();
+    const t = this.touched;
+    t.sptes.clear();
+    t.pfns.clear();
+    t.vms.clear();
+    t.files.clear();
+    t.inodes.clear();
+    t.maps.clear();
+    t.doubled.length = 0;
     const pageSets: Array<{ inode: CInode; start: number; end: number; pages: CPage[] }> = [];
     const spteSets: Array<{ vm: CVm; start: number; end: number; sptes: CSpte[] }> = [];
     let i = 0;

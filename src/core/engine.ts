@@ -115,7 +115,8 @@ export class EngineCore implements Core {
   changes(): Float64Array {
     this.flush();
     const len = this.x.changes();
-    const stream = new Float64Array(this.x.memory.buffer, this.x.changesPtr(), len).slice();
+    // A view, not a copy: the stream is read at once, before the next command runs (core.ts says so).
+    const stream = new Float64Array(this.x.memory.buffer, this.x.changesPtr(), len);
     if (this.x.memory.buffer !== this.buffer) this.views();
     return stream;
   }
