@@ -9,7 +9,6 @@ import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
 import { replayText } from "../src/trace/replay.js";
 import { Checker } from "../src/check/checker.js";
-import { parse } from "../src/cli/args.js";
 import { spreadTrace } from "./spread-trace.js";
 
 type Mode = "unchecked" | "checked" | "full";
@@ -41,11 +40,20 @@ function best(text: string, mode: Mode, runs: number): number {
   return t;
 }
 
-export async function runCheckBench(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { check: { type: "boolean" }, json: { type: "boolean" }, quick: { type: "boolean" } }, "gmemsim bench --check [--json] [--quick]");
-  const small = values.quick ? 250 : 1000;
+export interface CheckBench {
+  trace: string;
+  runs: number;
+  rows: Array<{ ops: number; unchecked_s: number; checked_s: number; full_every_op_s: number | null; checked_over_unchecked: number }>;
+  /** Checked time of the long trace over the short one's, beside how many times longer it is. */
+  checked_time_growth: number;
+  length_growth: number;
+}
+
+/** Times the spread trace at two lengths (250 and 2,000 ops quick, else 1,000 and 8,000). */
+export function measureCheck(quick = false): CheckBench {
+  const small = quick ? 250 : 1000;
   const large = small * 8;
-  const runs = values.quick ? 1 : 3;
+  const runs = quick ? 1 : 3;
   const rows = [small, large].map((ops) => {
     const text = spreadTrace(ops);
     const unchecked = best(text, "unchecked", runs);
@@ -54,16 +62,16 @@ export async function runCheckBench(argv: string[]): Promise<number> {
     const full = ops === small ? timeReplay(text, "full") : null;
     return { ops, unchecked_s: unchecked, checked_s: checked, full_every_op_s: full, checked_over_unchecked: checked / unchecked };
   });
-  const growth = rows[1].checked_s / rows[0].checked_s;
-  if (values.json) {
-    console.log(JSON.stringify({ trace: "spread over 16 files", rows, checked_time_growth: growth, length_growth: large / small }));
-    return 0;
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small };
+}
+
+/** The figures as lines for people. */
+export function checkBenchLines(b: CheckBench): string[] {
+  const lines = [`replay of the spread trace (16 files), engine core, best of ${b.runs}`];
+  for (const r of b.rows) {
+    const full = r.full_every_op_s === null ? "" : `; whole state every op ${r.full_every_op_s.toFixed(2)} s (${(r.full_every_op_s / r.checked_s).toFixed(1)}x --check)`;
+    lines.push(`  ${r.ops} ops: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked${full}`);
   }
-  console.log("replay of the spread trace (16 files), engine core, best of " + runs);
-  for (const r of rows) {
-    const full = r.full_every_op_s === null ? "" : `, whole state every op ${r.full_every_op_s.toFixed(2)} s (${(r.full_every_op_s / r.checked_s).toFixed(1)}x the per-op check)`;
-    console.log(`  ${r.ops} ops: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked${full}`);
-  }
-  console.log(`  ${large / small}x the ops took ${growth.toFixed(2)}x the checked time (linear: ${large / small}x)`);
-  return 0;
+  lines.push(`  ${b.length_growth}x the ops took ${b.checked_time_growth.toFixed(2)}x the --check time (linear: ${b.length_growth}x)`);
+  return lines;
 }

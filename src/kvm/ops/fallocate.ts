@@ -9,7 +9,7 @@ import { bytesText, splitBytes, type Bytes } from "../bytes.js";
 import type { Host } from "../host.js";
 import { GmemFile, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
-import { fileView } from "../../policy/views.js";
+import { fileView } from "../views.js";
 import { ALL_PERMS } from "../perm.js";
 
 /**

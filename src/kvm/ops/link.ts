@@ -11,7 +11,7 @@ import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm, type Inode } from "../objects.js";
 import { ALL_PERMS, guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
-import { fileView, invalidateView, vmView } from "../../policy/views.js";
+import { fileView, invalidateView, vmView } from "../views.js";
 
 export type LinkMode = "share" | "donate" | "migrate";
 
