@@ -11,6 +11,7 @@ import {
   OP_FILE_RELEASE, OP_SLOT_CREATE, OP_SLOT_SET_UADDR, OP_SLOT_DELETE, OP_SLOT_MOVE,
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
   OP_GUEST_ACCESS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS, OP_VM_SET_CTX, OP_FILE_BLOCK,
+  OP_INODE_RESIZE, OP_INODE_FILL, CHG_ALL,
   CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END,
 } from "../src/abi/core-abi";
 import { inodes, Inode } from "./inode";
@@ -121,7 +122,12 @@ export function noteCommand(c: usize): void {
       break;
     case OP_ALLOCATE:
     case OP_PUNCH:
+    case OP_INODE_FILL:
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>arg(c, 3));
+      break;
+    case OP_INODE_RESIZE:
+      note(CHG_INODE, a, 0, 0);
+      note(CHG_PAGES, a, <u64>arg(c, 2), <u64>CHG_ALL);
       break;
     case OP_MEMORY_FAILURE:
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>arg(c, 2) + 1);

@@ -199,7 +199,9 @@ export class CoreState {
         const npages = next();
         const kind = next();
         const gmemFlags = next();
-        if (!this.inodes.has(id)) this.inodes.set(id, { id, npages, kind, gmemFlags, pages: new Map() });
+        const inode = this.inodes.get(id);
+        if (!inode) this.inodes.set(id, { id, npages, kind, gmemFlags, pages: new Map() });
+        else inode.npages = npages; // a memfd's size changes (INODE_RESIZE)
         t.inodes.add(id);
       } else if (tag === A.CHG_FILE) {
         const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [], blocked: [] };

@@ -52,7 +52,12 @@ export class RefChangeLog {
         break;
       case A.OP_ALLOCATE:
       case A.OP_PUNCH:
+      case A.OP_INODE_FILL:
         this.note(A.CHG_PAGES, a, b, c);
+        break;
+      case A.OP_INODE_RESIZE:
+        this.note(A.CHG_INODE, a);
+        this.note(A.CHG_PAGES, a, b, A.CHG_ALL);
         break;
       case A.OP_MEMORY_FAILURE:
         this.note(A.CHG_PAGES, a, b, b + 1);
