@@ -185,6 +185,15 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+test("bench --check --quick times the spread trace in three modes and reports the ratios (no timing threshold)", async () => {
+  const { measureCheck, checkBenchLines } = await import("../bench/check.js");
+  const b = measureCheck(true);
+  assert.equal(b.rows.map((r) => r.ops), [250, 2000]);
+  for (const r of b.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
+  assert.ok(b.rows[0].full_every_op_s! > 0);
+  assert.is(checkBenchLines(b).length, 4);
+});
+
 test("reports name objects as the trace bound them", () => {
   const p = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", "test/policy/flawed-punch.jsonl", "--check", "--policy", "examples/policies/flawed.mjs"], { encoding: "utf8" });
   assert.is(p.status, 1, p.stderr);
