@@ -96,22 +96,23 @@ export class Checker {
     };
     for (const pfn of t.pfns) for (const e of st.mappers.get(pfn) ?? []) out.add(e);
     for (const id of t.vms) wholeVm(id);
+    // A map made or gone, or one through a file whose blocked ranges may have grown, changes what the shared path
+    // reaches: every SPTE through a memslot over the map's range, in any VM.
+    const mapRange = (m: { hva: number; npages: number }) => {
+      for (const vm of st.vms.values()) {
+        for (const sl of vm.slots) {
+          const lo = Math.max(m.hva, sl.uaddr);
+          const hi = Math.min(m.hva + m.npages, sl.uaddr + sl.npages);
+          if (lo < hi) spteRange(vm, sl.base + (lo - sl.uaddr), sl.base + (hi - sl.uaddr), out);
+        }
+      }
+    };
     for (const id of t.files) {
       const f = st.files.get(id);
       if (f) wholeVm(f.vm);
     }
-    if (t.maps.size) {
-      // A map made or gone changes what the shared path reaches: every SPTE through a memslot over a touched map's range.
-      for (const m of t.maps.values()) {
-        for (const vm of st.vms.values()) {
-          for (const sl of vm.slots) {
-            const lo = Math.max(m.hva, sl.uaddr);
-            const hi = Math.min(m.hva + m.npages, sl.uaddr + sl.npages);
-            if (lo < hi) spteRange(vm, sl.base + (lo - sl.uaddr), sl.base + (hi - sl.uaddr), out);
-          }
-        }
-      }
-    }
+    if (t.files.size) for (const m of st.maps.values()) if (t.files.has(m.file)) mapRange(m);
+    for (const m of t.maps.values()) mapRange(m);
     for (const d of news.donations) wholeVm(d.vm);
     for (const m of news.moves) wholeVm(m.src);
     return out;

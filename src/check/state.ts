@@ -48,12 +48,13 @@ export class CoreState {
 
   // ---- building blocks ----
 
-  private addPage(inode: CInode, p: CPage, t: Touched): void {
+  /** Adds a page; one whose pfn another page holds goes to `clashes` (judged by the caller), or straight to t.doubled. */
+  private addPage(inode: CInode, p: CPage, t: Touched, clashes: CPage[] = t.doubled): void {
     inode.pages.set(p.pgoff, p);
     if (inode.kind === A.INODE_GMEM) this.heldGmem++;
     else this.heldAnon++;
     const other = this.byPfn.get(p.pfn);
-    if (other && other !== p) t.doubled.push(p);
+    if (other && other !== p) clashes.push(p);
     else this.byPfn.set(p.pfn, p);
     t.pfns.add(p.pfn);
   }
@@ -150,9 +151,11 @@ export class CoreState {
   // ---- change streams ----
 
   /**
-   * Applies a change stream. Removals come before additions whatever the
-   * order of the records, so that a pfn freed and reused within one stream
-   * is not taken for a pfn held twice.
+   * Applies a change stream, in one pass. A range record's old contents that
+   * it no longer holds go, what changed is updated in place, what is new comes;
+   * an entry equal to what is kept is left alone (and not reported touched).
+   * A pfn found held by another page is judged only once the whole stream is
+   * applied: one freed and reused within the stream is not held twice.
    */
   apply(s: Float64Array): Touched {
     const t = this.touched;
@@ -163,82 +166,120 @@ export class CoreState {
     t.inodes.clear();
     t.maps.clear();
     t.doubled.length = 0;
-    const pageSets: Array<{ inode: CInode; start: number; end: number; pages: CPage[] }> = [];
-    const spteSets: Array<{ vm: CVm; start: number; end: number; sptes: CSpte[] }> = [];
+    const clashes: CPage[] = [];
     let i = 0;
-    const next = () => s[i++];
-    // Pass 1: objects, and the ranges' contents read.
     for (;;) {
-      const tag = next();
+      const tag = s[i];
       if (tag === A.CHG_SPTES) {
-        const id = next();
-        const start = next();
-        const end = next();
-        const n = next();
-        const sptes: CSpte[] = [];
-        for (let k = 0; k < n; k++) sptes.push({ vm: id, gfn: next(), pfn: next(), rights: next() });
+        const id = s[i + 1];
         const vm = this.vms.get(id) ?? this.newVm(id, t);
-        spteSets.push({ vm, start, end, sptes });
+        i = this.applySptes(vm, s, i, t);
       } else if (tag === A.CHG_PAGES) {
-        const id = next();
-        const start = next();
-        const end = next();
-        const n = next();
-        const pages: CPage[] = [];
-        for (let k = 0; k < n; k++) {
-          const pgoff = next();
-          const pfn = next();
-          next(); // byte
-          pages.push({ inode: id, pgoff, pfn, flags: next(), ctx: next() });
-        }
+        const id = s[i + 1];
         const inode = this.inodes.get(id);
         if (!inode) throw new Error(`change stream: pages of inode ${id}, which the stream never made`);
-        pageSets.push({ inode, start, end, pages });
+        i = this.applyPages(inode, s, i, t, clashes);
       } else if (tag === A.CHG_INODE) {
-        const id = next();
-        const npages = next();
-        const kind = next();
-        const gmemFlags = next();
+        const id = s[i + 1];
         const inode = this.inodes.get(id);
-        if (!inode) this.inodes.set(id, { id, npages, kind, gmemFlags, pages: new Map() });
-        else inode.npages = npages; // a memfd's size changes (INODE_RESIZE)
+        if (!inode) this.inodes.set(id, { id, npages: s[i + 2], kind: s[i + 3], gmemFlags: s[i + 4], pages: new Map() });
+        else inode.npages = s[i + 2]; // a memfd's size changes (INODE_RESIZE)
         t.inodes.add(id);
+        i += 5;
       } else if (tag === A.CHG_FILE) {
-        const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [], blocked: [] };
-        const n = next();
-        for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
-        const b = next();
-        for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
+        const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: [], blocked: [] };
+        const n = s[i + 5];
+        i += 6;
+        for (let k = 0; k < n; k++, i += 3) f.bindings.push({ pgoff: s[i], npages: s[i + 1], slot: s[i + 2] });
+        const b = s[i++];
+        for (let k = 0; k < b; k++, i += 2) f.blocked.push([s[i], s[i + 1]]);
         this.files.set(f.id, f);
         t.files.add(f.id);
       } else if (tag === A.CHG_VM) {
-        const id = next();
+        const id = s[i + 1];
         const vm = this.vms.get(id) ?? this.newVm(id, t);
+        const n = s[i + 2];
+        i += 3;
         vm.slots = [];
-        const n = next();
-        for (let k = 0; k < n; k++) vm.slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
-        vm.ctx = next();
+        for (let k = 0; k < n; k++, i += 7) vm.slots.push({ slot: s[i], base: s[i + 1], npages: s[i + 2], flags: s[i + 3], file: s[i + 4], pgoff: s[i + 5], uaddr: s[i + 6] });
+        vm.ctx = s[i++];
         t.vms.add(id);
       } else if (tag === A.CHG_MAP) {
-        const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() };
+        const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7] };
         this.maps.set(m.id, m);
         t.maps.set(m.id, m);
+        i += 8;
       } else if (tag === A.CHG_GONE) {
-        this.gone(next(), next(), t);
+        this.gone(s[i + 1], s[i + 2], t);
+        i += 3;
       } else if (tag === A.CHG_END) {
-        this.gmemPages = next();
-        this.anonPages = next();
+        this.gmemPages = s[i + 1];
+        this.anonPages = s[i + 2];
         break;
       } else {
-        throw new Error(`change stream: unexpected tag ${tag} at word ${i - 1}`);
+        throw new Error(`change stream: unexpected tag ${tag} at word ${i}`);
       }
     }
-    // Pass 2: what the ranges held goes; pass 3: what they hold now comes.
-    for (const r of pageSets) for (const pgoff of CoreState.keysIn(r.inode.pages, r.start, r.end)) this.dropPage(r.inode, r.inode.pages.get(pgoff)!, t);
-    for (const r of spteSets) for (const gfn of CoreState.keysIn(r.vm.sptes, r.start, r.end)) this.dropSpte(r.vm, r.vm.sptes.get(gfn)!);
-    for (const r of pageSets) if (this.inodes.get(r.inode.id) === r.inode) for (const p of r.pages) if (!r.inode.pages.has(p.pgoff)) this.addPage(r.inode, p, t);
-    for (const r of spteSets) if (this.vms.get(r.vm.id) === r.vm) for (const e of r.sptes) if (!r.vm.sptes.has(e.gfn)) this.addSpte(r.vm, e, t);
+    for (const p of clashes) {
+      const other = this.byPfn.get(p.pfn);
+      if (other === p) continue;
+      // Still held by another live page: a pfn in two pages. Otherwise that page went later in the stream.
+      if (other && this.inodes.get(other.inode)?.pages.get(other.pgoff) === other) t.doubled.push(p);
+      else this.byPfn.set(p.pfn, p);
+    }
     return t;
+  }
+
+  /** Is pgoff (or gfn) among the n entries of `words` words from `at`, ascending by their first word? */
+  private static listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = s[at + mid * words];
+      if (k === key) return true;
+      if (k < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return false;
+  }
+
+  private applyPages(inode: CInode, s: Float64Array, i: number, t: Touched, clashes: CPage[]): number {
+    const start = s[i + 2];
+    const end = s[i + 3];
+    const n = s[i + 4];
+    const at = i + 5;
+    for (const pgoff of CoreState.keysIn(inode.pages, start, end)) if (!CoreState.listed(s, at, n, 5, pgoff)) this.dropPage(inode, inode.pages.get(pgoff)!, t);
+    for (let k = 0, w = at; k < n; k++, w += 5) {
+      const pgoff = s[w];
+      const pfn = s[w + 1];
+      const flags = s[w + 3];
+      const ctx = s[w + 4];
+      const old = inode.pages.get(pgoff);
+      if (old && old.pfn === pfn && old.flags === flags && old.ctx === ctx) continue;
+      if (old) this.dropPage(inode, old, t);
+      const p: CPage = { inode: inode.id, pgoff, pfn, flags, ctx };
+      this.addPage(inode, p, t, clashes);
+    }
+    return at + n * 5;
+  }
+
+  private applySptes(vm: CVm, s: Float64Array, i: number, t: Touched): number {
+    const start = s[i + 2];
+    const end = s[i + 3];
+    const n = s[i + 4];
+    const at = i + 5;
+    for (const gfn of CoreState.keysIn(vm.sptes, start, end)) if (!CoreState.listed(s, at, n, 3, gfn)) this.dropSpte(vm, vm.sptes.get(gfn)!);
+    for (let k = 0, w = at; k < n; k++, w += 3) {
+      const gfn = s[w];
+      const pfn = s[w + 1];
+      const rights = s[w + 2];
+      const old = vm.sptes.get(gfn);
+      if (old && old.pfn === pfn && old.rights === rights) continue;
+      if (old) this.dropSpte(vm, old);
+      this.addSpte(vm, { vm: vm.id, gfn, pfn, rights }, t);
+    }
+    return at + n * 3;
   }
 
   private newVm(id: number, t: Touched): CVm {
