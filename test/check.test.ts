@@ -164,6 +164,26 @@ for (const engine of ["wasm", "reference"] as const) {
     assert.ok(reports[4].security.some((v) => v.rule === "5 no use after free"), JSON.stringify(reports[4]));
   });
 
+  test(`a core that forgets to block a donated window is caught at the donation, by the per-op check (${engine})`, () => {
+    const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_BLOCK);
+    const sim = new Simulator({ core });
+    const checker = new Checker(sim.host);
+    const ops = [
+      { op: "create_vm", as: "a", type: "default" },
+      { op: "create_vm", as: "b", type: "default" },
+      { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP"] },
+      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+      { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 5 },
+      { op: "gmem_link", fd: "g", vm: "b", as: "gb", perm: ["r", "w"], offset: 0, len: 16384, mode: "donate" },
+    ];
+    const reports = ops.map((op) => (sim.apply([op]), checker.step()));
+    assert.equal(reports.slice(0, 5).map((r) => r.security.length), [0, 0, 0, 0, 0]);
+    // FILE_BLOCK never ran: the donor still maps gfn 1 of the window, and its file still reaches the window.
+    const said = reports[5].security.map((v) => render(v));
+    assert.ok(said.includes("3 donation is final: vm 0 maps gfn 0x1 in the window [0, 4) file 0 donated"), said.join("; "));
+    assert.ok(said.includes("3 donation is final: file 0 (vm 0) can still reach the window [0, 4) it donated"), said.join("; "));
+  });
+
   test(`a pfn freed and reused within one batch is not taken for a pfn held twice (${engine})`, () => {
     const core = makeCore(engine);
     core.push(A.OP_VM_CREATE, 0);
