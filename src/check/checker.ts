@@ -129,12 +129,12 @@ export class Checker {
     }
   }
 
-  /** Everything, from a fresh full snapshot and the whole history; the state kept so far must equal the snapshot. */
-  full(): CheckReport {
+  /** Everything, from a fresh full snapshot (or `snapshot`, one the caller just took) and the whole history; the state kept so far must equal the snapshot. */
+  full(snapshot?: Float64Array): CheckReport {
     const inv: Violation[] = [];
     const sec: Violation[] = [];
     this.state.apply(this.src.core.changes());
-    const fresh = CoreState.fromSnapshot(this.src.core.snapshot());
+    const fresh = CoreState.fromSnapshot(snapshot ?? this.src.core.snapshot());
     const diff = diffStates(this.state, fresh);
     if (diff) inv.push(violation("0 change log", `the state kept from the core's change stream differs from its snapshot: ${diff}`));
     this.state = fresh;

@@ -52,6 +52,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
   const checker = new Checker(engine.host);
   const everyOp = o.everyOp ?? true;
   const incremental = o.incremental ?? true;
+  let finalSnapshot: Float64Array | null = null;
   for (let k = 0; k < trace.length; k++) {
     const op = trace[k];
     const a = re.op(op as never, k + 1);
@@ -61,13 +62,17 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
     if (!deepEqual(a.result, b.result))
       return { kind: "divergence", index: k, op, detail: `the engine answered ${JSON.stringify(resultLine(a))}, the reference model ${JSON.stringify(resultLine(b))}` };
     const last = k === trace.length - 1;
-    if (everyOp || last) {
+    if (last) {
       // The last op gets the full check: it also compares the state kept from the change log with the core's.
-      const bad = firstFailure(last || !incremental ? checker.full() : checker.step(), re.names);
+      finalSnapshot = engine.snapshot();
+      const bad = firstFailure(checker.full(finalSnapshot), re.names);
+      if (bad) return { ...bad, index: k, op };
+    } else if (everyOp) {
+      const bad = firstFailure(incremental ? checker.step() : checker.full(), re.names);
       if (bad) return { ...bad, index: k, op };
     }
   }
-  if (digestSnapshot(engine.snapshot()) !== digestSnapshot(reference.snapshot()))
+  if (digestSnapshot(finalSnapshot ?? engine.snapshot()) !== digestSnapshot(reference.snapshot()))
     return { kind: "divergence", index: trace.length - 1, op: trace[trace.length - 1] ?? {}, detail: "the engine's state differs from the reference model's" };
   return null;
 }
