@@ -53,7 +53,7 @@ export interface CheckBench {
 export function measureCheck(quick = false): CheckBench {
   const small = quick ? 250 : 1000;
   const large = small * 8;
-  const runs = quick ? 1 : 3;
+  const runs = quick ? 1 : 5;
   // Warm the JIT on the short trace first, so that neither length is timed cold.
   const warm = spreadTrace(small, 2);
   for (const mode of ["unchecked", "checked"] as const) timeReplay(warm, mode);
