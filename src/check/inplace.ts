@@ -3,34 +3,31 @@
  * with in-place conversion, privateness belongs to the gmem inode, so every
  * SPTE must agree with the attribute of the page it maps: one installed by a
  * private access maps a PRIVATE page, any other a shared one. (A conversion
- * zaps its range in every file of the inode, so no SPTE outlives one.)
- * Frames detached from their file while pinned are accounted by the base
- * accounting invariant through the snapshot's SNAP_DETACHED counts.
+ * zaps its range in every file of the inode, so no SPTE outlives one.) Checked
+ * in full checks, from a snapshot's attribute runs. Frames detached from their
+ * file while pinned are accounted by invariant 3 (checkTotals).
  */
 import * as A from "../abi/core-abi.js";
-import type { KernelProfile } from "../kvm/profile.js";
-import type { Snapshot } from "./snapshot.js";
+import type { CoreState } from "./state.js";
+import { violation, type Violation } from "./violation.js";
 
 function inRuns(runs: Array<[number, number]> | undefined, pgoff: number): boolean {
   return !!runs && runs.some(([s, e]) => pgoff >= s && pgoff < e);
 }
 
 /** Invariant 1, extended: SPTE privateness equals the inode attribute of the page it maps through a gmem binding. */
-export function inPlaceInvariants(profile: KernelProfile, s: Snapshot, out: string[]): void {
-  if (!profile.inPlace) return;
-  for (const vm of s.vms.values()) {
-    for (const e of vm.sptes) {
+export function checkInPlace(st: CoreState, out: Violation[]): void {
+  for (const vm of st.vms.values()) {
+    for (const e of vm.sptes.values()) {
       const slot = vm.slots.find((sl) => e.gfn >= sl.base && e.gfn < sl.base + sl.npages);
       if (!slot || slot.file < 0) continue;
-      const file = s.files.get(slot.file);
+      const file = st.files.get(slot.file);
       if (!file) continue;
       const pgoff = slot.pgoff + (e.gfn - slot.base);
-      const priv = inRuns(s.attrs.get(file.inode), pgoff);
+      const priv = inRuns(st.attrs.get(file.inode), pgoff);
       const sptePriv = (e.rights & A.SPTE_PRIVATE) !== 0;
       if (priv !== sptePriv)
-        out.push(
-          `1 no stale mapping (in-place): vm ${vm.id} gfn 0x${e.gfn.toString(16)} is mapped ${sptePriv ? "private" : "shared"}, but inode ${file.inode} page ${pgoff} is ${priv ? "PRIVATE" : "shared"}`,
-        );
+        out.push(violation("1 no stale mapping", `@vm:${vm.id} gfn 0x${e.gfn.toString(16)} is mapped ${sptePriv ? "private" : "shared"}, but @inode:${file.inode} page ${pgoff} is ${priv ? "PRIVATE" : "shared"} (in-place conversion)`));
     }
   }
 }

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import type { Policy } from "../policy/types.js";
-import { traceArbitrary } from "./arbitraries.js";
+import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "./arbitraries.js";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 
@@ -34,7 +34,7 @@ export function fuzzRun(o: RunOptions): RunReport {
   let traces = 0;
   const opts = { kernel: o.kernel, policy: o.policy };
   // A profile that can create sw_protected VMs gets them in the setup too.
-  const arb = traceArbitrary({ maxLength: 60, swProtected: profileByName(o.kernel ?? DEFAULT_PROFILE.name).swProtected });
+  const arb = traceArbitrary({ maxLength: 60, sequences: DEFAULT_SEQUENCE_WEIGHTS, swProtected: profileByName(o.kernel ?? DEFAULT_PROFILE.name).swProtected });
   for (let chunk = 0; ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline); chunk++) {
     let failedLength = 0;
     const result = fc.check(

@@ -12,7 +12,7 @@ import type { Host } from "../host.js";
 import { GmemFile, HostMap, Pin, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
-import { fileView } from "../../policy/views.js";
+import { fileView } from "../views.js";
 import { TraceError } from "../../errors.js";
 import { outOfFrames } from "./fallocate.js";
 
