@@ -12,6 +12,7 @@ import { checkSecurity } from "../check/security.js";
 import { loadPolicy } from "../policy/load.js";
 import { die, parse } from "./args.js";
 import { describe } from "./format.js";
+import { stringifyJson } from "../trace/json.js";
 
 const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
 
@@ -55,6 +56,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
     }
   }
   const host = new Host(makeCore(engine), { profile, policy });
+  // A closed pipe (replay ... | head) ends the run quietly: the reader has what it wanted.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   const out: string[] = [];
   const emit = (s: string) => {
     out.push(s);
@@ -63,13 +69,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
   // --check runs one line at a time so that invariants are checked after every op.
   for (const batch of replayText(host, text, values.check ? 1 : 4096)) {
     for (const rec of batch) {
-      emit(values.json ? JSON.stringify(resultLine(rec)) : describe(rec));
+      emit(values.json ? stringifyJson(resultLine(rec)) : describe(rec));
       if (!values.check) continue;
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
       if (miss.length || isError) {
         process.stdout.write(out.splice(0).join("\n") + "\n");
-        const why = isError ? (rec.result as { error: string }).error : `expected ${JSON.stringify(rec.expect)}, got ${JSON.stringify(resultLine(rec))}`;
+        const why = isError ? (rec.result as { error: string }).error : `expected ${stringifyJson(rec.expect)}, got ${stringifyJson(resultLine(rec))}`;
         console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
         return 1;
       }
@@ -93,9 +99,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
     const perInode = [...host.inodes].map((inode) => [inode, gu.inodeStats(host, [...inode.files][0])] as const);
     host.sync();
-    console.log(`stats: host_pages=${h.host_pages}`);
-    for (const [vm, r] of perVm) console.log(`stats: vm ${vm.id}: sptes=${r.sptes} faults=${r.faults} zaps=${r.zaps} exits=${r.exits}`);
-    for (const [inode, r] of perInode) console.log(`stats: inode ${inode.id}: pages=${r.pages} poisoned=${r.poisoned}`);
+    // One JSON object on standard error, so that standard output stays exactly the result lines.
+    const stats = {
+      host_pages: h.host_pages,
+      vms: perVm.map(([vm, r]) => ({ vm: vm.id, sptes: r.sptes, faults: r.faults, zaps: r.zaps, exits: r.exits })),
+      inodes: perInode.map(([inode, r]) => ({ inode: inode.id, pages: r.pages, poisoned: r.poisoned })),
+    };
+    process.stderr.write(stringifyJson({ stats }) + "\n");
   }
   if (values.check) console.error("check: every expectation and invariant held");
   return 0;

@@ -10,6 +10,7 @@ import type { Host } from "../host.js";
 import { GmemFile, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
 import { fileView } from "../../policy/views.js";
+import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
 
 /**
@@ -19,8 +20,8 @@ import { ALL_PERMS } from "../perm.js";
 function designCheck(h: Host, file: GmemFile, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
-  const d = h.policy.fallocate?.({ file: fileView(file), op, range: [start, stop] });
-  if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
+  const d = askPolicy(h, "fallocate", { file: fileView(file), op, range: [start, stop] });
+  if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
 }
 

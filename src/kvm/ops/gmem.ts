@@ -7,7 +7,7 @@
 import * as A from "../../abi/core-abi.js";
 import type { Host } from "../host.js";
 import { GmemFile, Memfd, type Fd, type Vm } from "../objects.js";
-import { fail, ok, type Result } from "../result.js";
+import { exact, fail, ok, type Result } from "../result.js";
 import { supportedGmemFlags } from "./vm.js";
 
 export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bigint): [Result, GmemFile | null] {
@@ -29,10 +29,10 @@ function openFd(fd: Fd | null): fd is Fd {
 export function fstat(h: Host, fd: Fd | null): Result {
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
   // guest_memfd's page-cache folios are not counted in i_blocks: always 0 on 6.18.
-  if (fd instanceof GmemFile) return ok({ size: Number(fd.inode.size), blocks: 0 });
+  if (fd instanceof GmemFile) return ok({ size: exact(fd.inode.size), blocks: 0 });
   if (fd instanceof Memfd) {
     // shmem counts its pages: 8 blocks of 512 bytes each.
-    const r: Result = { ret: 0, size: Number(fd.size), blocks: 0 };
+    const r: Result = { ret: 0, size: exact(fd.size), blocks: 0 };
     h.later((res, base) => {
       r.blocks = res[base + 1] * 8;
     }, A.OP_STATS_INODE, fd.inodeId);
