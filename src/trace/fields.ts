@@ -34,7 +34,10 @@ export function nearest(name: string, known: readonly string[]): string | undefi
     const d = distance(name.toLowerCase(), k.toLowerCase());
     if (d < bestD) [best, bestD] = [k, d];
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3))) return best;
+  // A longer or shorter spelling of a known name ("length" for "len").
+  const lower = name.toLowerCase();
+  return known.find((k) => k.length >= 3 && (lower.startsWith(k.toLowerCase()) || k.toLowerCase().startsWith(lower)) && Math.min(lower.length, k.length) >= 3);
 }
 
 /** " (did you mean X?)", or nothing. */
@@ -91,7 +94,7 @@ function readEnum(field: string, def: FieldDef, v: unknown): string {
   const values = def.values ?? [];
   if (typeof v !== "string" || !values.includes(v)) {
     const hint = typeof v === "string" ? suggestion(v, values) : "";
-    throw new TraceError(`${field}: ${show(v)} is not ${values.join(", ")}${hint}`);
+    throw new TraceError(`${field}: ${show(v)} is not ${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}${hint}`);
   }
   return v;
 }

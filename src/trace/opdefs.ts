@@ -87,7 +87,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
     doc: "KVM_CREATE_VM: a new VM of a type.",
     fields: { as: as("the name of the new VM"), type: { kind: "vm_type", doc: '"default" (0), "sw_protected" (1) or a number' } },
     errnos: ["EINVAL"],
-    example: { op: "create_vm", as: "a", type: "default" },
+    example: { op: "create_vm", as: "c", type: "default" },
   },
   destroy_vm: {
     doc: "Closes the VM's fd; the VM lives on while any of its gmem files is open.",
@@ -112,7 +112,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
       flags: { kind: "flags", family: "gmem", ctype: "u64", doc: "MMAP, INIT_SHARED" },
     },
     errnos: ["EBADF", "EINVAL"],
-    example: { op: "create_guest_memfd", vm: "a", as: "g", size: 2097152, flags: "MMAP" },
+    example: { op: "create_guest_memfd", vm: "a", as: "g3", size: 2097152, flags: "MMAP" },
   },
   fstat: {
     doc: "fstat(2): size and blocks (512-byte units).",
@@ -121,31 +121,31 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
     example: { op: "fstat", fd: "g" },
   },
   read: {
-    doc: "read(2).",
+    doc: "read(2) at the file position: a gmem fd has no read method (EINVAL).",
     fields: { fd: fd(), len: { ...u64("bytes", true), default: 4096 } },
     errnos: ["EBADF", "EINVAL"],
     example: { op: "read", fd: "g", len: 4096 },
   },
   write: {
-    doc: "write(2).",
+    doc: "write(2) at the file position: a gmem fd has no write method (EINVAL).",
     fields: { fd: fd(), len: { ...u64("bytes", true), default: 4096 } },
     errnos: ["EBADF", "EINVAL"],
     example: { op: "write", fd: "g", len: 4096 },
   },
   pread: {
-    doc: "pread64(2).",
+    doc: "pread64(2) at an offset: a gmem fd cannot be read at an offset (ESPIPE).",
     fields: { fd: fd(), len: { ...u64("bytes", true), default: 4096 }, offset: { ...s64("file offset", true), default: 0 } },
     errnos: ["EBADF", "EINVAL", "ESPIPE"],
     example: { op: "pread", fd: "g", len: 4096, offset: 0 },
   },
   pwrite: {
-    doc: "pwrite64(2).",
+    doc: "pwrite64(2) at an offset: a gmem fd cannot be written at an offset (ESPIPE).",
     fields: { fd: fd(), len: { ...u64("bytes", true), default: 4096 }, offset: { ...s64("file offset", true), default: 0 } },
     errnos: ["EBADF", "EINVAL", "ESPIPE"],
     example: { op: "pwrite", fd: "g", len: 4096, offset: 0 },
   },
   ftruncate: {
-    doc: "ftruncate(2).",
+    doc: "ftruncate(2): a gmem file's size is immutable (EINVAL).",
     fields: { fd: fd(), size: s64("the new size") },
     errnos: ["EBADF", "EINVAL"],
     example: { op: "ftruncate", fd: "g", size: 8192 },
@@ -188,7 +188,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
     doc: "Anonymous shared host memory, to back plain memslots and the shared side of private ones.",
     fields: { as: as("the name of the new map"), len: u64("bytes") },
     errnos: ["EINVAL", "ENOMEM"],
-    example: { op: "anon_map", as: "m", len: 65536 },
+    example: { op: "anon_map", as: "m3", len: 65536 },
     extension: "simulator",
   },
   memfd: {
@@ -209,7 +209,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
       shared: { kind: "bool", doc: "MAP_SHARED (true) or MAP_PRIVATE" },
     },
     errnos: ["EBADF", "EINVAL", "ENODEV", "ENOMEM", "EOVERFLOW", "EPERM", "EACCES"],
-    example: { op: "mmap", fd: "g", as: "m", offset: 0, len: 4096, prot: "rw", shared: true },
+    example: { op: "mmap", fd: "g", as: "m2", offset: 0, len: 4096, prot: "rw", shared: true },
   },
   munmap: {
     doc: "munmap(2) of a whole map: it stops pinning its file.",
@@ -255,7 +255,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
       flags: u64("must be 0"),
     },
     errnos: ["EBADF", "EINVAL", "ENOTTY"],
-    example: { op: "set_memory_attributes", vm: "a", address: 0, size: 4096, attributes: "PRIVATE" },
+    example: { op: "set_memory_attributes", vm: "a", address: 0, size: 4096, attributes: 0 },
   },
   memory_failure: {
     doc: "A hardware memory error on the present page at offset: poisoned, its SPTEs zapped.",

@@ -56,6 +56,15 @@ export class Replayer {
   }
 
   private run(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
+    try {
+      return this.runOp(i, lineNo, line);
+    } catch (e) {
+      // A value the reader could not even look at (an API caller's getter that throws, a proxy).
+      return { i, lineNo, op: null, result: { error: `line ${lineNo}: unreadable op: ${e instanceof Error ? e.message : show(e)}` } };
+    }
+  }
+
+  private runOp(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
     const rawOp = Object.hasOwn(line, "op") ? line.op : undefined;
     const op = typeof rawOp === "string" ? rawOp : null;
     const error = (what: string, expect?: Record<string, unknown>): LineRecord => ({ i, lineNo, op, result: { error: `line ${lineNo}: ${what}` }, expect });
