@@ -1,0 +1,80 @@
+/**
+ * What replay writes (SPEC §5, §6): exact integers in JSON result lines and in
+ * the text output, exact --check comparisons, pure JSON Lines on standard
+ * output under --json (--stats on standard error), and a quiet end on a closed
+ * pipe. These run the real CLI.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dir = mkdtempSync(join(tmpdir(), "gmemsim-output-"));
+function traceFile(name: string, lines: string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+const replay = (...args: string[]) => spawnSync(process.execPath, ["bin/gmemsim.js", "replay", ...args], { encoding: "utf8" });
+
+const BIG = [
+  '{"op":"create_vm","as":"v","type":"default"}',
+  '{"op":"create_guest_memfd","vm":"v","as":"g","size":"0x4000000000000000","flags":0}',
+  '{"op":"fstat","fd":"g"}',
+  '{"op":"vcpu_access","vm":"v","gpa":"0xffffffffffffffff","access":"read"}',
+];
+
+test("JSON result lines print every integer as its exact decimal digits: 2^62 is 4611686018427387904, 2^64-1 is 18446744073709551615", () => {
+  for (const engine of ["wasm", "reference"]) {
+    const p = replay(traceFile("big.jsonl", BIG), "--json", "--engine", engine);
+    assert.is(p.status, 0, p.stderr);
+    const lines = p.stdout.trimEnd().split("\n");
+    assert.is(lines[2], '{"i":2,"ret":0,"size":4611686018427387904,"blocks":0}');
+    assert.is(lines[3], '{"i":3,"ret":0,"exit":"mmio","gpa":18446744073709551615}');
+  }
+});
+
+test("the text output prints exact values and exact hex", () => {
+  const p = replay(traceFile("big.jsonl", BIG));
+  assert.is(p.status, 0, p.stderr);
+  assert.match(p.stdout, /size=4611686018427387904 /);
+  assert.match(p.stdout, /exit mmio at gpa 0xffffffffffffffff/);
+});
+
+test("--check compares integers exactly: the double-rounded 4611686018427388000 fails, the exact value passes", () => {
+  const withExpect = (size: string) => traceFile(`expect-${size}.jsonl`, [BIG[0], BIG[1], `{"op":"fstat","fd":"g","expect":{"ret":0,"size":${size}}}`]);
+  const rounded = replay(withExpect("4611686018427388000"), "--check");
+  assert.is(rounded.status, 1);
+  assert.match(rounded.stderr, /check failed at line 3 .*expected \{"ret":0,"size":4611686018427388000\}, got \{"i":2,"ret":0,"size":4611686018427387904,"blocks":0\}/);
+  const exact = replay(withExpect("4611686018427387904"), "--check");
+  assert.is(exact.status, 0, exact.stderr);
+  const typo = replay(traceFile("expekt.jsonl", [BIG[0], '{"op":"fstat","fd":"v","expekt":{"ret":1}}']), "--check");
+  assert.is(typo.status, 1, "a misspelt expect is an error, not a check switched off");
+  assert.match(typo.stderr, /expekt: unknown field of fstat \(did you mean expect\?\)/);
+});
+
+test("under --json, standard output is exactly one JSON result line per counted line, and --stats is one JSON object on standard error", () => {
+  const lines = [...BIG, "# a comment", "", "not json", '{"op":"toString"}', "[".repeat(100) + "]".repeat(100), '{"op":"stats","vm":"v"}'];
+  const p = replay(traceFile("mixed.jsonl", lines), "--json", "--stats");
+  assert.is(p.status, 0, p.stderr);
+  const out = p.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assert.equal(out.map((r) => r.i), [0, 1, 2, 3, 4, 5, 6, 7]);
+  const stats = JSON.parse(p.stderr.trim());
+  assert.equal(Object.keys(stats), ["stats"]);
+  assert.is(stats.stats.host_pages, 0);
+  assert.is(stats.stats.vms.length, 1);
+});
+
+test("a closed pipe ends the run quietly: replay | head exits 0 with nothing on standard error", () => {
+  const many = [BIG[0], ...Array.from({ length: 20_000 }, () => '{"op":"check_extension","cap":"GUEST_MEMFD"}')];
+  const file = traceFile("many.jsonl", many);
+  for (const flags of ["--json", ""]) {
+    const p = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" bin/gmemsim.js replay "${file}" ${flags} | head -n 2 >/dev/null`], { encoding: "utf8" });
+    assert.is(p.stderr, "", `replay ${flags}: ${p.stderr}`);
+    assert.is(p.status, 0);
+  }
+});
+
+test.run();
