@@ -10,6 +10,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { kernelAvailability, runOnKernel } from "../src/oracle/driver.js";
+import { Simulator } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gmemsim-output-"));
 function traceFile(name: string, lines: string[]): string {
@@ -75,6 +77,16 @@ test("a closed pipe ends the run quietly: replay | head exits 0 with nothing on 
     assert.is(p.stderr, "", `replay ${flags}: ${p.stderr}`);
     assert.is(p.status, 0);
   }
+});
+
+const avail = kernelAvailability();
+const kernelTest = avail.ok ? test : test.skip;
+if (!avail.ok) console.log(`SKIPPED: exact integers on the live kernel: ${avail.reason}`);
+kernelTest("the live kernel and the simulator agree exactly on a 2^62-byte file's fstat (the oracle's output is read without rounding)", async () => {
+  const trace = BIG.slice(0, 3).join("\n") + "\n";
+  const kernel = await runOnKernel(trace);
+  assert.equal(kernel[2], { i: 2, ret: 0, size: 4611686018427387904n, blocks: 0 });
+  assert.equal(new Simulator().apply(trace)[2], kernel[2]);
 });
 
 test.run();

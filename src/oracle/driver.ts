@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseJson } from "../trace/json.js";
 
 /** One result line of the oracle (SPEC section 5), parsed. */
 export type KernelResult = Record<string, unknown>;
@@ -162,7 +163,8 @@ export function runOnKernel(traceText: string): Promise<KernelResult[]> {
       for (const line of Buffer.concat(out).toString("utf8").split("\n")) {
         if (!line.trim()) continue;
         try {
-          results.push(JSON.parse(line) as KernelResult);
+          // Exact: the kernel prints 64-bit values (an fstat size of 2^62, an MMIO gpa of 2^64-1) that a double would round.
+          results.push({ ...(parseJson(line) as object) } as KernelResult);
         } catch {
           reject(new Error(`kernel oracle printed a line that is not JSON: ${line}`));
           return;
