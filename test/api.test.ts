@@ -89,7 +89,7 @@ test("malformed arguments are EINVAL naming the argument, never a raw exception,
     [() => g.link(vm, ["rw" as never], "share"), "gmem_link", /perm: expected an array/],
     [() => g.mmap(0, 4096, "rwz"), "mmap", /prot: "rwz"/],
     [() => m.store(0, -1), "store", /value: expected a byte value from 0 to 255, got -1/],
-    [() => m.load(0.5), "load", /offset 0.5 must be an integer/],
+    [() => m.load(0.5), "load", /offset: 0.5 is not an integer/],
   ];
   for (const [call, op, why] of cases) {
     const e = throwsGmem(call, "EINVAL", "");

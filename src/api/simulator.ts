@@ -400,28 +400,30 @@ export class Mapping {
     return this.obj.address;
   }
 
-  /** An address outside the mapping is no memory of the process at all: SIGSEGV, as in a real one. */
-  private outside(op: string, offset: number): boolean {
-    if (!Number.isInteger(offset)) throw new GmemError(op, "EINVAL", `offset ${show(offset)} must be an integer`);
-    return !this.obj.alive || offset < 0 || offset >= this.obj.npages * 4096;
+  /** The byte offset as the trace reads it (s64); null outside the mapping, which is no memory of the process at all: SIGSEGV, as in a real one. */
+  private inside(offset: Num): number | null {
+    const off = s64("offset", offset);
+    return !this.obj.alive || off < 0n || off >= BigInt(this.obj.npages) * 4096n ? null : Number(off);
   }
 
   /** Reads the byte at offset; a fault is returned as {signal}. */
-  load(offset: number): { value?: number; signal?: string } {
+  load(offset: Num): { value?: number; signal?: string } {
     return guard(this.sim, "load", () => {
-      if (this.outside("load", offset)) return { signal: "SIGSEGV" };
-      const r = mm.hostAccess(this.sim.host, this.obj, offset, false, 0);
+      const off = this.inside(offset);
+      if (off === null) return { signal: "SIGSEGV" };
+      const r = mm.hostAccess(this.sim.host, this.obj, off, false, 0);
       this.sim.host.sync();
       return r.signal ? { signal: r.signal } : { value: r.value as number };
     });
   }
 
   /** Fills the page holding offset with value; a fault is returned as {signal}. */
-  store(offset: number, value: number): { signal?: string } {
+  store(offset: Num, value: number): { signal?: string } {
     return guard(this.sim, "store", () => {
       const v = readValue("value", OP_DEFS.store.fields.value, value) as number;
-      if (this.outside("store", offset)) return { signal: "SIGSEGV" };
-      const r = mm.hostAccess(this.sim.host, this.obj, offset, true, v);
+      const off = this.inside(offset);
+      if (off === null) return { signal: "SIGSEGV" };
+      const r = mm.hostAccess(this.sim.host, this.obj, off, true, v);
       this.sim.host.sync();
       return r.signal ? { signal: r.signal } : {};
     });

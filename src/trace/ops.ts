@@ -75,7 +75,8 @@ function setRegion(c: OpContext, a: Args): Result {
     let len = size + ua.offset;
     if (len < 4096n) len = 4096n;
     const [, map] = mm.anonMap(c.host, len);
-    c.names.bind(ua.anon, map, "map");
+    // The memslot fits below the address-space limit, so its region does too.
+    if (map) c.names.bind(ua.anon, map, "map");
   }
   return r;
 }
