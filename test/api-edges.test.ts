@@ -130,4 +130,23 @@ test("apply never throws: an array of ops or a JSONL string; i counts this simul
   assert.equal(sim.apply([{ op: "fstat", fd: "v" }]).map(({ i: _, ...r }) => r), [{ ret: 0, size: 0, blocks: 0 }], "the simulator goes on");
 });
 
+test("both tiers read an argument by the same declaration: the same bad value gets the same sentence", () => {
+  const sim = new Simulator();
+  const vm = sim.createVm();
+  sim.apply([{ op: "create_vm", as: "v", type: "default" }]);
+  const cases: Array<[object, () => unknown]> = [
+    [{ op: "create_guest_memfd", vm: "v", as: "g", size: 4096, flags: "BIG" }, () => vm.createGuestMemfd(4096, "BIG")],
+    [{ op: "create_guest_memfd", vm: "v", as: "g", size: "12abc" }, () => vm.createGuestMemfd("12abc")],
+    [{ op: "vcpu_access", vm: "v", gpa: 0, access: "fetch" }, () => vm.access(0, "fetch" as never)],
+    [{ op: "vcpu_access", vm: "v", gpa: 0, access: "write", value: 256 }, () => vm.access(0, "write", { value: 256 })],
+    [{ op: "check_extension", cap: "NOPE" }, () => sim.checkExtension("NOPE")],
+  ];
+  for (const [op, call] of cases) {
+    const [r] = sim.apply([op]);
+    const traceSentence = (r as { error: string }).error.replace(/^line 1: \w+: /, "");
+    const e = throwsGmem(call, "EINVAL", /./);
+    assert.is(e.message.replace(/^\w+: EINVAL: /, ""), traceSentence);
+  }
+});
+
 test.run();

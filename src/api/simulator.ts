@@ -25,7 +25,7 @@ import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
 import type { Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
-import { toBits, toCap, toFlags, toProt, toVmType, wrap } from "../trace/numbers.js";
+import { toBits, wrap } from "../trace/numbers.js";
 import { camel, checkKnownKeys, isRecord, readValue } from "../trace/fields.js";
 import { show } from "../trace/json.js";
 import { OP_DEFS } from "../trace/opdefs.js";
@@ -53,7 +53,14 @@ const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate"];
 
 /** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
 const u64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "u64");
-const s64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "s64");
+
+/**
+ * An argument read by its trace field's declaration (opdefs.ts): the same C type,
+ * flag family, enum or range, and the same sentence, under the API's name for it.
+ */
+function arg<T = bigint>(op: string, field: string, v: unknown, name = field): T {
+  return readValue(name, OP_DEFS[op].fields[field], v) as T;
+}
 
 /** An options argument: a plain object (or nothing) with only the known keys. */
 function options(what: string, o: unknown, known: readonly string[]): Record<string, unknown> {
@@ -143,7 +150,7 @@ export class Simulator {
   /** KVM_CREATE_VM. type: "default" (0) or "sw_protected" (1). */
   createVm(type: "default" | "sw_protected" | number = "default"): Vm {
     return guard(this, "create_vm", () => {
-      const [r, vm] = vmo.createVm(this.host, toVmType("type", type));
+      const [r, vm] = vmo.createVm(this.host, arg("create_vm", "type", type));
       check("create_vm", r);
       return new Vm(this, vm!);
     });
@@ -151,7 +158,7 @@ export class Simulator {
 
   /** KVM_CHECK_EXTENSION on /dev/kvm; cap by number or name ("KVM_CAP_GUEST_MEMFD"). */
   checkExtension(cap: number | string): number {
-    return guard(this, "check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, toCap("cap", cap))).value as number);
+    return guard(this, "check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, arg("check_extension", "cap", cap))).value as number);
   }
 
   /** Host-wide counters: gmem pages allocated on the host. */
@@ -166,7 +173,7 @@ export class Simulator {
   /** Anonymous shared host memory (to back plain memslots). */
   anonMap(len: Num): Mapping {
     return guard(this, "anon_map", () => {
-      const [r, map] = mm.anonMap(this.host, u64("len", len));
+      const [r, map] = mm.anonMap(this.host, arg("anon_map", "len", len));
       check("anon_map", r);
       return new Mapping(this, map!);
     });
@@ -196,9 +203,8 @@ export class Simulator {
   }
 }
 
+const region2 = (field: string, v: unknown): bigint => arg("set_user_memory_region2", field, v, camel(field));
 const REGION_FIELDS = Object.keys(OP_DEFS.set_user_memory_region2.fields).filter((f) => f !== "vm").map(camel);
-const ACCESS_DEFS = OP_DEFS.vcpu_access.fields;
-const LINK_DEFS = OP_DEFS.gmem_link.fields;
 
 export class Vm {
   constructor(
@@ -213,7 +219,7 @@ export class Vm {
   /** KVM_CREATE_GUEST_MEMFD. size in bytes; flags: "MMAP", "INIT_SHARED" or their OR. */
   createGuestMemfd(size: Num, flags: FlagsArg = 0): GmemFile {
     return guard(this.sim, "create_guest_memfd", () => {
-      const [r, f] = gm.createGuestMemfd(this.host, this.obj, u64("size", size), toFlags("flags", "gmem", flags as never));
+      const [r, f] = gm.createGuestMemfd(this.host, this.obj, arg("create_guest_memfd", "size", size), arg("create_guest_memfd", "flags", flags));
       check("create_guest_memfd", r);
       return new GmemFile(this.sim, f!);
     });
@@ -241,13 +247,13 @@ export class Vm {
         ? mine(this.sim, "guestMemfd", o.guestMemfd, GmemFile).obj
         : Number(wrap(toBits("guestMemfd", (o.guestMemfd ?? 0) as never), "u32"));
       const r = ms.setUserMemoryRegion2(this.host, this.obj, {
-        slot: Number(wrap(toBits("slot", o.slot as never), "u32")),
-        flags: Number(toFlags("flags", "memslot", (o.flags ?? 0) as never) & 0xffffffffn),
-        guestPhysAddr: u64("guestPhysAddr", o.guestPhysAddr),
-        memorySize: u64("memorySize", o.memorySize),
+        slot: Number(region2("slot", o.slot)),
+        flags: Number(region2("flags", o.flags ?? 0)),
+        guestPhysAddr: region2("guest_phys_addr", o.guestPhysAddr),
+        memorySize: region2("memory_size", o.memorySize),
         userspaceAddr: ua,
         guestMemfd,
-        guestMemfdOffset: u64("guestMemfdOffset", o.guestMemfdOffset ?? 0),
+        guestMemfdOffset: region2("guest_memfd_offset", o.guestMemfdOffset ?? 0),
       });
       check("set_user_memory_region2", r);
     });
@@ -260,11 +266,11 @@ export class Vm {
    */
   access(gpa: Num, access: "read" | "write" | "exec", opts: { value?: number; private?: boolean } = {}): Result {
     const r = guard(this.sim, "vcpu_access", () => {
-      const kind = readValue("access", ACCESS_DEFS.access, access) as gu.Access;
+      const kind = arg<gu.Access>("vcpu_access", "access", access);
       const o = options("access", opts, ["value", "private"]);
-      const value = o.value === undefined ? 0 : (readValue("value", ACCESS_DEFS.value, o.value) as number);
-      const priv = o.private === undefined ? false : (readValue("private", ACCESS_DEFS.private, o.private) as boolean);
-      return gu.vcpuAccess(this.host, this.obj, u64("gpa", gpa), kind, priv, value);
+      const value = o.value === undefined ? 0 : arg<number>("vcpu_access", "value", o.value);
+      const priv = o.private === undefined ? false : arg<boolean>("vcpu_access", "private", o.private);
+      return gu.vcpuAccess(this.host, this.obj, arg("vcpu_access", "gpa", gpa), kind, priv, value);
     });
     if (r.errno === "EBADF") check("vcpu_access", r);
     this.host.sync();
@@ -274,7 +280,7 @@ export class Vm {
   /** KVM_SET_MEMORY_ATTRIBUTES over [gpa, gpa + size). */
   setMemoryAttributes(gpa: Num, size: Num, attributes: FlagsArg): void {
     guard(this.sim, "set_memory_attributes", () =>
-      check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, u64("gpa", gpa), u64("size", size), toFlags("attributes", "attributes", attributes as never), 0n)),
+      check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, arg("set_memory_attributes", "address", gpa, "gpa"), arg("set_memory_attributes", "size", size), arg("set_memory_attributes", "attributes", attributes), 0n)),
     );
   }
 
@@ -289,7 +295,7 @@ export class Vm {
 
   /** KVM_CHECK_EXTENSION on this VM; cap by number or name. */
   checkExtension(cap: number | string): number {
-    return guard(this.sim, "check_extension", () => check("check_extension", vmo.checkExtension(this.host, this.obj, toCap("cap", cap))).value as number);
+    return guard(this.sim, "check_extension", () => check("check_extension", vmo.checkExtension(this.host, this.obj, arg("check_extension", "cap", cap))).value as number);
   }
 
   /**
@@ -319,7 +325,7 @@ export class GmemFile {
 
   /** fallocate(2) with an explicit mode (FALLOC_FL_* names or numbers). */
   fallocate(mode: FlagsArg, offset: Num, len: Num): void {
-    guard(this.sim, "fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(wrap(toFlags("mode", "falloc", mode as never), "int")), s64("offset", offset), s64("len", len))));
+    guard(this.sim, "fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(arg("fallocate", "mode", mode)), arg("fallocate", "offset", offset), arg("fallocate", "len", len))));
   }
 
   /** Allocates [offset, offset + len) (FALLOC_FL_KEEP_SIZE). */
@@ -344,7 +350,7 @@ export class GmemFile {
   /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
   mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
     return guard(this.sim, "mmap", () => {
-      const [r, map] = mm.mmap(this.host, this.obj, s64("offset", offset), u64("len", len), toProt("prot", prot), readValue("shared", OP_DEFS.mmap.fields.shared, shared) as boolean);
+      const [r, map] = mm.mmap(this.host, this.obj, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
       check("mmap", r);
       return new Mapping(this.sim, map!);
     });
@@ -367,11 +373,11 @@ export class GmemFile {
   link(vm: Vm, perm: Perm[], mode: lk.LinkMode, window: { offset?: Num; len?: Num } = {}): GmemFile {
     return guard(this.sim, "gmem_link", () => {
       const target = mine(this.sim, "vm", vm, Vm);
-      const perms = readValue("perm", LINK_DEFS.perm, perm) as Perm[];
-      const m = readValue("mode", LINK_DEFS.mode, mode) as lk.LinkMode;
+      const perms = arg<Perm[]>("gmem_link", "perm", perm);
+      const m = arg<lk.LinkMode>("gmem_link", "mode", mode);
       const w = options("window", window, ["offset", "len"]);
-      const offset = w.offset === undefined ? undefined : s64("offset", w.offset);
-      const len = w.len === undefined ? undefined : s64("len", w.len);
+      const offset = w.offset === undefined ? undefined : arg("gmem_link", "offset", w.offset);
+      const len = w.len === undefined ? undefined : arg("gmem_link", "len", w.len);
       const [r, f] = lk.gmemLink(this.host, this.obj, target.obj, perms, offset, len, m);
       check("gmem_link", r);
       return new GmemFile(this.sim, f!);
@@ -380,7 +386,7 @@ export class GmemFile {
 
   /** Simulates a hardware memory error on the page at offset. */
   memoryFailure(offset: Num): void {
-    guard(this.sim, "memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, s64("offset", offset))));
+    guard(this.sim, "memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, arg("memory_failure", "offset", offset))));
   }
 
   /** close(2): EBADF the second time, which changes nothing. */
@@ -402,7 +408,7 @@ export class Mapping {
 
   /** The byte offset as the trace reads it (s64); null outside the mapping, which is no memory of the process at all: SIGSEGV, as in a real one. */
   private inside(offset: Num): number | null {
-    const off = s64("offset", offset);
+    const off = arg("load", "offset", offset);
     return !this.obj.alive || off < 0n || off >= BigInt(this.obj.npages) * 4096n ? null : Number(off);
   }
 
@@ -420,7 +426,7 @@ export class Mapping {
   /** Fills the page holding offset with value; a fault is returned as {signal}. */
   store(offset: Num, value: number): { signal?: string } {
     return guard(this.sim, "store", () => {
-      const v = readValue("value", OP_DEFS.store.fields.value, value) as number;
+      const v = arg<number>("store", "value", value);
       const off = this.inside(offset);
       if (off === null) return { signal: "SIGSEGV" };
       const r = mm.hostAccess(this.sim.host, this.obj, off, true, v);
