@@ -143,7 +143,7 @@ test("both tiers read an argument by the same declaration: the same bad value ge
   ];
   for (const [op, call] of cases) {
     const [r] = sim.apply([op]);
-    const traceSentence = (r as { error: string }).error.replace(/^line 1: \w+: /, "");
+    const traceSentence = (r as unknown as { error: string }).error.replace(/^line 1: \w+: /, "");
     const e = throwsGmem(call, "EINVAL", /./);
     assert.is(e.message.replace(/^\w+: EINVAL: /, ""), traceSentence);
   }

@@ -6,7 +6,7 @@ import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
-import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
+import { expectMismatch, replayText, resultLine, Replayer } from "../trace/replay.js";
 import { checkInvariants } from "../check/invariants.js";
 import { checkSecurity } from "../check/security.js";
 import { loadPolicy } from "../policy/load.js";
@@ -67,7 +67,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (out.length >= 1024) process.stdout.write(out.splice(0).join("\n") + "\n");
   };
   // --check runs one line at a time so that invariants are checked after every op.
-  for (const batch of replayText(host, text, values.check ? 1 : 4096)) {
+  const rp = new Replayer(host);
+  for (const batch of replayText(host, text, values.check ? 1 : 4096, rp)) {
     for (const rec of batch) {
       emit(values.json ? stringifyJson(resultLine(rec)) : describe(rec));
       if (!values.check) continue;
@@ -97,13 +98,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
-    const perInode = [...host.inodes].map((inode) => [inode, gu.inodeStats(host, [...inode.files][0])] as const);
+    const perInode = [...host.inodes].map((inode) => [[...inode.files], gu.inodeStats(host, [...inode.files][0])] as const);
     host.sync();
     // One JSON object on standard error, so that standard output stays exactly the result lines.
     const stats = {
       host_pages: h.host_pages,
-      vms: perVm.map(([vm, r]) => ({ vm: vm.id, sptes: r.sptes, faults: r.faults, zaps: r.zaps, exits: r.exits })),
-      inodes: perInode.map(([inode, r]) => ({ inode: inode.id, pages: r.pages, poisoned: r.poisoned })),
+      // Objects by the trace's names (a file's inode by the names of its files).
+      vms: perVm.map(([vm, r]) => ({ vm: rp.names.nameOf(vm) ?? null, sptes: r.sptes, faults: r.faults, zaps: r.zaps, exits: r.exits })),
+      inodes: perInode.map(([files, r]) => ({ files: files.map((f) => rp.names.nameOf(f) ?? null), pages: r.pages, poisoned: r.poisoned })),
     };
     process.stderr.write(stringifyJson({ stats }) + "\n");
   }

@@ -67,4 +67,11 @@ export class Names {
   has(name: string): boolean {
     return this.table.has(name);
   }
+
+  /** The name a live object was last bound to, for reports in the trace's own words. */
+  nameOf(obj: object): string | undefined {
+    let found: string | undefined;
+    for (const [name, o] of this.table) if (o === obj) found = name;
+    return found;
+  }
 }
