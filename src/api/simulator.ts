@@ -26,7 +26,7 @@ import * as lk from "../kvm/ops/link.js";
 import type { Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
 import { toBits, wrap } from "../trace/numbers.js";
-import { camel, checkKnownKeys, isRecord, readValue } from "../trace/fields.js";
+import { camel, checkKnownKeys, isRecord, valueReader, type ValueReader } from "../trace/fields.js";
 import { show } from "../trace/json.js";
 import { OP_DEFS } from "../trace/opdefs.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
@@ -59,8 +59,12 @@ const u64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never),
  * flag family, enum or range, and the same sentence, under the API's name for it.
  */
 function arg<T = bigint>(op: string, field: string, v: unknown, name = field): T {
-  return readValue(name, OP_DEFS[op].fields[field], v) as T;
+  return READERS[op][field](name, v) as T;
 }
+/** Plain objects, so that arg("fallocate", "mode", ...) inlines to two constant-key loads. */
+const READERS: Record<string, Record<string, ValueReader>> = Object.fromEntries(
+  Object.entries(OP_DEFS).map(([op, def]) => [op, Object.fromEntries(Object.entries(def.fields).map(([f, d]) => [f, valueReader(d)]))]),
+);
 
 /** An options argument: a plain object (or nothing) with only the known keys. */
 function options(what: string, o: unknown, known: readonly string[]): Record<string, unknown> {

@@ -178,15 +178,41 @@ export function knownFields(op: OpDef): string[] {
   return ["op", ...Object.keys(op.fields), ...(op.ignored ?? []), "expect"];
 }
 
+/** Per declaration, computed once: the known names (a Set, for the per-line check) and the fields in order. */
+interface Prepared {
+  known: readonly string[];
+  knownSet: ReadonlySet<string>;
+  names: readonly string[];
+  defs: readonly FieldDef[];
+  /** Every field present, undefined: copied per line, so that each line's args share one shape. */
+  template: Args;
+}
+const prepared = new WeakMap<OpDef, Prepared>();
+function prepare(op: OpDef): Prepared {
+  let p = prepared.get(op);
+  if (!p) {
+    const known = knownFields(op);
+    const names = Object.keys(op.fields);
+    p = { known, knownSet: new Set(known), names, defs: names.map((n) => op.fields[n]), template: Object.fromEntries(names.map((n) => [n, undefined])) };
+    prepared.set(op, p);
+  }
+  return p;
+}
+
 /**
  * Reads a trace line for its op: unknown fields, missing fields and malformed
  * values are trace errors, raised before anything runs. Names are resolved here,
  * and "as" is checked free.
  */
 export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names): Args {
-  checkKnownKeys(name, line, knownFields(op));
-  const args: Args = {};
-  for (const [field, def] of Object.entries(op.fields)) args[field] = Object.hasOwn(line, field) ? readField(field, def, line[field], names) : absent(field, def, op);
+  const p = prepare(op);
+  for (const k of Object.keys(line)) if (!p.knownSet.has(k)) checkKnownKeys(name, line, p.known);
+  const args: Args = { ...p.template };
+  for (let k = 0; k < p.names.length; k++) {
+    const field = p.names[k];
+    const v = line[field];
+    args[field] = v !== undefined && Object.hasOwn(line, field) ? readField(field, p.defs[k], v, names) : absent(field, p.defs[k], op);
+  }
   // Declared padding ("reserved", "pad1", "pad2") is accepted whatever it holds, as the kernel ignores it.
   return args;
 }
@@ -196,9 +222,45 @@ export function readArgs(name: string, op: OpDef, line: Record<string, unknown>,
  * names no trace object): the same rules and sentences as a trace field.
  */
 export function readValue(field: string, def: FieldDef, v: unknown): ArgValue {
-  if (def.kind === "vm" || def.kind === "fd" || def.kind === "map" || def.kind === "as" || def.kind === "userspace_addr" || def.kind === "fd_or_number")
-    throw new TraceError(`${field}: a ${def.kind} is passed as a handle in the object API`);
-  return readField(field, def, v, null as never);
+  return valueReader(def)(field, v);
+}
+
+export type ValueReader = (field: string, v: unknown) => ArgValue;
+const readers = new WeakMap<FieldDef, ValueReader>();
+
+/**
+ * A field's reader, made once per declaration: the object API reads its
+ * arguments on hot paths (a fallocate per call), where the kind's switch and
+ * the lookups would cost as much as the operation.
+ */
+export function valueReader(def: FieldDef): ValueReader {
+  let r = readers.get(def);
+  if (r) return r;
+  const ctype = def.ctype ?? "u64";
+  switch (def.kind) {
+    case "int":
+      r = (field, v) => wrap(toBits(field, v as Json), ctype);
+      break;
+    case "flags": {
+      const family = def.family ?? "";
+      r = (field, v) => wrap(toFlags(field, family, v as Json), ctype);
+      break;
+    }
+    case "vm":
+    case "fd":
+    case "map":
+    case "as":
+    case "userspace_addr":
+    case "fd_or_number":
+      r = (field) => {
+        throw new TraceError(`${field}: a ${def.kind} is passed as a handle in the object API`);
+      };
+      break;
+    default:
+      r = (field, v) => readField(field, def, v, null as never);
+  }
+  readers.set(def, r);
+  return r;
 }
 
 /** snake_case field names as the object API spells them (guest_phys_addr -> guestPhysAddr). */

@@ -9,9 +9,12 @@ import { policyReentry } from "../kvm/ask.js";
 import { messageOf, type Result } from "../kvm/result.js";
 import { parseJson, JsonFraction, JsonSyntaxError, show, type Json } from "./json.js";
 import { Names } from "./names.js";
-import { OPS } from "./ops.js";
+import { OPS, type OpContext } from "./ops.js";
 import { isRecord, readArgs, suggestion } from "./fields.js";
-import { OP_DEFS, opDef } from "./opdefs.js";
+import { OP_DEFS } from "./opdefs.js";
+
+/** Each op's declaration and runner, looked up once per line (a Map: no inherited names). */
+const TABLE = new Map(Object.keys(OP_DEFS).map((name) => [name, { def: OP_DEFS[name], run: OPS[name] }]));
 
 export type ResultLine = { i: number; [k: string]: unknown };
 
@@ -29,7 +32,11 @@ export class Replayer {
   readonly names = new Names();
   private count = 0;
 
-  constructor(readonly host: Host) {}
+  private readonly ctx: OpContext;
+
+  constructor(readonly host: Host) {
+    this.ctx = { host, names: this.names };
+  }
 
   /** Runs one op given as an object (the batch tier and fuzzing: no JSON round trip). */
   op(obj: object, lineNo: number): LineRecord {
@@ -65,28 +72,32 @@ export class Replayer {
   }
 
   private runOp(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
-    const rawOp = Object.hasOwn(line, "op") ? line.op : undefined;
+    const rawOp = line.op !== undefined && Object.hasOwn(line, "op") ? line.op : undefined;
     const op = typeof rawOp === "string" ? rawOp : null;
-    const error = (what: string, expect?: Record<string, unknown>): LineRecord => ({ i, lineNo, op, result: { error: `line ${lineNo}: ${what}` }, expect });
     let expect: Record<string, unknown> | undefined;
-    if (Object.hasOwn(line, "expect")) {
-      if (!isRecord(line.expect)) return error(`expect: expected a result object, got ${show(line.expect)}`);
+    if (line.expect !== undefined && Object.hasOwn(line, "expect")) {
+      if (!isRecord(line.expect)) return failed(i, lineNo, op, `expect: expected a result object, got ${show(line.expect)}`);
       expect = toPlain(line.expect as Json) as Record<string, unknown>;
     }
-    if (op === null) return error(rawOp === undefined ? 'missing "op"' : `op: expected an op name, got ${show(rawOp)}`, expect);
-    const def = opDef(op);
-    if (!def) return error(`unknown op ${show(op)}${suggestion(op, Object.keys(OP_DEFS))}`, expect);
+    if (op === null) return failed(i, lineNo, op, rawOp === undefined ? 'missing "op"' : `op: expected an op name, got ${show(rawOp)}`, expect);
+    const entry = TABLE.get(op);
+    if (!entry) return failed(i, lineNo, op, `unknown op ${show(op)}${suggestion(op, Object.keys(OP_DEFS))}`, expect);
     const reentry = policyReentry(this.host);
-    if (reentry) return error(`${op}: ${reentry}`, expect);
+    if (reentry) return failed(i, lineNo, op, `${op}: ${reentry}`, expect);
     try {
-      const args = readArgs(op, def, line, this.names);
-      return { i, lineNo, op, result: OPS[op]({ host: this.host, names: this.names }, args), expect };
+      const args = readArgs(op, entry.def, line, this.names);
+      return { i, lineNo, op, result: entry.run(this.ctx, args), expect };
     } catch (e) {
-      if (e instanceof TraceError) return error(`${op}: ${e.message}`, expect);
+      if (e instanceof TraceError) return failed(i, lineNo, op, `${op}: ${e.message}`, expect);
       // Not a rule of the trace: a bug of gmemsim. It is reported on its line, and the run goes on.
-      return error(`${op}: internal error: ${e instanceof Error ? e.message : show(e)}`, expect);
+      return failed(i, lineNo, op, `${op}: internal error: ${e instanceof Error ? e.message : show(e)}`, expect);
     }
   }
+}
+
+/** The record of a line that cannot run. */
+function failed(i: number, lineNo: number, op: string | null, what: string, expect?: Record<string, unknown>): LineRecord {
+  return { i, lineNo, op, result: { error: `line ${lineNo}: ${what}` }, expect };
 }
 
 /**
