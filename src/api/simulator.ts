@@ -10,7 +10,7 @@ import { GmemError, TraceError } from "../errors.js";
 import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import type { Core } from "../core/core.js";
-import { Host } from "../kvm/host.js";
+import { DEFAULT_FRAME_LIMIT, Host } from "../kvm/host.js";
 import { policyReentry } from "../kvm/ask.js";
 import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
@@ -44,6 +44,12 @@ export interface SimulatorOptions {
   kernel?: string | KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
+  /**
+   * Frames the simulated host may hold at once (default and maximum 2^26, 256 GiB
+   * of guest memory): past it, allocations fail with ENOMEM and faults cannot be
+   * served, and nothing changes.
+   */
+  frameLimit?: number;
   /** A core to drive (reset first), instead of making one: for many short runs, such as fuzzing. */
   core?: Core;
 }
@@ -107,8 +113,8 @@ export function makeCore(engine: "wasm" | "reference" = "wasm"): Core {
   return engine === "reference" ? new ReferenceCore() : new EngineCore();
 }
 
-function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core; policy?: Policy } {
-  const opts = options("Simulator", o, ["engine", "kernel", "policy", "core"]);
+function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core; policy?: Policy; frameLimit?: number } {
+  const opts = options("Simulator", o, ["engine", "kernel", "policy", "frameLimit", "core"]);
   const engine = opts.engine ?? "wasm";
   if (typeof engine !== "string" || !(ENGINES as readonly string[]).includes(engine)) throw new TraceError(`engine: ${show(engine)} is not a known engine (known: ${ENGINES.join(", ")})`);
   let profile: KernelProfile;
@@ -128,10 +134,13 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
       if (fn !== undefined && typeof fn !== "function") throw new TraceError(`policy: ${hook} must be a function, got ${show(fn)}`);
     }
   }
+  const frameLimit = opts.frameLimit;
+  if (frameLimit !== undefined && !(typeof frameLimit === "number" && Number.isSafeInteger(frameLimit) && frameLimit > 0 && frameLimit <= DEFAULT_FRAME_LIMIT))
+    throw new TraceError(`frameLimit: ${show(frameLimit)} must be a whole number of frames from 1 to ${DEFAULT_FRAME_LIMIT}`);
   const core = opts.core;
   if (core !== undefined && (core === null || typeof core !== "object" || typeof (core as Core).push !== "function"))
     throw new TraceError(`core: expected a Core (makeCore()), got ${show(core)}`);
-  return { profile, core: (core as Core | undefined) ?? makeCore(engine as "wasm" | "reference"), policy: policy as Policy | undefined };
+  return { profile, core: (core as Core | undefined) ?? makeCore(engine as "wasm" | "reference"), policy: policy as Policy | undefined, frameLimit: frameLimit as number | undefined };
 }
 
 export class Simulator {
@@ -147,7 +156,7 @@ export class Simulator {
       if (e instanceof TraceError) throw new GmemError("Simulator", "EINVAL", e.message);
       throw e;
     }
-    this.host = new Host(o.core, { profile: o.profile, policy: o.policy });
+    this.host = new Host(o.core, { profile: o.profile, policy: o.policy, frameLimit: o.frameLimit });
     this.replayer = new Replayer(this.host);
   }
 

@@ -5,7 +5,7 @@
  */
 import { TraceError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
-import { Memfd, type Fd, type HostMap, type Vm } from "../kvm/objects.js";
+import type { Fd, HostMap, Vm } from "../kvm/objects.js";
 import type { Result } from "../kvm/result.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gm from "../kvm/ops/gmem.js";
@@ -21,16 +21,6 @@ import type { Names } from "./names.js";
 export interface OpContext {
   host: Host;
   names: Names;
-}
-
-/**
- * memfds exist to be mapped and to show that a non-gmem fd cannot be bound; their
- * file I/O (a position, size growth, page allocation) is not modelled, and saying
- * so beats answering approximately.
- */
-function notMemfd<T extends Fd | null>(op: string, fd: T): T {
-  if (fd instanceof Memfd) throw new TraceError(`${op} on a memfd is not modelled (memfds can be created, mapped, fstat'ed, bound (EINVAL) and closed)`);
-  return fd;
 }
 
 /** A map offset must lie inside the page-rounded mapping. */
@@ -87,13 +77,13 @@ export const OPS: Readonly<Record<string, (c: OpContext, a: Args) => Result>> = 
   check_extension: (c, a) => vmo.checkExtension(c.host, a.vm === undefined ? undefined : vm(a), num(a, "cap")),
   create_guest_memfd: (c, a) => create(c, a, "fd", gm.createGuestMemfd(c.host, vm(a), num(a, "size"), num(a, "flags"))),
   fstat: (c, a) => gm.fstat(c.host, fd(a)),
-  read: (c, a) => gm.readWrite(c.host, notMemfd("read", fd(a)), num(a, "len"), false),
-  write: (c, a) => gm.readWrite(c.host, notMemfd("write", fd(a)), num(a, "len"), true),
-  pread: (c, a) => gm.preadPwrite(c.host, notMemfd("pread", fd(a)), num(a, "len"), num(a, "offset"), false),
-  pwrite: (c, a) => gm.preadPwrite(c.host, notMemfd("pwrite", fd(a)), num(a, "len"), num(a, "offset"), true),
-  ftruncate: (c, a) => gm.ftruncate(c.host, notMemfd("ftruncate", fd(a)), num(a, "size")),
+  read: (c, a) => gm.readWrite(c.host, fd(a), num(a, "len"), false),
+  write: (c, a) => gm.readWrite(c.host, fd(a), num(a, "len"), true, a.value as number),
+  pread: (c, a) => gm.preadPwrite(c.host, fd(a), num(a, "len"), num(a, "offset"), false),
+  pwrite: (c, a) => gm.preadPwrite(c.host, fd(a), num(a, "len"), num(a, "offset"), true, a.value as number),
+  ftruncate: (c, a) => gm.ftruncate(c.host, fd(a), num(a, "size")),
   close: (c, a) => gm.close(c.host, fd(a)),
-  fallocate: (c, a) => fal.fallocate(c.host, notMemfd("fallocate", fd(a)), Number(num(a, "mode")), num(a, "offset"), num(a, "len")),
+  fallocate: (c, a) => fal.fallocate(c.host, fd(a), Number(num(a, "mode")), num(a, "offset"), num(a, "len")),
   set_user_memory_region2: setRegion,
   anon_map: (c, a) => create(c, a, "map", mm.anonMap(c.host, num(a, "len"))),
   memfd: (c, a) => create(c, a, "fd", mm.memfdCreate(c.host, num(a, "size"))),
