@@ -87,4 +87,16 @@ kernelTest("the live kernel and the simulator agree exactly on a 2^62-byte file'
   assert.equal(new Simulator().apply(trace)[2], kernel[2]);
 });
 
+kernelTest("a set_user_memory_region2 that fails creates no {anon: NAME} region, on the live kernel (through the oracle) as in the simulator", async () => {
+  const trace = [
+    '{"op":"create_vm","as":"v0","type":"default"}',
+    '{"op":"set_user_memory_region2","vm":"v0","slot":0,"guest_phys_addr":4096,"memory_size":0,"userspace_addr":{"anon":"a0"}}',
+    '{"op":"set_user_memory_region2","vm":"v0","slot":0,"guest_phys_addr":0,"memory_size":65536,"userspace_addr":{"anon":"a0"}}',
+    '{"op":"vcpu_access","vm":"v0","gpa":40960,"access":"read"}',
+  ].join("\n");
+  const kernel = await runOnKernel(trace);
+  assert.equal(kernel, [{ i: 0, ret: 0 }, { i: 1, errno: "EINVAL" }, { i: 2, ret: 0 }, { i: 3, ret: 0, value: 0 }], "the region was made 64 KiB by the op that succeeded");
+  for (const engine of ["wasm", "reference"] as const) assert.equal(JSON.parse(JSON.stringify(new Simulator({ engine }).apply(trace))), kernel, engine);
+});
+
 test.run();
