@@ -99,4 +99,23 @@ kernelTest("a set_user_memory_region2 that fails creates no {anon: NAME} region,
   for (const engine of ["wasm", "reference"] as const) assert.equal(JSON.parse(JSON.stringify(new Simulator({ engine }).apply(trace))), kernel, engine);
 });
 
+kernelTest("a line the trace reader refuses (a misspelt field, __proto__, an unknown op) never reaches the live kernel: both sides give the reader's error, and nothing ran", async () => {
+  const trace = [
+    '{"op":"create_vm","as":"v","type":"default"}',
+    '{"op":"create_guest_memfd","vm":"v","as":"g","size":65536,"flags":0}',
+    '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","memory_size":4096,"guest_memfd":"g","guest_memfd_ofset":8192}',
+    '{"op":"create_vm","as":"w","type":"default","__proto__":{"x":1}}',
+    '{"op":"toString"}',
+    '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","memory_size":4096,"guest_memfd":"g","guest_memfd_offset":8192}',
+    '{"op":"fstat","fd":"w"}',
+  ].join("\n");
+  const kernel = await runOnKernel(trace);
+  const sim = JSON.parse(JSON.stringify(new Simulator().apply(trace)));
+  // Errors are compared as errors (the oracle words its own), the reader's refusals word for word.
+  const kinds = (rs: Array<Record<string, unknown>>) => rs.map((r, k) => (k >= 2 && k <= 4) || !("error" in r) ? r : { i: r.i, error: true });
+  assert.equal(kinds(kernel), kinds(sim));
+  assert.equal(kernel[5], { i: 5, ret: 0 }, "slot 0 was free: the misspelt line created nothing on the kernel");
+  assert.match(kernel[6].error as string, /unknown name "w"/);
+});
+
 test.run();

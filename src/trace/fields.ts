@@ -199,14 +199,20 @@ function prepare(op: OpDef): Prepared {
   return p;
 }
 
-/**
- * Reads a trace line for its op: unknown fields, missing fields and malformed
- * values are trace errors, raised before anything runs. Names are resolved here,
- * and "as" is checked free.
- */
-export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names): Args {
+/** Refuses a field the op does not take, naming it, with the nearest known field. */
+export function checkFields(name: string, op: OpDef, line: Record<string, unknown>): void {
   const p = prepare(op);
   for (const k of Object.keys(line)) if (!p.knownSet.has(k)) checkKnownKeys(name, line, p.known);
+}
+
+/**
+ * Reads a trace line for its op (whose fields checkFields has checked):
+ * missing fields and malformed values are trace errors, raised before anything
+ * runs. Names are resolved here, and "as" is checked free.
+ */
+
+export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names): Args {
+  const p = prepare(op);
   const args: Args = { ...p.template };
   for (let k = 0; k < p.names.length; k++) {
     const field = p.names[k];

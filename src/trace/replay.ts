@@ -10,8 +10,8 @@ import { messageOf, type Result } from "../kvm/result.js";
 import { parseJson, JsonFraction, JsonSyntaxError, show, type Json } from "./json.js";
 import { Names } from "./names.js";
 import { OPS, type OpContext } from "./ops.js";
-import { isRecord, readArgs, suggestion } from "./fields.js";
-import { OP_DEFS } from "./opdefs.js";
+import { checkFields, isRecord, readArgs, suggestion } from "./fields.js";
+import { OP_DEFS, type OpDef } from "./opdefs.js";
 
 /** Each op's declaration and runner, looked up once per line (a Map: no inherited names). */
 const TABLE = new Map(Object.keys(OP_DEFS).map((name) => [name, { def: OP_DEFS[name], run: OPS[name] }]));
@@ -72,16 +72,9 @@ export class Replayer {
   }
 
   private runOp(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
-    const rawOp = line.op !== undefined && Object.hasOwn(line, "op") ? line.op : undefined;
-    const op = typeof rawOp === "string" ? rawOp : null;
-    let expect: Record<string, unknown> | undefined;
-    if (line.expect !== undefined && Object.hasOwn(line, "expect")) {
-      if (!isRecord(line.expect)) return failed(i, lineNo, op, `expect: expected a result object, got ${show(line.expect)}`);
-      expect = toPlain(line.expect as Json) as Record<string, unknown>;
-    }
-    if (op === null) return failed(i, lineNo, op, rawOp === undefined ? 'missing "op"' : `op: expected an op name, got ${show(rawOp)}`, expect);
-    const entry = TABLE.get(op);
-    if (!entry) return failed(i, lineNo, op, `unknown op ${show(op)}${suggestion(op, Object.keys(OP_DEFS))}`, expect);
+    const shape = readShape(line);
+    if ("error" in shape) return failed(i, lineNo, shape.op, shape.error, shape.expect);
+    const { op, entry, expect } = shape;
     const reentry = policyReentry(this.host);
     if (reentry) return failed(i, lineNo, op, `${op}: ${reentry}`, expect);
     try {
@@ -93,6 +86,51 @@ export class Replayer {
       return failed(i, lineNo, op, `${op}: internal error: ${e instanceof Error ? e.message : show(e)}`, expect);
     }
   }
+}
+
+type Shape =
+  | { op: string; entry: { def: OpDef; run: (typeof OPS)[string] }; expect?: Record<string, unknown> }
+  | { op: string | null; error: string; expect?: Record<string, unknown> };
+
+/**
+ * A line's shape, checked before anything is looked up by name: "expect" is a
+ * result object, "op" a known op, and every field one the op takes.
+ */
+function readShape(line: Record<string, unknown>): Shape {
+  const rawOp = line.op !== undefined && Object.hasOwn(line, "op") ? line.op : undefined;
+  const op = typeof rawOp === "string" ? rawOp : null;
+  let expect: Record<string, unknown> | undefined;
+  if (line.expect !== undefined && Object.hasOwn(line, "expect")) {
+    if (!isRecord(line.expect)) return { op, error: `expect: expected a result object, got ${show(line.expect)}` };
+    expect = toPlain(line.expect as Json) as Record<string, unknown>;
+  }
+  if (op === null) return { op, error: rawOp === undefined ? 'missing "op"' : `op: expected an op name, got ${show(rawOp)}`, expect };
+  const entry = TABLE.get(op);
+  if (!entry) return { op, error: `unknown op ${show(op)}${suggestion(op, Object.keys(OP_DEFS))}`, expect };
+  try {
+    checkFields(op, entry.def, line);
+  } catch (e) {
+    return { op, error: `${op}: ${(e as Error).message}`, expect };
+  }
+  return { op, entry, expect };
+}
+
+/**
+ * What the trace reader refuses in a line before running anything (JSON, an
+ * unknown op or field, a malformed expect), or null: for runners of the same
+ * trace elsewhere (the kernel oracle's driver), so that both sides refuse the
+ * same lines by the same rule.
+ */
+export function screenLine(text: string): string | null {
+  let parsed: Json;
+  try {
+    parsed = parseJson(text.trim());
+  } catch (e) {
+    return `invalid JSON: ${(e as Error).message}`;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || parsed instanceof JsonFraction) return "expected a JSON object";
+  const shape = readShape(parsed as Record<string, unknown>);
+  return "error" in shape ? shape.error : null;
 }
 
 /** The record of a line that cannot run. */
