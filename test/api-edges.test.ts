@@ -127,6 +127,8 @@ test("apply never throws: an array of ops or a JSONL string; i counts this simul
   assert.match(errors[5], /^line 7: create_vm: as: expected a name, got 7/);
   assert.match(errors[6], /^line 8: /);
   assert.equal(sim.apply(42 as never).length, 1);
+  // eslint-disable-next-line no-sparse-arrays
+  assert.match(((sim.apply([, { op: "stats" }] as never)[0]) as { error?: string }).error ?? "", /^line 1: expected an op object, got nothing/, "a hole of a sparse array gets its result");
   assert.equal(sim.apply([{ op: "fstat", fd: "v" }]).map(({ i: _, ...r }) => r), [{ ret: 0, size: 0, blocks: 0 }], "the simulator goes on");
 });
 

@@ -203,7 +203,8 @@ export class Simulator {
   apply(ops: ReadonlyArray<object | string> | string): ResultLine[] {
     let recs;
     if (typeof ops === "string") recs = ops.split("\n").map((line, n) => this.replayer.line(line, n + 1));
-    else if (Array.isArray(ops)) recs = ops.map((op, n) => (typeof op === "string" ? this.replayer.line(op, n + 1) : this.replayer.op(op, n + 1)));
+    // Array.from visits holes too: every element gets its result.
+    else if (Array.isArray(ops)) recs = Array.from(ops, (op, n) => (typeof op === "string" ? this.replayer.line(op, n + 1) : this.replayer.op(op, n + 1)));
     else recs = [this.replayer.op(ops as never, 1)];
     // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
     if (!policyReentry(this.host)) this.host.sync();
