@@ -56,7 +56,7 @@ export class Replayer {
     } catch (e) {
       return { i, lineNo, op: null, result: { error: `line ${lineNo}: invalid JSON: ${(e as JsonSyntaxError).message}` } };
     }
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || parsed instanceof JsonFraction) {
       return { i, lineNo, op: null, result: { error: `line ${lineNo}: expected a JSON object` } };
     }
     return this.run(i, lineNo, parsed as { [k: string]: Json });
