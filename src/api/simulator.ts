@@ -40,7 +40,7 @@ export type Int = number | bigint;
 export interface SimulatorOptions {
   /** "wasm" (default): the WebAssembly engine; "reference": the pure-TypeScript model. */
   engine?: "wasm" | "reference";
-  /** Kernel profile: "6.18" (default, the live kernel), "7.2". */
+  /** Kernel profile: "6.18" (default, the live kernel), "7.2"; an unknown name is EINVAL listing the known ones. */
   kernel?: string | KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
