@@ -8,6 +8,8 @@ export { PROFILES, DEFAULT_PROFILE, profileByName, type KernelProfile } from "./
 export { Host } from "./kvm/host.js";
 export type { Result } from "./kvm/result.js";
 export { Replayer, replayText, resultLine, expectMismatch, type LineRecord, type ResultLine } from "./trace/replay.js";
+// Exact JSON: a reader that keeps 64-bit integers (bigint past 2^53) and a writer that prints their digits.
+export { parseJson, stringifyJson } from "./trace/json.js";
 // The trace ops' declaration: plain data (fields, C types, defaults, errnos, examples), for tools and docs.
 export { OP_DEFS, EXPECT_FIELD, type OpDef, type FieldDef, type FieldKind, type FlagFamily, type CType } from "./trace/opdefs.js";
 export { digestSnapshot } from "./core/digest.js";
