@@ -77,6 +77,19 @@ test("a closed pipe ends the run quietly: replay | head exits 0 with nothing on 
   }
 });
 
+test("a policy that throws never crashes replay: its hook's throw is an EPERM line, its property's throw a reported violation (exit 1, no stack)", () => {
+  const policy = join(dir, "thrower.mjs");
+  writeFileSync(policy, 'export default { name: "thrower", fallocate() { throw new Error("nope"); }, properties: { boom() { throw new Error("prop boom"); } } };\n');
+  const trace = traceFile("thrower.jsonl", [BIG[0], '{"op":"create_guest_memfd","vm":"v","as":"g","size":65536,"flags":0}', '{"op":"fallocate","fd":"g","mode":"KEEP_SIZE","offset":0,"len":4096}']);
+  const plain = replay(trace, "--json", "--policy", policy);
+  assert.is(plain.status, 0, plain.stderr);
+  assert.is(plain.stdout.trim().split("\n")[2], '{"i":2,"errno":"EPERM"}');
+  const checked = replay(trace, "--check", "--policy", policy);
+  assert.is(checked.status, 1);
+  assert.match(checked.stderr, /security property violated after line 1 .*\n.*prop boom/);
+  assert.not.match(checked.stderr, /\n\s+at /, "no stack trace");
+});
+
 const avail = kernelAvailability();
 const kernelTest = avail.ok ? test : test.skip;
 if (!avail.ok) console.log(`SKIPPED: exact integers on the live kernel: ${avail.reason}`);

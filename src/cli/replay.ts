@@ -86,7 +86,13 @@ export async function replayCommand(argv: string[]): Promise<number> {
         console.error(`engine invariant failed after line ${rec.lineNo} (op ${rec.i}, ${rec.op}), a bug in gmemsim:\n  ${bad.join("\n  ")}`);
         return 1;
       }
-      const flaws = checkSecurity(host);
+      // A policy's own properties are its code: one that throws is reported as a violation, never a crash.
+      let flaws: string[];
+      try {
+        flaws = checkSecurity(host);
+      } catch (e) {
+        flaws = [`checking the properties threw (a property of policy ${host.policy.name}?): ${e instanceof Error ? e.message : String(e)}`];
+      }
       if (flaws.length) {
         process.stdout.write(out.splice(0).join("\n") + "\n");
         console.error(`security property violated after line ${rec.lineNo} (op ${rec.i}, ${rec.op}) under policy ${host.policy.name}:\n  ${flaws.join("\n  ")}`);
