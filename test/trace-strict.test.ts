@@ -78,6 +78,12 @@ test("__proto__ and Object.prototype names are plain unknown names: as ops, fiel
   assert.is(digestSnapshot(s.snapshot()), before);
 });
 
+test("a key given twice is an error, not a silent last-one-wins", () => {
+  const s = sim();
+  const [r] = s.apply(['{"op":"fstat","fd":"nobody","fd":"g"}']);
+  assert.match(errorOf(r), /invalid JSON: duplicate key "fd" at column 29/);
+});
+
 test("struct padding the kernel ignores (reserved, pad1, pad2) may be given and is ignored", () => {
   const s = sim();
   const out = s.apply([

@@ -5,8 +5,9 @@
  * as a JsonFraction, so that field readers can refuse it by name.
  *
  * Hostile input is bounded: objects have no prototype (a "__proto__" key is a
- * plain key), nesting deeper than MAX_DEPTH and number literals longer than
- * MAX_NUMBER_CHARS are syntax errors, found before any work is spent on them.
+ * plain key), a key given twice, nesting deeper than MAX_DEPTH and number
+ * literals longer than MAX_NUMBER_CHARS are syntax errors, found before any
+ * work is spent on them.
  */
 
 /** Deepest nesting of objects and arrays a line may have (a trace line needs 3). */
@@ -50,7 +51,13 @@ export function parseJson(text: string): Json {
       for (;;) {
         ws();
         if (text[i] !== '"') fail("expected a string key");
+        const keyAt = i;
         const k = string();
+        // A key given twice is ambiguous (readers differ on which one wins): refused, as an unknown field is.
+        if (k in obj) {
+          i = keyAt;
+          fail(`duplicate key ${JSON.stringify(k.length > 40 ? k.slice(0, 37) + "..." : k)}`);
+        }
         ws();
         if (text[i++] !== ":") fail("expected ':'");
         obj[k] = value();
