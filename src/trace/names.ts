@@ -68,10 +68,8 @@ export class Names {
     return this.table.has(name);
   }
 
-  /** The name a live object was last bound to, for reports in the trace's own words. */
-  nameOf(obj: object): string | undefined {
-    let found: string | undefined;
-    for (const [name, o] of this.table) if (o === obj) found = name;
-    return found;
+  /** Every name with what it is bound to now (for naming objects in reports: namer.ts). */
+  entries(): IterableIterator<[string, Named]> {
+    return this.table.entries();
   }
 }
