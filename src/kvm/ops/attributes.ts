@@ -13,6 +13,7 @@ import { GmemFile, HostMap, Pin, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { fileView } from "../views.js";
+import { askPolicy } from "../ask.js";
 import { TraceError } from "../../errors.js";
 import { outOfFrames } from "./fallocate.js";
 
@@ -51,7 +52,8 @@ export function setMemoryAttributes2(h: Host, fd: Fd | null, a: Attributes2): Re
   if (fd.linked && (start < fd.window[0] || end > fd.window[1]))
     return fail("EINVAL", `pages [${start}, ${end}) lie outside the linked file's window [${fd.window[0]}, ${fd.window[1]})`);
   const req = { file: fileView(fd), range: [start, end] as const, toPrivate };
-  const d = h.policy.convert ? h.policy.convert(req) : convertWithoutHook(fd, start, end);
+  // askPolicy() guards a user policy's hook (frozen request, a throw is a deny); without the hook the engine decides.
+  const d = h.policy.convert ? askPolicy(h, "convert", req) : convertWithoutHook(fd, start, end);
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   const res: Result = { ret: 0 };
   h.later((out, base) => {
