@@ -62,7 +62,11 @@ export class Host {
 
   /** Queue a command whose result fills (part of) a Result at flush. */
   later(fill: Filler, op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): void {
-    const index = this.core.push(op, a, b, c, d, e, f, g);
+    this.fillAt(this.core.push(op, a, b, c, d, e, f, g), fill);
+  }
+
+  /** Fill (part of) a Result at flush from the command already queued at `index`. */
+  fillAt(index: number, fill: Filler): void {
     this.pending.push({ index, fill });
   }
 

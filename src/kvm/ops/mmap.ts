@@ -72,24 +72,31 @@ export function munmap(h: Host, map: HostMap): Result {
   return ok();
 }
 
+/**
+ * Whether byte `offset` of a map is memory of the process: a live map, inside
+ * its page-rounded length. Elsewhere the handles and the typed tier answer
+ * SIGSEGV, as a real process would; traces call it an error of the trace.
+ */
+export function mapHolds(map: HostMap, offset: number): boolean {
+  return map.alive && offset >= 0 && offset < map.npages * 4096;
+}
+
+/** Queues a load or store at byte `offset` of a map (inside it); returns the command's index in the core's batch. */
+export function queueHostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): number {
+  return h.core.push(A.OP_HOST_ACCESS, map.hvaPage + Math.floor(offset / 4096), store ? 1 : 0, value);
+}
+
 /** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
 export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
   const r: Result = { ret: 0 };
-  const page = map.hvaPage + Math.floor(offset / 4096);
-  h.later(
-    (res, base) => {
-      const code = res[base];
-      if (code === A.RES_OK) {
-        if (!store) r.value = res[base + 1];
-        return;
-      }
-      delete r.ret;
-      r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
-    },
-    A.OP_HOST_ACCESS,
-    page,
-    store ? 1 : 0,
-    value,
-  );
+  h.fillAt(queueHostAccess(h, map, offset, store, value), (res, base) => {
+    const code = res[base];
+    if (code === A.RES_OK) {
+      if (!store) r.value = res[base + 1];
+      return;
+    }
+    delete r.ret;
+    r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
+  });
   return r;
 }
