@@ -102,6 +102,22 @@ export class EngineCore implements Core {
     return stream;
   }
 
+  /**
+   * Runs a recorded command stream (CMD_WORDS doubles per command) straight
+   * through the command buffer, a batch per call into the module, ignoring
+   * results: the core alone, with no kernel layer, for benchmarks.
+   */
+  runStream(stream: Float64Array): void {
+    this.flush();
+    const step = A.CMD_CAPACITY * A.CMD_WORDS;
+    for (let s = 0; s < stream.length; s += step) {
+      const part = stream.subarray(s, Math.min(stream.length, s + step));
+      this.cmd.set(part);
+      this.x.run(part.length / A.CMD_WORDS);
+      if (this.x.memory.buffer !== this.buffer) this.views();
+    }
+  }
+
   memoryBytes(): number {
     return this.x.memory.buffer.byteLength;
   }
