@@ -11,7 +11,7 @@
  *    the handles (vm.access, gmem.allocate / punchHole).
  * Every path is checked first: the same bytes read and the same final
  * counters as the plain-JS model. Each figure is the best of a few
- * alternating rounds; only ratios measured in this one run are reported.
+ * alternating rounds after a warm-up round; only ratios measured in this one run are reported.
  * Flat cost: each tier is also timed at 10x the ops, ns/op compared.
  */
 import { execFileSync } from "node:child_process";
@@ -324,7 +324,9 @@ export function benchTiers(n: number, rounds = 3): TierReport {
 
   const best = new Map<string, number>();
   const keep = (k: string, ns: number) => best.set(k, Math.min(best.get(k) ?? Infinity, ns));
-  for (let r = 0; r < rounds; r++) {
+  // Round 0 warms every path's JIT up and is not counted.
+  for (let r = 0; r <= rounds; r++) {
+    if (r === 1) best.clear();
     for (const m of [n, big]) {
       const tag = m === n ? "" : "10x";
       keep(`model${tag}`, timeIt(() => {

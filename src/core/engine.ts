@@ -39,22 +39,30 @@ function module(flavour: "release" | "debug"): WebAssembly.Module {
 export class EngineCore implements Core {
   readonly kind = "wasm" as const;
   onFlush: ((count: number) => void) | null = null;
-  private readonly x: EngineExports;
+  private x: EngineExports;
   private buffer!: ArrayBuffer;
   private cmd!: Float64Array;
   private res!: Float64Array;
   private count = 0;
 
-  constructor(flavour: "release" | "debug" = "release") {
-    const instance = new WebAssembly.Instance(module(flavour), {
+  /** Linear memory of a new instance, in bytes. */
+  private readonly startBytes: number;
+
+  constructor(private readonly flavour: "release" | "debug" = "release") {
+    this.x = this.instantiate();
+    this.startBytes = this.x.memory.buffer.byteLength;
+    this.views();
+  }
+
+  private instantiate(): EngineExports {
+    const instance = new WebAssembly.Instance(module(this.flavour), {
       env: {
         abort(_msg: number, _file: number, line: number, col: number) {
           throw new Error(`gmemsim engine: internal assertion failed at ${line}:${col}`);
         },
       },
     });
-    this.x = instance.exports as unknown as EngineExports;
-    this.views();
+    return instance.exports as unknown as EngineExports;
   }
 
   private views(): void {
@@ -122,11 +130,17 @@ export class EngineCore implements Core {
     return this.x.memory.buffer.byteLength;
   }
 
-  /** Reuses this instance as if new: instantiating costs tens of µs, which short fuzz traces feel. */
+  /**
+   * Back to the state of a new core. Reuses this instance (instantiating costs
+   * tens of µs, which short fuzz traces feel) while its linear memory is still
+   * the start-up size; WebAssembly memory cannot shrink, so a core that grew
+   * takes a fresh instance instead, and its grown memory goes with the old one.
+   */
   reset(): boolean {
     this.count = 0;
     this.onFlush = null;
-    this.x.reset();
+    if (this.x.memory.buffer.byteLength > this.startBytes) this.x = this.instantiate();
+    else this.x.reset();
     if (this.x.memory.buffer !== this.buffer) this.views();
     return true;
   }
