@@ -19,7 +19,7 @@ function workload(sim: Simulator, pages: number): string {
   return digestSnapshot(sim.snapshot());
 }
 
-test("reset() of a core whose memory grew returns it to the start-up size, and the core then runs as a new one", () => {
+test("reset() of a core whose memory grew (past 1 MiB) returns it to the start-up size, and the core then runs as a new one", () => {
   const fresh = new EngineCore();
   const start = fresh.memoryBytes();
   const want = workload(new Simulator({ core: new EngineCore() }), 64);

@@ -29,6 +29,9 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** Growth of linear memory past which reset() takes a fresh instance rather than keep the memory (bytes). */
+const REUSE_GROWTH = 1 << 20;
+
 const modules: Partial<Record<"release" | "debug", WebAssembly.Module>> = {};
 
 /** Compiles the embedded module once per process (synchronously: it is small). */
@@ -132,14 +135,15 @@ export class EngineCore implements Core {
 
   /**
    * Back to the state of a new core. Reuses this instance (instantiating costs
-   * tens of µs, which short fuzz traces feel) while its linear memory is still
-   * the start-up size; WebAssembly memory cannot shrink, so a core that grew
-   * takes a fresh instance instead, and its grown memory goes with the old one.
+   * tens of µs, which short fuzz traces feel) while its linear memory is
+   * within REUSE_GROWTH of the start-up size; WebAssembly memory cannot
+   * shrink, so a core that grew more takes a fresh instance instead, and its
+   * grown memory goes with the old one.
    */
   reset(): boolean {
     this.count = 0;
     this.onFlush = null;
-    if (this.x.memory.buffer.byteLength > this.startBytes) this.x = this.instantiate();
+    if (this.x.memory.buffer.byteLength > this.startBytes + REUSE_GROWTH) this.x = this.instantiate();
     else this.x.reset();
     if (this.x.memory.buffer !== this.buffer) this.views();
     return true;
