@@ -94,4 +94,15 @@ test("arrays that are not whole commands are refused before anything runs", () =
   assert.throws(() => t.run(new Float64Array(4), new Float64Array(3)), (e: unknown) => e instanceof GmemError && /at least 8 words/.test(e.message));
 });
 
+test("the README's typed example: a write, a read of the byte, a punch", () => {
+  const sim = new Simulator();
+  const vm = sim.createVm();
+  const gmem = vm.createGuestMemfd(16 << 20, ["MMAP", "INIT_SHARED"]);
+  vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 8 << 20, guestMemfd: gmem });
+  const t = new TypedBatch(sim);
+  const V = t.handle(vm), G = t.handle(gmem);
+  const out = t.run(new Float64Array([TYPED_WRITE, V, 0x2000, 7, TYPED_READ, V, 0x2000, 0, TYPED_PUNCH, G, 0, 4096]));
+  assert.is(out[8 + 3], 7);
+});
+
 test.run();
