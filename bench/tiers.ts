@@ -19,6 +19,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import * as A from "../src/abi/core-abi.js";
 import type { Core } from "../src/core/core.js";
 import { EngineCore } from "../src/core/engine.js";
@@ -269,8 +271,34 @@ export interface TierRow {
   note?: string;
 }
 
+/**
+ * JavaScript heap bytes per object at scale: 5,000 VMs, then a gmem file (with
+ * its inode) each, then a mapping each, the heap measured after a full
+ * collection between steps. The handles the caller holds are included.
+ */
+export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number; mapping: number } {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const sim = new Simulator();
+  const h0 = heap();
+  const vms = Array.from({ length: count }, () => sim.createVm());
+  const h1 = heap();
+  const files = vms.map((vm) => vm.createGuestMemfd(1 << 20, ["MMAP", "INIT_SHARED"]));
+  const h2 = heap();
+  const maps = files.map((f) => f.mmap(0, 1 << 20, "rw"));
+  const h3 = heap();
+  if (maps.length !== count) throw new Error("unreachable");
+  return { vm: (h1 - h0) / count, gmem_file: (h2 - h1) / count, mapping: (h3 - h2) / count };
+}
+
 export interface TierReport {
   workload: string;
+  js_bytes_per_object: { vm: number; gmem_file: number; mapping: number };
   rows: TierRow[];
   ratios: Record<string, number | null>;
 }
@@ -370,6 +398,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   const ns = (name: string) => rows.find((r) => r.name.startsWith(name))!.ns_per_op;
   const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
   return {
+    js_bytes_per_object: jsBytesPerObject(),
     workload: `guest traffic: ${VMS} VMs with a ${PAGES}-page gmem file each; 3/8 reads, 3/8 writes, 1/8 one-page allocates, 1/8 one-page punches`,
     rows,
     ratios: {
@@ -396,6 +425,8 @@ export function printTiers(t: TierReport, ctx: { node: string; cpu: string; core
     console.log(`${r.name.padEnd(48)} ${String(r.ops).padStart(8)} ${ns.padStart(9)} ${speed.padStart(9)} ${(r.ns_per_op_10x === null ? "" : r.ns_per_op_10x.toFixed(1)).padStart(13)}${r.note ? `  [${r.note}]` : ""}`);
   }
   const f = (x: number | null) => (x === null ? "-" : x.toFixed(2));
+  const m = t.js_bytes_per_object;
+  console.log(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
   const q = t.ratios;
   console.log(
     `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}`,
