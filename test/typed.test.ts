@@ -94,6 +94,32 @@ test("arrays that are not whole commands are refused before anything runs", () =
   assert.throws(() => t.run(new Float64Array(4), new Float64Array(3)), (e: unknown) => e instanceof GmemError && /at least 8 words/.test(e.message));
 });
 
+test("at the frame limit a guest fault is ENOMEM and a host fault SIGBUS, even when the kernel layer asks the core in the middle of a run", () => {
+  const sim = new Simulator({ frameLimit: 3 });
+  const vm = sim.createVm();
+  const g = vm.createGuestMemfd(16 * 4096, ["MMAP", "INIT_SHARED"]);
+  vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 16 * 4096, guestMemfd: g });
+  const map = g.mmap(0, 16 * 4096, "rw");
+  const t = new TypedBatch(sim);
+  const V = t.handle(vm), G = t.handle(g), M = t.handle(map);
+  const out = t.run(new Float64Array([
+    TYPED_STORE, M, 0, 5, TYPED_READ, V, 0, 0, TYPED_WRITE, V, 4096, 2, // two frames; the limit's estimate is reached
+    TYPED_READ, V, 0, 0, // the kernel layer asks the core for an exact count: a flush in the middle of the run
+    TYPED_WRITE, V, 2 * 4096, 3, // the third frame
+    TYPED_READ, V, 3 * 4096, 0, TYPED_LOAD, M, 4 * 4096, 0, TYPED_ALLOCATE, G, 5 * 4096, 4096,
+    TYPED_PUNCH, G, 0, 4096, TYPED_READ, V, 3 * 4096, 0,
+  ]));
+  assert.equal(words(out, 1), [0, 0, 0, 5, 0, 0, 0, 0], "a result queued before the mid-run flush");
+  assert.equal(words(out, 3), [0, 0, 0, 5, 0, 0, 0, 0], "a result queued after it");
+  assert.equal(words(out, 4), [0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.is(out[5 * TYPED_RES_WORDS], ERRNO.ENOMEM);
+  assert.match(t.message(5)!, /limit of 3 frames/);
+  assert.equal(words(out, 6), [0, 0, SIGBUS, 0, 0, 0, 0, 0]);
+  assert.is(out[7 * TYPED_RES_WORDS], ERRNO.ENOMEM);
+  assert.equal(words(out, 9), [0, 0, 0, 0, 0, 0, 0, 0], "a punch made room again");
+  assert.equal(sim.stats(), { host_pages: 3 });
+});
+
 test("the README's typed example: a write, a read of the byte, a punch", () => {
   const sim = new Simulator();
   const vm = sim.createVm();

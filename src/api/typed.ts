@@ -119,16 +119,19 @@ export interface HandleSource {
   readonly obj: VmObj | GmemFileObj | HostMap;
 }
 
-/** No core command was queued for this command: its result is already written. */
+/** No core command was queued for this command: its result is written already (or, for stats, after the run). */
 const DONE = -1;
 
 export class TypedBatch {
   private readonly objs: Array<VmObj | GmemFileObj | HostMap> = [];
   private readonly ids = new Map<object, number>();
-  /** Core batch index of each command of the current chunk, or DONE. */
-  private readonly index = new Int32Array(A.CMD_CAPACITY);
-  /** Results of the chunk's slow commands (stats), filled at the flush. */
-  private readonly slow: Array<Result | undefined> = [];
+  /** The typed command behind each command of the core's current batch, or -1. */
+  private readonly slotCmd = new Int32Array(A.CMD_CAPACITY).fill(-1);
+  /** The arrays of the run in progress (read by the batch sink). */
+  private cmds: Float64Array = new Float64Array(0);
+  private res: Float64Array = new Float64Array(0);
+  /** Results of the run's stats commands (not hot: the object path), by command index. */
+  private readonly slow = new Map<number, Result>();
   /** Failures and malformed commands of the last run, by command index: read only when asked. */
   private readonly failures = new Map<number, Result | string>();
 
@@ -169,25 +172,41 @@ export class TypedBatch {
     if (!(res instanceof Float64Array) || res.length < n * TYPED_RES_WORDS)
       throw new GmemError("typed", "EINVAL", `out must be a Float64Array of at least ${n * TYPED_RES_WORDS} words (${TYPED_RES_WORDS} per command)`);
     const host = this.host;
-    // Earlier tiers' commands run first, so that a chunk starts on an empty core batch and never overflows it.
+    // Earlier tiers' commands run first.
     host.sync();
     this.failures.clear();
     res.fill(0, 0, n * TYPED_RES_WORDS);
-    const core = host.core;
-    const index = this.index;
-    for (let start = 0; start < n; start += A.CMD_CAPACITY) {
-      const end = Math.min(n, start + A.CMD_CAPACITY);
-      for (let i = start; i < end; i++) index[i - start] = this.queue(cmds, i, res);
-      core.flush();
-      const words = core.results;
-      for (let i = start; i < end; i++) {
-        const k = index[i - start];
-        if (k !== DONE) this.decode(cmds, i, words, k * A.RES_WORDS, res);
+    this.cmds = cmds;
+    this.res = res;
+    // Every flush (a full batch, or the kernel layer asking the core mid-run) hands its results to the sink.
+    host.batchSink = this.sink;
+    try {
+      const slot = this.slotCmd;
+      for (let i = 0; i < n; i++) {
+        const k = this.queue(cmds, i, res);
+        if (k !== DONE) slot[k] = i;
       }
+      host.sync();
+    } finally {
+      host.batchSink = null;
+      this.slotCmd.fill(-1);
+      this.cmds = this.res = new Float64Array(0);
     }
-    this.slow.length = 0;
+    for (const [i, r] of this.slow) this.stats(i, r, res);
+    this.slow.clear();
     return res;
   }
+
+  private readonly sink = (words: Float64Array, n: number): void => {
+    const slot = this.slotCmd;
+    for (let k = 0; k < n; k++) {
+      const i = slot[k];
+      if (i >= 0) {
+        slot[k] = -1;
+        this.decode(this.cmds, i, words, k * A.RES_WORDS, this.res);
+      }
+    }
+  };
 
   private malformed(i: number, res: Float64Array, why: string): number {
     res[i * TYPED_RES_WORDS] = -1;
@@ -218,7 +237,7 @@ export class TypedBatch {
         if (!(obj instanceof VmObj)) return this.malformed(i, res, `word 1: ${h} is no VM handle`);
         if (!(a >= 0 && Number.isSafeInteger(a))) return this.malformed(i, res, `word 2: gpa ${a} must be an integer from 0 to 2^53 - 1`);
         if (op === TYPED_WRITE && !(b >= 0 && b <= 255 && Number.isInteger(b))) return this.malformed(i, res, `word 3: value ${b} is not a byte (0 to 255)`);
-        const denied = gu.vcpuDenied(obj);
+        const denied = gu.vcpuDenied(this.host, obj);
         if (denied) return this.failed(i, res, denied);
         return gu.queueVcpuAccess(this.host, obj, Math.floor(a / 4096), ACCESS_OF[op], word0 !== op, op === TYPED_WRITE ? b : 0);
       }
@@ -239,6 +258,12 @@ export class TypedBatch {
           res[i * TYPED_RES_WORDS + 2] = SIGSEGV;
           return DONE;
         }
+        const denied = mm.hostAccessDenied(this.host);
+        if (denied) {
+          res[i * TYPED_RES_WORDS + 2] = SIGBUS;
+          this.failures.set(i, denied);
+          return DONE;
+        }
         return mm.queueHostAccess(this.host, obj, a, op === TYPED_STORE, op === TYPED_STORE ? b : 0);
       }
       case TYPED_STATS_VM:
@@ -249,8 +274,8 @@ export class TypedBatch {
         // Not a hot op: the object path, its Result filled at the chunk's flush.
         const r = op === TYPED_STATS_FILE ? gu.inodeStats(this.host, obj as GmemFileObj) : gu.stats(this.host, op === TYPED_STATS_VM ? (obj as VmObj) : undefined);
         if (r.errno) return this.failed(i, res, r);
-        this.slow[i % A.CMD_CAPACITY] = r;
-        return i % A.CMD_CAPACITY; // any index >= 0: decode() reads the Result, not the words
+        this.slow.set(i, r);
+        return DONE; // filled at a flush; written once the run has synced
       }
       default:
         return this.malformed(i, res, `word 0: opcode ${word0} is unknown`);
@@ -284,15 +309,18 @@ export class TypedBatch {
       if (code === A.RES_OK) {
         if (op === TYPED_LOAD) res[o + 3] = words[base + 1];
       } else res[o + 2] = code === A.RES_SIGSEGV ? SIGSEGV : SIGBUS;
-      return;
     }
-    const r = this.slow[i % A.CMD_CAPACITY]!;
-    if (op === TYPED_STATS_VM) {
+  }
+
+  /** Writes stats command i's result from its Result, final once the run synced. */
+  private stats(i: number, r: Result, res: Float64Array): void {
+    const o = i * TYPED_RES_WORDS;
+    if (r.sptes !== undefined) {
       res[o + 3] = r.sptes as number;
       res[o + 4] = r.faults as number;
       res[o + 5] = r.zaps as number;
       res[o + 6] = r.exits as number;
-    } else if (op === TYPED_STATS_FILE) {
+    } else if (r.pages !== undefined) {
       res[o + 3] = r.pages as number;
       res[o + 4] = r.poisoned as number;
     } else res[o + 3] = r.host_pages as number;

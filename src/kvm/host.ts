@@ -94,7 +94,15 @@ export class Host {
     const res = this.core.results;
     for (const p of this.pending) if (p.index < n) p.fill(res, p.index * A.RES_WORDS);
     this.pending.length = 0;
+    this.batchSink?.(res, n);
   }
+
+  /**
+   * Reads a whole flushed batch's results after the pending Results are
+   * filled: the typed tier's one reader per batch, instead of a closure per
+   * command (set only while it runs).
+   */
+  batchSink: ((res: Float64Array, n: number) => void) | null = null;
 
   /** Run every queued command, so that every Result returned so far is final. */
   sync(): void {

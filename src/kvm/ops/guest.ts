@@ -51,11 +51,15 @@ export const GUEST_OUTCOMES: readonly GuestOutcome[] = (() => {
   return t;
 })();
 
-/** The kernel layer's checks before a vCPU may run at all: null when it may. */
-export function vcpuDenied(vm: Vm | null): Result | null {
+/**
+ * The kernel layer's checks before a vCPU access reaches the core, in order:
+ * null when it may run (a frame is then reserved for its fault).
+ */
+export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
   // Its encryption context moved to another VM: nothing can run (as for a dead VM).
   if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
+  if (!h.faultFits()) return outOfFrames(h);
   return null;
 }
 
@@ -70,10 +74,9 @@ export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, pr
 
 /** A vCPU access at gpa (a u64 byte address, number or bigint). */
 export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean, value: number): Result {
-  const denied = vcpuDenied(vm);
+  const denied = vcpuDenied(h, vm);
   if (denied) return denied;
   const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
-  if (!h.faultFits()) return outOfFrames(h);
   const r: Result = { ret: 0 };
   h.fillAt(queueVcpuAccess(h, vm!, gfn, ACCESS[access], priv, value), (res, base) => {
     const code = res[base];

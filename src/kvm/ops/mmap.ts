@@ -87,14 +87,21 @@ export function queueHostAccess(h: Host, map: HostMap, offset: number, store: bo
   return h.core.push(A.OP_HOST_ACCESS, map.hvaPage + Math.floor(offset / 4096), store ? 1 : 0, value);
 }
 
-/** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
-export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+/** The kernel layer's check before a host access reaches the core: null when it may (a frame is then reserved). */
+export function hostAccessDenied(h: Host): Result | null {
   // Out of frames, a host fault cannot be served; the simulated process is not OOM-killed, it gets SIGBUS.
   if (!h.faultFits()) {
     const r: Result = { signal: "SIGBUS" };
     Object.defineProperty(r, "message", { value: `the host holds its limit of ${h.frameLimit} frames`, enumerable: false });
     return r;
   }
+  return null;
+}
+
+/** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
+export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+  const denied = hostAccessDenied(h);
+  if (denied) return denied;
   const r: Result = { ret: 0 };
   h.fillAt(queueHostAccess(h, map, offset, store, value), (res, base) => {
     const code = res[base];
