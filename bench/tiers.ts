@@ -8,7 +8,10 @@
  *  - the C limit: bench/limit.c, compiled with the system's cc -O2, running
  *    the same recorded stream (skipped where no C compiler is found);
  *  - the public tiers: typed (TypedBatch), apply (trace ops as objects) and
- *    the handles (vm.access, gmem.allocate / punchHole).
+ *    the handles (vm.access, gmem.allocate / punchHole);
+ *  - the trace paths: JSONL replay beside only parsing the same JSONL,
+ *    checked replay (one op at a time, invariants and security properties
+ *    after each, on a slice) and fuzzing (random traces, checked).
  * Every path is checked first: the same bytes read and the same final
  * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of a few
  * alternating rounds after a warm-up round; only ratios measured in this one run are reported.
@@ -26,6 +29,11 @@ import type { Core } from "../src/core/core.js";
 import { EngineCore } from "../src/core/engine.js";
 import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
 import * as T from "../src/api/typed.js";
+import { Host } from "../src/kvm/host.js";
+import { replayText, resultLine } from "../src/trace/replay.js";
+import { checkInvariants } from "../src/check/invariants.js";
+import { checkSecurity } from "../src/check/security.js";
+import { fuzzRun } from "../src/fuzz/run.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
 
 const VMS = 16;
@@ -247,6 +255,44 @@ function runC(setup: Float64Array, traffic: Float64Array, rounds: number): { nsP
   }
 }
 
+// ---- the trace paths ----
+
+/** The workload as a JSONL trace: the setup, then the first m ops. */
+function traceText(ops: object[], m: number): string {
+  return [...applySetup(), ...ops.slice(0, m)].map((o) => JSON.stringify(o)).join("\n");
+}
+
+/** `replay --json`'s work: every line run and its result line serialised; returns the bytes read (for checking). */
+function runJsonl(text: string): number {
+  const host = new Host(new EngineCore());
+  let sum = 0;
+  let chars = 0;
+  for (const batch of replayText(host, text))
+    for (const rec of batch) {
+      const line = resultLine(rec);
+      chars += JSON.stringify(line).length;
+      if (rec.op === "vcpu_access" && typeof line.value === "number") sum += line.value;
+    }
+  return chars > 0 ? sum : -1;
+}
+
+/** Only parsing the same JSONL: the floor of any JSONL replay. */
+function parseJsonl(text: string): number {
+  let n = 0;
+  for (const line of text.split("\n")) if (JSON.parse(line)) n++;
+  return n;
+}
+
+/** `replay --check`'s work on the first m ops: one op at a time, the invariants and security properties checked after each. */
+function runChecked(text: string): void {
+  const host = new Host(new EngineCore());
+  for (const batch of replayText(host, text, 1))
+    for (const rec of batch) {
+      if ("error" in rec.result) throw new Error(`bench tiers: checked replay: ${rec.result.error}`);
+      if (checkInvariants(host).length || checkSecurity(host).length) throw new Error(`bench tiers: checked replay: a check failed at op ${rec.i}`);
+    }
+}
+
 // ---- timing ----
 
 /**
@@ -383,6 +429,27 @@ export function benchTiers(n: number, rounds = 3): TierReport {
       keep("core", timeIt(() => core.runStream(traffic)));
     }
   }
+  // The trace paths: JSONL replay against only parsing it, checked replay on a slice, and fuzzing.
+  const text = traceText(opsBig, n);
+  const jsonlSum = runJsonl(text);
+  if (jsonlSum !== want.readSum) throw new Error(`bench tiers: JSONL replay disagrees with the model: bytes read ${jsonlSum} vs ${want.readSum}`);
+  const checkedN = Math.max(200, Math.floor(n / 100));
+  const checkedText = traceText(opsBig, checkedN);
+  const fuzzOps = Math.max(2000, Math.floor(n / 10));
+  for (let r = 0; r <= rounds; r++) {
+    if (r === 1) for (const k of ["jsonl", "parse", "checked", "fuzz"]) best.delete(k);
+    keep("jsonl", timeIt(() => runJsonl(text)));
+    keep("parse", timeIt(() => parseJsonl(text)));
+    keep("checked", timeIt(() => runChecked(checkedText)));
+    let fuzzed = 0;
+    const t = timeIt(() => {
+      const rep = fuzzRun({ seed: 7 + r, ops: fuzzOps });
+      if (rep.failure) throw new Error("bench tiers: fuzzing found a failure under the default policy");
+      fuzzed = rep.ops;
+    });
+    keep("fuzz", (t / fuzzed) * fuzzOps);
+  }
+
   const c = runC(setup, traffic, rounds);
   if ("readSum" in c && (c.counters !== want.counters || c.readSum !== want.readSum)) throw new Error(`bench tiers: the C limit disagrees with the model: bytes read ${c.readSum} vs ${want.readSum}, counters ${c.counters} vs ${want.counters}`);
 
@@ -394,6 +461,11 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     { name: "typed tier (TypedBatch, 4,096 a call)", ops: n, ns_per_op: per("typed", n), ns_per_op_10x: per("typed10x", big) },
     { name: "apply (trace ops as objects, 4,096 a call)", ops: n, ns_per_op: per("apply", n), ns_per_op_10x: per("apply10x", big) },
     { name: "handles (vm.access, gmem.allocate/punchHole)", ops: n, ns_per_op: per("handles", n), ns_per_op_10x: per("handles10x", big) },
+    { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: null },
+    { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
+    { name: "binary trace replay", ops: n, ns_per_op: null, ns_per_op_10x: null, note: "no binary trace format yet" },
+    { name: "checked replay (invariants, security per op)", ops: checkedN, ns_per_op: per("checked", checkedN), ns_per_op_10x: null },
+    { name: "fuzzing (random traces, checked, 1 worker)", ops: fuzzOps, ns_per_op: per("fuzz", fuzzOps), ns_per_op_10x: null },
   ];
   const ns = (name: string) => rows.find((r) => r.name.startsWith(name))!.ns_per_op;
   const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
@@ -407,6 +479,8 @@ export function benchTiers(n: number, rounds = 3): TierReport {
       apply_speed_vs_model: ratio(ns("plain-JS"), ns("apply")),
       handles_speed_vs_model: ratio(ns("plain-JS"), ns("handles")),
       core_over_c: ratio(ns("core"), ns("C limit")),
+      jsonl_over_parse: ratio(ns("JSONL replay"), ns("only parsing")),
+      checked_over_jsonl: ratio(ns("checked replay"), ns("JSONL replay")),
       typed_flat_10x: ratio(per("typed10x", big), per("typed", n)),
       apply_flat_10x: ratio(per("apply10x", big), per("apply", n)),
       handles_flat_10x: ratio(per("handles10x", big), per("handles", n)),
@@ -429,6 +503,6 @@ export function printTiers(t: TierReport, ctx: { node: string; cpu: string; core
   console.log(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
   const q = t.ratios;
   console.log(
-    `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}`,
+    `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}; JSONL replay ${f(q.jsonl_over_parse)}x the time of only parsing it; checked replay ${f(q.checked_over_jsonl)}x the unchecked replay's time per op (on ${t.rows.find((r) => r.name.startsWith("checked"))!.ops} ops)`,
   );
 }
