@@ -9,7 +9,8 @@
  *    the same recorded stream (skipped where no C compiler is found);
  *  - the public tiers: typed (TypedBatch), apply (trace ops as objects) and
  *    the handles (vm.access, gmem.allocate / punchHole);
- *  - the trace paths: JSONL replay beside only parsing the same JSONL,
+ *  - the trace paths: JSONL replay beside only parsing the same JSONL and
+ *    beside replaying its binary form (src/trace/binary.ts),
  *    checked replay (one op at a time, invariants and security properties
  *    after each, on a slice) and fuzzing (random traces, checked).
  * Every path is checked first: the same bytes read and the same final
@@ -30,7 +31,8 @@ import { EngineCore } from "../src/core/engine.js";
 import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
 import * as T from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
-import { replayText, resultLine } from "../src/trace/replay.js";
+import { replayText, resultLine, type LineRecord } from "../src/trace/replay.js";
+import { encodeTrace, replayBinary } from "../src/trace/binary.js";
 import { checkInvariants } from "../src/check/invariants.js";
 import { checkSecurity } from "../src/check/security.js";
 import { fuzzRun } from "../src/fuzz/run.js";
@@ -265,9 +267,19 @@ function traceText(ops: object[], m: number): string {
 /** `replay --json`'s work: every line run and its result line serialised; returns the bytes read (for checking). */
 function runJsonl(text: string): number {
   const host = new Host(new EngineCore());
+  return emitAll(replayText(host, text));
+}
+
+/** The same for the binary form of the trace (gmemsim convert). */
+function runBinary(bytes: Uint8Array): number {
+  const host = new Host(new EngineCore());
+  return emitAll(replayBinary(host, bytes));
+}
+
+function emitAll(batches: Generator<LineRecord[]>): number {
   let sum = 0;
   let chars = 0;
-  for (const batch of replayText(host, text))
+  for (const batch of batches)
     for (const rec of batch) {
       const line = resultLine(rec);
       chars += JSON.stringify(line).length;
@@ -433,12 +445,16 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   const text = traceText(opsBig, n);
   const jsonlSum = runJsonl(text);
   if (jsonlSum !== want.readSum) throw new Error(`bench tiers: JSONL replay disagrees with the model: bytes read ${jsonlSum} vs ${want.readSum}`);
+  const bin = encodeTrace(text);
+  const binSum = runBinary(bin);
+  if (binSum !== want.readSum) throw new Error(`bench tiers: binary replay disagrees with the model: bytes read ${binSum} vs ${want.readSum}`);
   const checkedN = Math.max(200, Math.floor(n / 100));
   const checkedText = traceText(opsBig, checkedN);
   const fuzzOps = Math.max(2000, Math.floor(n / 10));
   for (let r = 0; r <= rounds; r++) {
-    if (r === 1) for (const k of ["jsonl", "parse", "checked", "fuzz"]) best.delete(k);
+    if (r === 1) for (const k of ["jsonl", "binary", "parse", "checked", "fuzz"]) best.delete(k);
     keep("jsonl", timeIt(() => runJsonl(text)));
+    keep("binary", timeIt(() => runBinary(bin)));
     keep("parse", timeIt(() => parseJsonl(text)));
     keep("checked", timeIt(() => runChecked(checkedText)));
     let fuzzed = 0;
@@ -463,7 +479,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     { name: "handles (vm.access, gmem.allocate/punchHole)", ops: n, ns_per_op: per("handles", n), ns_per_op_10x: per("handles10x", big) },
     { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: null },
     { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
-    { name: "binary trace replay", ops: n, ns_per_op: null, ns_per_op_10x: null, note: "no binary trace format yet" },
+    { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: null },
     { name: "checked replay (invariants, security per op)", ops: checkedN, ns_per_op: per("checked", checkedN), ns_per_op_10x: null },
     { name: "fuzzing (random traces, checked, 1 worker)", ops: fuzzOps, ns_per_op: per("fuzz", fuzzOps), ns_per_op_10x: null },
   ];
@@ -480,6 +496,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
       handles_speed_vs_model: ratio(ns("plain-JS"), ns("handles")),
       core_over_c: ratio(ns("core"), ns("C limit")),
       jsonl_over_parse: ratio(ns("JSONL replay"), ns("only parsing")),
+      binary_speedup_over_jsonl: ratio(ns("JSONL replay"), ns("binary trace")),
       checked_over_jsonl: ratio(ns("checked replay"), ns("JSONL replay")),
       typed_flat_10x: ratio(per("typed10x", big), per("typed", n)),
       apply_flat_10x: ratio(per("apply10x", big), per("apply", n)),
@@ -503,6 +520,6 @@ export function printTiers(t: TierReport, ctx: { node: string; cpu: string; core
   console.log(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
   const q = t.ratios;
   console.log(
-    `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}; JSONL replay ${f(q.jsonl_over_parse)}x the time of only parsing it; checked replay ${f(q.checked_over_jsonl)}x the unchecked replay's time per op (on ${t.rows.find((r) => r.name.startsWith("checked"))!.ops} ops)`,
+    `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}; JSONL replay ${f(q.jsonl_over_parse)}x the time of only parsing it; binary replay ${f(q.binary_speedup_over_jsonl)}x as fast as JSONL replay; checked replay ${f(q.checked_over_jsonl)}x the unchecked replay's time per op (on ${t.rows.find((r) => r.name.startsWith("checked"))!.ops} ops)`,
   );
 }

@@ -12,6 +12,10 @@ import { replayText, resultLine, explain, type LineRecord } from "../src/trace/r
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
 import { digestSnapshot } from "../src/core/digest.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /**
  * A guest access in the form a compact record takes, where the op allows it
@@ -98,6 +102,45 @@ test("a damaged binary trace is refused with a sentence saying where", () => {
   bad[8] = 9;
   assert.throws(() => decodeTrace(bad), /version 9 is not 1/);
   assert.throws(() => decodeTrace(new TextEncoder().encode("{}")), /not a gmemsim binary trace/);
+});
+
+test("gmemsim convert makes a binary trace that gmemsim replay runs to the same output, and converts it back exactly", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gmemsim-binary-"));
+  try {
+    const lines = [
+      "# two VMs sharing nothing; guest traffic, allocate and punch",
+      '{"op":"create_vm","as":"v","type":"default"}',
+      '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}',
+      '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}',
+      '{"op":"mmap","fd":"g","as":"m","offset":0,"len":1048576,"prot":"rw","shared":true}',
+    ];
+    for (let k = 0; k < 300; k++) {
+      const gpa = (k % 40) * 4096;
+      lines.push(k % 3 ? `{"op":"vcpu_access","vm":"v","gpa":${gpa},"access":"read"}` : `{"op":"vcpu_access","vm":"v","gpa":${gpa},"access":"write","value":${k & 255}}`);
+      if (k % 7 === 0) lines.push(`{"op":"fallocate","fd":"g","mode":["KEEP_SIZE","PUNCH_HOLE"],"offset":${gpa},"len":4096}`);
+      if (k % 11 === 0) lines.push(`{"op":"load","map":"m","offset":${gpa + 5}}`);
+    }
+    lines.push('{"op": "stats", "vm": "v", "expect": {"ret": 0}}', '{"op":"load","map":"m","offset":4194304}', '{"op":"vcpu_access","vm":"nobody","gpa":0,"access":"read"}');
+    const text = lines.join("\n") + "\n";
+    const [src, bin, back] = ["t.jsonl", "t.bin", "back.jsonl"].map((f) => join(dir, f));
+    writeFileSync(src, text);
+    const run = (...args: string[]) => spawnSync(process.execPath, ["bin/gmemsim.js", ...args], { encoding: "utf8" });
+    assert.is(run("convert", src, bin).status, 0);
+    assert.ok(isBinaryTrace(readFileSync(bin)));
+    assert.is(run("convert", bin, back).status, 0);
+    assert.is(readFileSync(back, "utf8"), text);
+    assert.ok(compactLines(readFileSync(bin)) > 300);
+    for (const flags of [["--json"], []]) {
+      const a = run("replay", src, ...flags);
+      const b = run("replay", bin, ...flags);
+      assert.is(a.status, 0, a.stderr);
+      assert.is(b.stdout, a.stdout);
+      assert.ok(a.stdout.includes("error"), "the trace errors at the end are in both outputs");
+    }
+    assert.match(run("convert", src).stderr, /convert takes IN and OUT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

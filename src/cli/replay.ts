@@ -7,6 +7,7 @@ import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
 import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
+import { isBinaryTrace, replayBinary } from "../trace/binary.js";
 import { checkInvariants } from "../check/invariants.js";
 import { checkSecurity } from "../check/security.js";
 import { loadPolicy } from "../policy/load.js";
@@ -14,6 +15,14 @@ import { die, parse } from "./args.js";
 import { describe } from "./format.js";
 
 const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
+
+function readTraceBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path === "-" ? 0 : path);
+  } catch (e) {
+    die(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
 
 export function readTrace(path: string): string {
   try {
@@ -45,7 +54,10 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } catch (e) {
     die((e as Error).message);
   }
-  const text = readTrace(positionals[0]);
+  const bytes = readTraceBytes(positionals[0]);
+  // A binary trace (gmemsim convert) replays through its own reader; results are the same.
+  const binary = isBinaryTrace(bytes);
+  const text = binary ? "" : new TextDecoder().decode(bytes);
   let policy;
   if (values.policy !== undefined) {
     try {
@@ -61,7 +73,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (out.length >= 1024) process.stdout.write(out.splice(0).join("\n") + "\n");
   };
   // --check runs one line at a time so that invariants are checked after every op.
-  for (const batch of replayText(host, text, values.check ? 1 : 4096)) {
+  for (const batch of binary ? replayBinary(host, bytes, values.check ? 1 : 4096) : replayText(host, text, values.check ? 1 : 4096)) {
     for (const rec of batch) {
       emit(values.json ? JSON.stringify(resultLine(rec)) : describe(rec));
       if (!values.check) continue;
