@@ -31,7 +31,8 @@ import { EngineCore } from "../src/core/engine.js";
 import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
 import * as T from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
-import { replayText, resultLine, type LineRecord } from "../src/trace/replay.js";
+import { replayText, type LineRecord } from "../src/trace/replay.js";
+import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace, replayBinary } from "../src/trace/binary.js";
 import { checkInvariants } from "../src/check/invariants.js";
 import { checkSecurity } from "../src/check/security.js";
@@ -281,9 +282,9 @@ function emitAll(batches: Generator<LineRecord[]>): number {
   let chars = 0;
   for (const batch of batches)
     for (const rec of batch) {
-      const line = resultLine(rec);
-      chars += JSON.stringify(line).length;
-      if (rec.op === "vcpu_access" && typeof line.value === "number") sum += line.value;
+      chars += resultJson(rec).length;
+      const value = (rec.result as { value?: unknown }).value;
+      if (rec.op === "vcpu_access" && typeof value === "number") sum += value;
     }
   return chars > 0 ? sum : -1;
 }

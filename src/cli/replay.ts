@@ -8,6 +8,7 @@ import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
 import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
 import { isBinaryTrace, replayBinary } from "../trace/binary.js";
+import { resultJson } from "../trace/result-json.js";
 import { checkInvariants } from "../check/invariants.js";
 import { checkSecurity } from "../check/security.js";
 import { loadPolicy } from "../policy/load.js";
@@ -75,7 +76,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   // --check runs one line at a time so that invariants are checked after every op.
   for (const batch of binary ? replayBinary(host, bytes, values.check ? 1 : 4096) : replayText(host, text, values.check ? 1 : 4096)) {
     for (const rec of batch) {
-      emit(values.json ? JSON.stringify(resultLine(rec)) : describe(rec));
+      emit(values.json ? resultJson(rec) : describe(rec));
       if (!values.check) continue;
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
