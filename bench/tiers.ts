@@ -31,11 +31,10 @@ import { EngineCore } from "../src/core/engine.js";
 import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
 import * as T from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
-import { replayText, type LineRecord } from "../src/trace/replay.js";
+import { Replayer, replayText, type LineRecord } from "../src/trace/replay.js";
 import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace, replayBinary } from "../src/trace/binary.js";
-import { checkInvariants } from "../src/check/invariants.js";
-import { checkSecurity } from "../src/check/security.js";
+import { Checker } from "../src/check/checker.js";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
 
@@ -207,6 +206,12 @@ class RecordingCore implements Core {
   reset(): boolean {
     return false;
   }
+  trackChanges(on: boolean): void {
+    this.inner.trackChanges(on);
+  }
+  changes(): Float64Array {
+    return this.inner.changes();
+  }
   /** Commands recorded from `from` (a command count) on. */
   stream(from = 0): Float64Array {
     return Float64Array.from(this.words.slice(from * A.CMD_WORDS));
@@ -299,11 +304,16 @@ function parseJsonl(text: string): number {
 /** `replay --check`'s work on the first m ops: one op at a time, the invariants and security properties checked after each. */
 function runChecked(text: string): void {
   const host = new Host(new EngineCore());
-  for (const batch of replayText(host, text, 1))
+  const rp = new Replayer(host);
+  const checker = new Checker(host);
+  for (const batch of replayText(host, text, 1, rp))
     for (const rec of batch) {
       if ("error" in rec.result) throw new Error(`bench tiers: checked replay: ${rec.result.error}`);
-      if (checkInvariants(host).length || checkSecurity(host).length) throw new Error(`bench tiers: checked replay: a check failed at op ${rec.i}`);
+      const r = checker.step();
+      if (r.invariants.length || r.security.length) throw new Error(`bench tiers: checked replay: a check failed at op ${rec.i}`);
     }
+  const r = checker.full();
+  if (r.invariants.length || r.security.length) throw new Error("bench tiers: checked replay: the final full check failed");
 }
 
 // ---- timing ----
@@ -506,21 +516,24 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   };
 }
 
-export function printTiers(t: TierReport, ctx: { node: string; cpu: string; cores: number; load: number; commit: string }): void {
-  console.log(`public tiers  (node ${ctx.node}, ${ctx.cpu}, ${ctx.cores} cores, load ${ctx.load.toFixed(1)}, commit ${ctx.commit})`);
-  console.log(t.workload);
+/** The report as lines of a table (the CLI's bench prints them). */
+export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; cores: number; load: number; commit: string }): string[] {
+  const out: string[] = [];
+  out.push(`public tiers  (node ${ctx.node}, ${ctx.cpu}, ${ctx.cores} cores, load ${ctx.load.toFixed(1)}, commit ${ctx.commit})`);
+  out.push(t.workload);
   const model = t.rows[0].ns_per_op!;
-  console.log(`${"path".padEnd(48)} ${"ops".padStart(8)} ${"ns/op".padStart(9)} ${"vs model".padStart(9)} ${"ns/op at 10x".padStart(13)}`);
+  out.push(`${"path".padEnd(48)} ${"ops".padStart(8)} ${"ns/op".padStart(9)} ${"vs model".padStart(9)} ${"ns/op at 10x".padStart(13)}`);
   for (const r of t.rows) {
     const ns = r.ns_per_op === null ? "-" : r.ns_per_op.toFixed(1);
     const speed = r.ns_per_op === null ? "-" : `${(model / r.ns_per_op).toFixed(2)}x`;
-    console.log(`${r.name.padEnd(48)} ${String(r.ops).padStart(8)} ${ns.padStart(9)} ${speed.padStart(9)} ${(r.ns_per_op_10x === null ? "" : r.ns_per_op_10x.toFixed(1)).padStart(13)}${r.note ? `  [${r.note}]` : ""}`);
+    out.push(`${r.name.padEnd(48)} ${String(r.ops).padStart(8)} ${ns.padStart(9)} ${speed.padStart(9)} ${(r.ns_per_op_10x === null ? "" : r.ns_per_op_10x.toFixed(1)).padStart(13)}${r.note ? `  [${r.note}]` : ""}`);
   }
   const f = (x: number | null) => (x === null ? "-" : x.toFixed(2));
   const m = t.js_bytes_per_object;
-  console.log(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
+  out.push(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
   const q = t.ratios;
-  console.log(
+  out.push(
     `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}; JSONL replay ${f(q.jsonl_over_parse)}x the time of only parsing it; binary replay ${f(q.binary_speedup_over_jsonl)}x as fast as JSONL replay; checked replay ${f(q.checked_over_jsonl)}x the unchecked replay's time per op (on ${t.rows.find((r) => r.name.startsWith("checked"))!.ops} ops)`,
   );
+  return out;
 }

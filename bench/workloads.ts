@@ -18,7 +18,7 @@ import * as vmo from "../src/kvm/ops/vm.js";
 import { parse } from "../src/cli/args.js";
 import { replayText } from "../src/trace/replay.js";
 import { kernelBench } from "../src/oracle/bench.js";
-import { benchTiers, printTiers } from "./tiers.js";
+import { benchTiers, tiersLines } from "./tiers.js";
 
 /** The sparse 1 TiB story as a trace: a 1 TiB file, 1,000 scattered pages allocated and touched, bound, punched whole. */
 export function sparseTiBTrace(): string {
@@ -203,7 +203,7 @@ export async function runBench(argv: string[]): Promise<number> {
   const tiers = benchTiers(values.quick ? 20_000 : 100_000, 3);
   if (values.tiers) {
     if (values.json) console.log(JSON.stringify({ context: ctx, tiers }));
-    else printTiers(tiers, ctx);
+    else console.log(tiersLines(tiers, ctx).join("\n"));
     return 0;
   }
   const rows = [];
@@ -244,7 +244,7 @@ export async function runBench(argv: string[]): Promise<number> {
     console.log(JSON.stringify({ context: ctx, workloads: rows, tiers }));
     return 0;
   }
-  printTiers(tiers, ctx);
+  console.log(tiersLines(tiers, ctx).join("\n"));
   console.log("");
   console.log(`gmemsim bench  (node ${ctx.node}, ${ctx.cpu}, commit ${ctx.commit}${values.quick ? ", quick" : ""})`);
   console.log(`${"workload".padEnd(64)} ${"ops".padStart(9)} ${"engine ns/op".padStart(13)} ${"ref ns/op".padStart(11)} ${"speed-up".padStart(9)} ${"engine ms".padStart(10)} ${"ref ms".padStart(9)} ${"engine MiB".padStart(11)} ${"RSS +MiB".padStart(9)}`);

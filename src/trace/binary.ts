@@ -300,9 +300,8 @@ const OP_NAME = ["", "", "vcpu_access", "vcpu_access", "vcpu_access", "fallocate
  * Replays a binary trace on a host, yielding its line records in chunks, as
  * replayText() does for text: the same records, results and state.
  */
-export function* replayBinary(host: Host, bytes: Uint8Array, chunk = 4096): Generator<LineRecord[]> {
+export function* replayBinary(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
   const rd = new Reader(bytes);
-  const rp = new Replayer(host);
   const typed = new TypedBatch({ host });
   const handles = new Map<object, number>();
   const cmds = new Float64Array(chunk * TYPED_CMD_WORDS);
