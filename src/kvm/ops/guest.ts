@@ -8,7 +8,7 @@ import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm } from "../objects.js";
-import { fail, ok, type Result } from "../result.js";
+import { exact, fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { outOfFrames } from "./fallocate.js";
 import type { Bytes } from "../bytes.js";
@@ -89,10 +89,10 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
     if (o.errno) r.errno = o.errno;
     if (o.signal) r.signal = o.signal;
     if (o.exit) r.exit = o.exit;
-    if (o.exit === "mmio") r.gpa = Number(gpa);
+    if (o.exit === "mmio") r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
     else if (o.exit === "internal_error") r.suberror = 1;
     else if (o.exit === "memory_fault") {
-      r.gpa = gfn * 4096;
+      r.gpa = exact(BigInt(gfn) << 12n);
       r.size = 4096;
       r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
     }
