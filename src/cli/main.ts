@@ -10,7 +10,8 @@ commands:
                  checked after every op (--seed, --ops, --seconds, --workers, --policy, --against, --kernel, --out)
   bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick, --micro, --scale, --check)
   demo           a narrated tour, then a high-volume run (what npm start runs)
-  serve          the browser playground on 127.0.0.1 (--port N)`;
+  serve          the browser playground on 127.0.0.1 (--port N)
+  convert IN OUT a JSONL trace to the binary trace format, or back`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   replay: async () => (await import("./replay.js")).replayCommand,
@@ -19,6 +20,7 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   bench: async () => (await import("./bench.js")).benchCommand,
   fuzz: async () => (await import("./fuzz.js")).fuzzCommand,
   serve: async () => (await import("./serve.js")).serveCommand,
+  convert: async () => (await import("./convert.js")).convertCommand,
 };
 
 const [cmd, ...rest] = process.argv.slice(2);

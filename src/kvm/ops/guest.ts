@@ -28,6 +28,29 @@ function isPrivateGfn(vm: Vm, gfn: number): boolean {
   return lo < r.length && r[lo][0] <= gfn;
 }
 
+/**
+ * What each core outcome of a guest access is at the uAPI (core-abi.ts
+ * RES_*): the errno, the exit, or the signal. One table for every tier: the
+ * result objects below and the typed tier's words both read it.
+ */
+export interface GuestOutcome {
+  errno?: "EFAULT" | "EHWPOISON" | "EACCES";
+  exit?: "mmio" | "internal_error" | "memory_fault";
+  signal?: "SIGBUS";
+}
+export const GUEST_OUTCOMES: readonly GuestOutcome[] = (() => {
+  const t: GuestOutcome[] = [];
+  t[A.RES_OK] = {};
+  t[A.RES_MMIO] = { exit: "mmio" };
+  t[A.RES_INTERNAL_ERROR] = { exit: "internal_error" };
+  t[A.RES_EFAULT] = { errno: "EFAULT" };
+  t[A.RES_SIGBUS] = { signal: "SIGBUS" };
+  t[A.RES_MEMFAULT_EFAULT] = { errno: "EFAULT", exit: "memory_fault" };
+  t[A.RES_MEMFAULT_EHWPOISON] = { errno: "EHWPOISON", exit: "memory_fault" };
+  t[A.RES_MEMFAULT_EACCES] = { errno: "EACCES", exit: "memory_fault" };
+  return t;
+})();
+
 /** kvm_gmem_is_private_gfn() as the core sees it now (in-place conversion: the attribute lives in the inode). */
 function gmemGfnPrivate(h: Host, vm: Vm, gfn: number): boolean {
   let v = 0;
@@ -39,85 +62,85 @@ function gmemGfnPrivate(h: Host, vm: Vm, gfn: number): boolean {
 }
 
 /**
- * Whether the access is private, as the kernel decides it: kvm_mmu_page_fault()
- * sets PFERR_PRIVATE_ACCESS on a sw_protected VM exactly when the gfn is private
- * (kvm_mem_is_private(), or kvm_gmem_is_private_gfn() with in-place conversion),
- * and never on a default VM. A caller's `private` must agree with it.
+ * Whether an access the caller calls private (or shared) disagrees with what
+ * the kernel derives: kvm_mmu_page_fault() sets PFERR_PRIVATE_ACCESS on a
+ * sw_protected VM exactly when the gfn is private (kvm_mem_is_private(), or
+ * kvm_gmem_is_private_gfn() with in-place conversion), and never on a default
+ * VM. The sentence naming the rule, or null when they agree.
  */
-function checkPrivate(h: Host, vm: Vm, gfn: number, priv: boolean, derivedNow: () => boolean): void {
-  if (!hasPrivateMemory(vm)) {
-    if (priv) throw new TraceError("private: true, but on a default VM every access is shared (kvm_mmu_page_fault() never sets PFERR_PRIVATE_ACCESS there)");
-    return;
+export function privateDisagrees(h: Host, vm: Vm, gfn: number, priv: boolean): string | null {
+  if (!hasPrivateMemory(vm)) return priv ? "private: true, but on a default VM every access is shared (kvm_mmu_page_fault() never sets PFERR_PRIVATE_ACCESS there)" : null;
+  const derived = h.profile.inPlace ? gmemGfnPrivate(h, vm, gfn) : vm.privateRanges.length > 0 && isPrivateGfn(vm, gfn);
+  if (priv === derived) return null;
+  return `private: ${priv}, but gfn 0x${gfn.toString(16)} is ${derived ? "PRIVATE" : "shared"}: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit "private")`;
+}
+
+/**
+ * The kernel layer's checks before a vCPU access reaches the core, in order:
+ * null when it may run (a frame is then reserved for its fault).
+ */
+export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
+  if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
+  // Its encryption context moved to another VM: nothing can run (as for a dead VM).
+  if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
+  if (!h.faultFits()) return outOfFrames(h);
+  return null;
+}
+
+/**
+ * Queues a vCPU access that vcpuDenied() let through (access: A.ACCESS_*);
+ * returns the command's index in the core's batch. Whether it is private is
+ * derived here, once, for every tier (callers check a given flag with
+ * privateDisagrees() first): with in-place conversion the core reads the
+ * gfn's attribute through its binding (DERIVED); otherwise the VM's attribute.
+ */
+export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number): number {
+  let privArg: number;
+  let attrArg: number;
+  if (h.profile.inPlace) {
+    attrArg = A.DERIVED;
+    privArg = hasPrivateMemory(vm) ? A.DERIVED : 0;
+  } else {
+    attrArg = vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
+    privArg = hasPrivateMemory(vm) ? attrArg : 0;
   }
-  const derived = derivedNow();
-  if (priv !== derived)
-    throw new TraceError(
-      `private: ${priv}, but gfn 0x${gfn.toString(16)} is ${derived ? "PRIVATE" : "shared"}: on a sw_protected VM kvm_mmu_page_fault() derives the access's privateness from the gfn's attribute (omit "private")`,
-    );
+  return h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
 }
 
 /**
  * A vCPU access at gpa (a u64 byte address, number or bigint). `priv`, when
- * given, must agree with what the kernel derives; omitted means "as derived".
+ * given, must agree with what the kernel derives (a trace error otherwise);
+ * omitted means "as derived".
  */
 export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number): Result {
-  if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
-  // Its encryption context moved to another VM: nothing can run (as for a dead VM).
-  if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
   const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
-  let privArg: number;
-  let attrArg: number;
-  if (h.profile.inPlace) {
-    // The core reads the attribute through the gfn's binding (kvm_gmem_is_private_gfn()).
-    attrArg = A.DERIVED;
-    privArg = hasPrivateMemory(vm) ? A.DERIVED : 0;
-    if (priv !== undefined) checkPrivate(h, vm, gfn, priv, () => gmemGfnPrivate(h, vm, gfn));
-  } else {
-    attrArg = vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
-    privArg = hasPrivateMemory(vm) ? attrArg : 0;
-    if (priv !== undefined) checkPrivate(h, vm, gfn, priv, () => attrArg === 1);
+  // A line that cannot run changes nothing: the flag is checked before vcpuDenied() reserves a frame.
+  if (priv !== undefined && vm && vm.fdOpen && !vm.contextMovedAway) {
+    const why = privateDisagrees(h, vm, gfn, priv);
+    if (why) throw new TraceError(why);
   }
-  if (!h.faultFits()) return outOfFrames(h);
+  const denied = vcpuDenied(h, vm);
+  if (denied) return denied;
   const r: Result = { ret: 0 };
-  h.later(
-    (res, base) => {
-      const code = res[base];
-      switch (code) {
-        case A.RES_OK:
-          if (access === "read") r.value = res[base + 1];
-          return;
-        case A.RES_MMIO:
-          r.exit = "mmio";
-          r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
-          return;
-        case A.RES_INTERNAL_ERROR:
-          r.exit = "internal_error";
-          r.suberror = 1;
-          return;
-      }
-      delete r.ret;
-      if (code === A.RES_EFAULT) {
-        r.errno = "EFAULT";
-        return;
-      }
-      if (code === A.RES_SIGBUS) {
-        r.signal = "SIGBUS";
-        return;
-      }
-      r.errno = code === A.RES_MEMFAULT_EHWPOISON ? "EHWPOISON" : code === A.RES_MEMFAULT_EACCES ? "EACCES" : "EFAULT";
-      r.exit = "memory_fault";
+  h.fillAt(queueVcpuAccess(h, vm!, gfn, ACCESS[access], value), (res, base) => {
+    const code = res[base];
+    if (code === A.RES_OK) {
+      if (access === "read") r.value = res[base + 1];
+      return;
+    }
+    const o = GUEST_OUTCOMES[code];
+    if (o.errno || o.signal) delete r.ret;
+    if (o.errno) r.errno = o.errno;
+    if (o.signal) r.signal = o.signal;
+    if (o.exit) r.exit = o.exit;
+    if (o.exit === "mmio") r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
+    else if (o.exit === "internal_error") r.suberror = 1;
+    else if (o.exit === "memory_fault") {
       r.gpa = exact(BigInt(gfn) << 12n);
       r.size = 4096;
       r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
-    },
-    A.OP_GUEST_ACCESS,
-    vm.id,
-    gfn,
-    ACCESS[access],
-    privArg,
-    value,
-    attrArg,
-  );
+    }
+  });
   return r;
 }
 
