@@ -102,8 +102,9 @@ function runTyped(ops: Record<string, any>[]) {
       const vm = live(op.vm);
       const gpa = exact(op.gpa);
       const code = { read: T.TYPED_READ, write: T.TYPED_WRITE, exec: T.TYPED_EXEC }[op.access as string];
-      if (vm instanceof Vm && gpa !== null && gpa >= 0 && code && (op.private === undefined || typeof op.private === "boolean") && (code !== T.TYPED_WRITE || Number.isInteger(op.value)))
-        cmd = [code | (op.private ? T.TYPED_PRIVATE : 0), typed.handle({ obj: vm }), gpa, code === T.TYPED_WRITE ? op.value : 0];
+      // A private flag that disagrees with the derived privateness is a trace error in a trace and malformed in the typed tier: those stay with the trace reader.
+      if (vm instanceof Vm && gpa !== null && gpa >= 0 && code && (op.private === undefined || op.private === false) && (code !== T.TYPED_WRITE || Number.isInteger(op.value)))
+        cmd = [code, typed.handle({ obj: vm }), gpa, code === T.TYPED_WRITE ? op.value : 0];
     } else if (op.op === "fallocate" && keys === "fd,len,mode,offset" && (op.mode === "KEEP_SIZE" || op.mode === 1 || JSON.stringify(op.mode) === '["KEEP_SIZE","PUNCH_HOLE"]' || op.mode === 3)) {
       const f = live(op.fd);
       const off = exact(op.offset);

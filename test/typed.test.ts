@@ -50,14 +50,27 @@ test("guest accesses, allocate, punch, loads and stats give the words of the doc
   assert.equal(words(out, 11), [0, 0, 0, 1, 0, 0, 0, 0]);
 });
 
-test("a private access to a default VM's gfn is a memory-fault exit with EFAULT and the PRIVATE flag", () => {
+test("TYPED_PRIVATE on a default VM is malformed: every access there is shared (kvm_mmu_page_fault())", () => {
   const { t, V } = setup();
   const out = t.run(new Float64Array([TYPED_READ | TYPED_PRIVATE, V, 3 * 4096 + 1, 0]));
+  assert.is(out[0], -1);
+  assert.match(t.message(0)!, /on a default VM every access is shared/);
+});
+
+test("TYPED_PRIVATE agreeing with a sw_protected VM's PRIVATE gfn with no memslot: a memory-fault exit with the PRIVATE flag (kvm_handle_noslot_fault())", () => {
+  const sim = new Simulator({ kernel: "6.18+swprot" });
+  const vm = sim.createVm("sw_protected");
+  vm.setMemoryAttributes(3 * 4096, 4096, "PRIVATE");
+  const t = new TypedBatch(sim);
+  const V = t.handle(vm);
+  const out = t.run(new Float64Array([TYPED_READ | TYPED_PRIVATE, V, 3 * 4096 + 1, 0, TYPED_READ, V, 3 * 4096 + 1, 0]));
   assert.equal(words(out, 0), [ERRNO.EFAULT, KVM_EXIT_MEMORY_FAULT, 0, 0, 3 * 4096, KVM_MEMORY_EXIT_FLAG_PRIVATE, 4096, 0]);
+  assert.equal(words(out, 1), [ERRNO.EFAULT, KVM_EXIT_MEMORY_FAULT, 0, 0, 3 * 4096, KVM_MEMORY_EXIT_FLAG_PRIVATE, 4096, 0]);
 });
 
 test("a poisoned page reached through a host map is SIGBUS; through the guest, EHWPOISON", () => {
   const { t, g, V, M } = setup();
+  g.allocate(0, 4096); // memory failure needs a present page
   g.memoryFailure(0);
   const out = t.run(new Float64Array([TYPED_LOAD, M, 0, 0, TYPED_READ, V, 0, 0]));
   assert.equal(words(out, 0), [0, 0, SIGBUS, 0, 0, 0, 0, 0]);

@@ -96,6 +96,8 @@ export function pin(h: Host, map: HostMap, offset: bigint, len: bigint): [Result
     res.errno = "EFAULT";
     Object.defineProperty(res, "message", { value: "a page of the range cannot be faulted in writable (past EOF, private, poisoned, donated, or the mapping is not writable)", enumerable: false });
   }, A.OP_PIN, p.id, map.hvaPage + Number(offset >> 12n), Number(len >> 12n));
+  // Settled now, so that whether the pin's name is live never depends on when a batch is flushed.
+  h.sync();
   return [res, p];
 }
 
