@@ -1,0 +1,67 @@
+/**
+ * The trace editor: CodeMirror 6 with line numbers, JSON highlighting, and a
+ * marker on each line the simulator reported as a trace error.
+ */
+import { basicSetup, EditorView } from "codemirror";
+import { EditorState, Compartment } from "@codemirror/state";
+import { keymap } from "@codemirror/view";
+import { json } from "@codemirror/lang-json";
+import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+
+export interface TraceEditor {
+  view: EditorView;
+  text(): string;
+  set(text: string): void;
+  /** Marks these 1-based lines as errors with their messages (replacing earlier marks). */
+  mark(errors: Array<{ line: number; message: string }>): void;
+  select(line: number): void;
+  setDark(dark: boolean): void;
+}
+
+export function makeEditor(parent: HTMLElement, onRun: () => void, onChange: () => void): TraceEditor {
+  const theme = new Compartment();
+  const themeOf = (dark: boolean) => EditorView.theme({}, { dark });
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc: "",
+      extensions: [
+        keymap.of([{ key: "Mod-Enter", run: () => (onRun(), true) }]),
+        basicSetup,
+        json(),
+        lintGutter(),
+        theme.of(themeOf(false)),
+        EditorView.contentAttributes.of({ "aria-label": "Trace: one op per line (JSON)" }),
+        EditorView.updateListener.of((u) => {
+          if (u.docChanged) onChange();
+        }),
+      ],
+    }),
+  });
+  return {
+    view,
+    text: () => view.state.doc.toString(),
+    set(text) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+    },
+    mark(errors) {
+      const doc = view.state.doc;
+      const diags: Diagnostic[] = errors
+        .filter((e) => e.line >= 1 && e.line <= doc.lines)
+        .map((e) => {
+          const l = doc.line(e.line);
+          return { from: l.from, to: l.to, severity: "error", message: e.message };
+        });
+      view.dispatch(setDiagnostics(view.state, diags));
+    },
+    select(line) {
+      const doc = view.state.doc;
+      if (line < 1 || line > doc.lines) return;
+      const l = doc.line(line);
+      view.dispatch({ selection: { anchor: l.from, head: l.to }, effects: EditorView.scrollIntoView(l.from, { y: "center" }) });
+    },
+    setDark(dark) {
+      view.dispatch({ effects: theme.reconfigure(themeOf(dark)) });
+    },
+  };
+}
