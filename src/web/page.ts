@@ -363,6 +363,8 @@ async function main() {
     await select(k, true);
   },
   stop,
+  /** The result lines as the worker gave them (with "i"), for comparison with Node's. */
+  results: () => (run ? run.json.map((j, i) => ({ i, ...JSON.parse(j) })) : []),
 };
 
 main().catch((e) => setStatus(`The playground failed to start: ${(e as Error).message}`, true));

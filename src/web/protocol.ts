@@ -89,7 +89,8 @@ export interface Effect {
   zapped: Array<{ vm: number; gfn: number; inode: number; pgoff: number }>;
   installed: Array<{ vm: number; gfn: number }>;
   donated: Array<{ file: number; range: [number, number] }>;
-  moved: Array<{ vm: number; from: number }>;
+  /** VMs that took an encryption context (ctx), from VM `from` (-1: unknown). */
+  moved: Array<{ vm: number; from: number; ctx: number }>;
   handedOver: Array<{ file: number }>;
   newObjects: string[];
   /** A guest or host access: where it went. */

@@ -132,7 +132,9 @@ export function effectOf(before: Snapshot, after: Snapshot, op: Record<string, u
   const moved: Effect["moved"] = [];
   for (const va of after.vms.values()) {
     const vb = before.vms.get(va.id);
-    if (vb && vb.ctx !== va.ctx && va.ctx !== 0) moved.push({ vm: va.id, from: vb.ctx });
+    // The context it took: the one a source VM gave up in the same op (its ctx drops to 0).
+    const src = [...before.vms.values()].find((x) => x.ctx === va.ctx && x.id !== va.id && after.vms.get(x.id)?.ctx === 0);
+    if (vb && vb.ctx !== va.ctx && va.ctx !== 0) moved.push({ vm: va.id, from: src ? src.id : -1, ctx: va.ctx });
   }
   const handedOver: Effect["handedOver"] = [];
   if (op?.op === "move_enc_context_from" && !("errno" in result) && !("error" in result)) {
@@ -209,7 +211,7 @@ export function effectOf(before: Snapshot, after: Snapshot, op: Record<string, u
     parts.push(`zapped ${[...byVm].map(([v, gs]) => `VM ${nm(`vm:${v}`)} gfn ${runs(gs)}`).join("; ")}`);
   }
   if (donated.length) parts.push(donated.map((d) => `file ${nm(`file:${d.file}`)} gave away pages [${d.range[0]}, ${d.range[1]})`).join("; "));
-  if (moved.length) parts.push(moved.map((m) => `VM ${nm(`vm:${m.vm}`)} took encryption context ${m.from}`).join("; "));
+  if (moved.length) parts.push(moved.map((m) => `VM ${nm(`vm:${m.vm}`)} took encryption context ${m.ctx}${m.from >= 0 ? ` from VM ${nm(`vm:${m.from}`)}` : ""}`).join("; "));
   if (handedOver.length) parts.push(`the inode passes to ${handedOver.map((h) => nm(`file:${h.file}`)).join(", ")}`);
   if (added.length && !access) parts.push(`allocated ${added.length} page${added.length === 1 ? "" : "s"}`);
   if (access) parts.push(access.what);
