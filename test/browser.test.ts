@@ -124,6 +124,14 @@ if (skip) {
     mkdirSync(SHOTS, { recursive: true });
   });
 
+  let t0 = 0;
+  test.before.each(() => {
+    t0 = Date.now();
+  });
+  test.after.each((ctx) => {
+    if (process.env.GMEMSIM_TIMES) console.log(`${Date.now() - t0} ms: ${(ctx as { __test__?: string }).__test__}`);
+  });
+
   test.after(async () => {
     await context?.close();
     await pg?.close();

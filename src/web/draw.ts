@@ -71,6 +71,7 @@ interface Ctx {
   effect: Effect | null;
   opts: DrawOptions;
   named: Set<string>;
+  vms: Map<number, SceneVm>;
 }
 
 function cls(key: string, c: Ctx, base: string): string {
@@ -151,7 +152,14 @@ function bar(c: Ctx, cols: Columns, start: number, n: number, y: number, h: numb
 function drawFile(c: Ctx, f: SceneFile, cols: Columns): void {
   const key = `file:${f.id}`;
   const moved = c.effect?.handedOver.some((h) => h.file === f.id);
-  const what = f.migrating ? "migrating: bound but gated until the move" : f.origin === "owner" ? "owner" : f.origin;
+  const vm = c.vms.get(f.vm);
+  const what = f.migrating
+    ? "migrating: bound but gated until the move"
+    : f.origin === "migrated"
+      ? "owner by migration"
+      : vm?.movedAway && !f.perm.length
+        ? "its VM's context moved away"
+        : f.origin;
   const perm = f.perm.length ? f.perm.join(" ") : "no rights";
   const y = label(c, `file ${f.name} · VM ${f.vmName}`, `${what} · ${perm}`, key);
   const h = 14;
@@ -211,7 +219,8 @@ function drawSlot(c: Ctx, vm: SceneVm, s: SceneSlot, files: Map<number, SceneFil
   }
   if (zapped.length) {
     const first = Math.min(...zapped.map((z) => z.gfn));
-    const xs = cols.cellX(cols.cell(s.pgoff + first - s.baseGfn)) + cw / 2 + 8;
+    const lastGfn = Math.max(...zapped.map((z) => z.gfn));
+    const xs = cols.cellX(cols.cell(s.pgoff + lastGfn - s.baseGfn)) + cw / 2 + 8;
     const more = zapped.length > 1 ? ` +${zapped.length - 1}` : "";
     inner.push(`<text class="zap-text" x="${Math.min(xs + 6, c.W - 190)}" y="${by + 12}">lost gfn ${hex(first)}${more} (pgoff ${s.pgoff + first - s.baseGfn}${more})</text>`);
   }
@@ -283,7 +292,7 @@ export function drawScene(scene: Scene, effect: Effect | null, opts: DrawOptions
   const W = Math.max(360, Math.round(opts.width));
   const stacked = W < 640;
   const labelW = stacked ? 0 : Math.min(300, Math.round(W * 0.34));
-  const c: Ctx = { out: [], y: 6, W, labelW, stacked, effect, opts, named: new Set(effect?.named ?? []) };
+  const c: Ctx = { out: [], y: 6, W, labelW, stacked, effect, opts, named: new Set(effect?.named ?? []), vms: new Map(scene.vms.map((v) => [v.id, v])) };
   const palette = ["#0b7a75", "#8a3ffc", "#d12771", "#b28600", "#0072c3", "#198038"];
   const ctxColor = (n: number) => (n === 0 ? "var(--muted)" : palette[(n - 1) % palette.length]);
 

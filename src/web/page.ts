@@ -49,6 +49,7 @@ let shown: StepResult | null = null;
 let selectedObj: string | null = null;
 let playing: number | null = null;
 let stepSeq = 0;
+let editorFollow = 0;
 
 const editor = makeEditor($("editor"), () => void runTrace(), () => {
   $("run").classList.add("stale");
@@ -123,6 +124,9 @@ async function runTrace(startAt = -1): Promise<void> {
     return;
   }
   run = r;
+  shown = null;
+  selectedObj = null;
+  $("touched").hidden = true;
   list.show(r);
   const errors: Array<{ line: number; message: string }> = [];
   const counts = [0, 0, 0, 0, 0];
@@ -158,7 +162,12 @@ async function select(k: number, scrollList: boolean): Promise<void> {
   shown = r;
   list.select(k, scrollList);
   $<HTMLInputElement>("scrub").value = String(Math.max(0, k));
-  if (k >= 0) editor.select(run.lines[k]);
+  // The editor follows once the stepping pauses: moving its selection costs a layout per step.
+  clearTimeout(editorFollow);
+  if (k >= 0) {
+    const line = run.lines[k];
+    editorFollow = window.setTimeout(() => editor.select(line), 120);
+  }
   draw();
   document.body.dataset.step = String(k);
 }
@@ -177,7 +186,7 @@ function draw() {
   pic.innerHTML = svg;
   // The caption says, in words, what the picture animates.
   const cap = $("caption");
-  cap.className = `caption kind-${kind}`;
+  cap.className = `caption outcome-${kind}`;
   if (k < 0) {
     cap.textContent = `Before the first op. ${run.n} op${run.n === 1 ? "" : "s"} to step through.`;
   } else {
@@ -355,6 +364,7 @@ async function main() {
     if (opts.engine) engineSel.value = opts.engine;
     if (opts.kernel) kernelSel.value = opts.kernel;
     policySel.value = opts.policy ?? "default";
+    $("policy-paste").hidden = policySel.value !== "pasted";
     await runTrace(-1);
     return run ? { n: run.n, ms: run.ms } : null;
   },

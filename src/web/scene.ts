@@ -46,11 +46,11 @@ export function sceneOf(snap: Snapshot, events: readonly HostEvent[], names: Nam
       vm: f.vm,
       vmName: vmName(f.vm),
       rights: f.rights,
-      origin: link ? link.mode : "owner",
+      origin: movedTargets.has(f.id) ? "migrated" : link ? link.mode : "owner",
       window: link ? [link.window[0], link.window[1]] : [0, npages],
       blocked: f.blocked.map(([a, b]) => [a, b] as [number, number]),
       migrating,
-      perm: !link && f.rights === (A.RIGHT_R | A.RIGHT_W | A.RIGHT_X) ? PERMS : link && !movedTargets.has(f.id) ? PERMS.filter((p) => link.perm.includes(p as never) && (p.length > 1 || rightsPerm.includes(p))) : rightsPerm,
+      perm: (!link || movedTargets.has(f.id)) && f.rights === (A.RIGHT_R | A.RIGHT_W | A.RIGHT_X) ? PERMS : link && !movedTargets.has(f.id) ? PERMS.filter((p) => link.perm.includes(p as never) && (p.length > 1 || rightsPerm.includes(p))) : rightsPerm,
     };
   });
   const vms: SceneVm[] = [...snap.vms.values()].map((v) => {
