@@ -221,7 +221,7 @@ if (skip) {
     // kvm_gmem_punch_hole() -> kvm_gmem_invalidate_begin(): every binding of the inode is zapped.
     const punch = lines.findIndex((l) => l.includes('"fd": "ga"') && l.includes("PUNCH_HOLE"));
     await step(punch);
-    const zaps = (await page.$$eval("#picture [data-obj=slot]", (ss) => ss.map((s) => [s.getAttribute("data-vm"), [...s.querySelectorAll(".zap")].reduce((n, z) => n + Number(z.getAttribute("data-zapped")), 0)]))) as Array<[string, number]>;
+    const zaps = (await page.$$eval("#picture [data-obj=slot]", (ss) => ss.map((s) => [s.getAttribute("data-vm"), Array.from(s.querySelectorAll(".zap")).reduce((n, z) => n + Number(z.getAttribute("data-zapped")), 0)]))) as Array<[string, number]>;
     // From Node: the SPTEs each VM lost in that op.
     const sim = new Simulator();
     sim.apply(lines.slice(0, punch));

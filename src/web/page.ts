@@ -195,6 +195,7 @@ function draw() {
     const fx = shown.effect?.caption ?? "";
     const why = run.why[k] && kind !== "ok" ? ` — ${run.why[k]}` : "";
     const violations = run.violations.filter((v) => v.i === k).map((v) => v.text);
+    if (violations.length) cap.classList.add("violated");
     cap.replaceChildren(
       Object.assign(document.createElement("strong"), { textContent: head }),
       Object.assign(document.createElement("code"), { textContent: res }),
