@@ -122,10 +122,10 @@ function drawStrip(c: Ctx, inode: SceneInode, cols: Columns, pageCtxColor: (ctx:
   c.out.push(`<rect class="strip-bg" x="${cols.x0}" y="${y}" width="${cols.w}" height="${h}"/>`);
   for (let k = 0; k < cols.cells; k++) {
     const first = k * cols.bucket;
-    const n = Math.min(cols.bucket, inode.npages - first);
+    const n = Math.min(cols.bucket, cols.npages - first);
     if (!present[k] && !freed[k]) continue;
     const x = cols.cellX(k);
-    const title = `pgoff ${first}${n > 1 ? `-${first + n - 1}` : ""}: ${present[k]} present${poisoned[k] ? `, ${poisoned[k]} poisoned` : ""}${priv[k] ? `, ${priv[k]} private (context ${ctxOf[k]})` : ""}${freed[k] ? `, ${freed[k]} freed by this op` : ""}`;
+    const title = `${first >= inode.npages ? "past EOF: " : ""}pgoff ${first}${n > 1 ? `-${first + n - 1}` : ""}: ${present[k]} present${poisoned[k] ? `, ${poisoned[k]} poisoned` : ""}${priv[k] ? `, ${priv[k]} private (context ${ctxOf[k]})` : ""}${freed[k] ? `, ${freed[k]} freed by this op` : ""}`;
     if (present[k]) {
       const fill = poisoned[k] ? "var(--poison)" : priv[k] ? pageCtxColor(ctxOf[k]) : "var(--page)";
       const op = n > 1 ? Math.max(0.3, present[k] / n) : 1;
@@ -138,7 +138,11 @@ function drawStrip(c: Ctx, inode: SceneInode, cols: Columns, pageCtxColor: (ctx:
   }
   c.out.push(`</g>`);
   // pgoff scale under the strip
-  c.out.push(`<text class="axis" x="${cols.x0}" y="${y + h + 11}">pgoff 0</text><text class="axis" x="${cols.x0 + cols.w}" y="${y + h + 11}" text-anchor="end">${inode.npages}</text>`);
+  c.out.push(`<text class="axis" x="${cols.x0}" y="${y + h + 11}">pgoff 0</text><text class="axis" x="${cols.x0 + cols.w}" y="${y + h + 11}" text-anchor="end">${cols.npages}</text>`);
+  if (cols.npages > inode.npages) {
+    const ex = cols.x(inode.npages);
+    c.out.push(`<line class="eof" x1="${ex}" x2="${ex}" y1="${y - 3}" y2="${y + h + 3}"/><text class="axis" x="${ex + 3}" y="${y + h + 11}">EOF ${inode.npages}</text>`);
+  }
   if (cols.bucket > 1) c.out.push(`<text class="axis" x="${cols.x0 + cols.w / 2}" y="${y + h + 11}" text-anchor="middle">one cell = ${cols.bucket} pages</text>`);
   c.y += h + 16;
 }
@@ -302,7 +306,9 @@ export function drawScene(scene: Scene, effect: Effect | null, opts: DrawOptions
   const stripW = W - x0 - 10;
   const used = scene.inodes.filter((i) => !i.anon || i.pages.length || scene.vms.some((v) => v.slots.some((s) => s.inode === i.id)) || scene.maps.some((m) => m.inode === i.id));
   for (const inode of used) {
-    const cols = new Columns(inode.npages, x0, stripW);
+    // A shmem inode may hold pages past its size (fallocate with KEEP_SIZE): the strip runs on to them.
+    const span = inode.pages.reduce((n, p) => Math.max(n, p.pgoff + 1), inode.npages);
+    const cols = new Columns(span, x0, stripW);
     const poisoned = inode.pages.filter((p) => p.flags & PG_HWPOISON).length;
     const priv = inode.pages.filter((p) => p.flags & PG_PRIVATE).length;
     c.out.push(`<line class="sep" x1="0" x2="${W}" y1="${c.y}" y2="${c.y}"/>`);
