@@ -277,7 +277,8 @@ if (skip) {
     await page.waitForSelector(`body[data-step='${k}']`);
     const named = await page.$$eval("#picture .named", (es) => es.map((e) => e.getAttribute("data-key")));
     assert.ok(named.includes("vm:1") && named.includes("file:0"), `the link's VM b and source file ga are highlighted: ${named}`);
-    await page.click("#picture [data-obj=vm][data-key='vm:1']");
+    await page.focus("#picture [data-obj=vm][data-key='vm:1']");
+    await page.keyboard.press("Enter");
     const listed = await page.$$eval("#touched button", (bs) => bs.map((b) => Number(b.getAttribute("data-k"))));
     const expectOps = lines.map((l, n) => [n, JSON.parse(l)] as const).filter(([, o]) => [o.vm, o.fd, o.as, o.src, o.guest_memfd].includes("b")).map(([n]) => n);
     assert.equal(listed, expectOps);
@@ -325,6 +326,13 @@ if (skip) {
     await page.fill("#policy-source", readFileSync(join(root, "examples/policies/flawed.mjs"), "utf8"));
     await page.click("#run");
     await until("/check failure/.test(document.querySelector('#status').textContent)", "the pasted policy's run");
+    // A module that is no policy is refused with a sentence that says why, and nothing runs.
+    await page.fill("#policy-source", "export const notAPolicy = 1;");
+    await page.click("#run");
+    await until("/needs a default export/.test(document.querySelector('#status').textContent)", "the refusal of a module without a policy");
+    await page.fill("#policy-source", "export default {");
+    await page.click("#run");
+    await until("/The run failed: .*(Unexpected|SyntaxError|token|end of input)/i.test(document.querySelector('#status').textContent)", "the refusal of a module that does not parse");
     // Under the default policy the punch is refused.
     await load(text);
     await step(lines.length - 1);

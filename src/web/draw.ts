@@ -118,7 +118,7 @@ function drawStrip(c: Ctx, inode: SceneInode, cols: Columns, pageCtxColor: (ctx:
   const y = c.y;
   const h = 22;
   const cw = cols.cw();
-  c.out.push(`<g class="${cls(key, c, "strip")}" data-obj="inode" data-key="${key}" data-id="${inode.id}" data-npages="${inode.npages}" data-pages="${inode.pages.length}" data-bucket="${cols.bucket}">`);
+  c.out.push(`<g class="${cls(key, c, "strip")}" data-obj="inode" data-key="${key}" data-id="${inode.id}" data-npages="${inode.npages}" data-pages="${inode.pages.length}" data-bucket="${cols.bucket}" tabindex="0" role="button" aria-label="${esc(inode.name)}: page cache">`);
   c.out.push(`<rect class="strip-bg" x="${cols.x0}" y="${y}" width="${cols.w}" height="${h}"/>`);
   for (let k = 0; k < cols.cells; k++) {
     const first = k * cols.bucket;
@@ -150,7 +150,7 @@ function drawStrip(c: Ctx, inode: SceneInode, cols: Columns, pageCtxColor: (ctx:
 function bar(c: Ctx, cols: Columns, start: number, n: number, y: number, h: number, klass: string, attrs: string, inner = ""): void {
   const x = cols.x(start);
   const w = Math.max(2, cols.x(start + n) - x);
-  c.out.push(`<g class="${klass}" ${attrs}><rect class="bar" x="${x}" y="${y}" width="${w}" height="${h}" rx="3"/>${inner}</g>`);
+  c.out.push(`<g class="${klass}" ${attrs} tabindex="0" role="button"><rect class="bar" x="${x}" y="${y}" width="${w}" height="${h}" rx="3"/>${inner}</g>`);
 }
 
 function drawFile(c: Ctx, f: SceneFile, cols: Columns): void {

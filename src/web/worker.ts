@@ -47,11 +47,17 @@ function probeDesigns(): string[] | null {
 async function loadPolicy(choice: RunRequest["policy"]): Promise<Policy | undefined> {
   if (choice.kind === "default") return undefined;
   const url = choice.kind === "shipped" ? new URL(`/policies/${encodeURIComponent(choice.name)}`, self.location.href).href : URL.createObjectURL(new Blob([choice.source], { type: "text/javascript" }));
+  const what = choice.kind === "shipped" ? `policy ${choice.name}` : "the pasted policy module";
   try {
-    const mod = await import(/* @vite-ignore */ url);
+    let mod: Record<string, unknown>;
+    try {
+      mod = await import(/* @vite-ignore */ url);
+    } catch (e) {
+      throw new Error(`${what} could not be loaded: ${(e as Error)?.message ?? e}`);
+    }
     const p = (mod.default ?? mod.policy) as Policy | undefined;
-    if (!p || typeof p !== "object" || typeof p.name !== "string") throw new Error("the policy module needs a default export (or \"policy\") that is a policy object with a name");
-    for (const k of ["link", "fallocate", "bind", "migrate"] as const) if (p[k] !== undefined && typeof p[k] !== "function") throw new Error(`policy.${k} must be a function`);
+    if (!p || typeof p !== "object" || typeof p.name !== "string") throw new Error(`${what} needs a default export (or "policy") that is a policy object with a name`);
+    for (const k of ["link", "fallocate", "bind", "migrate"] as const) if (p[k] !== undefined && typeof p[k] !== "function") throw new Error(`${what}: policy.${k} must be a function`);
     return p;
   } finally {
     if (choice.kind === "pasted") URL.revokeObjectURL(url);
