@@ -7,6 +7,20 @@ import { EditorState, Compartment } from "@codemirror/state";
 import { keymap } from "@codemirror/view";
 import { json } from "@codemirror/lang-json";
 import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
+
+/** JSON colours that keep a 4.5:1 contrast on each theme's background (the stock style targets light pages only). */
+const colours = (dark: boolean) =>
+  syntaxHighlighting(
+    HighlightStyle.define([
+      { tag: tags.propertyName, color: dark ? "#8ab4f8" : "#0b4fb3" },
+      { tag: tags.string, color: dark ? "#f2b8b5" : "#a3161a" },
+      { tag: tags.number, color: dark ? "#81c995" : "#136c2e" },
+      { tag: [tags.bool, tags.null], color: dark ? "#d7aefb" : "#6a2ba3" },
+      { tag: tags.lineComment, color: dark ? "#aab3be" : "#4a535e", fontStyle: "italic" },
+    ]),
+  );
 
 export interface TraceEditor {
   view: EditorView;
@@ -20,7 +34,7 @@ export interface TraceEditor {
 
 export function makeEditor(parent: HTMLElement, onRun: () => void, onChange: () => void): TraceEditor {
   const theme = new Compartment();
-  const themeOf = (dark: boolean) => EditorView.theme({}, { dark });
+  const themeOf = (dark: boolean) => [EditorView.theme({}, { dark }), colours(dark)];
   const view = new EditorView({
     parent,
     state: EditorState.create({

@@ -362,6 +362,7 @@ async function main() {
   async load(text: string, opts: { engine?: string; kernel?: string; policy?: string } = {}) {
     stop();
     editor.set(text);
+    scenarioSel.value = "";
     if (opts.engine) engineSel.value = opts.engine;
     if (opts.kernel) kernelSel.value = opts.kernel;
     policySel.value = opts.policy ?? "default";
