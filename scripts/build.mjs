@@ -36,7 +36,7 @@ if (stale("build/types/src/index.d.ts")) {
 }
 
 // ---- The playground page: its script and its simulator worker (src/web), bundled with CodeMirror; no CDN. ----
-if (stale("build/web/playground.js") || stale("build/web/worker.js") || statSync("build/web/playground.js").mtimeMs < newestIn("web")) {
+if (stale("build/web/playground.js") || stale("build/web/worker.js")) {
   await build({
     ...common,
     entryPoints: { playground: "src/web/page.ts", worker: "src/web/worker.ts" },

@@ -357,6 +357,6 @@ export function drawScene(scene: Scene, effect: Effect | null, opts: DrawOptions
     c.y += 24;
   }
   const height = c.y + 8;
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="scene" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="img" aria-label="The simulator's state">${c.out.join("")}</svg>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="scene" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="group" aria-label="The simulator's state">${c.out.join("")}</svg>`;
   return { svg, height };
 }
