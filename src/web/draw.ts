@@ -32,6 +32,8 @@ export interface DrawOptions {
   selected?: string | null;
   /** The op's outcome, shown on the objects it names when refused. */
   refusal?: { errno: string; why: string } | null;
+  /** Objects a check failure after this op names (scene keys). */
+  violated?: Set<string>;
 }
 
 /** Columns of one inode's strip: pages grouped into buckets when there are more than fit. */
@@ -79,13 +81,14 @@ function cls(key: string, c: Ctx, base: string): string {
   if (c.named.has(key)) parts.push("named");
   if (c.opts.refusal && c.named.has(key)) parts.push("refused");
   if (c.opts.selected === key) parts.push("selected");
+  if (c.opts.violated?.has(key)) parts.push("violated");
   if (c.effect?.newObjects.includes(key)) parts.push("fx-new");
   return parts.join(" ");
 }
 
 /** A row's label: left of the bar, or above it on a narrow page. Returns the bar's y. */
 function label(c: Ctx, text: string, sub: string, key: string, extra = ""): number {
-  const tag = c.opts.refusal && c.named.has(key) ? ` <tspan class="errno">${esc(c.opts.refusal.errno)}</tspan>` : "";
+  const tag = (c.opts.refusal && c.named.has(key) ? ` <tspan class="errno">${esc(c.opts.refusal.errno)}</tspan>` : "") + (c.opts.violated?.has(key) ? ` <tspan class="errno">⚠ check failed</tspan>` : "");
   if (c.stacked) {
     c.out.push(`<text class="label" x="8" y="${c.y + 11}">${esc(text)}${tag} <tspan class="sub">${esc(sub)}</tspan>${extra}</text>`);
     c.y += 14;

@@ -45,7 +45,7 @@ export interface RunResult {
   violations: Array<{ i: number; text: string }>;
   /** Ops are checked one by one (invariants and security properties) up to this many. */
   checked: boolean;
-  /** Trace names each op refers to, for "which ops touched this object". */
+  /** Trace names each op refers to (and, in checked traces, the VMs it zapped), for "which ops touched this object". */
   touched: string[][];
   /** Wall time of the run inside the worker, ms. */
   ms: number;

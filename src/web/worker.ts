@@ -130,11 +130,20 @@ async function run(req: RunRequest): Promise<RunResult> {
   const violations: RunResult["violations"] = [];
   let seen = new Set<string>();
   const CHUNK = 4096;
+  // Checked traces are snapshotted after every op anyway: a VM that lost SPTEs to another file's
+  // punch (or a donation, or a move) counts as touched by that op too.
+  let prev = check ? readSnapshot(host.core.snapshot()) : null;
+  const vmNames = new Map<number, string>();
+  const zappedIn: string[][] = [];
   for (let k = 0; k < n; k++) {
     recs[k] = rp.line(lines[k], lineNo[k])!;
     if (check) {
       host.sync();
       const snap = readSnapshot(host.core.snapshot());
+      const op = c.ops[k];
+      if (typeof op?.as === "string") for (const id of snap.vms.keys()) if (!prev!.vms.has(id)) vmNames.set(id, op.as);
+      zappedIn[k] = [...snap.vms.values()].filter((v) => v.counters.zaps > (prev!.vms.get(v.id)?.counters.zaps ?? v.counters.zaps) && vmNames.has(v.id)).map((v) => vmNames.get(v.id)!);
+      prev = snap;
       const now = [...checkInvariants(host, snap).map((s) => `invariant ${s}`), ...checkSecurity(host, snap).map((s) => `security property ${s}`)];
       for (const s of now) if (!seen.has(s)) violations.push({ i: k, text: s });
       seen = new Set(now);
@@ -153,7 +162,7 @@ async function run(req: RunRequest): Promise<RunResult> {
     json[k] = JSON.stringify(rest);
     why[k] = (line as { message?: string }).message ?? ("error" in rest ? String(rest.error) : "");
     opNames[k] = recs[k].op ?? "?";
-    touched[k] = namesIn(c.ops[k]);
+    touched[k] = [...new Set([...namesIn(c.ops[k]), ...(zappedIn[k] ?? [])])];
   }
   return { type: "run", id: req.id, n, lines: Int32Array.from(lineNo), kinds, ops: opNames, json, why, violations, checked: check, touched, ms: performance.now() - t0 };
 }
