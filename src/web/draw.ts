@@ -87,14 +87,15 @@ function cls(key: string, c: Ctx, base: string): string {
 }
 
 /** A row's label: left of the bar, or above it on a narrow page. Returns the bar's y. */
-function label(c: Ctx, text: string, sub: string, key: string, extra = ""): number {
-  const tag = (c.opts.refusal && c.named.has(key) ? ` <tspan class="errno">${esc(c.opts.refusal.errno)}</tspan>` : "") + (c.opts.violated?.has(key) ? ` <tspan class="errno">⚠ check failed</tspan>` : "");
+function label(c: Ctx, text: string, sub: string, key: string, own = true): number {
+  // A memslot row shows its VM's refusal (the op named the VM), but a check failure only on the VM itself.
+  const tag = (c.opts.refusal && c.named.has(key) ? ` <tspan class="errno">${esc(c.opts.refusal.errno)}</tspan>` : "") + (own && c.opts.violated?.has(key) ? ` <tspan class="errno">⚠ check failed</tspan>` : "");
   if (c.stacked) {
-    c.out.push(`<text class="label" x="8" y="${c.y + 11}">${esc(text)}${tag} <tspan class="sub">${esc(sub)}</tspan>${extra}</text>`);
+    c.out.push(`<text class="label" x="8" y="${c.y + 11}">${esc(text)}${tag} <tspan class="sub">${esc(sub)}</tspan></text>`);
     c.y += 14;
   } else {
     c.out.push(`<text class="label" x="8" y="${c.y + 11}">${esc(text)}${tag}</text>`);
-    if (sub) c.out.push(`<text class="sub" x="8" y="${c.y + 23}">${esc(sub)}${extra}</text>`);
+    if (sub) c.out.push(`<text class="sub" x="8" y="${c.y + 23}">${esc(sub)}</text>`);
   }
   return c.y;
 }
@@ -187,7 +188,7 @@ function drawSlot(c: Ctx, vm: SceneVm, s: SceneSlot, files: Map<number, SceneFil
   const key = `slot:${vm.id}:${s.slot}`;
   const f = files.get(s.file);
   const via = f ? `file ${f.name} pgoff [${s.pgoff}, ${s.pgoff + s.npages})` : `host memory at pgoff ${s.pgoff}`;
-  const y = label(c, `VM ${vm.name} · slot ${s.slot}`, `gfn ${hex(s.baseGfn)}-${hex(s.baseGfn + s.npages - 1)} → ${via}`, `vm:${vm.id}`);
+  const y = label(c, `VM ${vm.name} · slot ${s.slot}`, `gfn ${hex(s.baseGfn)}-${hex(s.baseGfn + s.npages - 1)} → ${via}`, `vm:${vm.id}`, false);
   const h = 16;
   const by = c.stacked ? y : y + 3;
   const inner: string[] = [];
