@@ -23,7 +23,8 @@ export function sceneOf(snap: Snapshot, events: readonly HostEvent[], names: Nam
     if (e.kind === "link") linkOf.set(e.file.id, e);
     else if (e.kind === "move") for (const inode of e.inodes) for (const f of inode.files) if (f.vm === e.target && f.origin === "migrate") movedTargets.add(f.id);
   }
-  const vmName = (id: number) => names.get(`vm:${id}`) ?? `vm#${id}`;
+  // A file of no live VM (a system-scoped gmem fd, where the simulator has that design) says so.
+  const vmName = (id: number) => names.get(`vm:${id}`) ?? (snap.vms.has(id) ? `vm#${id}` : "(none)");
   const fileName = (id: number) => names.get(`file:${id}`) ?? `file#${id}`;
 
   const inodes = [...snap.inodes.values()].map((i) => ({

@@ -40,7 +40,7 @@ function probeDesigns(): string[] | null {
     }
   };
   if (make("\u0000no such design")) return null;
-  const known = ["vm", "system"].filter(make);
+  const known = ["vm", "system", "system+implicit"].filter(make);
   return known.length ? known : null;
 }
 
