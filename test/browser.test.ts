@@ -297,6 +297,12 @@ if (skip) {
     const text = ['{"op": "create_vm", "as": "a", "type": "default"}', "this is not JSON", '{"op": "fallocate", "fd": "nope"}', '{"op": "stats", "vm": "a"}'].join("\n");
     await load(text, { engine: "reference", kernel: "7.2" });
     assert.is(await page.$$eval(".cm-lint-marker-error", (es) => es.length), 2, "two lines marked");
+    // A line's "expect" that its result misses is shown on its op.
+    await load('{"op": "create_vm", "as": "a", "type": "default", "expect": {"ret": 0}}\n{"op": "check_extension", "cap": "KVM_CAP_GUEST_MEMFD", "expect": {"ret": 0, "value": 7}}');
+    await step(1);
+    assert.match(await caption(), /expectation not met: value expected 7/);
+    assert.match((await page.textContent("#status")) ?? "", /1 failed check or expectation/);
+    await load(text, { engine: "reference", kernel: "7.2" });
     assert.ok(await page.$(".cm-lineNumbers"), "line numbers");
     await page.click("#share");
     const url = page.url();
@@ -320,7 +326,7 @@ if (skip) {
     await page.evaluate("window.playground.stop()");
     await step(lines.length - 1);
     assert.match(await caption(), /security property 2 owner control: file 1 \(vm 1\) punched pages \[0, 16\)/);
-    assert.match((await page.textContent("#status")) ?? "", /1 check failure/);
+    assert.match((await page.textContent("#status")) ?? "", /1 failed check or expectation/);
     assert.ok(await page.$("#results .row.violated"), "the result line is marked");
     assert.equal(await page.$$eval("#picture .violated", (es) => es.map((e) => e.getAttribute("data-key")).sort()), ["file:1", "vm:1"], "the file and VM the property names are marked");
     await page.screenshot({ path: join(SHOTS, "flawed-policy.png") });
@@ -328,7 +334,7 @@ if (skip) {
     await page.selectOption("#policy", "pasted");
     await page.fill("#policy-source", readFileSync(join(root, "examples/policies/flawed.mjs"), "utf8"));
     await page.click("#run");
-    await until("/check failure/.test(document.querySelector('#status').textContent)", "the pasted policy's run");
+    await until("/failed check/.test(document.querySelector('#status').textContent)", "the pasted policy's run");
     // A module that is no policy is refused with a sentence that says why, and nothing runs.
     await page.fill("#policy-source", "export const notAPolicy = 1;");
     await page.click("#run");

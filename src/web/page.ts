@@ -140,7 +140,9 @@ async function runTrace(startAt = -1): Promise<void> {
   scrub.disabled = r.n === 0;
   const parts = KINDS.map((k, n) => (counts[n] ? `${counts[n]} ${k}` : "")).filter(Boolean);
   const wall = performance.now() - t0;
-  const checks = r.checked ? (r.violations.length ? `; ${r.violations.length} check failure${r.violations.length === 1 ? "" : "s"}` : "; every invariant and security property held") : `; not checked op by op (over 5000 ops)`;
+  const nv = r.violations.length;
+  const failed = nv ? `; ${nv} failed check${nv === 1 ? "" : "s"} or expectation${nv === 1 ? "" : "s"} (marked ⚠)` : "";
+  const checks = r.checked ? failed || "; every invariant, security property and expectation held" : `${failed}; not checked op by op (over 5000 ops)`;
   setStatus(`${r.n} op${r.n === 1 ? "" : "s"} run on ${engineSel.value}, kernel ${kernelSel.value}, in ${wall.toFixed(0)} ms wall time: ${parts.join(", ") || "nothing to run"}${checks}.`);
   document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
   document.body.dataset.ops = String(r.n);

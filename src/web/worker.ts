@@ -11,7 +11,7 @@ import { checkSecurity } from "../check/security.js";
 import { readSnapshot, type Snapshot } from "../check/snapshot.js";
 import { DEFAULT_PROFILE, PROFILES } from "../kvm/profile.js";
 import type { Policy } from "../policy/types.js";
-import { Replayer, resultLine, type LineRecord } from "../trace/replay.js";
+import { expectMismatch, Replayer, resultLine, type LineRecord } from "../trace/replay.js";
 import { effectOf, sceneOf, type NameBook } from "./scene.js";
 import type { Kind, Request, Response, RunRequest, RunResult, StepResult } from "./protocol.js";
 
@@ -156,6 +156,9 @@ async function run(req: RunRequest): Promise<RunResult> {
   const opNames: string[] = new Array(n);
   const touched: string[][] = new Array(n);
   for (let k = 0; k < n; k++) {
+    // A line's "expect" that its result does not meet is shown on its op, like a failed check.
+    const missed = expectMismatch(recs[k]);
+    if (missed.length) violations.push({ i: k, text: `expectation not met: ${missed.map((key) => `${key} expected ${JSON.stringify(recs[k].expect![key])}`).join(", ")}` });
     const line = resultLine(recs[k]);
     const { i: _i, ...rest } = line;
     kinds[k] = KIND_CODE[kindOf(rest)];
@@ -164,6 +167,7 @@ async function run(req: RunRequest): Promise<RunResult> {
     opNames[k] = recs[k].op ?? "?";
     touched[k] = [...new Set([...namesIn(c.ops[k]), ...(zappedIn[k] ?? [])])];
   }
+  violations.sort((a, b) => a.i - b.i);
   return { type: "run", id: req.id, n, lines: Int32Array.from(lineNo), kinds, ops: opNames, json, why, violations, checked: check, touched, ms: performance.now() - t0 };
 }
 
