@@ -48,7 +48,8 @@ let current = -1;
 let shown: StepResult | null = null;
 let selectedObj: string | null = null;
 let playing: number | null = null;
-let stepSeq = 0;
+let wanted: { k: number; scrollList: boolean } | null = null;
+let busy: Promise<void> | null = null;
 let editorFollow = 0;
 
 const editor = makeEditor($("editor"), () => void runTrace(), () => {
@@ -149,13 +150,31 @@ async function runTrace(startAt = -1): Promise<void> {
   await select(Math.min(startAt, r.n - 1), true);
 }
 
-/** Shows the state after op k (-1: before the first), with what op k did. */
-async function select(k: number, scrollList: boolean): Promise<void> {
+/**
+ * Shows the state after op k (-1: before the first), with what op k did.
+ * One step request is in flight at a time: while it runs, newer selections
+ * replace each other, so dragging the scrubber over a long trace asks the
+ * worker only for where the thumb is, not for every op it passed.
+ */
+function select(k: number, scrollList: boolean): Promise<void> {
+  if (!run) return Promise.resolve();
+  wanted = { k: Math.max(-1, Math.min(run.n - 1, k)), scrollList };
+  busy ??= (async () => {
+    while (wanted) {
+      const w = wanted;
+      wanted = null;
+      await show(w.k, w.scrollList);
+    }
+    busy = null;
+  })();
+  return busy;
+}
+/** The op the player is at or on its way to: where a relative step starts. */
+const target = () => wanted?.k ?? current;
+
+async function show(k: number, scrollList: boolean): Promise<void> {
   if (!run) return;
-  k = Math.max(-1, Math.min(run.n - 1, k));
-  const seq = ++stepSeq;
   const r = await ask({ type: "step", k });
-  if (seq !== stepSeq) return; // a newer selection superseded this one
   if (r.type !== "step") {
     setStatus(`Could not show op ${k}: ${"error" in r ? r.error : "?"}`, true);
     return;
@@ -279,22 +298,22 @@ function play() {
   $("play").setAttribute("aria-pressed", "true");
   const tick = async () => {
     if (!run || current >= run.n - 1) return stop();
-    await select(current + 1, true);
+    await select(target() + 1, true);
     if (playing !== null) playing = window.setTimeout(tick, 1100);
   };
   playing = window.setTimeout(tick, 300);
 }
 $("play").addEventListener("click", () => (playing === null ? play() : stop()));
-$("back").addEventListener("click", () => (stop(), void select(current - 1, true)));
-$("fwd").addEventListener("click", () => (stop(), void select(current + 1, true)));
+$("back").addEventListener("click", () => (stop(), void select(target() - 1, true)));
+$("fwd").addEventListener("click", () => (stop(), void select(target() + 1, true)));
 $("first").addEventListener("click", () => (stop(), void select(-1, true)));
 $("last").addEventListener("click", () => (stop(), void select((run?.n ?? 0) - 1, true)));
 $<HTMLInputElement>("scrub").addEventListener("input", (e) => (stop(), void select(Number((e.target as HTMLInputElement).value), true)));
 document.addEventListener("keydown", (e) => {
   const t = e.target as HTMLElement;
   if (t.closest(".cm-editor") || t.closest("textarea, select, input:not([type=range])")) return;
-  if (e.key === "ArrowRight" && !t.closest("#results")) (stop(), void select(current + 1, true));
-  else if (e.key === "ArrowLeft" && !t.closest("#results")) (stop(), void select(current - 1, true));
+  if (e.key === "ArrowRight" && !t.closest("#results")) (stop(), void select(target() + 1, true));
+  else if (e.key === "ArrowLeft" && !t.closest("#results")) (stop(), void select(target() - 1, true));
   else if (e.key === "p" || e.key === "P") playing === null ? play() : stop();
   else return;
   e.preventDefault();
