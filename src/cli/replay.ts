@@ -6,9 +6,10 @@ import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
-import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
-import { checkInvariants } from "../check/invariants.js";
-import { checkSecurity } from "../check/security.js";
+import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
+import { Checker, type CheckReport } from "../check/checker.js";
+import { render } from "../check/violation.js";
+import { traceNamer } from "../trace/namer.js";
 import { loadPolicy } from "../policy/load.js";
 import { die, parse } from "./args.js";
 import { describe } from "./format.js";
@@ -60,11 +61,29 @@ export async function replayCommand(argv: string[]): Promise<number> {
     out.push(s);
     if (out.length >= 1024) process.stdout.write(out.splice(0).join("\n") + "\n");
   };
-  // --check runs one line at a time so that invariants are checked after every op.
-  for (const batch of replayText(host, text, values.check ? 1 : 4096)) {
+  // --check runs one line at a time so that invariants are checked after every op (for what the op changed).
+  const rp = new Replayer(host);
+  const checker = values.check ? new Checker(host) : null;
+  const namer = traceNamer(rp.names);
+  /** Prints the first broken rule of a check report, if any; true when one was. */
+  const failed = (r: CheckReport, after: string): boolean => {
+    if (r.invariants.length) {
+      process.stdout.write(out.splice(0).join("\n") + "\n");
+      console.error(`engine invariant failed ${after}, a bug in gmemsim:\n  ${r.invariants.map((v) => render(v, namer)).join("\n  ")}`);
+      return true;
+    }
+    if (r.security.length) {
+      process.stdout.write(out.splice(0).join("\n") + "\n");
+      console.error(`security property violated ${after} under policy ${host.policy.name}:\n  ${r.security.map((v) => render(v, namer)).join("\n  ")}`);
+      return true;
+    }
+    return false;
+  };
+  let last: LineRecord | null = null;
+  for (const batch of replayText(host, text, values.check ? 1 : 4096, rp)) {
     for (const rec of batch) {
       emit(values.json ? JSON.stringify(resultLine(rec)) : describe(rec));
-      if (!values.check) continue;
+      if (!checker) continue;
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
       if (miss.length || isError) {
@@ -73,20 +92,12 @@ export async function replayCommand(argv: string[]): Promise<number> {
         console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
         return 1;
       }
-      const bad = checkInvariants(host);
-      if (bad.length) {
-        process.stdout.write(out.splice(0).join("\n") + "\n");
-        console.error(`engine invariant failed after line ${rec.lineNo} (op ${rec.i}, ${rec.op}), a bug in gmemsim:\n  ${bad.join("\n  ")}`);
-        return 1;
-      }
-      const flaws = checkSecurity(host);
-      if (flaws.length) {
-        process.stdout.write(out.splice(0).join("\n") + "\n");
-        console.error(`security property violated after line ${rec.lineNo} (op ${rec.i}, ${rec.op}) under policy ${host.policy.name}:\n  ${flaws.join("\n  ")}`);
-        return 1;
-      }
+      if (failed(checker.step(), `after line ${rec.lineNo} (op ${rec.i}, ${rec.op})`)) return 1;
+      last = rec;
     }
   }
+  // The whole state once more at the end: this also checks the per-op checks against a full snapshot.
+  if (checker && failed(checker.full(), last ? `at the end of the trace (line ${last.lineNo})` : "at the end of the trace")) return 1;
   if (out.length) process.stdout.write(out.join("\n") + "\n");
   if (values.stats) {
     const h = gu.stats(host, undefined);

@@ -12,8 +12,8 @@
  */
 import fc from "fast-check";
 import { Simulator, type SimulatorOptions } from "../api/simulator.js";
-import { checkInvariants } from "../check/invariants.js";
-import { checkSecurity } from "../check/security.js";
+import { checkInvariants } from "../check/checker.js";
+import { checkSecurity } from "../check/checker.js";
 import { opArbitraries, DEFAULT_WEIGHTS, type OpName } from "./arbitraries.js";
 
 export interface GmemModel {

@@ -66,4 +66,9 @@ export class Names {
   has(name: string): boolean {
     return this.table.has(name);
   }
+
+  /** Every name with what it is bound to now (for naming objects in reports: namer.ts). */
+  entries(): IterableIterator<[string, Named]> {
+    return this.table.entries();
+  }
 }

@@ -108,8 +108,7 @@ export function expectMismatch(r: LineRecord): string[] {
 }
 
 /** Splits a trace into lines and runs them all, syncing once per chunk. */
-export function* replayText(host: Host, text: string, chunk = 4096): Generator<LineRecord[]> {
-  const rp = new Replayer(host);
+export function* replayText(host: Host, text: string, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
   const lines = text.split("\n");
   let batch: LineRecord[] = [];
   for (let n = 0; n < lines.length; n++) {

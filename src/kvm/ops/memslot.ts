@@ -9,7 +9,7 @@ import { GUEST_MEMFD_FLAG_MMAP, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KV
 import type { Host } from "../host.js";
 import { GmemFile, Memslot, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
-import { fileView, vmView } from "../../policy/views.js";
+import { fileView, vmView } from "../views.js";
 
 /** The largest user address + size that access_ok() accepts (TASK_SIZE_MAX, checked live). */
 const USER_ADDR_MAX = 0x7ffffffff000n;
