@@ -325,7 +325,7 @@ if (skip) {
     await until(`document.querySelector('#policy').value === 'shipped:flawed.mjs' && document.body.dataset.ops === '${lines.length}'`, "the scenario to run");
     await page.evaluate("window.playground.stop()");
     await step(lines.length - 1);
-    assert.match(await caption(), /security property 2 owner control: file 1 \(vm 1\) punched pages \[0, 16\)/);
+    assert.match(await caption(), /security property 2 owner control: file lent \(vm guest\) punched pages \[0, 16\)/);
     assert.match((await page.textContent("#status")) ?? "", /1 failed check or expectation/);
     assert.ok(await page.$("#results .row.violated"), "the result line is marked");
     assert.equal(await page.$$eval("#picture .violated", (es) => es.map((e) => e.getAttribute("data-key")).sort()), ["file:1", "vm:1"], "the file and VM the property names are marked");

@@ -203,9 +203,8 @@ function draw() {
     const res = JSON.parse(run.json[k]) as Record<string, unknown>;
     if (res.errno && !res.exit) refusal = { errno: String(res.errno), why: run.why[k] };
   }
-  // A check failure names its objects by id ("file 1 (vm 1)"): mark them in the picture.
-  const violated = new Set<string>();
-  for (const v of run.violations) if (v.i === k) for (const m of v.text.matchAll(/\b(file|vm) (\d+)/g)) violated.add(`${m[1]}:${m[2]}`);
+  // The objects a check failure names are marked in the picture.
+  const violated = new Set(run.violations.filter((v) => v.i === k).flatMap((v) => v.keys));
   const { svg } = drawScene(shown.scene, shown.effect, { width: pic.clientWidth || 800, selected: selectedObj, refusal, violated });
   pic.innerHTML = svg;
   // The caption says, in words, what the picture animates.

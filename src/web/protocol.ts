@@ -42,7 +42,7 @@ export interface RunResult {
   /** The rule's sentence for errnos, exits and errors ("" when none). */
   why: string[];
   /** Security property or invariant failures that first appeared after op i (checked traces only). */
-  violations: Array<{ i: number; text: string }>;
+  violations: Array<{ i: number; text: string; keys: string[] }>;
   /** Ops are checked one by one (invariants and security properties) up to this many. */
   checked: boolean;
   /** Trace names each op refers to (and, in checked traces, the VMs it zapped), for "which ops touched this object". */

@@ -20,8 +20,8 @@ export function sceneOf(snap: Snapshot, events: readonly HostEvent[], names: Nam
   const linkOf = new Map<number, Extract<HostEvent, { kind: "link" }>>();
   const movedTargets = new Set<number>();
   for (const e of events) {
-    if (e.kind === "link") linkOf.set(e.file.id, e);
-    else if (e.kind === "move") for (const inode of e.inodes) for (const f of inode.files) if (f.vm === e.target && f.origin === "migrate") movedTargets.add(f.id);
+    if (e.kind === "link") linkOf.set(e.file, e);
+    else if (e.kind === "move") for (const f of e.promoted) movedTargets.add(f);
   }
   // A file of no live VM (a system-scoped gmem fd, where the simulator has that design) says so.
   const vmName = (id: number) => names.get(`vm:${id}`) ?? (snap.vms.has(id) ? `vm#${id}` : "(none)");

@@ -6,9 +6,10 @@
  * what the op did. Stepping forward costs one op; stepping back replays.
  */
 import { Simulator } from "../api/simulator.js";
-import { checkInvariants } from "../check/invariants.js";
-import { checkSecurity } from "../check/security.js";
+import { Checker } from "../check/checker.js";
 import { readSnapshot, type Snapshot } from "../check/snapshot.js";
+import { render, type Violation } from "../check/violation.js";
+import { traceNamer } from "../trace/namer.js";
 import { DEFAULT_PROFILE, PROFILES } from "../kvm/profile.js";
 import type { Policy } from "../policy/types.js";
 import { expectMismatch, Replayer, resultLine, type LineRecord } from "../trace/replay.js";
@@ -128,8 +129,15 @@ async function run(req: RunRequest): Promise<RunResult> {
   const check = n <= CHECK_LIMIT;
   const recs: LineRecord[] = new Array(n);
   const violations: RunResult["violations"] = [];
-  let seen = new Set<string>();
   const CHUNK = 4096;
+  // As `replay --check` does: the checker looks, after each op, at what the op changed; the
+  // violations name objects by the trace's names, and carry their ids for the picture.
+  const checker = check ? new Checker(host) : null;
+  const namer = traceNamer(rp.names);
+  const reported = new Set<string>();
+  const report = (k: number, what: string, vs: Violation[]) => {
+    for (const v of vs) if (!reported.has(v.text) && reported.add(v.text)) violations.push({ i: k, text: `${what} ${render(v, namer)}`, keys: [...v.text.matchAll(/@(vm|file|inode|map):(\d+)/g)].map((m) => `${m[1]}:${m[2]}`) });
+  };
   // Checked traces are snapshotted after every op anyway: a VM that lost SPTEs to another file's
   // punch (or a donation, or a move) counts as touched by that op too.
   let prev = check ? readSnapshot(host.core.snapshot()) : null;
@@ -144,12 +152,19 @@ async function run(req: RunRequest): Promise<RunResult> {
       if (typeof op?.as === "string") for (const id of snap.vms.keys()) if (!prev!.vms.has(id)) vmNames.set(id, op.as);
       zappedIn[k] = [...snap.vms.values()].filter((v) => v.counters.zaps > (prev!.vms.get(v.id)?.counters.zaps ?? v.counters.zaps) && vmNames.has(v.id)).map((v) => vmNames.get(v.id)!);
       prev = snap;
-      const now = [...checkInvariants(host, snap).map((s) => `invariant ${s}`), ...checkSecurity(host, snap).map((s) => `security property ${s}`)];
-      for (const s of now) if (!seen.has(s)) violations.push({ i: k, text: s });
-      seen = new Set(now);
+      const r = checker!.step();
+      report(k, "engine invariant", r.invariants);
+      report(k, "security property", r.security);
     } else if ((k + 1) % CHUNK === 0) host.sync();
   }
   host.sync();
+  if (checker) {
+    // The whole state once more at the end, which also checks the per-op checks (as replay --check).
+    const r = checker.full();
+    report(n - 1, "engine invariant (at the end)", r.invariants);
+    report(n - 1, "security property (at the end)", r.security);
+    checker.close();
+  }
   const kinds = new Uint8Array(n);
   const json: string[] = new Array(n);
   const why: string[] = new Array(n);
@@ -158,7 +173,7 @@ async function run(req: RunRequest): Promise<RunResult> {
   for (let k = 0; k < n; k++) {
     // A line's "expect" that its result does not meet is shown on its op, like a failed check.
     const missed = expectMismatch(recs[k]);
-    if (missed.length) violations.push({ i: k, text: `expectation not met: ${missed.map((key) => `${key} expected ${JSON.stringify(recs[k].expect![key])}`).join(", ")}` });
+    if (missed.length) violations.push({ i: k, text: `expectation not met: ${missed.map((key) => `${key} expected ${JSON.stringify(recs[k].expect![key])}`).join(", ")}`, keys: [] });
     const line = resultLine(recs[k]);
     const { i: _i, ...rest } = line;
     kinds[k] = KIND_CODE[kindOf(rest)];
