@@ -75,7 +75,7 @@ export function gmemCommands(opts: { weights?: Partial<Record<OpName, number>>; 
  */
 export function gmemSetup(options: SimulatorOptions & { engines?: Array<"wasm" | "reference">; prefix?: object[] } = {}) {
   return () => {
-    const systems = (options.engines ?? ["wasm", "reference"]).map((engine) => new Simulator({ ...options, engine }));
+    const systems = (options.engines ?? ["wasm", "reference"]).map((engine) => new Simulator({ kernel: options.kernel, policy: options.policy, engine }));
     const live = new Set<string>();
     for (const op of options.prefix ?? []) {
       const answers = systems.map((s) => s.apply([op])[0]);

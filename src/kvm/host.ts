@@ -184,6 +184,11 @@ export class Host {
     return id;
   }
 
+  /** Where the next host mapping will be placed: lets a trace name a region's address before creating it. */
+  nextMapAddress(): bigint {
+    return BigInt(this.nextHvaPage) << 12n;
+  }
+
   /** Place a host mapping of npages in the host's virtual address space. */
   newMap(npages: number, prot: number, backing: HostMap["backing"], inodeId: number, pgoff: number, rights: number): HostMap {
     const map = new HostMap(this.nextId.map++, this.nextHvaPage, npages, prot, backing);

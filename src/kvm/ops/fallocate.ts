@@ -11,6 +11,7 @@ import { GmemFile, Memfd, type Fd } from "../objects.js";
 import { memfdFallocate } from "./memfd.js";
 import { fail, type Result } from "../result.js";
 import { fileView } from "../views.js";
+import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
 
 /**
@@ -20,8 +21,8 @@ import { ALL_PERMS } from "../perm.js";
 function designCheck(h: Host, file: GmemFile, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
-  const d = h.policy.fallocate?.({ file: fileView(file), op, range: [start, stop] });
-  if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
+  const d = askPolicy(h, "fallocate", { file: fileView(file), op, range: [start, stop] });
+  if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
 }
 

@@ -12,6 +12,7 @@ import { GmemFile, type Fd, type Vm, type Inode } from "../objects.js";
 import { ALL_PERMS, guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
 import { fileView, invalidateView, vmView } from "../views.js";
+import { askPolicy } from "../ask.js";
 
 export type LinkMode = "share" | "donate" | "migrate";
 
@@ -27,7 +28,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   const window: [number, number] = [Number(off >> 12n), Number((off + length) >> 12n)];
   if (window[0] < fd.window[0] || window[1] > fd.window[1])
     return [fail("EINVAL", `the window lies outside the source file's window [${fd.window[0]}, ${fd.window[1]}) (pages)`), null];
-  const d = h.policy.link?.({ source: fileView(fd), vm: vmView(vm), mode, perm: Object.freeze([...perm]), window }) ?? { allow: true as const };
+  const d = askPolicy(h, "link", { source: fileView(fd), vm: vmView(vm), mode, perm: [...perm], window: [window[0], window[1]] });
   if (!d.allow) return [fail("EPERM", `policy ${h.policy.name}: ${d.reason}`), null];
   const granted = mode === "migrate" ? new Set<Perm>() : new Set<Perm>(d.perm ?? perm);
   const file = h.newFile(fd.inode, vm, mode === "migrate" ? 0 : guestRights(granted));
@@ -66,7 +67,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
     if (!hasTwin(src, slot.id, slot.baseGfn, slot.npages, f.inode, slot.pgoff))
       return fail("EINVAL", `slot ${slot.id} of the target (gfns [${slot.baseGfn}, +${slot.npages}), inode offset page ${slot.pgoff}) has no identical binding in src`);
   }
-  const d = h.policy.migrate?.({ target: vmView(target), src: vmView(src), files: [...migrating].map(fileView) }) ?? { allow: true as const };
+  const d = askPolicy(h, "migrate", { target: vmView(target), src: vmView(src), files: [...migrating].map(fileView) });
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   const inodes = [...new Set([...migrating].map((f) => f.inode))];
   target.ctx = src.ctx;
