@@ -229,8 +229,13 @@ function drawSlot(c: Ctx, vm: SceneVm, s: SceneSlot, files: Map<number, SceneFil
     const first = Math.min(...zapped.map((z) => z.gfn));
     const lastGfn = Math.max(...zapped.map((z) => z.gfn));
     const xs = cols.cellX(cols.cell(s.pgoff + lastGfn - s.baseGfn)) + cw / 2 + 8;
-    const more = zapped.length > 1 ? ` +${zapped.length - 1}` : "";
-    inner.push(`<text class="zap-text" x="${Math.min(xs + 6, c.W - 190)}" y="${by + 12}">lost gfn ${hex(first)}${more} (pgoff ${s.pgoff + first - s.baseGfn}${more})</text>`);
+    const pg = (g: number) => s.pgoff + g - s.baseGfn;
+    // A contiguous run reads as a range; scattered gfns as the first and how many more.
+    const what =
+      zapped.length === 1 ? `gfn ${hex(first)} (pgoff ${pg(first)})`
+      : lastGfn - first + 1 === zapped.length ? `gfn ${hex(first)}-${hex(lastGfn)} (pgoff ${pg(first)}-${pg(lastGfn)})`
+      : `gfn ${hex(first)} +${zapped.length - 1} more (pgoff ${pg(first)}, ...)`;
+    inner.push(`<text class="zap-text" x="${Math.min(xs + 6, c.W - 230)}" y="${by + 12}">lost ${what}</text>`);
   }
   const moved = vm.movedAway ? " moved-away" : "";
   bar(c, cols, s.pgoff, s.npages, by, h, cls(key, c, `slot${moved}`), `data-obj="slot" data-key="vm:${vm.id}" data-vm="${vm.id}" data-slot="${s.slot}" data-sptes="${s.sptes.length}"`, inner.join(""));

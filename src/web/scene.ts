@@ -190,13 +190,14 @@ export function effectOf(before: Snapshot, after: Snapshot, op: Record<string, u
     const f = file;
     parts.push(`${range.what} [${range.start}, ${range.end}) of ${nm(`inode:${f.inode}`)} through file ${nm(`file:${f.id}`)} of VM ${nm(`vm:${f.vm}`)}`);
   }
-  const runs = (xs: number[]) => {
+  // gfns in hex (as addresses are written), pgoffs in decimal (as page ranges are).
+  const runs = (xs: number[], fmt: (n: number) => string = hex) => {
     const s = [...new Set(xs)].sort((a, b) => a - b);
     const out: string[] = [];
     for (let k = 0; k < s.length; ) {
       let j = k;
       while (j + 1 < s.length && s[j + 1] === s[j] + 1) j++;
-      out.push(j === k ? hex(s[k]) : `${hex(s[k])}-${hex(s[j])}`);
+      out.push(j === k ? fmt(s[k]) : `${fmt(s[k])}-${fmt(s[j])}`);
       k = j + 1;
     }
     return out.length > 4 ? `${out.slice(0, 4).join(", ")}, ... (${s.length})` : out.join(", ");
@@ -204,7 +205,7 @@ export function effectOf(before: Snapshot, after: Snapshot, op: Record<string, u
   if (freed.length) {
     const byInode = new Map<number, number[]>();
     for (const p of freed) byInode.set(p.inode, [...(byInode.get(p.inode) ?? []), p.pgoff]);
-    parts.push(`freed ${[...byInode].map(([i, ps]) => `${ps.length} page${ps.length === 1 ? "" : "s"} of ${nm(`inode:${i}`)} (pgoff ${runs(ps)})`).join(", ")}`);
+    parts.push(`freed ${[...byInode].map(([i, ps]) => `${ps.length} page${ps.length === 1 ? "" : "s"} of ${nm(`inode:${i}`)} (pgoff ${runs(ps, String)})`).join(", ")}`);
   }
   if (zapped.length) {
     const byVm = new Map<number, number[]>();
