@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { PROFILES, readSnapshot, Simulator, type Snapshot } from "../src/index.js";
 import { startServer, type Playground } from "../src/cli/serve.js";
+import { stringifyJson } from "../src/trace/json.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 // TOOLING.md: this machine's network is closed, so Chromium must not reach for Google's services.
@@ -206,7 +207,7 @@ if (skip) {
       })()`)) as Drawn[];
       const policyObj = policy ? (await import(join(root, "examples/policies", policy))).default : undefined;
       // The result lines the worker gave equal Node's for the whole trace.
-      assert.equal(await page.evaluate("window.playground.results()"), new Simulator({ policy: policyObj }).apply(text.split("\n")), `${name}: result lines`);
+      assert.equal(await page.evaluate("window.playground.results()"), new Simulator({ policy: policyObj }).apply(text.split("\n")).map(({ i: _i, ...rest }) => stringifyJson(rest)), `${name}: result lines`);
       const sim = new Simulator({ policy: policyObj });
       assert.equal(drawn[0], expected(readSnapshot(sim.snapshot())), `${name}: before the first op`);
       for (let k = 0; k < lines.length; k++) {

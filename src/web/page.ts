@@ -113,7 +113,8 @@ function shareState() {
   return location.href;
 }
 
-async function runTrace(startAt = -1): Promise<void> {
+/** Runs the editor's trace; false when the worker refused it (the status line says why). */
+async function runTrace(startAt = -1): Promise<boolean> {
   stop();
   $("run").classList.remove("stale");
   setStatus("Running…");
@@ -122,7 +123,7 @@ async function runTrace(startAt = -1): Promise<void> {
   const r = await ask({ type: "run", text: editor.text(), engine: engineSel.value as "wasm", kernel: kernelSel.value, design, policy: policyChoice() });
   if (r.type !== "run") {
     setStatus(`The run failed: ${"error" in r ? r.error : "?"}`, true);
-    return;
+    return false;
   }
   run = r;
   shown = null;
@@ -148,6 +149,7 @@ async function runTrace(startAt = -1): Promise<void> {
   document.body.dataset.runs = String(Number(document.body.dataset.runs ?? 0) + 1);
   document.body.dataset.ops = String(r.n);
   await select(Math.min(startAt, r.n - 1), true);
+  return true;
 }
 
 /**
@@ -390,16 +392,15 @@ async function main() {
     if (opts.kernel) kernelSel.value = opts.kernel;
     policySel.value = opts.policy ?? "default";
     $("policy-paste").hidden = policySel.value !== "pasted";
-    await runTrace(-1);
-    return run ? { n: run.n, ms: run.ms } : null;
+    return (await runTrace(-1)) && run ? { n: run.n, ms: run.ms } : null;
   },
   async step(k: number) {
     stop();
     await select(k, true);
   },
   stop,
-  /** The result lines as the worker gave them (with "i"), for comparison with Node's. */
-  results: () => (run ? run.json.map((j, i) => ({ i, ...JSON.parse(j) })) : []),
+  /** The result lines' JSON text as the worker gave it (without "i"), for comparison with Node's. */
+  results: () => (run ? run.json.slice() : []),
 };
 
 main().catch((e) => setStatus(`The playground failed to start: ${(e as Error).message}`, true));

@@ -10,6 +10,7 @@ import { Checker } from "../check/checker.js";
 import { readSnapshot, type Snapshot } from "../check/snapshot.js";
 import { render, type Violation } from "../check/violation.js";
 import { traceNamer } from "../trace/namer.js";
+import { stringifyJson } from "../trace/json.js";
 import { DEFAULT_PROFILE, PROFILES } from "../kvm/profile.js";
 import type { Policy } from "../policy/types.js";
 import { expectMismatch, Replayer, resultLine, type LineRecord } from "../trace/replay.js";
@@ -177,7 +178,7 @@ async function run(req: RunRequest): Promise<RunResult> {
     const line = resultLine(recs[k]);
     const { i: _i, ...rest } = line;
     kinds[k] = KIND_CODE[kindOf(rest)];
-    json[k] = JSON.stringify(rest);
+    json[k] = stringifyJson(rest); // integers exact, bigints included
     why[k] = (line as { message?: string }).message ?? ("error" in rest ? String(rest.error) : "");
     opNames[k] = recs[k].op ?? "?";
     touched[k] = [...new Set([...namesIn(c.ops[k]), ...(zappedIn[k] ?? [])])];
