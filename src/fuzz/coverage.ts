@@ -167,8 +167,10 @@ export function summarize(pairs: ReadonlyArray<readonly [string, number]>): { ke
     const [op, , , policy] = key.split("|");
     perOp.set(op, (perOp.get(op) ?? 0) + 1);
     for (const d of policy ? policy.split(" + ") : []) {
-      // Decisions without their edge classes: one line per hook, shape and answer.
-      const short = d.replace(/ (own|donated):[^ :]*/g, "").replace(/,donated:[^ :]*/g, "");
+      // One line per hook, request shape and answer; the edge classes folded into "at a window edge" or not.
+      const m = / own:[a-z-]+(?:,donated:[a-z-]+)*/.exec(d);
+      const atEdge = m && /first-page|last-page|whole|across-start|across-end|just-before|just-after/.test(m[0]);
+      const short = m ? `${d.slice(0, m.index)}${atEdge ? " (at a window edge)" : ""}${d.slice(m.index + m[0].length)}` : d;
       decisions.set(short, (decisions.get(short) ?? 0) + n);
     }
   }
