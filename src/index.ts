@@ -21,3 +21,5 @@ export { opArbitraries, opArbitrary, traceArbitrary, setupArbitrary, kernelTrace
 export { gmemCommands, gmemSetup, GmemCommand, CheckFailure, type GmemModel, type GmemReal } from "./fuzz/model.js";
 export { checkTrace, explain, type TraceFailure, type FailureKind } from "./fuzz/check.js";
 export { fuzzRun, dropOps, type RunOptions, type RunReport } from "./fuzz/run.js";
+// Coverage-guided fuzzing (what gmemsim fuzz runs).
+export { guidedRun, type GuidedOptions, type GuidedReport } from "./fuzz/guided.js";

@@ -6,7 +6,22 @@
  * same reports in any order give the same merged report.
  */
 import { intersectRanges } from "./policy-coverage.js";
-import type { CampaignReport } from "./types.js";
+import { REPORT_FORMAT, type CampaignReport } from "./types.js";
+
+/** Why a parsed JSON value is not a campaign report of this format (the fields merging relies on), or null. */
+export function checkReport(r: unknown): string | null {
+  if (!r || typeof r !== "object" || Array.isArray(r)) return "expected an object";
+  const o = r as Record<string, unknown>;
+  if (o.format !== REPORT_FORMAT) return `format is ${JSON.stringify(o.format)}, expected "${REPORT_FORMAT}"`;
+  for (const k of ["campaign", "kernel", "policy"]) if (typeof o[k] !== "string") return `${k} must be a string`;
+  for (const k of ["opsPerSeed", "ops", "traces"]) if (!Number.isSafeInteger(o[k])) return `${k} must be a whole number`;
+  if (typeof o.guided !== "boolean") return "guided must be true or false";
+  if (!Array.isArray(o.seeds) || !o.seeds.every(Number.isSafeInteger)) return "seeds must be a list of whole numbers";
+  if (!Array.isArray(o.violations)) return "violations must be a list";
+  if (!Array.isArray(o.coverage) || !o.coverage.every((c) => Array.isArray(c) && typeof c[0] === "string" && Number.isSafeInteger(c[1]))) return "coverage must be a list of [key, count]";
+  if (o.policyCoverage !== null && (typeof o.policyCoverage !== "object" || !Array.isArray((o.policyCoverage as { uncovered?: unknown }).uncovered))) return "policyCoverage must be null or {file, source, uncovered}";
+  return null;
+}
 
 /** Why two reports cannot be merged (they belong to different campaigns), or null. */
 function mismatch(a: CampaignReport, b: CampaignReport): string | null {

@@ -21,9 +21,7 @@ import { profileByName } from "../kvm/profile.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy } from "../policy/types.js";
 import { startPolicyCoverage, takePolicyCoverage } from "./policy-coverage.js";
-import type { CampaignReport, ShardSpec, Violation } from "./types.js";
-
-export const REPORT_FORMAT = "gmemsim-campaign/1";
+import { REPORT_FORMAT, type CampaignReport, type ShardSpec, type Violation } from "./types.js";
 
 /** Reads a policy file into the form a shard carries. */
 export function policySource(file: string): { file: string; source: string } {

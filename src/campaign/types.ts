@@ -4,6 +4,9 @@
  */
 import type { FailureKind } from "../fuzz/check.js";
 
+/** The report format this version writes and merges. */
+export const REPORT_FORMAT = "gmemsim-campaign/1";
+
 export interface ShardSpec {
   /** The campaign's name (a queue's parent job, a report's title). */
   campaign: string;

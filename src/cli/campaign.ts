@@ -13,6 +13,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkReport } from "../campaign/merge.js";
+import type { CampaignReport } from "../campaign/types.js";
 import { die, parse } from "./args.js";
 
 const USAGE = "gmemsim campaign status NAME --queue redis://HOST:PORT\n       gmemsim campaign report NAME --queue redis://HOST:PORT [--json] [--out DIR]\n       gmemsim campaign merge DIR [--json] [--out DIR]";
@@ -24,6 +26,19 @@ export interface CampaignCommandOptions {
   queue?: string;
   json: boolean;
   out: string;
+}
+
+/** A report file, or an error naming the file and what is wrong with it. */
+function readReport(file: string): CampaignReport {
+  let r: unknown;
+  try {
+    r = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`${file} is not JSON: ${(e as Error).message}`);
+  }
+  const why = checkReport(r);
+  if (why) throw new Error(`${file} is not a gmemsim campaign report (as gmemsim fuzz --report writes): ${why}`);
+  return r as CampaignReport;
 }
 
 export async function runCampaign(o: CampaignCommandOptions): Promise<number> {
@@ -40,7 +55,7 @@ export async function runCampaign(o: CampaignCommandOptions): Promise<number> {
     if (!files.length) die(`campaign merge: no report files (*.json) in ${o.target}`);
     let merged;
     try {
-      merged = mergeReports(files.map((f) => JSON.parse(readFileSync(join(o.target, f), "utf8"))));
+      merged = mergeReports(files.map((f) => readReport(join(o.target, f))));
     } catch (e) {
       die(`campaign merge: ${(e as Error).message}`);
     }

@@ -295,11 +295,13 @@ export async function runFuzz(argv: string[]): Promise<number> {
 async function localCampaign(shards: ShardSpec[], o: { workers: number; report?: string; json: boolean; out: string }): Promise<number> {
   const reports: CampaignReport[] = new Array(shards.length);
   let next = 0;
+  let done = 0;
   const t0 = performance.now();
   const lane = async () => {
     for (let k = next++; k < shards.length; k = next++) {
       reports[k] = o.workers > 1 ? await runShardInThread(shards[k]) : await runShard(shards[k]);
-      process.stderr.write(`fuzz: seeds ${shards[k].seeds[0]}..${shards[k].seeds[1]} done (${k + 1 - next + next}/${shards.length}), ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      done++;
+      process.stderr.write(`fuzz: seeds ${shards[k].seeds[0]}..${shards[k].seeds[1]} done (${done}/${shards.length} shards), ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(o.workers, shards.length) }, lane));
