@@ -219,6 +219,7 @@ export async function runFuzz(argv: string[]): Promise<number> {
     if (values.seconds !== undefined) die(`a campaign's shards have an op budget, not a time budget: --seconds does not apply with --seeds, --queue or --report\nusage: ${USAGE}`);
     if (values.seed !== undefined && values.seeds !== undefined) die(`give --seed N or --seeds A..B, not both\nusage: ${USAGE}`);
     const seeds = values.seeds !== undefined ? seedRange(values.seeds) : values.seed !== undefined ? seedRange(values.seed) : die(`a campaign needs --seeds A..B (or --seed N)\nusage: ${USAGE}`);
+    if (values.queue !== undefined && values.campaign === undefined) die(`--queue needs --campaign NAME: the campaign's name is how workers, status and report find it\nusage: ${USAGE}`);
     const name = values.campaign ?? "fuzz";
     try {
       checkCampaignName(name);
