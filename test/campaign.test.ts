@@ -99,4 +99,11 @@ if (!url) {
   });
 }
 
+test("a queue that cannot be reached is refused with a sentence, not endless reconnecting", () => {
+  // Port 1 on the loopback: nothing listens there.
+  const r = cli(["campaign", "status", "any", "--queue", "redis://127.0.0.1:1"]);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 within 5 s/);
+});
+
 test.run();

@@ -47,6 +47,19 @@ export function redisOptions(url: string): { host: string; port: number; passwor
   return { host: u.hostname, port, password: u.password ? decodeURIComponent(u.password) : undefined, db, maxRetriesPerRequest: null };
 }
 
+/** Waits until the queue's Redis connection is up; a sentence instead of endless reconnecting if it is not. */
+async function reach(q: QueueT, url: string, ms = 5000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${url} within ${ms / 1000} s (is redis-server running there?)`)), ms);
+  });
+  try {
+    await Promise.race([q.waitUntilReady(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A campaign name is a job id: letters, digits, '.', '_' and '-'. */
 export function checkCampaignName(name: string): void {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error(`--campaign takes a name of letters, digits, '.', '_' and '-' (at most 100), not "${name}"`);
@@ -69,6 +82,7 @@ export async function enqueueCampaign(url: string, shards: ShardSpec[]): Promise
   const parents: QueueT = new Queue(CAMPAIGN_QUEUE, { connection });
   const flow: FlowProducerT = new FlowProducer({ connection });
   try {
+    await reach(parents, url);
     const existing = await parents.getJob(campaign);
     if (existing) throw new Error(`a campaign named "${campaign}" is already in the queue (${await existing.getState()}): pick another name`);
     await flow.add({
@@ -106,6 +120,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
   const connection = redisOptions(o.queue);
   const probe: QueueT = new Queue(SHARD_QUEUE, { connection });
   try {
+    await reach(probe, o.queue);
     const client = (await probe.client) as unknown as { config(a: "GET", b: string): Promise<string[]> };
     const policy = (await client.config("GET", "maxmemory-policy"))[1];
     if (policy !== "noeviction") throw new Error(`Redis at ${o.queue} has maxmemory-policy ${policy}; BullMQ needs noeviction (redis-server --maxmemory-policy noeviction)`);
@@ -156,6 +171,7 @@ export async function campaignStatus(url: string, campaign: string): Promise<Cam
   const parents: QueueT = new Queue(CAMPAIGN_QUEUE, { connection });
   const shardsQ: QueueT = new Queue(SHARD_QUEUE, { connection });
   try {
+    await reach(parents, url);
     const parent = await parents.getJob(campaign);
     if (!parent) throw new Error(`no campaign named "${campaign}" in the queue at ${url}`);
     const state = await parent.getState();
