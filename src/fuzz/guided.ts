@@ -45,6 +45,12 @@ export interface GuidedReport {
 }
 
 const CHUNK = 64;
+/**
+ * The share of traces that are mutants once the corpus has any: 0.7 found the
+ * shipped flawed policies fastest over seeds 6..30 (against 0.5 and 0.85: median
+ * and worst ops to detection both lower), fresh traces still bringing new setups.
+ */
+const MUTANTS = 0.7;
 /** Fresh traces as long as the blind generator's. */
 const FRESH = traceArbitrary({ maxLength: 60 });
 
@@ -65,7 +71,7 @@ export function guidedRun(o: GuidedOptions): GuidedReport {
     const fresh = fc.sample(FRESH, { seed: (Math.imul(o.seed, 0x9e3779b1) + chunk) | 0, numRuns: CHUNK });
     const freshOps = fresh.flat();
     for (let k = 0; k < CHUNK && ops < o.ops; k++) {
-      const mutant = guide && corpus.size > 0 && r() < 0.5;
+      const mutant = guide && corpus.size > 0 && r() < MUTANTS;
       const trace = mutant ? mutate(corpus.pick(r()), r, freshOps, succeeded) : fresh[k];
       if (mutant) mutants++;
       ops += trace.length;
