@@ -89,7 +89,9 @@ export async function runShard(spec: ShardSpec, onSeed?: (seed: number, ops: num
     for (const [k, n] of r.coverage.counts) counts.set(k, (counts.get(k) ?? 0) + n);
     if (r.failure) {
       const f = r.failure;
-      const v = { seed, ops: r.ops, kind: f.failure.kind, index: f.failure.index, detail: f.failure.detail, originalLength: f.originalLength, trace: f.trace };
+      // Reports are plain JSON data, as they travel through Redis and files (fast-check's records have no prototype).
+      const trace = JSON.parse(JSON.stringify(f.trace)) as Violation["trace"];
+      const v = { seed, ops: r.ops, kind: f.failure.kind, index: f.failure.index, detail: f.failure.detail, originalLength: f.originalLength, trace };
       report.violations.push({ ...v, repro: reproText(v, spec, name) });
     }
     onSeed?.(seed, r.ops);
