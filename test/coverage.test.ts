@@ -120,7 +120,7 @@ test("V8 coverage of the policy module lists the branches that never ran, and on
   // Re-links from linked files happen (a mutation makes them), so link()'s owner check denied some
   // and is not listed; a sound policy never violates its own property, so that branch never ran.
   assert.not.match(lines, /only the owner links"\);$/m);
-  assert.match(lines, /`file \$\{bad\.file\.id\} was shared with w`/);
+  assert.match(lines, /`file \$\{bad\.file\} was shared with w`/);
   assert.equal(intersectRanges([[0, 10], [20, 30]], [[5, 25]]), [[5, 10], [20, 25]]);
 });
 
