@@ -365,20 +365,12 @@ export class GmemFile {
 
   /** size and blocks, exact: a bigint past 2^53. */
   fstat(): { size: Int; blocks: Int } {
-    return guard(this.sim, "fstat", () => {
-      const r = check("fstat", gm.fstat(this.host, this.obj));
-      this.host.sync();
-      return { size: r.size as Int, blocks: r.blocks as Int };
-    });
+    return fstatOf(this.sim, this.obj);
   }
 
   /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
   mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
-    return guard(this.sim, "mmap", () => {
-      const [r, map] = mm.mmap(this.host, this.obj, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
-      check("mmap", r);
-      return new Mapping(this.sim, map!);
-    });
+    return mmapOf(this.sim, this.obj, offset, len, prot, shared);
   }
 
   /** Counters of this file's inode: pages present, and of them poisoned. */
@@ -418,6 +410,24 @@ export class GmemFile {
   close(): void {
     guard(this.sim, "close", () => check("close", gm.close(this.host, this.obj)));
   }
+}
+
+/** fstat(2) of a gmem file or a memfd: size and blocks, exact. */
+function fstatOf(sim: Simulator, fd: GmemFileObj | MemfdObj): { size: Int; blocks: Int } {
+  return guard(sim, "fstat", () => {
+    const r = check("fstat", gm.fstat(sim.host, fd));
+    sim.host.sync();
+    return { size: r.size as Int, blocks: r.blocks as Int };
+  });
+}
+
+/** mmap(2) of a gmem file or a memfd. */
+function mmapOf(sim: Simulator, fd: GmemFileObj | MemfdObj, offset: Num, len: Num, prot: string | number, shared: boolean): Mapping {
+  return guard(sim, "mmap", () => {
+    const [r, map] = mm.mmap(sim.host, fd, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
+    check("mmap", r);
+    return new Mapping(sim, map!);
+  });
 }
 
 /**
@@ -467,20 +477,12 @@ export class Memfd {
 
   /** size and blocks (512-byte units of what is allocated), exact. */
   fstat(): { size: Int; blocks: Int } {
-    return guard(this.sim, "fstat", () => {
-      const r = check("fstat", gm.fstat(this.host, this.obj));
-      this.host.sync();
-      return { size: r.size as Int, blocks: r.blocks as Int };
-    });
+    return fstatOf(this.sim, this.obj);
   }
 
   /** mmap(2), MAP_SHARED unless shared is false. */
   mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
-    return guard(this.sim, "mmap", () => {
-      const [r, map] = mm.mmap(this.host, this.obj, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
-      check("mmap", r);
-      return new Mapping(this.sim, map!);
-    });
+    return mmapOf(this.sim, this.obj, offset, len, prot, shared);
   }
 
   /** close(2): EBADF the second time, which changes nothing. */
