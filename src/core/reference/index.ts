@@ -77,6 +77,7 @@ export class ReferenceCore implements Core {
       }
       case A.OP_VM_SET_CTX: m.vmSetCtx(a, b); break;
       case A.OP_FILE_BLOCK: m.fileBlock(a, b, c); break;
+      case A.OP_FILE_SET_FOREIGN: m.fileSetForeign(a, b); break;
       default:
         throw new Error(`reference core: unknown opcode ${op}`);
     }
