@@ -14,7 +14,9 @@ import { Host } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
-import type { GmemFile as GmemFileObj, HostMap, Vm as VmObj } from "../kvm/objects.js";
+import type { GmemFile as GmemFileObj, HostMap, SystemGmem as SystemGmemObj, Vm as VmObj } from "../kvm/objects.js";
+import * as sy from "../kvm/ops/system.js";
+import { designByName, type Design } from "../kvm/design.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gm from "../kvm/ops/gmem.js";
 import * as gu from "../kvm/ops/guest.js";
@@ -40,6 +42,12 @@ export interface SimulatorOptions {
   policy?: Policy;
   /** A core to drive (reset first), instead of making one: for many short runs, such as fuzzing. */
   core?: Core;
+  /**
+   * Which design of the 2023 discussion runs (an extension, SPEC §2.3): "vm"
+   * (default: upstream plus gmem_link), "system" (createGuestMemfdSystem, bind,
+   * unbind), or "system+implicit" (a VM's first memslot on a system fd binds it).
+   */
+  design?: Design["name"];
 }
 
 /** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
@@ -75,7 +83,8 @@ export class Simulator {
 
   constructor(options: SimulatorOptions = {}) {
     const profile = typeof options.kernel === "object" ? options.kernel : profileByName(options.kernel ?? "6.18");
-    this.host = new Host(options.core ?? makeCore(options.engine), { profile, policy: options.policy });
+    const design = designByName(options.design ?? "vm");
+    this.host = new Host(options.core ?? makeCore(options.engine), { profile, policy: options.policy, design });
     this.replayer = new Replayer(this.host);
   }
 
@@ -98,6 +107,18 @@ export class Simulator {
     const r = gu.stats(this.host, undefined);
     this.host.sync();
     return { host_pages: r.host_pages as number };
+  }
+
+  /**
+   * Extension (the system-scoped design): KVM_CREATE_GUEST_MEMFD on /dev/kvm, a
+   * gmem fd owned by no VM; VMs use it after bind(). ENOTTY in the vm design.
+   */
+  createGuestMemfdSystem(size: Num, flags: FlagsArg = 0): GmemFile {
+    return guard("create_guest_memfd_system", () => {
+      const [r, f] = sy.createGuestMemfdSystem(this.host, u64("size", size), toFlags("flags", "gmem", flags as never));
+      check("create_guest_memfd_system", r);
+      return new GmemFile(this, f!);
+    });
   }
 
   /** Anonymous shared host memory (to back plain memslots). */
@@ -229,7 +250,7 @@ export class Vm {
 export class GmemFile {
   constructor(
     readonly sim: Simulator,
-    readonly obj: GmemFileObj,
+    readonly obj: GmemFileObj | SystemGmemObj,
   ) {}
 
   private get host() {
@@ -287,6 +308,19 @@ export class GmemFile {
       check("gmem_link", r);
       return new GmemFile(this.sim, f!);
     });
+  }
+
+  /** Extension (the system-scoped design): gmem_bind: `vm` may use this fd, with the rights the policy grants (default r, w, x). */
+  bind(vm: Vm, perm?: Perm[]): void {
+    guard("gmem_bind", () => {
+      if (perm !== undefined && (!Array.isArray(perm) || !perm.every(isPerm))) throw new TraceError('perm: expected an array of "r", "w", "x"');
+      check("gmem_bind", sy.gmemBind(this.host, this.obj, vm.obj, perm));
+    });
+  }
+
+  /** Extension (the system-scoped design): gmem_unbind: `vm`'s bindings of this fd are dropped, as if it had closed its file. */
+  unbind(vm: Vm): void {
+    check("gmem_unbind", sy.gmemUnbind(this.host, this.obj, vm.obj));
   }
 
   /** Simulates a hardware memory error on the page at offset. */

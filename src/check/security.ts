@@ -36,6 +36,7 @@ export function checkSecurity(host: Host, snap?: Snapshot): string[] {
   const held = (f: GmemFile) => grants.get(f) ?? new Set<Perm>(f.linked ? [] : ALL_PERMS);
   const donations: Array<{ donor: GmemFile; window: [number, number] }> = [];
   const moves: Array<{ src: Vm; moved: Set<number> }> = [];
+  const vmDonations: Array<{ donor: Vm; inode: number; file: number }> = [];
   for (const e of events) {
     if (e.kind === "link") {
       // 1. No escalation.
@@ -52,7 +53,10 @@ export function checkSecurity(host: Host, snap?: Snapshot): string[] {
         }
       }
       moves.push({ src: e.src, moved: new Set(e.inodes.map((i) => i.id)) });
-    } else {
+    } else if (e.kind === "unbind") {
+      // The system design: an unbind that leaves others bound gives the memory to them, for good.
+      if (e.others.length) vmDonations.push({ donor: e.file.vm, inode: e.file.inode.id, file: e.system.id });
+    } else if (e.kind === "fallocate") {
       // 2. Owner control: contents destroyed only through rights granted by the owner.
       if (e.op === "punch" && !held(e.file).has("punch"))
         out.push(`2 owner control: file ${e.file.id} (vm ${e.file.vm.id}) punched pages [${e.range[0]}, ${e.range[1]}) without a punch right granted by the owner`);
@@ -80,6 +84,12 @@ export function checkSecurity(host: Host, snap?: Snapshot): string[] {
       const pgoff = slot ? slot.pgoff + sp.gfn - slot.base : -1;
       if (slot && slot.file === donor.id && overlaps(window, pgoff, pgoff + 1))
         out.push(`3 donation is final: vm ${donor.vm.id} maps gfn 0x${sp.gfn.toString(16)} in the window it donated`);
+    }
+  }
+  for (const { donor, inode, file } of vmDonations) {
+    for (const sp of snapshot.vms.get(donor.id)?.sptes ?? []) {
+      if (byPfn.get(sp.pfn)?.inode.id === inode)
+        out.push(`3 donation is final: vm ${donor.id} maps gfn 0x${sp.gfn.toString(16)} of inode ${inode}, which it gave up by gmem_unbind of file ${file}`);
     }
   }
   for (const { src, moved } of moves) {

@@ -14,6 +14,7 @@ import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
+import * as sy from "../kvm/ops/system.js";
 import { isPerm, type Perm } from "../kvm/perm.js";
 import type { Json } from "./json.js";
 import type { Names } from "./names.js";
@@ -236,6 +237,24 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
       }),
   },
   move_enc_context_from: { run: (c) => lk.moveEncContextFrom(c.host, c.names.vm("vm", c.f.raw("vm")), c.names.vm("src", c.f.raw("src"))) },
+  // ---- The system-scoped design (SPEC §2.3, an extension) ----
+  create_guest_memfd_system: {
+    zeroed: true,
+    run: (c) => create(c, "fd", () => sy.createGuestMemfdSystem(c.host, c.f.num("size", "u64"), c.f.flags("flags", "gmem"))),
+  },
+  gmem_bind: {
+    run: (c) => {
+      const f = c.f;
+      let perm: Perm[] | undefined;
+      if (f.has("perm")) {
+        const raw = f.raw("perm");
+        if (!Array.isArray(raw) || !raw.every(isPerm)) throw new TraceError('perm: expected an array of "r", "w", "x"');
+        perm = raw as Perm[];
+      }
+      return sy.gmemBind(c.host, c.names.fd("fd", f.raw("fd")), c.names.vm("vm", f.raw("vm")), perm);
+    },
+  },
+  gmem_unbind: { run: (c) => sy.gmemUnbind(c.host, c.names.fd("fd", c.f.raw("fd")), c.names.vm("vm", c.f.raw("vm"))) },
   stats: {
     run: (c) => (c.f.has("fd") ? gu.inodeStats(c.host, c.names.fd("fd", c.f.raw("fd"))) : gu.stats(c.host, c.f.has("vm") ? c.names.vm("vm", c.f.raw("vm")) : undefined)),
   },

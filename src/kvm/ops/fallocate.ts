@@ -7,7 +7,7 @@ import * as A from "../../abi/core-abi.js";
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_MODE_MASK, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_WRITE_ZEROES } from "../../uapi/constants.js";
 import { bytesText, splitBytes, type Bytes } from "../bytes.js";
 import type { Host } from "../host.js";
-import { GmemFile, type Fd } from "../objects.js";
+import { GmemFile, SystemGmem, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
 import { fileView } from "../../policy/views.js";
 import { ALL_PERMS } from "../perm.js";
@@ -16,7 +16,7 @@ import { ALL_PERMS } from "../perm.js";
  * The design's checks, after the kernel's own: a linked file stays inside its
  * window (EINVAL), and the policy decides (EPERM).
  */
-function designCheck(h: Host, file: GmemFile, op: "alloc" | "punch", start: number, stop: number): Result | null {
+function designCheck(h: Host, file: GmemFile | SystemGmem, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
   const d = h.policy.fallocate?.({ file: fileView(file), op, range: [start, stop] });
@@ -71,7 +71,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   // offset + len in pages and remainder; at 2^63 bytes or more it is beyond the largest file.
   const endPages = off.pages + ln.pages + (off.rem + ln.rem >= 4096 ? 1 : 0);
   if (endPages >= MAX_LFS_PAGES) return fail("EFBIG", `offset + len is beyond the largest file size`);
-  if (!(fd instanceof GmemFile)) return fail("EOPNOTSUPP", `a ${fd.kind} fd has no fallocate`);
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EOPNOTSUPP", `a ${fd.kind} fd has no fallocate`);
   if (!(mode & FALLOC_FL_KEEP_SIZE)) return fail("EOPNOTSUPP", "guest_memfd needs KEEP_SIZE");
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return fail("EOPNOTSUPP", "guest_memfd supports only KEEP_SIZE and PUNCH_HOLE");
   if (off.rem || ln.rem) return fail("EINVAL", `offset ${bytesText(offset)} and len ${bytesText(len)} must be multiples of 4096`);
@@ -84,7 +84,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   if (denied) return denied;
   h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
   // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
-  if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd, op, range: [start, stop] });
+  if (fd instanceof GmemFile && (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length)) h.events.push({ kind: "fallocate", file: fd, op, range: [start, stop] });
   return OK;
 }
 

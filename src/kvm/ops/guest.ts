@@ -7,7 +7,7 @@
 import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
-import { GmemFile, type Fd, type Vm } from "../objects.js";
+import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import type { Bytes } from "../bytes.js";
@@ -111,7 +111,7 @@ export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, siz
 
 export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
-  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
   if (offset < 0n || offset & 4095n || offset >= fd.inode.size) return fail("EINVAL", `offset ${offset} must be a page inside the file`);
   h.core.push(A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
   return ok();
@@ -119,8 +119,8 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
 
 /** Counters of a gmem file's inode (an extension for simulations): pages present and poisoned. */
 export function inodeStats(h: Host, fd: Fd | null): Result {
-  if (!fd || !(fd instanceof GmemFile ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
-  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
+  if (!fd || !(fd instanceof GmemFile || fd instanceof SystemGmem ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
   const r: Result = { ret: 0 };
   h.later((res, base) => {
     r.pages = res[base + 1];

@@ -16,6 +16,7 @@ import { fileView, invalidateView, vmView } from "../../policy/views.js";
 export type LinkMode = "share" | "donate" | "migrate";
 
 export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], offset: bigint | undefined, len: bigint | undefined, mode: LinkMode): [Result, GmemFile | null] {
+  if (h.design.system) return [fail("ENOTTY", `gmem_link is an ioctl of the inode/file design; this host runs design "${h.design.name}" (gmem_bind shares there)`), null];
   if (!fd || !fd.fdOpen) return [fail("EBADF", "fd is not open"), null];
   if (!vm || !vm.fdOpen) return [fail("EBADF", "vm is not an open VM fd"), null];
   if (!(fd instanceof GmemFile)) return [fail("EINVAL", `fd is a ${fd.kind} fd, not a guest_memfd`), null];
@@ -37,6 +38,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   file.origin = mode;
   file.parent = fd;
   file.migrating = mode === "migrate";
+  h.askForeign(file);
   h.events.push({ kind: "link", file, parent: fd, mode, perm: permList(granted), parentPerm: permList(fd.perm), window });
   if (mode === "donate") {
     // The window leaves the donor for good: its SPTEs there go, its maps fault there.
@@ -61,7 +63,8 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   const migrating = new Set<GmemFile>();
   for (const slot of target.slots.values()) {
     const f = slot.file;
-    if (!f || !f.migrating) continue;
+    // The system design has no migrating files: every binding of a system fd must have its twin.
+    if (!f || !(f.migrating || f.system)) continue;
     migrating.add(f);
     if (!hasTwin(src, slot.id, slot.baseGfn, slot.npages, f.inode, slot.pgoff))
       return fail("EINVAL", `slot ${slot.id} of the target (gfns [${slot.baseGfn}, +${slot.npages}), inode offset page ${slot.pgoff}) has no identical binding in src`);
@@ -76,6 +79,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   h.core.push(A.OP_VM_SET_CTX, src.id, 0);
   h.core.push(A.OP_ZAP_GFNS, src.id, 0, 2 ** 52);
   for (const f of migrating) {
+    if (!f.migrating) continue;
     // The target's file takes the owner's place: every right, and the right to link.
     f.migrating = false;
     f.owner = true;

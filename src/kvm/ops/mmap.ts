@@ -10,7 +10,7 @@ import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, PROT_EXEC, PROT_READ, PROT_WRI
 /** x86-64 TASK_SIZE of a 64-bit process (TASK_SIZE_MAX): 2^47 - 4096. */
 const TASK_SIZE = (1n << 47n) - 4096n;
 import type { Host } from "../host.js";
-import { GmemFile, HostMap, Memfd, type Fd } from "../objects.js";
+import { GmemFile, HostMap, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 
 function rightsOf(prot: number): number {
@@ -55,7 +55,7 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
   const pgoff = Number(off >> 12n);
   if (fd instanceof Memfd) return [ok(), h.newMap(npages, prot, fd, fd.inodeId, pgoff, rightsOf(prot))];
   if (prot & PROT_EXEC) return [fail("EPERM", "PROT_EXEC on a file of a noexec mount (anon inodes)"), null];
-  if (!(fd instanceof GmemFile)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
   if (!(fd.inode.flags & GUEST_MEMFD_FLAG_MMAP)) return [fail("ENODEV", "the guest_memfd was created without GUEST_MEMFD_FLAG_MMAP"), null];
   if (!shared) return [fail("EINVAL", "a guest_memfd can only be mapped shared (MAP_SHARED)"), null];
   // The inode/file design: a linked file maps only its window, never a donated one, and not before a migration completes.
