@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
+import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
 import { checkInvariants } from "../check/invariants.js";
@@ -13,7 +14,7 @@ import { loadPolicy } from "../policy/load.js";
 import { die, parse } from "./args.js";
 import { describe } from "./format.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
+const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE] [--design vm|system|system+implicit]";
 
 export function readTrace(path: string): string {
   try {
@@ -33,6 +34,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       engine: { type: "string", default: "wasm" },
       kernel: { type: "string", default: "6.18" },
       policy: { type: "string" },
+      design: { type: "string", default: "vm" },
     },
     USAGE,
   );
@@ -45,6 +47,12 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } catch (e) {
     die((e as Error).message);
   }
+  let design;
+  try {
+    design = designByName(String(values.design));
+  } catch (e) {
+    die((e as Error).message);
+  }
   const text = readTrace(positionals[0]);
   let policy;
   if (values.policy !== undefined) {
@@ -54,7 +62,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       die(`cannot load the policy: ${(e as Error).message}`);
     }
   }
-  const host = new Host(makeCore(engine), { profile, policy });
+  const host = new Host(makeCore(engine), { profile, policy, design });
   const out: string[] = [];
   const emit = (s: string) => {
     out.push(s);
@@ -91,7 +99,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
-    const perInode = [...host.inodes].map((inode) => [inode, gu.inodeStats(host, [...inode.files][0])] as const);
+    const perInode = [...host.inodes].map((inode) => [inode, gu.inodeStats(host, inode.holder ?? [...inode.files][0])] as const);
     host.sync();
     console.log(`stats: host_pages=${h.host_pages}`);
     for (const [vm, r] of perVm) console.log(`stats: vm ${vm.id}: sptes=${r.sptes} faults=${r.faults} zaps=${r.zaps} exits=${r.exits}`);

@@ -20,10 +20,11 @@ import { Worker } from "node:worker_threads";
 import { die, parse } from "../cli/args.js";
 import { profileByName } from "../kvm/profile.js";
 import { loadPolicy } from "../policy/load.js";
+import { designByName } from "../kvm/design.js";
 import { explain, type TraceFailure } from "./check.js";
 import { fuzzRun, type RunReport } from "./run.js";
 
-const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]";
+const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR] [--design vm|system|system+implicit]";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -62,7 +63,7 @@ function workerUrl(): { url: URL; execArgv: string[] } {
   return here.endsWith(".ts") ? { url: new URL("./worker.ts", here), execArgv: ["--import", "tsx"] } : { url: new URL("./fuzz-worker.js", here), execArgv: [] };
 }
 
-async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string }, progress: Progress): Promise<RunReport> {
+async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; design?: string }, progress: Progress): Promise<RunReport> {
   const { url, execArgv } = workerUrl();
   const per = Math.ceil(base.ops / n);
   const live = new Map<number, { ops: number; traces: number }>();
@@ -109,6 +110,7 @@ export async function runFuzz(argv: string[]): Promise<number> {
       out: { type: "string", default: "fuzz-out" },
       against: { type: "string", default: "reference" },
       kernel: { type: "string", default: "6.18" },
+      design: { type: "string", default: "vm" },
     },
     USAGE,
   );
@@ -124,7 +126,14 @@ export async function runFuzz(argv: string[]): Promise<number> {
   } catch (e) {
     die(`--kernel: ${(e as Error).message}\nusage: ${USAGE}`);
   }
+  const design = String(values.design);
+  try {
+    designByName(design);
+  } catch (e) {
+    die(`--design: ${(e as Error).message}\nusage: ${USAGE}`);
+  }
   if (values.against === "kernel") {
+    if (design !== "vm") die("--design applies to --against reference: the live kernel runs upstream, the vm design");
     if (values.policy !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
     return kernelFuzz({ seed, ops: Number.isFinite(budget) ? budget : 100_000, kernel, out: String(values.out) });
   }
@@ -136,17 +145,17 @@ export async function runFuzz(argv: string[]): Promise<number> {
   } catch (e) {
     die(`cannot load the policy: ${(e as Error).message}`);
   }
-  const policyName = policy?.name ?? "default";
-  const progress = new Progress(`fuzz (seed ${seed}, policy ${policyName}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
+  const policyName = policy?.name ?? (design === "vm" ? "default" : "system-default");
+  const progress = new Progress(`fuzz (seed ${seed}${design === "vm" ? "" : `, design ${design}`}, policy ${policyName}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
   const deadline = seconds !== undefined ? Date.now() + seconds * 1000 : undefined;
   const report =
     workers === 1
-      ? fuzzRun({ seed, ops: budget, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, onProgress: (p) => progress.update(p.ops, p.traces) })
-      : await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile }, progress);
+      ? fuzzRun({ seed, ops: budget, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, design, onProgress: (p) => progress.update(p.ops, p.traces) })
+      : await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile, design }, progress);
   progress.update(report.ops, report.traces, true);
   const rate = report.ops / Math.max(progress.elapsed, 1e-9);
   if (!report.failure) {
-    console.log(`fuzz: no divergence, no engine invariant and no security property failed in ${fmt(report.ops)} checked ops (${fmt(report.traces)} traces; seed ${seed}, policy ${policyName}); ${fmt(rate)} checked ops/s, ${fmt(rate / workers)} per worker`);
+    console.log(`fuzz: no divergence, no engine invariant and no security property failed in ${fmt(report.ops)} checked ops (${fmt(report.traces)} traces; seed ${seed}${design === "vm" ? "" : `, design ${design}`}, policy ${policyName}); ${fmt(rate)} checked ops/s, ${fmt(rate / workers)} per worker`);
     return 0;
   }
   const { trace, failure, originalLength } = report.failure;
@@ -154,10 +163,10 @@ export async function runFuzz(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
   const paragraph = explain(failure as TraceFailure, policyName);
-  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${policyFile ? ` --policy ${policyFile}` : ""}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
+  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${design === "vm" ? "" : ` --design ${design}`}${policyFile ? ` --policy ${policyFile}` : ""}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
   console.log(`fuzz: FAILED after ${fmt(report.ops)} ops (seed ${seed}). Shrunk from ${originalLength} to ${trace.length} ops, written to ${file}.`);
   console.log(paragraph);
-  const k = kernel === "6.18" ? "" : ` --kernel ${kernel}`;
+  const k = (kernel === "6.18" ? "" : ` --kernel ${kernel}`) + (design === "vm" ? "" : ` --design ${design}`);
   console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""}${k} (and --engine reference to compare the cores).`);
   return 1;
 }

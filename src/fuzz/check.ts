@@ -4,7 +4,7 @@
  * security properties and the policy's own properties must hold. The first
  * failure comes back with the op that showed it and the objects involved.
  */
-import { Simulator } from "../api/simulator.js";
+import { Simulator, type SimulatorOptions } from "../api/simulator.js";
 import { EngineCore } from "../core/engine.js";
 import { checkInvariants } from "../check/invariants.js";
 import { checkSecurity } from "../check/security.js";
@@ -27,6 +27,8 @@ export interface TraceFailure {
 export interface CheckOptions {
   kernel?: string;
   policy?: Policy;
+  /** The design (SPEC §2.3; default "vm"). */
+  design?: string;
   /** Check invariants and properties after every op (the default), or only at the end. */
   everyOp?: boolean;
 }
@@ -40,8 +42,9 @@ function freshEngine(): EngineCore {
 }
 
 export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOptions = {}): TraceFailure | null {
-  const engine = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: o.policy });
-  const reference = new Simulator({ engine: "reference", kernel: o.kernel, policy: o.policy });
+  const design = o.design as SimulatorOptions["design"];
+  const engine = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: o.policy, design });
+  const reference = new Simulator({ engine: "reference", kernel: o.kernel, policy: o.policy, design });
   const re = new Replayer(engine.host);
   const rr = new Replayer(reference.host);
   const everyOp = o.everyOp ?? true;

@@ -6,7 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { loadPolicy } from "../policy/load.js";
 import { fuzzRun } from "./run.js";
 
-const d = workerData as { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; t0: number };
+const d = workerData as { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; design?: string; t0: number };
 const policy = d.policyFile ? await loadPolicy(d.policyFile) : undefined;
 // performance.now() is per thread: the deadline comes as a Unix time.
 const deadline = d.deadline === undefined ? undefined : performance.now() + (d.deadline - Date.now());
@@ -17,6 +17,7 @@ const report = fuzzRun({
   deadline,
   kernel: d.kernel,
   policy,
+  design: d.design,
   onProgress: (p) => {
     const now = performance.now();
     if (now - last > 200) {

@@ -27,6 +27,8 @@ export class Vm {
   ctx: number;
   /** move_enc_context_from() took this VM's context: it can no longer map or fault. */
   contextMovedAway = false;
+  /** A private access of this VM succeeded: it runs under its own context, so it cannot take another (sev_guest(dst) in sev_vm_move_enc_context_from()). */
+  ranPrivate = false;
   constructor(
     readonly id: number,
     readonly type: VmType,

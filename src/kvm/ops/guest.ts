@@ -40,6 +40,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
       switch (code) {
         case A.RES_OK:
           if (access === "read") r.value = res[base + 1];
+          if (priv) vm.ranPrivate = true;
           return;
         case A.RES_MMIO:
           r.exit = "mmio";

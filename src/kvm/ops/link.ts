@@ -60,6 +60,10 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   if (!src || !src.fdOpen) return fail("EBADF", "src is not an open VM fd");
   if (target === src) return fail("EINVAL", "a VM cannot take its own encryption context");
   if (src.contextMovedAway) return fail("EINVAL", "src no longer has an encryption context");
+  // sev_vm_move_enc_context_from(): a target already running under its own context is EINVAL
+  // (its private pages would stay mapped under a key it no longer has).
+  h.sync();
+  if (target.ranPrivate) return fail("EINVAL", "the target already runs private memory under its own encryption context");
   const migrating = new Set<GmemFile>();
   for (const slot of target.slots.values()) {
     const f = slot.file;
