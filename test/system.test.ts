@@ -129,7 +129,7 @@ const FOREIGN: Line[] = [
   { op: "vcpu_access", vm: "b", gpa: 0, access: "read", private: true },
 ];
 
-test("the default system policy refuses a fault on a page prepared under another context: EACCES exit (kvm_gmem_get_pfn, foreign key)", () => {
+test("the default system policy refuses a fault on a page prepared under another context: EACCES exit (an extension: the policy's foreign answer)", () => {
   const { results, flaws } = run(FOREIGN);
   assert.equal(results[10], { i: 10, errno: "EACCES", exit: "memory_fault", gpa: 0, size: 4096, flags: ["PRIVATE"] });
   assert.equal(flaws, []);
@@ -208,6 +208,18 @@ test("the inode lives while the system fd is open or mapped, not while a VM is b
   assert.equal(results[8].value, 9);
   assert.is(results[10].host_pages, 0);
   assert.is(sim.host.inodes.size, 0);
+});
+
+test("move_enc_context_from to a VM already running private memory under its own context is EINVAL (sev_vm_move_enc_context_from refuses an SEV dst)", () => {
+  for (const design of ["vm", "system"] as const) {
+    const setup: Line[] =
+      design === "vm"
+        ? [SW("a"), SW("b"), { op: "create_guest_memfd", vm: "a", as: "g", size: 65536 }, slot("a", "g"), { op: "create_guest_memfd", vm: "b", as: "h", size: 65536 }, slot("b", "h")]
+        : [SW("a"), SW("b"), { op: "create_guest_memfd_system", as: "g", size: 65536 }, { op: "gmem_bind", fd: "g", vm: "a" }, slot("a", "g"), { op: "create_guest_memfd_system", as: "h", size: 65536 }, { op: "gmem_bind", fd: "h", vm: "b" }, slot("b", "h")];
+    const { results, flaws } = run([...setup, priv("b"), { op: "vcpu_access", vm: "b", gpa: 0, access: "write", private: true, value: 1 }, { op: "move_enc_context_from", vm: "b", src: "a" }], { design });
+    assert.is(results[results.length - 1].errno, "EINVAL", design);
+    assert.equal(flaws, [], design);
+  }
 });
 
 test.run();
