@@ -9,6 +9,8 @@ import { Simulator } from "../src/api/simulator.js";
 import { checkSecurity } from "../src/check/security.js";
 import { checkInvariants } from "../src/check/invariants.js";
 import type { Policy } from "../src/policy/types.js";
+import { fuzzRun } from "../src/fuzz/run.js";
+import { naivePolicy } from "../src/designs/naive.js";
 
 type Line = Record<string, unknown>;
 
@@ -220,6 +222,14 @@ test("move_enc_context_from to a VM already running private memory under its own
     assert.is(results[results.length - 1].errno, "EINVAL", design);
     assert.equal(flaws, [], design);
   }
+});
+
+test("the fuzzer on the system design with the naive policy rediscovers the right-key hazard and shrinks it to a handful of ops", () => {
+  const r = fuzzRun({ seed: 1, ops: 60_000, design: "system", policy: naivePolicy });
+  assert.ok(r.failure, `no failure in ${r.ops} ops`);
+  assert.is(r.failure!.failure.kind, "security property");
+  assert.match(r.failure!.failure.detail, /^6 right key: /);
+  assert.ok(r.failure!.trace.length <= 12, `shrunk to ${r.failure!.trace.length} ops`);
 });
 
 test.run();
