@@ -116,7 +116,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
   if (gmem) {
     // The system design (SPEC §2.3): a system fd stands for the VM's binding of it.
     let target = r.guestMemfd;
-    if (target instanceof SystemGmem) {
+    if (target instanceof SystemGmem && target.fdOpen) {
       const v = sys.memslotView(h, vm, target);
       if (!(v instanceof GmemFile)) return v;
       target = v;
