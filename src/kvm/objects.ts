@@ -147,6 +147,8 @@ export type GmemFd = GmemFile | SystemGmem;
 export class Memfd {
   fdOpen = true;
   maps = 0;
+  /** The file position (f_pos), which read(2) and write(2) advance. */
+  pos = 0n;
   constructor(
     readonly inodeId: number,
     public size: bigint,
