@@ -80,7 +80,8 @@ function underDefault(design: DesignName, steps: Line[], attack: Line[]): { work
     const rec = rp.op(op as never, k + 1);
     sim.host.sync();
     if (k < steps.length && (expectMismatch(rec).length > 0 || "error" in rec.result)) works = false;
-    if (checkInvariants(sim.host).length) works = false;
+    const bugs = checkInvariants(sim.host);
+    if (bugs.length) throw new Error(`designs: an engine invariant fails in ${design} design after op ${k} (a bug in gmemsim): ${bugs[0]}`);
     for (const flaw of checkSecurity(sim.host)) broken.add(Number(flaw.split(" ")[0]));
   });
   return { works, holds: Object.keys(PROPERTIES).map(Number).filter((p) => !broken.has(p)) };
