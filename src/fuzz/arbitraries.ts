@@ -427,9 +427,10 @@ const systemAccess = fc
   .record({
     op: fc.constant("vcpu_access"),
     vm,
-    gpa: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 20 }) }).map((p) => p * 4096 + 8),
+    gpa: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }).map((p) => p * 4096 + 8),
     access: fc.constantFrom("read", "read", "write", "write", "exec"),
-    private: fc.boolean(),
+    // Mostly private: most of the setup's VMs are confidential, with private memory where their slot is.
+    private: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     value: fc.integer({ min: 0, max: 255 }),
   })
   .map((o) => (o.access === "write" ? o : { op: o.op, vm: o.vm, gpa: o.gpa, access: o.access, private: o.private }) as Record<string, unknown>);
@@ -456,7 +457,7 @@ export const systemSetupArbitrary: fc.Arbitrary<Array<Record<string, unknown>>> 
     vms: fc.array(fc.constantFrom("sw_protected", "sw_protected", "default"), { minLength: 2, maxLength: 3 }),
     files: fc.array(fc.constantFrom<unknown>(0, "MMAP", 0), { minLength: 1, maxLength: 2 }),
     bound: fc.array(fc.tuple(fc.boolean(), fc.constantFrom<string[] | undefined>(undefined, undefined, ["r"], ["r", "w"])), { minLength: 3, maxLength: 3 }),
-    privateMemory: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    privateMemory: fc.array(fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: 3, maxLength: 3 }),
   })
   .map(({ vms, files, bound, privateMemory }) => {
     const ops: Array<Record<string, unknown>> = [];
