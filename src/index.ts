@@ -2,12 +2,16 @@
  * gmemsim's public surface: the simulator and its handles, errors, profiles,
  * trace replay, and the constants of the uAPI.
  */
-export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg } from "./api/simulator.js";
+export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg, type Int } from "./api/simulator.js";
 export { GmemError, TraceError } from "./errors.js";
 export { PROFILES, DEFAULT_PROFILE, profileByName, type KernelProfile } from "./kvm/profile.js";
 export { Host } from "./kvm/host.js";
 export type { Result } from "./kvm/result.js";
 export { Replayer, replayText, resultLine, expectMismatch, type LineRecord, type ResultLine } from "./trace/replay.js";
+// Exact JSON: a reader that keeps 64-bit integers (bigint past 2^53) and a writer that prints their digits.
+export { parseJson, stringifyJson } from "./trace/json.js";
+// The trace ops' declaration: plain data (fields, C types, defaults, errnos, examples), for tools and docs.
+export { OP_DEFS, EXPECT_FIELD, type OpDef, type FieldDef, type FieldKind, type FlagFamily, type CType } from "./trace/opdefs.js";
 export { digestSnapshot } from "./core/digest.js";
 export * from "./uapi/constants.js";
 export { ERRNO, type ErrnoName } from "./uapi/errno.js";
@@ -17,8 +21,9 @@ export { defaultSystemPolicy } from "./policy/system.js";
 export { DESIGNS, type Design } from "./kvm/design.js";
 export type { ForeignFault, ForeignRequest, SystemFileView, VmBindRequest } from "./policy/types.js";
 export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./policy/types.js";
-export { checkInvariants } from "./check/invariants.js";
-export { checkSecurity, type SecurityState } from "./check/security.js";
+export { Checker, checkInvariants, checkSecurity, type CheckSource, type CheckReport } from "./check/checker.js";
+export { render, type Violation, type Namer } from "./check/violation.js";
+export type { SecurityState } from "./check/security.js";
 export { readSnapshot, type Snapshot } from "./check/snapshot.js";
 export type { Perm } from "./kvm/perm.js";
 export { opArbitraries, opArbitrary, traceArbitrary, setupArbitrary, kernelTraceArbitrary, DEFAULT_WEIGHTS, VM_NAMES, FD_NAMES, MAP_NAMES, type OpName } from "./fuzz/arbitraries.js";

@@ -8,9 +8,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
+import { checkInvariants, checkSecurity } from "../src/check/checker.js";
 import { Simulator } from "../src/api/simulator.js";
-import { checkSecurity } from "../src/check/security.js";
-import { checkInvariants } from "../src/check/invariants.js";
 import { compareDesigns, callsOf, PROPERTIES, type DesignName } from "../src/designs/compare.js";
 import { SCENARIOS, type Line } from "../src/designs/scenarios.js";
 import { naivePolicy } from "../src/designs/naive.js";

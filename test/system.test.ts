@@ -5,9 +5,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { checkInvariants, checkSecurity } from "../src/check/checker.js";
 import { Simulator } from "../src/api/simulator.js";
-import { checkSecurity } from "../src/check/security.js";
-import { checkInvariants } from "../src/check/invariants.js";
 import type { Policy } from "../src/policy/types.js";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { naivePolicy } from "../src/designs/naive.js";

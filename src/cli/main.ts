@@ -8,7 +8,7 @@ commands:
   kernel TRACE   run a trace on the real kernel through /dev/kvm (--json)
   fuzz           random traces, engine vs reference (or kernel), invariants and security properties
                  checked after every op (--seed, --ops, --seconds, --workers, --policy, --against, --kernel, --out, --design)
-  bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick, --micro, --scale)
+  bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick, --micro, --scale, --check)
   demo           a narrated tour, then a high-volume run (what npm start runs)
   serve          the browser playground on 127.0.0.1 (--port N)
   designs        the 2023 debate run both ways: the same scenarios under the vm and system designs (--json)`;

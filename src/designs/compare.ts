@@ -4,9 +4,8 @@
  * "bind anywhere" policy (the shortest trace that breaks a property, shrunk as
  * the fuzzer shrinks). Plain data out; src/cli/designs.ts prints it.
  */
+import { checkInvariants, checkSecurity } from "../check/checker.js";
 import { Simulator } from "../api/simulator.js";
-import { checkInvariants } from "../check/invariants.js";
-import { checkSecurity } from "../check/security.js";
 import { checkTrace } from "../fuzz/check.js";
 import type { Policy } from "../policy/types.js";
 import { expectMismatch, Replayer } from "../trace/replay.js";

@@ -16,20 +16,32 @@ import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
 import { defaultSystemPolicy } from "../policy/system.js";
-import { fileView, vmView } from "../policy/views.js";
+import { fileView, vmView } from "./views.js";
 import { DESIGNS, type Design } from "./design.js";
 
 /**
- * What the security checker needs of the history: the facts the kernel layer
- * established, in order. Only successful operations are recorded.
+ * What the checkers need of the history: the facts the kernel layer
+ * established, in order, as plain data recorded when the op ran (ids, windows
+ * and rights as they were then), so that nothing done later (a close, a
+ * release) changes what an earlier op is judged by. Only successful operations
+ * are recorded.
+ *  - link: `file` of `vm` was made on `inode` from `parent` (of `parentVm`).
+ *  - fallocate: by a file with less than the owner's rights (the others cannot
+ *    break a property).
+ *  - move: move_enc_context_from; `promoted` are the target's files that took
+ *    the owner's place, `revoked` the source's files on the moved inodes that
+ *    lost every right.
+ *  - inode: a gmem inode opened (its first file) or freed (its last file went).
  */
 export type HostEvent =
-  | { kind: "link"; file: GmemFile; parent: GmemFile; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
-  | { kind: "fallocate"; file: GmemFile; op: "alloc" | "punch"; range: [number, number] }
-  | { kind: "move"; target: Vm; src: Vm; inodes: Inode[] }
-  // The system design (SPEC §2.3): a VM bound to a system fd, with its view; and unbound (a donation when others stay bound).
-  | { kind: "bind"; file: GmemFile; system: SystemGmem; perm: Perm[] }
-  | { kind: "unbind"; file: GmemFile; system: SystemGmem; others: Vm[] };
+  | { kind: "link"; file: number; vm: number; inode: number; parent: number; parentVm: number; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
+  | { kind: "fallocate"; file: number; vm: number; inode: number; op: "alloc" | "punch"; range: [number, number] }
+  | { kind: "move"; target: number; src: number; inodes: number[]; promoted: number[]; revoked: number[] }
+  | { kind: "inode"; inode: number; open: boolean }
+  // The system design (SPEC §2.3): `vm` bound to system fd `system` through its view `file` on `inode`;
+  // and unbound, with the VMs still bound then (a donation, when there are any).
+  | { kind: "bind"; file: number; vm: number; inode: number; system: number; perm: Perm[] }
+  | { kind: "unbind"; file: number; vm: number; inode: number; system: number; others: number[] };
 
 type Filler = (res: Float64Array, base: number) => void;
 
@@ -165,6 +177,7 @@ export class Host {
     const inode = new Inode(this.nextId.inode++, size, flags);
     this.inodes.add(inode);
     this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
+    this.events.push({ kind: "inode", inode: inode.id, open: true });
     const file = this.newFile(inode, vm, A.RIGHTS_ALL);
     this.askForeign(file);
     return file;
@@ -190,6 +203,7 @@ export class Host {
     const inode = new Inode(this.nextId.inode++, size, flags);
     this.inodes.add(inode);
     this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
+    this.events.push({ kind: "inode", inode: inode.id, open: true });
     return new SystemGmem(this.nextId.file++, inode);
   }
 
@@ -203,6 +217,11 @@ export class Host {
     const id = this.nextId.inode++;
     this.core.push(A.OP_INODE_CREATE, id, npages, A.INODE_ANON, 0);
     return id;
+  }
+
+  /** Where the next host mapping will be placed: lets a trace name a region's address before creating it. */
+  nextMapAddress(): bigint {
+    return BigInt(this.nextHvaPage) << 12n;
   }
 
   /** Place a host mapping of npages in the host's virtual address space. */
@@ -258,6 +277,7 @@ export class Host {
     if (inode.files.size === 0 && !inode.holder) {
       this.inodes.delete(inode);
       this.core.push(A.OP_INODE_DESTROY, inode.id);
+      this.events.push({ kind: "inode", inode: inode.id, open: false });
     }
     file.vm.files--;
     this.maybeFreeVm(file.vm);
@@ -275,6 +295,7 @@ export class Host {
     if (s.views.size === 0) {
       this.inodes.delete(inode);
       this.core.push(A.OP_INODE_DESTROY, inode.id);
+      this.events.push({ kind: "inode", inode: inode.id, open: false });
     }
     // Otherwise the last view's release frees the inode.
     for (const view of [...s.views.values()]) this.dropView(view);

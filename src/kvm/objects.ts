@@ -78,7 +78,7 @@ export class GmemFile {
   origin: FileOrigin = "owner";
   /** The file this one was linked from. */
   parent: GmemFile | null = null;
-  /** What policies see of this file, cached (src/policy/views.ts). */
+  /** What policies see of this file, cached (src/kvm/views.ts). */
   view: FileView | null = null;
   /** What a fault through this file does on a page prepared under another context (the policy's `foreign` answer). */
   foreign: ForeignFault = "map";

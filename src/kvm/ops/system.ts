@@ -11,7 +11,7 @@ import type { Host } from "../host.js";
 import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
-import { systemFileView, vmView } from "../../policy/views.js";
+import { systemFileView, vmView } from "../views.js";
 import { IMPLICIT_PERM } from "../design.js";
 import { hasPrivateMemory } from "./vm.js";
 
@@ -54,7 +54,7 @@ function attach(h: Host, fd: SystemGmem, vm: Vm, granted: Set<Perm>): GmemFile {
   fd.views.set(vm, file);
   fd.view = null;
   h.askForeign(file);
-  h.events.push({ kind: "bind", file, system: fd, perm: permList(granted) });
+  h.events.push({ kind: "bind", file: file.id, vm: vm.id, inode: fd.inode.id, system: fd.id, perm: permList(granted) });
   return file;
 }
 
@@ -92,7 +92,7 @@ export function gmemUnbind(h: Host, fd: Fd | null, vm: Vm | null): Result {
   s.unbound.add(vm!);
   s.view = null;
   h.dropView(view);
-  h.events.push({ kind: "unbind", file: view, system: s, others: [...s.views.keys()] });
+  h.events.push({ kind: "unbind", file: view.id, vm: vm!.id, inode: s.inode.id, system: s.id, others: [...s.views.keys()].map((v) => v.id) });
   return ok();
 }
 
