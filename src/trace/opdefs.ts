@@ -302,7 +302,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
       flags: { kind: "flags", family: "gmem", ctype: "u64", doc: "MMAP, INIT_SHARED" },
     },
     errnos: ["EINVAL", "ENOTTY"],
-    example: { op: "create_guest_memfd_system", as: "g", size: 65536, flags: "MMAP" },
+    example: { op: "create_guest_memfd_system", as: "gs", size: 65536, flags: "MMAP" },
     extension: "system design",
   },
   gmem_bind: {
