@@ -2,7 +2,7 @@
  * gmemsim's public surface: the simulator and its handles, errors, profiles,
  * trace replay, and the constants of the uAPI.
  */
-export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg, type Int } from "./api/simulator.js";
+export { Simulator, Vm, GmemFile, Memfd, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg, type Int } from "./api/simulator.js";
 export { GmemError, TraceError } from "./errors.js";
 export { PROFILES, DEFAULT_PROFILE, profileByName, type KernelProfile } from "./kvm/profile.js";
 export { Host } from "./kvm/host.js";
