@@ -8,6 +8,8 @@ import { profileByName } from "../kvm/profile.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
+import { isBinaryTrace, replayBinary } from "../trace/binary.js";
+import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
 import { traceNamer } from "../trace/namer.js";
@@ -17,6 +19,14 @@ import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
 
 const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE] [--design vm|system|system+implicit]";
+
+function readTraceBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path === "-" ? 0 : path);
+  } catch (e) {
+    die(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
 
 export function readTrace(path: string): string {
   try {
@@ -55,7 +65,9 @@ export async function replayCommand(argv: string[]): Promise<number> {
   } catch (e) {
     die((e as Error).message);
   }
-  const text = readTrace(positionals[0]);
+  const bytes = readTraceBytes(positionals[0]);
+  const binary = isBinaryTrace(bytes);
+  const text = binary ? "" : new TextDecoder().decode(bytes);
   let policy;
   if (values.policy !== undefined) {
     try {
@@ -106,9 +118,11 @@ export async function replayCommand(argv: string[]): Promise<number> {
     return failed(report, after);
   };
   let last: LineRecord | null = null;
-  for (const batch of replayText(host, text, values.check ? 1 : 4096, rp)) {
+  const chunk = values.check ? 1 : 4096;
+  // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
+  for (const batch of binary ? replayBinary(host, bytes, chunk, rp) : replayText(host, text, chunk, rp)) {
     for (const rec of batch) {
-      emit(values.json ? stringifyJson(resultLine(rec)) : describe(rec));
+      emit(values.json ? resultJson(rec) : describe(rec));
       if (!checker) continue;
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
