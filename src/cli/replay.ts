@@ -6,6 +6,7 @@ import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { replayArgsKernel } from "../trace/replay-args.js";
+import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
 import { isBinaryTrace, replayBinary } from "../trace/binary.js";
@@ -18,7 +19,7 @@ import { die, parse } from "./args.js";
 import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel VERSION[+OPTION...]] (default: the trace's # replay-args line, else 6.18) [--policy FILE]";
+const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel VERSION[+OPTION...]] (default: the trace's # replay-args line, else 6.18) [--policy FILE] [--design vm|system|system+implicit]";
 
 function readTraceBytes(path: string): Uint8Array {
   try {
@@ -46,12 +47,19 @@ export async function replayCommand(argv: string[]): Promise<number> {
       engine: { type: "string", default: "wasm" },
       kernel: { type: "string" },
       policy: { type: "string" },
+      design: { type: "string", default: "vm" },
     },
     USAGE,
   );
   if (positionals.length !== 1) die(`replay takes one TRACE (or -)\nusage: ${USAGE}`);
   const engine = String(values.engine);
   if (engine !== "wasm" && engine !== "reference") die(`--engine must be wasm or reference, not "${engine}"`);
+  let design;
+  try {
+    design = designByName(String(values.design));
+  } catch (e) {
+    die((e as Error).message);
+  }
   const bytes = readTraceBytes(positionals[0]);
   const binary = isBinaryTrace(bytes);
   const text = binary ? "" : new TextDecoder().decode(bytes);
@@ -70,7 +78,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       die(`cannot load the policy: ${(e as Error).message}`);
     }
   }
-  const host = new Host(makeCore(engine), { profile, policy });
+  const host = new Host(makeCore(engine), { profile, policy, design });
   // A closed pipe (replay ... | head) ends the run quietly: the reader has what it wanted.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
@@ -136,7 +144,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
-    const perInode = [...host.inodes].map((inode) => [[...inode.files], gu.inodeStats(host, [...inode.files][0])] as const);
+    const perInode = [...host.inodes].map((inode) => [inode.holder ? [inode.holder] : [...inode.files], gu.inodeStats(host, inode.holder ?? [...inode.files][0])] as const);
     host.sync();
     // Objects by the trace's names (an inode by the names of its files), the last name each was bound to.
     const nameOf = new Map<object, string>();

@@ -30,8 +30,9 @@ export const defaultPolicy: Policy = {
     if (!file.perm.includes(op)) return deny(`the file lacks the ${op} permission`);
     return allow;
   },
-  bind({ file, pgoff, npages }) {
-    if (overlapsAny(file.donated, pgoff, pgoff + npages)) return deny("the range lies in a window this file donated away");
+  bind(req) {
+    if (req.kind !== "memslot") return deny("the inode/file design has no system-scoped gmem to bind");
+    if (overlapsAny(req.file.donated, req.pgoff, req.pgoff + req.npages)) return deny("the range lies in a window this file donated away");
     return allow;
   },
   migrate() {
@@ -43,5 +44,9 @@ export const defaultPolicy: Policy = {
     if (overlapsAny(file.donated, range[0], range[1])) return deny("the range lies in a window this file donated away");
     if (!file.perm.includes("punch")) return deny("only the owner converts: the file lacks the punch permission");
     return allow;
+  },
+  // A page prepared under another VM's key is never mapped: the thread's reason why rebinding is unsafe.
+  foreign() {
+    return "refuse";
   },
 };

@@ -95,6 +95,8 @@ export class ReferenceCore implements Core {
       case A.OP_GFN_PRIVATE: this.results[r + 1] = m.gfnPrivate(a, b) ? 1 : 0; break;
       case A.OP_PIN: this.results[r] = m.pin(a, b, c); break;
       case A.OP_UNPIN: m.unpin(a); break;
+      // ---- foreign encryption contexts (both designs) ----
+      case A.OP_FILE_SET_FOREIGN: m.fileSetForeign(a, b); break;
       case A.OP_INODE_RESIZE: this.results[r + 1] = m.inodeResize(a, b); break;
       case A.OP_INODE_FILL: this.results[r + 1] = m.inodeFill(a, b, c, d); break;
       case A.OP_COUNT_PRESENT: this.results[r + 1] = [...m.s.inodes.get(a)!.pages.keys()].filter((p) => p >= b && p < c).length; break;

@@ -9,7 +9,7 @@
 import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
-import { GmemFile, HostMap, Pin, type Fd } from "../objects.js";
+import { GmemFile, HostMap, Pin, SystemGmem, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { fileView } from "../views.js";
@@ -32,14 +32,15 @@ export interface Attributes2 {
 export function setMemoryAttributes2(h: Host, fd: Fd | null, a: Attributes2): Result {
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
   // A VM fd: kvm_vm_ioctl() has no case and x86's kvm_arch_vm_ioctl() answers ENOTTY; shmem has no unlocked_ioctl.
-  if (!(fd instanceof GmemFile)) return fail("ENOTTY", `a ${fd.kind} fd has no KVM_SET_MEMORY_ATTRIBUTES2`);
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("ENOTTY", `a ${fd.kind} fd has no KVM_SET_MEMORY_ATTRIBUTES2`);
   // kvm_gmem_ioctl(): in-place conversion off (or a tree without it) leaves the ioctl unknown, before the struct is read.
   if (!h.profile.inPlace) return fail("ENOTTY", `profile ${h.profile.name} has no in-place conversion: guest_memfd answers no KVM_SET_MEMORY_ATTRIBUTES2`);
   if (a.flags !== 0n) return fail("EINVAL", `flags 0x${a.flags.toString(16)} must be 0 (no flag is defined)`);
   const r = a.reserved.findIndex((x) => x !== 0n);
   if (r >= 0) return fail("EINVAL", `reserved[${r}] must be 0`);
-  // kvm_arch_has_private_mem() of the VM of the file the ioctl is issued on.
-  if (!hasPrivateMemory(fd.vm)) return fail("EINVAL", "the file's VM has no private memory (a default VM): it supports no attribute, not even 0");
+  // kvm_arch_has_private_mem() of the VM of the file the ioctl is issued on. A system-design
+  // fd (an extension) has no VM: it supports what /dev/kvm reports with none (PRIVATE).
+  if (fd instanceof GmemFile && !hasPrivateMemory(fd.vm)) return fail("EINVAL", "the file's VM has no private memory (a default VM): it supports no attribute, not even 0");
   if (a.attributes & ~BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE)) return fail("EINVAL", `attributes 0x${a.attributes.toString(16)} has bits other than PRIVATE`);
   if (a.size === 0n || a.offset + a.size >= U64_END) return fail("EINVAL", "size must be positive and offset + size must not wrap");
   if (a.offset & 4095n || a.size & 4095n) return fail("EINVAL", "offset and size must be multiples of 4096");
@@ -67,7 +68,7 @@ export function setMemoryAttributes2(h: Host, fd: Fd | null, a: Attributes2): Re
 }
 
 /** Without a convert hook, a file converts what it may punch (a conversion changes what every view sees, as a punch does). */
-function convertWithoutHook(fd: GmemFile, start: number, end: number): { allow: true } | { allow: false; reason: string } {
+function convertWithoutHook(fd: GmemFile | SystemGmem, start: number, end: number): { allow: true } | { allow: false; reason: string } {
   if (fd.migrating) return { allow: false, reason: "a migrating file is gated until move_enc_context_from" };
   if (fd.donated.some(([s, e]) => start < e && s < end)) return { allow: false, reason: "the range lies in a window this file donated away" };
   if (!fd.perm.has("punch")) return { allow: false, reason: "the file lacks the punch permission, which conversion needs without a convert hook" };

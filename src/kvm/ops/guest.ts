@@ -6,7 +6,7 @@
  */
 import * as A from "../../abi/core-abi.js";
 import type { Host } from "../host.js";
-import { GmemFile, type Fd, type Vm } from "../objects.js";
+import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { exact, fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
@@ -97,14 +97,30 @@ export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
 export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number): number {
   let privArg: number;
   let attrArg: number;
+  // Whether this access is private, once the core has run it (for the note below).
+  let derived: () => boolean;
   if (h.profile.inPlace) {
     attrArg = A.DERIVED;
     privArg = hasPrivateMemory(vm) ? A.DERIVED : 0;
+    let gfnPrivate = false;
+    // The core resolves DERIVED; the gfn's attribute, read just before the access in the same batch, is what it resolves to.
+    if (privArg === A.DERIVED && !vm.ranPrivate)
+      h.later((res, base) => {
+        gfnPrivate = res[base + 1] === 1;
+      }, A.OP_GFN_PRIVATE, vm.id, gfn);
+    derived = () => gfnPrivate;
   } else {
     attrArg = vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
     privArg = hasPrivateMemory(vm) ? attrArg : 0;
+    derived = () => privArg === 1;
   }
-  return h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
+  const index = h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
+  // A VM's first successful private access (privateness as derived) puts its context in use (move_enc_context_from then refuses it as a target).
+  if (privArg !== 0 && !vm.ranPrivate)
+    h.fillAt(index, (res, base) => {
+      if (res[base] === A.RES_OK && derived()) vm.ranPrivate = true;
+    });
+  return index;
 }
 
 /**
@@ -186,7 +202,7 @@ export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, siz
 
 export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
-  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
   if (offset < 0n || offset & 4095n || offset >= fd.inode.size) return fail("EINVAL", `offset ${offset} must be a page inside the file`);
   const r: Result = { ret: 0 };
   h.later((res, base) => {
@@ -200,8 +216,8 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
 
 /** Counters of a gmem file's inode (an extension for simulations): pages present and poisoned. */
 export function inodeStats(h: Host, fd: Fd | null): Result {
-  if (!fd || !(fd instanceof GmemFile ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
-  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
+  if (!fd || !(fd instanceof GmemFile || fd instanceof SystemGmem ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
   const r: Result = { ret: 0 };
   h.later((res, base) => {
     r.pages = res[base + 1];
