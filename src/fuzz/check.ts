@@ -8,7 +8,7 @@
  * incremental checks). The first failure comes back with the op that showed it
  * and the objects involved, named as the trace named them.
  */
-import { Simulator } from "../api/simulator.js";
+import { Simulator, type SimulatorOptions } from "../api/simulator.js";
 import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import { Checker, type CheckReport } from "../check/checker.js";
@@ -34,6 +34,8 @@ export interface TraceFailure {
 export interface CheckOptions {
   kernel?: string;
   policy?: Policy;
+  /** The design (SPEC §2.3; default "vm"). */
+  design?: string;
   /** Check invariants and properties after every op (the default), or only at the end. */
   everyOp?: boolean;
   /** After each op, check what it changed (the default), or the whole state. */
@@ -49,8 +51,9 @@ function freshCores(): LockstepCore {
 }
 
 export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOptions = {}): TraceFailure | null {
+  const design = o.design as SimulatorOptions["design"];
   const cores = freshCores();
-  const engine = new Simulator({ core: cores, kernel: o.kernel, policy: o.policy });
+  const engine = new Simulator({ core: cores, kernel: o.kernel, policy: o.policy, design });
   const re = new Replayer(engine.host);
   const checker = new Checker(engine.host);
   const everyOp = o.everyOp ?? true;
