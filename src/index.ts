@@ -1,6 +1,8 @@
 /**
  * gmemsim's public surface: the simulator and its handles, errors, profiles,
- * trace replay, and the constants of the uAPI.
+ * trace replay, and the constants of the uAPI. Kept light for web pages (no
+ * fast-check, no debug wasm): the checkers are on gmemsim/check, fuzzing on
+ * gmemsim/fuzz, policies on gmemsim/policy, the debug engine on gmemsim/debug.
  */
 export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg } from "./api/simulator.js";
 export { GmemError, TraceError } from "./errors.js";
@@ -13,11 +15,4 @@ export * from "./uapi/constants.js";
 export { ERRNO, type ErrnoName } from "./uapi/errno.js";
 export { defaultPolicy } from "./policy/default.js";
 export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./policy/types.js";
-export { checkInvariants } from "./check/invariants.js";
-export { checkSecurity, type SecurityState } from "./check/security.js";
-export { readSnapshot, type Snapshot } from "./check/snapshot.js";
 export type { Perm } from "./kvm/perm.js";
-export { opArbitraries, opArbitrary, traceArbitrary, setupArbitrary, kernelTraceArbitrary, DEFAULT_WEIGHTS, VM_NAMES, FD_NAMES, MAP_NAMES, type OpName } from "./fuzz/arbitraries.js";
-export { gmemCommands, gmemSetup, GmemCommand, CheckFailure, type GmemModel, type GmemReal } from "./fuzz/model.js";
-export { checkTrace, explain, type TraceFailure, type FailureKind } from "./fuzz/check.js";
-export { fuzzRun, dropOps, type RunOptions, type RunReport } from "./fuzz/run.js";

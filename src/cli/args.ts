@@ -1,16 +1,11 @@
-/** Command-line parsing shared by the subcommands: strict, with a sentence for every mistake. */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+/**
+ * Ending a command with a sentence. Flag values are read and checked by the
+ * parsers of ./flags.ts, declared once in ./commands.ts.
+ */
+import { err } from "./style.js";
 
-export function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>, usage: string) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    console.error(`gmemsim: ${(e as Error).message}\nusage: ${usage}`);
-    process.exit(2);
-  }
-}
-
+/** Prints "gmemsim: MESSAGE" on standard error and exits (2: a usage error; 3: not available here). */
 export function die(message: string, code = 2): never {
-  console.error(`gmemsim: ${message}`);
+  console.error(`${err.red("gmemsim:")} ${message}`);
   process.exit(code);
 }

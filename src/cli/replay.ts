@@ -1,6 +1,4 @@
-/**
- * gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2]
- */
+/** gmemsim replay TRACE: its flags are declared in ./commands.ts. */
 import { readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
@@ -10,10 +8,17 @@ import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
 import { checkInvariants } from "../check/invariants.js";
 import { checkSecurity } from "../check/security.js";
 import { loadPolicy } from "../policy/load.js";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 import { describe } from "./format.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
+export interface ReplayOptions {
+  json?: boolean;
+  check?: boolean;
+  stats?: boolean;
+  engine: "wasm" | "reference";
+  kernel: string;
+  policy?: string;
+}
 
 export function readTrace(path: string): string {
   try {
@@ -23,29 +28,10 @@ export function readTrace(path: string): string {
   }
 }
 
-export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      json: { type: "boolean" },
-      check: { type: "boolean" },
-      stats: { type: "boolean" },
-      engine: { type: "string", default: "wasm" },
-      kernel: { type: "string", default: "6.18" },
-      policy: { type: "string" },
-    },
-    USAGE,
-  );
-  if (positionals.length !== 1) die(`replay takes one TRACE (or -)\nusage: ${USAGE}`);
-  const engine = String(values.engine);
-  if (engine !== "wasm" && engine !== "reference") die(`--engine must be wasm or reference, not "${engine}"`);
-  let profile;
-  try {
-    profile = profileByName(String(values.kernel));
-  } catch (e) {
-    die((e as Error).message);
-  }
-  const text = readTrace(positionals[0]);
+export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
+  const engine = values.engine;
+  const profile = profileByName(values.kernel);
+  const text = readTrace(trace);
   let policy;
   if (values.policy !== undefined) {
     try {

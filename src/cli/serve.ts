@@ -1,15 +1,16 @@
 /**
- * gmemsim serve [--port N] [--host 127.0.0.1]
- *
  * The browser playground: a small node:http server, on the loopback address only,
  * serving web/ and the browser bundle (build/browser/gmemsim.js, the wasm embedded).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 
-const USAGE = "gmemsim serve [--port N] [--host 127.0.0.1]";
+export interface ServeOptions {
+  port: number;
+  host: string;
+}
 export const DEFAULT_PORT = 8180;
 
 // Both src/cli/serve.ts (under tsx) and build/node/cli.js (the bundle) sit two levels below the package root.
@@ -97,14 +98,9 @@ export function startServer(port = DEFAULT_PORT, host = "127.0.0.1"): Promise<Pl
   });
 }
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { port: { type: "string", default: String(DEFAULT_PORT) }, host: { type: "string", default: "127.0.0.1" } }, USAGE);
-  if (positionals.length) die(`serve takes no arguments\nusage: ${USAGE}`);
-  const host = String(values.host);
+export async function serveCommand(values: ServeOptions): Promise<number> {
+  const { port, host } = values;
   if (host !== "127.0.0.1") die(`the playground listens on 127.0.0.1 only, not on "${host}": it runs whatever trace its page is given`);
-  const portText = String(values.port);
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) die(`--port must be an integer from 0 to 65535, not "${portText}"`);
   if (!existsSync(new URL("build/browser/gmemsim.js", root))) die("build/browser/gmemsim.js is missing; run `npm run build` first");
 
   let pg: Playground;

@@ -17,44 +17,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { die, parse } from "../cli/args.js";
-import { profileByName } from "../kvm/profile.js";
+import { die } from "../cli/args.js";
+import type { FuzzOptions } from "../cli/fuzz.js";
+import { Progress } from "../cli/progress.js";
 import { loadPolicy } from "../policy/load.js";
 import { explain, type TraceFailure } from "./check.js";
 import { fuzzRun, type RunReport } from "./run.js";
 
-const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]";
-
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-/** A progress line: a bar on a terminal, plain periodic lines otherwise. */
-class Progress {
-  private last = 0;
-  private readonly tty = process.stderr.isTTY === true;
-  private readonly t0 = performance.now();
-  constructor(
-    private readonly label: string,
-    private readonly total: number,
-    private readonly seconds: number | undefined,
-  ) {}
-  update(ops: number, traces: number, final = false): void {
-    const now = performance.now();
-    if (!final && now - this.last < (this.tty ? 150 : 5000)) return;
-    this.last = now;
-    const s = (now - this.t0) / 1000;
-    const frac = this.seconds !== undefined ? Math.min(1, s / this.seconds) : Math.min(1, ops / this.total);
-    const rate = `${fmt(ops / Math.max(s, 1e-9))} ops/s`;
-    const text = `${this.label}: ${fmt(ops)} ops, ${fmt(traces)} traces, ${rate}, ${s.toFixed(1)} s`;
-    if (this.tty) {
-      const width = 24;
-      const done = Math.round(frac * width);
-      process.stderr.write(`\r[${"#".repeat(done)}${".".repeat(width - done)}] ${(frac * 100).toFixed(0).padStart(3)}% ${text}   ${final ? "\n" : ""}`);
-    } else process.stderr.write(`${text}\n`);
-  }
-  get elapsed(): number {
-    return (performance.now() - this.t0) / 1000;
-  }
-}
 
 /** The worker entry: the bundled file next to the CLI, or the TypeScript source under tsx. */
 function workerUrl(): { url: URL; execArgv: string[] } {
@@ -97,38 +67,17 @@ async function inWorkers(n: number, base: { seed: number; ops: number; deadline?
   return { ops, traces, failure: failed?.failure };
 }
 
-export async function runFuzz(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      seed: { type: "string" },
-      ops: { type: "string" },
-      seconds: { type: "string" },
-      workers: { type: "string", default: "1" },
-      policy: { type: "string" },
-      out: { type: "string", default: "fuzz-out" },
-      against: { type: "string", default: "reference" },
-      kernel: { type: "string", default: "6.18" },
-    },
-    USAGE,
-  );
-  const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
-  const seconds = values.seconds !== undefined ? Number(values.seconds) : undefined;
-  const budget = values.ops !== undefined ? Number(values.ops) : seconds !== undefined ? Infinity : 100_000;
-  const workers = Number(values.workers);
-  if (!Number.isInteger(seed) || !(budget > 0) || (seconds !== undefined && !(seconds > 0))) die(`--seed, --ops and --seconds take positive numbers\nusage: ${USAGE}`);
-  if (!Number.isInteger(workers) || workers < 1) die(`--workers takes a whole number of at least 1\nusage: ${USAGE}`);
-  const kernel = String(values.kernel);
-  try {
-    profileByName(kernel);
-  } catch (e) {
-    die(`--kernel: ${(e as Error).message}\nusage: ${USAGE}`);
-  }
+/** The flags are declared, read and checked in src/cli/commands.ts (--out is known writable). */
+export async function runFuzz(values: FuzzOptions): Promise<number> {
+  const seed = values.seed ?? Date.now() % 2 ** 31;
+  const seconds = values.seconds;
+  const budget = values.ops ?? (seconds !== undefined ? Infinity : 100_000);
+  const workers = values.workers;
+  const kernel = values.kernel;
   if (values.against === "kernel") {
     if (values.policy !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
-    return kernelFuzz({ seed, ops: Number.isFinite(budget) ? budget : 100_000, kernel, out: String(values.out) });
+    return kernelFuzz({ seed, ops: Number.isFinite(budget) ? budget : 100_000, kernel, out: values.out });
   }
-  if (values.against !== "reference") die(`--against takes reference or kernel, not "${values.against}"\nusage: ${USAGE}`);
   const policyFile = values.policy !== undefined ? String(values.policy) : undefined;
   let policy;
   try {
@@ -150,7 +99,7 @@ export async function runFuzz(argv: string[]): Promise<number> {
     return 0;
   }
   const { trace, failure, originalLength } = report.failure;
-  const outDir = String(values.out);
+  const outDir = values.out;
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
   const paragraph = explain(failure as TraceFailure, policyName);
