@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, s
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { readmeFuzzExamples } from "./helpers/readme.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -93,14 +94,19 @@ console.log(JSON.stringify({
   assert.equal(out, { pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", arbitraries: true, flawCaught: true });
 });
 
-test("CommonJS: require('gmemsim') works on Node 20.19 and later (require of an ES module without top-level await)", () => {
-  writeFileSync(join(project, "use.cjs"), `const { Simulator } = require("gmemsim");\nconsole.log(new Simulator().createVm().checkExtension("KVM_CAP_GUEST_MEMFD"));\n`);
+test("CommonJS: require('gmemsim') and its subpaths work on Node 20.19 and later (require of an ES module without top-level await)", () => {
+  writeFileSync(
+    join(project, "use.cjs"),
+    `const { Simulator } = require("gmemsim");\nconst { fuzzRun } = require("gmemsim/fuzz");\nconst { checkInvariants } = require("gmemsim/check");\nconst { defaultPolicy } = require("gmemsim/policy");\n` +
+      `if (typeof fuzzRun !== "function" || typeof checkInvariants !== "function" || defaultPolicy.name !== "default") throw new Error("a subpath is missing");\n` +
+      `console.log(new Simulator().createVm().checkExtension("KVM_CAP_GUEST_MEMFD"));\n`,
+  );
   const r = node(["use.cjs"]);
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stdout.trim(), "1");
 });
 
-test("the types of every subpath check in the user's project (moduleResolution nodenext, strict), with the user's own fast-check", () => {
+test("the types of every subpath, and the README's fuzzing examples, check in the user's project (moduleResolution nodenext, strict), with the user's own fast-check", () => {
   writeFileSync(
     join(project, "use.ts"),
     `import { Simulator, type SimulatorOptions } from "gmemsim";
@@ -123,7 +129,13 @@ export { report, bad };
 `,
   );
   writeFileSync(join(project, "policy.ts"), readFileSync(join(root, "examples/policies/no-sharing.ts"), "utf8"));
-  writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["use.ts", "policy.ts"] }));
+  // The README's fuzzing examples, verbatim, beside the user's fast-check.
+  const examples = readmeFuzzExamples().map((code, k) => {
+    writeFileSync(join(project, `readme-${k}.ts`), code + "\n");
+    return `readme-${k}.ts`;
+  });
+  assert.ok(examples.length >= 2);
+  writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["use.ts", "policy.ts", ...examples] }));
   const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], { cwd: project, encoding: "utf8" });
   assert.is(tsc.status, 0, tsc.stdout + tsc.stderr);
 });
