@@ -7,7 +7,8 @@
 // declarations. Each step skips itself when its outputs are newer than its inputs.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { renderOps } from "./ops-doc.mjs";
 import { gzipSync } from "node:zlib";
 import { newestIn } from "./newest.mjs";
 
@@ -57,6 +58,14 @@ console.log(`build: browser entry build/browser/gmemsim.js: ${kb(browser.length)
 if (gzipped > BROWSER_BUDGET_GZIP) {
   console.error(`build: the browser entry is ${kb(gzipped)} gzipped, over its budget of ${kb(BROWSER_BUDGET_GZIP)}: something heavy reached src/index.ts`);
   process.exit(1);
+}
+// docs/ops.md, the op reference, from the declaration the trace reader uses (rewritten only when it changes).
+if (existsSync("src/trace/opdefs.ts")) {
+  const out = await build({ entryPoints: ["src/trace/opdefs.ts"], bundle: true, format: "esm", platform: "neutral", write: false, logLevel: "warning" });
+  const { OP_DEFS, EXPECT_FIELD } = await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString("base64")}`);
+  const md = renderOps(OP_DEFS, EXPECT_FIELD);
+  mkdirSync("docs", { recursive: true });
+  if (!existsSync("docs/ops.md") || readFileSync("docs/ops.md", "utf8") !== md) writeFileSync("docs/ops.md", md);
 }
 if (Object.values(ENTRIES).some((src) => stale(`build/types/${src.replace(/\.ts$/, ".d.ts")}`))) {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });

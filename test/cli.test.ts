@@ -25,7 +25,7 @@ const dir = mkdtempSync(join(tmpdir(), "gmemsim-cli-"));
 const ESC = /\x1b\[/;
 
 function run(args: string[], o: SpawnSyncOptions = {}) {
-  const env = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...(o.env ?? {}) };
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...(o.env ?? {}) };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", cwd: root, timeout: 60_000, ...o, env });
   return { code: r.status, out: String(r.stdout), err: String(r.stderr) };
