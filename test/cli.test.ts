@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { COMMANDS } from "../src/cli/commands.js";
-import { progressLine } from "../src/cli/progress.js";
+import { progressLine, redraw } from "../src/cli/progress.js";
 import { colorEnabled } from "../src/cli/style.js";
 import { renderTable } from "../src/cli/table.js";
 
@@ -133,7 +133,8 @@ test("the progress line never exceeds the terminal's width, whatever the width a
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 400 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.string({ maxLength: 300 }), (columns, frac, text) => {
       const line = progressLine(frac, text, columns);
-      return [...line].length <= Math.max(1, columns - 1);
+      const again = redraw(text, { columns } as NodeJS.WriteStream).replace("\r\x1b[2K", "");
+      return [...line].length <= Math.max(1, columns - 1) && [...again].length <= Math.max(1, columns - 1);
     }),
   );
   assert.match(progressLine(0.5, "fuzz: 10 ops", 80), /^\[#+\.+\]  50% fuzz: 10 ops$/, "a bar when there is room");

@@ -22,6 +22,12 @@ export function progressLine(frac: number, text: string, columns: number): strin
   return line.length > room ? line.slice(0, room - 1) + "…" : line;
 }
 
+/** A line redrawn in place on a terminal: the line cleared, then the text cut to the terminal's width. */
+export function redraw(text: string, stream: NodeJS.WriteStream = process.stderr): string {
+  const room = Math.max(1, (stream.columns || 80) - 1);
+  return `\r\x1b[2K${text.length > room ? text.slice(0, room - 1) + "…" : text}`;
+}
+
 export class Progress {
   private last = 0;
   private readonly tty: boolean;

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { die } from "../cli/args.js";
 import type { FuzzOptions } from "../cli/fuzz.js";
-import { Progress } from "../cli/progress.js";
+import { Progress, redraw } from "../cli/progress.js";
 import { loadPolicy } from "../policy/load.js";
 import { explain, type TraceFailure } from "./check.js";
 import { fuzzRun, type RunReport } from "./run.js";
@@ -135,7 +135,7 @@ async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: s
         const now = performance.now();
         if (!tty && now - lastReport < 5000) return;
         lastReport = now;
-        process.stderr.write(tty ? `\r${line(p)}   ` : `${line(p)}\n`);
+        process.stderr.write(tty ? redraw(line(p)) : `${line(p)}\n`);
       },
       onShrinkStart: (f) => {
         process.stderr.write(`${tty ? "\n" : ""}fuzz --against kernel: trace ${f.traceIndex} (${f.ops} ops) diverges at op ${f.divergence.index}; shrinking it on the kernel...\n`);
