@@ -9,6 +9,7 @@ import {
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
   OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
   OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE, OP_VM_SET_CTX, OP_FILE_BLOCK,
+  OP_INODE_RESIZE, OP_INODE_FILL, OP_COUNT_PRESENT,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { getVm } from "./kvm";
@@ -21,6 +22,7 @@ import { guestAccess, hostAccess } from "./fault";
 import { zapRange } from "./stage2";
 import { gmemPages, anonPages } from "./frames";
 import { btCount } from "./btree";
+import { inodeResize, inodeFill, countPresent } from "./shmem";
 
 export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);
 export const resBuf = memory.data(CMD_CAPACITY * RES_WORDS * 8, 16);
@@ -131,6 +133,15 @@ export function runBatch(n: i32): void {
       case OP_FILE_BLOCK:
         fileBlock(i32At(c, 1), u64At(c, 2), u64At(c, 3));
         put(r, RES_OK);
+        break;
+      case OP_INODE_RESIZE:
+        put(r, RES_OK, <f64>inodeResize(getInode(i32At(c, 1)), u64At(c, 2)));
+        break;
+      case OP_INODE_FILL:
+        put(r, RES_OK, <f64>inodeFill(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3), <u32>i32At(c, 4)));
+        break;
+      case OP_COUNT_PRESENT:
+        put(r, RES_OK, <f64>countPresent(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
         break;
       default:
         // The kernel layer sends only the opcodes above.

@@ -750,8 +750,12 @@ static void op_rw(const struct jval *l, struct out *o, int is_write, int positio
 	int fd = get_fd(l, "fd", NULL);
 	uint64_t len = get_num(l, "len", 64, 1, PAGE);
 	int64_t off = positional ? sext(get_num(l, "offset", 64, 1, 0), 64) : 0;
+	/* A write fills what it writes with one byte, as a store fills a page. */
+	uint64_t value = is_write ? get_num(l, "value", 8, 1, 0) : 0;
 	void *buf = io_buffer(len);
 	ssize_t r;
+	if (value)
+		memset(buf, (int)value, len);
 	if (positional)
 		r = is_write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
 	else

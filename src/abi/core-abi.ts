@@ -226,6 +226,24 @@ export const OP_VM_SET_CTX = 23;
  */
 export const OP_FILE_BLOCK = 24;
 
+// ---- ordinary files (shmem memfds): their size changes, and write(2) fills pages ----
+/**
+ * INODE_RESIZE(inode, npages): an anon inode's size becomes npages pages
+ * (shmem_setattr() → truncate_setsize()). Shrinking first runs PUNCH(inode,
+ * npages, old npages): the MMU notifier for its host maps, then the pages at
+ * or past the new end are freed. value = pages freed.
+ */
+export const OP_INODE_RESIZE = 40;
+/**
+ * INODE_FILL(inode, start, end, byte): write(2) through the page cache
+ * (shmem_write_begin()): every page of [start, end), ascending, is got or
+ * created, zeroed and marked uptodate if it was not, then filled with byte.
+ * value = pages created.
+ */
+export const OP_INODE_FILL = 41;
+/** COUNT_PRESENT(inode, start, end): value = present pages of the inode in [start, end) (asked only near the frame limit). */
+export const OP_COUNT_PRESENT = 42;
+
 /**
  * Zapping: every SPTE removed counts zaps += 1 in its VM. No other command
  * changes counters.

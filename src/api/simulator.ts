@@ -10,7 +10,7 @@ import { GmemError, TraceError } from "../errors.js";
 import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import type { Core } from "../core/core.js";
-import { Host } from "../kvm/host.js";
+import { DEFAULT_FRAME_LIMIT, Host } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
@@ -38,6 +38,12 @@ export interface SimulatorOptions {
   kernel?: string | KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
+  /**
+   * Frames the simulated host may hold at once (default and maximum 2^26, 256 GiB
+   * of guest memory): past it, allocations fail with ENOMEM and faults cannot be
+   * served, and nothing changes.
+   */
+  frameLimit?: number;
   /** A core to drive (reset first), instead of making one: for many short runs, such as fuzzing. */
   core?: Core;
 }
@@ -75,7 +81,10 @@ export class Simulator {
 
   constructor(options: SimulatorOptions = {}) {
     const profile = typeof options.kernel === "object" ? options.kernel : profileByName(options.kernel ?? "6.18");
-    this.host = new Host(options.core ?? makeCore(options.engine), { profile, policy: options.policy });
+    const frameLimit = options.frameLimit;
+    if (frameLimit !== undefined && !(Number.isSafeInteger(frameLimit) && frameLimit > 0 && frameLimit <= DEFAULT_FRAME_LIMIT))
+      throw new GmemError("Simulator", "EINVAL", `frameLimit: ${String(frameLimit)} must be a whole number of frames from 1 to ${DEFAULT_FRAME_LIMIT}`);
+    this.host = new Host(options.core ?? makeCore(options.engine), { profile, policy: options.policy, frameLimit });
     this.replayer = new Replayer(this.host);
   }
 

@@ -37,6 +37,13 @@ const uaddr = fc.oneof(
   fc.tuple(map, fc.integer({ min: 0, max: 2 })).map(([m, p]) => ({ map: m, offset: p * 4096 })),
 );
 
+/** Only write and pwrite take a fill byte. */
+function onlyWritesFill<T extends { op: string; value: number }>(o: T): Omit<T, "value"> | T {
+  if (o.op === "write" || o.op === "pwrite") return o;
+  const { value: _value, ...rest } = o;
+  return rest;
+}
+
 export const opArbitraries = {
   create_vm: fc.record({ op: fc.constant("create_vm"), as: vm, type: fc.constantFrom<unknown>("default", "default", "default", "sw_protected", 7) }),
   destroy_vm: fc.record({ op: fc.constant("destroy_vm"), vm }),
@@ -93,8 +100,15 @@ export const opArbitraries = {
   ),
   move_enc_context_from: fc.record({ op: fc.constant("move_enc_context_from"), vm, src: vm }),
   // The rest of SPEC §2.1: plain file operations, capabilities, host memory.
-  read: fc.record({ op: fc.constantFrom("read", "write"), fd, len: fc.constantFrom(0, 1, 4096) }),
-  pread: fc.record({ op: fc.constantFrom("pread", "pwrite"), fd, len: fc.constantFrom(0, 4096), offset: fc.constantFrom(0, 4096, -1) }),
+  // On a memfd these move data (a write fills with value) and grow the file; on gmem and VM fds they fail.
+  read: fc.record({ op: fc.constantFrom("read", "write"), fd, len: fc.constantFrom(0, 1, 4096, 5000, 65536), value: fc.integer({ min: 0, max: 255 }) }).map(onlyWritesFill),
+  pread: fc.record({
+    op: fc.constantFrom("pread", "pwrite"),
+    fd,
+    len: fc.constantFrom(0, 4096, 10000),
+    offset: fc.constantFrom<unknown>(0, 4096, 6000, 131072, -1, "0x7ffffffffffff000"),
+    value: fc.integer({ min: 0, max: 255 }),
+  }).map(onlyWritesFill),
   ftruncate: fc.record({ op: fc.constant("ftruncate"), fd, size: fc.constantFrom(0, 65536, 1048576, -1) }),
   check_extension: fc.oneof(
     fc.record({ op: fc.constant("check_extension"), cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", "KVM_CAP_VM_TYPES", 10, 9999) }),
@@ -207,7 +221,7 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
   set_memory_attributes: 1,
   memory_failure: 0,
   stats: 0,
-  // The design's ops are an extension the kernel does not have; memfd file I/O is not modelled.
+  // The design's ops are an extension the kernel does not have.
   gmem_link: 0,
   move_enc_context_from: 0,
   read: 1,
@@ -215,7 +229,7 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
   ftruncate: 1,
   check_extension: 1,
   anon_map: 1,
-  memfd: 0,
+  memfd: 2,
 };
 
 /** A gpa just below 2^48 that a 128 KiB memslot still fits under. */
@@ -232,6 +246,10 @@ export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknow
       return op.guest_phys_addr === "0x10000000000000" ? { ...op, guest_phys_addr: HIGH_GPA } : op;
     case "set_memory_attributes":
       return op.address === "0x10000000000000" ? { ...op, address: HIGH_GPA } : op;
+    case "fallocate":
+      // On a memfd an allocation is real memory, even past EOF: keep it to a few MiB (a gmem file here is at most 4 MiB, so
+      // longer allocations there fail with EINVAL all the same).
+      return op.len === "0x4000000000000" && !String(op.mode).includes("PUNCH_HOLE") ? { ...op, len: 8388608 } : op;
     case "vcpu_access": {
       const { private: _private, ...rest } = op;
       return rest;

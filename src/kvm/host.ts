@@ -31,7 +31,16 @@ type Filler = (res: Float64Array, base: number) => void;
 const HVA_BASE_PAGE = 0x100000;
 const HVA_GUARD_PAGES = 1;
 
+/**
+ * Frames the host may hold at once by default: 2^26 (256 GiB of guest memory).
+ * At about 25 bytes per populated page with its SPTE, the engine then stays well
+ * inside WebAssembly's 4 GiB of linear memory.
+ */
+export const DEFAULT_FRAME_LIMIT = 2 ** 26;
+
 export interface HostOptions {
+  /** Frames the host may hold at once; past it, allocations fail with ENOMEM (default DEFAULT_FRAME_LIMIT). */
+  frameLimit?: number;
   profile?: KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
@@ -49,10 +58,21 @@ export class Host {
   /** The history of successful design-level operations, for the security properties. */
   readonly events: HostEvent[] = [];
 
+  /** Frames the host may hold at once (HostOptions.frameLimit). */
+  readonly frameLimit: number;
+  /**
+   * An upper bound of the frames in use: every command that may make frames adds
+   * the most it can make, nothing subtracts; it is brought down to the core's exact
+   * count only when an allocation would pass the limit, so the common case costs a
+   * comparison.
+   */
+  private framesBound = 0;
+
   constructor(
     readonly core: Core,
     options: HostOptions = {},
   ) {
+    this.frameLimit = options.frameLimit ?? DEFAULT_FRAME_LIMIT;
     this.profile = options.profile ?? DEFAULT_PROFILE;
     this.policy = options.policy ?? defaultPolicy;
     core.onFlush = (n) => this.drain(n);
@@ -75,6 +95,51 @@ export class Host {
   /** Run every queued command, so that every Result returned so far is final. */
   sync(): void {
     this.core.flush();
+  }
+
+  // ---- the frame limit ----
+
+  /** Runs one command now and returns its value word. */
+  private askNow(op: number, a = 0, b = 0, c = 0): [number, number] {
+    const index = this.core.push(op, a, b, c);
+    this.core.flush();
+    const base = index * A.RES_WORDS;
+    return [this.core.results[base + 1], this.core.results[base + 2]];
+  }
+
+  private framesInUse(): number {
+    const [gmem, anon] = this.askNow(A.OP_STATS_HOST);
+    return gmem + anon;
+  }
+
+  /**
+   * Whether pages [start, end) of an inode can all be made present without
+   * passing the frame limit (counting only the absent ones). Near the limit this
+   * asks the core, so the answer is exact; the caller then sends the command.
+   */
+  rangeFits(inodeId: number, start: number, end: number): boolean {
+    const most = end - start;
+    if (this.framesBound + most <= this.frameLimit) {
+      this.framesBound += most;
+      return true;
+    }
+    this.framesBound = this.framesInUse();
+    const needed = most - this.askNow(A.OP_COUNT_PRESENT, inodeId, start, end)[0];
+    if (this.framesBound + needed > this.frameLimit) return false;
+    this.framesBound += needed;
+    return true;
+  }
+
+  /** Whether a fault may make one more frame: false only once the limit is reached. */
+  faultFits(): boolean {
+    if (this.framesBound < this.frameLimit) {
+      this.framesBound++;
+      return true;
+    }
+    this.framesBound = this.framesInUse();
+    if (this.framesBound >= this.frameLimit) return false;
+    this.framesBound++;
+    return true;
   }
 
   // ---- object creation ----

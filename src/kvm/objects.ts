@@ -97,6 +97,8 @@ export class GmemFile {
 export class Memfd {
   fdOpen = true;
   maps = 0;
+  /** The file position (f_pos), which read(2) and write(2) advance. */
+  pos = 0n;
   constructor(
     readonly inodeId: number,
     public size: bigint,

@@ -5,7 +5,7 @@
  */
 import { TraceError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
-import { Memfd, type Fd, type HostMap } from "../kvm/objects.js";
+import type { Fd, HostMap } from "../kvm/objects.js";
 import type { Result } from "../kvm/result.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gm from "../kvm/ops/gmem.js";
@@ -74,16 +74,8 @@ export interface OpContext {
   f: Fields;
 }
 
-/**
- * memfds exist to be mapped and to show that a non-gmem fd cannot be bound; their
- * file I/O (a position, size growth, page allocation) is not modelled, and saying
- * so beats answering approximately.
- */
-function notMemfd<T extends Fd | null>(op: string, fd: T): T {
-  if (fd instanceof Memfd) throw new TraceError(`${op} on a memfd is not modelled (memfds can be created, mapped, fstat'ed, bound (EINVAL) and closed)`);
-  return fd;
-}
-
+/** write/pwrite: the byte that fills what is written (0 when absent). */
+const fillByte = (f: Fields): number => (f.has("value") ? f.byte("value") : 0);
 
 /** A map offset must lie inside the page-rounded mapping. */
 function mapOffset(map: HostMap, f: Fields): number {
@@ -138,21 +130,21 @@ export const OPS: Record<string, { zeroed?: boolean; run: (c: OpContext) => Resu
       create(c, "fd", () => gm.createGuestMemfd(c.host, c.names.vm("vm", c.f.raw("vm")), c.f.num("size", "u64"), c.f.flags("flags", "gmem"))),
   },
   fstat: { run: (c) => gm.fstat(c.host, c.names.fd("fd", c.f.raw("fd"))) },
-  read: { run: (c) => gm.readWrite(c.host, notMemfd("read", c.names.fd("fd", c.f.raw("fd"))), c.f.has("len") ? c.f.num("len", "u64") : 4096n, false) },
-  write: { run: (c) => gm.readWrite(c.host, notMemfd("write", c.names.fd("fd", c.f.raw("fd"))), c.f.has("len") ? c.f.num("len", "u64") : 4096n, true) },
+  read: { run: (c) => gm.readWrite(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.has("len") ? c.f.num("len", "u64") : 4096n, false) },
+  write: { run: (c) => gm.readWrite(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.has("len") ? c.f.num("len", "u64") : 4096n, true, fillByte(c.f)) },
   pread: {
-    run: (c) => gm.preadPwrite(c.host, notMemfd("pread", c.names.fd("fd", c.f.raw("fd"))), c.f.has("len") ? c.f.num("len", "u64") : 4096n, c.f.has("offset") ? c.f.num("offset", "s64") : 0n, false),
+    run: (c) => gm.preadPwrite(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.has("len") ? c.f.num("len", "u64") : 4096n, c.f.has("offset") ? c.f.num("offset", "s64") : 0n, false),
   },
   pwrite: {
-    run: (c) => gm.preadPwrite(c.host, notMemfd("pwrite", c.names.fd("fd", c.f.raw("fd"))), c.f.has("len") ? c.f.num("len", "u64") : 4096n, c.f.has("offset") ? c.f.num("offset", "s64") : 0n, true),
+    run: (c) => gm.preadPwrite(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.has("len") ? c.f.num("len", "u64") : 4096n, c.f.has("offset") ? c.f.num("offset", "s64") : 0n, true, fillByte(c.f)),
   },
-  ftruncate: { run: (c) => gm.ftruncate(c.host, notMemfd("ftruncate", c.names.fd("fd", c.f.raw("fd"))), c.f.num("size", "s64")) },
+  ftruncate: { run: (c) => gm.ftruncate(c.host, c.names.fd("fd", c.f.raw("fd")), c.f.num("size", "s64")) },
   close: { run: (c) => gm.close(c.host, c.names.fd("fd", c.f.raw("fd"))) },
   fallocate: {
     run: (c) =>
       fal.fallocate(
         c.host,
-        notMemfd("fallocate", c.names.fd("fd", c.f.raw("fd"))),
+        c.names.fd("fd", c.f.raw("fd")),
         Number(wrap(toFlags("mode", "falloc", c.f.raw("mode")), "int")),
         c.f.num("offset", "s64"),
         c.f.num("len", "s64"),

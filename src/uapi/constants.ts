@@ -75,3 +75,8 @@ export const CAPS: Record<string, number> = {
   KVM_CAP_PRE_FAULT_MEMORY: 236,
   KVM_CAP_GUEST_MEMFD_FLAGS: 244,
 };
+
+/** x86-64 TASK_SIZE of a 64-bit process (TASK_SIZE_MAX): 2^47 - 4096. */
+export const TASK_SIZE = (1n << 47n) - 4096n;
+/** MAX_RW_COUNT: read(2) and write(2) move at most INT_MAX & PAGE_MASK bytes per call. */
+export const MAX_RW_COUNT = 0x7ffff000n;

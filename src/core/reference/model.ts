@@ -4,6 +4,7 @@
  * directly as possible over the maps of state.ts.
  */
 import * as A from "../../abi/core-abi.js";
+import { BigMap } from "./bigmap.js";
 import { RefState, RefInode, RefVm, overlap, ascending, inRanges, addRange } from "./state.js";
 
 export class RefModel {
@@ -106,7 +107,7 @@ export class RefModel {
 
   // ---- commands ----
   vmCreate(vm: number): void {
-    this.s.vms.set(vm, { slots: new Map(), sptes: new Map(), faults: 0, zaps: 0, exits: 0, ctx: vm + 1 });
+    this.s.vms.set(vm, { slots: new Map(), sptes: new BigMap(), faults: 0, zaps: 0, exits: 0, ctx: vm + 1 });
   }
 
   vmDestroy(vm: number): void {
@@ -114,7 +115,7 @@ export class RefModel {
   }
 
   inodeCreate(id: number, npages: number, kind: number, gmemFlags: number): void {
-    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new Map(), files: [], maps: [] });
+    this.s.inodes.set(id, { npages, kind, gmemFlags, pages: new BigMap(), files: [], maps: [] });
   }
 
   inodeDestroy(id: number): number {
@@ -191,6 +192,23 @@ export class RefModel {
     const victims = ascending(inode.pages.keys()).filter((p) => p >= start && p < end);
     for (const p of victims) this.freeFrame(inode, p);
     return victims.length;
+  }
+
+  inodeResize(inodeId: number, npages: number): number {
+    const inode = this.s.inodes.get(inodeId)!;
+    const freed = npages < inode.npages ? this.punch(inodeId, npages, inode.npages) : 0;
+    inode.npages = npages;
+    return freed;
+  }
+
+  inodeFill(inodeId: number, start: number, end: number, byte: number): number {
+    const inode = this.s.inodes.get(inodeId)!;
+    let made = 0;
+    for (let p = start; p < end; p++) {
+      if (!inode.pages.has(p)) made++;
+      this.s.frames.get(this.faultIn(inode, p))!.byte = byte;
+    }
+    return made;
   }
 
   /** Returns [code, value]. */

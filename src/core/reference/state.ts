@@ -3,6 +3,7 @@
  * rule of core-abi.ts reads as a few obvious lines. Nothing here is tuned for
  * speed; it is the oracle the WebAssembly engine is checked against.
  */
+import { BigMap } from "./bigmap.js";
 
 export interface RefFrame {
   byte: number;
@@ -16,7 +17,7 @@ export interface RefInode {
   kind: number;
   gmemFlags: number;
   /** pgoff -> pfn */
-  pages: Map<number, number>;
+  pages: BigMap<number>;
   /** file ids in creation order */
   files: number[];
   /** host map ids */
@@ -55,7 +56,7 @@ export interface RefSpte {
 
 export interface RefVm {
   slots: Map<number, RefSlot>;
-  sptes: Map<number, RefSpte>;
+  sptes: BigMap<RefSpte>;
   faults: number;
   zaps: number;
   exits: number;
@@ -73,7 +74,7 @@ export interface RefMap {
 }
 
 export class RefState {
-  frames = new Map<number, RefFrame>();
+  frames = new BigMap<RefFrame>();
   freeStack: number[] = [];
   nextPfn = 1;
   gmemPages = 0;

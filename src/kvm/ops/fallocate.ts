@@ -7,7 +7,8 @@ import * as A from "../../abi/core-abi.js";
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_MODE_MASK, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_WRITE_ZEROES } from "../../uapi/constants.js";
 import { bytesText, splitBytes, type Bytes } from "../bytes.js";
 import type { Host } from "../host.js";
-import { GmemFile, type Fd } from "../objects.js";
+import { GmemFile, Memfd, type Fd } from "../objects.js";
+import { memfdFallocate } from "./memfd.js";
 import { fail, type Result } from "../result.js";
 import { fileView } from "../../policy/views.js";
 import { ALL_PERMS } from "../perm.js";
@@ -71,7 +72,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   // offset + len in pages and remainder; at 2^63 bytes or more it is beyond the largest file.
   const endPages = off.pages + ln.pages + (off.rem + ln.rem >= 4096 ? 1 : 0);
   if (endPages >= MAX_LFS_PAGES) return fail("EFBIG", `offset + len is beyond the largest file size`);
-  if (!(fd instanceof GmemFile)) return fail("EOPNOTSUPP", `a ${fd.kind} fd has no fallocate`);
+  if (fd instanceof Memfd) return memfdFallocate(h, fd, mode, BigInt(offset), BigInt(len));
   if (!(mode & FALLOC_FL_KEEP_SIZE)) return fail("EOPNOTSUPP", "guest_memfd needs KEEP_SIZE");
   if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return fail("EOPNOTSUPP", "guest_memfd supports only KEEP_SIZE and PUNCH_HOLE");
   if (off.rem || ln.rem) return fail("EINVAL", `offset ${bytesText(offset)} and len ${bytesText(len)} must be multiples of 4096`);
@@ -82,6 +83,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   if (op === "alloc" && stop > inode.npages) return fail("EINVAL", `offset + len = ${stop * 4096} is beyond the file size ${inode.size}`);
   const denied = designCheck(h, fd, op, start, stop);
   if (denied) return denied;
+  if (op === "alloc" && !h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
   h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
   // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
   if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd, op, range: [start, stop] });
@@ -89,3 +91,6 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
 }
 
 const OK: Result = Object.freeze({ ret: 0 }) as Result;
+
+/** What an allocation past the host's frame limit answers (kvm_gmem_allocate() and shmem both say ENOMEM when memory runs out). */
+export const outOfFrames = (h: Host): Result => fail("ENOMEM", `the host would hold more than its limit of ${h.frameLimit} frames`);

@@ -9,6 +9,7 @@ import type { Host } from "../host.js";
 import { GmemFile, Memfd, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 import { supportedGmemFlags } from "./vm.js";
+import { memfdIo, memfdTruncate } from "./memfd.js";
 
 export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bigint): [Result, GmemFile | null] {
   if (!vm || !vm.fdOpen) return [fail("EBADF", "vm is not an open VM fd"), null];
@@ -22,6 +23,9 @@ export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bi
   return [ok(), h.newGmem(vm, ssize, Number(flags))];
 }
 
+/** A 64-bit count as a number where that is exact, else as a bigint. */
+const exact = (x: bigint): number | bigint => (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x);
+
 function openFd(fd: Fd | null): fd is Fd {
   return fd !== null && fd.fdOpen;
 }
@@ -29,10 +33,10 @@ function openFd(fd: Fd | null): fd is Fd {
 export function fstat(h: Host, fd: Fd | null): Result {
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
   // guest_memfd's page-cache folios are not counted in i_blocks: always 0 on 6.18.
-  if (fd instanceof GmemFile) return ok({ size: Number(fd.inode.size), blocks: 0 });
+  if (fd instanceof GmemFile) return ok({ size: exact(fd.inode.size), blocks: 0 });
   if (fd instanceof Memfd) {
     // shmem counts its pages: 8 blocks of 512 bytes each.
-    const r: Result = { ret: 0, size: Number(fd.size), blocks: 0 };
+    const r: Result = { ret: 0, size: exact(fd.size), blocks: 0 };
     h.later((res, base) => {
       r.blocks = res[base + 1] * 8;
     }, A.OP_STATS_INODE, fd.inodeId);
@@ -41,23 +45,36 @@ export function fstat(h: Host, fd: Fd | null): Result {
   return ok({ size: 0, blocks: 0 });
 }
 
-/** read(2)/write(2): a gmem or VM fd has no read/write methods, so no FMODE_CAN_READ/WRITE. */
-export function readWrite(h: Host, fd: Fd | null, len: bigint, write: boolean): Result {
+/**
+ * read(2)/write(2): a gmem or VM fd has no read/write methods, so no
+ * FMODE_CAN_READ/WRITE (EINVAL); a memfd reads and writes at its position.
+ * `value` is the byte a write fills with.
+ */
+export function readWrite(h: Host, fd: Fd | null, len: bigint, write: boolean, value = 0): Result {
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof Memfd) return memfdIo(h, fd, len, null, write, value);
   return fail("EINVAL", `fd has no ${write ? "write" : "read"} method (a ${fd.kind} fd)`);
 }
 
-/** pread64/pwrite64: a negative offset is EINVAL before the fd is looked up; then no FMODE_PREAD/PWRITE is ESPIPE. */
-export function preadPwrite(h: Host, fd: Fd | null, len: bigint, offset: bigint, write: boolean): Result {
+/**
+ * pread64/pwrite64: a negative offset is EINVAL before the fd is looked up;
+ * then no FMODE_PREAD/PWRITE is ESPIPE; a memfd reads and writes at offset.
+ */
+export function preadPwrite(h: Host, fd: Fd | null, len: bigint, offset: bigint, write: boolean, value = 0): Result {
   if (offset < 0n) return fail("EINVAL", `offset ${offset} is negative`);
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof Memfd) return memfdIo(h, fd, len, offset, write, value);
   return fail("ESPIPE", `a ${fd.kind} fd cannot be read or written at an offset`);
 }
 
-/** ftruncate(2): a negative length is EINVAL first; gmem's setattr refuses every size change. */
+/**
+ * ftruncate(2): a negative length is EINVAL first; gmem's setattr refuses every
+ * size change, a VM fd is not a regular file, a memfd takes the new size.
+ */
 export function ftruncate(h: Host, fd: Fd | null, size: bigint): Result {
   if (size < 0n) return fail("EINVAL", `size ${size} is negative`);
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
+  if (fd instanceof Memfd) return memfdTruncate(h, fd, size);
   return fail("EINVAL", fd instanceof GmemFile ? "a guest_memfd's size is immutable (kvm_gmem_setattr)" : "a VM fd is not a regular file");
 }
 

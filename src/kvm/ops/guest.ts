@@ -10,6 +10,7 @@ import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
+import { outOfFrames } from "./fallocate.js";
 import type { Bytes } from "../bytes.js";
 
 export type Access = "read" | "write" | "exec";
@@ -33,6 +34,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
   // Its encryption context moved to another VM: nothing can run (as for a dead VM).
   if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
   const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
+  if (!h.faultFits()) return outOfFrames(h);
   const r: Result = { ret: 0 };
   h.later(
     (res, base) => {
@@ -113,6 +115,7 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
   if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
   if (offset < 0n || offset & 4095n || offset >= fd.inode.size) return fail("EINVAL", `offset ${offset} must be a page inside the file`);
+  if (!h.faultFits()) return outOfFrames(h);
   h.core.push(A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
   return ok();
 }

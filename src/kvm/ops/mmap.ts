@@ -5,10 +5,8 @@
  * core's HOST_ACCESS, so that guest accesses through userspace_addr share them.
  */
 import * as A from "../../abi/core-abi.js";
-import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
+import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, TASK_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
 
-/** x86-64 TASK_SIZE of a 64-bit process (TASK_SIZE_MAX): 2^47 - 4096. */
-const TASK_SIZE = (1n << 47n) - 4096n;
 import type { Host } from "../host.js";
 import { GmemFile, HostMap, Memfd, type Fd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
@@ -30,7 +28,10 @@ export function anonMap(h: Host, len: bigint): [Result, HostMap | null] {
   return [ok(), map];
 }
 
+/** memfd_create(2), then ftruncate(2) to `size` (a loff_t: negative is EINVAL, and nothing is left behind). */
 export function memfdCreate(h: Host, size: bigint): [Result, Memfd | null] {
+  size = BigInt.asIntN(64, size);
+  if (size < 0n) return [fail("EINVAL", `size ${size} is negative`), null];
   const inode = h.newAnonInode(pagesOf(size));
   return [ok(), new Memfd(inode, size)];
 }
@@ -74,6 +75,12 @@ export function munmap(h: Host, map: HostMap): Result {
 
 /** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
 export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+  // Out of frames, a host fault cannot be served; the simulated process is not OOM-killed, it gets SIGBUS.
+  if (!h.faultFits()) {
+    const r: Result = { signal: "SIGBUS" };
+    Object.defineProperty(r, "message", { value: `the host holds its limit of ${h.frameLimit} frames`, enumerable: false });
+    return r;
+  }
   const r: Result = { ret: 0 };
   const page = map.hvaPage + Math.floor(offset / 4096);
   h.later(

@@ -1,0 +1,56 @@
+/**
+ * A Map from integer keys that holds more than a JavaScript Map can (2^24
+ * entries): the keys are split over shards of 2^22 consecutive keys each, so no
+ * one Map ever passes the cap. It keeps the reference model's maps plain while
+ * letting it hold as many pages as the engine.
+ */
+const SHARD_KEYS = 2 ** 22;
+
+export class BigMap<V> {
+  private readonly shards = new Map<number, Map<number, V>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(k: number): V | undefined {
+    return this.shards.get(Math.floor(k / SHARD_KEYS))?.get(k);
+  }
+
+  has(k: number): boolean {
+    return this.shards.get(Math.floor(k / SHARD_KEYS))?.has(k) ?? false;
+  }
+
+  set(k: number, v: V): this {
+    const id = Math.floor(k / SHARD_KEYS);
+    let shard = this.shards.get(id);
+    if (!shard) this.shards.set(id, (shard = new Map()));
+    const before = shard.size;
+    shard.set(k, v);
+    this.count += shard.size - before;
+    return this;
+  }
+
+  delete(k: number): boolean {
+    const id = Math.floor(k / SHARD_KEYS);
+    const shard = this.shards.get(id);
+    if (!shard || !shard.delete(k)) return false;
+    this.count--;
+    if (shard.size === 0) this.shards.delete(id);
+    return true;
+  }
+
+  clear(): void {
+    this.shards.clear();
+    this.count = 0;
+  }
+
+  *keys(): IterableIterator<number> {
+    for (const shard of this.shards.values()) yield* shard.keys();
+  }
+
+  *values(): IterableIterator<V> {
+    for (const shard of this.shards.values()) yield* shard.values();
+  }
+}
