@@ -60,6 +60,9 @@ test("a misspelt subcommand or flag is a usage error (exit 2) with a did-you-mea
   assert.is(cmd.code, 2);
   assert.match(cmd.err, /unknown command 'repaly'/);
   assert.match(cmd.err, /Did you mean replay\?/);
+  const help = run(["help", "fuz"]);
+  assert.is(help.code, 2);
+  assert.match(help.err, /unknown command 'fuz'\n\(Did you mean fuzz\?\)/);
   const flag = run(["replay", "--jsn", "x.jsonl"]);
   assert.is(flag.code, 2);
   assert.match(flag.err, /unknown option '--jsn'/);

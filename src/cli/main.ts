@@ -14,7 +14,9 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const program = buildProgram();
-const argv = process.argv.slice(2);
+let argv = process.argv.slice(2);
+// `gmemsim help NAME` for a NAME that is no command: the same refusal and suggestion as `gmemsim NAME`.
+if (argv[0] === "help" && argv.length === 2 && !program.commands.some((c) => c.name() === argv[1])) argv = [argv[1]];
 try {
   // A bare `gmemsim` prints the overview, as `gmemsim --help` does.
   await program.parseAsync(argv.length ? argv : ["--help"], { from: "user" });

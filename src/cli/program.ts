@@ -50,7 +50,7 @@ function subcommand(decl: CommandDecl): Command {
       opt.argParser((text: string) => parse(text));
     }
     if (f.choices) opt.choices(f.choices);
-    if (f.default !== undefined) opt.default(f.default);
+    if (f.default !== undefined) opt.default(f.default, f.default);
     if (f.conflicts) opt.conflicts(f.conflicts);
     cmd.addOption(opt);
   }
