@@ -24,6 +24,7 @@
 import { writeFileSync } from "node:fs";
 import type { TopLevelSpec } from "vega-lite";
 import { renderPlot } from "./plot.js";
+import { renderTable } from "../src/cli/table.js";
 import * as A from "../src/abi/core-abi.js";
 import { EngineCore } from "../src/core/engine.js";
 import { benchContext } from "./micro.js";
@@ -276,15 +277,14 @@ export async function runScale(values: ScaleOptions): Promise<number> {
   }
   console.log(`gmemsim bench --scale  (node ${ctx.node}, ${ctx.cpu} x${ctx.cores}, commit ${ctx.commit}${ctx.dirty ? "+dirty" : ""}${quick ? ", quick" : ""})`);
   console.log(`each VM: a 1 TiB gmem file in 1, 2 or 4 memslots; pages populated in runs of ${RUN} at scattered offsets, ${r.mapped ? "each allocated, then written by the guest (page + frame + SPTE)" : "allocated only (page + frame, no SPTE)"}`);
-  const head = `${"step".padStart(4)} ${"VMs".padStart(6)} ${"slots".padStart(6)} ${"populated".padStart(11)} ${"step ms".padStart(9)} ${"ns/new page".padStart(11)} ${"engine MiB".padStart(11)} ${"RSS MiB".padStart(9)} ${"engine B/page".padStart(13)} ${"total B/page".padStart(12)}`;
-  console.log(head);
-  console.log("-".repeat(head.length));
   let prev = 0;
-  for (const s of r.steps) {
+  const rows = r.steps.map((s) => {
     const added = s.populated_pages - prev;
     prev = s.populated_pages;
-    console.log(`${String(s.step).padStart(4)} ${String(s.vms).padStart(6)} ${String(s.memslots).padStart(6)} ${s.populated_pages.toLocaleString("en-US").padStart(11)} ${s.step_ms.toFixed(1).padStart(9)} ${(added ? (s.step_ms * 1e6) / added : 0).toFixed(1).padStart(11)} ${(s.engine_bytes / MiB).toFixed(1).padStart(11)} ${(s.rss_bytes / MiB).toFixed(1).padStart(9)} ${s.engine_bytes_per_page.toFixed(1).padStart(13)} ${s.total_bytes_per_page.toFixed(1).padStart(12)}`);
-  }
+    return [s.step, s.vms, s.memslots, s.populated_pages.toLocaleString("en-US"), s.step_ms.toFixed(1), (added ? (s.step_ms * 1e6) / added : 0).toFixed(1), (s.engine_bytes / MiB).toFixed(1), (s.rss_bytes / MiB).toFixed(1), s.engine_bytes_per_page.toFixed(1), s.total_bytes_per_page.toFixed(1)];
+  });
+  const titles = ["step", "VMs", "slots", "populated", "step ms", "ns/new page", "engine MiB", "RSS MiB", "engine B/page", "total B/page"];
+  console.log(renderTable(titles.map((title) => ({ title, align: "right" as const })), rows));
   console.log(`\npunching a whole 1 TiB file (one PUNCH command, timed alone):`);
   for (const p of r.punches) console.log(`  ${p.what}: ${p.us.toFixed(1)} µs, ${p.pages_freed.toLocaleString("en-US")} pages freed`);
   const rssOk = last.rss_bytes < 1.5 * 2 ** 30;
