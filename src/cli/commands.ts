@@ -58,7 +58,7 @@ export const COMMANDS: CommandDecl[] = [
     summary: "run a trace on the simulator",
     args: [traceArg],
     flags: [
-      { flags: "--json", description: "print one JSON result line per op (SPEC §5) instead of text" },
+      { flags: "--json", description: "print one JSON result line per op instead of text (docs/ops.md)" },
       { flags: "--check", description: "check every expect, and after every op the engine invariants and the security properties; exit 1 at the first failure" },
       { flags: "--stats", description: "print the host's, each VM's and each inode's counters after the last line" },
       { flags: "--engine <CORE>", description: "the core that runs the trace", choices: ["wasm", "reference"], default: "wasm" },
