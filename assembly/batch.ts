@@ -23,6 +23,7 @@ import { zapRange } from "./stage2";
 import { gmemPages, anonPages } from "./frames";
 import { btCount } from "./btree";
 import { inodeResize, inodeFill, countPresent } from "./shmem";
+import { tracking, noteCommand } from "./changelog";
 
 export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);
 export const resBuf = memory.data(CMD_CAPACITY * RES_WORDS * 8, 16);
@@ -42,6 +43,7 @@ export function runBatch(n: i32): void {
     let c = cmdBuf + <usize>i * (CMD_WORDS * 8);
     let r = resBuf + <usize>i * (RES_WORDS * 8);
     let op = i32At(c, 0);
+    if (tracking) noteCommand(c);
     switch (op) {
       case OP_GUEST_ACCESS:
         guestAccess(r, i32At(c, 1), u64At(c, 2), i32At(c, 3), i32At(c, 4) != 0, <u32>i32At(c, 5), i32At(c, 6) != 0);

@@ -53,6 +53,7 @@ import { resetFiles } from "./file";
 import { resetVms } from "./kvm";
 import { resetMaps } from "./hostmap";
 import { resetHva } from "./memslot";
+import { setTracking, changes as buildChanges, changesPtr as chgPtr, resetChanges } from "./changelog";
 import "./abort";
 
 /** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
@@ -110,4 +111,22 @@ export function reset(): void {
   resetHva();
   resetSnapshot();
   resetBatch();
+  resetChanges();
+}
+
+// ---- Change log (core-abi.ts "Change log") ----
+
+/** Note what each command changes (1), or stop (0); either way the notes so far are dropped. */
+export function trackChanges(on: i32): void {
+  setTracking(on != 0);
+}
+
+/** Write the change stream since the last call; returns its length in doubles (read at changesPtr()). */
+export function changes(): i32 {
+  return buildChanges();
+}
+
+/** The change stream's address, valid after changes() until the next run() or changes(). */
+export function changesPtr(): usize {
+  return chgPtr();
 }

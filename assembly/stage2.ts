@@ -7,6 +7,8 @@
  */
 import { Kvm, s2Ref } from "./kvm";
 import { btRemoveRangeCount, btDelete, btClearCount, btInsertAt, btValueAt } from "./btree";
+import { tracking, noteSptes } from "./changelog";
+import { CHG_ALL } from "../src/abi/core-abi";
 
 /** An SPTE word: pfn << SPTE_SHIFT | rights (RIGHT_* | SPTE_PRIVATE). */
 export const SPTE_SHIFT: u32 = 4;
@@ -20,6 +22,7 @@ export function zapRange(vm: Kvm, start: u64, end: u64): void {
   vm.sptes -= n;
   assert(vm.sptes >= 0);
   vm.zaps += n;
+  if (tracking && n != 0) noteSptes(vm, start, end);
 }
 
 export function zapAll(vm: Kvm): void {
@@ -27,6 +30,7 @@ export function zapAll(vm: Kvm): void {
   let n = btClearCount(s2Ref(vm));
   vm.sptes = 0;
   vm.zaps += n;
+  if (tracking && n != 0) noteSptes(vm, 0, <u64>CHG_ALL);
 }
 
 /**
@@ -37,6 +41,7 @@ export function zapAll(vm: Kvm): void {
  */
 export function install(vm: Kvm, gfn: u64, pfn: u32, rights: u32, old: u32, leaf: usize, i: i32): void {
   vm.faults++;
+  if (tracking) noteSptes(vm, gfn, gfn + 1);
   if (old == 0) {
     vm.sptes++;
     btInsertAt(s2Ref(vm), gfn, (pfn << SPTE_SHIFT) | rights, leaf, i);

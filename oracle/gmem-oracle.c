@@ -816,8 +816,19 @@ static void op_fallocate(const struct jval *l, struct out *o)
 
 static struct obj *new_anon(const char *name, uint64_t len, struct out *o);
 
-/* userspace_addr: a number, {"anon": NAME, "offset"?}, or {"map": NAME, "offset"?}. */
-static uint64_t get_uaddr(const struct jval *l, uint64_t memory_size)
+/*
+ * userspace_addr: a number, {"anon": NAME, "offset"?}, or {"map": NAME, "offset"?}.
+ * An {"anon": NAME} that names nothing yet is placed where the next region
+ * goes and returned in *pending, to be created only if the ioctl succeeds: a
+ * failed op creates nothing (as in the simulator, which places it the same way).
+ */
+struct pending_anon {
+	const char *name;
+	uint64_t len;
+	void *addr;
+};
+
+static uint64_t get_uaddr(const struct jval *l, uint64_t memory_size, struct pending_anon *pending)
 {
 	const struct jval *v = json_get(l, "userspace_addr");
 	if (!v)
@@ -846,7 +857,17 @@ static uint64_t get_uaddr(const struct jval *l, uint64_t memory_size)
 		if (want < memory_size)
 			want = UINT64_MAX;
 		uint64_t len = want > (1ull << 47) ? PAGE : (want + PAGE - 1) & ~(PAGE - 1);
-		ob = new_anon(nv->str, len ? len : PAGE, NULL);
+		if (!len)
+			len = PAGE;
+		uint64_t room = (ARENA_BASE + ARENA_SIZE - arena_next) / PAGE;
+		if (arena_ok && len / PAGE + 1 <= room) {
+			pending->name = nv->str;
+			pending->len = len;
+			pending->addr = (void *)(uintptr_t)arena_next;
+			return arena_next + off;
+		}
+		/* No arena to place it in advance: created now, as a region must have an address. */
+		ob = new_anon(nv->str, len, NULL);
 	}
 	if (ob->kind != K_MAP)
 		trace_error("field \"userspace_addr\": \"%s\" is a %s, not a host region", nv->str,
@@ -878,10 +899,17 @@ static void op_set_user_memory_region2(const struct jval *l, struct out *o)
 				r.pad2[k] = neg ? (uint64_t)0 - mag : mag;
 		}
 	}
-	/* Last: it may create the anon region. */
-	r.userspace_addr = get_uaddr(l, r.memory_size);
+	/* Last: it may place a new anon region, created below only if the ioctl succeeds. */
+	struct pending_anon pending = {0};
+	r.userspace_addr = get_uaddr(l, r.memory_size, &pending);
 	int ret = ioctl(vm, GM_KVM_SET_USER_MEMORY_REGION2, &r);
-	res_sys(o, ret, errno);
+	int e = errno;
+	if (ret == 0 && pending.name) {
+		struct obj *ob = new_anon(pending.name, pending.len, NULL);
+		if (ob->addr != pending.addr)
+			trace_error("anon region \"%s\" could not be placed where its memslot points", pending.name);
+	}
+	res_sys(o, ret, e);
 }
 
 static struct obj *new_anon(const char *name, uint64_t len, struct out *o)

@@ -4,11 +4,14 @@
  * fast-check, no debug wasm): the checkers are on gmemsim/check, fuzzing on
  * gmemsim/fuzz, policies on gmemsim/policy, the debug engine on gmemsim/debug.
  */
-export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg } from "./api/simulator.js";
+export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg, type Int } from "./api/simulator.js";
 export { GmemError, TraceError } from "./errors.js";
 export { PROFILES, DEFAULT_PROFILE, profileByName, type KernelProfile } from "./kvm/profile.js";
-export { Host } from "./kvm/host.js";
 export type { Result } from "./kvm/result.js";
+// Exact JSON: a reader that keeps 64-bit integers (bigint past 2^53) and a writer that prints their digits.
+export { parseJson, stringifyJson } from "./trace/json.js";
+// The trace ops' declaration: plain data (fields, C types, defaults, errnos, examples), for tools and docs.
+export { OP_DEFS, EXPECT_FIELD, type OpDef, type FieldDef, type FieldKind, type FlagFamily, type CType } from "./trace/opdefs.js";
 export { Replayer, replayText, resultLine, expectMismatch, type LineRecord, type ResultLine } from "./trace/replay.js";
 export { digestSnapshot } from "./core/digest.js";
 export * from "./uapi/constants.js";

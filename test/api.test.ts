@@ -85,11 +85,11 @@ test("malformed arguments are EINVAL naming the argument, never a raw exception,
     [() => g.fallocate("SHRINK", 0, 4096), "fallocate", /mode: unknown flag "SHRINK"/],
     [() => vm.setUserMemoryRegion2({ slot: 0, guestPhysAddr: {} as never, memorySize: 4096 }), "set_user_memory_region2", /guestPhysAddr: expected a number/],
     [() => vm.access(0, "fetch" as never), "vcpu_access", /access: "fetch" is not read, write or exec/],
-    [() => vm.access(0, "write", { value: 300 }), "vcpu_access", /value: 300 is not a byte/],
+    [() => vm.access(0, "write", { value: 300 }), "vcpu_access", /value: expected a byte value from 0 to 255, got 300/],
     [() => g.link(vm, ["rw" as never], "share"), "gmem_link", /perm: expected an array/],
     [() => g.mmap(0, 4096, "rwz"), "mmap", /prot: "rwz"/],
-    [() => m.store(0, -1), "store", /value -1 must be a byte/],
-    [() => m.load(0.5), "load", /offset 0.5 must be an integer/],
+    [() => m.store(0, -1), "store", /value: expected a byte value from 0 to 255, got -1/],
+    [() => m.load(0.5), "load", /offset: 0.5 is not an integer/],
   ];
   for (const [call, op, why] of cases) {
     const e = throwsGmem(call, "EINVAL", "");

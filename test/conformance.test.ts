@@ -6,7 +6,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Simulator } from "../src/api/simulator.js";
-import { checkInvariants } from "../src/check/invariants.js";
+import { checkInvariants } from "../src/check/checker.js";
 import { expectMismatch, replayText, resultLine, type LineRecord } from "../src/trace/replay.js";
 import { CONFORMANCE_DIR, readTraceFile, ruleBlocks, traceFiles } from "./helpers/traces.js";
 

@@ -8,8 +8,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { Simulator } from "../src/api/simulator.js";
-import { checkInvariants } from "../src/check/invariants.js";
-import { checkSecurity } from "../src/check/security.js";
+import { checkInvariants } from "../src/check/checker.js";
+import { checkSecurity } from "../src/check/checker.js";
 import { digestSnapshot } from "../src/core/digest.js";
 import { traceArbitrary } from "../src/fuzz/arbitraries.js";
 

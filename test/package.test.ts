@@ -42,7 +42,7 @@ test.before(() => {
 });
 
 test("the tarball holds the bundles, types, docs and examples, and no benchmark tooling or sources", () => {
-  for (const f of ["build/node/gmemsim.js", "build/node/fuzz.js", "build/node/check.js", "build/node/policy.js", "build/node/debug.js", "build/node/cli.js", "build/browser/gmemsim.js", "build/types/src/index.d.ts", "build/types/src/fuzz/index.d.ts", "bin/gmemsim.js", "examples/policies/flawed.mjs"])
+  for (const f of ["build/node/gmemsim.js", "build/node/fuzz.js", "build/node/check.js", "build/node/policy.js", "build/node/debug.js", "build/node/cli.js", "build/browser/gmemsim.js", "build/types/src/index.d.ts", "build/types/src/fuzz/index.d.ts", "bin/gmemsim.js", "examples/policies/flawed.mjs", "examples/scenarios/quickstart.jsonl", "docs/ops.md"])
     assert.ok(files.includes(f), `packed: ${f}`);
   for (const f of files) assert.not.match(f, /^(src|test|bench|build\/bench)\//, `not packed: ${f}`);
   assert.not.ok("benchmark" in pkg.dependencies || "tinybench" in pkg.dependencies, "benchmark tooling is not a runtime dependency");

@@ -8,7 +8,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Simulator } from "../src/api/simulator.js";
-import { checkSecurity } from "../src/check/security.js";
+import { checkSecurity } from "../src/check/checker.js";
 import { loadPolicy } from "../src/policy/load.js";
 import type { Policy } from "../src/policy/types.js";
 

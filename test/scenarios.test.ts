@@ -6,8 +6,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Simulator } from "../src/api/simulator.js";
-import { checkInvariants } from "../src/check/invariants.js";
-import { checkSecurity } from "../src/check/security.js";
+import { checkInvariants } from "../src/check/checker.js";
+import { checkSecurity } from "../src/check/checker.js";
 import { Replayer, expectMismatch, resultLine } from "../src/trace/replay.js";
 import { readTraceFile, traceFiles } from "./helpers/traces.js";
 import { spawnSync } from "node:child_process";

@@ -57,20 +57,25 @@ function viaObjects(sim: Simulator, names: Map<string, Handle>, op: Op): Record<
     case "set_user_memory_region2": {
       if (!vm() || (typeof op.guest_memfd === "string" && !file("guest_memfd"))) return null;
       let ua: bigint = 0n;
+      // {"anon": NAME} on first use: the region goes where the next mapping would, and exists only if the op succeeds.
+      let anonLen: bigint | null = null;
       if (typeof op.userspace_addr === "object") {
         const r = op.userspace_addr;
         const offset = BigInt(r.offset ?? 0);
         if (r.anon !== undefined && !names.has(r.anon)) {
-          let len = u64(op.memory_size) + offset;
-          if (len < 4096n) len = 4096n;
-          names.set(r.anon, sim.anonMap(len));
+          anonLen = u64(op.memory_size) + offset;
+          if (anonLen < 4096n) anonLen = 4096n;
+          ua = BigInt.asUintN(64, sim.host.nextMapAddress() + offset);
+        } else {
+          const m = get<Mapping>(r.anon ?? r.map, "Mapping");
+          if (!m || !m.obj.alive) return null;
+          ua = BigInt.asUintN(64, m.address + offset);
         }
-        const m = get<Mapping>(r.anon ?? r.map, "Mapping");
-        if (!m || !m.obj.alive) return null;
-        ua = m.address + offset;
       } else ua = u64(op.userspace_addr ?? 0);
       const gm = typeof op.guest_memfd === "string" ? file("guest_memfd")! : Number(wrap(toBits("g", op.guest_memfd ?? 0), "u32"));
-      return attempt(() => vm()!.setUserMemoryRegion2({ slot: op.slot, flags: op.flags ?? 0, guestPhysAddr: u64(op.guest_phys_addr ?? 0), memorySize: u64(op.memory_size ?? 0), userspaceAddr: ua, guestMemfd: gm, guestMemfdOffset: u64(op.guest_memfd_offset ?? 0) }));
+      const r = attempt(() => vm()!.setUserMemoryRegion2({ slot: op.slot, flags: op.flags ?? 0, guestPhysAddr: u64(op.guest_phys_addr ?? 0), memorySize: u64(op.memory_size ?? 0), userspaceAddr: ua, guestMemfd: gm, guestMemfdOffset: u64(op.guest_memfd_offset ?? 0) }));
+      if (anonLen !== null && !r.errno) names.set(op.userspace_addr.anon, sim.anonMap(anonLen));
+      return r;
     }
     case "mmap": {
       if (names.has(op.as) && (names.get(op.as) as Mapping).obj?.alive !== false) return null;

@@ -30,7 +30,7 @@ export default {
   properties: {
     "shares are read-only"({ events }) {
       const bad = events.find((e) => e.kind === "link" && e.mode === "share" && e.perm.includes("w"));
-      return bad ? `file ${bad.file.id} was shared with w` : null;
+      return bad ? `file ${bad.file} was shared with w` : null;
     },
   },
 };

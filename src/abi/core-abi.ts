@@ -269,3 +269,50 @@ export const SNAP_VM = 3;
 export const SNAP_MAP = 4;
 export const SNAP_END = 5;
 
+
+// ---- Change log (incremental checking) ----
+/**
+ * While change tracking is on (Core.trackChanges()), a core notes what each
+ * command may have changed, and Core.changes() (after a flush) returns a
+ * stream of records giving the current state of everything noted since the
+ * last call, then forgets the notes. A checker keeps its own copy of the state
+ * current from this stream and checks only what it names, so checking after
+ * an op costs what the op changed. Records may repeat and come in any order:
+ * each describes the state after the last command run.
+ *  - CHG_SPTES, vm, start, end, n, then n x (gfn, pfn, rights): the SPTEs now
+ *    in gfns [start, end) of a live VM;
+ *  - CHG_PAGES, inode, start, end, n, then n x (pgoff, pfn, byte, flags, ctx):
+ *    the pages now in [start, end) of a live inode;
+ *  - CHG_INODE, id, npages, kind, gmem_flags: a live inode;
+ *  - CHG_FILE, id, inode, vm, rights, n, n x (pgoff, npages, slot), b,
+ *    b x (start, end): a live file (as in the snapshot);
+ *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,
+ *    uaddr_page), ctx: a live VM's memslots and context (SPTEs come apart);
+ *  - CHG_MAP, id, hva_page, npages, inode, pgoff, rights, file: a live map;
+ *  - CHG_GONE, kind (CHG_INODE, CHG_FILE, CHG_VM or CHG_MAP), id: an object
+ *    that no longer exists, with everything in it (pages, SPTEs, bindings);
+ *  - CHG_END, gmem pages, anon pages, next never-used pfn, free-stack depth.
+ * What is noted (both cores):
+ *  - every SPTE installed or widened (its gfn), every zap that removed
+ *    something (its gfn range; the zap-all of SLOT_DELETE/SLOT_MOVE and
+ *    VM_SET_CTX's callers [0, 2^53));
+ *  - ALLOCATE, PUNCH and INODE_FILL: their page range; INODE_RESIZE: the
+ *    inode, and its pages from the new size on; MEMORY_FAILURE: its page;
+ *    HOST_ACCESS: the page of the map at hva_page; GUEST_ACCESS: the pages
+ *    the access may fault in (through the gfn's memslot: the file's page at
+ *    its pgoff, and the page of the host map at its userspace_addr);
+ *  - the object each command names: VM_CREATE, VM_DESTROY, VM_SET_CTX and
+ *    every SLOT_* its VM; SLOT_* also the memslot's file (as it was before
+ *    the command); INODE_*: the inode; FILE_*: the file, FILE_RELEASE also its
+ *    VM (its memslots lose the file); HOSTMAP_*: the map.
+ */
+export const CHG_SPTES = 11;
+export const CHG_PAGES = 12;
+export const CHG_INODE = 13;
+export const CHG_FILE = 14;
+export const CHG_VM = 15;
+export const CHG_MAP = 16;
+export const CHG_GONE = 17;
+export const CHG_END = 18;
+/** The end of every gfn and pgoff range (2^53): a note over all of a VM's SPTEs. */
+export const CHG_ALL = 9007199254740992;

@@ -11,6 +11,7 @@ import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import type { Core } from "../core/core.js";
 import { DEFAULT_FRAME_LIMIT, Host } from "../kvm/host.js";
+import { policyReentry } from "../kvm/ask.js";
 import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
@@ -22,19 +23,24 @@ import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
-import { isPerm, type Perm } from "../kvm/perm.js";
+import type { Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
-import { toBits, toCap, toFlags, toProt, toVmType, wrap } from "../trace/numbers.js";
+import { toBits, wrap } from "../trace/numbers.js";
+import { camel, checkKnownKeys, isRecord, valueReader, type ValueReader } from "../trace/fields.js";
+import { show } from "../trace/json.js";
+import { OP_DEFS } from "../trace/opdefs.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
 
 /** A 64-bit value: a number, a bigint, or a string in strtoull syntax ("0x1000"). */
 export type Num = number | bigint | string;
 export type FlagsArg = number | string | Array<number | string>;
+/** An integer result: a number, or a bigint where it exceeds 2^53 (results are exact). */
+export type Int = number | bigint;
 
 export interface SimulatorOptions {
   /** "wasm" (default): the WebAssembly engine; "reference": the pure-TypeScript model. */
   engine?: "wasm" | "reference";
-  /** Kernel profile: "6.18" (default, the live kernel), "7.2". */
+  /** Kernel profile: "6.18" (default, the live kernel), "7.2"; an unknown name is EINVAL listing the known ones. */
   kernel?: string | KernelProfile;
   /** The permission policy of the inode/file design (default: defaultPolicy). */
   policy?: Policy;
@@ -48,16 +54,41 @@ export interface SimulatorOptions {
   core?: Core;
 }
 
+const ENGINES = ["wasm", "reference"] as const;
+const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate"];
+
 /** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
 const u64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "u64");
-const s64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "s64");
+
+/**
+ * An argument read by its trace field's declaration (opdefs.ts): the same C type,
+ * flag family, enum or range, and the same sentence, under the API's name for it.
+ */
+function arg<T = bigint>(op: string, field: string, v: unknown, name = field): T {
+  return READERS[op][field](name, v) as T;
+}
+/** Plain objects, so that arg("fallocate", "mode", ...) inlines to two constant-key loads. */
+const READERS: Record<string, Record<string, ValueReader>> = Object.fromEntries(
+  Object.entries(OP_DEFS).map(([op, def]) => [op, Object.fromEntries(Object.entries(def.fields).map(([f, d]) => [f, valueReader(d)]))]),
+);
+
+/** An options argument: a plain object (or nothing) with only the known keys. */
+function options(what: string, o: unknown, known: readonly string[]): Record<string, unknown> {
+  if (o === undefined) return {};
+  if (!isRecord(o)) throw new TraceError(`${what}: expected an options object {${known.join(", ")}}, got ${show(o)}`);
+  checkKnownKeys(what, o, known, "option");
+  return o;
+}
 
 /**
  * Runs an API call: a malformed argument (a fraction, a string that is no
- * number, an unknown flag name) is EINVAL naming the argument, raised before
- * anything changed, never a raw exception.
+ * number, an unknown flag name or option) is EINVAL naming the argument, raised
+ * before anything changed, never a raw exception. A call made by a policy while
+ * it decides is EDEADLK, and changes nothing.
  */
-function guard<T>(op: string, fn: () => T): T {
+function guard<T>(sim: Simulator, op: string, fn: () => T): T {
+  const reentry = policyReentry(sim.host);
+  if (reentry) throw new GmemError(op, "EDEADLK", reentry);
   try {
     return fn();
   } catch (e) {
@@ -71,27 +102,68 @@ function check(op: string, r: Result): Result {
   return r;
 }
 
+/** A handle argument must be a live handle of this simulator: another's is EINVAL, as a foreign fd would be. */
+function mine<T extends Vm | GmemFile | Mapping>(sim: Simulator, field: string, h: unknown, kind: new (...a: never[]) => T): T {
+  if (!(h instanceof kind)) throw new TraceError(`${field}: expected a ${kind.name} handle, got ${show(h)}`);
+  if (h.sim !== sim) throw new TraceError(`${field}: the ${kind.name} belongs to another Simulator`);
+  return h;
+}
+
 export function makeCore(engine: "wasm" | "reference" = "wasm"): Core {
   return engine === "reference" ? new ReferenceCore() : new EngineCore();
+}
+
+function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core; policy?: Policy; frameLimit?: number } {
+  const opts = options("Simulator", o, ["engine", "kernel", "policy", "frameLimit", "core"]);
+  const engine = opts.engine ?? "wasm";
+  if (typeof engine !== "string" || !(ENGINES as readonly string[]).includes(engine)) throw new TraceError(`engine: ${show(engine)} is not a known engine (known: ${ENGINES.join(", ")})`);
+  let profile: KernelProfile;
+  if (opts.kernel === undefined || typeof opts.kernel === "string") {
+    try {
+      profile = profileByName((opts.kernel as string | undefined) ?? "6.18");
+    } catch (e) {
+      throw new TraceError(`kernel: ${(e as Error).message}`);
+    }
+  } else if (isRecord(opts.kernel) && typeof opts.kernel.name === "string") profile = opts.kernel as unknown as KernelProfile;
+  else throw new TraceError(`kernel: expected a profile name or a KernelProfile, got ${show(opts.kernel)}`);
+  const policy = opts.policy;
+  if (policy !== undefined) {
+    if (policy === null || typeof policy !== "object" || typeof (policy as Policy).name !== "string") throw new TraceError(`policy: expected a Policy object with a name, got ${show(policy)}`);
+    for (const hook of POLICY_HOOKS) {
+      const fn = (policy as Record<string, unknown>)[hook];
+      if (fn !== undefined && typeof fn !== "function") throw new TraceError(`policy: ${hook} must be a function, got ${show(fn)}`);
+    }
+  }
+  const frameLimit = opts.frameLimit;
+  if (frameLimit !== undefined && !(typeof frameLimit === "number" && Number.isSafeInteger(frameLimit) && frameLimit > 0 && frameLimit <= DEFAULT_FRAME_LIMIT))
+    throw new TraceError(`frameLimit: ${show(frameLimit)} must be a whole number of frames from 1 to ${DEFAULT_FRAME_LIMIT}`);
+  const core = opts.core;
+  if (core !== undefined && (core === null || typeof core !== "object" || typeof (core as Core).push !== "function"))
+    throw new TraceError(`core: expected a Core (makeCore()), got ${show(core)}`);
+  return { profile, core: (core as Core | undefined) ?? makeCore(engine as "wasm" | "reference"), policy: policy as Policy | undefined, frameLimit: frameLimit as number | undefined };
 }
 
 export class Simulator {
   readonly host: Host;
   private replayer: Replayer;
 
+  /** Unknown options or values (engine "gpu", kernel "7.3") are EINVAL naming the option and the known values. */
   constructor(options: SimulatorOptions = {}) {
-    const profile = typeof options.kernel === "object" ? options.kernel : profileByName(options.kernel ?? "6.18");
-    const frameLimit = options.frameLimit;
-    if (frameLimit !== undefined && !(Number.isSafeInteger(frameLimit) && frameLimit > 0 && frameLimit <= DEFAULT_FRAME_LIMIT))
-      throw new GmemError("Simulator", "EINVAL", `frameLimit: ${String(frameLimit)} must be a whole number of frames from 1 to ${DEFAULT_FRAME_LIMIT}`);
-    this.host = new Host(options.core ?? makeCore(options.engine), { profile, policy: options.policy, frameLimit });
+    let o;
+    try {
+      o = readSimulatorOptions(options);
+    } catch (e) {
+      if (e instanceof TraceError) throw new GmemError("Simulator", "EINVAL", e.message);
+      throw e;
+    }
+    this.host = new Host(o.core, { profile: o.profile, policy: o.policy, frameLimit: o.frameLimit });
     this.replayer = new Replayer(this.host);
   }
 
   /** KVM_CREATE_VM. type: "default" (0) or "sw_protected" (1). */
   createVm(type: "default" | "sw_protected" | number = "default"): Vm {
-    return guard("create_vm", () => {
-      const [r, vm] = vmo.createVm(this.host, toVmType("type", type));
+    return guard(this, "create_vm", () => {
+      const [r, vm] = vmo.createVm(this.host, arg("create_vm", "type", type));
       check("create_vm", r);
       return new Vm(this, vm!);
     });
@@ -99,43 +171,54 @@ export class Simulator {
 
   /** KVM_CHECK_EXTENSION on /dev/kvm; cap by number or name ("KVM_CAP_GUEST_MEMFD"). */
   checkExtension(cap: number | string): number {
-    return guard("check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, toCap("cap", cap))).value as number);
+    return guard(this, "check_extension", () => check("check_extension", vmo.checkExtension(this.host, undefined, arg("check_extension", "cap", cap))).value as number);
   }
 
   /** Host-wide counters: gmem pages allocated on the host. */
   stats(): { host_pages: number } {
-    const r = gu.stats(this.host, undefined);
-    this.host.sync();
-    return { host_pages: r.host_pages as number };
+    return guard(this, "stats", () => {
+      const r = gu.stats(this.host, undefined);
+      this.host.sync();
+      return { host_pages: r.host_pages as number };
+    });
   }
 
   /** Anonymous shared host memory (to back plain memslots). */
   anonMap(len: Num): Mapping {
-    return guard("anon_map", () => {
-      const [r, map] = mm.anonMap(this.host, u64("len", len));
+    return guard(this, "anon_map", () => {
+      const [r, map] = mm.anonMap(this.host, arg("anon_map", "len", len));
       check("anon_map", r);
       return new Mapping(this, map!);
     });
   }
 
   /**
-   * The batch tier: runs trace ops (SPEC §5, as objects or JSON lines) in this
-   * simulator's namespace of names and returns one result line each. Never throws
-   * for a bad op: it becomes {"error": ...}.
+   * The batch tier: runs trace ops (SPEC §5) in this simulator's namespace of
+   * names and returns one result line per op. Takes an array (each element an op
+   * object or one JSON line; blank and # lines give no result) or a JSONL string.
+   * Never throws: a bad op becomes {"error": "line N: ..."}, where N is the
+   * element's 1-based position in the array or the line's in the string, and
+   * "i" counts this simulator's ops from 0 across calls, as one long trace.
    */
-  apply(ops: Array<object | string>): ResultLine[] {
-    const recs = ops.map((op, n) =>
-      typeof op === "string" ? this.replayer.line(op, n + 1) : op && typeof op === "object" && !Array.isArray(op) ? this.replayer.op(op as never, n + 1) : this.replayer.line(JSON.stringify(op) ?? "null", n + 1),
-    );
-    this.host.sync();
+  apply(ops: ReadonlyArray<object | string> | string): ResultLine[] {
+    let recs;
+    if (typeof ops === "string") recs = ops.split("\n").map((line, n) => this.replayer.line(line, n + 1));
+    // Array.from visits holes too: every element gets its result.
+    else if (Array.isArray(ops)) recs = Array.from(ops, (op, n) => (typeof op === "string" ? this.replayer.line(op, n + 1) : this.replayer.op(op, n + 1)));
+    else recs = [this.replayer.op(ops as never, 1)];
+    // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
+    if (!policyReentry(this.host)) this.host.sync();
     return recs.filter((r) => r !== null).map((r) => resultLine(r!));
   }
 
   /** The core's whole state, as the snapshot stream of core-abi.ts. */
   snapshot(): Float64Array {
-    return this.host.core.snapshot();
+    return guard(this, "snapshot", () => this.host.core.snapshot());
   }
 }
+
+const region2 = (field: string, v: unknown): bigint => arg("set_user_memory_region2", field, v, camel(field));
+const REGION_FIELDS = Object.keys(OP_DEFS.set_user_memory_region2.fields).filter((f) => f !== "vm").map(camel);
 
 export class Vm {
   constructor(
@@ -149,8 +232,8 @@ export class Vm {
 
   /** KVM_CREATE_GUEST_MEMFD. size in bytes; flags: "MMAP", "INIT_SHARED" or their OR. */
   createGuestMemfd(size: Num, flags: FlagsArg = 0): GmemFile {
-    return guard("create_guest_memfd", () => {
-      const [r, f] = gm.createGuestMemfd(this.host, this.obj, u64("size", size), toFlags("flags", "gmem", flags as never));
+    return guard(this.sim, "create_guest_memfd", () => {
+      const [r, f] = gm.createGuestMemfd(this.host, this.obj, arg("create_guest_memfd", "size", size), arg("create_guest_memfd", "flags", flags));
       check("create_guest_memfd", r);
       return new GmemFile(this.sim, f!);
     });
@@ -158,7 +241,8 @@ export class Vm {
 
   /**
    * KVM_SET_USER_MEMORY_REGION2. Sizes and addresses in bytes; memorySize 0 deletes.
-   * guestMemfd binds a gmem file (flags must include "GUEST_MEMFD").
+   * guestMemfd binds a gmem file (flags must include "GUEST_MEMFD"). The fields
+   * are the trace op's, in camelCase; an unknown one is EINVAL naming it.
    */
   setUserMemoryRegion2(region: {
     slot: number;
@@ -169,16 +253,21 @@ export class Vm {
     guestMemfd?: GmemFile | number;
     guestMemfdOffset?: Num;
   }): void {
-    guard("set_user_memory_region2", () => {
-      const ua = region.userspaceAddr instanceof Mapping ? region.userspaceAddr.obj.address : u64("userspaceAddr", region.userspaceAddr ?? 0);
+    guard(this.sim, "set_user_memory_region2", () => {
+      const o = options("setUserMemoryRegion2", region, REGION_FIELDS);
+      for (const k of ["slot", "guestPhysAddr", "memorySize"]) if (o[k] === undefined) throw new TraceError(`missing field "${k}"`);
+      const ua = o.userspaceAddr instanceof Mapping ? mine(this.sim, "userspaceAddr", o.userspaceAddr, Mapping).obj.address : u64("userspaceAddr", o.userspaceAddr ?? 0);
+      const guestMemfd = o.guestMemfd instanceof GmemFile || (o.guestMemfd !== null && typeof o.guestMemfd === "object")
+        ? mine(this.sim, "guestMemfd", o.guestMemfd, GmemFile).obj
+        : Number(wrap(toBits("guestMemfd", (o.guestMemfd ?? 0) as never), "u32"));
       const r = ms.setUserMemoryRegion2(this.host, this.obj, {
-        slot: Number(wrap(toBits("slot", region.slot as never), "u32")),
-        flags: Number(toFlags("flags", "memslot", (region.flags ?? 0) as never) & 0xffffffffn),
-        guestPhysAddr: u64("guestPhysAddr", region.guestPhysAddr),
-        memorySize: u64("memorySize", region.memorySize),
+        slot: Number(region2("slot", o.slot)),
+        flags: Number(region2("flags", o.flags ?? 0)),
+        guestPhysAddr: region2("guest_phys_addr", o.guestPhysAddr),
+        memorySize: region2("memory_size", o.memorySize),
         userspaceAddr: ua,
-        guestMemfd: region.guestMemfd instanceof GmemFile ? region.guestMemfd.obj : Number(wrap(toBits("guestMemfd", (region.guestMemfd ?? 0) as never), "u32")),
-        guestMemfdOffset: u64("guestMemfdOffset", region.guestMemfdOffset ?? 0),
+        guestMemfd,
+        guestMemfdOffset: region2("guest_memfd_offset", o.guestMemfdOffset ?? 0),
       });
       check("set_user_memory_region2", r);
     });
@@ -186,15 +275,16 @@ export class Vm {
 
   /**
    * A vCPU access at gpa. Returns the result line: {ret: 0, value} for a read, or
-   * an exit ({exit: "mmio", gpa}, {errno, exit: "memory_fault", ...}). Exits are
-   * results, not errors; only a closed VM throws (EBADF).
+   * an exit ({exit: "mmio", gpa}, {errno, exit: "memory_fault", ...}); a gpa past
+   * 2^53 is a bigint. Exits are results, not errors; only a closed VM throws (EBADF).
    */
   access(gpa: Num, access: "read" | "write" | "exec", opts: { value?: number; private?: boolean } = {}): Result {
-    const r = guard("vcpu_access", () => {
-      if (access !== "read" && access !== "write" && access !== "exec") throw new TraceError(`access: "${access}" is not read, write or exec`);
-      const value = opts.value ?? 0;
-      if (!Number.isInteger(value) || value < 0 || value > 255) throw new TraceError(`value: ${value} is not a byte (0 to 255)`);
-      return gu.vcpuAccess(this.host, this.obj, u64("gpa", gpa), access, opts.private ?? false, value);
+    const r = guard(this.sim, "vcpu_access", () => {
+      const kind = arg<gu.Access>("vcpu_access", "access", access);
+      const o = options("access", opts, ["value", "private"]);
+      const value = o.value === undefined ? 0 : arg<number>("vcpu_access", "value", o.value);
+      const priv = o.private === undefined ? false : arg<boolean>("vcpu_access", "private", o.private);
+      return gu.vcpuAccess(this.host, this.obj, arg("vcpu_access", "gpa", gpa), kind, priv, value);
     });
     if (r.errno === "EBADF") check("vcpu_access", r);
     this.host.sync();
@@ -203,35 +293,37 @@ export class Vm {
 
   /** KVM_SET_MEMORY_ATTRIBUTES over [gpa, gpa + size). */
   setMemoryAttributes(gpa: Num, size: Num, attributes: FlagsArg): void {
-    guard("set_memory_attributes", () =>
-      check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, u64("gpa", gpa), u64("size", size), toFlags("attributes", "attributes", attributes as never), 0n)),
+    guard(this.sim, "set_memory_attributes", () =>
+      check("set_memory_attributes", gu.setMemoryAttributes(this.host, this.obj, arg("set_memory_attributes", "address", gpa, "gpa"), arg("set_memory_attributes", "size", size), arg("set_memory_attributes", "attributes", attributes), 0n)),
     );
   }
 
   /** This VM's counters: SPTEs installed now, faults, zaps, exits. */
   stats(): { sptes: number; faults: number; zaps: number; exits: number } {
-    const r = check("stats", gu.stats(this.host, this.obj));
-    this.host.sync();
-    return { sptes: r.sptes as number, faults: r.faults as number, zaps: r.zaps as number, exits: r.exits as number };
+    return guard(this.sim, "stats", () => {
+      const r = check("stats", gu.stats(this.host, this.obj));
+      this.host.sync();
+      return { sptes: r.sptes as number, faults: r.faults as number, zaps: r.zaps as number, exits: r.exits as number };
+    });
   }
 
   /** KVM_CHECK_EXTENSION on this VM; cap by number or name. */
   checkExtension(cap: number | string): number {
-    return guard("check_extension", () => check("check_extension", vmo.checkExtension(this.host, this.obj, toCap("cap", cap))).value as number);
+    return guard(this.sim, "check_extension", () => check("check_extension", vmo.checkExtension(this.host, this.obj, arg("check_extension", "cap", cap))).value as number);
   }
-
 
   /**
    * Extension (the 2023 design): take `src`'s encryption context once this VM's
-   * migrating files are bound exactly as `src`'s (EINVAL otherwise).
+   * migrating files are bound exactly as `src`'s (EINVAL otherwise, and for a VM
+   * of another Simulator).
    */
   moveEncContextFrom(src: Vm): void {
-    check("move_enc_context_from", lk.moveEncContextFrom(this.host, this.obj, src.obj));
+    guard(this.sim, "move_enc_context_from", () => check("move_enc_context_from", lk.moveEncContextFrom(this.host, this.obj, mine(this.sim, "src", src, Vm).obj)));
   }
 
-  /** Closes the VM fd; the VM lives on while any of its gmem files is open. */
+  /** Closes the VM fd (EBADF the second time); the VM lives on while any of its gmem files is open. */
   destroy(): void {
-    check("destroy_vm", vmo.destroyVm(this.host, this.obj));
+    guard(this.sim, "destroy_vm", () => check("destroy_vm", vmo.destroyVm(this.host, this.obj)));
   }
 }
 
@@ -247,7 +339,7 @@ export class GmemFile {
 
   /** fallocate(2) with an explicit mode (FALLOC_FL_* names or numbers). */
   fallocate(mode: FlagsArg, offset: Num, len: Num): void {
-    guard("fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(wrap(toFlags("mode", "falloc", mode as never), "int")), s64("offset", offset), s64("len", len))));
+    guard(this.sim, "fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(arg("fallocate", "mode", mode)), arg("fallocate", "offset", offset), arg("fallocate", "len", len))));
   }
 
   /** Allocates [offset, offset + len) (FALLOC_FL_KEEP_SIZE). */
@@ -260,15 +352,19 @@ export class GmemFile {
     this.fallocate(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, offset, len);
   }
 
-  fstat(): { size: number; blocks: number } {
-    const r = check("fstat", gm.fstat(this.host, this.obj));
-    return { size: r.size as number, blocks: r.blocks as number };
+  /** size and blocks, exact: a bigint past 2^53. */
+  fstat(): { size: Int; blocks: Int } {
+    return guard(this.sim, "fstat", () => {
+      const r = check("fstat", gm.fstat(this.host, this.obj));
+      this.host.sync();
+      return { size: r.size as Int, blocks: r.blocks as Int };
+    });
   }
 
   /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
   mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
-    return guard("mmap", () => {
-      const [r, map] = mm.mmap(this.host, this.obj, s64("offset", offset), u64("len", len), toProt("prot", prot), shared);
+    return guard(this.sim, "mmap", () => {
+      const [r, map] = mm.mmap(this.host, this.obj, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
       check("mmap", r);
       return new Mapping(this.sim, map!);
     });
@@ -276,9 +372,11 @@ export class GmemFile {
 
   /** Counters of this file's inode: pages present, and of them poisoned. */
   stats(): { pages: number; poisoned: number } {
-    const r = check("stats", gu.inodeStats(this.host, this.obj));
-    this.host.sync();
-    return { pages: r.pages as number, poisoned: r.poisoned as number };
+    return guard(this.sim, "stats", () => {
+      const r = check("stats", gu.inodeStats(this.host, this.obj));
+      this.host.sync();
+      return { pages: r.pages as number, poisoned: r.poisoned as number };
+    });
   }
 
   /**
@@ -287,12 +385,14 @@ export class GmemFile {
    * whole inode). The policy decides (EPERM with its reason).
    */
   link(vm: Vm, perm: Perm[], mode: lk.LinkMode, window: { offset?: Num; len?: Num } = {}): GmemFile {
-    return guard("gmem_link", () => {
-      if (!Array.isArray(perm) || !perm.every(isPerm)) throw new TraceError('perm: expected an array of "r", "w", "x", "alloc", "punch"');
-      if (mode !== "share" && mode !== "donate" && mode !== "migrate") throw new TraceError(`mode: "${mode}" is not share, donate or migrate`);
-      const offset = window.offset === undefined ? undefined : s64("offset", window.offset);
-      const len = window.len === undefined ? undefined : s64("len", window.len);
-      const [r, f] = lk.gmemLink(this.host, this.obj, vm.obj, perm, offset, len, mode);
+    return guard(this.sim, "gmem_link", () => {
+      const target = mine(this.sim, "vm", vm, Vm);
+      const perms = arg<Perm[]>("gmem_link", "perm", perm);
+      const m = arg<lk.LinkMode>("gmem_link", "mode", mode);
+      const w = options("window", window, ["offset", "len"]);
+      const offset = w.offset === undefined ? undefined : arg("gmem_link", "offset", w.offset);
+      const len = w.len === undefined ? undefined : arg("gmem_link", "len", w.len);
+      const [r, f] = lk.gmemLink(this.host, this.obj, target.obj, perms, offset, len, m);
       check("gmem_link", r);
       return new GmemFile(this.sim, f!);
     });
@@ -300,11 +400,12 @@ export class GmemFile {
 
   /** Simulates a hardware memory error on the page at offset. */
   memoryFailure(offset: Num): void {
-    guard("memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, s64("offset", offset))));
+    guard(this.sim, "memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, arg("memory_failure", "offset", offset))));
   }
 
+  /** close(2): EBADF the second time, which changes nothing. */
   close(): void {
-    check("close", gm.close(this.host, this.obj));
+    guard(this.sim, "close", () => check("close", gm.close(this.host, this.obj)));
   }
 }
 
@@ -319,30 +420,37 @@ export class Mapping {
     return this.obj.address;
   }
 
-  /** An address outside the mapping is no memory of the process at all: SIGSEGV, as in a real one. */
-  private outside(op: string, offset: number): boolean {
-    if (!Number.isInteger(offset)) throw new GmemError(op, "EINVAL", `offset ${offset} must be an integer`);
-    return !this.obj.alive || offset < 0 || offset >= this.obj.npages * 4096;
+  /** The byte offset as the trace reads it (s64); null outside the mapping, which is no memory of the process at all: SIGSEGV, as in a real one. */
+  private inside(offset: Num): number | null {
+    const off = arg("load", "offset", offset);
+    return !this.obj.alive || off < 0n || off >= BigInt(this.obj.npages) * 4096n ? null : Number(off);
   }
 
   /** Reads the byte at offset; a fault is returned as {signal}. */
-  load(offset: number): { value?: number; signal?: string } {
-    if (this.outside("load", offset)) return { signal: "SIGSEGV" };
-    const r = mm.hostAccess(this.sim.host, this.obj, offset, false, 0);
-    this.sim.host.sync();
-    return r.signal ? { signal: r.signal } : { value: r.value as number };
+  load(offset: Num): { value?: number; signal?: string } {
+    return guard(this.sim, "load", () => {
+      const off = this.inside(offset);
+      if (off === null) return { signal: "SIGSEGV" };
+      const r = mm.hostAccess(this.sim.host, this.obj, off, false, 0);
+      this.sim.host.sync();
+      return r.signal ? { signal: r.signal } : { value: r.value as number };
+    });
   }
 
   /** Fills the page holding offset with value; a fault is returned as {signal}. */
-  store(offset: number, value: number): { signal?: string } {
-    if (!Number.isInteger(value) || value < 0 || value > 255) throw new GmemError("store", "EINVAL", `value ${value} must be a byte (0 to 255)`);
-    if (this.outside("store", offset)) return { signal: "SIGSEGV" };
-    const r = mm.hostAccess(this.sim.host, this.obj, offset, true, value);
-    this.sim.host.sync();
-    return r.signal ? { signal: r.signal } : {};
+  store(offset: Num, value: number): { signal?: string } {
+    return guard(this.sim, "store", () => {
+      const v = arg<number>("store", "value", value);
+      const off = this.inside(offset);
+      if (off === null) return { signal: "SIGSEGV" };
+      const r = mm.hostAccess(this.sim.host, this.obj, off, true, v);
+      this.sim.host.sync();
+      return r.signal ? { signal: r.signal } : {};
+    });
   }
 
+  /** munmap(2) of the whole mapping: EBADF the second time, which changes nothing. */
   unmap(): void {
-    mm.munmap(this.sim.host, this.obj);
+    guard(this.sim, "munmap", () => check("munmap", mm.munmap(this.sim.host, this.obj)));
   }
 }

@@ -1,102 +1,87 @@
 /**
- * The engine invariants of SPEC §4, checked over a core snapshot and the kernel
- * layer's objects. Each failure is a sentence naming the invariant and the
- * objects involved. A failure here is a bug in gmemsim, never in a policy.
+ * The engine invariants of SPEC §4, one function per item so that a check can
+ * look at just what an op changed (checker.ts) or at everything. They read the
+ * checkers' copy of the core state (state.ts) and the kernel layer's recorded
+ * facts (history.ts), never live objects. A failure here is a bug in gmemsim,
+ * never in a policy.
  */
 import * as A from "../abi/core-abi.js";
-import type { Host } from "../kvm/host.js";
-import { readSnapshot, type Snapshot, type SnapInode, type SnapPage } from "./snapshot.js";
+import type { CoreState, CSpte, CVm, CFile, CInode } from "./state.js";
+import { violation, type Violation } from "./violation.js";
+
+const STALE = "1 no stale mapping";
+const BINDINGS = "2 bindings";
+const ACCOUNTING = "3 accounting";
 
 function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
   return ranges.some(([b, e]) => pgoff >= b && pgoff < e);
 }
 
-/** Pages by pgoff, indexed on first use for the inodes an SPTE leads to (a check may look up many pages of one inode). */
-const indexes = new WeakMap<SnapInode, Map<number, SnapPage>>();
+export const hex = (gfn: number) => `0x${gfn.toString(16)}`;
 
-function pageAt(inode: SnapInode | undefined, pgoff: number): SnapPage | undefined {
-  if (!inode) return undefined;
-  let index = indexes.get(inode);
-  if (!index) indexes.set(inode, (index = new Map(inode.pages.map((p) => [p.pgoff, p]))));
-  return index.get(pgoff);
+/** The memslot of vm holding gfn. */
+export function slotOf(vm: CVm, gfn: number) {
+  return vm.slots.find((sl) => gfn >= sl.base && gfn < sl.base + sl.npages);
 }
 
-/** Invariant 1, no stale mapping: every SPTE reaches a present, unpoisoned page through a live path of its VM. */
-function noStaleMapping(s: Snapshot, out: string[]): void {
-  for (const vm of s.vms.values()) {
-    for (const e of vm.sptes) {
-      const slot = vm.slots.find((sl) => e.gfn >= sl.base && e.gfn < sl.base + sl.npages);
-      const where = `vm ${vm.id} gfn 0x${e.gfn.toString(16)} -> pfn ${e.pfn}`;
-      if (!slot) {
-        out.push(`1 no stale mapping: SPTE ${where} lies in no memslot`);
-        continue;
+/** Invariant 1 for one SPTE: it reaches a present, unpoisoned page through a live path of its VM, with no more rights than the file's. */
+export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[]): void {
+  const where = `@vm:${vm.id} gfn ${hex(e.gfn)} -> pfn ${e.pfn}`;
+  const slot = slotOf(vm, e.gfn);
+  if (!slot) {
+    out.push(violation(STALE, `SPTE ${where} lies in no memslot`));
+    return;
+  }
+  const page = st.byPfn.get(e.pfn);
+  let rights = -1;
+  if (page) {
+    const file = slot.file >= 0 ? st.files.get(slot.file) : undefined;
+    const pgoff = slot.pgoff + (e.gfn - slot.base);
+    if (file && file.inode === page.inode && pgoff === page.pgoff && !blocked(file.blocked, pgoff)) rights = file.rights;
+    if (rights < 0 && !(slot.flags & A.SLOT_GMEM_ONLY)) {
+      const hva = slot.uaddr + (e.gfn - slot.base);
+      for (const m of st.maps.values()) {
+        if (hva < m.hva || hva >= m.hva + m.npages || m.inode !== page.inode) continue;
+        const mp = m.pgoff + (hva - m.hva);
+        const through = m.file >= 0 ? st.files.get(m.file) : undefined;
+        if (mp === page.pgoff && !(through && blocked(through.blocked, mp))) rights = A.RIGHTS_ALL;
       }
-      const candidates: Array<{ inode: SnapInode | undefined; pgoff: number; rights: number }> = [];
-      const file = slot.file >= 0 ? s.files.get(slot.file) : undefined;
-      const pgoff = slot.pgoff + (e.gfn - slot.base);
-      if (file && !blocked(file.blocked, pgoff)) candidates.push({ inode: s.inodes.get(file.inode), pgoff, rights: file.rights });
-      if (!(slot.flags & A.SLOT_GMEM_ONLY)) {
-        const hva = slot.uaddr + (e.gfn - slot.base);
-        for (const m of s.maps.values()) {
-          const mp = m.pgoff + (hva - m.hva);
-          const through = m.file >= 0 ? s.files.get(m.file) : undefined;
-          if (hva >= m.hva && hva < m.hva + m.npages && !(through && blocked(through.blocked, mp))) candidates.push({ inode: s.inodes.get(m.inode), pgoff: mp, rights: A.RIGHTS_ALL });
-        }
-      }
-      const hit = candidates.find((c) => pageAt(c.inode, c.pgoff)?.pfn === e.pfn);
-      if (!hit) {
-        out.push(`1 no stale mapping: SPTE ${where} (slot ${slot.slot}) points at no page reachable through its slot`);
-        continue;
-      }
-      if (pageAt(hit.inode, hit.pgoff)!.flags & A.PG_HWPOISON) out.push(`1 no stale mapping: SPTE ${where} maps a poisoned page`);
-      if (e.rights & A.RIGHTS_ALL & ~hit.rights) out.push(`1 no stale mapping: SPTE ${where} has rights ${e.rights} beyond the file's ${hit.rights}`);
     }
+  }
+  if (rights < 0) {
+    out.push(violation(STALE, `SPTE ${where} (slot ${slot.slot}) points at no page reachable through its slot`));
+    return;
+  }
+  if (page!.flags & A.PG_HWPOISON) out.push(violation(STALE, `SPTE ${where} maps a poisoned page`));
+  if (e.rights & A.RIGHTS_ALL & ~rights) out.push(violation(STALE, `SPTE ${where} has rights ${e.rights} beyond the file's ${rights}`));
+}
+
+/** Invariant 2 for one file: its bindings never overlap, and bind a slot of the file's own VM that names the file. */
+export function checkBindings(st: CoreState, f: CFile, out: Violation[]): void {
+  const bs = [...f.bindings].sort((a, b) => a.pgoff - b.pgoff);
+  for (let k = 1; k < bs.length; k++) {
+    if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`));
+  }
+  const vm = st.vms.get(f.vm);
+  for (const b of bs) {
+    const slot = vm?.slots.find((sl) => sl.slot === b.slot);
+    if (!slot || slot.file !== f.id) out.push(violation(BINDINGS, `@file:${f.id} binding at pgoff ${b.pgoff} names slot ${b.slot}, which is not bound to it in @vm:${f.vm}`));
   }
 }
 
-/** Invariant 2, bindings: a file's bindings never overlap, and bind a slot of the file's own VM that names the file. */
-function bindings(s: Snapshot, out: string[]): void {
-  for (const f of s.files.values()) {
-    const bs = [...f.bindings].sort((a, b) => a.pgoff - b.pgoff);
-    for (let k = 1; k < bs.length; k++) {
-      if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(`2 bindings: file ${f.id} binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`);
-    }
-    const vm = s.vms.get(f.vm);
-    for (const b of bs) {
-      const slot = vm?.slots.find((sl) => sl.slot === b.slot);
-      if (!slot || slot.file !== f.id) out.push(`2 bindings: file ${f.id} binding at pgoff ${b.pgoff} names slot ${b.slot}, which is not bound to it in vm ${f.vm}`);
-    }
-  }
+/** Invariant 3, the totals: the host's page counts equal the pages live inodes hold. */
+export function checkTotals(st: CoreState, out: Violation[]): void {
+  if (st.heldGmem !== st.gmemPages) out.push(violation(ACCOUNTING, `host counts ${st.gmemPages} gmem pages, live inodes hold ${st.heldGmem}`));
+  if (st.heldAnon !== st.anonPages) out.push(violation(ACCOUNTING, `host counts ${st.anonPages} anon pages, live inodes hold ${st.heldAnon}`));
 }
 
-/** Invariant 3, accounting: host pages equal the present pages of live inodes; the kernel layer's live inodes are exactly the core's. */
-function accounting(host: Host, s: Snapshot, out: string[]): void {
-  let gmem = 0;
-  let anon = 0;
-  const pfns = new Set<number>();
-  for (const inode of s.inodes.values()) {
-    if (inode.kind === A.INODE_GMEM) gmem += inode.pages.length;
-    else anon += inode.pages.length;
-    for (const p of inode.pages) {
-      if (pfns.has(p.pfn)) out.push(`3 accounting: pfn ${p.pfn} is in two pages`);
-      pfns.add(p.pfn);
-    }
-  }
-  if (gmem !== s.gmemPages) out.push(`3 accounting: host counts ${s.gmemPages} gmem pages, live inodes hold ${gmem}`);
-  if (anon !== s.anonPages) out.push(`3 accounting: host counts ${s.anonPages} anon pages, live inodes hold ${anon}`);
-  const live = new Set([...host.inodes].map((i) => i.id));
-  for (const inode of s.inodes.values()) {
-    if (inode.kind === A.INODE_GMEM && !live.has(inode.id)) out.push(`3 accounting: gmem inode ${inode.id} outlived its last file (leak)`);
-  }
-  for (const id of live) if (!s.inodes.has(id)) out.push(`3 accounting: gmem inode ${id} is open but the core freed it`);
+/** Invariant 3, one pfn held by two pages. */
+export function checkDoubled(st: CoreState, doubled: Iterable<{ pfn: number }>, out: Violation[]): void {
+  for (const p of doubled) out.push(violation(ACCOUNTING, `pfn ${p.pfn} is in two pages`));
 }
 
-/** Every engine invariant, over the host's current state (or a snapshot of it already read); [] when all hold. */
-export function checkInvariants(host: Host, snap?: Snapshot): string[] {
-  const s = snap ?? readSnapshot(host.core.snapshot());
-  const out: string[] = [];
-  noStaleMapping(s, out);
-  bindings(s, out);
-  accounting(host, s, out);
-  return out;
+/** Invariant 3, one inode: a gmem inode lives in the core exactly while the kernel layer has it open. */
+export function checkInodeLife(id: number, inode: CInode | undefined, open: boolean, out: Violation[]): void {
+  if (inode && inode.kind === A.INODE_GMEM && !open) out.push(violation(ACCOUNTING, `gmem @inode:${id} outlived its last file (leak)`));
+  if (!inode && open) out.push(violation(ACCOUNTING, `gmem @inode:${id} is open but the core freed it`));
 }

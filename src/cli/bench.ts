@@ -1,7 +1,7 @@
 /**
  * gmemsim bench: the standard workloads (bench/workloads.ts); --micro, the
  * core's micro-benchmarks (bench/micro.ts); --scale, the host growth run with
- * its plots (bench/scale.ts).
+ * its plots (bench/scale.ts); --check, what checking costs (bench/check.ts).
  *
  * A development path: the benchmarks run from a clone of the repository with
  * its devDependencies installed (tinybench, vega, vega-lite, @resvg/resvg-js).
@@ -17,6 +17,7 @@ export interface BenchOptions {
   quick?: boolean;
   micro?: boolean;
   scale?: boolean;
+  check?: boolean;
   out?: string;
   vms?: number;
   pages?: number;
@@ -28,6 +29,7 @@ interface BenchModule {
   runBench(o: BenchOptions): Promise<number>;
   runMicro(o: BenchOptions): Promise<number>;
   runScale(o: BenchOptions): Promise<number>;
+  runCheck(o: BenchOptions): Promise<number>;
 }
 
 /** The benchmarks' entry: the TypeScript source under tsx, the bundle beside the CLI's otherwise. */
@@ -51,5 +53,6 @@ export async function benchCommand(o: BenchOptions): Promise<number> {
   }
   if (o.micro) return bench.runMicro(o);
   if (o.scale) return bench.runScale(o);
+  if (o.check) return bench.runCheck(o);
   return bench.runBench(o);
 }

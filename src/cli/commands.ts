@@ -94,13 +94,14 @@ export const COMMANDS: CommandDecl[] = [
   },
   {
     name: "bench",
-    summary: "the standard workloads, engine against reference (against kernel); --micro, --scale",
+    summary: "the standard workloads, engine against reference (against kernel); --micro, --scale, --check",
     args: [],
     flags: [
       { flags: "--json", description: "print the report as JSON" },
       { flags: "--quick", description: "a short run (for smoke tests): the figures are not meaningful" },
       { flags: "--micro", description: "micro-benchmarks of the core's operations, side by side (tinybench)", conflicts: ["scale"] },
       { flags: "--scale", description: "grow one host step by step; plots time per page and memory (SVG and PNG)" },
+      { flags: "--check", description: "what checking costs: a trace replayed unchecked, checked op by op, and fully checked after every op", conflicts: ["micro", "scale"] },
       { flags: "--out <FILE>", description: "--micro: write the JSON report here; --scale: the plot's file (.svg, with a .png beside it; default scale.svg)" },
       { flags: "--vms <N>", description: "--scale: VMs in the last step (default 1,024; 64 with --quick)", parse: wholeNumber(1, 65_536) },
       { flags: "--pages <N>", description: "--scale: populated pages in the last step (default 10,000,000; 200,000 with --quick)", parse: wholeNumber(64, 1e9) },

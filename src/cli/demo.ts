@@ -4,7 +4,7 @@
  * invariants checked.
  */
 import { Simulator } from "../api/simulator.js";
-import { checkInvariants } from "../check/invariants.js";
+import { checkInvariants } from "../check/checker.js";
 import { digestSnapshot } from "../core/digest.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";

@@ -8,7 +8,7 @@ export function describe(rec: LineRecord): string {
   let what: string;
   if ("error" in r) what = `trace error`;
   else if (r.signal) what = `${r.signal}`;
-  else if (r.exit) what = `${r.errno ?? "ret 0"}, exit ${r.exit}` + (r.gpa !== undefined ? ` at gpa 0x${(r.gpa as number).toString(16)}` : "") + (Array.isArray(r.flags) && r.flags.length ? ` ${r.flags.join("|")}` : "");
+  else if (r.exit) what = `${r.errno ?? "ret 0"}, exit ${r.exit}` + (r.gpa !== undefined ? ` at gpa 0x${(r.gpa as number | bigint).toString(16)}` : "") + (Array.isArray(r.flags) && r.flags.length ? ` ${r.flags.join("|")}` : "");
   else if (r.errno) what = `${r.errno}`;
   else {
     const extras = Object.entries(r).filter(([k]) => k !== "ret").map(([k, v]) => `${k}=${v}`);

@@ -2,6 +2,7 @@
 import { kernelAvailability, runOnKernel } from "../oracle/driver.js";
 import { die } from "./args.js";
 import { readTrace } from "./replay.js";
+import { stringifyJson } from "../trace/json.js";
 
 export interface KernelOptions {
   json?: boolean;
@@ -12,10 +13,10 @@ export async function kernelCommand(trace: string, values: KernelOptions): Promi
   if (!avail.ok) die(`the real kernel is not available here: ${avail.reason}`, 3);
   const results = await runOnKernel(readTrace(trace));
   for (const r of results) {
-    if (values.json) console.log(JSON.stringify(r));
+    if (values.json) console.log(stringifyJson(r));
     else {
       const { i, ...rest } = r as { i: number };
-      console.log(`${String(i).padStart(5)}  ${JSON.stringify(rest)}`);
+      console.log(`${String(i).padStart(5)}  ${stringifyJson(rest)}`);
     }
   }
   return 0;

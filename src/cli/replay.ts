@@ -4,12 +4,14 @@ import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
-import { expectMismatch, replayText, resultLine } from "../trace/replay.js";
-import { checkInvariants } from "../check/invariants.js";
-import { checkSecurity } from "../check/security.js";
+import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
+import { Checker, type CheckReport } from "../check/checker.js";
+import { render } from "../check/violation.js";
+import { traceNamer } from "../trace/namer.js";
 import { loadPolicy } from "../policy/load.js";
 import { die } from "./args.js";
 import { describe } from "./format.js";
+import { stringifyJson } from "../trace/json.js";
 
 export interface ReplayOptions {
   json?: boolean;
@@ -41,47 +43,81 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
     }
   }
   const host = new Host(makeCore(engine), { profile, policy });
+  // A closed pipe (replay ... | head) ends the run quietly: the reader has what it wanted.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
   const out: string[] = [];
   const emit = (s: string) => {
     out.push(s);
     if (out.length >= 1024) process.stdout.write(out.splice(0).join("\n") + "\n");
   };
-  // --check runs one line at a time so that invariants are checked after every op.
-  for (const batch of replayText(host, text, values.check ? 1 : 4096)) {
+  // --check runs one line at a time so that invariants are checked after every op (for what the op changed).
+  const rp = new Replayer(host);
+  const checker = values.check ? new Checker(host) : null;
+  const namer = traceNamer(rp.names);
+  /** Prints the first broken rule of a check report, if any; true when one was. */
+  const failed = (r: CheckReport, after: string): boolean => {
+    if (r.invariants.length) {
+      process.stdout.write(out.splice(0).join("\n") + "\n");
+      console.error(`engine invariant failed ${after}, a bug in gmemsim:\n  ${r.invariants.map((v) => render(v, namer)).join("\n  ")}`);
+      return true;
+    }
+    if (r.security.length) {
+      process.stdout.write(out.splice(0).join("\n") + "\n");
+      console.error(`security property violated ${after} under policy ${host.policy.name}:\n  ${r.security.map((v) => render(v, namer)).join("\n  ")}`);
+      return true;
+    }
+    return false;
+  };
+  /** A check step; a policy's own properties are its code, and one that throws is reported as a violation, never a crash. */
+  const check = (step: () => CheckReport, after: string): boolean => {
+    let report: CheckReport;
+    try {
+      report = step();
+    } catch (e) {
+      process.stdout.write(out.splice(0).join("\n") + "\n");
+      console.error(`security property violated ${after} under policy ${host.policy.name}:\n  checking the properties threw (a property of the policy?): ${e instanceof Error ? e.message : String(e)}`);
+      return true;
+    }
+    return failed(report, after);
+  };
+  let last: LineRecord | null = null;
+  for (const batch of replayText(host, text, values.check ? 1 : 4096, rp)) {
     for (const rec of batch) {
-      emit(values.json ? JSON.stringify(resultLine(rec)) : describe(rec));
-      if (!values.check) continue;
+      emit(values.json ? stringifyJson(resultLine(rec)) : describe(rec));
+      if (!checker) continue;
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
       if (miss.length || isError) {
         process.stdout.write(out.splice(0).join("\n") + "\n");
-        const why = isError ? (rec.result as { error: string }).error : `expected ${JSON.stringify(rec.expect)}, got ${JSON.stringify(resultLine(rec))}`;
+        const why = isError ? (rec.result as { error: string }).error : `expected ${stringifyJson(rec.expect)}, got ${stringifyJson(resultLine(rec))}`;
         console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
         return 1;
       }
-      const bad = checkInvariants(host);
-      if (bad.length) {
-        process.stdout.write(out.splice(0).join("\n") + "\n");
-        console.error(`engine invariant failed after line ${rec.lineNo} (op ${rec.i}, ${rec.op}), a bug in gmemsim:\n  ${bad.join("\n  ")}`);
-        return 1;
-      }
-      const flaws = checkSecurity(host);
-      if (flaws.length) {
-        process.stdout.write(out.splice(0).join("\n") + "\n");
-        console.error(`security property violated after line ${rec.lineNo} (op ${rec.i}, ${rec.op}) under policy ${host.policy.name}:\n  ${flaws.join("\n  ")}`);
-        return 1;
-      }
+      if (check(() => checker.step(), `after line ${rec.lineNo} (op ${rec.i}, ${rec.op})`)) return 1;
+      last = rec;
     }
   }
+  // The whole state once more at the end: this also checks the per-op checks against a full snapshot.
+  if (checker && check(() => checker.full(), last ? `at the end of the trace (line ${last.lineNo})` : "at the end of the trace")) return 1;
   if (out.length) process.stdout.write(out.join("\n") + "\n");
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
-    const perInode = [...host.inodes].map((inode) => [inode, gu.inodeStats(host, [...inode.files][0])] as const);
+    const perInode = [...host.inodes].map((inode) => [[...inode.files], gu.inodeStats(host, [...inode.files][0])] as const);
     host.sync();
-    console.log(`stats: host_pages=${h.host_pages}`);
-    for (const [vm, r] of perVm) console.log(`stats: vm ${vm.id}: sptes=${r.sptes} faults=${r.faults} zaps=${r.zaps} exits=${r.exits}`);
-    for (const [inode, r] of perInode) console.log(`stats: inode ${inode.id}: pages=${r.pages} poisoned=${r.poisoned}`);
+    // Objects by the trace's names (an inode by the names of its files), the last name each was bound to.
+    const nameOf = new Map<object, string>();
+    for (const [name, o] of rp.names.entries()) nameOf.set(o, name);
+    // One JSON object on standard error, so that standard output stays exactly the result lines.
+    const stats = {
+      host_pages: h.host_pages,
+      vms: perVm.map(([vm, r]) => ({ vm: nameOf.get(vm) ?? null, sptes: r.sptes, faults: r.faults, zaps: r.zaps, exits: r.exits })),
+      inodes: perInode.map(([files, r]) => ({ files: files.map((f) => nameOf.get(f) ?? null), pages: r.pages, poisoned: r.poisoned })),
+    };
+    process.stderr.write(stringifyJson({ stats }) + "\n");
   }
   if (values.check) console.error("check: every expectation and invariant held");
   return 0;

@@ -21,6 +21,10 @@ export interface Core {
   snapshot(): Float64Array;
   /** Bytes of memory the core holds now (wasm linear memory, or an estimate for the reference). */
   memoryBytes(): number;
+  /** Note what each command changes from now on (true), or stop (false); the notes so far are dropped. */
+  trackChanges(on: boolean): void;
+  /** The change stream of core-abi.ts for everything noted since the last call (flushes first); valid until the next push, flush or changes(). */
+  changes(): Float64Array;
   /** Back to the freshly made state, so that one core can serve many short runs (fuzzing); false if it cannot. */
   reset(): boolean;
 }

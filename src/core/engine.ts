@@ -20,6 +20,11 @@ export interface EngineExports {
   btreeNodes(): number;
   /** Back to the freshly instantiated state. */
   reset(): void;
+  /** The change log (core-abi.ts "Change log"): on (1) or off (0). */
+  trackChanges(on: number): void;
+  /** Writes the change stream; returns its length in doubles (read at changesPtr()). */
+  changes(): number;
+  changesPtr(): number;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -105,6 +110,20 @@ export class EngineCore implements Core {
     const len = this.x.snapshot();
     const stream = new Float64Array(this.x.memory.buffer, this.x.snapshotPtr(), len).slice();
     // Building the stream may have grown memory: a detached view would drop later pushes silently.
+    if (this.x.memory.buffer !== this.buffer) this.views();
+    return stream;
+  }
+
+  trackChanges(on: boolean): void {
+    this.flush();
+    this.x.trackChanges(on ? 1 : 0);
+  }
+
+  changes(): Float64Array {
+    this.flush();
+    const len = this.x.changes();
+    // A view, not a copy: the stream is read at once, before the next command runs (core.ts says so).
+    const stream = new Float64Array(this.x.memory.buffer, this.x.changesPtr(), len);
     if (this.x.memory.buffer !== this.buffer) this.views();
     return stream;
   }

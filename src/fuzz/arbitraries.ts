@@ -187,9 +187,75 @@ const designSetup = fc.option(
   { freq: 2 },
 );
 
-/** A trace: a setup, then random ops. */
-export function traceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>> } = {}) {
-  const body = fc.array(opArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
+// ---- Sequences: ops that reach a state only together ----
+// A sequence is drawn like one op (with its own weight) and spliced into the
+// trace whole, so that states several ops deep come often rather than by luck.
+
+/**
+ * Intra-host migration carried through: a fresh file of the source VM, linked
+ * to another VM in migrate mode, both bound identically (same slot, gfns and
+ * inode offset), the encryption context moved, a punch through the new file,
+ * a touch of the memory, and the new file closed. The sequence makes what it
+ * needs (VMs that may already exist, names it frees first by closing them),
+ * so that it mostly succeeds; a step may still fail on what earlier ops left
+ * (a slot in use, a source whose context already moved), which reaches the
+ * refusals too.
+ */
+const migratePunchClose = fc
+  .record({
+    vms: fc.constantFrom<[number, number]>([0, 1], [1, 0], [0, 2], [2, 0], [1, 2], [2, 1]),
+    file: fd,
+    as: fd,
+    flags: fc.constantFrom<unknown>(0, "MMAP", ["MMAP", "INIT_SHARED"]),
+    slot: fc.integer({ min: 0, max: 3 }),
+    at: fc.integer({ min: 0, max: 4 }),
+    punch: page(15),
+    touch: fc.boolean(),
+    close: fc.constantFrom(true, true, false),
+  })
+  .filter(({ file, as }) => file !== as)
+  .map(({ vms: [s, d], file, as, flags, slot, at, punch, touch, close }) => {
+    const [src, dst] = [VM_NAMES[s], VM_NAMES[d]];
+    const bind = (v: string, f: string) => ({ op: "set_user_memory_region2", vm: v, slot, flags: "GUEST_MEMFD", guest_phys_addr: at * 65536, memory_size: 65536, userspace_addr: 0, guest_memfd: f, guest_memfd_offset: at * 65536 });
+    const ops: Array<Record<string, unknown>> = [
+      { op: "create_vm", as: src, type: "default" },
+      { op: "create_vm", as: dst, type: "default" },
+      { op: "close", fd: file },
+      { op: "close", fd: as },
+      { op: "create_guest_memfd", vm: src, as: file, size: 1048576, flags },
+      { op: "fallocate", fd: file, mode: "KEEP_SIZE", offset: at * 65536, len: 65536 },
+      { op: "gmem_link", fd: file, vm: dst, as, perm: [], mode: "migrate" },
+      bind(src, file),
+      bind(dst, as),
+      { op: "move_enc_context_from", vm: dst, src },
+      { op: "fallocate", fd: as, mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: at * 65536 + punch, len: 4096 },
+    ];
+    if (touch) ops.push({ op: "vcpu_access", vm: dst, gpa: at * 65536 + punch, access: "write", private: false, value: 1 });
+    if (close) ops.push({ op: "close", fd: as });
+    return ops;
+  });
+
+export const sequenceArbitraries = {
+  migrate_punch_close: migratePunchClose,
+} as const;
+
+export type SequenceName = keyof typeof sequenceArbitraries;
+
+/** What fuzzing runs with (traceArbitrary alone draws no sequences unless asked). */
+export const DEFAULT_SEQUENCE_WEIGHTS: Record<SequenceName, number> = { migrate_punch_close: 2 };
+
+/** One element of a trace's body: a single op, or a sequence, by weight. */
+function bodyArbitrary(weights: Partial<Record<OpName, number>> | undefined, sequences: Partial<Record<SequenceName, number>> = {}): fc.Arbitrary<Array<Record<string, unknown>>> {
+  const single = opArbitrary(weights).map((op) => [op]);
+  const seqs = Object.entries(sequences).filter(([, w]) => (w ?? 0) > 0);
+  if (seqs.length === 0) return single;
+  const singleWeight = Object.values({ ...DEFAULT_WEIGHTS, ...weights }).reduce((a, w) => a + (w > 0 ? w : 0), 0);
+  return fc.oneof({ weight: singleWeight, arbitrary: single }, ...seqs.map(([name, weight]) => ({ weight: weight!, arbitrary: sequenceArbitraries[name as SequenceName] })));
+}
+
+/** A trace: a setup, then random ops (and, with `sequences` weights, random sequences among them). */
+export function traceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>>; sequences?: Partial<Record<SequenceName, number>> } = {}) {
+  const body = fc.array(bodyArbitrary(opts.weights, opts.sequences), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" }).map((parts) => parts.flat());
   return fc.tuple(setupArbitrary, designSetup, body).map(([setup, link, ops]) => {
     const design: Array<Record<string, unknown>> = [];
     const owner = setup.find((o) => o.op === "create_guest_memfd" && o.as === FD_NAMES[0])?.vm;

@@ -12,8 +12,8 @@
  */
 import fc from "fast-check";
 import { Simulator, type SimulatorOptions } from "../api/simulator.js";
-import { checkInvariants } from "../check/invariants.js";
-import { checkSecurity } from "../check/security.js";
+import { checkInvariants } from "../check/checker.js";
+import { checkSecurity } from "../check/checker.js";
 import { opArbitraries, DEFAULT_WEIGHTS, type OpName } from "./arbitraries.js";
 
 export interface GmemModel {
@@ -75,7 +75,7 @@ export function gmemCommands(opts: { weights?: Partial<Record<OpName, number>>; 
  */
 export function gmemSetup(options: SimulatorOptions & { engines?: Array<"wasm" | "reference">; prefix?: object[] } = {}) {
   return () => {
-    const systems = (options.engines ?? ["wasm", "reference"]).map((engine) => new Simulator({ ...options, engine }));
+    const systems = (options.engines ?? ["wasm", "reference"]).map((engine) => new Simulator({ kernel: options.kernel, policy: options.policy, engine }));
     const live = new Set<string>();
     for (const op of options.prefix ?? []) {
       const answers = systems.map((s) => s.apply([op])[0]);

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import type { Policy } from "../policy/types.js";
-import { traceArbitrary } from "./arbitraries.js";
+import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "./arbitraries.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 
 export interface RunOptions {
@@ -32,7 +32,7 @@ export function fuzzRun(o: RunOptions): RunReport {
   let ops = 0;
   let traces = 0;
   const opts = { kernel: o.kernel, policy: o.policy };
-  const arb = traceArbitrary({ maxLength: 60 });
+  const arb = traceArbitrary({ maxLength: 60, sequences: DEFAULT_SEQUENCE_WEIGHTS });
   for (let chunk = 0; ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline); chunk++) {
     let failedLength = 0;
     const result = fc.check(

@@ -17,13 +17,24 @@ import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
 
 /**
- * What the security checker needs of the history: the facts the kernel layer
- * established, in order. Only successful operations are recorded.
+ * What the checkers need of the history: the facts the kernel layer
+ * established, in order, as plain data recorded when the op ran (ids, windows
+ * and rights as they were then), so that nothing done later (a close, a
+ * release) changes what an earlier op is judged by. Only successful operations
+ * are recorded.
+ *  - link: `file` of `vm` was made on `inode` from `parent` (of `parentVm`).
+ *  - fallocate: by a file with less than the owner's rights (the others cannot
+ *    break a property).
+ *  - move: move_enc_context_from; `promoted` are the target's files that took
+ *    the owner's place, `revoked` the source's files on the moved inodes that
+ *    lost every right.
+ *  - inode: a gmem inode opened (its first file) or freed (its last file went).
  */
 export type HostEvent =
-  | { kind: "link"; file: GmemFile; parent: GmemFile; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
-  | { kind: "fallocate"; file: GmemFile; op: "alloc" | "punch"; range: [number, number] }
-  | { kind: "move"; target: Vm; src: Vm; inodes: Inode[] };
+  | { kind: "link"; file: number; vm: number; inode: number; parent: number; parentVm: number; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
+  | { kind: "fallocate"; file: number; vm: number; inode: number; op: "alloc" | "punch"; range: [number, number] }
+  | { kind: "move"; target: number; src: number; inodes: number[]; promoted: number[]; revoked: number[] }
+  | { kind: "inode"; inode: number; open: boolean };
 
 type Filler = (res: Float64Array, base: number) => void;
 
@@ -155,6 +166,7 @@ export class Host {
     const inode = new Inode(this.nextId.inode++, size, flags);
     this.inodes.add(inode);
     this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
+    this.events.push({ kind: "inode", inode: inode.id, open: true });
     return this.newFile(inode, vm, A.RIGHTS_ALL);
   }
 
@@ -170,6 +182,11 @@ export class Host {
     const id = this.nextId.inode++;
     this.core.push(A.OP_INODE_CREATE, id, npages, A.INODE_ANON, 0);
     return id;
+  }
+
+  /** Where the next host mapping will be placed: lets a trace name a region's address before creating it. */
+  nextMapAddress(): bigint {
+    return BigInt(this.nextHvaPage) << 12n;
   }
 
   /** Place a host mapping of npages in the host's virtual address space. */
@@ -220,6 +237,7 @@ export class Host {
     if (inode.files.size === 0) {
       this.inodes.delete(inode);
       this.core.push(A.OP_INODE_DESTROY, inode.id);
+      this.events.push({ kind: "inode", inode: inode.id, open: false });
     }
     file.vm.files--;
     this.maybeFreeVm(file.vm);

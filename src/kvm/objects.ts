@@ -74,7 +74,7 @@ export class GmemFile {
   origin: FileOrigin = "owner";
   /** The file this one was linked from. */
   parent: GmemFile | null = null;
-  /** What policies see of this file, cached (src/policy/views.ts). */
+  /** What policies see of this file, cached (src/kvm/views.ts). */
   view: FileView | null = null;
   constructor(
     readonly id: number,

@@ -23,6 +23,11 @@ export function fail(errno: ErrnoName, message: string): Result {
   return r;
 }
 
+/** An integer as results carry it: a number when exact as a double, a bigint past 2^53 (SPEC §5: exact digits). */
+export function exact(v: bigint): number | bigint {
+  return v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v;
+}
+
 export function messageOf(r: Result): string | undefined {
   return (r as { message?: string }).message;
 }

@@ -11,6 +11,8 @@ import { createHash } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseJson } from "../trace/json.js";
+import { screenLine } from "../trace/replay.js";
 
 /** One result line of the oracle (SPEC section 5), parsed. */
 export type KernelResult = Record<string, unknown>;
@@ -134,7 +136,32 @@ function probe(): Availability {
  * its result lines, one per counted trace line. Rejects with the oracle's
  * standard error if the oracle itself fails (crash, bad exit).
  */
+/** What the oracle is given in place of a line the trace reader refuses: a line it answers with an error, changing nothing. */
+const REFUSED_LINE = '{"op":"__refused_by_the_trace_reader__"}';
+
+/**
+ * Lines the trace reader refuses before running anything (an unknown op or
+ * field, "__proto__", a malformed "expect", JSON past the limits) never reach
+ * the kernel: the oracle, a separate C reader, would run a misspelt field's
+ * line with the field left at 0. Their results are the reader's errors, as in
+ * the simulator. Returns the text to run and the refused lines by count.
+ */
+function screenTrace(traceText: string): { text: string; refused: Map<number, string> } {
+  const refused = new Map<number, string>();
+  let counted = 0;
+  const lines = traceText.split("\n").map((line, n) => {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) return line;
+    const why = screenLine(t);
+    if (why !== null) refused.set(counted, `line ${n + 1}: ${why}`);
+    counted++;
+    return why === null ? line : REFUSED_LINE;
+  });
+  return { text: lines.join("\n"), refused };
+}
+
 export function runOnKernel(traceText: string): Promise<KernelResult[]> {
+  const { text, refused } = screenTrace(traceText);
   let bin: string;
   try {
     bin = buildOracle();
@@ -162,14 +189,16 @@ export function runOnKernel(traceText: string): Promise<KernelResult[]> {
       for (const line of Buffer.concat(out).toString("utf8").split("\n")) {
         if (!line.trim()) continue;
         try {
-          results.push(JSON.parse(line) as KernelResult);
+          // Exact: the kernel prints 64-bit values (an fstat size of 2^62, an MMIO gpa of 2^64-1) that a double would round.
+          results.push({ ...(parseJson(line) as object) } as KernelResult);
         } catch {
           reject(new Error(`kernel oracle printed a line that is not JSON: ${line}`));
           return;
         }
       }
+      for (const [i, error] of refused) if (results[i]) results[i] = { i: results[i].i, error };
       resolve(results);
     });
-    child.stdin.end(traceText);
+    child.stdin.end(text);
   });
 }

@@ -1,9 +1,19 @@
 /**
- * A JSON reader that keeps integers exact: trace numbers are 64-bit, and
- * JSON.parse would round anything past 2^53. Integers come back as number when
- * safe and bigint otherwise; a number with a fraction or exponent comes back as
- * a JsonFraction, so that field readers can refuse it by name.
+ * A JSON reader and writer that keep integers exact: trace numbers are 64-bit,
+ * and JSON.parse would round anything past 2^53. Integers come back as number
+ * when safe and bigint otherwise; a number with a fraction or exponent comes back
+ * as a JsonFraction, so that field readers can refuse it by name.
+ *
+ * Hostile input is bounded: objects have no prototype (a "__proto__" key is a
+ * plain key), a key given twice, nesting deeper than MAX_DEPTH and number
+ * literals longer than MAX_NUMBER_CHARS are syntax errors, found before any
+ * work is spent on them.
  */
+
+/** Deepest nesting of objects and arrays a line may have (a trace line needs 3). */
+export const MAX_DEPTH = 32;
+/** Longest number literal (a 64-bit value needs at most 20 digits and a sign; strings in strtoull syntax have the same bound). */
+export const MAX_NUMBER_CHARS = 40;
 
 export class JsonFraction {
   constructor(readonly text: string) {}
@@ -24,21 +34,30 @@ export function parseJson(text: string): Json {
   const fail = (what: string): never => {
     throw new JsonSyntaxError(`${what} at column ${i + 1}`);
   };
+  let depth = 0;
   const value = (): Json => {
     ws();
     const c = text[i];
+    if ((c === "{" || c === "[") && ++depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`);
     if (c === "{") {
       i++;
-      const obj: { [k: string]: Json } = {};
+      const obj: { [k: string]: Json } = Object.create(null);
       ws();
       if (text[i] === "}") {
         i++;
+        depth--;
         return obj;
       }
       for (;;) {
         ws();
         if (text[i] !== '"') fail("expected a string key");
+        const keyAt = i;
         const k = string();
+        // A key given twice is ambiguous (readers differ on which one wins): refused, as an unknown field is.
+        if (k in obj) {
+          i = keyAt;
+          fail(`duplicate key ${JSON.stringify(k.length > 40 ? k.slice(0, 37) + "..." : k)}`);
+        }
         ws();
         if (text[i++] !== ":") fail("expected ':'");
         obj[k] = value();
@@ -49,6 +68,7 @@ export function parseJson(text: string): Json {
         }
         if (text[i] === "}") {
           i++;
+          depth--;
           return obj;
         }
         fail("expected ',' or '}'");
@@ -60,6 +80,7 @@ export function parseJson(text: string): Json {
       ws();
       if (text[i] === "]") {
         i++;
+        depth--;
         return arr;
       }
       for (;;) {
@@ -71,6 +92,7 @@ export function parseJson(text: string): Json {
         }
         if (text[i] === "]") {
           i++;
+          depth--;
           return arr;
         }
         fail("expected ',' or ']'");
@@ -83,6 +105,7 @@ export function parseJson(text: string): Json {
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
     if (!m) return fail("unexpected character");
+    if (m[0].length > MAX_NUMBER_CHARS) fail(`a number longer than ${MAX_NUMBER_CHARS} characters`);
     i += m[0].length;
     if (m[2] || m[3]) return new JsonFraction(m[0]);
     const n = Number(m[0]);
@@ -116,4 +139,44 @@ export function parseJson(text: string): Json {
   ws();
   if (i !== text.length) fail("trailing characters");
   return v;
+}
+
+/** Fast check for the common case: a value with no bigint inside can go through JSON.stringify. */
+function hasBigint(v: unknown, depth = 0): boolean {
+  if (typeof v === "bigint") return true;
+  if (v === null || typeof v !== "object" || depth > MAX_DEPTH) return false;
+  if (Array.isArray(v)) return v.some((x) => hasBigint(x, depth + 1));
+  for (const k in v) if (hasBigint((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
+function writeValue(v: unknown): string {
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof JsonFraction) return v.text;
+  if (Array.isArray(v)) return `[${v.map(writeValue).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const parts: string[] = [];
+    for (const k of Object.keys(v)) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) parts.push(`${JSON.stringify(k)}:${writeValue(x)}`);
+    }
+    return `{${parts.join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+/** JSON text of a value, with every integer as its exact decimal digits, bigints included (SPEC §5). */
+export function stringifyJson(v: unknown): string {
+  return hasBigint(v) ? writeValue(v) : JSON.stringify(v);
+}
+
+/** A short, safe rendering of any value for an error sentence (bigints, deep or long values included). */
+export function show(v: unknown): string {
+  let s: string;
+  try {
+    s = typeof v === "function" || typeof v === "symbol" ? `a ${typeof v}` : v === undefined ? "nothing" : writeValue(v);
+  } catch {
+    s = Object.prototype.toString.call(v);
+  }
+  return s.length > 60 ? s.slice(0, 57) + "..." : s;
 }

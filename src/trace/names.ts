@@ -6,6 +6,7 @@
  */
 import { TraceError } from "../errors.js";
 import { GmemFile, HostMap, Memfd, Vm, type Fd } from "../kvm/objects.js";
+import { show } from "./json.js";
 
 type Dead = { dead: "vm" | "fd" | "map" };
 export type Named = Fd | HostMap | Dead;
@@ -30,9 +31,9 @@ export class Names {
   }
 
   private get(field: string, name: unknown): Named {
-    if (typeof name !== "string") throw new TraceError(`${field}: expected a name, got ${JSON.stringify(name)}`);
+    if (typeof name !== "string") throw new TraceError(`${field}: expected a name, got ${show(name)}`);
     const o = this.table.get(name);
-    if (!o) throw new TraceError(`${field}: unknown name "${name}"`);
+    if (!o) throw new TraceError(`${field}: unknown name ${show(name)}`);
     return o;
   }
 
@@ -65,5 +66,10 @@ export class Names {
 
   has(name: string): boolean {
     return this.table.has(name);
+  }
+
+  /** Every name with what it is bound to now (for naming objects in reports: namer.ts). */
+  entries(): IterableIterator<[string, Named]> {
+    return this.table.entries();
   }
 }

@@ -5,14 +5,16 @@
  */
 import { TraceError } from "../errors.js";
 import { CAPS, FLAG_NAMES, FLAG_PREFIXES, PROT_EXEC, PROT_READ, PROT_WRITE, VM_TYPE_DEFAULT, VM_TYPE_SW_PROTECTED } from "../uapi/constants.js";
-import { JsonFraction, type Json } from "./json.js";
+import { JsonFraction, MAX_NUMBER_CHARS, show, type Json } from "./json.js";
+import type { CType } from "./opdefs.js";
 
-export type CType = "u64" | "s64" | "u32" | "int";
+export type { CType };
 
 const TWO64 = 1n << 64n;
 
 /** strtoull(s, NULL, 0): optional sign, then 0x hex, 0 octal, or decimal; the whole string must be used. */
 function strtoull(field: string, s: string): bigint {
+  if (s.length > MAX_NUMBER_CHARS) throw new TraceError(`${field}: a number string longer than ${MAX_NUMBER_CHARS} characters`);
   const m = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
   if (!m) throw new TraceError(`${field}: "${s}" is not a number in strtoull syntax`);
   const digits = m[2];
@@ -32,7 +34,7 @@ export function toBits(field: string, v: Json | undefined): bigint {
   if (typeof v === "string") return strtoull(field, v);
   if (v instanceof JsonFraction) throw new TraceError(`${field}: ${v.text} is not an integer`);
   if (typeof v === "boolean") throw new TraceError(`${field}: a boolean is not a number`);
-  throw new TraceError(`${field}: expected a number, got ${JSON.stringify(v)}`);
+  throw new TraceError(`${field}: expected a number, got ${show(v)}`);
 }
 
 export function wrap(bits: bigint, type: CType): bigint {
@@ -55,7 +57,7 @@ export function toFlags(field: string, family: string, v: Json | undefined): big
   const one = (x: Json): bigint => {
     if (isName(x)) {
       const bare = x.startsWith(prefix) ? x.slice(prefix.length) : x;
-      if (!(bare in names)) throw new TraceError(`${field}: unknown flag "${x}" (known: ${Object.keys(names).join(", ")})`);
+      if (!Object.hasOwn(names, bare)) throw new TraceError(`${field}: unknown flag "${x}" (known: ${Object.keys(names).join(", ")})`);
       return BigInt(names[bare]);
     }
     return toBits(field, x);
@@ -88,7 +90,7 @@ export function toVmType(field: string, v: Json | undefined): bigint {
 export function toCap(field: string, v: Json | undefined): bigint {
   if (isName(v)) {
     const name = v.startsWith("KVM_CAP_") ? v : `KVM_CAP_${v}`;
-    if (!(name in CAPS)) throw new TraceError(`${field}: unknown capability "${v}"`);
+    if (!Object.hasOwn(CAPS, name)) throw new TraceError(`${field}: unknown capability "${v}"`);
     return BigInt(CAPS[name]);
   }
   return toBits(field, v);

@@ -13,6 +13,7 @@ export const ERRNO = {
   ENOTTY: 25,
   EFBIG: 27,
   ESPIPE: 29,
+  EDEADLK: 35,
   EOVERFLOW: 75,
   EOPNOTSUPP: 95,
   EHWPOISON: 133,

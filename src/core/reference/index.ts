@@ -6,6 +6,7 @@
 import * as A from "../../abi/core-abi.js";
 import type { Core } from "../core.js";
 import { RefModel } from "./model.js";
+import { RefChangeLog } from "./changelog.js";
 
 export class ReferenceCore implements Core {
   readonly kind = "reference" as const;
@@ -14,6 +15,7 @@ export class ReferenceCore implements Core {
   results = new Float64Array(16 * A.RES_WORDS);
   onFlush: ((count: number) => void) | null = null;
   private count = 0;
+  private log: RefChangeLog | null = null;
 
   push(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
     if (this.count === A.CMD_CAPACITY) this.flush();
@@ -26,6 +28,7 @@ export class ReferenceCore implements Core {
     }
     this.results.fill(0, r, r + A.RES_WORDS);
     const m = this.model;
+    this.log?.noteCommand(op, a, b, c, d, e);
     switch (op) {
       case A.OP_VM_CREATE: m.vmCreate(a); break;
       case A.OP_VM_DESTROY: m.vmDestroy(a); break;
@@ -97,7 +100,20 @@ export class ReferenceCore implements Core {
     return this.model.snapshot();
   }
 
+  trackChanges(on: boolean): void {
+    this.log?.detach();
+    this.log = on ? new RefChangeLog(this.model) : null;
+  }
+
+  changes(): Float64Array {
+    this.flush();
+    if (!this.log) throw new Error("reference core: changes() without trackChanges(true)");
+    return this.log.changes();
+  }
+
   reset(): boolean {
+    this.log?.detach();
+    this.log = null;
     this.model = new RefModel();
     this.count = 0;
     this.onFlush = null;

@@ -9,6 +9,8 @@ import { RefState, RefInode, RefVm, overlap, ascending, inRanges, addRange } fro
 
 export class RefModel {
   readonly s = new RefState();
+  /** Told of every stage-2 range installed in or zapped (the change log, changelog.ts); null when not tracking. */
+  sptesChanged: ((vm: RefVm, start: number, end: number) => void) | null = null;
 
   // ---- frames ----
   private newFrame(inode: RefInode, pgoff: number): number {
@@ -47,15 +49,18 @@ export class RefModel {
 
   // ---- stage 2 ----
   private zapGfns(vm: RefVm, start: number, end: number): void {
+    const zaps = vm.zaps;
     for (const gfn of [...vm.sptes.keys()]) {
       if (gfn >= start && gfn < end) {
         vm.sptes.delete(gfn);
         vm.zaps++;
       }
     }
+    if (vm.zaps !== zaps) this.sptesChanged?.(vm, start, end);
   }
 
   private zapAll(vm: RefVm): void {
+    if (vm.sptes.size) this.sptesChanged?.(vm, 0, A.CHG_ALL);
     vm.zaps += vm.sptes.size;
     vm.sptes.clear();
   }
@@ -302,6 +307,7 @@ export class RefModel {
     if (spte && spte.pfn === pfn) spte.rights |= rights;
     else vm.sptes.set(gfn, { pfn, rights });
     vm.faults++;
+    this.sptesChanged?.(vm, gfn, gfn + 1);
     return perform(pfn);
   }
 

@@ -10,7 +10,8 @@ import type { Host } from "../host.js";
 import { GmemFile, Memfd, type Fd } from "../objects.js";
 import { memfdFallocate } from "./memfd.js";
 import { fail, type Result } from "../result.js";
-import { fileView } from "../../policy/views.js";
+import { fileView } from "../views.js";
+import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
 
 /**
@@ -20,8 +21,8 @@ import { ALL_PERMS } from "../perm.js";
 function designCheck(h: Host, file: GmemFile, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
-  const d = h.policy.fallocate?.({ file: fileView(file), op, range: [start, stop] });
-  if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
+  const d = askPolicy(h, "fallocate", { file: fileView(file), op, range: [start, stop] });
+  if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
 }
 
@@ -86,7 +87,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   if (op === "alloc" && !h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
   h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
   // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
-  if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd, op, range: [start, stop] });
+  if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
   return OK;
 }
 

@@ -7,7 +7,7 @@
 import * as A from "../../abi/core-abi.js";
 import type { Host } from "../host.js";
 import { GmemFile, Memfd, type Fd, type Vm } from "../objects.js";
-import { fail, ok, type Result } from "../result.js";
+import { exact, fail, ok, type Result } from "../result.js";
 import { supportedGmemFlags } from "./vm.js";
 import { memfdIo, memfdTruncate } from "./memfd.js";
 
@@ -22,9 +22,6 @@ export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bi
     return [fail("EINVAL", `size ${ssize} must be positive as a loff_t and a multiple of 4096`), null];
   return [ok(), h.newGmem(vm, ssize, Number(flags))];
 }
-
-/** A 64-bit count as a number where that is exact, else as a bigint. */
-const exact = (x: bigint): number | bigint => (x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x);
 
 function openFd(fd: Fd | null): fd is Fd {
   return fd !== null && fd.fdOpen;

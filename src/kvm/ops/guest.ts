@@ -8,7 +8,7 @@ import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm } from "../objects.js";
-import { fail, ok, type Result } from "../result.js";
+import { exact, fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { outOfFrames } from "./fallocate.js";
 import type { Bytes } from "../bytes.js";
@@ -45,7 +45,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
           return;
         case A.RES_MMIO:
           r.exit = "mmio";
-          r.gpa = Number(gpa);
+          r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
           return;
         case A.RES_INTERNAL_ERROR:
           r.exit = "internal_error";
@@ -63,7 +63,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
       }
       r.errno = code === A.RES_MEMFAULT_EHWPOISON ? "EHWPOISON" : code === A.RES_MEMFAULT_EACCES ? "EACCES" : "EFAULT";
       r.exit = "memory_fault";
-      r.gpa = gfn * 4096;
+      r.gpa = exact(BigInt(gfn) << 12n);
       r.size = 4096;
       r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
     },

@@ -11,7 +11,8 @@ import type { Host } from "../host.js";
 import { GmemFile, type Fd, type Vm, type Inode } from "../objects.js";
 import { ALL_PERMS, guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
-import { fileView, invalidateView, vmView } from "../../policy/views.js";
+import { fileView, invalidateView, vmView } from "../views.js";
+import { askPolicy } from "../ask.js";
 
 export type LinkMode = "share" | "donate" | "migrate";
 
@@ -27,7 +28,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   const window: [number, number] = [Number(off >> 12n), Number((off + length) >> 12n)];
   if (window[0] < fd.window[0] || window[1] > fd.window[1])
     return [fail("EINVAL", `the window lies outside the source file's window [${fd.window[0]}, ${fd.window[1]}) (pages)`), null];
-  const d = h.policy.link?.({ source: fileView(fd), vm: vmView(vm), mode, perm: Object.freeze([...perm]), window }) ?? { allow: true as const };
+  const d = askPolicy(h, "link", { source: fileView(fd), vm: vmView(vm), mode, perm: [...perm], window: [window[0], window[1]] });
   if (!d.allow) return [fail("EPERM", `policy ${h.policy.name}: ${d.reason}`), null];
   const granted = mode === "migrate" ? new Set<Perm>() : new Set<Perm>(d.perm ?? perm);
   const file = h.newFile(fd.inode, vm, mode === "migrate" ? 0 : guestRights(granted));
@@ -37,7 +38,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   file.origin = mode;
   file.parent = fd;
   file.migrating = mode === "migrate";
-  h.events.push({ kind: "link", file, parent: fd, mode, perm: permList(granted), parentPerm: permList(fd.perm), window });
+  h.events.push({ kind: "link", file: file.id, vm: vm.id, inode: fd.inode.id, parent: fd.id, parentVm: fd.vm.id, mode, perm: permList(granted), parentPerm: permList(fd.perm), window: [window[0], window[1]] });
   if (mode === "donate") {
     // The window leaves the donor for good: its SPTEs there go, its maps fault there.
     fd.donated.push(window);
@@ -66,7 +67,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
     if (!hasTwin(src, slot.id, slot.baseGfn, slot.npages, f.inode, slot.pgoff))
       return fail("EINVAL", `slot ${slot.id} of the target (gfns [${slot.baseGfn}, +${slot.npages}), inode offset page ${slot.pgoff}) has no identical binding in src`);
   }
-  const d = h.policy.migrate?.({ target: vmView(target), src: vmView(src), files: [...migrating].map(fileView) }) ?? { allow: true as const };
+  const d = askPolicy(h, "migrate", { target: vmView(target), src: vmView(src), files: [...migrating].map(fileView) });
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   const inodes = [...new Set([...migrating].map((f) => f.inode))];
   target.ctx = src.ctx;
@@ -75,6 +76,8 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   h.core.push(A.OP_VM_SET_CTX, target.id, target.ctx);
   h.core.push(A.OP_VM_SET_CTX, src.id, 0);
   h.core.push(A.OP_ZAP_GFNS, src.id, 0, 2 ** 52);
+  const promoted = [...migrating].map((f) => f.id);
+  const revoked: number[] = [];
   for (const f of migrating) {
     // The target's file takes the owner's place: every right, and the right to link.
     f.migrating = false;
@@ -88,10 +91,11 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
       if (f.vm !== src) continue;
       f.perm = new Set();
       f.owner = false;
+      revoked.push(f.id);
       invalidateView(f);
       h.core.push(A.OP_FILE_SET_RIGHTS, f.id, 0);
     }
   }
-  h.events.push({ kind: "move", target, src, inodes });
+  h.events.push({ kind: "move", target: target.id, src: src.id, inodes: inodes.map((i) => i.id), promoted, revoked });
   return ok();
 }

@@ -9,7 +9,8 @@ import { GUEST_MEMFD_FLAG_MMAP, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KV
 import type { Host } from "../host.js";
 import { GmemFile, Memslot, type Fd, type Vm } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
-import { fileView, vmView } from "../../policy/views.js";
+import { fileView, vmView } from "../views.js";
+import { askPolicy } from "../ask.js";
 
 /** The largest user address + size that access_ok() accepts (TASK_SIZE_MAX, checked live). */
 const USER_ADDR_MAX = 0x7ffffffff000n;
@@ -117,8 +118,8 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     if (!(b instanceof GmemFile)) return b;
     file = b;
     const pgoff = Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n);
-    const d = h.policy.bind?.({ file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
-    if (d && !d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
+    const d = askPolicy(h, "bind", { file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
+    if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   }
   // kvm_arch_prepare_memory_region(): the last gfn must be addressable (checked after binding, which is then undone).
   const maxGfn = 2 ** (h.profile.maxPhysAddrBits - 12) - 1;

@@ -69,6 +69,8 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
 }
 
 export function munmap(h: Host, map: HostMap): Result {
+  // Twice would drop the file's pin twice and free what another mapping still holds.
+  if (!map.alive) return fail("EBADF", "the mapping was already unmapped");
   h.unmap(map);
   return ok();
 }

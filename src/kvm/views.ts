@@ -1,7 +1,7 @@
-/** Read-only plain-data views of kernel objects, the only thing policies see. */
-import type { GmemFile, Vm } from "../kvm/objects.js";
-import { permList } from "../kvm/perm.js";
-import type { FileView, VmView } from "./types.js";
+/** Read-only plain-data views of kernel objects, the only thing policies see: the kernel layer's adapter to its policy. */
+import type { GmemFile, Vm } from "./objects.js";
+import { permList } from "./perm.js";
+import type { FileView, VmView } from "../policy/types.js";
 
 /** Call after changing a file's permissions, window, donations or migration state. */
 export function invalidateView(f: GmemFile): void {

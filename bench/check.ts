@@ -1,0 +1,80 @@
+/**
+ * gmemsim bench --check [--json] [--quick]: what checking costs. The spread
+ * trace (spread-trace.ts) is replayed on the engine without checks, with the
+ * per-op checks of `replay --check` (what each op changed, and the whole state
+ * once at the end), and with a whole-state check after every op, at two
+ * lengths; printed as times and as ratios measured side by side in this run.
+ */
+import { Host } from "../src/kvm/host.js";
+import { EngineCore } from "../src/core/engine.js";
+import { replayText } from "../src/trace/replay.js";
+import { Checker } from "../src/check/checker.js";
+import { spreadTrace } from "./spread-trace.js";
+
+type Mode = "unchecked" | "checked" | "full";
+
+/** Replays text in one mode; returns seconds, and throws if a check fails (the figures would mean nothing). */
+function timeReplay(text: string, mode: Mode): number {
+  const t0 = performance.now();
+  const host = new Host(new EngineCore());
+  const checker = mode === "unchecked" ? null : new Checker(host);
+  for (const batch of replayText(host, text, checker ? 1 : 4096)) {
+    if (!checker) continue;
+    for (const rec of batch) {
+      if ("error" in rec.result) throw new Error(`bench --check: line ${rec.lineNo}: ${rec.result.error}`);
+      const r = mode === "full" ? checker.full() : checker.step();
+      if (r.invariants.length || r.security.length) throw new Error(`bench --check: a check failed at line ${rec.lineNo}`);
+    }
+  }
+  if (checker) {
+    const r = checker.full();
+    if (r.invariants.length || r.security.length) throw new Error("bench --check: the final check failed");
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** The best of `runs` (the machine is shared; the minimum is the least disturbed). */
+function best(text: string, mode: Mode, runs: number): number {
+  let t = Infinity;
+  for (let k = 0; k < runs; k++) t = Math.min(t, timeReplay(text, mode));
+  return t;
+}
+
+export interface CheckBench {
+  trace: string;
+  runs: number;
+  rows: Array<{ ops: number; unchecked_s: number; checked_s: number; full_every_op_s: number | null; checked_over_unchecked: number }>;
+  /** Checked time of the long trace over the short one's, beside how many times longer it is. */
+  checked_time_growth: number;
+  length_growth: number;
+}
+
+/** Times the spread trace at two lengths (250 and 2,000 ops quick, else 1,000 and 8,000). */
+export function measureCheck(quick = false): CheckBench {
+  const small = quick ? 250 : 1000;
+  const large = small * 8;
+  const runs = quick ? 1 : 5;
+  // Warm the JIT on the short trace first, so that neither length is timed cold.
+  const warm = spreadTrace(small, 2);
+  for (const mode of ["unchecked", "checked"] as const) timeReplay(warm, mode);
+  const rows = [small, large].map((ops) => {
+    const text = spreadTrace(ops);
+    const unchecked = best(text, "unchecked", runs);
+    const checked = best(text, "checked", runs);
+    // The whole state after every op is quadratic in the trace: timed once, at the short length only.
+    const full = ops === small ? timeReplay(text, "full") : null;
+    return { ops, unchecked_s: unchecked, checked_s: checked, full_every_op_s: full, checked_over_unchecked: checked / unchecked };
+  });
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small };
+}
+
+/** The figures as lines for people. */
+export function checkBenchLines(b: CheckBench): string[] {
+  const lines = [`replay of the spread trace (16 files), engine core, best of ${b.runs}`];
+  for (const r of b.rows) {
+    const full = r.full_every_op_s === null ? "" : `; whole state every op ${r.full_every_op_s.toFixed(2)} s (${(r.full_every_op_s / r.checked_s).toFixed(1)}x --check)`;
+    lines.push(`  ${r.ops} ops: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked${full}`);
+  }
+  lines.push(`  ${b.length_growth}x the ops took ${b.checked_time_growth.toFixed(2)}x the --check time (linear: ${b.length_growth}x)`);
+  return lines;
+}

@@ -1,0 +1,248 @@
+/**
+ * Checking a run as it goes. A Checker keeps a copy of the core state (state.ts)
+ * current from the core's change stream and reads the kernel layer's history
+ * as it grows (history.ts); after each op, step() checks only what the op
+ * changed: the SPTEs it installed or that map a page it changed, the objects it
+ * made, changed or removed, the facts it recorded. full() checks everything,
+ * from a fresh full snapshot and the whole history, and first compares that
+ * snapshot with the copy kept from the change stream, so that the incremental
+ * check is itself checked (at the end of a run, and in tests).
+ *
+ * Violations carry ids (violation.ts); whoever reports them names the objects.
+ */
+import * as A from "../abi/core-abi.js";
+import type { Core } from "../core/core.js";
+import type { HostEvent } from "../kvm/host.js";
+import type { Policy } from "../policy/types.js";
+import { CoreState, type CFile, type CSpte, type CVm, type Touched } from "./state.js";
+import { History, type HistoryNews } from "./history.js";
+import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
+import { checkDonorReach, checkSpteSecurity } from "./security.js";
+import { readSnapshot } from "./snapshot.js";
+import { render, violation, type Namer, type Violation } from "./violation.js";
+
+/** What a check reads: the core (through snapshots and change streams), the recorded history, the policy's own properties. */
+export interface CheckSource {
+  readonly core: Core;
+  readonly events: readonly HostEvent[];
+  readonly policy: Pick<Policy, "name" | "properties">;
+}
+
+export interface CheckReport {
+  /** Engine invariants broken: bugs in gmemsim. */
+  invariants: Violation[];
+  /** Security properties broken: flaws in the policy. */
+  security: Violation[];
+}
+
+export class Checker {
+  private state: CoreState;
+  private history = new History();
+  private first = true;
+  private readonly hasProperties: boolean;
+
+  constructor(private readonly src: CheckSource) {
+    this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
+    src.core.trackChanges(true);
+    this.state = CoreState.fromSnapshot(src.core.snapshot());
+  }
+
+  /** Stop the core's change log (a checker is done with). */
+  close(): void {
+    this.src.core.trackChanges(false);
+  }
+
+  /** After an op: checks what changed since the last step (everything, the first time). */
+  step(): CheckReport {
+    if (this.first) return this.full();
+    const inv: Violation[] = [];
+    const sec: Violation[] = [];
+    const st = this.state;
+    const t = st.apply(this.src.core.changes());
+    const news = this.history.read(this.src.events, sec);
+    const sptes = this.affected(t, news);
+    for (const e of sptes) {
+      const vm = st.vms.get(e.vm);
+      if (!vm || vm.sptes.get(e.gfn) !== e) continue;
+      checkSpteReach(st, vm, e, inv);
+      checkSpteSecurity(st, this.history, vm, e, sec);
+    }
+    if (t.files.size || t.vms.size) {
+      const files = new Set<number>(t.files);
+      for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
+      for (const id of files) {
+        const f = st.files.get(id);
+        if (f) checkBindings(st, f, inv);
+      }
+    }
+    checkTotals(st, inv);
+    checkDoubled(st, t.doubled, inv);
+    for (const id of t.inodes) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
+    for (const id of news.inodes) if (!t.inodes.has(id)) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
+    for (const d of news.donations) checkDonorReach(st, d, sec);
+    if (t.files.size) for (const d of this.history.donations) if (t.files.has(d.donor) && !news.donations.includes(d)) checkDonorReach(st, d, sec);
+    this.properties(sec);
+    return { invariants: inv, security: sec };
+  }
+
+  /** The SPTEs an op may have affected: changed ones, those on a changed page, and all of a changed VM's, file's VM's, map's range's, new donor's and new source's. */
+  private affected(t: Touched, news: HistoryNews): Set<CSpte> {
+    const st = this.state;
+    // Most ops change nothing beyond their own SPTEs and pages.
+    if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0) return t.sptes;
+    const out = new Set<CSpte>(t.sptes);
+    const wholeVm = (id: number) => {
+      for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
+    };
+    for (const pfn of t.pfns) for (const e of st.mappers.get(pfn) ?? []) out.add(e);
+    for (const id of t.vms) wholeVm(id);
+    // A map made or gone, or one through a file whose blocked ranges may have grown, changes what the shared path
+    // reaches: every SPTE through a memslot over the map's range, in any VM.
+    const mapRange = (m: { hva: number; npages: number }) => {
+      for (const vm of st.vms.values()) {
+        for (const sl of vm.slots) {
+          const lo = Math.max(m.hva, sl.uaddr);
+          const hi = Math.min(m.hva + m.npages, sl.uaddr + sl.npages);
+          if (lo < hi) spteRange(vm, sl.base + (lo - sl.uaddr), sl.base + (hi - sl.uaddr), out);
+        }
+      }
+    };
+    for (const id of t.files) {
+      const f = st.files.get(id);
+      if (f) wholeVm(f.vm);
+    }
+    if (t.files.size) for (const m of st.maps.values()) if (t.files.has(m.file)) mapRange(m);
+    for (const m of t.maps.values()) mapRange(m);
+    for (const d of news.donations) wholeVm(d.vm);
+    for (const m of news.moves) wholeVm(m.src);
+    return out;
+  }
+
+  private properties(sec: Violation[]): void {
+    const props = this.src.policy.properties;
+    if (!props || !this.hasProperties) return;
+    // A policy's own properties may read anything: they get the whole state, at the cost of a full snapshot.
+    const state = { snapshot: readSnapshot(this.src.core.snapshot()), events: this.src.events };
+    for (const [name, fn] of Object.entries(props)) {
+      const bad = fn(state);
+      if (bad) sec.push(violation(`policy property ${name}`, bad));
+    }
+  }
+
+  /** Everything, from a fresh full snapshot (or `snapshot`, one the caller just took) and the whole history; the state kept so far must equal the snapshot. */
+  full(snapshot?: Float64Array): CheckReport {
+    const inv: Violation[] = [];
+    const sec: Violation[] = [];
+    this.state.apply(this.src.core.changes());
+    const fresh = CoreState.fromSnapshot(snapshot ?? this.src.core.snapshot());
+    const diff = diffStates(this.state, fresh);
+    if (diff) inv.push(violation("0 change log", `the state kept from the core's change stream differs from its snapshot: ${diff}`));
+    this.state = fresh;
+    this.history = new History();
+    this.first = false;
+    checkEverything(fresh, this.history, this.src.events, inv, sec);
+    this.properties(sec);
+    return { invariants: inv, security: sec };
+  }
+}
+
+function spteRange(vm: CVm, start: number, end: number, out: Set<CSpte>): void {
+  if (end - start <= vm.sptes.size) {
+    for (let g = start; g < end; g++) {
+      const e = vm.sptes.get(g);
+      if (e) out.add(e);
+    }
+  } else {
+    for (const e of vm.sptes.values()) if (e.gfn >= start && e.gfn < end) out.add(e);
+  }
+}
+
+function checkEverything(st: CoreState, h: History, events: readonly HostEvent[], inv: Violation[], sec: Violation[]): void {
+  h.read(events, sec);
+  for (const vm of st.vms.values()) {
+    for (const e of vm.sptes.values()) {
+      checkSpteReach(st, vm, e, inv);
+      checkSpteSecurity(st, h, vm, e, sec);
+    }
+  }
+  for (const f of st.files.values()) checkBindings(st, f, inv);
+  checkTotals(st, inv);
+  checkDoubled(st, st.doubled, inv);
+  const ids = new Set<number>(h.openInodes);
+  for (const inode of st.inodes.values()) if (inode.kind === A.INODE_GMEM) ids.add(inode.id);
+  for (const id of ids) checkInodeLife(id, st.inodes.get(id), h.openInodes.has(id), inv);
+  for (const d of h.donations) checkDonorReach(st, d, sec);
+}
+
+/** The first difference between two copies of the state, in words; null when equal. */
+export function diffStates(a: CoreState, b: CoreState): string | null {
+  for (const id of new Set([...a.inodes.keys(), ...b.inodes.keys()])) {
+    const x = a.inodes.get(id);
+    const y = b.inodes.get(id);
+    if (!x || !y) return `@inode:${id} is ${x ? "in the kept state only" : "in the snapshot only"}`;
+    if (x.npages !== y.npages || x.kind !== y.kind || x.gmemFlags !== y.gmemFlags) return `@inode:${id} differs`;
+    for (const pgoff of new Set([...x.pages.keys(), ...y.pages.keys()])) {
+      const p = x.pages.get(pgoff);
+      const q = y.pages.get(pgoff);
+      if (!p || !q || p.pfn !== q.pfn || p.flags !== q.flags || p.ctx !== q.ctx)
+        return `@inode:${id} pgoff ${pgoff}: kept ${p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} flags ${q.flags} ctx ${q.ctx}` : "absent"}`;
+    }
+  }
+  for (const id of new Set([...a.files.keys(), ...b.files.keys()])) if (!sameFile(a.files.get(id), b.files.get(id))) return `@file:${id} differs`;
+  for (const id of new Set([...a.maps.keys(), ...b.maps.keys()])) if (!sameFlat(a.maps.get(id), b.maps.get(id))) return `@map:${id} differs`;
+  for (const id of new Set([...a.vms.keys(), ...b.vms.keys()])) {
+    const x = a.vms.get(id);
+    const y = b.vms.get(id);
+    if (!x || !y) return `@vm:${id} is ${x ? "in the kept state only" : "in the snapshot only"}`;
+    if (x.ctx !== y.ctx || !sameList(x.slots, y.slots)) return `@vm:${id}'s memslots or context differ`;
+    for (const gfn of new Set([...x.sptes.keys(), ...y.sptes.keys()])) {
+      const p = x.sptes.get(gfn);
+      const q = y.sptes.get(gfn);
+      if (!p || !q || p.pfn !== q.pfn || p.rights !== q.rights)
+        return `@vm:${id} gfn ${gfn}: kept ${p ? `pfn ${p.pfn} rights ${p.rights}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} rights ${q.rights}` : "absent"}`;
+    }
+  }
+  if (a.gmemPages !== b.gmemPages || a.anonPages !== b.anonPages) return "the host's page counts differ";
+  return null;
+}
+
+/** Equality of flat records of numbers (maps, memslots, bindings). */
+function sameFlat(a: object | undefined, b: object | undefined): boolean {
+  if (!a || !b) return a === b;
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+}
+
+const sameList = (a: readonly object[], b: readonly object[]) => a.length === b.length && a.every((x, i) => sameFlat(x, b[i]));
+
+function sameFile(a: CFile | undefined, b: CFile | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.inode === b.inode && a.vm === b.vm && a.rights === b.rights && sameList(a.bindings, b.bindings) && a.blocked.length === b.blocked.length && a.blocked.every(([s, e], i) => s === b.blocked[i][0] && e === b.blocked[i][1]);
+}
+
+/** One full check of a source, without keeping a Checker: every invariant and property, rendered. */
+function fullReport(src: CheckSource): CheckReport {
+  const inv: Violation[] = [];
+  const sec: Violation[] = [];
+  const st = CoreState.fromSnapshot(src.core.snapshot());
+  checkEverything(st, new History(), src.events, inv, sec);
+  const props = src.policy.properties ?? {};
+  if (Object.keys(props).length) {
+    const state = { snapshot: readSnapshot(src.core.snapshot()), events: src.events };
+    for (const [name, fn] of Object.entries(props)) {
+      const bad = fn(state);
+      if (bad) sec.push(violation(`policy property ${name}`, bad));
+    }
+  }
+  return { invariants: inv, security: sec };
+}
+
+/** Every engine invariant over the source's current state; [] when all hold. */
+export function checkInvariants(src: CheckSource, namer?: Namer): string[] {
+  return fullReport(src).invariants.map((v) => render(v, namer));
+}
+
+/** Every security property (and the policy's own) over the state and the whole history; [] when all hold. */
+export function checkSecurity(src: CheckSource, namer?: Namer): string[] {
+  return fullReport(src).security.map((v) => render(v, namer));
+}

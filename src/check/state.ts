@@ -1,0 +1,312 @@
+/**
+ * The checkers' copy of the core's state, indexed for checking: pages by pfn
+ * and the SPTEs that map each pfn. Built once from a full snapshot, then kept
+ * current from the core's change stream (core-abi.ts, "Change log"); applying
+ * a stream says what it touched, so that checks can look at just that.
+ */
+import * as A from "../abi/core-abi.js";
+import type { SnapMap, SnapSlot } from "./snapshot.js";
+
+export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
+export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
+export interface CInode { id: number; npages: number; kind: number; gmemFlags: number; pages: Map<number, CPage> }
+export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
+export interface CVm { id: number; slots: SnapSlot[]; sptes: Map<number, CSpte>; ctx: number }
+
+/** What one change stream touched. */
+export interface Touched {
+  /** SPTEs installed or changed (live ones only). */
+  sptes: Set<CSpte>;
+  /** pfns whose page changed, appeared or went (a page's old and new pfn). */
+  pfns: Set<number>;
+  /** VMs, files, inodes and maps created, changed or gone. */
+  vms: Set<number>;
+  files: Set<number>;
+  inodes: Set<number>;
+  /** Maps made or gone, with their records (as they were, for those gone). */
+  maps: Map<number, SnapMap>;
+  /** Pages given a pfn another live page holds. */
+  doubled: CPage[];
+}
+
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Set(), files: new Set(), inodes: new Set(), maps: new Map(), doubled: [] });
+
+export class CoreState {
+  readonly inodes = new Map<number, CInode>();
+  readonly files = new Map<number, CFile>();
+  readonly vms = new Map<number, CVm>();
+  readonly maps = new Map<number, SnapMap>();
+  readonly byPfn = new Map<number, CPage>();
+  /** The SPTEs mapping each pfn. */
+  readonly mappers = new Map<number, Set<CSpte>>();
+  /** The core's own page counts, as last reported. */
+  gmemPages = 0;
+  anonPages = 0;
+  /** Pages held by the inodes here, by kind. */
+  heldGmem = 0;
+  heldAnon = 0;
+
+  // ---- building blocks ----
+
+  /** Adds a page; one whose pfn another page holds goes to `clashes` (judged by the caller), or straight to t.doubled. */
+  private addPage(inode: CInode, p: CPage, t: Touched, clashes: CPage[] = t.doubled): void {
+    inode.pages.set(p.pgoff, p);
+    if (inode.kind === A.INODE_GMEM) this.heldGmem++;
+    else this.heldAnon++;
+    const other = this.byPfn.get(p.pfn);
+    if (other && other !== p) clashes.push(p);
+    else this.byPfn.set(p.pfn, p);
+    t.pfns.add(p.pfn);
+  }
+
+  private dropPage(inode: CInode, p: CPage, t: Touched): void {
+    inode.pages.delete(p.pgoff);
+    if (inode.kind === A.INODE_GMEM) this.heldGmem--;
+    else this.heldAnon--;
+    if (this.byPfn.get(p.pfn) === p) this.byPfn.delete(p.pfn);
+    t.pfns.add(p.pfn);
+  }
+
+  private addSpte(vm: CVm, e: CSpte, t: Touched): void {
+    vm.sptes.set(e.gfn, e);
+    let set = this.mappers.get(e.pfn);
+    if (!set) this.mappers.set(e.pfn, (set = new Set()));
+    set.add(e);
+    t.sptes.add(e);
+  }
+
+  private dropSpte(vm: CVm, e: CSpte): void {
+    vm.sptes.delete(e.gfn);
+    const set = this.mappers.get(e.pfn);
+    set?.delete(e);
+    if (set && set.size === 0) this.mappers.delete(e.pfn);
+  }
+
+  /** Keys of map in [start, end): by walking the range when it is smaller than the map, else the map. */
+  private static keysIn<V>(map: Map<number, V>, start: number, end: number): number[] {
+    const keys: number[] = [];
+    if (end - start <= map.size) {
+      for (let k = start; k < end; k++) if (map.has(k)) keys.push(k);
+    } else {
+      for (const k of map.keys()) if (k >= start && k < end) keys.push(k);
+    }
+    return keys;
+  }
+
+  // ---- full snapshots ----
+
+  /** The whole state from a snapshot stream (core-abi.ts, "Snapshot"). */
+  static fromSnapshot(s: Float64Array): CoreState {
+    const st = new CoreState();
+    const t = touchedNothing();
+    let i = 0;
+    const next = () => s[i++];
+    for (;;) {
+      const tag = next();
+      if (tag === A.SNAP_INODE) {
+        const inode: CInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: new Map() };
+        st.inodes.set(inode.id, inode);
+        const n = next();
+        for (let k = 0; k < n; k++) {
+          const pgoff = next();
+          const pfn = next();
+          next(); // byte: no check reads contents
+          st.addPage(inode, { inode: inode.id, pgoff, pfn, flags: next(), ctx: next() }, t);
+        }
+      } else if (tag === A.SNAP_FILE) {
+        const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [], blocked: [] };
+        const n = next();
+        for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
+        const b = next();
+        for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
+        st.files.set(f.id, f);
+      } else if (tag === A.SNAP_VM) {
+        const vm: CVm = { id: next(), slots: [], sptes: new Map(), ctx: 0 };
+        const n = next();
+        for (let k = 0; k < n; k++) vm.slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
+        const m = next();
+        for (let k = 0; k < m; k++) st.addSpte(vm, { vm: vm.id, gfn: next(), pfn: next(), rights: next() }, t);
+        i += 4; // counters: no check reads them
+        vm.ctx = next();
+        st.vms.set(vm.id, vm);
+      } else if (tag === A.SNAP_MAP) {
+        const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() };
+        st.maps.set(m.id, m);
+      } else if (tag === A.SNAP_END) {
+        st.gmemPages = next();
+        st.anonPages = next();
+        st.doubled = t.doubled;
+        return st;
+      } else {
+        throw new Error(`snapshot: unexpected tag ${tag} at word ${i - 1}`);
+      }
+    }
+  }
+
+  /** Pages found doubled while building from a snapshot. */
+  doubled: CPage[] = [];
+  /** What the last apply() touched (one object, cleared per call: a check runs after every op). */
+  private readonly touched = touchedNothing();
+
+  // ---- change streams ----
+
+  /**
+   * Applies a change stream, in one pass. A range record's old contents that
+   * it no longer holds go, what changed is updated in place, what is new comes;
+   * an entry equal to what is kept is left alone (and not reported touched).
+   * A pfn found held by another page is judged only once the whole stream is
+   * applied: one freed and reused within the stream is not held twice.
+   */
+  apply(s: Float64Array): Touched {
+    const t = this.touched;
+    t.sptes.clear();
+    t.pfns.clear();
+    t.vms.clear();
+    t.files.clear();
+    t.inodes.clear();
+    t.maps.clear();
+    t.doubled.length = 0;
+    const clashes: CPage[] = [];
+    let i = 0;
+    for (;;) {
+      const tag = s[i];
+      if (tag === A.CHG_SPTES) {
+        const id = s[i + 1];
+        const vm = this.vms.get(id) ?? this.newVm(id, t);
+        i = this.applySptes(vm, s, i, t);
+      } else if (tag === A.CHG_PAGES) {
+        const id = s[i + 1];
+        const inode = this.inodes.get(id);
+        if (!inode) throw new Error(`change stream: pages of inode ${id}, which the stream never made`);
+        i = this.applyPages(inode, s, i, t, clashes);
+      } else if (tag === A.CHG_INODE) {
+        const id = s[i + 1];
+        const inode = this.inodes.get(id);
+        if (!inode) this.inodes.set(id, { id, npages: s[i + 2], kind: s[i + 3], gmemFlags: s[i + 4], pages: new Map() });
+        else inode.npages = s[i + 2]; // a memfd's size changes (INODE_RESIZE)
+        t.inodes.add(id);
+        i += 5;
+      } else if (tag === A.CHG_FILE) {
+        const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: [], blocked: [] };
+        const n = s[i + 5];
+        i += 6;
+        for (let k = 0; k < n; k++, i += 3) f.bindings.push({ pgoff: s[i], npages: s[i + 1], slot: s[i + 2] });
+        const b = s[i++];
+        for (let k = 0; k < b; k++, i += 2) f.blocked.push([s[i], s[i + 1]]);
+        this.files.set(f.id, f);
+        t.files.add(f.id);
+      } else if (tag === A.CHG_VM) {
+        const id = s[i + 1];
+        const vm = this.vms.get(id) ?? this.newVm(id, t);
+        const n = s[i + 2];
+        i += 3;
+        vm.slots = [];
+        for (let k = 0; k < n; k++, i += 7) vm.slots.push({ slot: s[i], base: s[i + 1], npages: s[i + 2], flags: s[i + 3], file: s[i + 4], pgoff: s[i + 5], uaddr: s[i + 6] });
+        vm.ctx = s[i++];
+        t.vms.add(id);
+      } else if (tag === A.CHG_MAP) {
+        const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7] };
+        this.maps.set(m.id, m);
+        t.maps.set(m.id, m);
+        i += 8;
+      } else if (tag === A.CHG_GONE) {
+        this.gone(s[i + 1], s[i + 2], t);
+        i += 3;
+      } else if (tag === A.CHG_END) {
+        this.gmemPages = s[i + 1];
+        this.anonPages = s[i + 2];
+        break;
+      } else {
+        throw new Error(`change stream: unexpected tag ${tag} at word ${i}`);
+      }
+    }
+    for (const p of clashes) {
+      const other = this.byPfn.get(p.pfn);
+      if (other === p) continue;
+      // Still held by another live page: a pfn in two pages. Otherwise that page went later in the stream.
+      if (other && this.inodes.get(other.inode)?.pages.get(other.pgoff) === other) t.doubled.push(p);
+      else this.byPfn.set(p.pfn, p);
+    }
+    return t;
+  }
+
+  /** Is pgoff (or gfn) among the n entries of `words` words from `at`, ascending by their first word? */
+  private static listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const k = s[at + mid * words];
+      if (k === key) return true;
+      if (k < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return false;
+  }
+
+  private applyPages(inode: CInode, s: Float64Array, i: number, t: Touched, clashes: CPage[]): number {
+    const start = s[i + 2];
+    const end = s[i + 3];
+    const n = s[i + 4];
+    const at = i + 5;
+    for (const pgoff of CoreState.keysIn(inode.pages, start, end)) if (!CoreState.listed(s, at, n, 5, pgoff)) this.dropPage(inode, inode.pages.get(pgoff)!, t);
+    for (let k = 0, w = at; k < n; k++, w += 5) {
+      const pgoff = s[w];
+      const pfn = s[w + 1];
+      const flags = s[w + 3];
+      const ctx = s[w + 4];
+      const old = inode.pages.get(pgoff);
+      if (old && old.pfn === pfn && old.flags === flags && old.ctx === ctx) continue;
+      if (old) this.dropPage(inode, old, t);
+      const p: CPage = { inode: inode.id, pgoff, pfn, flags, ctx };
+      this.addPage(inode, p, t, clashes);
+    }
+    return at + n * 5;
+  }
+
+  private applySptes(vm: CVm, s: Float64Array, i: number, t: Touched): number {
+    const start = s[i + 2];
+    const end = s[i + 3];
+    const n = s[i + 4];
+    const at = i + 5;
+    for (const gfn of CoreState.keysIn(vm.sptes, start, end)) if (!CoreState.listed(s, at, n, 3, gfn)) this.dropSpte(vm, vm.sptes.get(gfn)!);
+    for (let k = 0, w = at; k < n; k++, w += 3) {
+      const gfn = s[w];
+      const pfn = s[w + 1];
+      const rights = s[w + 2];
+      const old = vm.sptes.get(gfn);
+      if (old && old.pfn === pfn && old.rights === rights) continue;
+      if (old) this.dropSpte(vm, old);
+      this.addSpte(vm, { vm: vm.id, gfn, pfn, rights }, t);
+    }
+    return at + n * 3;
+  }
+
+  private newVm(id: number, t: Touched): CVm {
+    const vm: CVm = { id, slots: [], sptes: new Map(), ctx: id + 1 };
+    this.vms.set(id, vm);
+    t.vms.add(id);
+    return vm;
+  }
+
+  private gone(kind: number, id: number, t: Touched): void {
+    if (kind === A.CHG_INODE) {
+      const inode = this.inodes.get(id);
+      if (inode) for (const p of [...inode.pages.values()]) this.dropPage(inode, p, t);
+      this.inodes.delete(id);
+      t.inodes.add(id);
+    } else if (kind === A.CHG_FILE) {
+      this.files.delete(id);
+      t.files.add(id);
+    } else if (kind === A.CHG_VM) {
+      const vm = this.vms.get(id);
+      if (vm) for (const e of [...vm.sptes.values()]) this.dropSpte(vm, e);
+      this.vms.delete(id);
+      t.vms.add(id);
+    } else if (kind === A.CHG_MAP) {
+      const m = this.maps.get(id);
+      if (m) t.maps.set(id, m);
+      this.maps.delete(id);
+    }
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The reference model's change log (core-abi.ts, "Change log"): the notes a
+ * command leaves before it runs, the stage-2 ranges the model reports as it
+ * installs and zaps, and the stream written from them. Written as plainly as
+ * the rest of the model; the engine's assembly/changelog.ts does the same.
+ */
+import * as A from "../../abi/core-abi.js";
+import type { RefModel } from "./model.js";
+import type { RefInode, RefVm } from "./state.js";
+import { ascending } from "./state.js";
+
+type Note = { tag: number; id: number; start: number; end: number };
+
+export class RefChangeLog {
+  private notes: Note[] = [];
+  /** Stage-2 ranges, noted by VM record (the model's VMs do not carry their id). */
+  private spteNotes: Array<{ vm: RefVm; start: number; end: number }> = [];
+
+  constructor(private readonly m: RefModel) {
+    m.sptesChanged = (vm, start, end) => this.spteNotes.push({ vm, start, end });
+  }
+
+  detach(): void {
+    this.m.sptesChanged = null;
+  }
+
+  private note(tag: number, id: number, start = 0, end = 0): void {
+    this.notes.push({ tag, id, start, end });
+  }
+
+  private noteHostPage(hva: number): void {
+    for (const m of this.m.s.maps.values()) if (hva >= m.hva && hva < m.hva + m.npages) this.note(A.CHG_PAGES, m.inode, m.pgoff + (hva - m.hva), m.pgoff + (hva - m.hva) + 1);
+  }
+
+  /** Before a command runs: what it may change. */
+  noteCommand(op: number, a: number, b: number, c: number, _d: number, e: number): void {
+    const s = this.m.s;
+    switch (op) {
+      case A.OP_GUEST_ACCESS: {
+        const vm = s.vms.get(a);
+        if (!vm) break;
+        for (const sl of vm.slots.values()) {
+          if (b < sl.base || b >= sl.base + sl.npages) continue;
+          const file = sl.file >= 0 ? s.files.get(sl.file) : undefined;
+          if (file) this.note(A.CHG_PAGES, file.inode, sl.pgoff + (b - sl.base), sl.pgoff + (b - sl.base) + 1);
+          this.noteHostPage(sl.uaddr + (b - sl.base));
+        }
+        break;
+      }
+      case A.OP_HOST_ACCESS:
+        this.noteHostPage(a);
+        break;
+      case A.OP_ALLOCATE:
+      case A.OP_PUNCH:
+      case A.OP_INODE_FILL:
+        this.note(A.CHG_PAGES, a, b, c);
+        break;
+      case A.OP_INODE_RESIZE:
+        this.note(A.CHG_INODE, a);
+        this.note(A.CHG_PAGES, a, b, A.CHG_ALL);
+        break;
+      case A.OP_MEMORY_FAILURE:
+        this.note(A.CHG_PAGES, a, b, b + 1);
+        break;
+      case A.OP_VM_CREATE:
+      case A.OP_VM_DESTROY:
+      case A.OP_VM_SET_CTX:
+      case A.OP_SLOT_SET_UADDR:
+        this.note(A.CHG_VM, a);
+        break;
+      case A.OP_SLOT_CREATE:
+        this.note(A.CHG_VM, a);
+        if (e >= 0) this.note(A.CHG_FILE, e);
+        break;
+      case A.OP_SLOT_DELETE:
+      case A.OP_SLOT_MOVE: {
+        this.note(A.CHG_VM, a);
+        const file = s.vms.get(a)?.slots.get(b)?.file ?? -1;
+        if (file >= 0) this.note(A.CHG_FILE, file);
+        break;
+      }
+      case A.OP_INODE_CREATE:
+      case A.OP_INODE_DESTROY:
+        this.note(A.CHG_INODE, a);
+        break;
+      case A.OP_FILE_RELEASE: {
+        const f = s.files.get(a);
+        if (f) this.note(A.CHG_VM, f.vm);
+        this.note(A.CHG_FILE, a);
+        break;
+      }
+      case A.OP_FILE_CREATE:
+      case A.OP_FILE_SET_RIGHTS:
+      case A.OP_FILE_BLOCK:
+        this.note(A.CHG_FILE, a);
+        break;
+      case A.OP_HOSTMAP_CREATE:
+      case A.OP_HOSTMAP_DESTROY:
+        this.note(A.CHG_MAP, a);
+        break;
+    }
+  }
+
+  /** The stream of core-abi.ts for everything noted since the last call; the notes are then dropped. */
+  changes(): Float64Array {
+    const s = this.m.s;
+    const out: number[] = [];
+    const vmIds = new Map<RefVm, number>();
+    for (const [id, vm] of s.vms) vmIds.set(vm, id);
+    for (const { vm, start, end } of this.spteNotes) {
+      const id = vmIds.get(vm);
+      if (id === undefined) continue;
+      const gfns = ascending([...vm.sptes.keys()].filter((g) => g >= start && g < end));
+      out.push(A.CHG_SPTES, id, start, end, gfns.length);
+      for (const g of gfns) out.push(g, vm.sptes.get(g)!.pfn, vm.sptes.get(g)!.rights);
+    }
+    for (const { tag, id, start, end } of this.notes) {
+      if (tag === A.CHG_PAGES) {
+        const inode = s.inodes.get(id);
+        if (inode) this.pages(out, id, inode, start, end);
+      } else if (tag === A.CHG_INODE) {
+        const inode = s.inodes.get(id);
+        if (!inode) out.push(A.CHG_GONE, tag, id);
+        else out.push(A.CHG_INODE, id, inode.npages, inode.kind, inode.gmemFlags);
+      } else if (tag === A.CHG_FILE) {
+        const f = s.files.get(id);
+        if (!f) {
+          out.push(A.CHG_GONE, tag, id);
+          continue;
+        }
+        out.push(A.CHG_FILE, id, f.inode, f.vm, f.rights, f.bindings.length);
+        for (const bd of [...f.bindings].sort((x, y) => x.pgoff - y.pgoff)) out.push(bd.pgoff, bd.npages, bd.slot);
+        out.push(f.blocked.length);
+        for (const [bs, be] of f.blocked) out.push(bs, be);
+      } else if (tag === A.CHG_VM) {
+        const vm = s.vms.get(id);
+        if (!vm) {
+          out.push(A.CHG_GONE, tag, id);
+          continue;
+        }
+        const slots = ascending(vm.slots.keys());
+        out.push(A.CHG_VM, id, slots.length);
+        for (const sid of slots) {
+          const sl = vm.slots.get(sid)!;
+          out.push(sl.slot, sl.base, sl.npages, sl.flags, sl.file, sl.pgoff, sl.uaddr);
+        }
+        out.push(vm.ctx);
+      } else if (tag === A.CHG_MAP) {
+        const m = s.maps.get(id);
+        if (!m) out.push(A.CHG_GONE, tag, id);
+        else out.push(A.CHG_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
+      }
+    }
+    this.notes = [];
+    this.spteNotes = [];
+    out.push(A.CHG_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
+    return Float64Array.from(out);
+  }
+
+  private pages(out: number[], id: number, inode: RefInode, start: number, end: number): void {
+    const pgoffs = ascending([...inode.pages.keys()].filter((p) => p >= start && p < end));
+    out.push(A.CHG_PAGES, id, start, end, pgoffs.length);
+    for (const p of pgoffs) {
+      const pfn = inode.pages.get(p)!;
+      const f = this.m.s.frames.get(pfn)!;
+      out.push(p, pfn, f.byte, f.flags, f.ctx);
+    }
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The checker after each op looks only at what the op changed (the core's
+ * change log, core-abi.ts); the whole-state check stays, and these tests hold
+ * the first to the second: same first failure on random traces, a change log
+ * that misses something caught, an engine bug caught at the op that shows it,
+ * and reports that name objects as the trace did.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import fc from "fast-check";
+import * as A from "../src/abi/core-abi.js";
+import type { Core } from "../src/core/core.js";
+import { EngineCore } from "../src/core/engine.js";
+import { ReferenceCore } from "../src/core/reference/index.js";
+import { Simulator } from "../src/api/simulator.js";
+import { Checker, checkInvariants, checkSecurity } from "../src/check/checker.js";
+import { CoreState } from "../src/check/state.js";
+import { render } from "../src/check/violation.js";
+import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "../src/fuzz/arbitraries.js";
+import { loadPolicy } from "../src/policy/load.js";
+import type { Policy } from "../src/policy/types.js";
+
+const flawed = (await loadPolicy("examples/policies/flawed.mjs")) as Policy;
+const makeCore = (engine: "wasm" | "reference"): Core => (engine === "wasm" ? new EngineCore() : new ReferenceCore());
+
+/** A core that passes every command on, except those `drop` names (replaced by a no-op, so result indexes stay), and may edit its change stream. */
+class FaultyCore implements Core {
+  constructor(
+    readonly inner: Core,
+    private readonly drop: (op: number) => boolean,
+    private readonly editChanges: (s: Float64Array) => Float64Array = (s) => s,
+  ) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  get results() {
+    return this.inner.results;
+  }
+  get onFlush() {
+    return this.inner.onFlush;
+  }
+  set onFlush(f) {
+    this.inner.onFlush = f;
+  }
+  push(op: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number): number {
+    return this.drop(op) ? this.inner.push(A.OP_STATS_HOST) : this.inner.push(op, a, b, c, d, e, f, g);
+  }
+  flush(): void {
+    this.inner.flush();
+  }
+  snapshot(): Float64Array {
+    return this.inner.snapshot();
+  }
+  memoryBytes(): number {
+    return this.inner.memoryBytes();
+  }
+  reset(): boolean {
+    return this.inner.reset();
+  }
+  trackChanges(on: boolean): void {
+    this.inner.trackChanges(on);
+  }
+  changes(): Float64Array {
+    return this.editChanges(this.inner.changes());
+  }
+}
+
+/** The index of the first op after which a check reports something, and the rules it reports then. */
+function firstFailure(trace: Array<Record<string, unknown>>, engine: "wasm" | "reference", mode: "step" | "whole", policy: Policy) {
+  const sim = new Simulator({ core: makeCore(engine), policy });
+  const checker = mode === "step" ? new Checker(sim.host) : null;
+  for (let k = 0; k < trace.length; k++) {
+    sim.apply([trace[k]]);
+    const rules = checker
+      ? (({ invariants, security }) => [...invariants, ...security].map((v) => v.rule))(checker.step())
+      : [...checkInvariants(sim.host), ...checkSecurity(sim.host)].map((t) => t.split(":")[0]);
+    if (rules.length) return { at: k, rules: [...new Set(rules)].sort() };
+  }
+  return null;
+}
+
+for (const engine of ["wasm", "reference"] as const) {
+  test(`the per-op check finds the first failure where a whole-state check after every op finds it, on random traces under a flawed policy (${engine})`, () => {
+    let failing = 0;
+    fc.assert(
+      fc.property(traceArbitrary({ maxLength: 40, sequences: DEFAULT_SEQUENCE_WEIGHTS }), (trace) => {
+        const step = firstFailure(trace, engine, "step", flawed);
+        const whole = firstFailure(trace, engine, "whole", flawed);
+        assert.equal(step, whole);
+        if (step) failing++;
+      }),
+      { numRuns: engine === "wasm" ? 200 : 100, seed: 11 },
+    );
+    assert.ok(failing >= 3, `traces that broke a property: ${failing}`);
+  });
+
+  test(`the state kept from the change log equals a full snapshot after random traces (${engine})`, () => {
+    fc.assert(
+      fc.property(traceArbitrary({ maxLength: 48, sequences: DEFAULT_SEQUENCE_WEIGHTS }), (trace) => {
+        const sim = new Simulator({ core: makeCore(engine) });
+        const checker = new Checker(sim.host);
+        for (const op of trace) {
+          sim.apply([op]);
+          checker.step();
+        }
+        assert.equal(checker.full().invariants.map((v) => render(v)), []);
+      }),
+      { numRuns: engine === "wasm" ? 200 : 60, seed: 12 },
+    );
+  });
+}
+
+test("a change log that misses a page is caught by the full check", () => {
+  // Drop every CHG_PAGES record from the engine's stream: the kept state then lacks the pages allocate made.
+  const dropPages = (s: Float64Array) => {
+    const out: number[] = [];
+    for (let i = 0; i < s.length; ) {
+      const tag = s[i];
+      if (tag === A.CHG_PAGES) i += 5 + s[i + 4] * 5;
+      else {
+        const len = tag === A.CHG_END ? 5 : s.length - i; // only CHG_PAGES and CHG_END come in this trace's last op
+        out.push(...s.subarray(i, i + len));
+        i += len;
+      }
+    }
+    return Float64Array.from(out);
+  };
+  let editing = false;
+  const core = new FaultyCore(new EngineCore(), () => false, (s) => (editing ? dropPages(s) : s));
+  const sim = new Simulator({ core });
+  sim.apply([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: [] },
+  ]);
+  const checker = new Checker(sim.host);
+  checker.step();
+  editing = true;
+  sim.apply([{ op: "fallocate", fd: "g", mode: "KEEP_SIZE", offset: 0, len: 8192 }]);
+  const step = checker.step();
+  assert.equal(step.invariants.map((v) => v.rule), ["3 accounting"], "the per-op totals already disagree");
+  editing = false;
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /inode 0 pgoff 0: kept absent, snapshot pfn 1/);
+});
+
+for (const engine of ["wasm", "reference"] as const) {
+  test(`a core that forgets kvm_gmem_release() is caught at the close that shows it, by the per-op check (${engine})`, () => {
+    const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_RELEASE);
+    const sim = new Simulator({ core });
+    const checker = new Checker(sim.host);
+    const ops = [
+      { op: "create_vm", as: "a", type: "default" },
+      { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP"] },
+      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+      { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 5 },
+      { op: "close", fd: "g" },
+    ];
+    const reports = ops.map((op) => (sim.apply([op]), checker.step()));
+    assert.equal(reports.slice(0, 4).map((r) => r.invariants.length), [0, 0, 0, 0]);
+    // The inode went with its last file, but the SPTE the release should have zapped still maps its freed page.
+    assert.ok(reports[4].invariants.some((v) => v.rule === "1 no stale mapping"), JSON.stringify(reports[4]));
+    assert.ok(reports[4].security.some((v) => v.rule === "5 no use after free"), JSON.stringify(reports[4]));
+  });
+
+  test(`a core that forgets to block a donated window is caught at the donation, by the per-op check (${engine})`, () => {
+    const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_BLOCK);
+    const sim = new Simulator({ core });
+    const checker = new Checker(sim.host);
+    const ops = [
+      { op: "create_vm", as: "a", type: "default" },
+      { op: "create_vm", as: "b", type: "default" },
+      { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP"] },
+      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+      { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 5 },
+      { op: "gmem_link", fd: "g", vm: "b", as: "gb", perm: ["r", "w"], offset: 0, len: 16384, mode: "donate" },
+    ];
+    const reports = ops.map((op) => (sim.apply([op]), checker.step()));
+    assert.equal(reports.slice(0, 5).map((r) => r.security.length), [0, 0, 0, 0, 0]);
+    // FILE_BLOCK never ran: the donor still maps gfn 1 of the window, and its file still reaches the window.
+    const said = reports[5].security.map((v) => render(v));
+    assert.ok(said.includes("3 donation is final: vm 0 maps gfn 0x1 in the window [0, 4) file 0 donated"), said.join("; "));
+    assert.ok(said.includes("3 donation is final: file 0 (vm 0) can still reach the window [0, 4) it donated"), said.join("; "));
+  });
+
+  test(`a pfn freed and reused within one batch is not taken for a pfn held twice (${engine})`, () => {
+    const core = makeCore(engine);
+    core.push(A.OP_VM_CREATE, 0);
+    core.push(A.OP_INODE_CREATE, 0, 16, A.INODE_GMEM, 0);
+    core.push(A.OP_INODE_CREATE, 1, 16, A.INODE_GMEM, 0);
+    core.push(A.OP_ALLOCATE, 0, 0, 1);
+    core.flush();
+    core.trackChanges(true);
+    const kept = CoreState.fromSnapshot(core.snapshot());
+    // One batch: inode 1 takes the frame inode 0 gives back (the free stack is LIFO), its record first.
+    core.push(A.OP_ALLOCATE, 1, 3, 4);
+    core.push(A.OP_PUNCH, 0, 0, 1);
+    core.push(A.OP_ALLOCATE, 1, 5, 6);
+    const touched = kept.apply(core.changes());
+    assert.equal(touched.doubled, []);
+    const fresh = CoreState.fromSnapshot(core.snapshot());
+    assert.equal([...kept.byPfn.keys()].sort(), [...fresh.byPfn.keys()].sort());
+    assert.equal(kept.byPfn.get(1), { inode: 1, pgoff: 5, pfn: 1, flags: 0, ctx: 0 });
+  });
+}
+
+test("bench --check --quick times the spread trace in three modes and reports the ratios (no timing threshold)", async () => {
+  const { measureCheck, checkBenchLines } = await import("../bench/check.js");
+  const b = measureCheck(true);
+  assert.equal(b.rows.map((r) => r.ops), [250, 2000]);
+  for (const r of b.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
+  assert.ok(b.rows[0].full_every_op_s! > 0);
+  assert.is(checkBenchLines(b).length, 4);
+});
+
+test("reports name objects as the trace bound them", () => {
+  const p = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", "test/policy/flawed-punch.jsonl", "--check", "--policy", "examples/policies/flawed.mjs"], { encoding: "utf8" });
+  assert.is(p.status, 1, p.stderr);
+  assert.match(p.stderr, /2 owner control: file lent \(vm guest\) punched pages \[0, 16\) without a punch right granted by the owner/);
+});
+
+test.run();
