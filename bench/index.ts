@@ -3,10 +3,9 @@ export { runBench } from "./workloads.js";
 export { runMicro } from "./micro.js";
 export { runScale } from "./scale.js";
 
-/** gmemsim bench --check [--json] [--quick]: what checking costs (bench/check.ts measures, this prints). */
-export async function runCheck(o: { json?: boolean; quick?: boolean }): Promise<number> {
+/** gmemsim bench --check [--json] [--quick]: what checking costs (bench/check.ts measures; the CLI prints this text). */
+export async function checkText(o: { json?: boolean; quick?: boolean }): Promise<string> {
   const { measureCheck, checkBenchLines } = await import("./check.js");
   const b = measureCheck(o.quick === true);
-  console.log(o.json ? JSON.stringify(b) : checkBenchLines(b).join("\n"));
-  return 0;
+  return o.json ? JSON.stringify(b) : checkBenchLines(b).join("\n");
 }
