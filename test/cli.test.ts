@@ -170,6 +170,20 @@ test("the README's command-line section shows every subcommand of the declaratio
   for (const c of COMMANDS) assert.ok(section.includes(`gmemsim ${c.name}`), `README shows gmemsim ${c.name}`);
 });
 
+test("the playground serves the op reference at /ops.md, and its page links it", async () => {
+  const { startServer } = await import("../src/cli/serve.js");
+  const pg = await startServer(0);
+  try {
+    const res = await fetch(`${pg.url}ops.md`);
+    assert.is(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/markdown/);
+    assert.is(await res.text(), readFileSync(join(root, "docs/ops.md"), "utf8"));
+    assert.match(await (await fetch(pg.url)).text(), /href="\/ops\.md"/);
+  } finally {
+    await pg.close();
+  }
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();
