@@ -4,7 +4,7 @@
  * fast-check, no debug wasm): the checkers are on gmemsim/check, fuzzing on
  * gmemsim/fuzz, policies on gmemsim/policy, the debug engine on gmemsim/debug.
  */
-export { Simulator, Vm, GmemFile, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg, type Int } from "./api/simulator.js";
+export { Simulator, Vm, GmemFile, Memfd, Mapping, makeCore, type SimulatorOptions, type Num, type FlagsArg, type Int } from "./api/simulator.js";
 export { GmemError, TraceError } from "./errors.js";
 export { PROFILES, DEFAULT_PROFILE, profileByName, type KernelProfile } from "./kvm/profile.js";
 export type { Result } from "./kvm/result.js";

@@ -5,6 +5,7 @@
  */
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { stringifyJson } from "../src/trace/json.js";
 import { Simulator } from "../src/api/simulator.js";
 import { checkInvariants } from "../src/check/checker.js";
 import { expectMismatch, replayText, resultLine, type LineRecord } from "../src/trace/replay.js";
@@ -22,7 +23,7 @@ for (const engine of ["wasm", "reference"] as const) {
         for (let n = block.from; n <= block.to; n++) {
           const r = byLine.get(n);
           if (!r || !r.expect) continue;
-          assert.equal(expectMismatch(r), [], `line ${n} (${r.op}): expected ${JSON.stringify(r.expect)}, got ${JSON.stringify(resultLine(r))}`);
+          assert.equal(expectMismatch(r), [], `line ${n} (${r.op}): expected ${stringifyJson(r.expect)}, got ${stringifyJson(resultLine(r))}`);
         }
       });
     }

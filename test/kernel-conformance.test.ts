@@ -5,6 +5,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { stringifyJson } from "../src/trace/json.js";
 import { Simulator } from "../src/api/simulator.js";
 import { kernelAvailability, runOnKernel } from "../src/oracle/driver.js";
 import { replayText, resultLine } from "../src/trace/replay.js";
@@ -30,7 +31,7 @@ for (const file of traceFiles(CONFORMANCE_DIR)) {
       const kr = kernel[k] as Record<string, unknown>;
       if ("unsupported" in kr) continue;
       compared++;
-      assert.equal(resultLine(mine[k]), kr, `${file} line ${mine[k].lineNo} (${mine[k].op}): gmemsim ${JSON.stringify(resultLine(mine[k]))}, kernel ${JSON.stringify(kr)}`);
+      assert.equal(resultLine(mine[k]), kr, `${file} line ${mine[k].lineNo} (${mine[k].op}): gmemsim ${stringifyJson(resultLine(mine[k]))}, kernel ${stringifyJson(kr)}`);
     }
     assert.ok(compared > 0, "compared at least one op");
   });

@@ -5,6 +5,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { stringifyJson } from "../src/trace/json.js";
 import { Simulator } from "../src/api/simulator.js";
 import { checkInvariants } from "../src/check/checker.js";
 import { checkSecurity } from "../src/check/checker.js";
@@ -25,8 +26,8 @@ for (const engine of ["wasm", "reference"] as const) {
         const rec = rp.line(text, n + 1);
         if (!rec) return;
         sim.host.sync();
-        assert.not.ok("error" in rec.result, `line ${n + 1}: ${JSON.stringify(resultLine(rec))}`);
-        assert.equal(expectMismatch(rec), [], `line ${n + 1} (${rec.op}): expected ${JSON.stringify(rec.expect)}, got ${JSON.stringify(resultLine(rec))}`);
+        assert.not.ok("error" in rec.result, `line ${n + 1}: ${stringifyJson(resultLine(rec))}`);
+        assert.equal(expectMismatch(rec), [], `line ${n + 1} (${rec.op}): expected ${stringifyJson(rec.expect)}, got ${stringifyJson(resultLine(rec))}`);
         assert.equal(checkInvariants(sim.host), [], `invariants after line ${n + 1}`);
         assert.equal(checkSecurity(sim.host), [], `security properties after line ${n + 1}`);
         checked++;

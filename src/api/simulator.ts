@@ -15,7 +15,7 @@ import { policyReentry } from "../kvm/ask.js";
 import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
-import type { GmemFile as GmemFileObj, HostMap, Vm as VmObj } from "../kvm/objects.js";
+import type { GmemFile as GmemFileObj, HostMap, Memfd as MemfdObj, Vm as VmObj } from "../kvm/objects.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gm from "../kvm/ops/gmem.js";
 import * as gu from "../kvm/ops/guest.js";
@@ -103,7 +103,7 @@ function check(op: string, r: Result): Result {
 }
 
 /** A handle argument must be a live handle of this simulator: another's is EINVAL, as a foreign fd would be. */
-function mine<T extends Vm | GmemFile | Mapping>(sim: Simulator, field: string, h: unknown, kind: new (...a: never[]) => T): T {
+function mine<T extends Vm | GmemFile | Memfd | Mapping>(sim: Simulator, field: string, h: unknown, kind: new (...a: never[]) => T): T {
   if (!(h instanceof kind)) throw new TraceError(`${field}: expected a ${kind.name} handle, got ${show(h)}`);
   if (h.sim !== sim) throw new TraceError(`${field}: the ${kind.name} belongs to another Simulator`);
   return h;
@@ -192,6 +192,15 @@ export class Simulator {
     });
   }
 
+  /** memfd_create(2), then ftruncate(2) to size: an ordinary shmem file, for contrast and for plain memslots. */
+  memfd(size: Num): Memfd {
+    return guard(this, "memfd", () => {
+      const [r, fd] = mm.memfdCreate(this.host, arg("memfd", "size", size));
+      check("memfd", r);
+      return new Memfd(this, fd!);
+    });
+  }
+
   /**
    * The batch tier: runs trace ops (SPEC §5) in this simulator's namespace of
    * names and returns one result line per op. Takes an array (each element an op
@@ -250,14 +259,16 @@ export class Vm {
     guestPhysAddr: Num;
     memorySize: Num;
     userspaceAddr?: Num | Mapping;
-    guestMemfd?: GmemFile | number;
+    guestMemfd?: GmemFile | Memfd | number;
     guestMemfdOffset?: Num;
   }): void {
     guard(this.sim, "set_user_memory_region2", () => {
       const o = options("setUserMemoryRegion2", region, REGION_FIELDS);
       for (const k of ["slot", "guestPhysAddr", "memorySize"]) if (o[k] === undefined) throw new TraceError(`missing field "${k}"`);
       const ua = o.userspaceAddr instanceof Mapping ? mine(this.sim, "userspaceAddr", o.userspaceAddr, Mapping).obj.address : u64("userspaceAddr", o.userspaceAddr ?? 0);
-      const guestMemfd = o.guestMemfd instanceof GmemFile || (o.guestMemfd !== null && typeof o.guestMemfd === "object")
+      const guestMemfd = o.guestMemfd instanceof Memfd
+        ? mine(this.sim, "guestMemfd", o.guestMemfd, Memfd).obj
+        : o.guestMemfd instanceof GmemFile || (o.guestMemfd !== null && typeof o.guestMemfd === "object")
         ? mine(this.sim, "guestMemfd", o.guestMemfd, GmemFile).obj
         : Number(wrap(toBits("guestMemfd", (o.guestMemfd ?? 0) as never), "u32"));
       const r = ms.setUserMemoryRegion2(this.host, this.obj, {
@@ -354,20 +365,12 @@ export class GmemFile {
 
   /** size and blocks, exact: a bigint past 2^53. */
   fstat(): { size: Int; blocks: Int } {
-    return guard(this.sim, "fstat", () => {
-      const r = check("fstat", gm.fstat(this.host, this.obj));
-      this.host.sync();
-      return { size: r.size as Int, blocks: r.blocks as Int };
-    });
+    return fstatOf(this.sim, this.obj);
   }
 
   /** mmap(2), always MAP_SHARED unless shared is false. prot: "r", "rw", ... */
   mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
-    return guard(this.sim, "mmap", () => {
-      const [r, map] = mm.mmap(this.host, this.obj, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
-      check("mmap", r);
-      return new Mapping(this.sim, map!);
-    });
+    return mmapOf(this.sim, this.obj, offset, len, prot, shared);
   }
 
   /** Counters of this file's inode: pages present, and of them poisoned. */
@@ -401,6 +404,85 @@ export class GmemFile {
   /** Simulates a hardware memory error on the page at offset. */
   memoryFailure(offset: Num): void {
     guard(this.sim, "memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, arg("memory_failure", "offset", offset))));
+  }
+
+  /** close(2): EBADF the second time, which changes nothing. */
+  close(): void {
+    guard(this.sim, "close", () => check("close", gm.close(this.host, this.obj)));
+  }
+}
+
+/** fstat(2) of a gmem file or a memfd: size and blocks, exact. */
+function fstatOf(sim: Simulator, fd: GmemFileObj | MemfdObj): { size: Int; blocks: Int } {
+  return guard(sim, "fstat", () => {
+    const r = check("fstat", gm.fstat(sim.host, fd));
+    sim.host.sync();
+    return { size: r.size as Int, blocks: r.blocks as Int };
+  });
+}
+
+/** mmap(2) of a gmem file or a memfd. */
+function mmapOf(sim: Simulator, fd: GmemFileObj | MemfdObj, offset: Num, len: Num, prot: string | number, shared: boolean): Mapping {
+  return guard(sim, "mmap", () => {
+    const [r, map] = mm.mmap(sim.host, fd, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
+    check("mmap", r);
+    return new Mapping(sim, map!);
+  });
+}
+
+/**
+ * An ordinary memfd (shmem): file I/O at its position or at an offset, size
+ * changes, fallocate, mappings. It can never be bound as guest_memfd (EINVAL).
+ * Byte counts are numbers (at most MAX_RW_COUNT); sizes are exact (Int).
+ */
+export class Memfd {
+  constructor(
+    readonly sim: Simulator,
+    readonly obj: MemfdObj,
+  ) {}
+
+  private get host() {
+    return this.sim.host;
+  }
+
+  /** read(2) of len bytes at the file position, which it advances; returns the bytes read (0 at EOF). */
+  read(len: Num = 4096): number {
+    return guard(this.sim, "read", () => check("read", gm.readWrite(this.host, this.obj, arg("read", "len", len), false)).ret as number);
+  }
+
+  /** write(2) of len bytes filled with value at the file position, which it advances; returns the bytes written. */
+  write(len: Num = 4096, value = 0): number {
+    return guard(this.sim, "write", () => check("write", gm.readWrite(this.host, this.obj, arg("write", "len", len), true, arg<number>("write", "value", value))).ret as number);
+  }
+
+  /** pread64(2): len bytes at offset; the position stays. */
+  pread(len: Num, offset: Num): number {
+    return guard(this.sim, "pread", () => check("pread", gm.preadPwrite(this.host, this.obj, arg("pread", "len", len), arg("pread", "offset", offset), false)).ret as number);
+  }
+
+  /** pwrite64(2): len bytes filled with value at offset; the position stays. */
+  pwrite(len: Num, offset: Num, value = 0): number {
+    return guard(this.sim, "pwrite", () => check("pwrite", gm.preadPwrite(this.host, this.obj, arg("pwrite", "len", len), arg("pwrite", "offset", offset), true, arg<number>("pwrite", "value", value))).ret as number);
+  }
+
+  /** ftruncate(2): the new size; a shrink frees the pages past it. */
+  ftruncate(size: Num): void {
+    guard(this.sim, "ftruncate", () => check("ftruncate", gm.ftruncate(this.host, this.obj, arg("ftruncate", "size", size))));
+  }
+
+  /** fallocate(2): KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, or 0 (allocates and grows the size). */
+  fallocate(mode: FlagsArg, offset: Num, len: Num): void {
+    guard(this.sim, "fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(arg("fallocate", "mode", mode)), arg("fallocate", "offset", offset), arg("fallocate", "len", len))));
+  }
+
+  /** size and blocks (512-byte units of what is allocated), exact. */
+  fstat(): { size: Int; blocks: Int } {
+    return fstatOf(this.sim, this.obj);
+  }
+
+  /** mmap(2), MAP_SHARED unless shared is false. */
+  mmap(offset: Num, len: Num, prot: string | number = "rw", shared = true): Mapping {
+    return mmapOf(this.sim, this.obj, offset, len, prot, shared);
   }
 
   /** close(2): EBADF the second time, which changes nothing. */

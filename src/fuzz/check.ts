@@ -15,6 +15,7 @@ import type { Policy } from "../policy/types.js";
 import { Replayer, deepEqual, resultLine } from "../trace/replay.js";
 import { traceNamer } from "../trace/namer.js";
 import type { Names } from "../trace/names.js";
+import { stringifyJson } from "../trace/json.js";
 
 export type FailureKind = "divergence" | "engine invariant" | "security property";
 
@@ -60,7 +61,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
     engine.host.sync();
     reference.host.sync();
     if (!deepEqual(a.result, b.result))
-      return { kind: "divergence", index: k, op, detail: `the engine answered ${JSON.stringify(resultLine(a))}, the reference model ${JSON.stringify(resultLine(b))}` };
+      return { kind: "divergence", index: k, op, detail: `the engine answered ${stringifyJson(resultLine(a))}, the reference model ${stringifyJson(resultLine(b))}` };
     const last = k === trace.length - 1;
     if (last) {
       // The last op gets the full check: it also compares the state kept from the change log with the core's.

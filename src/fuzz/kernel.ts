@@ -19,6 +19,7 @@ import { Simulator } from "../api/simulator.js";
 import { runOnKernel, type KernelResult } from "../oracle/driver.js";
 import type { ResultLine } from "../trace/replay.js";
 import { kernelTraceArbitrary } from "./arbitraries.js";
+import { stringifyJson } from "../trace/json.js";
 
 export type TraceOp = Record<string, unknown>;
 
@@ -79,7 +80,7 @@ export function compareResults(trace: TraceOp[], sim: ResultLine[], kernel: Kern
 }
 
 export function traceText(trace: TraceOp[]): string {
-  return trace.map((op) => JSON.stringify(op)).join("\n") + "\n";
+  return trace.map((op) => stringifyJson(op)).join("\n") + "\n";
 }
 
 /** The oracle failed on a trace (crash, bad exit): an error of the run, not a divergence. */
@@ -112,7 +113,7 @@ export async function compareWithKernel(trace: TraceOp[], kernelProfile = "6.18"
 export function divergenceSignature(d: KernelDivergence): string {
   const kind = (r: Record<string, unknown> | undefined) =>
     r === undefined ? "none" : "error" in r ? "error" : [r.errno ?? "", r.signal ?? "", r.exit ?? "", "unsupported" in r ? "unsupported" : ""].join("/");
-  return JSON.stringify([d.op.op, kind(d.simulator), kind(d.kernel)]);
+  return stringifyJson([d.op.op, kind(d.simulator), kind(d.kernel)]);
 }
 
 /**
@@ -150,12 +151,12 @@ export async function minimizeTrace(trace: TraceOp[], signature: string, kernelP
   return best;
 }
 
-const show = (r: unknown) => (r === undefined ? "no result line at all" : JSON.stringify(r));
+const show = (r: unknown) => (r === undefined ? "no result line at all" : stringifyJson(r));
 
 /** One paragraph: which op diverged and what each side answered. */
 export function explainDivergence(d: KernelDivergence, kernelProfile = "6.18"): string {
   return (
-    `Op ${d.index} of the trace (${String(d.op.op)}: ${JSON.stringify(d.op)}) gives different results: ` +
+    `Op ${d.index} of the trace (${String(d.op.op)}: ${stringifyJson(d.op)}) gives different results: ` +
     `the simulator (wasm engine, profile ${kernelProfile}) answers ${show(d.simulator)}, ` +
     `the live kernel (through the oracle) answers ${show(d.kernel)}. ` +
     `Every earlier op agreed on both sides (ops the oracle cannot answer are not compared).`
@@ -174,8 +175,8 @@ export function divergenceFile(cmp: KernelComparison, trace: TraceOp[], header: 
     const kr = cmp.kernelResults[k];
     if (k <= last && kr && !("error" in kr) && !("unsupported" in kr)) {
       const { i: _i, ...expect } = kr;
-      lines.push(JSON.stringify({ ...trace[k], expect }));
-    } else lines.push(JSON.stringify(trace[k]));
+      lines.push(stringifyJson({ ...trace[k], expect }));
+    } else lines.push(stringifyJson(trace[k]));
   }
   return lines.join("\n") + "\n";
 }

@@ -15,6 +15,7 @@ import { Simulator, type SimulatorOptions } from "../api/simulator.js";
 import { checkInvariants } from "../check/checker.js";
 import { checkSecurity } from "../check/checker.js";
 import { opArbitraries, DEFAULT_WEIGHTS, type OpName } from "./arbitraries.js";
+import { stringifyJson } from "../trace/json.js";
 
 export interface GmemModel {
   /** Names bound by a successful create, and not closed since (a simplification: fuzzing may still use others). */
@@ -41,9 +42,9 @@ export class GmemCommand implements fc.Command<GmemModel, GmemReal> {
   run(m: GmemModel, r: GmemReal): void {
     r.trace.push(this.op);
     const answers = r.systems.map((s) => s.apply([this.op])[0]);
-    const first = JSON.stringify(answers[0]);
+    const first = stringifyJson(answers[0]);
     answers.forEach((a, k) => {
-      if (JSON.stringify(a) !== first) throw new CheckFailure(`op ${this}: system 0 answered ${first}, system ${k} answered ${JSON.stringify(a)}`);
+      if (stringifyJson(a) !== first) throw new CheckFailure(`op ${this}: system 0 answered ${first}, system ${k} answered ${stringifyJson(a)}`);
     });
     const res = answers[0] as { ret?: number };
     const as = this.op.as;
@@ -55,7 +56,7 @@ export class GmemCommand implements fc.Command<GmemModel, GmemReal> {
   }
 
   toString(): string {
-    return JSON.stringify(this.op);
+    return stringifyJson(this.op);
   }
 }
 
