@@ -95,14 +95,21 @@ function refill(): void {
 @inline function lkey(n: usize, i: i32): u64 { return (<u64>hiOf(n) << 32) | <u64>lk(n, i); }
 @inline function hi32(k: u64): u32 { return <u32>(k >>> 32); }
 
+// The searches below are branch-free (a select per step, not a branch): keys
+// are looked up in no predictable order, so a branching binary search pays a
+// misprediction on about half of its steps, most of btLookup's time.
+
 /** First index whose key is > k: in an internal node, the child that holds k. */
 @inline function upperBound(n: usize, k: u64): i32 {
-  let lo = 0, hi = cnt(n);
-  while (lo < hi) {
-    let mid = (lo + hi) >>> 1;
-    if (key(n, mid) <= k) lo = mid + 1; else hi = mid;
+  let c = cnt(n);
+  if (c == 0) return 0;
+  let base = 0, len = c;
+  while (len > 1) {
+    let half = len >>> 1;
+    base = select<i32>(base + half, base, key(n, base + half - 1) <= k);
+    len -= half;
   }
-  return lo;
+  return base + <i32>(key(n, base) <= k);
 }
 
 /** First index of leaf n whose key is >= k. */
@@ -111,12 +118,13 @@ function refill(): void {
   let h = hi32(k), nh = hiOf(n);
   if (h != nh || c == 0) return h < nh ? 0 : c;
   let x = <u32>k;
-  let lo = 0, hi = c;
-  while (lo < hi) {
-    let mid = (lo + hi) >>> 1;
-    if (lk(n, mid) < x) lo = mid + 1; else hi = mid;
+  let base = 0, len = c;
+  while (len > 1) {
+    let half = len >>> 1;
+    base = select<i32>(base + half, base, lk(n, base + half - 1) < x);
+    len -= half;
   }
-  return lo;
+  return base + <i32>(lk(n, base) < x);
 }
 
 /** Whether leaf n holds k at index i. */

@@ -10,9 +10,14 @@
  * 2 bytes per pfn ever handed out, plus 4 for the ctx words of a chunk only
  * once one of its pages has been prepared private (most workloads never do).
  * Free pfns go on a LIFO stack: the contract makes reuse order observable.
+ * The stack is a list of fixed blocks (STACK_BLOCK pfns each), not one array
+ * grown by doubling: a doubled array strands its old copy in the heap (a 4 M
+ * page punch grew the memory by half as much again), where a block list costs
+ * 4 bytes per free pfn plus one block, and an emptied block is kept as the
+ * spare for the next push rather than freed and carved again.
  */
 import { INODE_GMEM } from "../src/abi/core-abi";
-import { alloc, allocZeroed, resize } from "./alloc";
+import { alloc, allocZeroed, free, resize } from "./alloc";
 
 const CHUNK_SHIFT: u32 = 12;
 const CHUNK: u32 = 1 << CHUNK_SHIFT;
@@ -21,8 +26,15 @@ const MASK: u32 = CHUNK - 1;
 /** Directory: per chunk two u32 pointers, the word chunk and the ctx chunk (0 until needed). */
 let dir: usize = 0;
 let dirCap: u32 = 0; // chunks
+/** Top block of the free stack (0: empty): +0 the block below (u32), +4 pad, then STACK_BLOCK pfns (u32). */
 let stack: usize = 0;
-let stackCap: u32 = 0;
+/** pfns in the top block. */
+let topLen: u32 = 0;
+/** An emptied block, kept for the next push. */
+let spare: usize = 0;
+const STACK_BLOCK: u32 = 4094;
+const STACK_BYTES: usize = 8 + (<usize>STACK_BLOCK << 2);
+/** Free pfns on the stack (the snapshot's free-stack depth). */
 export let stackLen: u32 = 0;
 /** The next never-used pfn (pfn 0 is never handed out). */
 export let nextPfn: u32 = 1;
@@ -57,7 +69,7 @@ function addChunk(c: u32): void {
 export function frameAlloc(kind: i32): u32 {
   let pfn: u32;
   if (stackLen != 0) {
-    pfn = load<u32>(stack + (<usize>(--stackLen) << 2));
+    pfn = pop();
     let cc = ctxChunk(pfn);
     if (cc != 0) store<u32>(cc + (<usize>(pfn & MASK) << 2), 0);
   } else {
@@ -70,23 +82,44 @@ export function frameAlloc(kind: i32): u32 {
   return pfn;
 }
 
+@inline function pop(): u32 {
+  if (topLen == 0) {
+    // The top block is empty: it becomes the spare, the block below the top.
+    if (spare != 0) free(spare, STACK_BYTES);
+    spare = stack;
+    stack = <usize>load<u32>(stack);
+    topLen = STACK_BLOCK;
+  }
+  stackLen--;
+  return load<u32>(stack + 8 + (<usize>(--topLen) << 2));
+}
+
+@inline function push(pfn: u32): void {
+  if (stack == 0 || topLen == STACK_BLOCK) {
+    let b = spare != 0 ? spare : alloc(STACK_BYTES);
+    spare = 0;
+    store<u32>(b, <u32>stack);
+    stack = b;
+    topLen = 0;
+  }
+  store<u32>(stack + 8 + (<usize>(topLen++) << 2), pfn);
+  stackLen++;
+}
+
 /**
  * Frames for n keys at once, written as u32s at dst in the order n frameAlloc
  * calls would hand them out: popped off the stack first, then never-used pfns.
  */
 export function frameAllocRun(kind: i32, dst: usize, n: i32): void {
   let fromStack = <i32>min(<u32>n, stackLen);
-  let top = stack + (<usize>stackLen << 2);
   for (let j = 0; j < fromStack; j++) {
-    top -= 4;
-    let pfn = load<u32>(top);
+    let pfn = pop();
     store<u32>(dst + (<usize>j << 2), pfn);
     let d = dir + (<usize>(pfn >>> CHUNK_SHIFT) << 3);
     store<u16>(<usize>load<u32>(d) + (<usize>(pfn & MASK) << 1), 0);
     let cc = <usize>load<u32>(d, 4);
     if (cc != 0) store<u32>(cc + (<usize>(pfn & MASK) << 2), 0);
   }
-  stackLen -= <u32>fromStack;
   let pfn = nextPfn;
   for (let j = fromStack; j < n; j++) {
     if ((pfn & MASK) == 0 || pfn == 1) addChunk(pfn >>> CHUNK_SHIFT);
@@ -106,27 +139,16 @@ let freeKind: i32 = 0;
   freeKind = kind;
 }
 
-function growStack(need: u32): void {
-  let cap = stackCap < 1024 ? <u32>1024 : stackCap;
-  while (cap < need) cap <<= 1;
-  stack = resize(stack, <usize>stackCap << 2, <usize>cap << 2);
-  stackCap = cap;
-}
-
 /** Return frames to the pool in the order given (a btree Visitor). */
 export function freeFrames(pfns: usize, n: i32): void {
-  if (stackLen + <u32>n > stackCap) growStack(stackLen + <u32>n);
-  memory.copy(stack + (<usize>stackLen << 2), pfns, <usize>n << 2);
-  stackLen += <u32>n;
+  for (let j = 0; j < n; j++) push(load<u32>(pfns + (<usize>j << 2)));
   countAlloc(freeKind, -(<i64>n));
   assert(gmemPages >= 0 && anonPages >= 0, "page counters went negative");
 }
 
 /** freeFrames() of one frame of an inode of `kind`. */
 export function freeFrame(kind: i32, pfn: u32): void {
-  if (stackLen == stackCap) growStack(stackLen + 1);
-  store<u32>(stack + (<usize>stackLen << 2), pfn);
-  stackLen++;
+  push(pfn);
   countAlloc(kind, -1);
   assert(gmemPages >= 0 && anonPages >= 0, "page counters went negative");
 }
@@ -164,7 +186,8 @@ export function resetFrames(): void {
   dir = 0;
   dirCap = 0;
   stack = 0;
-  stackCap = 0;
+  topLen = 0;
+  spare = 0;
   stackLen = 0;
   nextPfn = 1;
   gmemPages = 0;

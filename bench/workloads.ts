@@ -5,7 +5,7 @@
  * pass/fail.
  */
 import { execSync } from "node:child_process";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { Simulator } from "../src/api/simulator.js";
 import { digestSnapshot } from "../src/core/digest.js";
 import type { Host } from "../src/kvm/host.js";
@@ -18,6 +18,7 @@ import * as vmo from "../src/kvm/ops/vm.js";
 import { renderTable } from "../src/cli/table.js";
 import { replayText } from "../src/trace/replay.js";
 import { kernelBench } from "../src/oracle/bench.js";
+import { benchTiers, tiersLines } from "./tiers.js";
 
 /** The sparse 1 TiB story as a trace: a 1 TiB file, 1,000 scattered pages allocated and touched, bound, punched whole. */
 export function sparseTiBTrace(): string {
@@ -187,21 +188,31 @@ function time(engine: "wasm" | "reference", w: Workload, scale: number) {
 
 function context() {
   let commit = "unknown";
+  const cores = cpus().length;
   try {
     commit = execSync("git rev-parse --short HEAD", { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
   } catch {}
-  return { node: process.version, cpu: cpus()[0]?.model ?? "unknown", commit };
+  return { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores, load: loadavg()[0], commit };
 }
 
 /** The flags of gmemsim bench (declared in src/cli/commands.ts). */
 export interface WorkloadOptions {
   json?: boolean;
   quick?: boolean;
+  /** Only the tiers table (bench/tiers.ts). */
+  tiers?: boolean;
 }
 
 export async function runBench(values: WorkloadOptions): Promise<number> {
   const scale = values.quick ? 1 : 5;
   const ctx = context();
+  // The public tiers beside the core alone, the plain-JS model and the C limit (bench/tiers.ts).
+  const tiers = benchTiers(values.quick ? 20_000 : 100_000, 3);
+  if (values.tiers) {
+    if (values.json) console.log(JSON.stringify({ context: ctx, tiers }));
+    else console.log(tiersLines(tiers, ctx).join("\n"));
+    return 0;
+  }
   const rows = [];
   for (const w of WORKLOADS) {
     // Validate before timing: both cores must end in the same state.
@@ -237,9 +248,11 @@ export async function runBench(values: WorkloadOptions): Promise<number> {
     });
   }
   if (values.json) {
-    console.log(JSON.stringify({ context: ctx, workloads: rows }));
+    console.log(JSON.stringify({ context: ctx, workloads: rows, tiers }));
     return 0;
   }
+  console.log(tiersLines(tiers, ctx).join("\n"));
+  console.log("");
   console.log(`gmemsim bench  (node ${ctx.node}, ${ctx.cpu}, commit ${ctx.commit}${values.quick ? ", quick" : ""})`);
   let logSum = 0;
   const table = rows.map((r) => {

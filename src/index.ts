@@ -19,3 +19,8 @@ export { ERRNO, type ErrnoName } from "./uapi/errno.js";
 export { defaultPolicy } from "./policy/default.js";
 export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./policy/types.js";
 export type { Perm } from "./kvm/perm.js";
+// The typed tier (an extension): the hot ops as numbers in typed arrays.
+export {
+  TypedBatch, type HandleSource, TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ, TYPED_WRITE, TYPED_EXEC, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD, TYPED_STORE,
+  TYPED_STATS_VM, TYPED_STATS_FILE, TYPED_STATS_HOST, TYPED_PRIVATE, KVM_EXIT_MMIO, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_PRIVATE, SIGBUS, SIGSEGV,
+} from "./api/typed.js";

@@ -12,6 +12,10 @@ import { checkInvariants } from "../src/check/checker.js";
 import { checkSecurity } from "../src/check/checker.js";
 import { digestSnapshot } from "../src/core/digest.js";
 import { traceArbitrary } from "../src/fuzz/arbitraries.js";
+import { Replayer, resultLine } from "../src/trace/replay.js";
+import * as T from "../src/api/typed.js";
+import { ERRNO } from "../src/uapi/errno.js";
+import { GmemFile, HostMap, Vm } from "../src/kvm/objects.js";
 
 const RUNS = Number(process.env.GMEMSIM_DIFF_RUNS ?? 10_000);
 
@@ -40,6 +44,107 @@ test(`the engine and the reference model agree on ${RUNS} random traces (results
     { numRuns: RUNS, seed: Number(process.env.GMEMSIM_SEED ?? 20261125) },
   );
   assert.ok(ops > RUNS * 10, `traces were non-trivial (${ops} ops)`);
+});
+
+const ERRNO_NAME = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k]));
+const EXIT_NAME: Record<number, string> = { [T.KVM_EXIT_MMIO]: "mmio", [T.KVM_EXIT_INTERNAL_ERROR]: "internal_error", [T.KVM_EXIT_MEMORY_FAULT]: "memory_fault" };
+
+/** A typed result's words as the result line the other tiers print. */
+function typedLine(i: number, op: number, w: Float64Array, o: number): Record<string, unknown> {
+  const line: Record<string, unknown> = { i };
+  if (w[o] === 0 && w[o + 2] === 0) line.ret = 0;
+  if (w[o]) line.errno = ERRNO_NAME[w[o]];
+  if (w[o + 2]) line.signal = w[o + 2] === T.SIGBUS ? "SIGBUS" : "SIGSEGV";
+  const exit = EXIT_NAME[w[o + 1]];
+  if (exit) line.exit = exit;
+  if (exit === "mmio") line.gpa = w[o + 4];
+  else if (exit === "internal_error") line.suberror = w[o + 5];
+  else if (exit === "memory_fault") Object.assign(line, { gpa: w[o + 4], size: w[o + 6], flags: w[o + 5] ? ["PRIVATE"] : [] });
+  else if (!w[o] && !w[o + 2]) {
+    if (op === T.TYPED_READ || op === T.TYPED_LOAD) line.value = w[o + 3];
+    if (op === T.TYPED_STATS_VM) Object.assign(line, { sptes: w[o + 3], faults: w[o + 4], zaps: w[o + 5], exits: w[o + 6] });
+    if (op === T.TYPED_STATS_HOST) line.host_pages = w[o + 3];
+  }
+  return line;
+}
+
+const exact = (x: unknown): number | null => {
+  try {
+    const b = BigInt.asIntN(64, BigInt(x as never));
+    return b >= BigInt(-Number.MAX_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Runs a trace with every op the typed tier can say sent through it (one
+ * command at a time, so that it interleaves with the trace's other ops), the
+ * rest through the trace reader; returns result lines.
+ */
+function runTyped(ops: Record<string, any>[]) {
+  const sim = new Simulator({ engine: "wasm" });
+  const rp = new Replayer(sim.host);
+  const typed = new T.TypedBatch(sim);
+  const live = (name: unknown): object | undefined => {
+    try {
+      return typeof name === "string" && rp.names.has(name) ? ((rp.names as any).table.get(name) as object) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const results: Record<string, unknown>[] = [];
+  let typedCount = 0;
+  ops.forEach((op, n) => {
+    let cmd: number[] | null = null;
+    const keys = Object.keys(op).filter((k) => k !== "op").sort().join(",");
+    if (op.op === "vcpu_access" && (keys === "access,gpa,vm" || keys === "access,gpa,private,vm" || keys === "access,gpa,value,vm" || keys === "access,gpa,private,value,vm")) {
+      const vm = live(op.vm);
+      const gpa = exact(op.gpa);
+      const code = { read: T.TYPED_READ, write: T.TYPED_WRITE, exec: T.TYPED_EXEC }[op.access as string];
+      if (vm instanceof Vm && gpa !== null && gpa >= 0 && code && (op.private === undefined || typeof op.private === "boolean") && (code !== T.TYPED_WRITE || Number.isInteger(op.value)))
+        cmd = [code | (op.private ? T.TYPED_PRIVATE : 0), typed.handle({ obj: vm }), gpa, code === T.TYPED_WRITE ? op.value : 0];
+    } else if (op.op === "fallocate" && keys === "fd,len,mode,offset" && (op.mode === "KEEP_SIZE" || op.mode === 1 || JSON.stringify(op.mode) === '["KEEP_SIZE","PUNCH_HOLE"]' || op.mode === 3)) {
+      const f = live(op.fd);
+      const off = exact(op.offset);
+      const len = exact(op.len);
+      if (f instanceof GmemFile && off !== null && len !== null) cmd = [op.mode === "KEEP_SIZE" || op.mode === 1 ? T.TYPED_ALLOCATE : T.TYPED_PUNCH, typed.handle({ obj: f }), off, len];
+    } else if ((op.op === "load" || op.op === "store") && keys === (op.op === "load" ? "map,offset" : "map,offset,value")) {
+      const m = live(op.map);
+      const off = exact(op.offset);
+      if (m instanceof HostMap && m.alive && off !== null && off >= 0 && off < m.npages * 4096) cmd = [op.op === "load" ? T.TYPED_LOAD : T.TYPED_STORE, typed.handle({ obj: m }), off, op.value ?? 0];
+    } else if (op.op === "stats" && keys === "") cmd = [T.TYPED_STATS_HOST, 0, 0, 0];
+    else if (op.op === "stats" && keys === "vm" && live(op.vm) instanceof Vm) cmd = [T.TYPED_STATS_VM, typed.handle({ obj: live(op.vm) as Vm }), 0, 0];
+    if (cmd) {
+      typedCount++;
+      const w = typed.run(new Float64Array(cmd));
+      assert.ok(w[0] !== -1, `typed command ${JSON.stringify(cmd)} for ${JSON.stringify(op)} was malformed: ${typed.message(0)}`);
+      rp.op({ op: "_typed" } as never, n + 1); // keeps the counted-line numbering of the trace reader
+      results.push(typedLine(results.length, cmd[0] & 0xff, w, 0));
+    } else {
+      const rec = rp.op(op as never, n + 1);
+      sim.host.sync();
+      results.push(resultLine(rec) as Record<string, unknown>);
+    }
+  });
+  return { results, end: digestSnapshot(sim.snapshot()), typedCount };
+}
+
+test("the typed tier gives the same result lines and state as the trace reader on random traces", () => {
+  let typedOps = 0;
+  const runs = Math.min(RUNS, 2000);
+  fc.assert(
+    fc.property(traceArbitrary({ maxLength: 48 }), (trace) => {
+      const t = runTyped(trace as Record<string, any>[]);
+      const sim = new Simulator({ engine: "reference" });
+      const r = sim.apply(trace);
+      typedOps += t.typedCount;
+      assert.equal(t.results, r, "result lines differ");
+      assert.is(t.end, digestSnapshot(sim.snapshot()), "final state differs");
+    }),
+    { numRuns: runs, seed: Number(process.env.GMEMSIM_SEED ?? 20261125) },
+  );
+  assert.ok(typedOps > runs * 3, `the typed tier ran a fair share of the ops (${typedOps})`);
 });
 
 test("random traces do reach the interesting paths (guest exits, EACCES from file permissions, EIO after a move, SIGBUS)", () => {

@@ -18,6 +18,7 @@ export interface BenchOptions {
   micro?: boolean;
   scale?: boolean;
   check?: boolean;
+  tiers?: boolean;
   out?: string;
   vms?: number;
   pages?: number;

@@ -56,7 +56,7 @@ export const COMMANDS: CommandDecl[] = [
   {
     name: "replay",
     summary: "run a trace on the simulator",
-    args: [traceArg],
+    args: [{ name: "TRACE", description: "a JSON Lines trace, a binary trace (gmemsim convert makes one), or - for standard input" }],
     flags: [
       { flags: "--json", description: "print one JSON result line per op instead of text (docs/ops.md)" },
       { flags: "--check", description: "check every expect, and after every op the engine invariants and the security properties; exit 1 at the first failure" },
@@ -94,13 +94,14 @@ export const COMMANDS: CommandDecl[] = [
   },
   {
     name: "bench",
-    summary: "the standard workloads, engine against reference (against kernel); --micro, --scale, --check",
+    summary: "the standard workloads, engine against reference (against kernel); --tiers, --micro, --scale, --check",
     args: [],
     flags: [
       { flags: "--json", description: "print the report as JSON" },
       { flags: "--quick", description: "a short run (for smoke tests): the figures are not meaningful" },
       { flags: "--micro", description: "micro-benchmarks of the core's operations, side by side (tinybench)", conflicts: ["scale"] },
       { flags: "--scale", description: "grow one host step by step; plots time per page and memory (SVG and PNG)" },
+      { flags: "--tiers", description: "only the tiers table: the public API tiers beside the core alone, a plain-JS model and a C limit (bench/tiers.ts)", conflicts: ["micro", "scale", "check"] },
       { flags: "--check", description: "what checking costs: a trace replayed unchecked, checked op by op, and fully checked after every op", conflicts: ["micro", "scale"] },
       { flags: "--out <FILE>", description: "--micro: write the JSON report here; --scale: the plot's file (.svg, with a .png beside it; default scale.svg)" },
       { flags: "--vms <N>", description: "--scale: VMs in the last step (default 1,024; 64 with --quick)", parse: wholeNumber(1, 65_536) },
@@ -121,6 +122,16 @@ export const COMMANDS: CommandDecl[] = [
       { flags: "--quick", description: "100,000 ops instead of --ops" },
     ],
     run: async (_args, o) => (await import("./demo.js")).demoCommand(o as unknown as import("./demo.js").DemoOptions),
+  },
+  {
+    name: "convert",
+    summary: "a JSON Lines trace to the binary trace format, or a binary trace back (exactly)",
+    args: [
+      { name: "IN", description: "the trace to read (JSON Lines or binary, whichever it is), or - for standard input" },
+      { name: "OUT", description: "the file to write, or - for standard output" },
+    ],
+    flags: [],
+    run: async ([from, to]) => (await import("./convert.js")).convertCommand(from, to),
   },
   {
     name: "serve",

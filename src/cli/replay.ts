@@ -5,6 +5,8 @@ import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
+import { isBinaryTrace, replayBinary } from "../trace/binary.js";
+import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
 import { traceNamer } from "../trace/namer.js";
@@ -22,6 +24,14 @@ export interface ReplayOptions {
   policy?: string;
 }
 
+function readTraceBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path === "-" ? 0 : path);
+  } catch (e) {
+    die(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
 export function readTrace(path: string): string {
   try {
     return readFileSync(path === "-" ? 0 : path, "utf8");
@@ -33,7 +43,9 @@ export function readTrace(path: string): string {
 export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
   const engine = values.engine;
   const profile = profileByName(values.kernel);
-  const text = readTrace(trace);
+  const bytes = readTraceBytes(trace);
+  const binary = isBinaryTrace(bytes);
+  const text = binary ? "" : new TextDecoder().decode(bytes);
   let policy;
   if (values.policy !== undefined) {
     try {
@@ -84,9 +96,11 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
     return failed(report, after);
   };
   let last: LineRecord | null = null;
-  for (const batch of replayText(host, text, values.check ? 1 : 4096, rp)) {
+  const chunk = values.check ? 1 : 4096;
+  // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
+  for (const batch of binary ? replayBinary(host, bytes, chunk, rp) : replayText(host, text, chunk, rp)) {
     for (const rec of batch) {
-      emit(values.json ? stringifyJson(resultLine(rec)) : describe(rec));
+      emit(values.json ? resultJson(rec) : describe(rec));
       if (!checker) continue;
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);

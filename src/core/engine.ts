@@ -34,6 +34,9 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** Growth of linear memory past which reset() takes a fresh instance rather than keep the memory (bytes). */
+const REUSE_GROWTH = 1 << 20;
+
 const modules: Partial<Record<"release" | "debug", WebAssembly.Module>> = {};
 /** The debug build's base64, registered by gmemsim/debug (src/debug.ts), so that no other bundle carries it. */
 let debugBase64: string | undefined;
@@ -51,22 +54,30 @@ function module(flavour: "release" | "debug"): WebAssembly.Module {
 export class EngineCore implements Core {
   readonly kind = "wasm" as const;
   onFlush: ((count: number) => void) | null = null;
-  private readonly x: EngineExports;
+  private x: EngineExports;
   private buffer!: ArrayBuffer;
   private cmd!: Float64Array;
   private res!: Float64Array;
   private count = 0;
 
-  constructor(flavour: "release" | "debug" = "release") {
-    const instance = new WebAssembly.Instance(module(flavour), {
+  /** Linear memory of a new instance, in bytes. */
+  private readonly startBytes: number;
+
+  constructor(private readonly flavour: "release" | "debug" = "release") {
+    this.x = this.instantiate();
+    this.startBytes = this.x.memory.buffer.byteLength;
+    this.views();
+  }
+
+  private instantiate(): EngineExports {
+    const instance = new WebAssembly.Instance(module(this.flavour), {
       env: {
         abort(_msg: number, _file: number, line: number, col: number) {
           throw new Error(`gmemsim engine: internal assertion failed at ${line}:${col}`);
         },
       },
     });
-    this.x = instance.exports as unknown as EngineExports;
-    this.views();
+    return instance.exports as unknown as EngineExports;
   }
 
   private views(): void {
@@ -114,6 +125,22 @@ export class EngineCore implements Core {
     return stream;
   }
 
+  /**
+   * Runs a recorded command stream (CMD_WORDS doubles per command) straight
+   * through the command buffer, a batch per call into the module, ignoring
+   * results: the core alone, with no kernel layer, for benchmarks.
+   */
+  runStream(stream: Float64Array): void {
+    this.flush();
+    const step = A.CMD_CAPACITY * A.CMD_WORDS;
+    for (let s = 0; s < stream.length; s += step) {
+      const part = stream.subarray(s, Math.min(stream.length, s + step));
+      this.cmd.set(part);
+      this.x.run(part.length / A.CMD_WORDS);
+      if (this.x.memory.buffer !== this.buffer) this.views();
+    }
+  }
+
   trackChanges(on: boolean): void {
     this.flush();
     this.x.trackChanges(on ? 1 : 0);
@@ -132,11 +159,18 @@ export class EngineCore implements Core {
     return this.x.memory.buffer.byteLength;
   }
 
-  /** Reuses this instance as if new: instantiating costs tens of µs, which short fuzz traces feel. */
+  /**
+   * Back to the state of a new core. Reuses this instance (instantiating costs
+   * tens of µs, which short fuzz traces feel) while its linear memory is
+   * within REUSE_GROWTH of the start-up size; WebAssembly memory cannot
+   * shrink, so a core that grew more takes a fresh instance instead, and its
+   * grown memory goes with the old one.
+   */
   reset(): boolean {
     this.count = 0;
     this.onFlush = null;
-    this.x.reset();
+    if (this.x.memory.buffer.byteLength > this.startBytes + REUSE_GROWTH) this.x = this.instantiate();
+    else this.x.reset();
     if (this.x.memory.buffer !== this.buffer) this.views();
     return true;
   }

@@ -93,7 +93,11 @@ export class Host {
 
   /** Queue a command whose result fills (part of) a Result at flush. */
   later(fill: Filler, op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): void {
-    const index = this.core.push(op, a, b, c, d, e, f, g);
+    this.fillAt(this.core.push(op, a, b, c, d, e, f, g), fill);
+  }
+
+  /** Fill (part of) a Result at flush from the command already queued at `index`. */
+  fillAt(index: number, fill: Filler): void {
     this.pending.push({ index, fill });
   }
 
@@ -101,7 +105,15 @@ export class Host {
     const res = this.core.results;
     for (const p of this.pending) if (p.index < n) p.fill(res, p.index * A.RES_WORDS);
     this.pending.length = 0;
+    this.batchSink?.(res, n);
   }
+
+  /**
+   * Reads a whole flushed batch's results after the pending Results are
+   * filled: the typed tier's one reader per batch, instead of a closure per
+   * command (set only while it runs).
+   */
+  batchSink: ((res: Float64Array, n: number) => void) | null = null;
 
   /** Run every queued command, so that every Result returned so far is final. */
   sync(): void {

@@ -13,6 +13,8 @@ import type { FileView } from "../policy/types.js";
 
 export type VmType = number;
 
+const OWNER_PERM: ReadonlySet<Perm> = new Set(ALL_PERMS);
+
 export class Vm {
   /** Open gmem files of this VM: each holds a reference (kvm_gmem_release() drops it). */
   files = 0;
@@ -61,8 +63,12 @@ export class GmemFile {
   maps = 0;
   released = false;
   readonly bindings = new Set<Memslot>();
-  /** Permissions (the owner holds all; a linked file what the policy granted). */
-  perm: Set<Perm> = new Set(ALL_PERMS);
+  /**
+   * Permissions (the owner holds all; a linked file what the policy granted).
+   * Replaced, never changed in place: every owner shares one set (a Set per
+   * file was a third of a file's JavaScript bytes).
+   */
+  perm: ReadonlySet<Perm> = OWNER_PERM;
   /** May gmem_link from this file (the owner, or a migration target after the move). */
   owner = true;
   /** A migration target before move_enc_context_from: bound but not mappable. */

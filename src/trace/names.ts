@@ -64,6 +64,11 @@ export class Names {
     throw new TraceError(`${field}: "${name}" is not a map`);
   }
 
+  /** What a name is bound to now, if anything (no checks: for fast paths that fall back to the checked readers above). */
+  peek(name: string): Named | undefined {
+    return this.table.get(name);
+  }
+
   has(name: string): boolean {
     return this.table.has(name);
   }

@@ -38,6 +38,11 @@ export class Replayer {
     this.ctx = { host, names: this.names };
   }
 
+  /** Takes the next counted line's index for a line run elsewhere (the binary trace's fast path). */
+  claim(): number {
+    return this.count++;
+  }
+
   /** Runs one op given as an object (the batch tier and fuzzing: no JSON round trip). */
   op(obj: object, lineNo: number): LineRecord {
     const i = this.count++;

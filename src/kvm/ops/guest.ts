@@ -28,53 +28,75 @@ function isPrivateGfn(vm: Vm, gfn: number): boolean {
   return lo < r.length && r[lo][0] <= gfn;
 }
 
-/** A vCPU access at gpa (a u64 byte address, number or bigint). */
-export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean, value: number): Result {
+/**
+ * What each core outcome of a guest access is at the uAPI (core-abi.ts
+ * RES_*): the errno, the exit, or the signal. One table for every tier: the
+ * result objects below and the typed tier's words both read it.
+ */
+export interface GuestOutcome {
+  errno?: "EFAULT" | "EHWPOISON" | "EACCES";
+  exit?: "mmio" | "internal_error" | "memory_fault";
+  signal?: "SIGBUS";
+}
+export const GUEST_OUTCOMES: readonly GuestOutcome[] = (() => {
+  const t: GuestOutcome[] = [];
+  t[A.RES_OK] = {};
+  t[A.RES_MMIO] = { exit: "mmio" };
+  t[A.RES_INTERNAL_ERROR] = { exit: "internal_error" };
+  t[A.RES_EFAULT] = { errno: "EFAULT" };
+  t[A.RES_SIGBUS] = { signal: "SIGBUS" };
+  t[A.RES_MEMFAULT_EFAULT] = { errno: "EFAULT", exit: "memory_fault" };
+  t[A.RES_MEMFAULT_EHWPOISON] = { errno: "EHWPOISON", exit: "memory_fault" };
+  t[A.RES_MEMFAULT_EACCES] = { errno: "EACCES", exit: "memory_fault" };
+  return t;
+})();
+
+/**
+ * The kernel layer's checks before a vCPU access reaches the core, in order:
+ * null when it may run (a frame is then reserved for its fault).
+ */
+export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
   // Its encryption context moved to another VM: nothing can run (as for a dead VM).
   if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
-  const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
   if (!h.faultFits()) return outOfFrames(h);
+  return null;
+}
+
+/**
+ * Queues a vCPU access that vcpuDenied() let through (access: A.ACCESS_*);
+ * returns the command's index in the core's batch. The gfn's memory attribute
+ * is resolved here, once, for every tier.
+ */
+export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, priv: boolean, value: number): number {
+  return h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, priv ? 1 : 0, value, vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0);
+}
+
+/** A vCPU access at gpa (a u64 byte address, number or bigint). */
+export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean, value: number): Result {
+  const denied = vcpuDenied(h, vm);
+  if (denied) return denied;
+  const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
   const r: Result = { ret: 0 };
-  h.later(
-    (res, base) => {
-      const code = res[base];
-      switch (code) {
-        case A.RES_OK:
-          if (access === "read") r.value = res[base + 1];
-          return;
-        case A.RES_MMIO:
-          r.exit = "mmio";
-          r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
-          return;
-        case A.RES_INTERNAL_ERROR:
-          r.exit = "internal_error";
-          r.suberror = 1;
-          return;
-      }
-      delete r.ret;
-      if (code === A.RES_EFAULT) {
-        r.errno = "EFAULT";
-        return;
-      }
-      if (code === A.RES_SIGBUS) {
-        r.signal = "SIGBUS";
-        return;
-      }
-      r.errno = code === A.RES_MEMFAULT_EHWPOISON ? "EHWPOISON" : code === A.RES_MEMFAULT_EACCES ? "EACCES" : "EFAULT";
-      r.exit = "memory_fault";
+  h.fillAt(queueVcpuAccess(h, vm!, gfn, ACCESS[access], priv, value), (res, base) => {
+    const code = res[base];
+    if (code === A.RES_OK) {
+      if (access === "read") r.value = res[base + 1];
+      return;
+    }
+    const o = GUEST_OUTCOMES[code];
+    if (o.errno || o.signal) delete r.ret;
+    if (o.errno) r.errno = o.errno;
+    if (o.signal) r.signal = o.signal;
+    if (o.exit) r.exit = o.exit;
+    if (o.exit === "mmio") r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
+    else if (o.exit === "internal_error") r.suberror = 1;
+    else if (o.exit === "memory_fault") {
       r.gpa = exact(BigInt(gfn) << 12n);
       r.size = 4096;
       r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
-    },
-    A.OP_GUEST_ACCESS,
-    vm.id,
-    gfn,
-    ACCESS[access],
-    priv ? 1 : 0,
-    value,
-    vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0,
-  );
+    }
+  });
   return r;
 }
 

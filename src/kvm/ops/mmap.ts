@@ -75,30 +75,44 @@ export function munmap(h: Host, map: HostMap): Result {
   return ok();
 }
 
-/** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
-export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+/**
+ * Whether byte `offset` of a map is memory of the process: a live map, inside
+ * its page-rounded length. Elsewhere the handles and the typed tier answer
+ * SIGSEGV, as a real process would; traces call it an error of the trace.
+ */
+export function mapHolds(map: HostMap, offset: number): boolean {
+  return map.alive && offset >= 0 && offset < map.npages * 4096;
+}
+
+/** Queues a load or store at byte `offset` of a map (inside it); returns the command's index in the core's batch. */
+export function queueHostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): number {
+  return h.core.push(A.OP_HOST_ACCESS, map.hvaPage + Math.floor(offset / 4096), store ? 1 : 0, value);
+}
+
+/** The kernel layer's check before a host access reaches the core: null when it may (a frame is then reserved). */
+export function hostAccessDenied(h: Host): Result | null {
   // Out of frames, a host fault cannot be served; the simulated process is not OOM-killed, it gets SIGBUS.
   if (!h.faultFits()) {
     const r: Result = { signal: "SIGBUS" };
     Object.defineProperty(r, "message", { value: `the host holds its limit of ${h.frameLimit} frames`, enumerable: false });
     return r;
   }
+  return null;
+}
+
+/** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
+export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+  const denied = hostAccessDenied(h);
+  if (denied) return denied;
   const r: Result = { ret: 0 };
-  const page = map.hvaPage + Math.floor(offset / 4096);
-  h.later(
-    (res, base) => {
-      const code = res[base];
-      if (code === A.RES_OK) {
-        if (!store) r.value = res[base + 1];
-        return;
-      }
-      delete r.ret;
-      r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
-    },
-    A.OP_HOST_ACCESS,
-    page,
-    store ? 1 : 0,
-    value,
-  );
+  h.fillAt(queueHostAccess(h, map, offset, store, value), (res, base) => {
+    const code = res[base];
+    if (code === A.RES_OK) {
+      if (!store) r.value = res[base + 1];
+      return;
+    }
+    delete r.ret;
+    r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
+  });
   return r;
 }

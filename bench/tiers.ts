@@ -1,0 +1,539 @@
+/**
+ * The public tiers beside their limits, on one guest-traffic workload (reads,
+ * writes, 1-page allocate and punch over 16 VMs, one gmem file each, bound
+ * whole), measured side by side in this process:
+ *  - the plain-JS Map model a user would write instead (bench/jsmodel.ts);
+ *  - the core alone, running the command stream the kernel layer sent for
+ *    the same ops (recorded once, replayed straight into the module);
+ *  - the C limit: bench/limit.c, compiled with the system's cc -O2, running
+ *    the same recorded stream (skipped where no C compiler is found);
+ *  - the public tiers: typed (TypedBatch), apply (trace ops as objects) and
+ *    the handles (vm.access, gmem.allocate / punchHole);
+ *  - the trace paths: JSONL replay beside only parsing the same JSONL and
+ *    beside replaying its binary form (src/trace/binary.ts),
+ *    checked replay (one op at a time, invariants and security properties
+ *    after each, on a slice) and fuzzing (random traces, checked).
+ * Every path is checked first: the same bytes read and the same final
+ * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of a few
+ * alternating rounds after a warm-up round; only ratios measured in this one run are reported.
+ * Flat cost: each tier is also timed at 10x the ops, ns/op compared.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import * as A from "../src/abi/core-abi.js";
+import type { Core } from "../src/core/core.js";
+import { EngineCore } from "../src/core/engine.js";
+import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
+import * as T from "../src/api/typed.js";
+import { Host } from "../src/kvm/host.js";
+import { Replayer, replayText, type LineRecord } from "../src/trace/replay.js";
+import { resultJson } from "../src/trace/result-json.js";
+import { encodeTrace, replayBinary } from "../src/trace/binary.js";
+import { Checker } from "../src/check/checker.js";
+import { fuzzRun } from "../src/fuzz/run.js";
+import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
+
+const VMS = 16;
+/** Pages per VM's file and memslot: 4 MiB each. */
+const PAGES = 1024;
+const BATCH = 4096;
+
+export interface Stream {
+  n: number;
+  kind: Uint8Array;
+  vm: Uint8Array;
+  page: Uint32Array;
+  value: Uint8Array;
+}
+
+/** The workload: 3/8 reads, 3/8 writes, 1/8 one-page allocates, 1/8 one-page punches, spread over 16 VMs. */
+export function makeStream(n: number, seed = 12345): Stream {
+  const s: Stream = { n, kind: new Uint8Array(n), vm: new Uint8Array(n), page: new Uint32Array(n), value: new Uint8Array(n) };
+  let x = seed >>> 0;
+  for (let k = 0; k < n; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const r = (x >>> 24) & 7;
+    s.kind[k] = r < 3 ? OP_READ : r < 6 ? OP_WRITE : r === 6 ? OP_ALLOCATE : OP_PUNCH;
+    s.vm[k] = x & (VMS - 1);
+    s.page[k] = (x >>> 4) & (PAGES - 1);
+    s.value[k] = (x >>> 16) & 0xff;
+  }
+  return s;
+}
+
+interface World {
+  sim: Simulator;
+  vms: Vm[];
+  files: GmemFile[];
+}
+
+export function world(core?: Core): World {
+  const sim = new Simulator(core ? { core } : {});
+  const vms: Vm[] = [];
+  const files: GmemFile[] = [];
+  for (let v = 0; v < VMS; v++) {
+    const vm = sim.createVm();
+    const g = vm.createGuestMemfd(PAGES * 4096, ["MMAP", "INIT_SHARED"]);
+    vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: PAGES * 4096, guestMemfd: g });
+    vms.push(vm);
+    files.push(g);
+  }
+  return { sim, vms, files };
+}
+
+/** What every path must agree on: the bytes read, and each VM's counters at the end. */
+interface Outcome {
+  readSum: number;
+  counters: string;
+}
+
+function simCounters(w: World): string {
+  const c = w.vms.map((vm) => {
+    const s = vm.stats();
+    return `${s.sptes}/${s.faults}/${s.zaps}`;
+  });
+  return `${c.join(",")};${w.sim.stats().host_pages}`;
+}
+
+// ---- the paths ----
+
+export function typedCommands(s: Stream, handles: number[], files: number[]): Float64Array {
+  const c = new Float64Array(s.n * T.TYPED_CMD_WORDS);
+  for (let k = 0; k < s.n; k++) {
+    const o = k * T.TYPED_CMD_WORDS;
+    const kind = s.kind[k];
+    c[o] = kind === OP_READ ? T.TYPED_READ : kind === OP_WRITE ? T.TYPED_WRITE : kind === OP_ALLOCATE ? T.TYPED_ALLOCATE : T.TYPED_PUNCH;
+    c[o + 1] = kind <= OP_WRITE ? handles[s.vm[k]] : files[s.vm[k]];
+    c[o + 2] = s.page[k] * 4096;
+    c[o + 3] = kind === OP_WRITE ? s.value[k] : kind >= OP_ALLOCATE ? 4096 : 0;
+  }
+  return c;
+}
+
+export function runTyped(w: World, cmds: Float64Array, n: number): number {
+  const typed = new T.TypedBatch(w.sim);
+  // Handles in the order typedCommands() numbered them: the VMs, then the files.
+  for (const v of w.vms) typed.handle(v);
+  for (const f of w.files) typed.handle(f);
+  const out = new Float64Array(BATCH * T.TYPED_RES_WORDS);
+  let sum = 0;
+  for (let s = 0; s < n; s += BATCH) {
+    const m = Math.min(BATCH, n - s);
+    const part = cmds.subarray(s * T.TYPED_CMD_WORDS, (s + m) * T.TYPED_CMD_WORDS);
+    typed.run(part, out);
+    for (let k = 0; k < m; k++) {
+      if (out[k * T.TYPED_RES_WORDS] === -1) throw new Error(`bench tiers: typed command ${s + k} is malformed: ${typed.message(k)}`);
+      if (part[k * T.TYPED_CMD_WORDS] === T.TYPED_READ) sum += out[k * T.TYPED_RES_WORDS + 3];
+    }
+  }
+  return sum;
+}
+
+function applyOps(s: Stream): object[] {
+  const ops: object[] = [];
+  for (let k = 0; k < s.n; k++) {
+    const kind = s.kind[k];
+    const v = s.vm[k];
+    const off = s.page[k] * 4096;
+    if (kind === OP_READ) ops.push({ op: "vcpu_access", vm: `v${v}`, gpa: off, access: "read" });
+    else if (kind === OP_WRITE) ops.push({ op: "vcpu_access", vm: `v${v}`, gpa: off, access: "write", value: s.value[k] });
+    else ops.push({ op: "fallocate", fd: `g${v}`, mode: kind === OP_ALLOCATE ? 1 : 3, offset: off, len: 4096 });
+  }
+  return ops;
+}
+
+function applySetup(): object[] {
+  const ops: object[] = [];
+  for (let v = 0; v < VMS; v++) {
+    ops.push({ op: "create_vm", as: `v${v}`, type: "default" });
+    ops.push({ op: "create_guest_memfd", vm: `v${v}`, as: `g${v}`, size: PAGES * 4096, flags: ["MMAP", "INIT_SHARED"] });
+    ops.push({ op: "set_user_memory_region2", vm: `v${v}`, slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: PAGES * 4096, guest_memfd: `g${v}` });
+  }
+  return ops;
+}
+
+function runApply(sim: Simulator, ops: object[], n: number): number {
+  let sum = 0;
+  for (let s = 0; s < n; s += BATCH) {
+    const res = sim.apply(ops.slice(s, Math.min(n, s + BATCH)));
+    for (const r of res) if (typeof r.value === "number") sum += r.value;
+  }
+  return sum;
+}
+
+function runHandles(w: World, s: Stream, n: number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const kind = s.kind[k];
+    const off = s.page[k] * 4096;
+    if (kind === OP_READ) sum += w.vms[s.vm[k]].access(off, "read").value as number;
+    else if (kind === OP_WRITE) w.vms[s.vm[k]].access(off, "write", { value: s.value[k] });
+    else if (kind === OP_ALLOCATE) w.files[s.vm[k]].allocate(off, 4096);
+    else w.files[s.vm[k]].punchHole(off, 4096);
+  }
+  return sum;
+}
+
+/** A core that records every command pushed into it, for the core-alone and C runs. */
+class RecordingCore implements Core {
+  readonly kind = "wasm" as const;
+  private words: number[] = [];
+  onFlush: ((count: number) => void) | null = null;
+  constructor(readonly inner: EngineCore) {
+    inner.onFlush = (n) => this.onFlush?.(n);
+  }
+  push(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    this.words.push(op, a, b, c, d, e, f, g);
+    return this.inner.push(op, a, b, c, d, e, f, g);
+  }
+  flush(): void {
+    this.inner.flush();
+  }
+  get results(): Float64Array {
+    return this.inner.results;
+  }
+  snapshot(): Float64Array {
+    return this.inner.snapshot();
+  }
+  memoryBytes(): number {
+    return this.inner.memoryBytes();
+  }
+  reset(): boolean {
+    return false;
+  }
+  trackChanges(on: boolean): void {
+    this.inner.trackChanges(on);
+  }
+  changes(): Float64Array {
+    return this.inner.changes();
+  }
+  /** Commands recorded from `from` (a command count) on. */
+  stream(from = 0): Float64Array {
+    return Float64Array.from(this.words.slice(from * A.CMD_WORDS));
+  }
+  get count(): number {
+    return this.words.length / A.CMD_WORDS;
+  }
+}
+
+// ---- the C limit ----
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function findCc(): string | null {
+  for (const cc of ["cc", "gcc", "clang"]) {
+    try {
+      execFileSync(cc, ["--version"], { stdio: "ignore" });
+      return cc;
+    } catch {}
+  }
+  return null;
+}
+
+/** bench/limit.c beside this file or the sources (the bundle lives in build/). */
+function limitSource(): string | null {
+  for (const p of [join(here, "limit.c"), join(here, "../../bench/limit.c"), join(here, "../bench/limit.c")]) if (existsSync(p)) return p;
+  return null;
+}
+
+/** Runs the C limit on the setup and traffic streams; returns its ns/op and its check words, or a note. */
+function runC(setup: Float64Array, traffic: Float64Array, rounds: number): { nsPerOp: number; readSum: number; counters: string } | { note: string } {
+  const src = limitSource();
+  if (!src) return { note: "bench/limit.c not found" };
+  const cc = findCc();
+  if (!cc) return { note: "no C compiler (cc, gcc, clang) found" };
+  const dir = mkdtempSync(join(tmpdir(), "gmemsim-limit-"));
+  try {
+    const exe = join(dir, "limit");
+    execFileSync(cc, ["-O2", "-o", exe, src], { stdio: ["ignore", "ignore", "pipe"] });
+    writeFileSync(join(dir, "setup.bin"), new Uint8Array(setup.buffer, setup.byteOffset, setup.byteLength));
+    writeFileSync(join(dir, "traffic.bin"), new Uint8Array(traffic.buffer, traffic.byteOffset, traffic.byteLength));
+    const out = execFileSync(exe, [join(dir, "setup.bin"), join(dir, "traffic.bin"), String(rounds), String(VMS)], { encoding: "utf8" });
+    const r = JSON.parse(out) as { ns_per_op: number; read_sum: number; counters: string };
+    return { nsPerOp: r.ns_per_op, readSum: r.read_sum, counters: r.counters };
+  } catch (e) {
+    return { note: `the C limit failed: ${(e as Error).message.split("\n")[0]}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- the trace paths ----
+
+/** The workload as a JSONL trace: the setup, then the first m ops. */
+function traceText(ops: object[], m: number): string {
+  return [...applySetup(), ...ops.slice(0, m)].map((o) => JSON.stringify(o)).join("\n");
+}
+
+/** `replay --json`'s work: every line run and its result line serialised; returns the bytes read (for checking). */
+function runJsonl(text: string): number {
+  const host = new Host(new EngineCore());
+  return emitAll(replayText(host, text));
+}
+
+/** The same for the binary form of the trace (gmemsim convert). */
+function runBinary(bytes: Uint8Array): number {
+  const host = new Host(new EngineCore());
+  return emitAll(replayBinary(host, bytes));
+}
+
+function emitAll(batches: Generator<LineRecord[]>): number {
+  let sum = 0;
+  let chars = 0;
+  for (const batch of batches)
+    for (const rec of batch) {
+      chars += resultJson(rec).length;
+      const value = (rec.result as { value?: unknown }).value;
+      if (rec.op === "vcpu_access" && typeof value === "number") sum += value;
+    }
+  return chars > 0 ? sum : -1;
+}
+
+/** Only parsing the same JSONL: the floor of any JSONL replay. */
+function parseJsonl(text: string): number {
+  let n = 0;
+  for (const line of text.split("\n")) if (JSON.parse(line)) n++;
+  return n;
+}
+
+/** `replay --check`'s work on the first m ops: one op at a time, the invariants and security properties checked after each. */
+function runChecked(text: string): void {
+  const host = new Host(new EngineCore());
+  const rp = new Replayer(host);
+  const checker = new Checker(host);
+  for (const batch of replayText(host, text, 1, rp))
+    for (const rec of batch) {
+      if ("error" in rec.result) throw new Error(`bench tiers: checked replay: ${rec.result.error}`);
+      const r = checker.step();
+      if (r.invariants.length || r.security.length) throw new Error(`bench tiers: checked replay: a check failed at op ${rec.i}`);
+    }
+  const r = checker.full();
+  if (r.invariants.length || r.security.length) throw new Error("bench tiers: checked replay: the final full check failed");
+}
+
+// ---- timing ----
+
+/**
+ * The CPU time fn takes, in ns (user + system, every thread of the process:
+ * garbage collection included). CPU time rather than wall time, because the
+ * machines this runs on are often shared: a wall clock also counts the time
+ * other processes held the core.
+ */
+function timeIt(fn: () => void): number {
+  const t0 = process.cpuUsage();
+  fn();
+  const t = process.cpuUsage(t0);
+  return (t.user + t.system) * 1000;
+}
+
+export interface TierRow {
+  name: string;
+  ops: number;
+  ns_per_op: number | null;
+  /** ns/op at 10x the ops, for the flat-cost check (null where not measured). */
+  ns_per_op_10x: number | null;
+  note?: string;
+}
+
+/**
+ * JavaScript heap bytes per object at scale: 5,000 VMs, then a gmem file (with
+ * its inode) each, then a mapping each, the heap measured after a full
+ * collection between steps. The handles the caller holds are included.
+ */
+export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number; mapping: number } {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const sim = new Simulator();
+  const h0 = heap();
+  const vms = Array.from({ length: count }, () => sim.createVm());
+  const h1 = heap();
+  const files = vms.map((vm) => vm.createGuestMemfd(1 << 20, ["MMAP", "INIT_SHARED"]));
+  const h2 = heap();
+  const maps = files.map((f) => f.mmap(0, 1 << 20, "rw"));
+  const h3 = heap();
+  if (maps.length !== count) throw new Error("unreachable");
+  return { vm: (h1 - h0) / count, gmem_file: (h2 - h1) / count, mapping: (h3 - h2) / count };
+}
+
+export interface TierReport {
+  workload: string;
+  js_bytes_per_object: { vm: number; gmem_file: number; mapping: number };
+  rows: TierRow[];
+  ratios: Record<string, number | null>;
+}
+
+/**
+ * Measures every path on n ops (and the public tiers and the model also on 10 n);
+ * throws if any path disagrees with the plain-JS model.
+ */
+export function benchTiers(n: number, rounds = 3): TierReport {
+  const big = n * 10;
+  const stream = makeStream(big);
+
+  // The model: the reference answers for n and 10n ops.
+  const answer = (m: number): Outcome => {
+    const model = new JsModel();
+    for (let v = 0; v < VMS; v++) model.addVm(PAGES);
+    const readSum = model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
+    return { readSum, counters: `${model.vms.map((vm) => `${vm.sptes.size}/${vm.faults}/${vm.zaps}`).join(",")};${model.hostPages}` };
+  };
+  const want = answer(n);
+  const agree = (path: string, got: Outcome) => {
+    if (got.readSum !== want.readSum || got.counters !== want.counters)
+      throw new Error(`bench tiers: ${path} disagrees with the plain-JS model: bytes read ${got.readSum} vs ${want.readSum}, counters ${got.counters} vs ${want.counters}`);
+  };
+
+  // Inputs, built untimed (a user builds them too, once).
+  const cmdsBig = (() => {
+    const w = world();
+    const typed = new T.TypedBatch(w.sim);
+    return typedCommands(stream, w.vms.map((v) => typed.handle(v)), w.files.map((f) => typed.handle(f)));
+  })();
+  const opsBig = applyOps(stream);
+
+  // Record the core's command stream for n ops through the typed tier (the same commands every tier sends).
+  const rec = new RecordingCore(new EngineCore());
+  const rw = world(rec);
+  const setupCount = rec.count;
+  const recSum = runTyped(rw, cmdsBig, n);
+  rw.sim.host.sync();
+  const traffic = rec.stream(setupCount);
+  const setup = rec.stream(0).subarray(0, setupCount * A.CMD_WORDS);
+  agree("the recorded core run", { readSum: recSum, counters: simCounters(rw) });
+
+  // Validate each public tier once.
+  {
+    const w = world();
+    agree("typed", { readSum: runTyped(w, cmdsBig, n), counters: simCounters(w) });
+    const sim = new Simulator();
+    sim.apply(applySetup());
+    const s2 = runApply(sim, opsBig, n);
+    // apply named its own objects: read the counters through apply too.
+    const st = sim.apply([...Array.from({ length: VMS }, (_, v) => ({ op: "stats", vm: `v${v}` })), { op: "stats" }]);
+    const counters = `${st.slice(0, VMS).map((r) => `${r.sptes}/${r.faults}/${r.zaps}`).join(",")};${st[VMS].host_pages}`;
+    agree("apply", { readSum: s2, counters });
+    const w3 = world();
+    agree("handles", { readSum: runHandles(w3, stream, n), counters: simCounters(w3) });
+  }
+
+  const best = new Map<string, number>();
+  const keep = (k: string, ns: number) => best.set(k, Math.min(best.get(k) ?? Infinity, ns));
+  // Round 0 warms every path's JIT up and is not counted.
+  for (let r = 0; r <= rounds; r++) {
+    if (r === 1) best.clear();
+    for (const m of [n, big]) {
+      const tag = m === n ? "" : "10x";
+      keep(`model${tag}`, timeIt(() => {
+        const model = new JsModel();
+        for (let v = 0; v < VMS; v++) model.addVm(PAGES);
+        model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
+      }));
+      { const w = world(); keep(`typed${tag}`, timeIt(() => runTyped(w, cmdsBig, m))); }
+      {
+        const sim = new Simulator();
+        sim.apply(applySetup());
+        keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig, m)));
+      }
+      { const w = world(); keep(`handles${tag}`, timeIt(() => runHandles(w, stream, m))); }
+    }
+    {
+      const core = new EngineCore();
+      core.runStream(setup);
+      keep("core", timeIt(() => core.runStream(traffic)));
+    }
+  }
+  // The trace paths: JSONL replay against only parsing it, checked replay on a slice, and fuzzing.
+  const text = traceText(opsBig, n);
+  const jsonlSum = runJsonl(text);
+  if (jsonlSum !== want.readSum) throw new Error(`bench tiers: JSONL replay disagrees with the model: bytes read ${jsonlSum} vs ${want.readSum}`);
+  const bin = encodeTrace(text);
+  const binSum = runBinary(bin);
+  if (binSum !== want.readSum) throw new Error(`bench tiers: binary replay disagrees with the model: bytes read ${binSum} vs ${want.readSum}`);
+  const checkedN = Math.max(200, Math.floor(n / 100));
+  const checkedText = traceText(opsBig, checkedN);
+  const fuzzOps = Math.max(2000, Math.floor(n / 10));
+  for (let r = 0; r <= rounds; r++) {
+    if (r === 1) for (const k of ["jsonl", "binary", "parse", "checked", "fuzz"]) best.delete(k);
+    keep("jsonl", timeIt(() => runJsonl(text)));
+    keep("binary", timeIt(() => runBinary(bin)));
+    keep("parse", timeIt(() => parseJsonl(text)));
+    keep("checked", timeIt(() => runChecked(checkedText)));
+    let fuzzed = 0;
+    const t = timeIt(() => {
+      const rep = fuzzRun({ seed: 7 + r, ops: fuzzOps });
+      if (rep.failure) throw new Error("bench tiers: fuzzing found a failure under the default policy");
+      fuzzed = rep.ops;
+    });
+    keep("fuzz", (t / fuzzed) * fuzzOps);
+  }
+
+  const c = runC(setup, traffic, rounds);
+  if ("readSum" in c && (c.counters !== want.counters || c.readSum !== want.readSum)) throw new Error(`bench tiers: the C limit disagrees with the model: bytes read ${c.readSum} vs ${want.readSum}, counters ${c.counters} vs ${want.counters}`);
+
+  const per = (k: string, m: number) => best.get(k)! / m;
+  const rows: TierRow[] = [
+    { name: "plain-JS Map model", ops: n, ns_per_op: per("model", n), ns_per_op_10x: per("model10x", big) },
+    { name: "core alone (recorded command stream)", ops: n, ns_per_op: per("core", n), ns_per_op_10x: null },
+    "nsPerOp" in c ? { name: "C limit (cc -O2, same stream)", ops: n, ns_per_op: c.nsPerOp, ns_per_op_10x: null } : { name: "C limit (cc -O2, same stream)", ops: n, ns_per_op: null, ns_per_op_10x: null, note: c.note },
+    { name: "typed tier (TypedBatch, 4,096 a call)", ops: n, ns_per_op: per("typed", n), ns_per_op_10x: per("typed10x", big) },
+    { name: "apply (trace ops as objects, 4,096 a call)", ops: n, ns_per_op: per("apply", n), ns_per_op_10x: per("apply10x", big) },
+    { name: "handles (vm.access, gmem.allocate/punchHole)", ops: n, ns_per_op: per("handles", n), ns_per_op_10x: per("handles10x", big) },
+    { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: null },
+    { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
+    { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: null },
+    { name: "checked replay (invariants, security per op)", ops: checkedN, ns_per_op: per("checked", checkedN), ns_per_op_10x: null },
+    { name: "fuzzing (random traces, checked, 1 worker)", ops: fuzzOps, ns_per_op: per("fuzz", fuzzOps), ns_per_op_10x: null },
+  ];
+  const ns = (name: string) => rows.find((r) => r.name.startsWith(name))!.ns_per_op;
+  const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
+  return {
+    js_bytes_per_object: jsBytesPerObject(),
+    workload: `guest traffic: ${VMS} VMs with a ${PAGES}-page gmem file each; 3/8 reads, 3/8 writes, 1/8 one-page allocates, 1/8 one-page punches`,
+    rows,
+    ratios: {
+      typed_speedup_over_model: ratio(ns("plain-JS"), ns("typed")),
+      typed_over_core: ratio(ns("typed"), ns("core")),
+      apply_speed_vs_model: ratio(ns("plain-JS"), ns("apply")),
+      handles_speed_vs_model: ratio(ns("plain-JS"), ns("handles")),
+      core_over_c: ratio(ns("core"), ns("C limit")),
+      jsonl_over_parse: ratio(ns("JSONL replay"), ns("only parsing")),
+      binary_speedup_over_jsonl: ratio(ns("JSONL replay"), ns("binary trace")),
+      checked_over_jsonl: ratio(ns("checked replay"), ns("JSONL replay")),
+      typed_flat_10x: ratio(per("typed10x", big), per("typed", n)),
+      apply_flat_10x: ratio(per("apply10x", big), per("apply", n)),
+      handles_flat_10x: ratio(per("handles10x", big), per("handles", n)),
+    },
+  };
+}
+
+/** The report as lines of a table (the CLI's bench prints them). */
+export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; cores: number; load: number; commit: string }): string[] {
+  const out: string[] = [];
+  out.push(`public tiers  (node ${ctx.node}, ${ctx.cpu}, ${ctx.cores} cores, load ${ctx.load.toFixed(1)}, commit ${ctx.commit})`);
+  out.push(t.workload);
+  const model = t.rows[0].ns_per_op!;
+  out.push(`${"path".padEnd(48)} ${"ops".padStart(8)} ${"ns/op".padStart(9)} ${"vs model".padStart(9)} ${"ns/op at 10x".padStart(13)}`);
+  for (const r of t.rows) {
+    const ns = r.ns_per_op === null ? "-" : r.ns_per_op.toFixed(1);
+    const speed = r.ns_per_op === null ? "-" : `${(model / r.ns_per_op).toFixed(2)}x`;
+    out.push(`${r.name.padEnd(48)} ${String(r.ops).padStart(8)} ${ns.padStart(9)} ${speed.padStart(9)} ${(r.ns_per_op_10x === null ? "" : r.ns_per_op_10x.toFixed(1)).padStart(13)}${r.note ? `  [${r.note}]` : ""}`);
+  }
+  const f = (x: number | null) => (x === null ? "-" : x.toFixed(2));
+  const m = t.js_bytes_per_object;
+  out.push(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
+  const q = t.ratios;
+  out.push(
+    `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}; JSONL replay ${f(q.jsonl_over_parse)}x the time of only parsing it; binary replay ${f(q.binary_speedup_over_jsonl)}x as fast as JSONL replay; checked replay ${f(q.checked_over_jsonl)}x the unchecked replay's time per op (on ${t.rows.find((r) => r.name.startsWith("checked"))!.ops} ops)`,
+  );
+  return out;
+}

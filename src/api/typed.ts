@@ -1,0 +1,328 @@
+/**
+ * The typed tier: the hot ops as numbers in typed arrays, for simulations that
+ * run millions of guest accesses. Same semantics and errno results as the
+ * handles and apply(): every command goes through the kernel layer's own checks
+ * (src/kvm/ops: vcpuDenied(), fallocate(), mapHolds()) and the same core
+ * commands; only the result objects are replaced by words.
+ *
+ * Handles. VMs, gmem files and mappings made with the object API are given
+ * small integer handles once, by `handle(obj)`; commands name them by handle,
+ * so nothing is looked up by name per command.
+ *
+ * Commands: a Float64Array of n commands of CMD_WORDS (4) words each:
+ *
+ *   word 0  opcode, plus TYPED_PRIVATE (0x100) for a private vCPU access
+ *   word 1  handle (a VM, gmem file or mapping handle; ignored by STATS_HOST)
+ *   word 2  a: gpa (vCPU access) or byte offset (fallocate, load, store)
+ *   word 3  b: len (allocate, punch) or the byte to write (write, store)
+ *
+ *   opcode            handle     a        b       (the object API's equivalent)
+ *   TYPED_READ    1   VM         gpa      -       vm.access(gpa, "read")
+ *   TYPED_WRITE   2   VM         gpa      byte    vm.access(gpa, "write", {value})
+ *   TYPED_EXEC    3   VM         gpa      -       vm.access(gpa, "exec")
+ *   TYPED_ALLOCATE 4  gmem file  offset   len     gmem.allocate(offset, len)
+ *   TYPED_PUNCH   5   gmem file  offset   len     gmem.punchHole(offset, len)
+ *   TYPED_LOAD    6   mapping    offset   -       map.load(offset)
+ *   TYPED_STORE   7   mapping    offset   byte    map.store(offset, byte)
+ *   TYPED_STATS_VM 8  VM         -        -       vm.stats()
+ *   TYPED_STATS_FILE 9 gmem file -        -       gmem.stats()
+ *   TYPED_STATS_HOST 10 -        -        -       sim.stats()
+ *
+ * Numbers in words are integers below 2^53 (a double is exact there): gpas and
+ * offsets past that, or the 64-bit wrap of negative values, need the object
+ * API. fallocate's offset and len may be negative (the kernel's EINVAL).
+ *
+ * Results: a Float64Array of n results of RES_WORDS (8) words each, every word
+ * written (0 unless named):
+ *
+ *   word 0  errno: 0 on success, else the Linux errno number (ERRNO: EFAULT
+ *           14, ...); -1 when the command itself is malformed (an unknown
+ *           opcode, a handle of the wrong kind, a number that is no integer or
+ *           no byte): nothing ran, and message(i) says which word and why
+ *   word 1  exit: 0, or KVM_EXIT_MMIO (6), KVM_EXIT_INTERNAL_ERROR (17),
+ *           KVM_EXIT_MEMORY_FAULT (39)
+ *   word 2  signal: 0, or SIGBUS (7), SIGSEGV (11) (a host access, or a guest
+ *           access whose shared page is poisoned)
+ *   word 3  the byte read (read, load); STATS_VM: sptes; STATS_FILE: pages;
+ *           STATS_HOST: host_pages
+ *   word 4  the exit's gpa (MMIO: the access's gpa; memory fault: the page's);
+ *           STATS_VM: faults; STATS_FILE: poisoned
+ *   word 5  memory fault: its flags (KVM_MEMORY_EXIT_FLAG_PRIVATE, 8);
+ *           internal error: the suberror (1, emulation); STATS_VM: zaps
+ *   word 6  memory fault: its size (4096); STATS_VM: exits
+ *   word 7  0 (reserved)
+ *
+ * A command's result is what the same op gives through the object API, as
+ * numbers: `{errno: "EFAULT", exit: "memory_fault", gpa, size, flags:
+ * ["PRIVATE"]}` is [14, 39, 0, 0, gpa, 8, 4096, 0]; a closed VM is [9, ...]
+ * (EBADF), where the handles would throw it. run() never throws for a
+ * command; it throws (GmemError EINVAL, before anything ran) only when the
+ * arrays themselves are unusable.
+ *
+ * Commands run in order, crossing into the core once per CMD_CAPACITY
+ * commands; they mix freely with the other tiers on the same simulator.
+ *
+ * This tier is an extension of gmemsim (the kernel has no such interface).
+ */
+import * as A from "../abi/core-abi.js";
+import { GmemError } from "../errors.js";
+import type { Host } from "../kvm/host.js";
+import { GmemFile as GmemFileObj, HostMap, Vm as VmObj } from "../kvm/objects.js";
+import { messageOf, type Result } from "../kvm/result.js";
+import * as fal from "../kvm/ops/fallocate.js";
+import * as gu from "../kvm/ops/guest.js";
+import * as mm from "../kvm/ops/mmap.js";
+import { ERRNO } from "../uapi/errno.js";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
+
+export const TYPED_CMD_WORDS = 4;
+export const TYPED_RES_WORDS = 8;
+
+export const TYPED_READ = 1;
+export const TYPED_WRITE = 2;
+export const TYPED_EXEC = 3;
+export const TYPED_ALLOCATE = 4;
+export const TYPED_PUNCH = 5;
+export const TYPED_LOAD = 6;
+export const TYPED_STORE = 7;
+export const TYPED_STATS_VM = 8;
+export const TYPED_STATS_FILE = 9;
+export const TYPED_STATS_HOST = 10;
+/** OR-ed into a vCPU access's opcode: the access is private. */
+export const TYPED_PRIVATE = 0x100;
+
+export const KVM_EXIT_MMIO = 6;
+export const KVM_EXIT_INTERNAL_ERROR = 17;
+export const KVM_EXIT_MEMORY_FAULT = 39;
+export const KVM_MEMORY_EXIT_FLAG_PRIVATE = 8;
+export const SIGBUS = 7;
+export const SIGSEGV = 11;
+
+const EXIT_CODE = { mmio: KVM_EXIT_MMIO, internal_error: KVM_EXIT_INTERNAL_ERROR, memory_fault: KVM_EXIT_MEMORY_FAULT } as const;
+
+// The guest outcome table (src/kvm/ops/guest.ts) as words, per core result code.
+const G_ERRNO: number[] = [];
+const G_EXIT: number[] = [];
+const G_SIGNAL: number[] = [];
+gu.GUEST_OUTCOMES.forEach((o, code) => {
+  G_ERRNO[code] = o.errno ? ERRNO[o.errno] : 0;
+  G_EXIT[code] = o.exit ? EXIT_CODE[o.exit] : 0;
+  G_SIGNAL[code] = o.signal === "SIGBUS" ? SIGBUS : 0;
+});
+
+const ACCESS_OF = [0, A.ACCESS_READ, A.ACCESS_WRITE, A.ACCESS_EXEC];
+const KEEP = FALLOC_FL_KEEP_SIZE;
+const PUNCH = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+
+/** Anything of the object API that carries a kernel object (Vm, GmemFile, Mapping). */
+export interface HandleSource {
+  readonly obj: VmObj | GmemFileObj | HostMap;
+}
+
+/** No core command was queued for this command: its result is written already (or, for stats, after the run). */
+const DONE = -1;
+
+export class TypedBatch {
+  private readonly objs: Array<VmObj | GmemFileObj | HostMap> = [];
+  private readonly ids = new Map<object, number>();
+  /** The typed command behind each command of the core's current batch, or -1. */
+  private readonly slotCmd = new Int32Array(A.CMD_CAPACITY).fill(-1);
+  /** The arrays of the run in progress (read by the batch sink). */
+  private cmds: Float64Array = new Float64Array(0);
+  private res: Float64Array = new Float64Array(0);
+  /** Results of the run's stats commands (not hot: the object path), by command index. */
+  private readonly slow = new Map<number, Result>();
+  /** Failures and malformed commands of the last run, by command index: read only when asked. */
+  private readonly failures = new Map<number, Result | string>();
+
+  constructor(private readonly source: { readonly host: Host }) {}
+
+  private get host(): Host {
+    return this.source.host;
+  }
+
+  /** The integer handle of a VM, gmem file or mapping of this simulator (the same one each time). */
+  handle(x: HandleSource): number {
+    const obj = x?.obj;
+    if (!(obj instanceof VmObj || obj instanceof GmemFileObj || obj instanceof HostMap)) throw new GmemError("handle", "EINVAL", "expected a Vm, GmemFile or Mapping of the object API");
+    let h = this.ids.get(obj);
+    if (h === undefined) {
+      h = this.objs.length;
+      this.objs.push(obj);
+      this.ids.set(obj, h);
+    }
+    return h;
+  }
+
+  /** Why command i of the last run failed or was malformed (the sentence behind its errno), if it did. */
+  message(i: number): string | undefined {
+    const f = this.failures.get(i);
+    return typeof f === "string" ? f : f && messageOf(f);
+  }
+
+  /**
+   * Runs cmds (n = cmds.length / 4 commands) and writes n results into `out`
+   * (a new array if not given); returns `out`.
+   */
+  run(cmds: Float64Array, out?: Float64Array): Float64Array {
+    if (!(cmds instanceof Float64Array) || cmds.length % TYPED_CMD_WORDS !== 0)
+      throw new GmemError("typed", "EINVAL", `cmds must be a Float64Array of whole commands (${TYPED_CMD_WORDS} words each)`);
+    const n = cmds.length / TYPED_CMD_WORDS;
+    const res = out ?? new Float64Array(n * TYPED_RES_WORDS);
+    if (!(res instanceof Float64Array) || res.length < n * TYPED_RES_WORDS)
+      throw new GmemError("typed", "EINVAL", `out must be a Float64Array of at least ${n * TYPED_RES_WORDS} words (${TYPED_RES_WORDS} per command)`);
+    const host = this.host;
+    // Earlier tiers' commands run first.
+    host.sync();
+    this.failures.clear();
+    res.fill(0, 0, n * TYPED_RES_WORDS);
+    this.cmds = cmds;
+    this.res = res;
+    // Every flush (a full batch, or the kernel layer asking the core mid-run) hands its results to the sink.
+    host.batchSink = this.sink;
+    try {
+      const slot = this.slotCmd;
+      for (let i = 0; i < n; i++) {
+        const k = this.queue(cmds, i, res);
+        if (k !== DONE) slot[k] = i;
+      }
+      host.sync();
+    } finally {
+      host.batchSink = null;
+      this.slotCmd.fill(-1);
+      this.cmds = this.res = new Float64Array(0);
+    }
+    for (const [i, r] of this.slow) this.stats(i, r, res);
+    this.slow.clear();
+    return res;
+  }
+
+  private readonly sink = (words: Float64Array, n: number): void => {
+    const slot = this.slotCmd;
+    for (let k = 0; k < n; k++) {
+      const i = slot[k];
+      if (i >= 0) {
+        slot[k] = -1;
+        this.decode(this.cmds, i, words, k * A.RES_WORDS, this.res);
+      }
+    }
+  };
+
+  private malformed(i: number, res: Float64Array, why: string): number {
+    res[i * TYPED_RES_WORDS] = -1;
+    this.failures.set(i, `command ${i}: ${why}`);
+    return DONE;
+  }
+
+  private failed(i: number, res: Float64Array, r: Result): number {
+    res[i * TYPED_RES_WORDS] = ERRNO[r.errno!];
+    this.failures.set(i, r);
+    return DONE;
+  }
+
+  /** Runs command i's kernel-layer part; returns its core batch index, or DONE. */
+  private queue(cmds: Float64Array, i: number, res: Float64Array): number {
+    const c = i * TYPED_CMD_WORDS;
+    const word0 = cmds[c];
+    const op = word0 & 0xff;
+    const h = cmds[c + 1];
+    const a = cmds[c + 2];
+    const b = cmds[c + 3];
+    if (word0 !== op && !(word0 === (op | TYPED_PRIVATE) && op >= TYPED_READ && op <= TYPED_EXEC)) return this.malformed(i, res, `word 0: opcode ${word0} is unknown`);
+    const obj = op === TYPED_STATS_HOST ? null : this.objs[h];
+    switch (op) {
+      case TYPED_READ:
+      case TYPED_WRITE:
+      case TYPED_EXEC: {
+        if (!(obj instanceof VmObj)) return this.malformed(i, res, `word 1: ${h} is no VM handle`);
+        if (!(a >= 0 && Number.isSafeInteger(a))) return this.malformed(i, res, `word 2: gpa ${a} must be an integer from 0 to 2^53 - 1`);
+        if (op === TYPED_WRITE && !(b >= 0 && b <= 255 && Number.isInteger(b))) return this.malformed(i, res, `word 3: value ${b} is not a byte (0 to 255)`);
+        const denied = gu.vcpuDenied(this.host, obj);
+        if (denied) return this.failed(i, res, denied);
+        return gu.queueVcpuAccess(this.host, obj, Math.floor(a / 4096), ACCESS_OF[op], word0 !== op, op === TYPED_WRITE ? b : 0);
+      }
+      case TYPED_ALLOCATE:
+      case TYPED_PUNCH: {
+        if (!(obj instanceof GmemFileObj)) return this.malformed(i, res, `word 1: ${h} is no gmem file handle`);
+        if (!Number.isSafeInteger(a)) return this.malformed(i, res, `word 2: offset ${a} must be an integer of magnitude below 2^53`);
+        if (!Number.isSafeInteger(b)) return this.malformed(i, res, `word 3: len ${b} must be an integer of magnitude below 2^53`);
+        const r = fal.fallocate(this.host, obj, op === TYPED_PUNCH ? PUNCH : KEEP, a, b);
+        return r.errno ? this.failed(i, res, r) : DONE;
+      }
+      case TYPED_LOAD:
+      case TYPED_STORE: {
+        if (!(obj instanceof HostMap)) return this.malformed(i, res, `word 1: ${h} is no mapping handle`);
+        if (!Number.isSafeInteger(a)) return this.malformed(i, res, `word 2: offset ${a} must be an integer`);
+        if (op === TYPED_STORE && !(b >= 0 && b <= 255 && Number.isInteger(b))) return this.malformed(i, res, `word 3: value ${b} is not a byte (0 to 255)`);
+        if (!mm.mapHolds(obj, a)) {
+          res[i * TYPED_RES_WORDS + 2] = SIGSEGV;
+          return DONE;
+        }
+        const denied = mm.hostAccessDenied(this.host);
+        if (denied) {
+          res[i * TYPED_RES_WORDS + 2] = SIGBUS;
+          this.failures.set(i, denied);
+          return DONE;
+        }
+        return mm.queueHostAccess(this.host, obj, a, op === TYPED_STORE, op === TYPED_STORE ? b : 0);
+      }
+      case TYPED_STATS_VM:
+      case TYPED_STATS_FILE:
+      case TYPED_STATS_HOST: {
+        if (op === TYPED_STATS_VM && !(obj instanceof VmObj)) return this.malformed(i, res, `word 1: ${h} is no VM handle`);
+        if (op === TYPED_STATS_FILE && !(obj instanceof GmemFileObj)) return this.malformed(i, res, `word 1: ${h} is no gmem file handle`);
+        // Not a hot op: the object path, its Result filled at the chunk's flush.
+        const r = op === TYPED_STATS_FILE ? gu.inodeStats(this.host, obj as GmemFileObj) : gu.stats(this.host, op === TYPED_STATS_VM ? (obj as VmObj) : undefined);
+        if (r.errno) return this.failed(i, res, r);
+        this.slow.set(i, r);
+        return DONE; // filled at a flush; written once the run has synced
+      }
+      default:
+        return this.malformed(i, res, `word 0: opcode ${word0} is unknown`);
+    }
+  }
+
+  /** Writes command i's result from its core result words at `base`. */
+  private decode(cmds: Float64Array, i: number, words: Float64Array, base: number, res: Float64Array): void {
+    const c = i * TYPED_CMD_WORDS;
+    const op = cmds[c] & 0xff;
+    const o = i * TYPED_RES_WORDS;
+    const code = words[base];
+    if (op <= TYPED_EXEC) {
+      if (code === A.RES_OK) {
+        if (op === TYPED_READ) res[o + 3] = words[base + 1];
+        return;
+      }
+      res[o] = G_ERRNO[code];
+      const exit = (res[o + 1] = G_EXIT[code]);
+      res[o + 2] = G_SIGNAL[code];
+      if (exit === KVM_EXIT_MMIO) res[o + 4] = cmds[c + 2];
+      else if (exit === KVM_EXIT_INTERNAL_ERROR) res[o + 5] = 1;
+      else if (exit === KVM_EXIT_MEMORY_FAULT) {
+        res[o + 4] = Math.floor(cmds[c + 2] / 4096) * 4096;
+        res[o + 5] = words[base + 1] & A.MEMFAULT_PRIVATE ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0;
+        res[o + 6] = 4096;
+      }
+      return;
+    }
+    if (op === TYPED_LOAD || op === TYPED_STORE) {
+      if (code === A.RES_OK) {
+        if (op === TYPED_LOAD) res[o + 3] = words[base + 1];
+      } else res[o + 2] = code === A.RES_SIGSEGV ? SIGSEGV : SIGBUS;
+    }
+  }
+
+  /** Writes stats command i's result from its Result, final once the run synced. */
+  private stats(i: number, r: Result, res: Float64Array): void {
+    const o = i * TYPED_RES_WORDS;
+    if (r.sptes !== undefined) {
+      res[o + 3] = r.sptes as number;
+      res[o + 4] = r.faults as number;
+      res[o + 5] = r.zaps as number;
+      res[o + 6] = r.exits as number;
+    } else if (r.pages !== undefined) {
+      res[o + 3] = r.pages as number;
+      res[o + 4] = r.poisoned as number;
+    } else res[o + 3] = r.host_pages as number;
+  }
+}

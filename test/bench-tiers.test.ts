@@ -1,0 +1,18 @@
+/**
+ * bench --tiers at a small size: every path (the plain-JS model, the core
+ * alone, the C limit where a compiler exists, typed, apply, handles) is
+ * checked against the model before it is timed, and the report carries a row
+ * and a ratio for each. Timing is printed by the bench, never asserted here.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { benchTiers } from "../bench/tiers.js";
+
+test("every tier of the guest-traffic bench agrees with the plain-JS model and is reported", () => {
+  const r = benchTiers(2000, 1);
+  assert.equal(r.rows.map((x) => x.name.split(" ")[0]), ["plain-JS", "core", "C", "typed", "apply", "handles", "JSONL", "only", "binary", "checked", "fuzzing"]);
+  for (const row of r.rows) if (!row.name.startsWith("C ")) assert.ok(row.ns_per_op! > 0, row.name);
+  for (const k of ["typed_speedup_over_model", "typed_over_core", "apply_speed_vs_model", "handles_speed_vs_model", "typed_flat_10x", "apply_flat_10x", "handles_flat_10x", "jsonl_over_parse", "binary_speedup_over_jsonl", "checked_over_jsonl"]) assert.ok(r.ratios[k]! > 0, k);
+});
+
+test.run();

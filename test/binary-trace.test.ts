@@ -1,0 +1,146 @@
+/**
+ * The binary trace format (src/trace/binary.ts): converting a JSONL trace and
+ * back gives the same text byte for byte, and replaying the binary form gives
+ * the same result lines and the same state as replaying the text.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { traceArbitrary } from "../src/fuzz/arbitraries.js";
+import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, replayBinary } from "../src/trace/binary.js";
+import { replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
+import { Host } from "../src/kvm/host.js";
+import { EngineCore } from "../src/core/engine.js";
+import { digestSnapshot } from "../src/core/digest.js";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * A guest access in the form a compact record takes, where the op allows it
+ * (no "private": false, no "value" on a read or exec; the same op to the trace
+ * reader), so that the binary fast path is exercised.
+ */
+function canonical(op: Record<string, unknown>): Record<string, unknown> {
+  if (op.op !== "vcpu_access" || op.private !== false) return op;
+  const { private: _, value, ...rest } = op;
+  return op.access === "write" ? { ...rest, value } : rest;
+}
+
+/** A trace's JSONL, with comments, blank lines and odd spacing mixed in, as people write them. */
+function jsonl(trace: object[], seed: number): string {
+  const lines: string[] = [];
+  const ops = trace.map((op, k) => ((seed + k) % 5 ? canonical(op as Record<string, unknown>) : op));
+  ops.forEach((op, k) => {
+    if ((seed + k) % 7 === 0) lines.push("# a comment");
+    if ((seed + k) % 11 === 0) lines.push("");
+    lines.push((seed + k) % 13 === 0 ? JSON.stringify(op, null, 1).replace(/\n/g, "") : JSON.stringify(op));
+  });
+  return lines.join("\n") + (seed % 2 ? "\n" : "");
+}
+
+function replay(gen: Generator<LineRecord[]>, host: Host) {
+  const lines: unknown[] = [];
+  const why: Array<string | undefined> = [];
+  for (const batch of gen)
+    for (const rec of batch) {
+      lines.push({ ...resultLine(rec), lineNo: rec.lineNo, op: rec.op });
+      why.push(explain(rec));
+    }
+  return { lines, why, state: digestSnapshot(host.core.snapshot()) };
+}
+
+test("a JSONL trace converted to binary and back is the same text, byte for byte", () => {
+  fc.assert(
+    fc.property(traceArbitrary({ maxLength: 48 }), fc.nat(1000), (trace, seed) => {
+      const text = jsonl(trace, seed);
+      const bin = encodeTrace(text);
+      assert.ok(isBinaryTrace(bin));
+      assert.is(decodeTrace(bin), text);
+    }),
+    { numRuns: 1500, seed: 11 },
+  );
+  for (const text of ["", "\n", "\n\n# only a comment\n", '{"op":"stats"}', "not json at all", '{"op":"vcpu_access","vm":"é","gpa":9007199254740991,"access":"read"}\n'])
+    assert.is(decodeTrace(encodeTrace(text)), text);
+});
+
+test("hot lines take compact records: a guest-traffic trace is several times smaller than its text", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}'];
+  for (let k = 0; k < 1000; k++) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: k & 1 ? "read" : "write", ...(k & 1 ? {} : { value: k & 255 }) }));
+  const text = lines.join("\n");
+  const bin = encodeTrace(text);
+  assert.ok(bin.length * 5 < text.length, `${bin.length} bytes for ${text.length} of text`);
+});
+
+test("replaying the binary form gives the same result lines, explanations and state as replaying the text", () => {
+  let ops = 0;
+  let compact = 0;
+  fc.assert(
+    fc.property(traceArbitrary({ maxLength: 48 }), fc.nat(1000), (trace, seed) => {
+      ops += trace.length;
+      const text = jsonl(trace, seed);
+      compact += compactLines(encodeTrace(text));
+      const h1 = new Host(new EngineCore());
+      const want = replay(replayText(h1, text, 7), h1);
+      const h2 = new Host(new EngineCore());
+      const got = replay(replayBinary(h2, encodeTrace(text), 7), h2);
+      assert.equal(got.lines, want.lines);
+      assert.equal(got.why, want.why);
+      assert.is(got.state, want.state);
+    }),
+    { numRuns: 1500, seed: 12 },
+  );
+  assert.ok(ops > 10_000);
+  assert.ok(compact > ops / 8, `the fast path ran a fair share of the ops (${compact} of ${ops})`);
+});
+
+test("a damaged binary trace is refused with a sentence saying where", () => {
+  const bin = encodeTrace('{"op":"create_vm","as":"v","type":"default"}\n{"op":"vcpu_access","vm":"v","gpa":0,"access":"read"}');
+  assert.throws(() => decodeTrace(bin.subarray(0, bin.length - 1)), /binary trace: unexpected end at byte/);
+  const bad = bin.slice();
+  bad[8] = 9;
+  assert.throws(() => decodeTrace(bad), /version 9 is not 1/);
+  assert.throws(() => decodeTrace(new TextEncoder().encode("{}")), /not a gmemsim binary trace/);
+});
+
+test("gmemsim convert makes a binary trace that gmemsim replay runs to the same output, and converts it back exactly", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gmemsim-binary-"));
+  try {
+    const lines = [
+      "# two VMs sharing nothing; guest traffic, allocate and punch",
+      '{"op":"create_vm","as":"v","type":"default"}',
+      '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}',
+      '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}',
+      '{"op":"mmap","fd":"g","as":"m","offset":0,"len":1048576,"prot":"rw","shared":true}',
+    ];
+    for (let k = 0; k < 300; k++) {
+      const gpa = (k % 40) * 4096;
+      lines.push(k % 3 ? `{"op":"vcpu_access","vm":"v","gpa":${gpa},"access":"read"}` : `{"op":"vcpu_access","vm":"v","gpa":${gpa},"access":"write","value":${k & 255}}`);
+      if (k % 7 === 0) lines.push(`{"op":"fallocate","fd":"g","mode":["KEEP_SIZE","PUNCH_HOLE"],"offset":${gpa},"len":4096}`);
+      if (k % 11 === 0) lines.push(`{"op":"load","map":"m","offset":${gpa + 5}}`);
+    }
+    lines.push('{"op": "stats", "vm": "v", "expect": {"ret": 0}}', '{"op":"load","map":"m","offset":4194304}', '{"op":"vcpu_access","vm":"nobody","gpa":0,"access":"read"}');
+    const text = lines.join("\n") + "\n";
+    const [src, bin, back] = ["t.jsonl", "t.bin", "back.jsonl"].map((f) => join(dir, f));
+    writeFileSync(src, text);
+    const run = (...args: string[]) => spawnSync(process.execPath, ["bin/gmemsim.js", ...args], { encoding: "utf8" });
+    assert.is(run("convert", src, bin).status, 0);
+    assert.ok(isBinaryTrace(readFileSync(bin)));
+    assert.is(run("convert", bin, back).status, 0);
+    assert.is(readFileSync(back, "utf8"), text);
+    assert.ok(compactLines(readFileSync(bin)) > 300);
+    for (const flags of [["--json"], []]) {
+      const a = run("replay", src, ...flags);
+      const b = run("replay", bin, ...flags);
+      assert.is(a.status, 0, a.stderr);
+      assert.is(b.stdout, a.stdout);
+      assert.ok(a.stdout.includes("error"), "the trace errors at the end are in both outputs");
+    }
+    assert.match(run("convert", src).stderr, /convert takes IN and OUT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
