@@ -22,6 +22,10 @@ export interface FlagDecl {
   default?: string;
   /** Flags that cannot be given with this one (their long names, without --). */
   conflicts?: string[];
+  /** May be given more than once: the values are collected in an array. */
+  multiple?: boolean;
+  /** Must be given. */
+  required?: boolean;
 }
 
 export interface ArgDecl {
@@ -39,6 +43,25 @@ export interface CommandDecl {
   run(args: string[], options: Record<string, unknown>): Promise<number>;
 }
 
+/**
+ * The checked options back as command-line words, for a subcommand whose
+ * action still reads its own argv (fuzz's campaign modes, worker, campaign):
+ * the declaration checks each value first and gives them --help; the action
+ * then applies the rules that join several flags.
+ */
+function toArgv(args: string[], options: Record<string, unknown>, flags: FlagDecl[]): string[] {
+  const out = [...args];
+  for (const f of flags) {
+    const long = f.flags.split(" ")[0];
+    const key = long.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = options[key];
+    if (v === undefined || v === false) continue;
+    if (v === true) out.push(long);
+    else for (const x of Array.isArray(v) ? v : [v]) out.push(long, String(x));
+  }
+  return out;
+}
+
 const WORKERS_MAX = 256;
 const OPS_MAX = 1e12;
 const SEED_MAX = 2 ** 31 - 1;
@@ -51,6 +74,37 @@ const policyFlag: FlagDecl = {
 };
 const kernelFlag: FlagDecl = { flags: "--kernel <PROFILE>", description: `the kernel profile whose rules apply (${profileNames()})`, parse: kernelProfile, default: "6.18" };
 const traceArg: ArgDecl = { name: "TRACE", description: "a JSON Lines trace file, or - for standard input" };
+
+const FUZZ_FLAGS: FlagDecl[] = [
+  { flags: "--against <SIDE>", description: "what the engine is compared with", choices: ["reference", "kernel"], default: "reference" },
+  { flags: "--seed <N>", description: `the first seed (workers take seed, seed + 1, ...); 0 to ${SEED_MAX.toLocaleString("en-US")}; default: from the clock`, parse: wholeNumber(0, SEED_MAX) },
+  { flags: "--ops <N>", description: "the op budget (default 100,000 without --seconds; per seed in a campaign)", parse: wholeNumber(1, OPS_MAX) },
+  { flags: "--seconds <S>", description: "a time budget instead of (or as well as) an op budget", parse: seconds(SECONDS_MAX) },
+  { flags: "--workers <N>", description: `worker threads, each on its own seed (1 to ${WORKERS_MAX})`, parse: wholeNumber(1, WORKERS_MAX), default: "1" },
+  { ...policyFlag, multiple: true, description: `${policyFlag.description}; several with --compare` },
+  kernelFlag,
+  { flags: "--out <DIR>", description: "where the shrunk failing trace is written (checked writable before the run starts)", parse: writableDir, default: "fuzz-out" },
+  { flags: "--blind", description: "no coverage guidance: plain random traces" },
+  { flags: "--compare", description: "run each --policy on the same seeds and compare what they reach and break" },
+  { flags: "--seeds <A..B>", description: "a campaign over a range of seeds, one shard per seed (or per --shard seeds)" },
+  { flags: "--shard <N>", description: "seeds per shard in a campaign", parse: wholeNumber(1, 1e6) },
+  { flags: "--campaign <NAME>", description: "the campaign's name (with --queue: how workers, status and report find it)" },
+  { flags: "--queue <URL>", description: "enqueue the campaign's shards on this Redis (redis://HOST:PORT) for gmemsim worker" },
+  { flags: "--report <FILE>", description: "write a local campaign's report (JSON) here" },
+  { flags: "--json", description: "print the campaign's or the comparison's report as JSON" },
+];
+
+const WORKER_FLAGS: FlagDecl[] = [
+  { flags: "--queue <URL>", description: "the Redis the campaign's shards are queued on (redis://HOST:PORT)", required: true },
+  { flags: "--concurrency <N>", description: "shards processed at once (threads)", parse: wholeNumber(1, WORKERS_MAX), default: "1" },
+  { flags: "--lock-seconds <S>", description: "how soon a dead worker's shard goes back to the queue", parse: seconds(86_400), default: "30" },
+];
+
+const CAMPAIGN_FLAGS: FlagDecl[] = [
+  { flags: "--queue <URL>", description: "status, report: the Redis the campaign is queued on (redis://HOST:PORT)" },
+  { flags: "--json", description: "print the report as JSON" },
+  { flags: "--out <DIR>", description: "where a report's failing traces are written", default: "fuzz-out" },
+];
 
 export const COMMANDS: CommandDecl[] = [
   {
@@ -77,20 +131,11 @@ export const COMMANDS: CommandDecl[] = [
   },
   {
     name: "fuzz",
-    summary: "random traces, engine against the reference model (or the kernel), every rule checked after every op",
+    summary: "random traces, engine against the reference model (or the kernel), every rule checked after every op; campaigns over seed ranges",
     args: [],
-    flags: [
-      { flags: "--against <SIDE>", description: "what the engine is compared with", choices: ["reference", "kernel"], default: "reference" },
-      { flags: "--seed <N>", description: `the first seed (workers take seed, seed + 1, ...); 0 to ${SEED_MAX.toLocaleString("en-US")}; default: from the clock`, parse: wholeNumber(0, SEED_MAX) },
-      { flags: "--ops <N>", description: "the op budget (default 100,000 without --seconds)", parse: wholeNumber(1, OPS_MAX) },
-      { flags: "--seconds <S>", description: "a time budget instead of (or as well as) an op budget", parse: seconds(SECONDS_MAX) },
-      { flags: "--workers <N>", description: `worker threads, each on its own seed (1 to ${WORKERS_MAX})`, parse: wholeNumber(1, WORKERS_MAX), default: "1" },
-      policyFlag,
-      kernelFlag,
-      { flags: "--out <DIR>", description: "where the shrunk failing trace is written (checked writable before the run starts)", parse: writableDir, default: "fuzz-out" },
-    ],
-    more: "Exits 0 when nothing failed, 1 with the shrunk trace written to --out, 3 when --against kernel cannot use the kernel here.",
-    run: async (_args, o) => (await import("./fuzz.js")).fuzzCommand(o as unknown as import("./fuzz.js").FuzzOptions),
+    flags: FUZZ_FLAGS,
+    more: "Exits 0 when nothing failed, 1 with the shrunk trace written to --out, 3 when --against kernel cannot use the kernel here. Campaigns: --seeds A..B runs shards locally (--report FILE), or enqueues them with --queue redis://HOST:PORT --campaign NAME for gmemsim worker; --compare runs several --policy files on the same seeds.",
+    run: async (_args, o) => (await import("../fuzz/campaign.js")).runFuzz(toArgv([], o, FUZZ_FLAGS)),
   },
   {
     name: "bench",
@@ -132,6 +177,23 @@ export const COMMANDS: CommandDecl[] = [
     ],
     flags: [],
     run: async ([from, to]) => (await import("./convert.js")).convertCommand(from, to),
+  },
+  {
+    name: "worker",
+    summary: "process a queued fuzzing campaign's shards (BullMQ on Redis)",
+    args: [],
+    flags: WORKER_FLAGS,
+    run: async (_args, o) => (await import("./worker.js")).workerCommand(toArgv([], o, WORKER_FLAGS)),
+  },
+  {
+    name: "campaign",
+    summary: "a fuzzing campaign: status NAME, report NAME (queued), or merge DIR (report files)",
+    args: [
+      { name: "ACTION", description: "status, report or merge" },
+      { name: "TARGET", description: "the campaign's name (status, report) or a directory of report files (merge)" },
+    ],
+    flags: CAMPAIGN_FLAGS,
+    run: async (args, o) => (await import("./campaign.js")).campaignCommand(toArgv(args, o, CAMPAIGN_FLAGS)),
   },
   {
     name: "serve",

@@ -45,10 +45,10 @@ function subcommand(decl: CommandDecl): Command {
   for (const a of decl.args) cmd.argument(`<${a.name}>`, a.description);
   for (const f of decl.flags) {
     const opt = new Option(f.flags, f.description);
-    if (f.parse) {
-      const parse = f.parse;
-      opt.argParser((text: string) => parse(text));
-    }
+    const read = f.parse ?? ((text: string) => text);
+    if (f.multiple) opt.argParser((text: string, previous: unknown) => [...((previous as unknown[] | undefined) ?? []), read(text)]);
+    else if (f.parse) opt.argParser((text: string) => read(text));
+    if (f.required) opt.makeOptionMandatory(true);
     if (f.choices) opt.choices(f.choices);
     if (f.default !== undefined) opt.default(f.default, f.default);
     if (f.conflicts) opt.conflicts(f.conflicts);

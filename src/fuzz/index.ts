@@ -9,3 +9,5 @@ export { opArbitraries, opArbitrary, traceArbitrary, setupArbitrary, kernelTrace
 export { gmemCommands, gmemSetup, GmemCommand, CheckFailure, type GmemModel, type GmemReal } from "./model.js";
 export { checkTrace, explain, type TraceFailure, type FailureKind } from "./check.js";
 export { fuzzRun, dropOps, type RunOptions, type RunReport } from "./run.js";
+// Coverage-guided fuzzing (what gmemsim fuzz runs).
+export { guidedRun, type GuidedOptions, type GuidedReport } from "./guided.js";
