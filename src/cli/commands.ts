@@ -95,7 +95,7 @@ const FUZZ_FLAGS: FlagDecl[] = [
 ];
 
 const WORKER_FLAGS: FlagDecl[] = [
-  { flags: "--queue <URL>", description: "the Redis the campaign's shards are queued on (redis://HOST:PORT)", required: true },
+  { flags: "--queue <URL>", description: "the Redis the campaign's shards are queued on (redis://HOST:PORT); required" },
   { flags: "--concurrency <N>", description: "shards processed at once (threads)", parse: wholeNumber(1, WORKERS_MAX), default: "1" },
   { flags: "--lock-seconds <S>", description: "how soon a dead worker's shard goes back to the queue", parse: seconds(86_400), default: "30" },
 ];
