@@ -50,11 +50,15 @@ const GROUPS = [
   { title: "Upstream uAPI (Linux 6.18)", test: (d) => !d.extension },
   { title: "Extensions of the simulator", test: (d) => d.extension === "simulator" },
   { title: "The inode/file design (an extension of upstream)", test: (d) => d.extension === "inode/file design" },
+  { title: "The system-scoped design (an extension, behind design: \"system\")", test: (d) => d.extension === "system design" },
 ];
 
 /** The Markdown reference of every op of `defs`, each with its fields, types, defaults, errnos and an example. */
 export function renderOps(defs, expectField) {
   const names = Object.keys(defs);
+  // Every op belongs to one group: a new kind of extension must get its own, never vanish from the reference.
+  const lost = names.filter((n) => !GROUPS.some((g) => g.test(defs[n])));
+  if (lost.length) throw new Error(`ops-doc: no group for ${lost.join(", ")} (extension ${JSON.stringify(defs[lost[0]].extension)})`);
   const out = [];
   out.push("# Trace op reference");
   out.push("");

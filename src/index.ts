@@ -17,6 +17,10 @@ export { digestSnapshot } from "./core/digest.js";
 export * from "./uapi/constants.js";
 export { ERRNO, type ErrnoName } from "./uapi/errno.js";
 export { defaultPolicy } from "./policy/default.js";
+// The system-scoped design (an extension, SPEC §2.3).
+export { defaultSystemPolicy } from "./policy/system.js";
+export { DESIGNS, type Design } from "./kvm/design.js";
+export type { ForeignFault, ForeignRequest, SystemFileView, VmBindRequest } from "./policy/types.js";
 export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./policy/types.js";
 export type { Perm } from "./kvm/perm.js";
 // The typed tier (an extension): the hot ops as numbers in typed arrays.

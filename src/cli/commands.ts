@@ -10,6 +10,7 @@
  * one entry here.
  */
 import { kernelProfile, profileNames, readableFile, seconds, wholeNumber, writableDir } from "./flags.js";
+import { DESIGNS } from "../kvm/design.js";
 
 export interface FlagDecl {
   /** commander's spelling: "--json" (a switch) or "--ops <N>" (takes a value). */
@@ -73,6 +74,12 @@ const policyFlag: FlagDecl = {
   parse: readableFile,
 };
 const kernelFlag: FlagDecl = { flags: "--kernel <PROFILE>", description: `the kernel profile whose rules apply (${profileNames()})`, parse: kernelProfile, default: "6.18" };
+const designFlag: FlagDecl = {
+  flags: "--design <DESIGN>",
+  description: "which design of the 2023 debate runs (vm: upstream plus gmem_link; system: system-scoped gmem)",
+  choices: Object.keys(DESIGNS),
+  default: "vm",
+};
 const traceArg: ArgDecl = { name: "TRACE", description: "a JSON Lines trace file, or - for standard input" };
 
 const FUZZ_FLAGS: FlagDecl[] = [
@@ -85,6 +92,7 @@ const FUZZ_FLAGS: FlagDecl[] = [
   kernelFlag,
   { flags: "--out <DIR>", description: "where the shrunk failing trace is written (checked writable before the run starts)", parse: writableDir, default: "fuzz-out" },
   { flags: "--blind", description: "no coverage guidance: plain random traces" },
+  designFlag,
   { flags: "--compare", description: "run each --policy on the same seeds and compare what they reach and break" },
   { flags: "--seeds <A..B>", description: "a campaign over a range of seeds, one shard per seed (or per --shard seeds)" },
   { flags: "--shard <N>", description: "seeds per shard in a campaign", parse: wholeNumber(1, 1e6) },
@@ -92,6 +100,11 @@ const FUZZ_FLAGS: FlagDecl[] = [
   { flags: "--queue <URL>", description: "enqueue the campaign's shards on this Redis (redis://HOST:PORT) for gmemsim worker" },
   { flags: "--report <FILE>", description: "write a local campaign's report (JSON) here" },
   { flags: "--json", description: "print the campaign's or the comparison's report as JSON" },
+];
+
+const DESIGNS_FLAGS: FlagDecl[] = [
+  { flags: "--json", description: "print the report as JSON" },
+  { ...policyFlag, description: `the policy whose breaking traces are searched for (default: the naive "bind anywhere" policy); ${policyFlag.description}` },
 ];
 
 const WORKER_FLAGS: FlagDecl[] = [
@@ -118,6 +131,7 @@ export const COMMANDS: CommandDecl[] = [
       { flags: "--engine <CORE>", description: "the core that runs the trace", choices: ["wasm", "reference"], default: "wasm" },
       kernelFlag,
       policyFlag,
+      designFlag,
     ],
     run: async ([trace], o) => (await import("./replay.js")).replayCommand(trace, o as unknown as import("./replay.js").ReplayOptions),
   },
@@ -194,6 +208,13 @@ export const COMMANDS: CommandDecl[] = [
     ],
     flags: CAMPAIGN_FLAGS,
     run: async (args, o) => (await import("./campaign.js")).campaignCommand(toArgv(args, o, CAMPAIGN_FLAGS)),
+  },
+  {
+    name: "designs",
+    summary: "the 2023 debate run both ways: the same scenarios under the vm and the system design, side by side",
+    args: [],
+    flags: DESIGNS_FLAGS,
+    run: async (_args, o) => (await import("./designs.js")).designsCommand(toArgv([], o, DESIGNS_FLAGS)),
   },
   {
     name: "serve",

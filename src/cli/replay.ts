@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
+import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
 import { isBinaryTrace, replayBinary } from "../trace/binary.js";
@@ -22,6 +23,7 @@ export interface ReplayOptions {
   engine: "wasm" | "reference";
   kernel: string;
   policy?: string;
+  design: string;
 }
 
 function readTraceBytes(path: string): Uint8Array {
@@ -44,6 +46,12 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   const engine = values.engine;
   const profile = profileByName(values.kernel);
   const bytes = readTraceBytes(trace);
+  let design;
+  try {
+    design = designByName(values.design);
+  } catch (e) {
+    die((e as Error).message);
+  }
   const binary = isBinaryTrace(bytes);
   const text = binary ? "" : new TextDecoder().decode(bytes);
   let policy;
@@ -54,7 +62,7 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
       die(`cannot load the policy: ${(e as Error).message}`);
     }
   }
-  const host = new Host(makeCore(engine), { profile, policy });
+  const host = new Host(makeCore(engine), { profile, policy, design });
   // A closed pipe (replay ... | head) ends the run quietly: the reader has what it wanted.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
@@ -120,7 +128,7 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
-    const perInode = [...host.inodes].map((inode) => [[...inode.files], gu.inodeStats(host, [...inode.files][0])] as const);
+    const perInode = [...host.inodes].map((inode) => [inode.holder ? [inode.holder] : [...inode.files], gu.inodeStats(host, inode.holder ?? [...inode.files][0])] as const);
     host.sync();
     // Objects by the trace's names (an inode by the names of its files), the last name each was bound to.
     const nameOf = new Map<object, string>();
