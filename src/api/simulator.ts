@@ -160,6 +160,7 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
 }
 
 export class Simulator {
+  /** The kernel layer under this simulator: what gmemsim/check's checkInvariants and checkSecurity read. */
   readonly host: Host;
   private replayer: Replayer;
 
@@ -260,6 +261,7 @@ const REGION_FIELDS = Object.keys(OP_DEFS.set_user_memory_region2.fields).filter
 export class Vm {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: VmObj,
   ) {}
 
@@ -369,6 +371,7 @@ export class Vm {
 export class GmemFile {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: GmemFileObj | SystemGmemObj,
   ) {}
 
@@ -480,6 +483,7 @@ function mmapOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj, offs
 export class Memfd {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: MemfdObj,
   ) {}
 
@@ -536,6 +540,7 @@ export class Memfd {
 export class Mapping {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: HostMap,
   ) {}
 
