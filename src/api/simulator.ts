@@ -161,6 +161,7 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
 }
 
 export class Simulator {
+  /** The kernel layer under this simulator: what gmemsim/check's checkInvariants and checkSecurity read. */
   readonly host: Host;
   private replayer: Replayer;
 
@@ -261,6 +262,7 @@ const REGION_FIELDS = Object.keys(OP_DEFS.set_user_memory_region2.fields).filter
 export class Vm {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: VmObj,
   ) {}
 
@@ -371,6 +373,7 @@ export class Vm {
 export class GmemFile {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: GmemFileObj | SystemGmemObj,
   ) {}
 
@@ -506,6 +509,7 @@ function mmapOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj, offs
 export class Memfd {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: MemfdObj,
   ) {}
 
@@ -562,6 +566,7 @@ export class Memfd {
 export class Mapping {
   constructor(
     readonly sim: Simulator,
+    /** @internal */
     readonly obj: HostMap,
   ) {}
 

@@ -1,6 +1,4 @@
-/**
- * gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel VERSION[+OPTION...]] (default: the trace's # replay-args line, else 6.18)
- */
+/** gmemsim replay TRACE: its flags are declared in ./commands.ts. */
 import { readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
@@ -15,11 +13,20 @@ import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
 import { traceNamer } from "../trace/namer.js";
 import { loadPolicy } from "../policy/load.js";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel VERSION[+OPTION...]] (default: the trace's # replay-args line, else 6.18) [--policy FILE] [--design vm|system|system+implicit]";
+export interface ReplayOptions {
+  json?: boolean;
+  check?: boolean;
+  stats?: boolean;
+  engine: "wasm" | "reference";
+  /** Absent: the trace's `# replay-args: --kernel NAME` line, else the default profile. */
+  kernel?: string;
+  policy?: string;
+  design: string;
+}
 
 function readTraceBytes(path: string): Uint8Array {
   try {
@@ -37,30 +44,15 @@ export function readTrace(path: string): string {
   }
 }
 
-export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      json: { type: "boolean" },
-      check: { type: "boolean" },
-      stats: { type: "boolean" },
-      engine: { type: "string", default: "wasm" },
-      kernel: { type: "string" },
-      policy: { type: "string" },
-      design: { type: "string", default: "vm" },
-    },
-    USAGE,
-  );
-  if (positionals.length !== 1) die(`replay takes one TRACE (or -)\nusage: ${USAGE}`);
-  const engine = String(values.engine);
-  if (engine !== "wasm" && engine !== "reference") die(`--engine must be wasm or reference, not "${engine}"`);
+export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
+  const engine = values.engine;
+  const bytes = readTraceBytes(trace);
   let design;
   try {
-    design = designByName(String(values.design));
+    design = designByName(values.design);
   } catch (e) {
     die((e as Error).message);
   }
-  const bytes = readTraceBytes(positionals[0]);
   const binary = isBinaryTrace(bytes);
   const text = binary ? "" : new TextDecoder().decode(bytes);
   let profile;
