@@ -24,7 +24,7 @@ import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
 import type { Perm } from "../kvm/perm.js";
-import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
+import { Replayer, resultLine, type LineRecord, type ResultLine } from "../trace/replay.js";
 import { toBits, wrap } from "../trace/numbers.js";
 import { camel, checkKnownKeys, isRecord, valueReader, type ValueReader } from "../trace/fields.js";
 import { show } from "../trace/json.js";
@@ -210,14 +210,27 @@ export class Simulator {
    * "i" counts this simulator's ops from 0 across calls, as one long trace.
    */
   apply(ops: ReadonlyArray<object | string> | string): ResultLine[] {
-    let recs;
-    if (typeof ops === "string") recs = ops.split("\n").map((line, n) => this.replayer.line(line, n + 1));
-    // Array.from visits holes too: every element gets its result.
-    else if (Array.isArray(ops)) recs = Array.from(ops, (op, n) => (typeof op === "string" ? this.replayer.line(op, n + 1) : this.replayer.op(op, n + 1)));
-    else recs = [this.replayer.op(ops as never, 1)];
+    const recs: LineRecord[] = [];
+    const rp = this.replayer;
+    if (typeof ops === "string") {
+      const lines = ops.split("\n");
+      for (let n = 0; n < lines.length; n++) {
+        const rec = rp.line(lines[n], n + 1);
+        if (rec) recs.push(rec);
+      }
+    } else if (Array.isArray(ops)) {
+      // Indexed, so that holes are visited too: every element gets its result.
+      for (let n = 0; n < ops.length; n++) {
+        const op = ops[n];
+        const rec = typeof op === "string" ? rp.line(op, n + 1) : rp.op(op, n + 1);
+        if (rec) recs.push(rec);
+      }
+    } else recs.push(rp.op(ops as never, 1));
     // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
     if (!policyReentry(this.host)) this.host.sync();
-    return recs.filter((r) => r !== null).map((r) => resultLine(r!));
+    const out: ResultLine[] = new Array(recs.length);
+    for (let k = 0; k < recs.length; k++) out[k] = resultLine(recs[k]);
+    return out;
   }
 
   /** The core's whole state, as the snapshot stream of core-abi.ts. */

@@ -218,7 +218,7 @@ function fieldReader(def: FieldDef, numbers: boolean): FieldReader {
 }
 
 /** Per declaration, computed once: the known names (a Set, for the per-line check) and the fields in order. */
-interface Prepared {
+export interface Prepared {
   known: readonly string[];
   knownSet: ReadonlySet<string>;
   names: readonly string[];
@@ -228,7 +228,7 @@ interface Prepared {
   template: Args;
 }
 const prepared = new WeakMap<OpDef, Prepared>();
-function prepare(op: OpDef): Prepared {
+export function prepare(op: OpDef): Prepared {
   let p = prepared.get(op);
   if (!p) {
     const known = knownFields(op);
@@ -241,8 +241,7 @@ function prepare(op: OpDef): Prepared {
 }
 
 /** Refuses a field the op does not take, naming it, with the nearest known field. */
-export function checkFields(name: string, op: OpDef, line: Record<string, unknown>): void {
-  const p = prepare(op);
+export function checkFields(name: string, op: OpDef, line: Record<string, unknown>, p: Prepared = prepare(op)): void {
   // for-in allocates no key array; checkKnownKeys then names the first unknown own key.
   for (const k in line) if (!p.knownSet.has(k)) return checkKnownKeys(name, line, p.known);
 }
@@ -253,8 +252,7 @@ export function checkFields(name: string, op: OpDef, line: Record<string, unknow
  * runs. Names are resolved here, and "as" is checked free.
  */
 
-export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names): Args {
-  const p = prepare(op);
+export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names, p: Prepared = prepare(op)): Args {
   const args: Args = { ...p.template };
   for (let k = 0; k < p.names.length; k++) {
     const field = p.names[k];
