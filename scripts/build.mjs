@@ -34,3 +34,15 @@ if (stale("build/browser/gmemsim.js")) {
 if (stale("build/types/src/index.d.ts")) {
   execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 }
+
+// ---- The playground page: its script and its simulator worker (src/web), bundled with CodeMirror; no CDN. ----
+if (stale("build/web/playground.js") || stale("build/web/worker.js")) {
+  await build({
+    ...common,
+    entryPoints: { playground: "src/web/page.ts", worker: "src/web/worker.ts" },
+    outdir: "build/web",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+  });
+}

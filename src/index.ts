@@ -31,3 +31,5 @@ export {
   TypedBatch, type HandleSource, TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ, TYPED_WRITE, TYPED_EXEC, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD, TYPED_STORE,
   TYPED_STATS_VM, TYPED_STATS_FILE, TYPED_STATS_HOST, TYPED_PRIVATE, KVM_EXIT_MMIO, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_MEMORY_EXIT_FLAG_PRIVATE, SIGBUS, SIGSEGV,
 } from "./api/typed.js";
+// Coverage-guided fuzzing (what gmemsim fuzz runs).
+export { guidedRun, type GuidedOptions, type GuidedReport } from "./fuzz/guided.js";

@@ -57,9 +57,10 @@ test("the README's API example runs, and each value its comments claim is what i
 test("the fuzzing guide's example report is what the flawed policy's run says", async () => {
   const line = /fuzz: FAILED after ([\d,]+) ops \(seed (\d+)\)\. Shrunk from (\d+) to (\d+) ops/.exec(readme);
   assert.ok(line, "the README shows a fuzz report");
-  const { fuzzRun } = await import("../src/fuzz/run.js");
+  // gmemsim fuzz runs the coverage-guided loop.
+  const { guidedRun } = await import("../src/fuzz/guided.js");
   const { loadPolicy } = await import("../src/policy/load.js");
-  const r = fuzzRun({ seed: Number(line![2]), ops: 10_000, policy: await loadPolicy("examples/policies/flawed.mjs") });
+  const r = guidedRun({ seed: Number(line![2]), ops: 10_000, policy: await loadPolicy("examples/policies/flawed.mjs") });
   assert.is(r.ops, Number(line![1].replace(/,/g, "")), "ops before the failure");
   assert.is(r.failure!.originalLength, Number(line![3]), "length before shrinking");
   assert.is(r.failure!.trace.length, Number(line![4]), "length after shrinking");

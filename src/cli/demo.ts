@@ -10,6 +10,7 @@ import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
 import { parse } from "./args.js";
+import { DEFAULT_PORT } from "./serve.js";
 
 const MiB = 1 << 20;
 const hex = (n: number | bigint) => "0x" + n.toString(16);
@@ -151,5 +152,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
   const b = volume(prefix, seed, "reference");
   const agree = a.digest === b.digest;
   console.log(`   the first ${prefix.toLocaleString("en-US")} ops replayed on the reference model end in the ${agree ? "same" : "DIFFERENT"} state (digest ${b.digest}).`);
+  console.log(`\nSee it drawn, op by op: gmemsim serve (npx gmemsim serve), then open http://127.0.0.1:${DEFAULT_PORT}/`);
   return bad.length || !agree ? 1 : 0;
 }

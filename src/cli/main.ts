@@ -11,7 +11,12 @@ commands:
   bench          the standard workloads, engine vs reference (vs kernel) (--json, --quick, --micro, --scale, --check)
   demo           a narrated tour, then a high-volume run (what npm start runs)
   serve          the browser playground on 127.0.0.1 (--port N)
-  convert IN OUT a JSONL trace to the binary trace format, or back`;
+  convert IN OUT a JSONL trace to the binary trace format, or back
+
+campaigns (fuzzing beyond one process; see the README's fuzzing guide):
+  fuzz --seeds A..B [--queue redis://HOST:PORT --campaign NAME] [--report FILE] [--compare]
+  worker         process a queued campaign's shards (--queue, --concurrency, --lock-seconds)
+  campaign       status NAME | report NAME (--queue, --json, --out) | merge DIR (report files)`;
 
 const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
   replay: async () => (await import("./replay.js")).replayCommand,
@@ -21,6 +26,9 @@ const commands: Record<string, () => Promise<(argv: string[]) => Promise<number>
   fuzz: async () => (await import("./fuzz.js")).fuzzCommand,
   serve: async () => (await import("./serve.js")).serveCommand,
   convert: async () => (await import("./convert.js")).convertCommand,
+  // Fuzzing campaigns (queue workers, reports).
+  worker: async () => (await import("./worker.js")).workerCommand,
+  campaign: async () => (await import("./campaign.js")).campaignCommand,
 };
 
 const [cmd, ...rest] = process.argv.slice(2);

@@ -2,10 +2,12 @@
  * gmemsim serve [--port N] [--host 127.0.0.1]
  *
  * The browser playground: a small node:http server, on the loopback address only,
- * serving web/ and the browser bundle (build/browser/gmemsim.js, the wasm embedded).
+ * serving web/, the page's bundles (build/web: the page and its simulator worker),
+ * the browser bundle (build/browser/gmemsim.js, the wasm embedded), and the
+ * example scenarios and policies the package ships (examples/).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { die, parse } from "./args.js";
 
@@ -19,7 +21,10 @@ const root = new URL("../../", import.meta.url);
 const FILES: Record<string, { file: string; type: string }> = {
   "/": { file: "web/index.html", type: "text/html; charset=utf-8" },
   "/index.html": { file: "web/index.html", type: "text/html; charset=utf-8" },
-  "/playground.js": { file: "web/playground.js", type: "text/javascript; charset=utf-8" },
+  "/playground.js": { file: "build/web/playground.js", type: "text/javascript; charset=utf-8" },
+  "/playground.js.map": { file: "build/web/playground.js.map", type: "application/json; charset=utf-8" },
+  "/worker.js": { file: "build/web/worker.js", type: "text/javascript; charset=utf-8" },
+  "/worker.js.map": { file: "build/web/worker.js.map", type: "application/json; charset=utf-8" },
   "/style.css": { file: "web/style.css", type: "text/css; charset=utf-8" },
   "/gmemsim.js": { file: "build/browser/gmemsim.js", type: "text/javascript; charset=utf-8" },
   "/gmemsim.js.map": { file: "build/browser/gmemsim.js.map", type: "application/json; charset=utf-8" },
@@ -28,8 +33,9 @@ const FILES: Record<string, { file: string; type: string }> = {
 const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
-  // The bundle instantiates its embedded wasm: that needs 'wasm-unsafe-eval', nothing more.
-  "content-security-policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  // The bundle instantiates its embedded wasm ('wasm-unsafe-eval'); a policy pasted into the page is
+  // imported in the worker from a blob: URL; CodeMirror sets inline styles on its elements.
+  "content-security-policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' blob:; worker-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   "cache-control": "no-store",
 };
 
@@ -49,6 +55,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, port: () => num
     return send(res, 405, "text/plain; charset=utf-8", "method not allowed\n");
   }
   const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+  const listed = await exampleEntry(path);
+  if (listed) return send(res, 200, listed.type, listed.body, req.method === "HEAD");
   const entry = FILES[path];
   if (!entry) return send(res, 404, "text/plain; charset=utf-8", `not found: ${path}\n`, req.method === "HEAD");
   let body: Buffer;
@@ -59,6 +67,35 @@ async function handle(req: IncomingMessage, res: ServerResponse, port: () => num
     return send(res, 500, "text/plain; charset=utf-8", `missing ${entry.file}${hint}\n`, req.method === "HEAD");
   }
   send(res, 200, entry.type, body, req.method === "HEAD");
+}
+
+/**
+ * The examples the package ships: /scenarios/index.json lists examples/scenarios/*.jsonl
+ * (title: the first comment line; policy: a "# policy: FILE" line), /policies/index.json
+ * lists examples/policies/*.mjs, and each is served by its plain file name only.
+ */
+async function exampleEntry(path: string): Promise<{ type: string; body: string | Buffer } | null> {
+  const m = /^\/(scenarios|policies)\/([A-Za-z0-9][A-Za-z0-9._-]*)$/.exec(path);
+  if (!m) return null;
+  const [, dir, name] = m;
+  const ext = dir === "scenarios" ? ".jsonl" : ".mjs";
+  const folder = new URL(`examples/${dir}/`, root);
+  const names = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith(ext)).sort();
+  if (name === "index.json") {
+    if (dir === "policies") return { type: "application/json; charset=utf-8", body: JSON.stringify(names) };
+    const list = await Promise.all(
+      names.map(async (file) => {
+        const text = await readFile(new URL(file, folder), "utf8");
+        const title = /^#\s*(.+)$/m.exec(text)?.[1] ?? file;
+        const policy = /^#\s*policy:\s*(\S+)\s*$/m.exec(text)?.[1] ?? null;
+        return { file, title, policy };
+      }),
+    );
+    return { type: "application/json; charset=utf-8", body: JSON.stringify(list) };
+  }
+  if (!names.includes(name)) return null;
+  const body = await readFile(new URL(name, folder));
+  return { type: dir === "scenarios" ? "text/plain; charset=utf-8" : "text/javascript; charset=utf-8", body };
 }
 
 export interface Playground {
@@ -105,7 +142,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const portText = String(values.port);
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) die(`--port must be an integer from 0 to 65535, not "${portText}"`);
-  if (!existsSync(new URL("build/browser/gmemsim.js", root))) die("build/browser/gmemsim.js is missing; run `npm run build` first");
+  if (!existsSync(new URL("build/browser/gmemsim.js", root)) || !existsSync(new URL("build/web/playground.js", root))) die("the playground's bundles are missing (build/browser, build/web); run `npm run build` first");
 
   let pg: Playground;
   try {

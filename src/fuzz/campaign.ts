@@ -1,29 +1,51 @@
 /**
  * gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S]
- *              [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]
+ *              [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR] [--blind]
+ * gmemsim fuzz --seeds A..B [--shard K] [--campaign NAME] [--report FILE] [--json] ...
+ * gmemsim fuzz --queue redis://HOST:PORT --campaign NAME --seeds A..B ...
+ * gmemsim fuzz --compare [--policy FILE ...] [--seeds A..B] [--ops N]
  *
  * --against reference (the default): random traces over every operation of
  * SPEC §2 run on the engine and the reference model side by side; every op's
  * answers must agree, and after every op the engine invariants, the security
- * properties and the policy's own properties must hold (./check.ts). Worker
- * threads run independent seeds (seed, seed + 1, ...) and their totals are
- * summed.
+ * properties and the policy's own properties must hold (./check.ts). Traces are
+ * coverage-guided (./guided.ts): fresh ones and mutants of those that reached
+ * something new; --blind generates fresh ones only. Worker threads run
+ * independent seeds (seed, seed + 1, ...) and their totals are summed. The run
+ * ends with the semantic coverage reached and the policy module's lines that
+ * never ran.
+ * --seeds (or --report, or --campaign): a campaign of shards, one seed run each
+ * (src/campaign): run here and merged, or with --queue enqueued for gmemsim
+ * worker processes.
+ * --compare: ops to detection guided against blind on the shipped flawed policies.
  * --against kernel: random traces of the upstream ops on the engine and on the
  * live kernel through the oracle (./kernel.ts).
  *
- * The first failure is shrunk by fast-check to the fewest ops that still show it
- * and written as a replayable trace, with a paragraph that says what broke.
+ * The first failure is shrunk to the fewest ops that still show it and written
+ * as a replayable trace, with a paragraph that says what broke.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { die, parse } from "../cli/args.js";
+import { mergeReports } from "../campaign/merge.js";
+import { intersectRanges, startPolicyCoverage, takePolicyCoverage } from "../campaign/policy-coverage.js";
+import { checkCampaignName, enqueueCampaign, shardsOf } from "../campaign/queue.js";
+import { policySource, runShard } from "../campaign/shard.js";
+import { coverageText, reportText } from "../campaign/text.js";
+import { runShardInThread } from "../campaign/thread.js";
+import type { CampaignReport, ShardSpec } from "../campaign/types.js";
 import { profileByName } from "../kvm/profile.js";
 import { loadPolicy } from "../policy/load.js";
 import { explain, type TraceFailure } from "./check.js";
-import { fuzzRun, type RunReport } from "./run.js";
+import { compareGuidance, medianOps } from "./compare.js";
+import { guidedRun, type GuidedReport } from "./guided.js";
 
-const USAGE = "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR]";
+const USAGE =
+  "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR] [--blind]\n" +
+  "       gmemsim fuzz --seeds A..B [--shard K] [--campaign NAME] [--report FILE] [--json] [--queue redis://HOST:PORT] [--ops N] [--policy FILE] [--kernel P] [--workers N]\n" +
+  "       gmemsim fuzz --compare [--policy FILE ...] [--seeds A..B] [--ops N] [--json]";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
@@ -62,17 +84,27 @@ function workerUrl(): { url: URL; execArgv: string[] } {
   return here.endsWith(".ts") ? { url: new URL("./worker.ts", here), execArgv: ["--import", "tsx"] } : { url: new URL("./fuzz-worker.js", here), execArgv: [] };
 }
 
-async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string }, progress: Progress): Promise<RunReport> {
+/** What one run (a thread's, or the sum of the threads') comes back with. */
+interface ThreadReport {
+  ops: number;
+  traces: number;
+  failure?: GuidedReport["failure"];
+  coverage: Array<[string, number]>;
+  /** The policy module's never-run ranges, or null without a --policy module. */
+  uncovered: Array<[number, number]> | null;
+}
+
+async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; guide: boolean }, progress: Progress): Promise<ThreadReport> {
   const { url, execArgv } = workerUrl();
   const per = Math.ceil(base.ops / n);
   const live = new Map<number, { ops: number; traces: number }>();
   const workers: Worker[] = [];
-  const reports = await new Promise<RunReport[]>((resolve, reject) => {
-    const done: RunReport[] = [];
+  const reports = await new Promise<ThreadReport[]>((resolve, reject) => {
+    const done: ThreadReport[] = [];
     for (let w = 0; w < n; w++) {
       const worker = new Worker(url, { execArgv, workerData: { ...base, seed: base.seed + w, ops: per, t0: Date.now() } });
       workers.push(worker);
-      worker.on("message", (m: { kind: string; ops: number; traces: number; report: RunReport }) => {
+      worker.on("message", (m: { kind: string; ops: number; traces: number; report: ThreadReport }) => {
         if (m.kind === "progress") {
           live.set(w, m);
           const sum = [...live.values()].reduce((a, b) => ({ ops: a.ops + b.ops, traces: a.traces + b.traces }), { ops: 0, traces: 0 });
@@ -81,7 +113,7 @@ async function inWorkers(n: number, base: { seed: number; ops: number; deadline?
         }
         done.push(m.report);
         live.set(w, { ops: m.report.ops, traces: m.report.traces });
-        // The first failure ends the campaign: the others' work would only be discarded.
+        // The first failure ends the run: the others' work would only be discarded.
         if (m.report.failure) {
           for (const o of workers) if (o !== worker) void o.terminate();
           resolve([m.report, ...done.filter((r) => r !== m.report)]);
@@ -94,59 +126,152 @@ async function inWorkers(n: number, base: { seed: number; ops: number; deadline?
   const failed = reports.find((r) => r.failure);
   const ops = [...live.values()].reduce((a, b) => a + b.ops, 0);
   const traces = [...live.values()].reduce((a, b) => a + b.traces, 0);
-  return { ops, traces, failure: failed?.failure };
+  const counts = new Map<string, number>();
+  for (const r of reports) for (const [k, c] of r.coverage) counts.set(k, (counts.get(k) ?? 0) + c);
+  const withRanges = reports.filter((r) => r.uncovered);
+  const uncovered = withRanges.length ? withRanges.map((r) => r.uncovered!).reduce(intersectRanges) : null;
+  return { ops, traces, failure: failed?.failure, coverage: [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)), uncovered };
+}
+
+/** "A..B" (or one number) to [A, B]. */
+function seedRange(text: string): [number, number] {
+  const m = /^(-?\d+)(?:\.\.(-?\d+))?$/.exec(text);
+  const a = m ? Number(m[1]) : NaN;
+  const b = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || a > b) die(`--seeds takes a range A..B of whole numbers with A <= B, not "${text}"\nusage: ${USAGE}`);
+  return [a, b];
+}
+
+const positive = (name: string, v: unknown, dflt: number): number => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) die(`--${name} takes a whole number of at least 1, not "${v}"\nusage: ${USAGE}`);
+  return n;
+};
+
+interface FuzzFlags {
+  seed?: string;
+  ops?: string;
+  seconds?: string;
+  workers: string;
+  policy?: string[];
+  out: string;
+  against: string;
+  kernel: string;
+  blind: boolean;
+  compare: boolean;
+  seeds?: string;
+  shard?: string;
+  campaign?: string;
+  queue?: string;
+  report?: string;
+  json: boolean;
 }
 
 export async function runFuzz(argv: string[]): Promise<number> {
-  const { values } = parse(
+  const { values: parsed } = parse(
     argv,
     {
       seed: { type: "string" },
       ops: { type: "string" },
       seconds: { type: "string" },
       workers: { type: "string", default: "1" },
-      policy: { type: "string" },
+      policy: { type: "string", multiple: true },
       out: { type: "string", default: "fuzz-out" },
       against: { type: "string", default: "reference" },
       kernel: { type: "string", default: "6.18" },
+      blind: { type: "boolean", default: false },
+      compare: { type: "boolean", default: false },
+      seeds: { type: "string" },
+      shard: { type: "string" },
+      campaign: { type: "string" },
+      queue: { type: "string" },
+      report: { type: "string" },
+      json: { type: "boolean", default: false },
     },
     USAGE,
   );
-  const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
-  const seconds = values.seconds !== undefined ? Number(values.seconds) : undefined;
-  const budget = values.ops !== undefined ? Number(values.ops) : seconds !== undefined ? Infinity : 100_000;
-  const workers = Number(values.workers);
-  if (!Number.isInteger(seed) || !(budget > 0) || (seconds !== undefined && !(seconds > 0))) die(`--seed, --ops and --seconds take positive numbers\nusage: ${USAGE}`);
-  if (!Number.isInteger(workers) || workers < 1) die(`--workers takes a whole number of at least 1\nusage: ${USAGE}`);
+  const values = parsed as unknown as FuzzFlags;
   const kernel = String(values.kernel);
   try {
     profileByName(kernel);
   } catch (e) {
     die(`--kernel: ${(e as Error).message}\nusage: ${USAGE}`);
   }
+  const policies = (values.policy as string[] | undefined) ?? [];
+  if (values.compare) {
+    for (const k of ["seed", "seconds", "queue", "campaign", "report", "shard"] as const) if (values[k] !== undefined) die(`--compare takes --policy, --seeds, --ops, --kernel and --json, not --${k}\nusage: ${USAGE}`);
+    return compareRun({ policyFiles: policies, seeds: seedRange(values.seeds ?? "1..5"), ops: positive("ops", values.ops, 50_000), kernel, json: values.json === true });
+  }
+  if (policies.length > 1) die(`--policy is given once (several only with --compare)\nusage: ${USAGE}`);
+  const policyFile = policies[0];
+  const campaignMode = values.queue !== undefined || values.seeds !== undefined || values.report !== undefined || values.campaign !== undefined;
   if (values.against === "kernel") {
-    if (values.policy !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
-    return kernelFuzz({ seed, ops: Number.isFinite(budget) ? budget : 100_000, kernel, out: String(values.out) });
+    if (policyFile !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
+    if (campaignMode || values.blind) die("--queue, --seeds, --campaign, --report and --blind apply to --against reference");
+    const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
+    if (!Number.isInteger(seed)) die(`--seed takes a whole number\nusage: ${USAGE}`);
+    return kernelFuzz({ seed, ops: positive("ops", values.ops, 100_000), kernel, out: String(values.out) });
   }
   if (values.against !== "reference") die(`--against takes reference or kernel, not "${values.against}"\nusage: ${USAGE}`);
-  const policyFile = values.policy !== undefined ? String(values.policy) : undefined;
+  const guide = values.blind !== true;
+  if (campaignMode) {
+    if (values.seconds !== undefined) die(`a campaign's shards have an op budget, not a time budget: --seconds does not apply with --seeds, --queue or --report\nusage: ${USAGE}`);
+    if (values.seed !== undefined && values.seeds !== undefined) die(`give --seed N or --seeds A..B, not both\nusage: ${USAGE}`);
+    const seeds = values.seeds !== undefined ? seedRange(values.seeds) : values.seed !== undefined ? seedRange(values.seed) : die(`a campaign needs --seeds A..B (or --seed N)\nusage: ${USAGE}`);
+    if (values.queue !== undefined && values.campaign === undefined) die(`--queue needs --campaign NAME: the campaign's name is how workers, status and report find it\nusage: ${USAGE}`);
+    const name = values.campaign ?? "fuzz";
+    try {
+      checkCampaignName(name);
+    } catch (e) {
+      die((e as Error).message);
+    }
+    const base = { campaign: name, ops: positive("ops", values.ops, 100_000), kernel, guide, ...(policyFile ? { policy: policySource(policyFile) } : {}) };
+    const shards = shardsOf(base, seeds[0], seeds[1], positive("shard", values.shard, 1));
+    if (values.queue !== undefined) {
+      if (values.report !== undefined) die("--report writes a local run's report; a queued campaign's is read with gmemsim campaign report NAME");
+      try {
+        const r = await enqueueCampaign(values.queue, shards);
+        console.log(`campaign ${r.campaign}: ${r.shards} shard(s) (seeds ${seeds[0]}..${seeds[1]}, ${fmt(base.ops)} ops per seed) enqueued on ${values.queue}.`);
+        console.log(`Run workers with: gmemsim worker --queue ${values.queue}   (any number, on any machine)`);
+        console.log(`Follow it with:   gmemsim campaign status ${r.campaign} --queue ${values.queue}`);
+        return 0;
+      } catch (e) {
+        die((e as Error).message);
+      }
+    }
+    return localCampaign(shards, { workers: positive("workers", values.workers, 1), report: values.report, json: values.json === true, out: String(values.out) });
+  }
+  if (values.json) die(`--json applies to --seeds, --report and --compare runs\nusage: ${USAGE}`);
+  const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
+  const seconds = values.seconds !== undefined ? Number(values.seconds) : undefined;
+  const budget = values.ops !== undefined ? Number(values.ops) : seconds !== undefined ? Infinity : 100_000;
+  const workers = Number(values.workers);
+  if (!Number.isInteger(seed) || !(budget > 0) || (seconds !== undefined && !(seconds > 0))) die(`--seed, --ops and --seconds take positive numbers\nusage: ${USAGE}`);
+  if (!Number.isInteger(workers) || workers < 1) die(`--workers takes a whole number of at least 1\nusage: ${USAGE}`);
   let policy;
+  const policyUrl = policyFile ? pathToFileURL(resolve(policyFile)).href : "";
   try {
+    // Counted from the module's first call: V8 coverage of the policy starts before it loads.
+    if (policyFile && workers === 1) await startPolicyCoverage();
     policy = policyFile ? await loadPolicy(policyFile) : undefined;
   } catch (e) {
     die(`cannot load the policy: ${(e as Error).message}`);
   }
   const policyName = policy?.name ?? "default";
-  const progress = new Progress(`fuzz (seed ${seed}, policy ${policyName}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
+  const progress = new Progress(`fuzz (seed ${seed}, policy ${policyName}, ${guide ? "guided" : "blind"}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
   const deadline = seconds !== undefined ? Date.now() + seconds * 1000 : undefined;
-  const report =
-    workers === 1
-      ? fuzzRun({ seed, ops: budget, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, onProgress: (p) => progress.update(p.ops, p.traces) })
-      : await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile }, progress);
+  let report: ThreadReport;
+  if (workers === 1) {
+    const r = guidedRun({ seed, ops: budget, guide, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, onProgress: (p) => progress.update(p.ops, p.traces) });
+    report = { ops: r.ops, traces: r.traces, failure: r.failure, coverage: r.coverage.toJSON(), uncovered: policyFile ? await takePolicyCoverage(policyUrl) : null };
+  } else report = await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile, guide }, progress);
   progress.update(report.ops, report.traces, true);
   const rate = report.ops / Math.max(progress.elapsed, 1e-9);
+  const coverage = coverageText(report.coverage, report.uncovered && policyFile ? { file: policyFile, source: readFileSync(policyFile, "utf8"), uncovered: report.uncovered } : null, policyName);
   if (!report.failure) {
     console.log(`fuzz: no divergence, no engine invariant and no security property failed in ${fmt(report.ops)} checked ops (${fmt(report.traces)} traces; seed ${seed}, policy ${policyName}); ${fmt(rate)} checked ops/s, ${fmt(rate / workers)} per worker`);
+    console.log(coverage.join("\n"));
     return 0;
   }
   const { trace, failure, originalLength } = report.failure;
@@ -154,12 +279,101 @@ export async function runFuzz(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
   const paragraph = explain(failure as TraceFailure, policyName);
-  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${policyFile ? ` --policy ${policyFile}` : ""}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
+  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
   console.log(`fuzz: FAILED after ${fmt(report.ops)} ops (seed ${seed}). Shrunk from ${originalLength} to ${trace.length} ops, written to ${file}.`);
   console.log(paragraph);
   const k = kernel === "6.18" ? "" : ` --kernel ${kernel}`;
   console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""}${k} (and --engine reference to compare the cores).`);
+  console.log(coverage.join("\n"));
   return 1;
+}
+
+/**
+ * A campaign on this machine: the same shards a queue would get, run here (in
+ * worker threads when --workers > 1), merged into one report. With --report
+ * the report is also written as JSON (what gmemsim campaign merge combines).
+ */
+async function localCampaign(shards: ShardSpec[], o: { workers: number; report?: string; json: boolean; out: string }): Promise<number> {
+  const reports: CampaignReport[] = new Array(shards.length);
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    for (let k = next++; k < shards.length; k = next++) {
+      reports[k] = o.workers > 1 ? await runShardInThread(shards[k]) : await runShard(shards[k]);
+      done++;
+      process.stderr.write(`fuzz: seeds ${shards[k].seeds[0]}..${shards[k].seeds[1]} done (${done}/${shards.length} shards), ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.workers, shards.length) }, lane));
+  const merged = mergeReports(reports);
+  if (o.report) {
+    mkdirSync(dirname(resolve(o.report)), { recursive: true });
+    writeFileSync(o.report, JSON.stringify(merged) + "\n");
+  }
+  const files = writeRepros(merged, o.out);
+  if (o.json) console.log(JSON.stringify(merged));
+  else {
+    console.log(reportText(merged).join("\n"));
+    if (files.length) console.log(`repro files: ${files.join(", ")}`);
+    if (o.report) console.log(`report written to ${o.report}`);
+  }
+  return merged.violations.length ? 1 : 0;
+}
+
+/** Each violation's repro file, in dir: fuzz-SEED.jsonl. */
+export function writeRepros(r: CampaignReport, dir: string): string[] {
+  if (!r.violations.length) return [];
+  mkdirSync(dir, { recursive: true });
+  return r.violations.map((v) => {
+    const file = join(dir, `fuzz-${v.seed}.jsonl`);
+    writeFileSync(file, v.repro);
+    return file;
+  });
+}
+
+/** The shipped flawed example policies (examples/policies/flawed*.mjs), from the package root. */
+function shippedFlawed(): string[] {
+  const dir = fileURLToPath(new URL("../../examples/policies/", import.meta.url));
+  return readdirSync(dir)
+    .filter((f) => /^flawed.*\.mjs$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+async function compareRun(o: { policyFiles: string[]; seeds: [number, number]; ops: number; kernel: string; json: boolean }): Promise<number> {
+  const files = o.policyFiles.length ? o.policyFiles : shippedFlawed();
+  const policies = [];
+  for (const f of files) {
+    try {
+      policies.push(await loadPolicy(f));
+    } catch (e) {
+      die(`cannot load the policy: ${(e as Error).message}`);
+    }
+  }
+  const seeds = Array.from({ length: o.seeds[1] - o.seeds[0] + 1 }, (_, k) => o.seeds[0] + k);
+  const cell = (n: number | null) => (n === null ? `> ${fmt(o.ops)}` : fmt(n));
+  if (!o.json) console.log(`ops to detection, coverage-guided vs blind (same loop, mutation off), ${fmt(o.ops)} ops per run, seeds ${o.seeds[0]}..${o.seeds[1]}:\n${"policy".padEnd(28)} ${"seed".padStart(4)} ${"guided".padStart(10)} ${"blind".padStart(10)} ${"shrunk".padStart(6)}`);
+  const rows = compareGuidance(policies, seeds, o.ops, o.kernel, (r) => {
+    if (!o.json) console.log(`${r.policy.padEnd(28)} ${String(r.seed).padStart(4)} ${cell(r.guided).padStart(10)} ${cell(r.blind).padStart(10)} ${String(r.shrunk ?? "-").padStart(6)}`);
+  });
+  const summary = policies.map((p) => {
+    const mine = rows.filter((r) => r.policy === p.name);
+    return {
+      policy: p.name,
+      caughtGuided: mine.filter((r) => r.guided !== null).length,
+      caughtBlind: mine.filter((r) => r.blind !== null).length,
+      medianGuided: medianOps(mine.map((r) => r.guided), o.ops),
+      medianBlind: medianOps(mine.map((r) => r.blind), o.ops),
+    };
+  });
+  if (o.json) console.log(JSON.stringify({ ops: o.ops, seeds, rows, summary }));
+  else {
+    console.log(`median ops to detection (a seed not caught counts as ${fmt(o.ops)}):`);
+    for (const s of summary)
+      console.log(`  ${s.policy.padEnd(28)} guided ${fmt(s.medianGuided).padStart(8)} (caught ${s.caughtGuided}/${seeds.length}), blind ${fmt(s.medianBlind).padStart(8)} (caught ${s.caughtBlind}/${seeds.length}): ${(s.medianBlind / Math.max(1, s.medianGuided)).toFixed(1)}x`);
+  }
+  return 0;
 }
 
 /**

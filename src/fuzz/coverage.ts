@@ -1,0 +1,179 @@
+/**
+ * Semantic coverage of a fuzzing run: what a trace's ops reached, as keys of the
+ * form `op | result | rule | policy decisions | window edges`.
+ *
+ * - result: ok, an errno, a signal or a VM exit, or a trace error;
+ * - rule: which rule decided an error, read from the sentence the kernel layer
+ *   attaches to every failure (src/kvm/result.ts messageOf) with its numbers and
+ *   names taken out, so "offset 8192 and len 100 must be multiples of 4096" and
+ *   "offset 0 and len 3 ..." are one rule;
+ * - policy decisions: each hook the op asked (link, fallocate, bind, migrate),
+ *   allowed or denied and why, with what the request looked like (whose file,
+ *   rights asked within or beyond the source's);
+ * - window edges: where the request's page range falls against the file's own
+ *   window and the windows it donated (first page, last page, across an edge,
+ *   just outside, apart): the off-by-one flaws live there.
+ *
+ * Coverage is measured by replaying the trace on one more engine, with the
+ * policy wrapped to record its decisions; the checker's own run is untouched.
+ * (An extension of gmemsim's fuzzing, not anything the kernel has.)
+ */
+import { Simulator } from "../api/simulator.js";
+import { EngineCore } from "../core/engine.js";
+import { messageOf, type Result } from "../kvm/result.js";
+import { defaultPolicy } from "../policy/default.js";
+import type { BindRequest, Decision, FallocateRequest, FileView, LinkRequest, MigrateRequest, Policy } from "../policy/types.js";
+import { Replayer } from "../trace/replay.js";
+
+type Range = readonly [number, number];
+
+/** Where [s, e) falls against the window [a, b): the page classes an off-by-one confuses. */
+export function edgeClass(s: number, e: number, a: number, b: number): string {
+  if (e <= a) return e === a ? "just-before" : "apart";
+  if (s >= b) return s === b ? "just-after" : "apart";
+  if (s < a && e > b) return "covers";
+  if (s < a) return "across-start";
+  if (e > b) return "across-end";
+  const first = s === a;
+  const last = e === b;
+  return first && last ? "whole" : first ? "first-page" : last ? "last-page" : "inside";
+}
+
+/** The edge classes of a range against a file's own window and each window it donated. */
+function edges(file: FileView, r: Range): string {
+  const parts = [`own:${edgeClass(r[0], r[1], file.window[0], file.window[1])}`];
+  for (const d of file.donated) parts.push(`donated:${edgeClass(r[0], r[1], d[0], d[1])}`);
+  return parts.join(",");
+}
+
+const within = (asked: readonly string[], held: readonly string[]) => asked.every((p) => held.includes(p));
+
+/** A stable rule key from an explanation sentence: numbers, hex and quoted names taken out. */
+export function ruleKey(sentence: string): string {
+  return sentence
+    .replace(/^line \d+: /, "")
+    .replace(/^policy [^:]*: .*/, "policy")
+    .replace(/"[^"]*"/g, "_")
+    .replace(/\[[^\]]*\]/g, "[_]")
+    .replace(/0x[0-9a-f]+/gi, "#")
+    .replace(/-?\d+/g, "#");
+}
+
+function resultKey(r: Result | { error: string }): string {
+  if ("error" in r) return `error|${ruleKey(String(r.error).replace(/^line \d+: [a-z_0-9]+: /, ""))}`;
+  const res = r as Result;
+  if (res.errno) return `${res.errno}|${ruleKey(messageOf(res) ?? "")}`;
+  if (res.signal) return `${res.signal}|`;
+  if (res.exit) return `exit ${res.exit}|`;
+  return "ok|";
+}
+
+function decisionKey(d: Decision): string {
+  return d.allow ? "allow" : `deny ${ruleKey(d.reason)}`;
+}
+
+/**
+ * The policy, wrapped so that each decision is also written to `sink` with the
+ * shape of its request. Decisions are passed through unchanged.
+ */
+export function recordingPolicy(policy: Policy, sink: string[]): Policy {
+  const p: Policy = { name: policy.name, properties: policy.properties };
+  const base = policy as Required<Pick<Policy, "link" | "fallocate" | "bind" | "migrate">> & Policy;
+  if (policy.link)
+    p.link = (req: LinkRequest) => {
+      const d = base.link(req);
+      const granted = d.allow ? (d.perm ?? req.perm) : [];
+      const grant = !d.allow ? "" : within(granted, req.source.perm) ? " grant-within" : " grant-beyond";
+      sink.push(`link ${req.mode} from-${req.source.origin} asks-${within(req.perm, req.source.perm) ? "within" : "beyond"} ${edges(req.source, req.window)}: ${decisionKey(d)}${grant}`);
+      return d;
+    };
+  if (policy.fallocate)
+    p.fallocate = (req: FallocateRequest) => {
+      const d = base.fallocate(req);
+      sink.push(`fallocate ${req.op} ${req.file.origin} ${edges(req.file, req.range)}: ${decisionKey(d)}`);
+      return d;
+    };
+  if (policy.bind)
+    p.bind = (req: BindRequest) => {
+      const d = base.bind(req);
+      sink.push(`bind ${req.file.origin} ${edges(req.file, [req.pgoff, req.pgoff + req.npages])}: ${decisionKey(d)}`);
+      return d;
+    };
+  if (policy.migrate)
+    p.migrate = (req: MigrateRequest) => {
+      const d = base.migrate(req);
+      sink.push(`migrate ${req.files.length ? "with-files" : "no-files"}: ${decisionKey(d)}`);
+      return d;
+    };
+  return p;
+}
+
+/** One engine for coverage replays, reset between traces (as the checker does for its own). */
+let pooled: EngineCore | null = null;
+function freshEngine(): EngineCore {
+  if (pooled && pooled.reset()) return pooled;
+  return (pooled = new EngineCore());
+}
+
+/**
+ * The coverage keys one trace reaches, in op order (with repeats). `succeeded`,
+ * if given, receives each op that returned 0 (mutation aims at what worked).
+ */
+export function traceKeys(trace: ReadonlyArray<Record<string, unknown>>, o: { kernel?: string; policy?: Policy } = {}, succeeded?: WeakSet<object>): string[] {
+  const sink: string[] = [];
+  const sim = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: recordingPolicy(o.policy ?? defaultPolicy, sink) });
+  const re = new Replayer(sim.host);
+  const keys: string[] = [];
+  for (let k = 0; k < trace.length; k++) {
+    sink.length = 0;
+    const r = re.op(trace[k] as never, k + 1);
+    sim.host.sync();
+    if (succeeded && (r.result as Result).ret === 0) succeeded.add(trace[k]);
+    keys.push(`${String(trace[k].op)}|${resultKey(r.result)}|${sink.join(" + ")}`);
+  }
+  return keys;
+}
+
+/** Coverage so far: each key with the number of ops that reached it. */
+export class Coverage {
+  readonly counts = new Map<string, number>();
+
+  /** Adds a trace's keys; returns how many were new. */
+  add(keys: readonly string[]): number {
+    let fresh = 0;
+    for (const k of keys) {
+      const n = this.counts.get(k);
+      if (n === undefined) fresh++;
+      this.counts.set(k, (n ?? 0) + 1);
+    }
+    return fresh;
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  /** Sorted [key, count] pairs: the form reports carry and merge. */
+  toJSON(): Array<[string, number]> {
+    return [...this.counts].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+}
+
+/** Summary lines of a coverage table: keys per op, and the policy decisions reached. */
+export function summarize(pairs: ReadonlyArray<readonly [string, number]>): { keys: number; perOp: Array<[string, number]>; decisions: Array<[string, number]> } {
+  const perOp = new Map<string, number>();
+  const decisions = new Map<string, number>();
+  for (const [key, n] of pairs) {
+    const [op, , , policy] = key.split("|");
+    perOp.set(op, (perOp.get(op) ?? 0) + 1);
+    for (const d of policy ? policy.split(" + ") : []) {
+      // One line per hook, request shape and answer; the edge classes folded into "at a window edge" or not.
+      const m = / own:[a-z-]+(?:,donated:[a-z-]+)*/.exec(d);
+      const atEdge = m && /first-page|last-page|whole|across-start|across-end|just-before|just-after/.test(m[0]);
+      const short = m ? `${d.slice(0, m.index)}${atEdge ? " (at a window edge)" : ""}${d.slice(m.index + m[0].length)}` : d;
+      decisions.set(short, (decisions.get(short) ?? 0) + n);
+    }
+  }
+  const sorted = (m: Map<string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  return { keys: pairs.length, perOp: sorted(perOp), decisions: sorted(decisions) };
+}

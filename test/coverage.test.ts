@@ -1,0 +1,179 @@
+/**
+ * Coverage-guided fuzzing: the semantic coverage keys (rule keys, window edge
+ * classes, policy decisions), the guided loop's reach (the shipped flawed
+ * policies caught within 50,000 ops and shrunk to at most 12), its
+ * determinism, the policy module's V8 coverage, and the campaign reports that
+ * shards, Kubernetes pods and queues produce (merge, and the CLI around them).
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mergeReports } from "../src/campaign/merge.js";
+import { intersectRanges, uncoveredLines } from "../src/campaign/policy-coverage.js";
+import { policySource, runShard } from "../src/campaign/shard.js";
+import { edgeClass, ruleKey, traceKeys } from "../src/fuzz/coverage.js";
+import { guidedRun } from "../src/fuzz/guided.js";
+import { mutate, rng } from "../src/fuzz/mutate.js";
+import { checkTrace } from "../src/fuzz/check.js";
+import { loadPolicy } from "../src/policy/load.js";
+
+const cli = (args: string[]) => spawnSync(process.execPath, ["bin/gmemsim.js", ...args], { encoding: "utf8" });
+
+test("a rule key is the explanation sentence without its numbers and names", () => {
+  assert.is(ruleKey("offset 8192 and len 100 must be multiples of 4096"), ruleKey("offset 0 and len 3 must be multiples of 4096"));
+  assert.is(ruleKey("pages [3, 9) lie outside the file's window [0, 4)"), "pages [#, #) lie outside the file's window [#, #)");
+  assert.is(ruleKey("mode 0x40 has unknown bits"), "mode # has unknown bits");
+  assert.is.not(ruleKey("fd is not open"), ruleKey("vm is not an open VM fd"));
+  // Every policy denial is one rule of the kernel layer; its reason is the decision's part of the key.
+  assert.is(ruleKey("policy default: the file lacks the punch permission"), "policy");
+});
+
+test("edge classes tell the first and last page of a window from its inside and its neighbours", () => {
+  const w = [4, 8] as const;
+  assert.is(edgeClass(4, 5, ...w), "first-page");
+  assert.is(edgeClass(7, 8, ...w), "last-page");
+  assert.is(edgeClass(5, 7, ...w), "inside");
+  assert.is(edgeClass(4, 8, ...w), "whole");
+  assert.is(edgeClass(3, 5, ...w), "across-start");
+  assert.is(edgeClass(7, 9, ...w), "across-end");
+  assert.is(edgeClass(2, 10, ...w), "covers");
+  assert.is(edgeClass(3, 4, ...w), "just-before");
+  assert.is(edgeClass(8, 9, ...w), "just-after");
+  assert.is(edgeClass(0, 2, ...w), "apart");
+});
+
+test("a trace's coverage keys name the op, the result, the rule and the policy decision with its window edge", () => {
+  const trace = [
+    { op: "create_vm", as: "v0", type: "default" },
+    { op: "create_vm", as: "v1", type: "default" },
+    { op: "create_guest_memfd", vm: "v0", as: "g0", size: 65536, flags: 0 },
+    { op: "gmem_link", fd: "g0", vm: "v1", as: "g1", perm: ["r"], offset: 0, len: 16384, mode: "donate" },
+    { op: "fallocate", fd: "g0", mode: "KEEP_SIZE", offset: 12288, len: 4096 },
+    { op: "fallocate", fd: "g0", mode: "KEEP_SIZE", offset: 100, len: 4096 },
+  ];
+  const keys = traceKeys(trace);
+  assert.is(keys.length, trace.length);
+  assert.is(keys[0], "create_vm|ok||");
+  assert.match(keys[3], /^gmem_link\|ok\|\|link donate from-owner asks-within own:first-page: allow grant-within$/);
+  // The donor at the last page of the window it donated: denied by the default policy (function fallocate of src/policy/default.ts).
+  assert.is(keys[4], "fallocate|EPERM|policy|fallocate alloc owner own:inside,donated:last-page: deny the range lies in a window this file donated away");
+  assert.is(keys[5], "fallocate|EINVAL|offset # and len # must be multiples of #|");
+});
+
+const FLAWED = ["flawed-reshare", "flawed-donor-allocates", "flawed-window-end"];
+for (const name of FLAWED) {
+  test(`the flawed policy ${name} is caught within 50,000 ops by a default guided run, and shrunk to at most 12 ops`, async () => {
+    const policy = await loadPolicy(`examples/policies/${name}.mjs`);
+    for (const seed of [1, 2]) {
+      const r = guidedRun({ seed, ops: 50_000, policy });
+      assert.ok(r.failure, `seed ${seed}: not caught in ${r.ops} ops`);
+      assert.is(r.failure!.failure.kind, "security property");
+      assert.ok(r.failure!.trace.length <= 12, `seed ${seed}: the shrunk trace has ${r.failure!.trace.length} ops`);
+      // The shrunk trace shows the same violation when checked again from scratch.
+      assert.is(checkTrace(r.failure!.trace, { policy })?.detail, r.failure!.failure.detail);
+    }
+  });
+}
+
+test("the off-by-one at a donated window's end is caught by aiming at the window's last page", async () => {
+  const policy = await loadPolicy("examples/policies/flawed-window-end.mjs");
+  const r = guidedRun({ seed: 1, ops: 50_000, policy });
+  assert.match(r.failure!.failure.detail, /^3 donation is final/);
+  const at = r.failure!.trace[r.failure!.failure.index];
+  const link = r.failure!.trace.find((o) => o.op === "gmem_link" && o.mode === "donate")!;
+  // The violating op starts at the last page of the donated window (the link without offset and len donates the whole 1 MiB file).
+  const end = link.len === undefined ? 256 : (Number(link.offset) + Number(link.len)) / 4096;
+  assert.is(Number(at.offset) / 4096, end - 1, JSON.stringify(r.failure!.trace));
+});
+
+test("same seed, same guided run; guidance changes the traces, blind runs keep none in a corpus", () => {
+  const a = guidedRun({ seed: 7, ops: 3000 });
+  const b = guidedRun({ seed: 7, ops: 3000 });
+  assert.equal(a.coverage.toJSON(), b.coverage.toJSON());
+  assert.is(a.ops, b.ops);
+  assert.ok(a.mutants > 0 && a.corpus > 0);
+  const blind = guidedRun({ seed: 7, ops: 3000, guide: false });
+  assert.is(blind.mutants, 0);
+  assert.is(blind.corpus, 0);
+});
+
+test("mutations keep the corpus trace's setup and are reproducible from their seed", () => {
+  const trace = [
+    { op: "create_vm", as: "v0", type: "default" },
+    { op: "create_guest_memfd", vm: "v0", as: "g0", size: 1048576, flags: 0 },
+    { op: "gmem_link", fd: "g0", vm: "v0", as: "g3", perm: ["r"], offset: 8192, len: 8192, mode: "donate" },
+  ];
+  const fresh = [{ op: "stats" }, { op: "fstat", fd: "g1" }];
+  const m1 = Array.from({ length: 50 }, (_, k) => mutate(trace, rng(k), fresh));
+  const m2 = Array.from({ length: 50 }, (_, k) => mutate(trace, rng(k), fresh));
+  assert.equal(m1, m2);
+  // Some mutant aims a fallocate at the donated window's last page (page 3) or just past it.
+  assert.ok(m1.some((t) => t.some((o) => o.op === "fallocate" && (o.offset === 3 * 4096 || o.offset === 4 * 4096))));
+});
+
+test("V8 coverage of the policy module lists the branches that never ran, and only those", async () => {
+  const report = await runShard({ campaign: "cov", seeds: [1, 1], ops: 3000, kernel: "6.18", guide: true, policy: policySource("examples/policies/sound.mjs") });
+  const lines = uncoveredLines(report.policyCoverage!.source, report.policyCoverage!.uncovered).join("\n");
+  // Re-links from linked files happen (a mutation makes them), so link()'s owner check denied some
+  // and is not listed; a sound policy never violates its own property, so that branch never ran.
+  assert.not.match(lines, /only the owner links"\);$/m);
+  assert.match(lines, /`file \$\{bad\.file\} was shared with w`/);
+  assert.equal(intersectRanges([[0, 10], [20, 30]], [[5, 25]]), [[5, 10], [20, 25]]);
+});
+
+test("merging reports is order-free and refuses reports of different campaigns or a seed twice", async () => {
+  const policy = policySource("examples/policies/flawed-donor-allocates.mjs");
+  const base = { campaign: "m", ops: 2000, kernel: "6.18", guide: true, policy };
+  const a = await runShard({ ...base, seeds: [1, 2] });
+  const b = await runShard({ ...base, seeds: [3, 3] });
+  assert.equal(mergeReports([a, b]), mergeReports([b, a]));
+  assert.equal(mergeReports([a, b]).seeds, [1, 2, 3]);
+  assert.throws(() => mergeReports([a, a]), /seed 1 is in more than one report/);
+  const other = await runShard({ ...base, ops: 1000, seeds: [4, 4] });
+  assert.throws(() => mergeReports([a, other]), /not of one campaign: opsPerSeed differs/);
+});
+
+test("Kubernetes-style: one report file per seed (--seed N --report), merged by campaign merge, equals one --seeds run", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gmemsim-k8s-"));
+  const common = ["--ops", "2000", "--policy", "examples/policies/flawed-reshare.mjs", "--campaign", "nightly"];
+  for (const index of [0, 1, 2]) {
+    const r = cli(["fuzz", "--seed", String(index), "--report", join(dir, "reports", `seed-${index}.json`), "--out", join(dir, "out"), ...common]);
+    assert.ok(r.status === 0 || r.status === 1, r.stderr);
+  }
+  const merged = cli(["campaign", "merge", join(dir, "reports"), "--json", "--out", join(dir, "merged")]);
+  const whole = cli(["fuzz", "--seeds", "0..2", "--json", "--out", join(dir, "whole"), ...common]);
+  assert.is(merged.status, whole.status, merged.stderr);
+  assert.equal(JSON.parse(merged.stdout), JSON.parse(whole.stdout));
+  const report = JSON.parse(merged.stdout);
+  assert.equal(report.seeds, [0, 1, 2]);
+  for (const v of report.violations) assert.is(readFileSync(join(dir, "merged", `fuzz-${v.seed}.jsonl`), "utf8"), v.repro);
+  const text = cli(["campaign", "merge", join(dir, "reports")]);
+  assert.match(text.stdout, /campaign nightly: policy flawed-reshare-escalates/);
+  assert.match(text.stdout, /coverage: [\d,]+ semantic keys/);
+});
+
+test("bad campaign input is refused with a sentence naming the option", () => {
+  assert.match(cli(["fuzz", "--seeds", "5..2"]).stderr, /--seeds takes a range A\.\.B of whole numbers with A <= B, not "5\.\.2"/);
+  assert.match(cli(["fuzz", "--seeds", "1..2", "--seconds", "3"]).stderr, /--seconds does not apply/);
+  assert.match(cli(["fuzz", "--queue", "http://x", "--campaign", "c", "--seeds", "1..2"]).stderr, /--queue takes a redis:\/\/ URL/);
+  assert.match(cli(["fuzz", "--campaign", "a b", "--seeds", "1..2"]).stderr, /--campaign takes a name of letters/);
+  assert.match(cli(["campaign", "merge", "/nonexistent-dir"]).stderr, /cannot read the directory/);
+  assert.match(cli(["campaign", "status", "x"]).stderr, /needs --queue/);
+  assert.match(cli(["campaign", "frob", "x"]).stderr, /campaign takes status, report or merge, not "frob"/);
+  assert.match(cli(["worker"]).stderr, /worker needs --queue/);
+  assert.match(cli(["fuzz", "--compare", "--seed", "1"]).stderr, /--compare takes --policy, --seeds, --ops, --kernel and --json, not --seed/);
+});
+
+test("fuzz --compare counts ops to detection guided and blind on each policy and seed", () => {
+  const r = cli(["fuzz", "--compare", "--policy", "examples/policies/flawed-donor-allocates.mjs", "--seeds", "1..2", "--ops", "10000", "--json"]);
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.is(out.rows.length, 2);
+  for (const row of out.rows) assert.ok(row.guided !== null && row.guided <= 10000 && row.shrunk <= 12, JSON.stringify(row));
+  assert.is(out.summary[0].policy, "flawed-donor-allocates");
+});
+
+test.run();
