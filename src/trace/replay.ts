@@ -12,6 +12,7 @@ import { Names } from "./names.js";
 import { OPS, type OpContext } from "./ops.js";
 import { checkFields, isRecord, prepare, readArgs, suggestion, type Prepared } from "./fields.js";
 import { OP_DEFS, type OpDef } from "./opdefs.js";
+import { runHotLine, runHotOp } from "./hot-lines.js";
 
 /** Each op's declaration and runner, looked up once per line (a Map: no inherited names). */
 const TABLE = new Map(Object.keys(OP_DEFS).map((name) => [name, { def: OP_DEFS[name], run: OPS[name], prepared: prepare(OP_DEFS[name]) }]));
@@ -55,6 +56,10 @@ export class Replayer {
     const t = text.trim();
     if (t === "" || t.startsWith("#")) return null;
     const i = this.count++;
+    if (policyReentry(this.host) === null) {
+      const hot = runHotLine(this.host, this.names, t);
+      if (hot) return { i, lineNo, op: hot.op, result: hot.result };
+    }
     let parsed: Json;
     try {
       parsed = parseJson(t);
@@ -69,6 +74,10 @@ export class Replayer {
 
   private run(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
     try {
+      if (policyReentry(this.host) === null) {
+        const hot = runHotOp(this.host, this.names, line);
+        if (hot) return { i, lineNo, op: hot.op, result: hot.result };
+      }
       return this.runOp(i, lineNo, line);
     } catch (e) {
       // A value the reader could not even look at (an API caller's getter that throws, a proxy).
