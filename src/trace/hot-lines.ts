@@ -24,18 +24,17 @@ const ACCESS = new RegExp(`^\\{"op":"vcpu_access","vm":"${NAME}","gpa":${INT},"a
 const FALLOCATE = new RegExp(`^\\{"op":"fallocate","fd":"${NAME}","mode":${INT},"offset":${INT},"len":${INT}\\}$`);
 
 /** The op the line names, if it is one of the hot ones (a cheap look before any pattern runs). */
-function hotOp(text: string): "vcpu_access" | "fallocate" | null {
+export function hotOp(text: string): "vcpu_access" | "fallocate" | null {
   if (text.startsWith('{"op":"vcpu_access",')) return "vcpu_access";
   if (text.startsWith('{"op":"fallocate",')) return "fallocate";
   return null;
 }
 
 /**
- * Runs a hot line (already trimmed) and returns its Result, or null when the
- * line must take the full reader (nothing has run then).
+ * Runs a hot line (already trimmed) of the op hotOp() named and returns its
+ * Result, or null when the line must take the full reader (nothing has run then).
  */
-export function runHotLine(host: Host, names: Names, text: string): { op: string; result: Result } | null {
-  const op = hotOp(text);
+export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "fallocate", text: string): Result | null {
   if (op === "vcpu_access") {
     const m = ACCESS.exec(text);
     if (!m) return null;
@@ -44,18 +43,17 @@ export function runHotLine(host: Host, names: Names, text: string): { op: string
     // A write needs its byte, and a byte is at most 255: the full reader says why otherwise.
     if (!(vm instanceof Vm) || (m[3] === "write" && value === undefined) || (value !== undefined && value > 255)) return null;
     const access = m[3] as gu.Access;
-    return { op, result: gu.vcpuAccess(host, vm.fdOpen ? vm : null, Number(m[2]), access, false, access === "write" ? value! : 0) };
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, Number(m[2]), access, false, access === "write" ? value! : 0);
   }
-  if (op === "fallocate") {
+  {
     const m = FALLOCATE.exec(text);
     if (!m) return null;
     const fd = names.peek(m[1]);
     // mode is an int: past 2^31 - 1 it wraps, which the full reader does.
     const mode = Number(m[2]);
     if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm) || mode > 0x7fffffff) return null;
-    return { op, result: fal.fallocate(host, fd.fdOpen ? fd : null, mode, Number(m[3]), Number(m[4])) };
+    return fal.fallocate(host, fd.fdOpen ? fd : null, mode, Number(m[3]), Number(m[4]));
   }
-  return null;
 }
 
 const isSafeCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
@@ -71,7 +69,7 @@ function onlyKeys(obj: Record<string, unknown>, a: string, b: string, c: string,
  * fallocate whose fields are plain names and safe integers, with no other key.
  * null sends it to the full reader.
  */
-export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>): { op: string; result: Result } | null {
+export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>): Result | null {
   const op = obj.op;
   if (op === "vcpu_access") {
     const name = obj.vm;
@@ -83,7 +81,7 @@ export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>)
     if (!onlyKeys(obj, "op", "vm", "gpa", "access", "value")) return null;
     const vm = names.peek(name);
     if (!(vm instanceof Vm)) return null;
-    return { op, result: gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, false, access === "write" ? (value as number) : 0) };
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, false, access === "write" ? (value as number) : 0);
   }
   if (op === "fallocate") {
     const name = obj.fd;
@@ -94,7 +92,7 @@ export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>)
     if (!onlyKeys(obj, "op", "fd", "mode", "offset", "len")) return null;
     const fd = names.peek(name);
     if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
-    return { op, result: fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len) };
+    return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);
   }
   return null;
 }
