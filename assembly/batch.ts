@@ -9,12 +9,13 @@ import {
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
   OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
   OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE, OP_VM_SET_CTX, OP_FILE_BLOCK,
+  OP_FILE_SET_FOREIGN,
   OP_INODE_RESIZE, OP_INODE_FILL, OP_COUNT_PRESENT,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { getVm } from "./kvm";
 import { inodeCreate, inodeDestroy, getInode, allocate, inodeStats } from "./inode";
-import { fileCreate, fileRelease, fileSetRights } from "./file";
+import { fileCreate, fileRelease, fileSetRights, fileSetForeign } from "./file";
 import { vmCreate, vmDestroy, vmSetCtx, slotCreate, slotDelete, slotMoveTo, slotUaddr } from "./memory_region";
 import { mapCreate, getMap } from "./hostmap";
 import { punch, memoryFailure, mapDestroy, fileBlock } from "./invalidate";
@@ -134,6 +135,10 @@ export function runBatch(n: i32): void {
         break;
       case OP_FILE_BLOCK:
         fileBlock(i32At(c, 1), u64At(c, 2), u64At(c, 3));
+        put(r, RES_OK);
+        break;
+      case OP_FILE_SET_FOREIGN:
+        fileSetForeign(i32At(c, 1), <u32>i32At(c, 2));
         put(r, RES_OK);
         break;
       case OP_INODE_RESIZE:

@@ -10,7 +10,7 @@ import {
   RES_MEMFAULT_EACCES, RES_EFAULT, RES_INTERNAL_ERROR, RES_SIGSEGV,
   RIGHT_R, RIGHT_W, RIGHT_X, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC,
   SLOT_READONLY, SLOT_GUEST_MEMFD, SLOT_GMEM_ONLY, MEMFAULT_PRIVATE,
-  PG_PRIVATE, SPTE_PRIVATE,
+  PG_PRIVATE, SPTE_PRIVATE, FOREIGN_REFUSE, FOREIGN_ZERO,
 } from "../src/abi/core-abi";
 import { put } from "./result";
 import { Kvm, getVm } from "./kvm";
@@ -20,7 +20,8 @@ import { faultPage, hostFaultable } from "./inode";
 import { HostMap, findMap } from "./hostmap";
 import { install, SPTE_SHIFT } from "./stage2";
 import { btLookup, lookupLeaf, lookupIdx } from "./btree";
-import { frameByte, setFrameByte, frameFlags, setFrameFlags, setFrameCtx } from "./frames";
+import { frameByte, setFrameByte, frameFlags, setFrameFlags, frameCtx, setFrameCtx } from "./frames";
+import { invalidate } from "./invalidate";
 
 /** What hostPage() found instead of a page. */
 const NO_PAGE: i32 = -1;
@@ -84,13 +85,33 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, priv: bo
     if ((f.rights & needs) != needs || f.blocked.has(pgoff)) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
     pfn = faultPage(f.inode, pgoff);
     if (pfn == 0) return exit(r, vm, gfn, RES_MEMFAULT_EHWPOISON, mf);
-    if (priv) {
-      // Preparation (kvm_gmem_prepare_folio()): once per page, under the faulting VM's context.
-      let fl = frameFlags(pfn);
-      if (!(fl & PG_PRIVATE)) {
-        setFrameFlags(pfn, fl | PG_PRIVATE);
-        setFrameCtx(pfn, vm.ctx);
+    let fl = frameFlags(pfn);
+    let moved = false;
+    // 3b. A page prepared under another VM's key: the file's foreign mode decides.
+    if ((fl & PG_PRIVATE) && frameCtx(pfn) != vm.ctx) {
+      if (f.foreign == FOREIGN_REFUSE) return exit(r, vm, gfn, RES_MEMFAULT_EACCES, mf);
+      if (f.foreign == FOREIGN_ZERO) {
+        invalidate(f.inode, pgoff, pgoff + 1);
+        setFrameByte(pfn, 0);
+        fl &= ~PG_PRIVATE;
+        setFrameFlags(pfn, fl);
+        setFrameCtx(pfn, 0);
+        moved = true;
       }
+    }
+    if (priv && !(fl & PG_PRIVATE)) {
+      // Preparation (kvm_gmem_prepare_folio()): once per page, under the faulting
+      // VM's context; a page that becomes private leaves every other mapping.
+      invalidate(f.inode, pgoff, pgoff + 1);
+      setFrameFlags(pfn, fl | PG_PRIVATE);
+      setFrameCtx(pfn, vm.ctx);
+      moved = true;
+    }
+    if (moved) {
+      // The zaps may have changed this VM's table: find the install position again.
+      spte = btLookup(vm.s2, gfn);
+      leaf = lookupLeaf;
+      at = lookupIdx;
     }
   } else {
     // 4. Shared memory through userspace_addr (hva_to_pfn()).

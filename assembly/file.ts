@@ -17,6 +17,8 @@ import { zapRange } from "./stage2";
 export class GmemFile {
   id: i32 = 0;
   rights: u32 = 0;
+  /** What a fault does on a page prepared under another context (FOREIGN_*). */
+  foreign: u32 = 0;
   inode: Inode = changetype<Inode>(0);
   vm: Kvm = changetype<Kvm>(0);
   /** Bound memslots, sorted by their pgoff (see binding.ts). */
@@ -85,4 +87,8 @@ export function fileSetRights(id: i32, rights: u32): void {
   if (id < 0) return false;
   let p = files.get(id);
   return p != 0 && changetype<GmemFile>(p).blocked.has(pgoff);
+}
+
+export function fileSetForeign(id: i32, mode: u32): void {
+  getFile(id).foreign = mode;
 }

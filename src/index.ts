@@ -16,6 +16,10 @@ export { digestSnapshot } from "./core/digest.js";
 export * from "./uapi/constants.js";
 export { ERRNO, type ErrnoName } from "./uapi/errno.js";
 export { defaultPolicy } from "./policy/default.js";
+// The system-scoped design (an extension, SPEC §2.3).
+export { defaultSystemPolicy } from "./policy/system.js";
+export { DESIGNS, type Design } from "./kvm/design.js";
+export type { ForeignFault, ForeignRequest, SystemFileView, VmBindRequest } from "./policy/types.js";
 export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./policy/types.js";
 export { Checker, checkInvariants, checkSecurity, type CheckSource, type CheckReport } from "./check/checker.js";
 export { render, type Violation, type Namer } from "./check/violation.js";

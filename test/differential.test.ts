@@ -11,7 +11,7 @@ import { Simulator } from "../src/api/simulator.js";
 import { checkInvariants } from "../src/check/checker.js";
 import { checkSecurity } from "../src/check/checker.js";
 import { digestSnapshot } from "../src/core/digest.js";
-import { traceArbitrary } from "../src/fuzz/arbitraries.js";
+import { systemTraceArbitrary, traceArbitrary } from "../src/fuzz/arbitraries.js";
 import { Replayer, resultLine } from "../src/trace/replay.js";
 import * as T from "../src/api/typed.js";
 import { ERRNO } from "../src/uapi/errno.js";
@@ -19,8 +19,8 @@ import { GmemFile, HostMap, Vm } from "../src/kvm/objects.js";
 
 const RUNS = Number(process.env.GMEMSIM_DIFF_RUNS ?? 10_000);
 
-function run(engine: "wasm" | "reference", ops: object[]) {
-  const sim = new Simulator({ engine });
+function run(engine: "wasm" | "reference", ops: object[], design: "vm" | "system" | "system+implicit" = "vm") {
+  const sim = new Simulator({ engine, design });
   const half = ops.length >> 1;
   const first = sim.apply(ops.slice(0, half));
   const mid = digestSnapshot(sim.snapshot());
@@ -44,6 +44,45 @@ test(`the engine and the reference model agree on ${RUNS} random traces (results
     { numRuns: RUNS, seed: Number(process.env.GMEMSIM_SEED ?? 20261125) },
   );
   assert.ok(ops > RUNS * 10, `traces were non-trivial (${ops} ops)`);
+});
+
+// The system-scoped design (SPEC §2.3): its own traces (system files bound to several VMs, private memory meeting foreign keys), on both cores.
+const SYSTEM_RUNS = Math.ceil(RUNS / 10);
+for (const design of ["system", "system+implicit"] as const) {
+  test(`design ${design}: the engine and the reference model agree on ${SYSTEM_RUNS} random traces, and the default system policy breaks no property`, () => {
+    let ops = 0;
+    fc.assert(
+      fc.property(systemTraceArbitrary({ maxLength: 48 }), (trace) => {
+        ops += trace.length;
+        const e = run("wasm", trace, design);
+        const r = run("reference", trace, design);
+        assert.equal(e.results, r.results, "result lines differ");
+        assert.is(e.mid, r.mid, "state differs halfway");
+        assert.is(e.end, r.end, "final state differs");
+        assert.equal(checkInvariants(e.sim.host), [], "engine invariants");
+        assert.equal(checkSecurity(e.sim.host), [], "the default system policy never breaks a security property");
+      }),
+      { numRuns: SYSTEM_RUNS, seed: Number(process.env.GMEMSIM_SEED ?? 20261201) },
+    );
+    assert.ok(ops > SYSTEM_RUNS * 10, `traces were non-trivial (${ops} ops)`);
+  });
+}
+
+test("system-design traces reach their paths: binds, unbinds, foreign-key refusals, closed-file exits", () => {
+  const seen = new Set<string>();
+  fc.assert(
+    fc.property(systemTraceArbitrary({ maxLength: 48 }), (trace) => {
+      const sim = new Simulator({ engine: "reference", design: "system" });
+      sim.apply(trace).forEach((r, k) => {
+        const op = (trace[k] as { op: string }).op;
+        if (r.ret === 0 && (op === "gmem_bind" || op === "gmem_unbind")) seen.add(`${op}:ok`);
+        if (r.exit && r.errno && (r.flags as string[]).includes("PRIVATE")) seen.add(`private exit:${r.errno}`);
+        if (r.errno && !r.exit) seen.add(`${op}:${r.errno}`);
+      });
+    }),
+    { numRuns: 1500, seed: 8 },
+  );
+  for (const k of ["gmem_bind:ok", "gmem_unbind:ok", "private exit:EACCES", "gmem_bind:EEXIST", "gmem_bind:EPERM", "gmem_unbind:EINVAL"]) assert.ok(seen.has(k), `never saw ${k} (saw ${[...seen].sort().join(", ")})`);
 });
 
 const ERRNO_NAME = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k]));

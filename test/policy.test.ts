@@ -11,6 +11,7 @@ import { Simulator } from "../src/api/simulator.js";
 import { checkSecurity } from "../src/check/checker.js";
 import { loadPolicy } from "../src/policy/load.js";
 import type { Policy } from "../src/policy/types.js";
+import { defaultPolicy } from "../src/policy/default.js";
 
 const FLAWED_TRACE = new URL("./policy/flawed-punch.jsonl", import.meta.url).pathname;
 const flawed = await loadPolicy("examples/policies/flawed.mjs");
@@ -63,8 +64,18 @@ test("a policy that grants more than the source holds is caught by no escalation
   assert.match(s.flaws[0], /^1 no escalation: file 2 \(vm 0\) was linked from file 1 with \[r,w\], but file 1 held only \[r\]/);
 });
 
-test("a policy that shares a private page into another context is caught by right key", () => {
-  const { flaws } = run(undefined, [
+test("a policy that maps a private page into another context is caught by right key; the default refuses the fault", () => {
+  const mapsForeign: Policy = { ...defaultPolicy, name: "maps-foreign", foreign: () => "map" };
+  const refused = run(undefined, RIGHT_KEY);
+  assert.equal(refused.results[9], { i: 9, errno: "EACCES", exit: "memory_fault", gpa: 0, size: 4096, flags: ["PRIVATE"] });
+  assert.equal(refused.flaws, []);
+  const { flaws } = run(mapsForeign, RIGHT_KEY);
+  assert.is(flaws.length, 1);
+  assert.match(flaws[0], /^6 right key: vm 1 \(context 2\) maps gfn 0x0 private, a page of inode 0 prepared private under context 1/);
+});
+
+/** a prepares a page private; b, linked to it, faults it privately. */
+const RIGHT_KEY = [
     '{"op":"create_vm","as":"a","type":"sw_protected"}',
     '{"op":"create_vm","as":"b","type":"sw_protected"}',
     '{"op":"create_guest_memfd","vm":"a","as":"g","size":65536,"flags":0}',
@@ -75,10 +86,7 @@ test("a policy that shares a private page into another context is caught by righ
     '{"op":"set_user_memory_region2","vm":"b","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":65536,"guest_memfd":"gb"}',
     '{"op":"set_memory_attributes","vm":"b","address":0,"size":65536,"attributes":"PRIVATE"}',
     '{"op":"vcpu_access","vm":"b","gpa":0,"access":"read","private":true}',
-  ].join("\n"));
-  assert.is(flaws.length, 1);
-  assert.match(flaws[0], /^6 right key: vm 1 \(context 2\) maps gfn 0x0 private, a page of inode 0 prepared private under context 1/);
-});
+].join("\n");
 
 test("gmemsim replay --policy flawed.mjs --check exits 1 naming the property and the op", () => {
   const p = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", FLAWED_TRACE, "--check", "--policy", "examples/policies/flawed.mjs"], { encoding: "utf8" });

@@ -9,7 +9,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { GmemError, Simulator, type GmemFile, type Mapping, type Vm } from "../src/index.js";
 import { digestSnapshot } from "../src/core/digest.js";
-import { traceArbitrary, DEFAULT_WEIGHTS } from "../src/fuzz/arbitraries.js";
+import { traceArbitrary, systemTraceArbitrary, DEFAULT_WEIGHTS, SYSTEM_WEIGHTS } from "../src/fuzz/arbitraries.js";
 import { toBits, wrap } from "../src/trace/numbers.js";
 import type { Perm } from "../src/kvm/perm.js";
 
@@ -17,6 +17,8 @@ type Op = Record<string, any>;
 type Handle = Vm | GmemFile | Mapping;
 const NOT_IN_OBJECT_API = ["read", "pread", "ftruncate", "memfd"];
 const weights = Object.fromEntries(Object.keys(DEFAULT_WEIGHTS).map((k) => [k, NOT_IN_OBJECT_API.includes(k) ? 0 : (DEFAULT_WEIGHTS as Record<string, number>)[k]]));
+
+const systemWeights = Object.fromEntries(Object.keys(SYSTEM_WEIGHTS).map((k) => [k, NOT_IN_OBJECT_API.includes(k) ? 0 : (SYSTEM_WEIGHTS as Record<string, number>)[k]]));
 
 const u64 = (x: unknown) => wrap(toBits("x", x as never), "u64");
 const s64 = (x: unknown) => wrap(toBits("x", x as never), "s64");
@@ -117,16 +119,25 @@ function viaObjects(sim: Simulator, names: Map<string, Handle>, op: Op): Record<
       return attempt(() => void bind(file()!.link(vm()!, op.perm as Perm[], op.mode, { offset: op.offset, len: op.len })));
     case "move_enc_context_from":
       return vm() && vm("src") ? attempt(() => vm()!.moveEncContextFrom(vm("src")!)) : null;
+    // The system-scoped design (SPEC §2.3).
+    case "create_guest_memfd_system":
+      if (names.has(op.as)) return null;
+      return attempt(() => void bind(sim.createGuestMemfdSystem(u64(op.size), op.flags)));
+    case "gmem_bind":
+      return file() && vm() ? attempt(() => file()!.bind(vm()!, op.perm)) : null;
+    case "gmem_unbind":
+      return file() && vm() ? attempt(() => file()!.unbind(vm()!)) : null;
   }
   return null;
 }
 
-test("seeded traces give the same results and state through the object API and the batch API", () => {
+function bothTiers(design: "vm" | "system") {
   let compared = 0;
+  const arb = design === "vm" ? traceArbitrary({ maxLength: 40, weights }) : systemTraceArbitrary({ maxLength: 40, weights: systemWeights });
   fc.assert(
-    fc.property(traceArbitrary({ maxLength: 40, weights }), (trace) => {
-      const batch = new Simulator({ engine: "wasm" });
-      const objects = new Simulator({ engine: "wasm" });
+    fc.property(arb, (trace) => {
+      const batch = new Simulator({ engine: "wasm", design });
+      const objects = new Simulator({ engine: "wasm", design });
       const names = new Map<string, Handle>();
       for (const op of trace as Op[]) {
         let mine: Record<string, unknown> | null;
@@ -145,9 +156,19 @@ test("seeded traces give the same results and state through the object API and t
       }
       assert.is(digestSnapshot(objects.snapshot()), digestSnapshot(batch.snapshot()), "final state");
     }),
-    { numRuns: 1500, seed: 31 },
+    { numRuns: design === "vm" ? 1500 : 400, seed: 31 },
   );
+  return compared;
+}
+
+test("seeded traces give the same results and state through the object API and the batch API", () => {
+  const compared = bothTiers("vm");
   assert.ok(compared > 20_000, `compared ${compared} ops`);
+});
+
+test("design system: seeded traces give the same results and state through the object API (createGuestMemfdSystem, bind, unbind) and the batch API", () => {
+  const compared = bothTiers("system");
+  assert.ok(compared > 5_000, `compared ${compared} ops`);
 });
 
 test.run();

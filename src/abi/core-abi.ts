@@ -181,10 +181,15 @@ export const OP_HOSTMAP_DESTROY = 15;
  *     exec R|X: x86 cannot map write- or execute-only), or pgoff = slot.pgoff +
  *     gfn - slot.base is blocked in the file (FILE_BLOCK): RES_MEMFAULT_EACCES;
  *     the page (file inode, pgoff) is poisoned: RES_MEMFAULT_EHWPOISON; else the
- *     page is got or created, zeroed and marked uptodate if it was not; a
- *     private access to a page not yet PG_PRIVATE prepares it: PG_PRIVATE is
- *     set and the frame's ctx word becomes the VM's context (a page already
- *     prepared keeps its context, whichever VM touches it).
+ *     page is got or created, zeroed and marked uptodate if it was not.
+ *  3b. a page PG_PRIVATE under a ctx other than the VM's (any access, private
+ *     or not), by the file's foreign mode: FOREIGN_REFUSE: RES_MEMFAULT_EACCES;
+ *     FOREIGN_ZERO: invalidate(inode, pgoff, pgoff + 1), then the page's byte
+ *     becomes 0 and PG_PRIVATE and its ctx are cleared; FOREIGN_MAP: nothing.
+ *     Then a private access to a page not PG_PRIVATE prepares it:
+ *     invalidate(inode, pgoff, pgoff + 1) (a page that becomes private is
+ *     unmapped from every other view), PG_PRIVATE is set and the frame's ctx
+ *     word becomes the VM's context.
  *  4. otherwise the shared path through userspace_addr: a write to a READONLY
  *     slot: RES_MMIO; hva_page = slot.uaddr + gfn - slot.base; no host map
  *     holds it, or the map lacks the right (R for read and exec, W for write),
@@ -225,6 +230,20 @@ export const OP_VM_SET_CTX = 23;
  * RES_MEMFAULT_EACCES, host accesses through its maps RES_SIGBUS.
  */
 export const OP_FILE_BLOCK = 24;
+
+// ---- Foreign encryption contexts (an extension: both designs of the 2023 discussion) ----
+/** A page prepared private under another context is mapped as it is (the "right key" hazard). */
+export const FOREIGN_MAP = 0;
+/** The page is unmapped everywhere, zeroed, and prepared again under the faulting VM's context. */
+export const FOREIGN_ZERO = 1;
+/** The fault is a memory-fault exit with EACCES; nothing changes. */
+export const FOREIGN_REFUSE = 2;
+/**
+ * FILE_SET_FOREIGN(file, mode): what a guest fault through the file does on a
+ * page prepared private under a context other than the faulting VM's
+ * (FOREIGN_*; a new file has FOREIGN_MAP). Step 3b of GUEST_ACCESS.
+ */
+export const OP_FILE_SET_FOREIGN = 25;
 
 // ---- ordinary files (shmem memfds): their size changes, and write(2) fills pages ----
 /**

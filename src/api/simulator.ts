@@ -15,7 +15,9 @@ import { policyReentry } from "../kvm/ask.js";
 import type { Policy } from "../policy/types.js";
 import { profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
-import type { GmemFile as GmemFileObj, HostMap, Memfd as MemfdObj, Vm as VmObj } from "../kvm/objects.js";
+import type { GmemFile as GmemFileObj, HostMap, Memfd as MemfdObj, SystemGmem as SystemGmemObj, Vm as VmObj } from "../kvm/objects.js";
+import * as sy from "../kvm/ops/system.js";
+import { designByName, type Design } from "../kvm/design.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gm from "../kvm/ops/gmem.js";
 import * as gu from "../kvm/ops/guest.js";
@@ -52,10 +54,16 @@ export interface SimulatorOptions {
   frameLimit?: number;
   /** A core to drive (reset first), instead of making one: for many short runs, such as fuzzing. */
   core?: Core;
+  /**
+   * Which design of the 2023 discussion runs (an extension, SPEC §2.3): "vm"
+   * (default: upstream plus gmem_link), "system" (createGuestMemfdSystem, bind,
+   * unbind), or "system+implicit" (a VM's first memslot on a system fd binds it).
+   */
+  design?: Design["name"];
 }
 
 const ENGINES = ["wasm", "reference"] as const;
-const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate"];
+const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate", "foreign"];
 
 /** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
 const u64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "u64");
@@ -113,8 +121,8 @@ export function makeCore(engine: "wasm" | "reference" = "wasm"): Core {
   return engine === "reference" ? new ReferenceCore() : new EngineCore();
 }
 
-function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core; policy?: Policy; frameLimit?: number } {
-  const opts = options("Simulator", o, ["engine", "kernel", "policy", "frameLimit", "core"]);
+function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core; policy?: Policy; frameLimit?: number; design: Design } {
+  const opts = options("Simulator", o, ["engine", "kernel", "policy", "frameLimit", "core", "design"]);
   const engine = opts.engine ?? "wasm";
   if (typeof engine !== "string" || !(ENGINES as readonly string[]).includes(engine)) throw new TraceError(`engine: ${show(engine)} is not a known engine (known: ${ENGINES.join(", ")})`);
   let profile: KernelProfile;
@@ -140,7 +148,15 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
   const core = opts.core;
   if (core !== undefined && (core === null || typeof core !== "object" || typeof (core as Core).push !== "function"))
     throw new TraceError(`core: expected a Core (makeCore()), got ${show(core)}`);
-  return { profile, core: (core as Core | undefined) ?? makeCore(engine as "wasm" | "reference"), policy: policy as Policy | undefined, frameLimit: frameLimit as number | undefined };
+  // The design of the 2023 discussion (SPEC §2.3): "vm" (default), "system" or "system+implicit".
+  let design: Design;
+  try {
+    design = designByName(opts.design === undefined ? "vm" : String(opts.design));
+  } catch (e) {
+    throw new TraceError(`design: ${(e as Error).message}`);
+  }
+  if (opts.design !== undefined && typeof opts.design !== "string") throw new TraceError(`design: expected a design name, got ${show(opts.design)}`);
+  return { profile, core: (core as Core | undefined) ?? makeCore(engine as "wasm" | "reference"), policy: policy as Policy | undefined, frameLimit: frameLimit as number | undefined, design };
 }
 
 export class Simulator {
@@ -156,7 +172,7 @@ export class Simulator {
       if (e instanceof TraceError) throw new GmemError("Simulator", "EINVAL", e.message);
       throw e;
     }
-    this.host = new Host(o.core, { profile: o.profile, policy: o.policy, frameLimit: o.frameLimit });
+    this.host = new Host(o.core, { profile: o.profile, policy: o.policy, frameLimit: o.frameLimit, design: o.design });
     this.replayer = new Replayer(this.host);
   }
 
@@ -180,6 +196,18 @@ export class Simulator {
       const r = gu.stats(this.host, undefined);
       this.host.sync();
       return { host_pages: r.host_pages as number };
+    });
+  }
+
+  /**
+   * Extension (the system-scoped design): KVM_CREATE_GUEST_MEMFD on /dev/kvm, a
+   * gmem fd owned by no VM; VMs use it after bind(). ENOTTY in the vm design.
+   */
+  createGuestMemfdSystem(size: Num, flags: FlagsArg = 0): GmemFile {
+    return guard(this, "create_guest_memfd_system", () => {
+      const [r, f] = sy.createGuestMemfdSystem(this.host, arg("create_guest_memfd_system", "size", size), arg("create_guest_memfd_system", "flags", flags));
+      check("create_guest_memfd_system", r);
+      return new GmemFile(this, f!);
     });
   }
 
@@ -371,7 +399,7 @@ export class Vm {
 export class GmemFile {
   constructor(
     readonly sim: Simulator,
-    readonly obj: GmemFileObj,
+    readonly obj: GmemFileObj | SystemGmemObj,
   ) {}
 
   private get host() {
@@ -431,6 +459,20 @@ export class GmemFile {
     });
   }
 
+  /** Extension (the system-scoped design): gmem_bind: `vm` may use this fd, with the rights the policy grants (default r, w, x). */
+  bind(vm: Vm, perm?: Perm[]): void {
+    guard(this.sim, "gmem_bind", () => {
+      const target = mine(this.sim, "vm", vm, Vm);
+      const perms = perm === undefined ? undefined : arg<Perm[]>("gmem_bind", "perm", perm);
+      check("gmem_bind", sy.gmemBind(this.host, this.obj, target.obj, perms));
+    });
+  }
+
+  /** Extension (the system-scoped design): gmem_unbind: `vm`'s bindings of this fd are dropped, as if it had closed its file. */
+  unbind(vm: Vm): void {
+    guard(this.sim, "gmem_unbind", () => check("gmem_unbind", sy.gmemUnbind(this.host, this.obj, mine(this.sim, "vm", vm, Vm).obj)));
+  }
+
   /** Simulates a hardware memory error on the page at offset. */
   memoryFailure(offset: Num): void {
     guard(this.sim, "memory_failure", () => check("memory_failure", gu.memoryFailure(this.host, this.obj, arg("memory_failure", "offset", offset))));
@@ -447,7 +489,7 @@ const within = (v: unknown, lo: number, hi: number): v is number => typeof v ===
 const S64_SAFE = Number.MAX_SAFE_INTEGER;
 
 /** fallocate(2) of a gmem file or a memfd. */
-function fallocateOf(sim: Simulator, fd: GmemFileObj | MemfdObj, mode: FlagsArg, offset: Num, len: Num): void {
+function fallocateOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj, mode: FlagsArg, offset: Num, len: Num): void {
   // A numeric mode (an int) and safe offset and len (loff_t) are what the readers would return: straight to the op.
   if (within(mode, -(2 ** 31), 2 ** 31 - 1) && within(offset, -S64_SAFE, S64_SAFE) && within(len, -S64_SAFE, S64_SAFE) && policyReentry(sim.host) === null) {
     check("fallocate", fal.fallocate(sim.host, fd, mode, offset, len));
@@ -457,7 +499,7 @@ function fallocateOf(sim: Simulator, fd: GmemFileObj | MemfdObj, mode: FlagsArg,
 }
 
 /** fstat(2) of a gmem file or a memfd: size and blocks, exact. */
-function fstatOf(sim: Simulator, fd: GmemFileObj | MemfdObj): { size: Int; blocks: Int } {
+function fstatOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj): { size: Int; blocks: Int } {
   return guard(sim, "fstat", () => {
     const r = check("fstat", gm.fstat(sim.host, fd));
     sim.host.sync();
@@ -466,7 +508,7 @@ function fstatOf(sim: Simulator, fd: GmemFileObj | MemfdObj): { size: Int; block
 }
 
 /** mmap(2) of a gmem file or a memfd. */
-function mmapOf(sim: Simulator, fd: GmemFileObj | MemfdObj, offset: Num, len: Num, prot: string | number, shared: boolean): Mapping {
+function mmapOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj, offset: Num, len: Num, prot: string | number, shared: boolean): Mapping {
   return guard(sim, "mmap", () => {
     const [r, map] = mm.mmap(sim.host, fd, arg("mmap", "offset", offset), arg("mmap", "len", len), arg<number>("mmap", "prot", prot), arg<boolean>("mmap", "shared", shared));
     check("mmap", r);

@@ -67,7 +67,7 @@
 import * as A from "../abi/core-abi.js";
 import { GmemError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
-import { GmemFile as GmemFileObj, HostMap, Vm as VmObj } from "../kvm/objects.js";
+import { GmemFile as GmemFileObj, HostMap, SystemGmem as SystemGmemObj, Vm as VmObj } from "../kvm/objects.js";
 import { messageOf, type Result } from "../kvm/result.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";
@@ -116,7 +116,8 @@ const PUNCH = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
 
 /** Anything of the object API that carries a kernel object (Vm, GmemFile, Mapping). */
 export interface HandleSource {
-  readonly obj: VmObj | GmemFileObj | HostMap;
+  /** A system-design fd (SPEC §2.3) is accepted by the type and refused with EINVAL: the typed tier has no system ops. */
+  readonly obj: VmObj | GmemFileObj | HostMap | SystemGmemObj;
 }
 
 /** No core command was queued for this command: its result is written already (or, for stats, after the run). */
@@ -144,6 +145,7 @@ export class TypedBatch {
   /** The integer handle of a VM, gmem file or mapping of this simulator (the same one each time). */
   handle(x: HandleSource): number {
     const obj = x?.obj;
+    if (obj instanceof SystemGmemObj) throw new GmemError("handle", "EINVAL", "a system-design gmem fd has no typed-tier handle (use apply() or the object API)");
     if (!(obj instanceof VmObj || obj instanceof GmemFileObj || obj instanceof HostMap)) throw new GmemError("handle", "EINVAL", "expected a Vm, GmemFile or Mapping of the object API");
     let h = this.ids.get(obj);
     if (h === undefined) {

@@ -89,7 +89,7 @@ export class Checker {
   private affected(t: Touched, news: HistoryNews): Set<CSpte> {
     const st = this.state;
     // Most ops change nothing beyond their own SPTEs and pages.
-    if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0) return t.sptes;
+    if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
     const out = new Set<CSpte>(t.sptes);
     const wholeVm = (id: number) => {
       for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
@@ -115,6 +115,7 @@ export class Checker {
     for (const m of t.maps.values()) mapRange(m);
     for (const d of news.donations) wholeVm(d.vm);
     for (const m of news.moves) wholeVm(m.src);
+    for (const vm of news.gaveUp) wholeVm(vm);
     return out;
   }
 

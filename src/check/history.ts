@@ -19,9 +19,11 @@ export interface HistoryNews {
   moves: Move[];
   /** gmem inodes opened or freed. */
   inodes: Set<number>;
+  /** The system design: VMs that just gave an inode up by gmem_unbind. */
+  gaveUp: number[];
 }
 
-const NO_NEWS: HistoryNews = Object.freeze({ donations: [], moves: [], inodes: new Set<number>() });
+const NO_NEWS: HistoryNews = Object.freeze({ donations: [], moves: [], inodes: new Set<number>(), gaveUp: [] });
 const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
@@ -35,6 +37,8 @@ export class History {
   readonly moved = new Map<number, Set<number>>();
   /** gmem inodes the kernel layer has open. */
   readonly openInodes = new Set<number>();
+  /** The system design (SPEC §2.3): inodes each VM gave up by gmem_unbind while other VMs stayed bound (a donation), by VM. */
+  readonly gaveUp = new Map<number, Set<number>>();
   /** Events read so far. */
   private seen = 0;
 
@@ -45,7 +49,7 @@ export class History {
   /** Reads the events not read yet, judging each; returns what they added. */
   read(events: readonly HostEvent[], out: Violation[]): HistoryNews {
     if (this.seen === events.length) return NO_NEWS;
-    const news: HistoryNews = { donations: [], moves: [], inodes: new Set() };
+    const news: HistoryNews = { donations: [], moves: [], inodes: new Set(), gaveUp: [] };
     for (; this.seen < events.length; this.seen++) this.event(events[this.seen], out, news);
     return news;
   }
@@ -77,6 +81,15 @@ export class History {
       if (e.open) this.openInodes.add(e.inode);
       else this.openInodes.delete(e.inode);
       news.inodes.add(e.inode);
+    } else if (e.kind === "unbind") {
+      if (e.others.length) {
+        let set = this.gaveUp.get(e.vm);
+        if (!set) this.gaveUp.set(e.vm, (set = new Set()));
+        set.add(e.inode);
+        news.gaveUp.push(e.vm);
+      }
+    } else if (e.kind === "bind") {
+      // A binding's rights are granted by whoever holds the system fd (the owner there): nothing to judge.
     } else {
       // 2. Owner control: contents destroyed only through rights granted by the owner.
       if (e.op === "punch" && !this.held(e.file).has("punch"))

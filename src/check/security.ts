@@ -34,6 +34,8 @@ export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte,
         out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} in the window [${d.window[0]}, ${d.window[1]}) @file:${d.donor} donated`));
     }
   }
+  // 3. The system design: a VM that gave an inode up by gmem_unbind maps none of it.
+  if (h.gaveUp.get(vm.id)?.has(page.inode)) out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} of @inode:${page.inode}, which it gave up by gmem_unbind`));
   // 4. The source of a move maps nothing of the moved inodes.
   if (h.moved.get(vm.id)?.has(page.inode)) out.push(violation("4 migration is exclusive", `source @vm:${vm.id} still maps gfn ${hex(sp.gfn)} of moved @inode:${page.inode}`));
 }

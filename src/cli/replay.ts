@@ -5,6 +5,7 @@ import { createReadStream, readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
+import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
 import { isBinaryTrace, replayBinary } from "../trace/binary.js";
@@ -17,7 +18,7 @@ import { die, parse } from "./args.js";
 import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE]";
+const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE] [--design vm|system|system+implicit]";
 
 /**
  * The trace as a stream of byte chunks (a file or stdin), with its first
@@ -82,6 +83,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       engine: { type: "string", default: "wasm" },
       kernel: { type: "string", default: "6.18" },
       policy: { type: "string" },
+      design: { type: "string", default: "vm" },
     },
     USAGE,
   );
@@ -91,6 +93,12 @@ export async function replayCommand(argv: string[]): Promise<number> {
   let profile;
   try {
     profile = profileByName(String(values.kernel));
+  } catch (e) {
+    die((e as Error).message);
+  }
+  let design;
+  try {
+    design = designByName(String(values.design));
   } catch (e) {
     die((e as Error).message);
   }
@@ -106,7 +114,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       die(`cannot load the policy: ${(e as Error).message}`);
     }
   }
-  const host = new Host(makeCore(engine), { profile, policy });
+  const host = new Host(makeCore(engine), { profile, policy, design });
   // A closed pipe (replay ... | head) ends the run quietly: the reader has what it wanted.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {
     if (e.code === "EPIPE") process.exit(0);
@@ -173,7 +181,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);
-    const perInode = [...host.inodes].map((inode) => [[...inode.files], gu.inodeStats(host, [...inode.files][0])] as const);
+    const perInode = [...host.inodes].map((inode) => [inode.holder ? [inode.holder] : [...inode.files], gu.inodeStats(host, inode.holder ?? [...inode.files][0])] as const);
     host.sync();
     // Objects by the trace's names (an inode by the names of its files), the last name each was bound to.
     const nameOf = new Map<object, string>();

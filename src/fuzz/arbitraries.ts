@@ -462,3 +462,85 @@ export function kernelTraceArbitrary(opts: { minLength?: number; maxLength?: num
   const body = fc.array(kernelOpArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
   return fc.tuple(setupArbitrary, body).map(([setup, ops]) => [...setup, ...kernelNames(setup, ops)]);
 }
+
+// ---- The system-scoped design (SPEC §2.3, an extension) ----
+
+/** The system design's own ops, over the same names as the rest. */
+export const systemOpArbitraries = {
+  create_guest_memfd_system: fc.record({ op: fc.constant("create_guest_memfd_system"), as: fd, size, flags: gmemFlags }),
+  gmem_bind: fc.oneof(
+    { weight: 3, arbitrary: fc.record({ op: fc.constant("gmem_bind"), fd, vm }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("gmem_bind"), fd, vm, perm: fc.subarray(["r", "w", "x"] as const).map((p) => [...p]) }) },
+  ),
+  gmem_unbind: fc.record({ op: fc.constant("gmem_unbind"), fd, vm }),
+} as const;
+
+export type SystemOpName = keyof typeof systemOpArbitraries;
+
+/** Weights under the system design: its ops often, the inode/file design's never (they are ENOTTY there), private accesses often. */
+export const SYSTEM_WEIGHTS: Record<OpName | SystemOpName, number> = {
+  ...DEFAULT_WEIGHTS,
+  create_guest_memfd: 1,
+  gmem_link: 0,
+  create_guest_memfd_system: 3,
+  gmem_bind: 5,
+  gmem_unbind: 3,
+  set_memory_attributes: 3,
+};
+
+/** A guest access that is private half the time, where the setup put memslots and private memory. */
+const systemAccess = fc
+  .record({
+    op: fc.constant("vcpu_access"),
+    vm,
+    gpa: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }).map((p) => p * 4096 + 8),
+    access: fc.constantFrom("read", "read", "write", "write", "exec"),
+    // Mostly private: most of the setup's VMs are confidential, with private memory where their slot is.
+    private: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    value: fc.integer({ min: 0, max: 255 }),
+  })
+  .map((o) => (o.access === "write" ? o : { op: o.op, vm: o.vm, gpa: o.gpa, access: o.access, private: o.private }) as Record<string, unknown>);
+
+function systemOpArbitrary(weights: Partial<Record<OpName | SystemOpName, number>> = SYSTEM_WEIGHTS): fc.Arbitrary<Record<string, unknown>> {
+  const all = { ...opArbitraries, ...systemOpArbitraries } as Record<string, fc.Arbitrary<Record<string, unknown>>>;
+  const entries = Object.entries({ ...SYSTEM_WEIGHTS, ...weights }).filter(([, w]) => w > 0);
+  return fc.oneof(
+    ...entries.map(([name, weight]) => ({
+      weight,
+      arbitrary: name === "vcpu_access" ? fc.oneof({ weight: 1, arbitrary: all.vcpu_access }, { weight: 3, arbitrary: systemAccess }) : all[name],
+    })),
+  );
+}
+
+/**
+ * The system design's setup: VMs (confidential ones, sw_protected, often), one
+ * or two system files, most VMs bound to g0 with a memslot at gpa 0 and, on the
+ * confidential ones, private memory there, so that two contexts meet on one
+ * page within a few ops.
+ */
+export const systemSetupArbitrary: fc.Arbitrary<Array<Record<string, unknown>>> = fc
+  .record({
+    vms: fc.array(fc.constantFrom("sw_protected", "sw_protected", "default"), { minLength: 2, maxLength: 3 }),
+    files: fc.array(fc.constantFrom<unknown>(0, "MMAP", 0), { minLength: 1, maxLength: 2 }),
+    bound: fc.array(fc.tuple(fc.boolean(), fc.constantFrom<string[] | undefined>(undefined, undefined, ["r"], ["r", "w"])), { minLength: 3, maxLength: 3 }),
+    privateMemory: fc.array(fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: 3, maxLength: 3 }),
+  })
+  .map(({ vms, files, bound, privateMemory }) => {
+    const ops: Array<Record<string, unknown>> = [];
+    vms.forEach((type, v) => ops.push({ op: "create_vm", as: VM_NAMES[v], type }));
+    files.forEach((flags, k) => ops.push({ op: "create_guest_memfd_system", as: FD_NAMES[k], size: 1048576, flags }));
+    vms.forEach((type, v) => {
+      const [on, perm] = bound[v];
+      if (!on && v > 0) return;
+      ops.push(perm ? { op: "gmem_bind", fd: FD_NAMES[0], vm: VM_NAMES[v], perm } : { op: "gmem_bind", fd: FD_NAMES[0], vm: VM_NAMES[v] });
+      ops.push({ op: "set_user_memory_region2", vm: VM_NAMES[v], slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[0], guest_memfd_offset: 0 });
+      if (type === "sw_protected" && privateMemory[v]) ops.push({ op: "set_memory_attributes", vm: VM_NAMES[v], address: 0, size: 65536, attributes: "PRIVATE" });
+    });
+    return ops;
+  });
+
+/** A trace for the system design: its setup, then random ops of both kinds (gmem_link excluded). */
+export function systemTraceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName | SystemOpName, number>> } = {}) {
+  const body = fc.array(systemOpArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
+  return fc.tuple(systemSetupArbitrary, body).map(([setup, ops]) => [...setup, ...ops]);
+}

@@ -38,12 +38,14 @@ import { runShardInThread } from "../campaign/thread.js";
 import type { CampaignReport, ShardSpec } from "../campaign/types.js";
 import { profileByName } from "../kvm/profile.js";
 import { loadPolicy } from "../policy/load.js";
+import { designByName } from "../kvm/design.js";
+import { fuzzRun } from "./run.js";
 import { explain, type TraceFailure } from "./check.js";
 import { compareGuidance, medianOps } from "./compare.js";
 import { guidedRun, type GuidedReport } from "./guided.js";
 
 const USAGE =
-  "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR] [--blind]\n" +
+  "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel 6.18|7.2] [--out DIR] [--blind] [--design vm|system|system+implicit]\n" +
   "       gmemsim fuzz --seeds A..B [--shard K] [--campaign NAME] [--report FILE] [--json] [--queue redis://HOST:PORT] [--ops N] [--policy FILE] [--kernel P] [--workers N]\n" +
   "       gmemsim fuzz --compare [--policy FILE ...] [--seeds A..B] [--ops N] [--json]";
 
@@ -94,7 +96,7 @@ interface ThreadReport {
   uncovered: Array<[number, number]> | null;
 }
 
-async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; guide: boolean }, progress: Progress): Promise<ThreadReport> {
+async function inWorkers(n: number, base: { seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; guide: boolean; design?: string }, progress: Progress): Promise<ThreadReport> {
   const { url, execArgv } = workerUrl();
   const per = Math.ceil(base.ops / n);
   const live = new Map<number, { ops: number; traces: number }>();
@@ -166,6 +168,7 @@ interface FuzzFlags {
   queue?: string;
   report?: string;
   json: boolean;
+  design: string;
 }
 
 export async function runFuzz(argv: string[]): Promise<number> {
@@ -188,6 +191,7 @@ export async function runFuzz(argv: string[]): Promise<number> {
       queue: { type: "string" },
       report: { type: "string" },
       json: { type: "boolean", default: false },
+      design: { type: "string", default: "vm" },
     },
     USAGE,
   );
@@ -198,6 +202,15 @@ export async function runFuzz(argv: string[]): Promise<number> {
   } catch (e) {
     die(`--kernel: ${(e as Error).message}\nusage: ${USAGE}`);
   }
+  // The design (SPEC §2.3): the system design's runs use its own traces, unguided, in one process or its threads.
+  const design = String(values.design);
+  try {
+    designByName(design);
+  } catch (e) {
+    die(`--design: ${(e as Error).message}\nusage: ${USAGE}`);
+  }
+  if (design !== "vm" && (values.against === "kernel" || values.compare || values.queue !== undefined || values.seeds !== undefined || values.report !== undefined || values.campaign !== undefined))
+    die(`--design ${design} applies to a single run against the reference model (the live kernel, --compare and campaigns run the vm design)\nusage: ${USAGE}`);
   const policies = (values.policy as string[] | undefined) ?? [];
   if (values.compare) {
     for (const k of ["seed", "seconds", "queue", "campaign", "report", "shard"] as const) if (values[k] !== undefined) die(`--compare takes --policy, --seeds, --ops, --kernel and --json, not --${k}\nusage: ${USAGE}`);
@@ -258,20 +271,23 @@ export async function runFuzz(argv: string[]): Promise<number> {
   } catch (e) {
     die(`cannot load the policy: ${(e as Error).message}`);
   }
-  const policyName = policy?.name ?? "default";
-  const progress = new Progress(`fuzz (seed ${seed}, policy ${policyName}, ${guide ? "guided" : "blind"}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
+  const policyName = policy?.name ?? (design === "vm" ? "default" : "system-default");
+  const progress = new Progress(`fuzz (seed ${seed}${design === "vm" ? "" : `, design ${design}`}, policy ${policyName}, ${guide && design === "vm" ? "guided" : "blind"}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
   const deadline = seconds !== undefined ? Date.now() + seconds * 1000 : undefined;
   let report: ThreadReport;
-  if (workers === 1) {
+  if (design !== "vm" && workers === 1) {
+    const r = fuzzRun({ seed, ops: budget, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, design, onProgress: (p) => progress.update(p.ops, p.traces) });
+    report = { ops: r.ops, traces: r.traces, failure: r.failure, coverage: [], uncovered: null };
+  } else if (workers === 1) {
     const r = guidedRun({ seed, ops: budget, guide, deadline: deadline === undefined ? undefined : performance.now() + seconds! * 1000, kernel, policy, onProgress: (p) => progress.update(p.ops, p.traces) });
     report = { ops: r.ops, traces: r.traces, failure: r.failure, coverage: r.coverage.toJSON(), uncovered: policyFile ? await takePolicyCoverage(policyUrl) : null };
-  } else report = await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile, guide }, progress);
+  } else report = await inWorkers(workers, { seed, ops: budget, deadline, kernel, policyFile, guide, design }, progress);
   progress.update(report.ops, report.traces, true);
   const rate = report.ops / Math.max(progress.elapsed, 1e-9);
-  const coverage = coverageText(report.coverage, report.uncovered && policyFile ? { file: policyFile, source: readFileSync(policyFile, "utf8"), uncovered: report.uncovered } : null, policyName);
+  const coverage = design !== "vm" ? [] : coverageText(report.coverage, report.uncovered && policyFile ? { file: policyFile, source: readFileSync(policyFile, "utf8"), uncovered: report.uncovered } : null, policyName);
   if (!report.failure) {
-    console.log(`fuzz: no divergence, no engine invariant and no security property failed in ${fmt(report.ops)} checked ops (${fmt(report.traces)} traces; seed ${seed}, policy ${policyName}); ${fmt(rate)} checked ops/s, ${fmt(rate / workers)} per worker`);
-    console.log(coverage.join("\n"));
+    console.log(`fuzz: no divergence, no engine invariant and no security property failed in ${fmt(report.ops)} checked ops (${fmt(report.traces)} traces; seed ${seed}${design === "vm" ? "" : `, design ${design}`}, policy ${policyName}); ${fmt(rate)} checked ops/s, ${fmt(rate / workers)} per worker`);
+    if (coverage.length) console.log(coverage.join("\n"));
     return 0;
   }
   const { trace, failure, originalLength } = report.failure;
@@ -279,12 +295,12 @@ export async function runFuzz(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
   const paragraph = explain(failure as TraceFailure, policyName);
-  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
+  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${design === "vm" ? "" : ` --design ${design}`}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
   console.log(`fuzz: FAILED after ${fmt(report.ops)} ops (seed ${seed}). Shrunk from ${originalLength} to ${trace.length} ops, written to ${file}.`);
   console.log(paragraph);
-  const k = kernel === "6.18" ? "" : ` --kernel ${kernel}`;
+  const k = (kernel === "6.18" ? "" : ` --kernel ${kernel}`) + (design === "vm" ? "" : ` --design ${design}`);
   console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""}${k} (and --engine reference to compare the cores).`);
-  console.log(coverage.join("\n"));
+  if (coverage.length) console.log(coverage.join("\n"));
   return 1;
 }
 

@@ -6,7 +6,7 @@
  * checks the incremental checks). The first failure comes back with the op
  * that showed it and the objects involved, named as the trace named them.
  */
-import { Simulator } from "../api/simulator.js";
+import { Simulator, type SimulatorOptions } from "../api/simulator.js";
 import { EngineCore } from "../core/engine.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
@@ -31,6 +31,8 @@ export interface TraceFailure {
 export interface CheckOptions {
   kernel?: string;
   policy?: Policy;
+  /** The design (SPEC §2.3; default "vm"). */
+  design?: string;
   /** Check invariants and properties after every op (the default), or only at the end. */
   everyOp?: boolean;
   /** After each op, check what it changed (the default), or the whole state. */
@@ -46,8 +48,9 @@ function freshEngine(): EngineCore {
 }
 
 export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOptions = {}): TraceFailure | null {
-  const engine = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: o.policy });
-  const reference = new Simulator({ engine: "reference", kernel: o.kernel, policy: o.policy });
+  const design = o.design as SimulatorOptions["design"];
+  const engine = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: o.policy, design });
+  const reference = new Simulator({ engine: "reference", kernel: o.kernel, policy: o.policy, design });
   const re = new Replayer(engine.host);
   const rr = new Replayer(reference.host);
   const checker = new Checker(engine.host);

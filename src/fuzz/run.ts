@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import type { Policy } from "../policy/types.js";
-import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "./arbitraries.js";
+import { DEFAULT_SEQUENCE_WEIGHTS, systemTraceArbitrary, traceArbitrary } from "./arbitraries.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 
 export interface RunOptions {
@@ -17,6 +17,8 @@ export interface RunOptions {
   deadline?: number;
   kernel?: string;
   policy?: Policy;
+  /** The design (SPEC §2.3): "vm" (default) or "system" / "system+implicit", with traces of its own ops. */
+  design?: string;
   onProgress?: (p: { ops: number; traces: number }) => void;
 }
 
@@ -31,8 +33,8 @@ const CHUNK = 64;
 export function fuzzRun(o: RunOptions): RunReport {
   let ops = 0;
   let traces = 0;
-  const opts = { kernel: o.kernel, policy: o.policy };
-  const arb = traceArbitrary({ maxLength: 60, sequences: DEFAULT_SEQUENCE_WEIGHTS });
+  const opts = { kernel: o.kernel, policy: o.policy, design: o.design };
+  const arb = o.design && o.design !== "vm" ? systemTraceArbitrary({ maxLength: 60 }) : traceArbitrary({ maxLength: 60, sequences: DEFAULT_SEQUENCE_WEIGHTS });
   for (let chunk = 0; ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline); chunk++) {
     let failedLength = 0;
     const result = fc.check(
@@ -70,7 +72,7 @@ function sameFailure(a: TraceFailure, b: TraceFailure | null): boolean {
  * After fast-check's shrinking (which keeps the setup's structure), drop single
  * ops while the same failure still shows, to a trace where every op matters.
  */
-export function dropOps(trace: Array<Record<string, unknown>>, failure: TraceFailure, opts: { kernel?: string; policy?: Policy }): Array<Record<string, unknown>> {
+export function dropOps(trace: Array<Record<string, unknown>>, failure: TraceFailure, opts: { kernel?: string; policy?: Policy; design?: string }): Array<Record<string, unknown>> {
   let cur = trace;
   for (let changed = true; changed; ) {
     changed = false;

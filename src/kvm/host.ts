@@ -10,11 +10,14 @@
 import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
-import { GmemFile, HostMap, Inode, Memfd, Vm } from "./objects.js";
+import { GmemFile, HostMap, Inode, Memfd, SystemGmem, Vm } from "./objects.js";
 import type { Result } from "./result.js";
 import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
+import { defaultSystemPolicy } from "../policy/system.js";
+import { fileView, vmView } from "./views.js";
+import { DESIGNS, type Design } from "./design.js";
 
 /**
  * What the checkers need of the history: the facts the kernel layer
@@ -34,7 +37,11 @@ export type HostEvent =
   | { kind: "link"; file: number; vm: number; inode: number; parent: number; parentVm: number; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
   | { kind: "fallocate"; file: number; vm: number; inode: number; op: "alloc" | "punch"; range: [number, number] }
   | { kind: "move"; target: number; src: number; inodes: number[]; promoted: number[]; revoked: number[] }
-  | { kind: "inode"; inode: number; open: boolean };
+  | { kind: "inode"; inode: number; open: boolean }
+  // The system design (SPEC §2.3): `vm` bound to system fd `system` through its view `file` on `inode`;
+  // and unbound, with the VMs still bound then (a donation, when there are any).
+  | { kind: "bind"; file: number; vm: number; inode: number; system: number; perm: Perm[] }
+  | { kind: "unbind"; file: number; vm: number; inode: number; system: number; others: number[] };
 
 type Filler = (res: Float64Array, base: number) => void;
 
@@ -59,8 +66,10 @@ export interface HostOptions {
   /** Frames the host may hold at once; past it, allocations fail with ENOMEM (default DEFAULT_FRAME_LIMIT). */
   frameLimit?: number;
   profile?: KernelProfile;
-  /** The permission policy of the inode/file design (default: defaultPolicy). */
+  /** The permission policy (default: defaultPolicy, or defaultSystemPolicy in the system design). */
   policy?: Policy;
+  /** The design (SPEC §2.3; default: vm). */
+  design?: Design;
 }
 
 export class Host {
@@ -82,6 +91,7 @@ export class Host {
   readonly inodes = new Set<Inode>();
   readonly maps = new Set<HostMap>();
   readonly policy: Policy;
+  readonly design: Design;
   /** The history of successful design-level operations, for the security properties. */
   readonly events: HostEvent[] = [];
 
@@ -101,7 +111,8 @@ export class Host {
   ) {
     this.frameLimit = options.frameLimit ?? DEFAULT_FRAME_LIMIT;
     this.profile = options.profile ?? DEFAULT_PROFILE;
-    this.policy = options.policy ?? defaultPolicy;
+    this.design = options.design ?? DESIGNS.vm;
+    this.policy = options.policy ?? (this.design.system ? defaultSystemPolicy : defaultPolicy);
     core.onFlush = (n) => this.drain(n);
   }
 
@@ -220,7 +231,9 @@ export class Host {
     this.inodes.add(inode);
     this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
     this.events.push({ kind: "inode", inode: inode.id, open: true });
-    return this.newFile(inode, vm, A.RIGHTS_ALL);
+    const file = this.newFile(inode, vm, A.RIGHTS_ALL);
+    this.askForeign(file);
+    return file;
   }
 
   newFile(inode: Inode, vm: Vm, rights: number): GmemFile {
@@ -229,6 +242,28 @@ export class Host {
     vm.files++;
     this.core.push(A.OP_FILE_CREATE, file.id, inode.id, vm.id, rights);
     return file;
+  }
+
+  /** The policy's answer for a new file: what its faults on pages prepared under another context do. */
+  askForeign(file: GmemFile): void {
+    const mode = this.policy.foreign?.({ file: fileView(file), vm: vmView(file.vm) }) ?? "map";
+    file.foreign = mode;
+    if (mode !== "map") this.core.push(A.OP_FILE_SET_FOREIGN, file.id, mode === "zero" ? A.FOREIGN_ZERO : A.FOREIGN_REFUSE);
+  }
+
+  /** System design: a gmem inode and its fd, owned by no VM (no core file: VMs get theirs when they bind). */
+  newSystemGmem(size: bigint, flags: number): SystemGmem {
+    const inode = new Inode(this.nextId.inode++, size, flags);
+    this.inodes.add(inode);
+    this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
+    this.events.push({ kind: "inode", inode: inode.id, open: true });
+    return new SystemGmem(this.nextId.file++, inode);
+  }
+
+  /** System design: a binding's view was dropped (gmem_unbind): released as a closed file is. */
+  dropView(file: GmemFile): void {
+    file.fdOpen = false;
+    this.maybeRelease(file);
   }
 
   newAnonInode(npages: number): number {
@@ -248,16 +283,17 @@ export class Host {
     this.nextHvaPage += npages + HVA_GUARD_PAGES;
     this.maps.add(map);
     this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights, backing instanceof GmemFile ? backing.id : -1);
-    if (backing instanceof GmemFile || backing instanceof Memfd) backing.maps++;
+    if (backing instanceof GmemFile || backing instanceof Memfd || backing instanceof SystemGmem) backing.maps++;
     return map;
   }
 
   // ---- lifetimes ----
 
   /** The fd is closed; the object goes when nothing else holds it. */
-  closeFd(fd: GmemFile | Memfd | Vm): void {
+  closeFd(fd: GmemFile | Memfd | Vm | SystemGmem): void {
     fd.fdOpen = false;
     if (fd instanceof GmemFile) this.maybeRelease(fd);
+    else if (fd instanceof SystemGmem) this.maybeReleaseSystem(fd);
     else if (fd instanceof Memfd) this.maybeFreeMemfd(fd);
     else this.maybeFreeVm(fd);
   }
@@ -273,6 +309,9 @@ export class Host {
     } else if (b instanceof Memfd) {
       b.maps--;
       this.maybeFreeMemfd(b);
+    } else if (b instanceof SystemGmem) {
+      b.maps--;
+      this.maybeReleaseSystem(b);
     } else {
       this.core.push(A.OP_INODE_DESTROY, b.anonInode);
     }
@@ -287,13 +326,32 @@ export class Host {
     file.bindings.clear();
     const inode = file.inode;
     inode.files.delete(file);
-    if (inode.files.size === 0) {
+    if (file.system) file.system.views.delete(file.vm);
+    if (inode.files.size === 0 && !inode.holder) {
       this.inodes.delete(inode);
       this.core.push(A.OP_INODE_DESTROY, inode.id);
       this.events.push({ kind: "inode", inode: inode.id, open: false });
     }
     file.vm.files--;
     this.maybeFreeVm(file.vm);
+  }
+
+  /**
+   * A system fd goes with its last reference (the fd, or a mapping): every VM's
+   * binding is released as a closed file's is, then the inode goes with it.
+   */
+  private maybeReleaseSystem(s: SystemGmem): void {
+    if (s.fdOpen || s.maps > 0 || s.released) return;
+    s.released = true;
+    const inode = s.inode;
+    inode.holder = null;
+    if (s.views.size === 0) {
+      this.inodes.delete(inode);
+      this.core.push(A.OP_INODE_DESTROY, inode.id);
+      this.events.push({ kind: "inode", inode: inode.id, open: false });
+    }
+    // Otherwise the last view's release frees the inode.
+    for (const view of [...s.views.values()]) this.dropView(view);
   }
 
   private maybeFreeMemfd(m: Memfd): void {

@@ -9,7 +9,7 @@
  */
 
 import { ALL_PERMS, type Perm } from "./perm.js";
-import type { FileView } from "../policy/types.js";
+import type { FileView, ForeignFault } from "../policy/types.js";
 
 export type VmType = number;
 
@@ -29,6 +29,8 @@ export class Vm {
   ctx: number;
   /** move_enc_context_from() took this VM's context: it can no longer map or fault. */
   contextMovedAway = false;
+  /** A private access of this VM succeeded: it runs under its own context, so it cannot take another (sev_guest(dst) in sev_vm_move_enc_context_from()). */
+  ranPrivate = false;
   constructor(
     readonly id: number,
     readonly type: VmType,
@@ -42,6 +44,8 @@ export class Vm {
 
 export class Inode {
   readonly files = new Set<GmemFile>();
+  /** The system-design fd on this inode, which keeps it alive while open or mapped (an extension, SPEC §2.3). */
+  holder: SystemGmem | null = null;
   /** size in pages (exact: below 2^51). */
   readonly npages: number;
   constructor(
@@ -55,7 +59,7 @@ export class Inode {
 }
 
 /** How a file came to be: create_guest_memfd, or gmem_link in one of its modes (an extension). */
-export type FileOrigin = "owner" | "share" | "donate" | "migrate";
+export type FileOrigin = "owner" | "share" | "donate" | "migrate" | "system";
 
 export class GmemFile {
   fdOpen = true;
@@ -82,6 +86,10 @@ export class GmemFile {
   parent: GmemFile | null = null;
   /** What policies see of this file, cached (src/kvm/views.ts). */
   view: FileView | null = null;
+  /** What a fault through this file does on a page prepared under another context (the policy's `foreign` answer). */
+  foreign: ForeignFault = "map";
+  /** System design: the fd this file is one VM's binding of (not an fd itself); null for files made by create_guest_memfd or gmem_link. */
+  system: SystemGmem | null = null;
   constructor(
     readonly id: number,
     readonly inode: Inode,
@@ -99,6 +107,48 @@ export class GmemFile {
   }
 }
 
+/**
+ * The system-scoped design (an extension, SPEC §2.3): a gmem fd made on
+ * /dev/kvm, owned by no VM. VMs bind to it (gmem_bind); each binding is a
+ * GmemFile of that VM on the inode (in `views`, not an fd), so the core sees
+ * one more file per bound VM, exactly as the inode/file design shares an inode.
+ * It answers the fd-level operations (fstat, fallocate, mmap, memory_failure,
+ * close) as the owner would: whoever holds the fd holds every right, unless the
+ * policy says otherwise.
+ */
+export class SystemGmem {
+  fdOpen = true;
+  /** Host mappings of this fd: each pins it. */
+  maps = 0;
+  released = false;
+  /** Bound VMs, each with its view of the inode. */
+  readonly views = new Map<Vm, GmemFile>();
+  /** VMs bound once and unbound since (a donation: the thread's unsafe rebinding, if they come back). */
+  readonly unbound = new Set<Vm>();
+  readonly perm: ReadonlySet<Perm> = new Set(ALL_PERMS);
+  readonly owner = true;
+  readonly migrating = false;
+  readonly linked = false;
+  readonly origin = "system" as const;
+  readonly parent = null;
+  readonly donated: Array<[number, number]> = [];
+  readonly window: [number, number];
+  view: FileView | null = null;
+  constructor(
+    readonly id: number,
+    readonly inode: Inode,
+  ) {
+    this.window = [0, inode.npages];
+    inode.holder = this;
+  }
+  get kind(): "gmem" {
+    return "gmem";
+  }
+}
+
+/** A gmem fd of either design: an fd of its own (not a system binding's view). */
+export type GmemFd = GmemFile | SystemGmem;
+
 /** An ordinary memfd (shmem): it can be mapped, but never bound. */
 export class Memfd {
   fdOpen = true;
@@ -114,7 +164,7 @@ export class Memfd {
   }
 }
 
-export type Fd = Vm | GmemFile | Memfd;
+export type Fd = Vm | GmemFile | Memfd | SystemGmem;
 
 export class Memslot {
   constructor(
@@ -139,7 +189,7 @@ export class HostMap {
     readonly npages: number,
     readonly prot: number,
     /** What the map shows and pins: a gmem file, a memfd, or its own anonymous inode. */
-    readonly backing: GmemFile | Memfd | { anonInode: number },
+    readonly backing: GmemFile | Memfd | SystemGmem | { anonInode: number },
   ) {}
   get kind(): "map" {
     return "map";

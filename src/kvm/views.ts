@@ -1,22 +1,22 @@
 /** Read-only plain-data views of kernel objects, the only thing policies see: the kernel layer's adapter to its policy. */
-import type { GmemFile, Vm } from "./objects.js";
+import { SystemGmem, type GmemFile, type Vm } from "./objects.js";
 import { permList } from "./perm.js";
-import type { FileView, VmView } from "../policy/types.js";
+import type { FileView, SystemFileView, VmView } from "../policy/types.js";
 
 /** Call after changing a file's permissions, window, donations or migration state. */
-export function invalidateView(f: GmemFile): void {
+export function invalidateView(f: GmemFile | SystemGmem): void {
   f.view = null;
 }
 
 /** The file's view, made once and kept on the file until it changes (policies are asked on hot paths). */
-export function fileView(f: GmemFile): FileView {
+export function fileView(f: GmemFile | SystemGmem): FileView {
   return (f.view ??= makeFileView(f));
 }
 
-function makeFileView(f: GmemFile): FileView {
+function makeFileView(f: GmemFile | SystemGmem): FileView {
   return Object.freeze({
     id: f.id,
-    vm: f.vm.id,
+    vm: f instanceof SystemGmem ? -1 : f.vm.id,
     inode: f.inode.id,
     perm: Object.freeze(permList(f.perm)),
     owner: f.owner,
@@ -30,4 +30,15 @@ function makeFileView(f: GmemFile): FileView {
 
 export function vmView(v: Vm): VmView {
   return Object.freeze({ id: v.id, type: v.type, ctx: v.ctx, contextMovedAway: v.contextMovedAway });
+}
+
+/** A system-design fd, with the VMs bound to it (made per request: binding is not a hot path). */
+export function systemFileView(s: SystemGmem): SystemFileView {
+  return Object.freeze({
+    id: s.id,
+    inode: s.inode.id,
+    flags: s.inode.flags,
+    bound: Object.freeze([...s.views].map(([vm, f]) => Object.freeze({ vm: vm.id, perm: Object.freeze(permList(f.perm)) }))),
+    unbound: Object.freeze([...s.unbound].map((vm) => vm.id)),
+  });
 }

@@ -30,11 +30,16 @@ export const defaultPolicy: Policy = {
     if (!file.perm.includes(op)) return deny(`the file lacks the ${op} permission`);
     return allow;
   },
-  bind({ file, pgoff, npages }) {
-    if (overlapsAny(file.donated, pgoff, pgoff + npages)) return deny("the range lies in a window this file donated away");
+  bind(req) {
+    if (req.kind !== "memslot") return deny("the inode/file design has no system-scoped gmem to bind");
+    if (overlapsAny(req.file.donated, req.pgoff, req.pgoff + req.npages)) return deny("the range lies in a window this file donated away");
     return allow;
   },
   migrate() {
     return allow;
+  },
+  // A page prepared under another VM's key is never mapped: the thread's reason why rebinding is unsafe.
+  foreign() {
+    return "refuse";
   },
 };

@@ -8,7 +8,7 @@ export async function loadPolicy(file: string): Promise<Policy> {
   const p = (mod.default ?? mod.policy) as Policy | undefined;
   if (!p || typeof p !== "object" || typeof p.name !== "string")
     throw new Error(`${file}: expected a default export (or "policy") that is a policy object with a name`);
-  for (const k of ["link", "fallocate", "bind", "migrate"] as const) {
+  for (const k of ["link", "fallocate", "bind", "migrate", "foreign"] as const) {
     if (p[k] !== undefined && typeof p[k] !== "function") throw new Error(`${file}: policy.${k} must be a function`);
   }
   return p;

@@ -14,7 +14,8 @@ export interface FileView {
   readonly perm: readonly Perm[];
   /** May link (the owner, or a migration target after the move). */
   readonly owner: boolean;
-  readonly origin: "owner" | "share" | "donate" | "migrate";
+  /** "system": the fd of the system-scoped design, or one VM's binding of it (vm is -1 for the fd itself). */
+  readonly origin: "owner" | "share" | "donate" | "migrate" | "system";
   /** The file it was linked from, or null. */
   readonly parent: number | null;
   readonly migrating: boolean;
@@ -47,7 +48,9 @@ export interface FallocateRequest {
   readonly range: readonly [number, number];
 }
 
+/** A memslot binding a gmem file (KVM_SET_USER_MEMORY_REGION2), in either design. */
 export interface BindRequest {
+  readonly kind: "memslot";
   readonly file: FileView;
   readonly vm: VmView;
   readonly slot: number;
@@ -63,7 +66,41 @@ export interface MigrateRequest {
   readonly files: readonly FileView[];
 }
 
-/** allow, optionally with the permissions to grant (link only), or deny with a reason. */
+// ---- The system-scoped design and foreign contexts (an extension, SPEC §2.3) ----
+
+/** What a guest fault does on a page prepared private under another VM's context. */
+export type ForeignFault = "map" | "zero" | "refuse";
+
+/** A system-design gmem fd, as policies see it. */
+export interface SystemFileView {
+  readonly id: number;
+  readonly inode: number;
+  /** GUEST_MEMFD_FLAG_* it was created with. */
+  readonly flags: number;
+  /** VMs bound now, with the rights each holds. */
+  readonly bound: ReadonlyArray<{ readonly vm: number; readonly perm: readonly Perm[] }>;
+  /** VMs that were bound and have been unbound. */
+  readonly unbound: readonly number[];
+}
+
+/** gmem_bind (or, with implicit binding, a VM's first memslot on the file): may `vm` bind, with which rights. */
+export interface VmBindRequest {
+  readonly kind: "vm";
+  readonly file: SystemFileView;
+  readonly vm: VmView;
+  /** Guest rights asked for (r, w, x). */
+  readonly perm: readonly Perm[];
+  /** Made by KVM_SET_USER_MEMORY_REGION2 (implicit binding), not by gmem_bind. */
+  readonly implicit: boolean;
+}
+
+/** Asked once per file (create_guest_memfd, gmem_link, a system binding): what its faults on foreign pages do. */
+export interface ForeignRequest {
+  readonly file: FileView;
+  readonly vm: VmView;
+}
+
+/** allow, optionally with the permissions to grant (link and VM bind), or deny with a reason. */
 export type Decision = { allow: true; perm?: readonly Perm[] } | { allow: false; reason: string };
 
 /** A named predicate over the state and the history; returns a description of a violation, or null. */
@@ -73,8 +110,11 @@ export interface Policy {
   readonly name: string;
   link?(req: LinkRequest): Decision;
   fallocate?(req: FallocateRequest): Decision;
-  bind?(req: BindRequest): Decision;
+  /** A memslot binding a file (kind "memslot"), or, in the system design, a VM binding a system fd (kind "vm"). */
+  bind?(req: BindRequest | VmBindRequest): Decision;
   migrate?(req: MigrateRequest): Decision;
+  /** What faults through a new file do on pages prepared under another context; absent: "map". */
+  foreign?(req: ForeignRequest): ForeignFault;
   /** Properties of the policy's own, checked beside the built-in ones. */
   readonly properties?: Readonly<Record<string, PolicyProperty>>;
 }

@@ -3,7 +3,7 @@
  * the names the trace bound, so that a report reads "file g2 (vm b)" rather
  * than "file 3 (vm 1)". Built on first use: only failing runs need it.
  */
-import { GmemFile, HostMap, Vm } from "../kvm/objects.js";
+import { GmemFile, HostMap, SystemGmem, Vm } from "../kvm/objects.js";
 import type { Namer, ObjectKind } from "../check/violation.js";
 import type { Names } from "./names.js";
 
@@ -16,6 +16,9 @@ export function traceNamer(names: Names): Namer {
       else if (o instanceof GmemFile) {
         t.set(`file:${o.id}`, `file ${name}`);
         // An inode is named after the first file the trace names on it.
+        if (!t.has(`inode:${o.inode.id}`)) t.set(`inode:${o.inode.id}`, `inode ${o.inode.id} (of ${name})`);
+      } else if (o instanceof SystemGmem) {
+        // The system design: the fd names its inode; the VMs' views of it are no fds, so they keep their ids.
         if (!t.has(`inode:${o.inode.id}`)) t.set(`inode:${o.inode.id}`, `inode ${o.inode.id} (of ${name})`);
       } else if (o instanceof HostMap) t.set(`map:${o.id}`, `map ${name}`);
     }

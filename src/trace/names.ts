@@ -5,7 +5,7 @@
  * bound again.
  */
 import { TraceError } from "../errors.js";
-import { GmemFile, HostMap, Memfd, Vm, type Fd } from "../kvm/objects.js";
+import { GmemFile, HostMap, Memfd, SystemGmem, Vm, type Fd } from "../kvm/objects.js";
 import { show } from "./json.js";
 
 type Dead = { dead: "vm" | "fd" | "map" };
@@ -48,7 +48,7 @@ export class Names {
   /** Any fd by name (VM, gmem, memfd); null when dead. */
   fd(field: string, name: unknown): Fd | null {
     const o = this.get(field, name);
-    if (o instanceof Vm || o instanceof GmemFile || o instanceof Memfd) return o.fdOpen ? o : null;
+    if (o instanceof Vm || o instanceof GmemFile || o instanceof Memfd || o instanceof SystemGmem) return o.fdOpen ? o : null;
     if ("dead" in o && o.dead !== "map") return null;
     throw new TraceError(`${field}: "${name}" is a map, not an fd`);
   }

@@ -76,7 +76,7 @@ export interface OpDef {
    */
   readonly numbers?: boolean;
   /** Not an upstream op: "simulator" (counters, host regions) or "inode/file design" (the 2023 design). */
-  readonly extension?: "simulator" | "inode/file design";
+  readonly extension?: "simulator" | "inode/file design" | "system design";
 }
 
 /** Every op also takes this field: the result it must give under --check. */
@@ -301,6 +301,35 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
     example: { op: "move_enc_context_from", vm: "b", src: "a" },
     extension: "inode/file design",
   },
+  // ---- The system-scoped design (SPEC §2.3, an extension; design "system") ----
+  create_guest_memfd_system: {
+    doc: "KVM_CREATE_GUEST_MEMFD on /dev/kvm (design system): a gmem fd owned by no VM; the same flag and size rules, in the same order.",
+    struct: true,
+    ignored: ["reserved"],
+    fields: {
+      as: as("the name of the new fd"),
+      size: u64("bytes, a positive multiple of 4096 as a loff_t"),
+      flags: { kind: "flags", family: "gmem", ctype: "u64", doc: "MMAP, INIT_SHARED" },
+    },
+    errnos: ["EINVAL", "ENOTTY"],
+    example: { op: "create_guest_memfd_system", as: "gs", size: 65536, flags: "MMAP" },
+    extension: "system design",
+  },
+  gmem_bind: {
+    doc: "Binds a VM to a system gmem fd (design system), with the guest rights the policy's bind hook grants.",
+    fields: { fd: fd("the system gmem fd"), vm: vm(), perm: { kind: "perm_list", optional: true, doc: 'the guest rights asked: "r", "w", "x" (default all three)' } },
+    errnos: ["EBADF", "EINVAL", "EEXIST", "EPERM", "ENOTTY"],
+    example: { op: "gmem_bind", fd: "g", vm: "b", perm: ["r"] },
+    extension: "system design",
+  },
+  gmem_unbind: {
+    doc: "Unbinds a VM from a system gmem fd (design system): its bindings are dropped as a closed file's, its memslots stay without a file.",
+    fields: { fd: fd("the system gmem fd"), vm: vm() },
+    errnos: ["EBADF", "EINVAL", "ENOTTY"],
+    example: { op: "gmem_unbind", fd: "g", vm: "a" },
+    extension: "system design",
+  },
+
   stats: {
     doc: "Counters: host_pages; with vm, its sptes, faults, zaps and exits; with fd, its inode's pages and poisoned.",
     fields: { vm: { kind: "vm", optional: true, doc: "a VM's counters" }, fd: { kind: "fd", optional: true, doc: "a gmem inode's counters" } },

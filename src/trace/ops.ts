@@ -14,6 +14,7 @@ import * as ms from "../kvm/ops/memslot.js";
 import * as mm from "../kvm/ops/mmap.js";
 import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
+import * as sy from "../kvm/ops/system.js";
 import type { Perm } from "../kvm/perm.js";
 import type { Bytes } from "../kvm/bytes.js";
 import type { Args, UserspaceAddr } from "./fields.js";
@@ -110,5 +111,9 @@ export const OPS: Readonly<Record<string, (c: OpContext, a: Args) => Result>> = 
   gmem_link: (c, a) =>
     create(c, a, "fd", lk.gmemLink(c.host, fd(a), vm(a), a.perm as Perm[], a.offset as bigint | undefined, a.len as bigint | undefined, a.mode as lk.LinkMode)),
   move_enc_context_from: (c, a) => lk.moveEncContextFrom(c.host, vm(a), vm(a, "src")),
+  // ---- The system-scoped design (SPEC §2.3, an extension) ----
+  create_guest_memfd_system: (c, a) => create(c, a, "fd", sy.createGuestMemfdSystem(c.host, num(a, "size"), num(a, "flags"))),
+  gmem_bind: (c, a) => sy.gmemBind(c.host, fd(a), vm(a), a.perm as Perm[] | undefined),
+  gmem_unbind: (c, a) => sy.gmemUnbind(c.host, fd(a), vm(a)),
   stats: (c, a) => (a.fd !== undefined ? gu.inodeStats(c.host, fd(a)) : gu.stats(c.host, a.vm === undefined ? undefined : vm(a))),
 };

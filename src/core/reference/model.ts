@@ -132,7 +132,7 @@ export class RefModel {
   }
 
   fileCreate(file: number, inode: number, vm: number, rights: number): void {
-    this.s.files.set(file, { inode, vm, rights, bindings: [], blocked: [] });
+    this.s.files.set(file, { inode, vm, rights, foreign: A.FOREIGN_MAP, bindings: [], blocked: [] });
     this.s.inodes.get(inode)!.files.push(file);
   }
 
@@ -285,7 +285,18 @@ export class RefModel {
       if (this.poisoned(inode, pgoff)) return exit(A.RES_MEMFAULT_EHWPOISON, memflag);
       pfn = this.faultIn(inode, pgoff);
       const frame = this.s.frames.get(pfn)!;
+      // 3b. A page prepared under another context: the file's foreign mode decides.
+      if (frame.flags & A.PG_PRIVATE && frame.ctx !== vm.ctx) {
+        if (file.foreign === A.FOREIGN_REFUSE) return exit(A.RES_MEMFAULT_EACCES, memflag);
+        if (file.foreign === A.FOREIGN_ZERO) {
+          this.invalidate(file.inode, pgoff, pgoff + 1);
+          frame.byte = 0;
+          frame.flags &= ~A.PG_PRIVATE;
+          frame.ctx = 0;
+        }
+      }
       if (priv && !(frame.flags & A.PG_PRIVATE)) {
+        this.invalidate(file.inode, pgoff, pgoff + 1);
         frame.flags |= A.PG_PRIVATE;
         frame.ctx = vm.ctx;
       }
@@ -303,8 +314,9 @@ export class RefModel {
       pfn = this.faultIn(inode, pgoff);
     }
 
+    const old = vm.sptes.get(gfn);
     const rights = (access === A.ACCESS_READ ? A.RIGHT_R : access === A.ACCESS_WRITE ? A.RIGHT_R | A.RIGHT_W : A.RIGHT_R | A.RIGHT_X) | (priv ? A.SPTE_PRIVATE : 0);
-    if (spte && spte.pfn === pfn) spte.rights |= rights;
+    if (old && old.pfn === pfn) old.rights |= rights;
     else vm.sptes.set(gfn, { pfn, rights });
     vm.faults++;
     this.sptesChanged?.(vm, gfn, gfn + 1);
@@ -333,6 +345,10 @@ export class RefModel {
 
   vmSetCtx(vmId: number, ctx: number): void {
     this.s.vms.get(vmId)!.ctx = ctx;
+  }
+
+  fileSetForeign(fileId: number, mode: number): void {
+    this.s.files.get(fileId)!.foreign = mode;
   }
 
   fileBlock(fileId: number, start: number, end: number): void {

@@ -34,6 +34,8 @@ export interface RefFile {
   inode: number;
   vm: number;
   rights: number;
+  /** What a fault does on a page prepared under another context (FOREIGN_*). */
+  foreign: number;
   bindings: RefBinding[];
   /** Donated windows: pgoff ranges unreachable through this file, sorted and merged. */
   blocked: Array<[number, number]>;

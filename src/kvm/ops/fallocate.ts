@@ -7,7 +7,7 @@ import * as A from "../../abi/core-abi.js";
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_MODE_MASK, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_WRITE_ZEROES } from "../../uapi/constants.js";
 import { bytesText, splitBytes, type Bytes } from "../bytes.js";
 import type { Host } from "../host.js";
-import { GmemFile, Memfd, type Fd } from "../objects.js";
+import { GmemFile, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { memfdFallocate } from "./memfd.js";
 import { fail, type Result } from "../result.js";
 import { fileView } from "../views.js";
@@ -18,7 +18,7 @@ import { ALL_PERMS } from "../perm.js";
  * The design's checks, after the kernel's own: a linked file stays inside its
  * window (EINVAL), and the policy decides (EPERM).
  */
-function designCheck(h: Host, file: GmemFile, op: "alloc" | "punch", start: number, stop: number): Result | null {
+function designCheck(h: Host, file: GmemFile | SystemGmem, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
   const d = askPolicy(h, "fallocate", { file: fileView(file), op, range: [start, stop] });
@@ -87,7 +87,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   if (op === "alloc" && !h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
   h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
   // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
-  if (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
+  if (fd instanceof GmemFile && (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length)) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
   return OK;
 }
 

@@ -6,7 +6,7 @@
  */
 import * as A from "../../abi/core-abi.js";
 import type { Host } from "../host.js";
-import { GmemFile, Memfd, type Fd, type Vm } from "../objects.js";
+import { GmemFile, Memfd, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { exact, fail, ok, type Result } from "../result.js";
 import { supportedGmemFlags } from "./vm.js";
 import { memfdIo, memfdTruncate } from "./memfd.js";
@@ -30,7 +30,7 @@ function openFd(fd: Fd | null): fd is Fd {
 export function fstat(h: Host, fd: Fd | null): Result {
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
   // guest_memfd's page-cache folios are not counted in i_blocks: always 0 on 6.18.
-  if (fd instanceof GmemFile) return ok({ size: exact(fd.inode.size), blocks: 0 });
+  if (fd instanceof GmemFile || fd instanceof SystemGmem) return ok({ size: exact(fd.inode.size), blocks: 0 });
   if (fd instanceof Memfd) {
     // shmem counts its pages: 8 blocks of 512 bytes each.
     const r: Result = { ret: 0, size: exact(fd.size), blocks: 0 };
@@ -72,7 +72,7 @@ export function ftruncate(h: Host, fd: Fd | null, size: bigint): Result {
   if (size < 0n) return fail("EINVAL", `size ${size} is negative`);
   if (!openFd(fd)) return fail("EBADF", "fd is not open");
   if (fd instanceof Memfd) return memfdTruncate(h, fd, size);
-  return fail("EINVAL", fd instanceof GmemFile ? "a guest_memfd's size is immutable (kvm_gmem_setattr)" : "a VM fd is not a regular file");
+  return fail("EINVAL", fd instanceof GmemFile || fd instanceof SystemGmem ? "a guest_memfd's size is immutable (kvm_gmem_setattr)" : "a VM fd is not a regular file");
 }
 
 export function close(h: Host, fd: Fd | null): Result {

@@ -7,7 +7,7 @@
 import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import type { Host, StaticFiller } from "../host.js";
-import { GmemFile, type Fd, type Vm } from "../objects.js";
+import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { exact, fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { outOfFrames } from "./fallocate.js";
@@ -69,7 +69,13 @@ export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
  * is resolved here, once, for every tier.
  */
 export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, priv: boolean, value: number): number {
-  return h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, priv ? 1 : 0, value, vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0);
+  const index = h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, priv ? 1 : 0, value, vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0);
+  // A VM's first successful private access puts its context in use (move_enc_context_from then refuses it as a target).
+  if (priv && !vm.ranPrivate)
+    h.fillAt(index, (res, base) => {
+      if (res[base] === A.RES_OK) vm.ranPrivate = true;
+    });
+  return index;
 }
 
 /** The gfn of a u64 byte address (number or bigint): plain arithmetic below 2^53. */
@@ -162,7 +168,7 @@ export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, siz
 
 export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
-  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd pages`);
   if (offset < 0n || offset & 4095n || offset >= fd.inode.size) return fail("EINVAL", `offset ${offset} must be a page inside the file`);
   if (!h.faultFits()) return outOfFrames(h);
   h.core.push(A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
@@ -171,8 +177,8 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
 
 /** Counters of a gmem file's inode (an extension for simulations): pages present and poisoned. */
 export function inodeStats(h: Host, fd: Fd | null): Result {
-  if (!fd || !(fd instanceof GmemFile ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
-  if (!(fd instanceof GmemFile)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
+  if (!fd || !(fd instanceof GmemFile || fd instanceof SystemGmem ? !fd.released : fd.fdOpen)) return fail("EBADF", "fd is not open");
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return fail("EINVAL", `a ${fd.kind} fd has no guest_memfd inode`);
   const r: Result = { ret: 0 };
   h.later((res, base) => {
     r.pages = res[base + 1];

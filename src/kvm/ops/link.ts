@@ -17,6 +17,7 @@ import { askPolicy } from "../ask.js";
 export type LinkMode = "share" | "donate" | "migrate";
 
 export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], offset: bigint | undefined, len: bigint | undefined, mode: LinkMode): [Result, GmemFile | null] {
+  if (h.design.system) return [fail("ENOTTY", `gmem_link is an ioctl of the inode/file design; this host runs design "${h.design.name}" (gmem_bind shares there)`), null];
   if (!fd || !fd.fdOpen) return [fail("EBADF", "fd is not open"), null];
   if (!vm || !vm.fdOpen) return [fail("EBADF", "vm is not an open VM fd"), null];
   if (!(fd instanceof GmemFile)) return [fail("EINVAL", `fd is a ${fd.kind} fd, not a guest_memfd`), null];
@@ -38,6 +39,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   file.origin = mode;
   file.parent = fd;
   file.migrating = mode === "migrate";
+  h.askForeign(file);
   h.events.push({ kind: "link", file: file.id, vm: vm.id, inode: fd.inode.id, parent: fd.id, parentVm: fd.vm.id, mode, perm: permList(granted), parentPerm: permList(fd.perm), window: [window[0], window[1]] });
   if (mode === "donate") {
     // The window leaves the donor for good: its SPTEs there go, its maps fault there.
@@ -59,10 +61,15 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   if (!src || !src.fdOpen) return fail("EBADF", "src is not an open VM fd");
   if (target === src) return fail("EINVAL", "a VM cannot take its own encryption context");
   if (src.contextMovedAway) return fail("EINVAL", "src no longer has an encryption context");
+  // sev_vm_move_enc_context_from(): a target already running under its own context is EINVAL
+  // (its private pages would stay mapped under a key it no longer has).
+  h.sync();
+  if (target.ranPrivate) return fail("EINVAL", "the target already runs private memory under its own encryption context");
   const migrating = new Set<GmemFile>();
   for (const slot of target.slots.values()) {
     const f = slot.file;
-    if (!f || !f.migrating) continue;
+    // The system design has no migrating files: every binding of a system fd must have its twin.
+    if (!f || !(f.migrating || f.system)) continue;
     migrating.add(f);
     if (!hasTwin(src, slot.id, slot.baseGfn, slot.npages, f.inode, slot.pgoff))
       return fail("EINVAL", `slot ${slot.id} of the target (gfns [${slot.baseGfn}, +${slot.npages}), inode offset page ${slot.pgoff}) has no identical binding in src`);
@@ -79,6 +86,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   const promoted = [...migrating].map((f) => f.id);
   const revoked: number[] = [];
   for (const f of migrating) {
+    if (!f.migrating) continue;
     // The target's file takes the owner's place: every right, and the right to link.
     f.migrating = false;
     f.owner = true;

@@ -7,7 +7,8 @@
 import * as A from "../../abi/core-abi.js";
 import { GUEST_MEMFD_FLAG_MMAP, KVM_MEM_GUEST_MEMFD, KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_MAX_NR_PAGES, KVM_MEM_READONLY, KVM_USER_MEM_SLOTS } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
-import { GmemFile, Memslot, type Fd, type Vm } from "../objects.js";
+import { GmemFile, Memslot, SystemGmem, type Fd, type Vm } from "../objects.js";
+import * as sys from "./system.js";
 import { fail, ok, type Result } from "../result.js";
 import { fileView, vmView } from "../views.js";
 import { askPolicy } from "../ask.js";
@@ -114,11 +115,18 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     return fail("EEXIST", `gpa range [0x${r.guestPhysAddr.toString(16)}, +0x${size.toString(16)}) overlaps another memslot`);
   let file: GmemFile | null = null;
   if (gmem) {
-    const b = bindCheck(h, vm, r.guestMemfd, r.guestMemfdOffset, npages);
+    // The system design (SPEC §2.3): a system fd stands for the VM's binding of it.
+    let target = r.guestMemfd;
+    if (target instanceof SystemGmem && target.fdOpen) {
+      const v = sys.memslotView(h, vm, target);
+      if (!(v instanceof GmemFile)) return v;
+      target = v;
+    }
+    const b = bindCheck(h, vm, target, r.guestMemfdOffset, npages);
     if (!(b instanceof GmemFile)) return b;
     file = b;
     const pgoff = Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n);
-    const d = askPolicy(h, "bind", { file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
+    const d = askPolicy(h, "bind", { kind: "memslot", file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
     if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   }
   // kvm_arch_prepare_memory_region(): the last gfn must be addressable (checked after binding, which is then undone).
@@ -129,6 +137,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     h.core.push(A.OP_SLOT_MOVE, vm.id, id, baseGfn);
     return ok();
   }
+  if (file) file = sys.attachView(h, file);
   createSlot(h, vm, id, baseGfn, npages, r.flags, ua, file, file ? Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n) : 0);
   return ok();
 }

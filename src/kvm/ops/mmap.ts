@@ -8,7 +8,7 @@ import * as A from "../../abi/core-abi.js";
 import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, TASK_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
 
 import type { Host, StaticFiller } from "../host.js";
-import { GmemFile, HostMap, Memfd, type Fd } from "../objects.js";
+import { GmemFile, HostMap, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 
 function rightsOf(prot: number): number {
@@ -56,7 +56,7 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
   const pgoff = Number(off >> 12n);
   if (fd instanceof Memfd) return [ok(), h.newMap(npages, prot, fd, fd.inodeId, pgoff, rightsOf(prot))];
   if (prot & PROT_EXEC) return [fail("EPERM", "PROT_EXEC on a file of a noexec mount (anon inodes)"), null];
-  if (!(fd instanceof GmemFile)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
+  if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
   if (!(fd.inode.flags & GUEST_MEMFD_FLAG_MMAP)) return [fail("ENODEV", "the guest_memfd was created without GUEST_MEMFD_FLAG_MMAP"), null];
   if (!shared) return [fail("EINVAL", "a guest_memfd can only be mapped shared (MAP_SHARED)"), null];
   // The inode/file design: a linked file maps only its window, never a donated one, and not before a migration completes.
