@@ -43,6 +43,24 @@ const LINES = [
   '{"op":"fallocate","fd":"a","mode":1,"offset":0,"len":4096}',
   '{"op":"fallocate","fd":"m","mode":1,"offset":0,"len":4096}',
   '{"op":"fallocate","fd":"g","mode":1,"offset":9007199254740991,"len":4096}',
+  // Hot-looking lines the reader must refuse or read another way: each takes the full reader.
+  '{"op":"vcpu_access","vm":"a","gpa":1234567890123456,"access":"read"}',
+  '{"op":"vcpu_access","vm":"a","gpa":4096,"access":"reads"}',
+  '{"op":"vcpu_access","vm":"\\u0061","gpa":4096,"access":"read"}',
+  '{"op":"fallocate","fd":"g","mode":1,"offset":-4096,"len":4096}',
+  '{"op":"fallocate","fd":"g","mode":1,"offset":4096,"len":4096.0}',
+];
+
+/** Hot-looking lines that are no JSON (or give a key twice): the exact reader refuses them, whatever the hot reader makes of them. */
+const BROKEN = [
+  '{"op":"vcpu_access","vm":"a","gpa":04096,"access":"read"}',
+  '{"op":"vcpu_access","vm":"a","gpa":4096,"access":"write","value":07}',
+  '{"op":"vcpu_access","vm":"a","gpa":4096,"access":"write","value":}',
+  '{"op":"vcpu_access","vm":"a","gpa":4096,"access":"read"}x',
+  '{"op":"vcpu_access","vm":"a","gpa":4096,"access":"read"',
+  '{"op":"fallocate","fd":"g","mode":01,"offset":0,"len":4096}',
+  '{"op":"fallocate","fd":"g","mode":1,"offset":4096,"len":4096,"len":0}',
+  '{"op":"vcpu_access","vm":"a","gpa":4096,"access":"read","gpa":0}',
 ];
 
 function twins(): [Simulator, Simulator] {
@@ -62,6 +80,16 @@ test("a hot JSONL line gives the full reader's result and state, errors and thei
     assert.equal({ ...h, message: h.message }, { ...f, message: f.message }, line);
     assert.is(digestSnapshot(hot.snapshot()), digestSnapshot(full.snapshot()), line);
   }
+});
+
+test("a hot-looking line that is no JSON is refused as invalid JSON, and changes nothing", () => {
+  const [sim] = twins();
+  const before = digestSnapshot(sim.snapshot());
+  for (const line of BROKEN) {
+    const [r] = sim.apply([line]);
+    assert.match(String(r.error), /^line 1: invalid JSON: /, line);
+  }
+  assert.is(digestSnapshot(sim.snapshot()), before);
 });
 
 test("a hot op object gives the full reader's result and state", () => {

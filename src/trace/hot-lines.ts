@@ -16,17 +16,54 @@ import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";
 import type { Names } from "./names.js";
 
-/** A JSON integer of at most 15 digits (exact as a double), no leading zero. */
-const INT = "(0|[1-9]\\d{0,14})";
-/** A name with no escape, no quote and no control character (which JSON refuses raw). */
-const NAME = '([^"\\\\\\x00-\\x1f]*)';
-const ACCESS = new RegExp(`^\\{"op":"vcpu_access","vm":"${NAME}","gpa":${INT},"access":"(read|write|exec)"(?:,"value":${INT})?\\}$`);
-const FALLOCATE = new RegExp(`^\\{"op":"fallocate","fd":"${NAME}","mode":${INT},"offset":${INT},"len":${INT}\\}$`);
+const ACCESS_HEAD = '{"op":"vcpu_access","vm":"';
+const FALLOCATE_HEAD = '{"op":"fallocate","fd":"';
 
-/** The op the line names, if it is one of the hot ones (a cheap look before any pattern runs). */
+/** The op the line names, if it is one of the hot ones (a cheap look before the line is scanned). */
 export function hotOp(text: string): "vcpu_access" | "fallocate" | null {
-  if (text.startsWith('{"op":"vcpu_access",')) return "vcpu_access";
-  if (text.startsWith('{"op":"fallocate",')) return "fallocate";
+  if (text.startsWith(ACCESS_HEAD)) return "vcpu_access";
+  if (text.startsWith(FALLOCATE_HEAD)) return "fallocate";
+  return null;
+}
+
+/**
+ * A scanner over one line, with its cursor kept here: a hot line is read
+ * with no allocation but its name. Each reader returns a failure value (false,
+ * -1, null) at anything it does not expect.
+ */
+let line = "";
+let at = 0;
+
+/** The exact text s at the cursor. */
+function lit(s: string): boolean {
+  if (!line.startsWith(s, at)) return false;
+  at += s.length;
+  return true;
+}
+
+/** A JSON integer of 1 to 15 digits (exact as a double), no leading zero; -1 otherwise. */
+function int(): number {
+  const start = at;
+  let v = 0;
+  while (at < line.length) {
+    const c = line.charCodeAt(at);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    at++;
+  }
+  const n = at - start;
+  return n === 0 || n > 15 || (n > 1 && line.charCodeAt(start) === 48) ? -1 : v;
+}
+
+/** A name up to its closing quote (consumed), with no escape and no control character (which JSON refuses raw); null otherwise. */
+function name(): string | null {
+  const start = at;
+  while (at < line.length) {
+    const c = line.charCodeAt(at);
+    if (c === 34) return line.slice(start, at++);
+    if (c === 92 || c < 32) return null;
+    at++;
+  }
   return null;
 }
 
@@ -35,25 +72,36 @@ export function hotOp(text: string): "vcpu_access" | "fallocate" | null {
  * Result, or null when the line must take the full reader (nothing has run then).
  */
 export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "fallocate", text: string): Result | null {
+  line = text;
   if (op === "vcpu_access") {
-    const m = ACCESS.exec(text);
-    if (!m) return null;
-    const vm = names.peek(m[1]);
-    const value = m[4] === undefined ? undefined : Number(m[4]);
+    at = ACCESS_HEAD.length;
+    const vmName = name();
+    if (vmName === null || !lit(',"gpa":')) return null;
+    const gpa = int();
+    if (gpa < 0 || !lit(',"access":"')) return null;
+    const access: gu.Access | null = lit('read"') ? "read" : lit('write"') ? "write" : lit('exec"') ? "exec" : null;
+    if (access === null) return null;
+    const value = lit(',"value":') ? int() : undefined;
     // A write needs its byte, and a byte is at most 255: the full reader says why otherwise.
-    if (!(vm instanceof Vm) || (m[3] === "write" && value === undefined) || (value !== undefined && value > 255)) return null;
-    const access = m[3] as gu.Access;
-    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, Number(m[2]), access, false, access === "write" ? value! : 0);
+    if (value === -1 || (value !== undefined && value > 255) || (access === "write" && value === undefined)) return null;
+    if (!lit("}") || at !== text.length) return null;
+    const vm = names.peek(vmName);
+    if (!(vm instanceof Vm)) return null;
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, false, access === "write" ? value! : 0);
   }
-  {
-    const m = FALLOCATE.exec(text);
-    if (!m) return null;
-    const fd = names.peek(m[1]);
-    // mode is an int: past 2^31 - 1 it wraps, which the full reader does.
-    const mode = Number(m[2]);
-    if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm) || mode > 0x7fffffff) return null;
-    return fal.fallocate(host, fd.fdOpen ? fd : null, mode, Number(m[3]), Number(m[4]));
-  }
+  at = FALLOCATE_HEAD.length;
+  const fdName = name();
+  if (fdName === null || !lit(',"mode":')) return null;
+  // mode is an int: past 2^31 - 1 it wraps, which the full reader does.
+  const mode = int();
+  if (mode < 0 || mode > 0x7fffffff || !lit(',"offset":')) return null;
+  const offset = int();
+  if (offset < 0 || !lit(',"len":')) return null;
+  const len = int();
+  if (len < 0 || !lit("}") || at !== text.length) return null;
+  const fd = names.peek(fdName);
+  if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
+  return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);
 }
 
 const isSafeCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
