@@ -10,18 +10,18 @@
  * snapshot digests (src/core/digest.ts). Any difference stops the run.
  *
  * Two ways of timing, chosen per case:
- *  - benchmark.js, for steps that leave the state as they found it (a bind and
+ *  - tinybench, for steps that leave the state as they found it (a bind and
  *    its delete, SPTE hits, read-only memslot lookups, start-up);
  *  - timed batches, for steps that consume their fixture (a first touch, a
  *    punch, a zap): the fixture is rebuilt untimed before each sample, and the
  *    step alone is timed with process.hrtime, repeated until a minimum time;
- *    mean and relative margin of error (95 %) are computed as benchmark.js does.
+ *    mean and relative margin of error (95 %) are computed as tinybench does.
  *
  * Module start-up (base64 decode, compile and instantiate of the embedded wasm)
  * is measured apart from steady state: cold in fresh Node processes, warm as
  * `new EngineCore()` once the module is compiled.
  */
-import Benchmark from "benchmark";
+import { Bench } from "tinybench";
 import { execFileSync, execSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -32,7 +32,7 @@ import { digestSnapshot } from "../src/core/digest.js";
 import { EngineCore } from "../src/core/engine.js";
 import { ReferenceCore } from "../src/core/reference/index.js";
 import { WASM_RELEASE_BASE64 } from "../src/core/wasm-binary.generated.js";
-import { parse } from "../src/cli/args.js";
+import { renderTable } from "../src/cli/table.js";
 
 const GMEM_SLOT = A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY;
 /** GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED. */
@@ -342,16 +342,36 @@ interface Timing {
 }
 
 interface Budget {
-  /** Seconds of timed work per case and core (benchmark.js maxTime). */
+  /** Seconds of timed work per case and core (tinybench time). */
   maxTime: number;
   minSamples: number;
 }
 
+/**
+ * Calls per timed sample: tinybench times each call of its task, and a step of
+ * tens of ns would be lost in the timer's own cost, so the task runs the step
+ * in a loop of k calls (k doubled until one loop takes at least 0.2 ms), as
+ * benchmark.js did with its compiled loops.
+ */
+function callsPerSample(fn: () => void): number {
+  for (let k = 1; ; k *= 2) {
+    const t0 = performance.now();
+    for (let i = 0; i < k; i++) fn();
+    if (performance.now() - t0 >= 0.2 || k >= 1 << 24) return k;
+  }
+}
+
 function withBenchmark(fn: () => void, budget: Budget): Timing {
-  const b = new Benchmark(fn, { maxTime: budget.maxTime, minSamples: budget.minSamples, minTime: Math.min(0.05, budget.maxTime / 4) });
-  b.run({ async: false });
-  if (b.error) throw b.error;
-  return { hz: b.hz, rme: b.stats.rme, samples: b.stats.sample.length };
+  const k = callsPerSample(fn);
+  // tinybench: iterations is a minimum, time the budget in ms; one task, run synchronously.
+  const bench = new Bench({ time: budget.maxTime * 1000, iterations: budget.minSamples, warmupTime: Math.min(50, (budget.maxTime * 1000) / 4), throws: true });
+  bench.add("step", () => {
+    for (let i = 0; i < k; i++) fn();
+  });
+  const [task] = bench.runSync();
+  const r = task.result;
+  if (r.state !== "completed") throw new Error(`micro-benchmark did not complete: ${r.state}`);
+  return { hz: (k * 1000) / r.latency.mean, rme: r.latency.rme, samples: r.latency.samplesCount };
 }
 
 /** Times `step` alone, `prepare` untimed before each sample; stops after maxTime of timed work (and minSamples). */
@@ -477,7 +497,7 @@ interface CoreFigures {
 export interface MicroRow {
   group: string;
   name: string;
-  method: "benchmark.js" | "timed batches";
+  method: "tinybench" | "timed batches";
   pages_per_op: number | null;
   ops_per_step: number;
   engine: CoreFigures;
@@ -503,13 +523,20 @@ function ns(x: number | null): string {
   return x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(3);
 }
 
+/** The flags of gmemsim bench --micro (declared in src/cli/commands.ts). */
+export interface MicroOptions {
+  json?: boolean;
+  quick?: boolean;
+  /** Where the JSON report is written. */
+  out?: string;
+}
+
 /**
- * gmemsim bench --micro [--quick] [--json] [--out FILE]: validates then times
+ * gmemsim bench --micro: validates then times
  * every micro case on both cores; prints a table (or JSON with --json), and
  * writes the JSON report to FILE with --out. Returns the exit code.
  */
-export async function runMicro(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: "boolean" }, quick: { type: "boolean" }, out: { type: "string" }, micro: { type: "boolean" } }, "gmemsim bench --micro [--quick] [--json] [--out FILE]");
+export async function runMicro(values: MicroOptions): Promise<number> {
   const quick = !!values.quick;
   const budget: Budget = quick ? { maxTime: 0.05, minSamples: 2 } : { maxTime: 1, minSamples: 5 };
   const ctx = benchContext();
@@ -538,22 +565,27 @@ export async function runMicro(argv: string[]): Promise<number> {
     const e = timeCase(c, "wasm", budget);
     const r = timeCase(c, "reference", budget);
     const ef = figures(c, e), rf = figures(c, r);
-    rows.push({ group: c.group, name: c.name, method: c.prepare ? "timed batches" : "benchmark.js", pages_per_op: c.pagesPerOp, ops_per_step: c.opsPerStep, engine: ef, reference: rf, speedup: ef.ops_per_s / rf.ops_per_s });
+    rows.push({ group: c.group, name: c.name, method: c.prepare ? "timed batches" : "tinybench", pages_per_op: c.pagesPerOp, ops_per_step: c.opsPerStep, engine: ef, reference: rf, speedup: ef.ops_per_s / rf.ops_per_s });
   }
 
   const report = { context: ctx, quick, startup, cases: rows };
-  const out = values.out as string | undefined;
+  const out = values.out;
   if (out) writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
   if (values.json) {
     console.log(JSON.stringify(report));
     return 0;
   }
   log("\nsteady state (ops/s of the core op; ns per page = ns per op / pages per op; speed-up = engine ops/s / reference ops/s, same run)");
-  const head = `${"case".padEnd(76)} ${"method".padEnd(13)} ${"engine op/s".padStart(12)} ${"ns/op".padStart(9)} ${"ns/page".padStart(8)} ${"±%".padStart(5)} ${"ref op/s".padStart(11)} ${"ref ns/page".padStart(11)} ${"speed-up".padStart(9)}`;
-  log(head);
-  log("-".repeat(head.length));
-  for (const r of rows) {
-    log(`${r.name.padEnd(76)} ${r.method.padEnd(13)} ${si(r.engine.ops_per_s).padStart(12)} ${ns(r.engine.ns_per_op).padStart(9)} ${ns(r.engine.ns_per_page).padStart(8)} ${r.engine.rme.toFixed(1).padStart(5)} ${si(r.reference.ops_per_s).padStart(11)} ${ns(r.reference.ns_per_page ?? r.reference.ns_per_op).padStart(11)} ${(r.speedup.toFixed(1) + "x").padStart(9)}`);
-  }
+  const columns = [
+    { title: "case" },
+    { title: "method" },
+    ...["engine op/s", "ns/op", "ns/page", "±%", "ref op/s", "ref ns/page", "speed-up"].map((title) => ({ title, align: "right" as const })),
+  ];
+  log(
+    renderTable(
+      columns,
+      rows.map((r) => [r.name, r.method, si(r.engine.ops_per_s).trim(), ns(r.engine.ns_per_op), ns(r.engine.ns_per_page), r.engine.rme.toFixed(1), si(r.reference.ops_per_s).trim(), ns(r.reference.ns_per_page ?? r.reference.ns_per_op), r.speedup.toFixed(1) + "x"]),
+    ),
+  );
   return 0;
 }

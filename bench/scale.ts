@@ -22,9 +22,11 @@
  * resident memory, at most 32 bytes per populated page.
  */
 import { writeFileSync } from "node:fs";
+import type { TopLevelSpec } from "vega-lite";
+import { renderPlot } from "./plot.js";
+import { renderTable } from "../src/cli/table.js";
 import * as A from "../src/abi/core-abi.js";
 import { EngineCore } from "../src/core/engine.js";
-import { die, parse } from "../src/cli/args.js";
 import { benchContext } from "./micro.js";
 
 const TIB_PAGES = 2 ** 28;
@@ -173,149 +175,116 @@ export function growHost(vmsTarget: number, pagesTarget: number, nsteps: number,
   return { steps, punches, target: { vms: vmsTarget, pages: pagesTarget }, mapped: map };
 }
 
-// ---------------------------------------------------------------- SVG
+// ---------------------------------------------------------------- plot
 
-function niceTicks(max: number, count = 5): number[] {
-  if (!(max > 0)) return [0, 1];
-  const raw = max / count;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-  const ticks: number[] = [];
-  for (let t = 0; t <= max + step * 1e-9; t += step) ticks.push(t);
-  if (ticks[ticks.length - 1] < max) ticks.push(ticks[ticks.length - 1] + step);
-  return ticks;
-}
-
-function fmt(x: number): string {
-  if (x === 0) return "0";
-  if (Math.abs(x) >= 1e6) return `${+(x / 1e6).toFixed(2)}M`;
-  if (Math.abs(x) >= 1e3) return `${+(x / 1e3).toFixed(1)}k`;
-  return `${+x.toFixed(2)}`;
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-interface Series {
-  label: string;
-  color: string;
-  dash?: string;
-  points: Array<[number, number]>;
-  markers?: boolean;
-}
-
-/** One panel: axes with ticks and labels, the series as polylines, a legend. */
-function panel(id: string, x0: number, y0: number, w: number, h: number, title: string, xlabel: string, ylabel: string, series: Series[]): string {
-  // The legend sits between the title and the plot area, so it never hides a point.
-  const m = { l: 64, r: 16, t: 40 + 16 * series.length, b: 48 };
-  const pw = w - m.l - m.r, ph = h - m.t - m.b;
-  const xmax = Math.max(...series.flatMap((s) => s.points.map((p) => p[0])));
-  const ymax = Math.max(...series.flatMap((s) => s.points.map((p) => p[1])));
-  const xt = niceTicks(xmax), yt = niceTicks(ymax);
-  const X = (x: number) => m.l + (x / xt[xt.length - 1]) * pw;
-  const Y = (y: number) => m.t + ph - (y / yt[yt.length - 1]) * ph;
-  const out: string[] = [];
-  out.push(`<g id="${id}" class="panel" transform="translate(${x0},${y0})">`);
-  out.push(`<text x="${m.l + pw / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`);
-  for (const t of yt) {
-    out.push(`<line x1="${m.l}" y1="${Y(t).toFixed(1)}" x2="${m.l + pw}" y2="${Y(t).toFixed(1)}" stroke="#e4e4e4"/>`);
-    out.push(`<text x="${m.l - 6}" y="${(Y(t) + 4).toFixed(1)}" text-anchor="end" font-size="11">${fmt(t)}</text>`);
-  }
-  for (const t of xt) {
-    out.push(`<line x1="${X(t).toFixed(1)}" y1="${m.t + ph}" x2="${X(t).toFixed(1)}" y2="${m.t + ph + 5}" stroke="#333"/>`);
-    out.push(`<text x="${X(t).toFixed(1)}" y="${m.t + ph + 18}" text-anchor="middle" font-size="11">${fmt(t)}</text>`);
-  }
-  out.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + ph}" stroke="#333"/>`);
-  out.push(`<line x1="${m.l}" y1="${m.t + ph}" x2="${m.l + pw}" y2="${m.t + ph}" stroke="#333"/>`);
-  out.push(`<text x="${m.l + pw / 2}" y="${h - 8}" text-anchor="middle" font-size="12">${esc(xlabel)}</text>`);
-  out.push(`<text transform="translate(16,${m.t + ph / 2}) rotate(-90)" text-anchor="middle" font-size="12">${esc(ylabel)}</text>`);
-  for (const s of series) {
-    const pts = s.points.map(([x, y]) => `${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join(" ");
-    out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""} points="${pts}"/>`);
-    if (s.markers) for (const [x, y] of s.points) out.push(`<circle cx="${X(x).toFixed(1)}" cy="${Y(y).toFixed(1)}" r="3" fill="${s.color}"/>`);
-  }
-  series.forEach((s, k) => {
-    const ly = 36 + k * 16;
-    out.push(`<line x1="${m.l + 10}" y1="${ly}" x2="${m.l + 34}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
-    out.push(`<text x="${m.l + 40}" y="${ly + 4}" font-size="11">${esc(s.label)}</text>`);
-  });
-  out.push(`</g>`);
-  return out.join("\n");
-}
-
-/** The two-panel plot: time per step, and memory, against populated pages. */
-export function scaleSvg(r: ScaleResult, subtitle: string): string {
-  const W = 1000, H = 440;
+/**
+ * The two-panel figure, as a Vega-Lite spec: on the left, the time each step
+ * took per page it populated (ns per new page, which stays flat if the cost is
+ * linear whatever the step's size, and shows machine noise as noise rather than
+ * as a slope); on the right, memory against populated pages, with the budget
+ * of 32 bytes per page.
+ */
+export function scaleSpec(r: ScaleResult, subtitle: string): TopLevelSpec {
   const steps = r.steps;
   const baseline = steps.length ? steps[0].rss_bytes - steps[0].total_bytes_per_page * steps[0].populated_pages : 0;
-  const first = steps[0];
-  const per = first ? `each step adds ${first.vms.toLocaleString("en-US")} VMs and ~${first.populated_pages.toLocaleString("en-US")} pages` : "";
-  const left = panel("time", 0, 30, W / 2, H - 30, "Wall time of each step", "populated pages (all VMs)", "ms per step", [
-    { label: `step time (${per})`, color: "#1f77b4", points: steps.map((s) => [s.populated_pages, s.step_ms]), markers: true },
-  ]);
+  let prev = 0;
+  const time = steps.map((s) => {
+    const added = s.populated_pages - prev;
+    prev = s.populated_pages;
+    return { pages: s.populated_pages, ns_per_page: added ? (s.step_ms * 1e6) / added : 0 };
+  });
   const last = steps[steps.length - 1];
-  const right = panel("memory", W / 2, 30, W / 2, H - 30, "Memory", "populated pages (all VMs)", "MiB", [
-    { label: "process RSS growth (since before the host)", color: "#d62728", points: [[0, 0], ...steps.map((s): [number, number] => [s.populated_pages, (s.rss_bytes - baseline) / MiB])], markers: true },
-    { label: "engine linear memory", color: "#2ca02c", points: [[0, 0], ...steps.map((s): [number, number] => [s.populated_pages, s.engine_bytes / MiB])], markers: true },
-    { label: "budget: 32 bytes per page", color: "#777", dash: "6 4", points: [[0, 0], [last?.populated_pages ?? 1, ((last?.populated_pages ?? 1) * 32) / MiB]] },
-  ]);
-  return [
-    `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="13" fill="#444">${esc(subtitle)}</text>`,
-    left,
-    right,
-    `</svg>`,
-    "",
-  ].join("\n");
+  const memory = [
+    { pages: 0, MiB: 0, series: "process RSS growth (since before the host)" },
+    { pages: 0, MiB: 0, series: "engine linear memory" },
+    ...steps.flatMap((s) => [
+      { pages: s.populated_pages, MiB: (s.rss_bytes - baseline) / MiB, series: "process RSS growth (since before the host)" },
+      { pages: s.populated_pages, MiB: s.engine_bytes / MiB, series: "engine linear memory" },
+    ]),
+    { pages: 0, MiB: 0, series: "budget: 32 bytes per page" },
+    { pages: last?.populated_pages ?? 1, MiB: ((last?.populated_pages ?? 1) * 32) / MiB, series: "budget: 32 bytes per page" },
+  ];
+  const x = { field: "pages", type: "quantitative", title: "populated pages (all VMs)", axis: { labelExpr: "datum.value === 0 ? '0' : format(datum.value, '~s')" } } as const;
+  const series = ["process RSS growth (since before the host)", "engine linear memory", "budget: 32 bytes per page"];
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: "One host grown step by step", subtitle, subtitleFontSize: 11 },
+    background: "white",
+    config: { font: "DejaVu Sans", view: { stroke: null } },
+    hconcat: [
+      {
+        name: "time",
+        title: "Time per populated page, per step",
+        width: 380,
+        height: 260,
+        data: { values: time },
+        mark: { type: "line", point: true },
+        encoding: { x, y: { field: "ns_per_page", type: "quantitative", title: "ns per new page", scale: { zero: true } } },
+      },
+      {
+        name: "memory",
+        title: "Memory",
+        width: 380,
+        height: 260,
+        data: { values: memory },
+        mark: { type: "line", point: true },
+        encoding: {
+          x,
+          y: { field: "MiB", type: "quantitative", title: "MiB" },
+          color: { field: "series", type: "nominal", title: null, legend: { orient: "bottom", direction: "vertical", labelLimit: 400 }, scale: { domain: series, range: ["#d62728", "#2ca02c", "#777777"] } },
+          strokeDash: { condition: { test: "datum.series === 'budget: 32 bytes per page'", value: [6, 4] }, value: [1, 0] },
+        },
+      },
+    ],
+  } as TopLevelSpec;
 }
 
 // ---------------------------------------------------------------- command
 
+/** The flags of gmemsim bench --scale (declared in src/cli/commands.ts). */
+export interface ScaleOptions {
+  json?: boolean;
+  quick?: boolean;
+  /** The SVG's file (default scale.svg); the PNG goes beside it. */
+  out?: string;
+  vms?: number;
+  pages?: number;
+  steps?: number;
+  allocOnly?: boolean;
+}
+
 /**
- * gmemsim bench --scale [--quick] [--json] [--out FILE] [--vms N] [--pages N] [--steps N]:
- * grows the host, prints a table (or JSON), writes the SVG plot to FILE
- * (default scale.svg). Returns the exit code.
+ * gmemsim bench --scale: grows the host, prints a table (or JSON), and plots
+ * it to FILE.svg and FILE.png. Returns the exit code.
  */
-export async function runScale(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    { json: { type: "boolean" }, quick: { type: "boolean" }, out: { type: "string" }, scale: { type: "boolean" }, vms: { type: "string" }, pages: { type: "string" }, steps: { type: "string" }, "alloc-only": { type: "boolean" } },
-    "gmemsim bench --scale [--quick] [--json] [--out FILE] [--vms N] [--pages N] [--steps N] [--alloc-only]",
-  );
+export async function runScale(values: ScaleOptions): Promise<number> {
   const quick = !!values.quick;
-  const num = (v: unknown, d: number) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n <= 0) die(`bench --scale: ${String(v)} is not a positive integer`);
-    return n;
-  };
-  const vmsTarget = num(values.vms, quick ? 64 : 1024);
-  const pagesTarget = num(values.pages, quick ? 200_000 : 10_000_000);
-  const nsteps = num(values.steps, quick ? 4 : 16);
-  const out = (values.out as string | undefined) ?? "scale.svg";
+  const vmsTarget = values.vms ?? (quick ? 64 : 1024);
+  const pagesTarget = values.pages ?? (quick ? 200_000 : 10_000_000);
+  const nsteps = values.steps ?? (quick ? 4 : 16);
+  const out = values.out ?? "scale.svg";
+  const png = out.replace(/\.svg$/i, "") + ".png";
   const ctx = benchContext();
-  const r = growHost(vmsTarget, pagesTarget, nsteps, !values["alloc-only"]);
+  const r = growHost(vmsTarget, pagesTarget, nsteps, !values.allocOnly);
   const last = r.steps[r.steps.length - 1];
   const subtitle = `gmemsim bench --scale: ${last.vms.toLocaleString("en-US")} VMs x 1 TiB gmem, ${last.populated_pages.toLocaleString("en-US")} pages populated${r.mapped ? " and mapped" : " (allocated only)"} (node ${ctx.node}, ${ctx.cpu}, commit ${ctx.commit})`;
-  writeFileSync(out, scaleSvg(r, subtitle));
+  const plot = await renderPlot(scaleSpec(r, subtitle));
+  writeFileSync(out, plot.svg);
+  writeFileSync(png, plot.png);
   if (values.json) {
-    console.log(JSON.stringify({ context: ctx, quick, svg: out, ...r }));
+    console.log(JSON.stringify({ context: ctx, quick, svg: out, png, ...r }));
     return 0;
   }
   console.log(`gmemsim bench --scale  (node ${ctx.node}, ${ctx.cpu} x${ctx.cores}, commit ${ctx.commit}${ctx.dirty ? "+dirty" : ""}${quick ? ", quick" : ""})`);
   console.log(`each VM: a 1 TiB gmem file in 1, 2 or 4 memslots; pages populated in runs of ${RUN} at scattered offsets, ${r.mapped ? "each allocated, then written by the guest (page + frame + SPTE)" : "allocated only (page + frame, no SPTE)"}`);
-  const head = `${"step".padStart(4)} ${"VMs".padStart(6)} ${"slots".padStart(6)} ${"populated".padStart(11)} ${"step ms".padStart(9)} ${"ns/new page".padStart(11)} ${"engine MiB".padStart(11)} ${"RSS MiB".padStart(9)} ${"engine B/page".padStart(13)} ${"total B/page".padStart(12)}`;
-  console.log(head);
-  console.log("-".repeat(head.length));
   let prev = 0;
-  for (const s of r.steps) {
+  const rows = r.steps.map((s) => {
     const added = s.populated_pages - prev;
     prev = s.populated_pages;
-    console.log(`${String(s.step).padStart(4)} ${String(s.vms).padStart(6)} ${String(s.memslots).padStart(6)} ${s.populated_pages.toLocaleString("en-US").padStart(11)} ${s.step_ms.toFixed(1).padStart(9)} ${(added ? (s.step_ms * 1e6) / added : 0).toFixed(1).padStart(11)} ${(s.engine_bytes / MiB).toFixed(1).padStart(11)} ${(s.rss_bytes / MiB).toFixed(1).padStart(9)} ${s.engine_bytes_per_page.toFixed(1).padStart(13)} ${s.total_bytes_per_page.toFixed(1).padStart(12)}`);
-  }
+    return [s.step, s.vms, s.memslots, s.populated_pages.toLocaleString("en-US"), s.step_ms.toFixed(1), (added ? (s.step_ms * 1e6) / added : 0).toFixed(1), (s.engine_bytes / MiB).toFixed(1), (s.rss_bytes / MiB).toFixed(1), s.engine_bytes_per_page.toFixed(1), s.total_bytes_per_page.toFixed(1)];
+  });
+  const titles = ["step", "VMs", "slots", "populated", "step ms", "ns/new page", "engine MiB", "RSS MiB", "engine B/page", "total B/page"];
+  console.log(renderTable(titles.map((title) => ({ title, align: "right" as const })), rows));
   console.log(`\npunching a whole 1 TiB file (one PUNCH command, timed alone):`);
   for (const p of r.punches) console.log(`  ${p.what}: ${p.us.toFixed(1)} µs, ${p.pages_freed.toLocaleString("en-US")} pages freed`);
   const rssOk = last.rss_bytes < 1.5 * 2 ** 30;
@@ -323,6 +292,6 @@ export async function runScale(argv: string[]): Promise<number> {
   const full = last.vms >= 1024 && last.populated_pages >= 10_000_000;
   console.log(`\nthe issue's target (1,024 VMs, 10,000,000 pages: RSS under 1,536 MiB, at most 32 bytes per populated page in all)${full ? "" : ": applies to the full run; figures of this run"}:`);
   console.log(`  RSS ${(last.rss_bytes / MiB).toFixed(0)} MiB${full ? (rssOk ? ": met" : ": NOT met") : ""}; ${last.total_bytes_per_page.toFixed(1)} bytes per populated page (engine ${last.engine_bytes_per_page.toFixed(1)})${full ? (bppOk ? ": met" : ": NOT met") : ""}`);
-  console.log(`plot: ${out}`);
+  console.log(`plot: ${out}, ${png}`);
   return 0;
 }

@@ -15,7 +15,7 @@ import * as gm from "../src/kvm/ops/gmem.js";
 import * as gu from "../src/kvm/ops/guest.js";
 import * as ms from "../src/kvm/ops/memslot.js";
 import * as vmo from "../src/kvm/ops/vm.js";
-import { parse } from "../src/cli/args.js";
+import { renderTable } from "../src/cli/table.js";
 import { replayText } from "../src/trace/replay.js";
 import { kernelBench } from "../src/oracle/bench.js";
 import { benchTiers, tiersLines } from "./tiers.js";
@@ -195,8 +195,15 @@ function context() {
   return { node: process.version, cpu: cpus()[0]?.model ?? "unknown", cores, load: loadavg()[0], commit };
 }
 
-export async function runBench(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: "boolean" }, quick: { type: "boolean" }, tiers: { type: "boolean" } }, "gmemsim bench [--json] [--quick] [--tiers]");
+/** The flags of gmemsim bench (declared in src/cli/commands.ts). */
+export interface WorkloadOptions {
+  json?: boolean;
+  quick?: boolean;
+  /** Only the tiers table (bench/tiers.ts). */
+  tiers?: boolean;
+}
+
+export async function runBench(values: WorkloadOptions): Promise<number> {
   const scale = values.quick ? 1 : 5;
   const ctx = context();
   // The public tiers beside the core alone, the plain-JS model and the C limit (bench/tiers.ts).
@@ -247,13 +254,14 @@ export async function runBench(argv: string[]): Promise<number> {
   console.log(tiersLines(tiers, ctx).join("\n"));
   console.log("");
   console.log(`gmemsim bench  (node ${ctx.node}, ${ctx.cpu}, commit ${ctx.commit}${values.quick ? ", quick" : ""})`);
-  console.log(`${"workload".padEnd(64)} ${"ops".padStart(9)} ${"engine ns/op".padStart(13)} ${"ref ns/op".padStart(11)} ${"speed-up".padStart(9)} ${"engine ms".padStart(10)} ${"ref ms".padStart(9)} ${"engine MiB".padStart(11)} ${"RSS +MiB".padStart(9)}`);
   let logSum = 0;
-  for (const r of rows) {
+  const table = rows.map((r) => {
     const ratio = r.reference_ns_per_op / r.engine_ns_per_op;
     logSum += Math.log(ratio);
-    console.log(`${r.name.padEnd(64)} ${String(r.ops).padStart(9)} ${r.engine_ns_per_op.toFixed(1).padStart(13)} ${r.reference_ns_per_op.toFixed(1).padStart(11)} ${(ratio.toFixed(1) + "x").padStart(9)} ${r.engine_ms.toFixed(1).padStart(10)} ${r.reference_ms.toFixed(1).padStart(9)} ${(r.engine_peak_bytes / 2 ** 20).toFixed(1).padStart(11)} ${(r.engine_rss_growth_bytes / 2 ** 20).toFixed(1).padStart(9)}`);
-  }
+    return [r.name, r.ops, r.engine_ns_per_op.toFixed(1), r.reference_ns_per_op.toFixed(1), ratio.toFixed(1) + "x", r.engine_ms.toFixed(1), r.reference_ms.toFixed(1), (r.engine_peak_bytes / 2 ** 20).toFixed(1), (r.engine_rss_growth_bytes / 2 ** 20).toFixed(1)];
+  });
+  const right = (title: string) => ({ title, align: "right" as const });
+  console.log(renderTable([{ title: "workload" }, ...["ops", "engine ns/op", "ref ns/op", "speed-up", "engine ms", "ref ms", "engine MiB", "RSS +MiB"].map(right)], table));
   console.log(`geometric mean speed-up of the engine over the reference model: ${Math.exp(logSum / rows.length).toFixed(1)}x`);
   const kernelRows = rows.filter((r) => r.kernel_ns_per_op !== null);
   if (!kernelRows.length) console.log("kernel: no figures (the live kernel is not available here)");

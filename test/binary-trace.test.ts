@@ -137,7 +137,7 @@ test("gmemsim convert makes a binary trace that gmemsim replay runs to the same 
       assert.is(b.stdout, a.stdout);
       assert.ok(a.stdout.includes("error"), "the trace errors at the end are in both outputs");
     }
-    assert.match(run("convert", src).stderr, /convert takes IN and OUT/);
+    assert.match(run("convert", src).stderr, /missing required argument 'OUT'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
-import { readSnapshot, Simulator } from "../src/index.js";
+import { Simulator } from "../src/index.js";
+import { readSnapshot } from "../src/check/index.js";
 import { effectOf, sceneOf, type NameBook } from "../src/web/scene.js";
 import { drawScene } from "../src/web/draw.js";
 

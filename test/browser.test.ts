@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
-import { PROFILES, readSnapshot, Simulator, type Snapshot } from "../src/index.js";
+import { PROFILES, Simulator } from "../src/index.js";
+import { readSnapshot, type Snapshot } from "../src/check/index.js";
 import { startServer, type Playground } from "../src/cli/serve.js";
 import { stringifyJson } from "../src/trace/json.js";
 
@@ -360,6 +361,7 @@ if (skip) {
       "donation.jsonl": /"mode": "donate"/,
       "migration.jsonl": /move_enc_context_from/,
       "flawed-policy.jsonl": /"fd": "lent".*PUNCH_HOLE/,
+      "quickstart.jsonl": /"op": "vcpu_access"/,
     };
     for (const f of readdirSync(join(root, "examples/scenarios")).filter((x) => x.endsWith(".jsonl"))) {
       const text = readFileSync(join(root, "examples/scenarios", f), "utf8");

@@ -5,9 +5,13 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readmeFuzzExamples } from "./helpers/readme.js";
 import * as gmemsim from "../src/index.js";
 
+const root = new URL("..", import.meta.url).pathname;
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const section = readme.slice(readme.indexOf("## The API"));
 const code = section.slice(section.indexOf("```ts\n") + 6, section.indexOf("\n```", section.indexOf("```ts\n")));
@@ -65,6 +69,28 @@ test("the fuzzing guide's example report is what the flawed policy's run says", 
   assert.is(r.failure!.originalLength, Number(line![3]), "length before shrinking");
   assert.is(r.failure!.trace.length, Number(line![4]), "length after shrinking");
   assert.ok(readme.replace(/\n/g, "").includes(JSON.stringify(r.failure!.failure.op)), "the op the README names is the one that failed");
+});
+
+test("the fuzzing guide's examples, run verbatim, catch the shipped flawed policy after the number of tests their comments say", () => {
+  const examples = readmeFuzzExamples();
+  assert.is(examples.length, 2);
+  // Inside the checkout, so that "gmemsim/..." resolves to this package by its own name (its exports map, its build).
+  const dir = mkdtempSync(join(root, ".scratch-readme-"));
+  try {
+    examples.forEach((code, k) => {
+      const file = join(dir, `example-${k}.mjs`);
+      writeFileSync(file, code + "\n");
+      const claimed = /Throws "Property failed after (\d+) tests"/.exec(code);
+      assert.ok(claimed, `example ${k} says what it throws`);
+      const r = spawnSync(process.execPath, [file], { encoding: "utf8", cwd: root });
+      assert.is(r.status, 1, `example ${k} throws: ${r.stderr.slice(0, 400)}`);
+      const actual = /Property failed after (\d+) tests/.exec(r.stderr)?.[1];
+      assert.is(actual, claimed![1], `example ${k}: the README's comment should say "Property failed after ${actual} tests" (the generator changed)`);
+      assert.match(r.stderr, /Counterexample: .*"PUNCH_HOLE"/, `example ${k} shows the punch that breaks owner control`);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -5,14 +5,9 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { decodeTrace, encodeTrace, isBinaryTrace } from "../trace/binary.js";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 
-const USAGE = "gmemsim convert IN OUT   (JSONL to binary, or binary to JSONL; - for stdin/stdout)";
-
-export async function convertCommand(argv: string[]): Promise<number> {
-  const { positionals } = parse(argv, {}, USAGE);
-  if (positionals.length !== 2) die(`convert takes IN and OUT\nusage: ${USAGE}`);
-  const [from, to] = positionals;
+export async function convertCommand(from: string, to: string): Promise<number> {
   let input: Uint8Array;
   try {
     input = readFileSync(from === "-" ? 0 : from);

@@ -9,7 +9,6 @@ import { digestSnapshot } from "../core/digest.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
-import { parse } from "./args.js";
 import { DEFAULT_PORT } from "./serve.js";
 
 const MiB = 1 << 20;
@@ -134,11 +133,16 @@ export function volume(ops: number, seed: number, engine: "wasm" | "reference" =
   return { sim, seconds, guestAccesses: faults, digest: digestSnapshot(sim.snapshot()) };
 }
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { ops: { type: "string", default: "1000000" }, seed: { type: "string", default: "1" }, quick: { type: "boolean" } }, "gmemsim demo [--ops N] [--seed N]");
+export interface DemoOptions {
+  ops: number;
+  seed: number;
+  quick?: boolean;
+}
+
+export async function demoCommand(values: DemoOptions): Promise<number> {
   tour();
-  const ops = values.quick ? 100_000 : Number(values.ops);
-  const seed = Number(values.seed);
+  const ops = values.quick ? 100_000 : values.ops;
+  const seed = values.seed;
   console.log(`\n9. High volume: ${ops.toLocaleString("en-US")} random operations over 64 VMs, each with a 1 GiB gmem file bound in one memslot`);
   console.log("   (guest reads and writes, single-page allocate and punch, 2 MiB punches), on the WebAssembly engine.");
   const run = volume(ops, seed);

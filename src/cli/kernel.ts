@@ -1,17 +1,17 @@
 /** gmemsim kernel TRACE [--json]: the same trace on the real kernel, through the C oracle. */
 import { kernelAvailability, runOnKernel } from "../oracle/driver.js";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 import { readTrace } from "./replay.js";
 import { stringifyJson } from "../trace/json.js";
 
-const USAGE = "gmemsim kernel TRACE [--json]";
+export interface KernelOptions {
+  json?: boolean;
+}
 
-export async function kernelCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: "boolean" } }, USAGE);
-  if (positionals.length !== 1) die(`kernel takes one TRACE (or -)\nusage: ${USAGE}`);
+export async function kernelCommand(trace: string, values: KernelOptions): Promise<number> {
   const avail = kernelAvailability();
   if (!avail.ok) die(`the real kernel is not available here: ${avail.reason}`, 3);
-  const results = await runOnKernel(readTrace(positionals[0]));
+  const results = await runOnKernel(readTrace(trace));
   for (const r of results) {
     if (values.json) console.log(stringifyJson(r));
     else {

@@ -1,6 +1,4 @@
-/**
- * gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2]
- */
+/** gmemsim replay TRACE: its flags are declared in ./commands.ts. */
 import { createReadStream, readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
@@ -14,11 +12,19 @@ import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
 import { traceNamer } from "../trace/namer.js";
 import { loadPolicy } from "../policy/load.js";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
 
-const USAGE = "gmemsim replay TRACE [--json] [--check] [--stats] [--engine wasm|reference] [--kernel 6.18|7.2] [--policy FILE] [--design vm|system|system+implicit]";
+export interface ReplayOptions {
+  json?: boolean;
+  check?: boolean;
+  stats?: boolean;
+  engine: "wasm" | "reference";
+  kernel: string;
+  policy?: string;
+  design: string;
+}
 
 /**
  * The trace as a stream of byte chunks (a file or stdin), with its first
@@ -73,39 +79,19 @@ export function readTrace(path: string): string {
   }
 }
 
-export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(
-    argv,
-    {
-      json: { type: "boolean" },
-      check: { type: "boolean" },
-      stats: { type: "boolean" },
-      engine: { type: "string", default: "wasm" },
-      kernel: { type: "string", default: "6.18" },
-      policy: { type: "string" },
-      design: { type: "string", default: "vm" },
-    },
-    USAGE,
-  );
-  if (positionals.length !== 1) die(`replay takes one TRACE (or -)\nusage: ${USAGE}`);
-  const engine = String(values.engine);
-  if (engine !== "wasm" && engine !== "reference") die(`--engine must be wasm or reference, not "${engine}"`);
-  let profile;
-  try {
-    profile = profileByName(String(values.kernel));
-  } catch (e) {
-    die((e as Error).message);
-  }
+export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
+  const engine = values.engine;
+  const profile = profileByName(values.kernel);
   let design;
   try {
-    design = designByName(String(values.design));
+    design = designByName(values.design);
   } catch (e) {
     die((e as Error).message);
   }
   // JSONL is read and replayed as it streams in (constant memory); a binary trace is read whole.
-  const trace = await openTrace(positionals[0]);
-  const binary = isBinaryTrace(trace.head);
-  const chunks = chunksOf(trace, positionals[0]);
+  const opened = await openTrace(trace);
+  const binary = isBinaryTrace(opened.head);
+  const chunks = chunksOf(opened, trace);
   let policy;
   if (values.policy !== undefined) {
     try {

@@ -6,7 +6,7 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { Core } from "./core.js";
-import { WASM_RELEASE_BASE64, WASM_DEBUG_BASE64 } from "./wasm-binary.generated.js";
+import { WASM_RELEASE_BASE64 } from "./wasm-binary.generated.js";
 
 /** The module's exports (assembly/index.ts): numbers only. */
 export interface EngineExports {
@@ -38,10 +38,17 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 const REUSE_GROWTH = 1 << 20;
 
 const modules: Partial<Record<"release" | "debug", WebAssembly.Module>> = {};
+/** The debug build's base64, registered by gmemsim/debug (src/debug.ts), so that no other bundle carries it. */
+let debugBase64: string | undefined;
+
+export function registerDebugWasm(base64: string): void {
+  debugBase64 = base64;
+}
 
 /** Compiles the embedded module once per process (synchronously: it is small). */
 function module(flavour: "release" | "debug"): WebAssembly.Module {
-  return (modules[flavour] ??= new WebAssembly.Module(decode(flavour === "release" ? WASM_RELEASE_BASE64 : WASM_DEBUG_BASE64)));
+  if (flavour === "debug" && debugBase64 === undefined) throw new Error("the debug engine ships on gmemsim/debug: use its debugCore()");
+  return (modules[flavour] ??= new WebAssembly.Module(decode(flavour === "release" ? WASM_RELEASE_BASE64 : debugBase64!)));
 }
 
 export class EngineCore implements Core {

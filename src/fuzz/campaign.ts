@@ -29,6 +29,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { die, parse } from "../cli/args.js";
+import { Progress, redraw } from "../cli/progress.js";
 import { mergeReports } from "../campaign/merge.js";
 import { intersectRanges, startPolicyCoverage, takePolicyCoverage } from "../campaign/policy-coverage.js";
 import { checkCampaignName, enqueueCampaign, shardsOf } from "../campaign/queue.js";
@@ -51,34 +52,6 @@ const USAGE =
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-/** A progress line: a bar on a terminal, plain periodic lines otherwise. */
-class Progress {
-  private last = 0;
-  private readonly tty = process.stderr.isTTY === true;
-  private readonly t0 = performance.now();
-  constructor(
-    private readonly label: string,
-    private readonly total: number,
-    private readonly seconds: number | undefined,
-  ) {}
-  update(ops: number, traces: number, final = false): void {
-    const now = performance.now();
-    if (!final && now - this.last < (this.tty ? 150 : 5000)) return;
-    this.last = now;
-    const s = (now - this.t0) / 1000;
-    const frac = this.seconds !== undefined ? Math.min(1, s / this.seconds) : Math.min(1, ops / this.total);
-    const rate = `${fmt(ops / Math.max(s, 1e-9))} ops/s`;
-    const text = `${this.label}: ${fmt(ops)} ops, ${fmt(traces)} traces, ${rate}, ${s.toFixed(1)} s`;
-    if (this.tty) {
-      const width = 24;
-      const done = Math.round(frac * width);
-      process.stderr.write(`\r[${"#".repeat(done)}${".".repeat(width - done)}] ${(frac * 100).toFixed(0).padStart(3)}% ${text}   ${final ? "\n" : ""}`);
-    } else process.stderr.write(`${text}\n`);
-  }
-  get elapsed(): number {
-    return (performance.now() - this.t0) / 1000;
-  }
-}
 
 /** The worker entry: the bundled file next to the CLI, or the TypeScript source under tsx. */
 function workerUrl(): { url: URL; execArgv: string[] } {
@@ -416,7 +389,7 @@ async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: s
         const now = performance.now();
         if (!tty && now - lastReport < 5000) return;
         lastReport = now;
-        process.stderr.write(tty ? `\r${line(p)}   ` : `${line(p)}\n`);
+        process.stderr.write(tty ? redraw(line(p)) : `${line(p)}\n`);
       },
       onShrinkStart: (f) => {
         process.stderr.write(`${tty ? "\n" : ""}fuzz --against kernel: trace ${f.traceIndex} (${f.ops} ops) diverges at op ${f.divergence.index}; shrinking it on the kernel...\n`);

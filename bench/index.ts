@@ -1,0 +1,11 @@
+/** The benchmarks' entry, bundled apart from the CLI (build/bench/bench.js): see src/cli/bench.ts. */
+export { runBench } from "./workloads.js";
+export { runMicro } from "./micro.js";
+export { runScale } from "./scale.js";
+
+/** gmemsim bench --check [--json] [--quick]: what checking costs (bench/check.ts measures; the CLI prints this text). */
+export async function checkText(o: { json?: boolean; quick?: boolean }): Promise<string> {
+  const { measureCheck, checkBenchLines } = await import("./check.js");
+  const b = measureCheck(o.quick === true);
+  return o.json ? JSON.stringify(b) : checkBenchLines(b).join("\n");
+}

@@ -1,0 +1,7 @@
+/**
+ * gmemsim/policy: what a permission policy is made of (the Policy interface,
+ * its requests and decisions, the views it sees) and the default policy, to
+ * write and type a policy module without the simulator.
+ */
+export { defaultPolicy } from "./default.js";
+export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./types.js";
