@@ -1,11 +1,11 @@
 /** gmemsim replay TRACE: its flags are declared in ./commands.ts. */
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { profileByName } from "../kvm/profile.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
-import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
+import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
 import { isBinaryTrace, replayBinary } from "../trace/binary.js";
 import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
@@ -26,12 +26,49 @@ export interface ReplayOptions {
   design: string;
 }
 
-function readTraceBytes(path: string): Uint8Array {
+/**
+ * The trace as a stream of byte chunks (a file or stdin), with its first
+ * bytes already read, so that a binary trace can be told from JSONL.
+ */
+async function openTrace(path: string): Promise<{ head: Uint8Array; rest: AsyncIterator<Uint8Array> }> {
+  const stream = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: 1 << 16 });
+  const it = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   try {
-    return readFileSync(path === "-" ? 0 : path);
+    // Enough bytes to tell a binary trace's magic (a pipe may deliver a few bytes at a time).
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    while (length < 64) {
+      const next = await it.next();
+      if (next.done) break;
+      parts.push(next.value);
+      length += next.value.length;
+    }
+    return { head: Buffer.concat(parts), rest: it };
   } catch (e) {
     die(`cannot read ${path}: ${(e as Error).message}`);
   }
+}
+
+/** The chunks of an opened trace, its first one included. */
+async function* chunksOf(t: { head: Uint8Array; rest: AsyncIterator<Uint8Array> }, path: string): AsyncGenerator<Uint8Array> {
+  if (t.head.length) yield t.head;
+  for (;;) {
+    let next;
+    try {
+      next = await t.rest.next();
+    } catch (e) {
+      die(`cannot read ${path}: ${(e as Error).message}`);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+/** A whole binary trace (its reader takes it at once). */
+async function wholeTrace(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return Buffer.concat(parts);
 }
 
 export function readTrace(path: string): string {
@@ -45,15 +82,16 @@ export function readTrace(path: string): string {
 export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
   const engine = values.engine;
   const profile = profileByName(values.kernel);
-  const bytes = readTraceBytes(trace);
   let design;
   try {
     design = designByName(values.design);
   } catch (e) {
     die((e as Error).message);
   }
-  const binary = isBinaryTrace(bytes);
-  const text = binary ? "" : new TextDecoder().decode(bytes);
+  // JSONL is read and replayed as it streams in (constant memory); a binary trace is read whole.
+  const opened = await openTrace(trace);
+  const binary = isBinaryTrace(opened.head);
+  const chunks = chunksOf(opened, trace);
   let policy;
   if (values.policy !== undefined) {
     try {
@@ -106,7 +144,8 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   let last: LineRecord | null = null;
   const chunk = values.check ? 1 : 4096;
   // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
-  for (const batch of binary ? replayBinary(host, bytes, chunk, rp) : replayText(host, text, chunk, rp)) {
+  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? replayBinary(host, await wholeTrace(chunks), chunk, rp) : replayPieces(host, linesOf(chunks), chunk, rp);
+  for await (const batch of batches) {
     for (const rec of batch) {
       emit(values.json ? resultJson(rec) : describe(rec));
       if (!checker) continue;

@@ -69,6 +69,12 @@ export interface OpDef {
   /** The errnos the op can answer with. */
   readonly errnos: readonly string[];
   readonly example: Readonly<Record<string, unknown>>;
+  /**
+   * Its int fields are read as numbers where exact (a safe integer inside the
+   * C type's range) and as bigints otherwise: the hot ops, whose runners take
+   * either, so that guest traffic pays no BigInt.
+   */
+  readonly numbers?: boolean;
   /** Not an upstream op: "simulator" (counters, host regions) or "inode/file design" (the 2023 design). */
   readonly extension?: "simulator" | "inode/file design" | "system design";
 }
@@ -163,6 +169,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   fallocate: {
     doc: "fallocate(2): KEEP_SIZE allocates, PUNCH_HOLE|KEEP_SIZE punches (zapping every binding's SPTEs).",
+    numbers: true,
     fields: {
       fd: fd(),
       mode: { kind: "flags", family: "falloc", ctype: "int", doc: "KEEP_SIZE, PUNCH_HOLE, ..." },
@@ -224,6 +231,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   load: {
     doc: "A host load of the byte at offset of a map: its value, or a signal.",
+    numbers: true,
     fields: { map: { kind: "map", doc: "the map" }, offset: { kind: "int", ctype: "s64", doc: "byte offset inside the page-rounded map" } },
     errnos: [],
     example: { op: "load", map: "m", offset: 0 },
@@ -231,6 +239,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   store: {
     doc: "A host store: fills the 4 KiB page holding offset with value.",
+    numbers: true,
     fields: { map: { kind: "map", doc: "the map" }, offset: { kind: "int", ctype: "s64", doc: "byte offset inside the page-rounded map" }, value: { kind: "byte", doc: "the byte stored" } },
     errnos: [],
     example: { op: "store", map: "m", offset: 0, value: 7 },
@@ -238,6 +247,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   vcpu_access: {
     doc: "A vCPU access at gpa through the x86 fault path: a value, an exit, or an errno.",
+    numbers: true,
     fields: {
       vm: vm(),
       gpa: u64("the guest physical address"),
