@@ -21,7 +21,7 @@
 #include <time.h>
 
 enum { OP_VM_CREATE = 1, OP_INODE_CREATE = 3, OP_FILE_CREATE = 5, OP_SLOT_CREATE = 7, OP_SLOT_SET_UADDR = 8,
-       OP_ALLOCATE = 11, OP_PUNCH = 12, OP_GUEST_ACCESS = 16 };
+       OP_ALLOCATE = 11, OP_PUNCH = 12, OP_GUEST_ACCESS = 16, OP_FILE_SET_FOREIGN = 29 };
 enum { SLOT_GUEST_MEMFD = 4, SLOT_GMEM_ONLY = 0x10000, PG_UPTODATE = 1 };
 #define MAXOBJ 4096
 
@@ -192,6 +192,8 @@ static void run(const double *c, size_t n) {
       }
       case OP_PUNCH: punch(&inodes[(int)c[1]], (uint64_t)c[2], (uint64_t)c[3]); break;
       case OP_VM_CREATE: break;
+      /* What a fault does on a page prepared private under another context: the limit has no private pages. */
+      case OP_FILE_SET_FOREIGN: break;
       case OP_INODE_CREATE: inodes[(int)c[1]].npages = (uint64_t)c[2]; break;
       case OP_FILE_CREATE: {
         File *f = &files[(int)c[1]];

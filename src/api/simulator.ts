@@ -27,7 +27,7 @@ import * as vmo from "../kvm/ops/vm.js";
 import * as lk from "../kvm/ops/link.js";
 import * as at from "../kvm/ops/attributes.js";
 import type { Perm } from "../kvm/perm.js";
-import { Replayer, resultLine, type ResultLine } from "../trace/replay.js";
+import { Replayer, resultLine, type LineRecord, type ResultLine } from "../trace/replay.js";
 import { toBits, wrap } from "../trace/numbers.js";
 import { camel, checkKnownKeys, isRecord, valueReader, type ValueReader } from "../trace/fields.js";
 import { show } from "../trace/json.js";
@@ -240,14 +240,27 @@ export class Simulator {
    * "i" counts this simulator's ops from 0 across calls, as one long trace.
    */
   apply(ops: ReadonlyArray<object | string> | string): ResultLine[] {
-    let recs;
-    if (typeof ops === "string") recs = ops.split("\n").map((line, n) => this.replayer.line(line, n + 1));
-    // Array.from visits holes too: every element gets its result.
-    else if (Array.isArray(ops)) recs = Array.from(ops, (op, n) => (typeof op === "string" ? this.replayer.line(op, n + 1) : this.replayer.op(op, n + 1)));
-    else recs = [this.replayer.op(ops as never, 1)];
+    const recs: LineRecord[] = [];
+    const rp = this.replayer;
+    if (typeof ops === "string") {
+      const lines = ops.split("\n");
+      for (let n = 0; n < lines.length; n++) {
+        const rec = rp.line(lines[n], n + 1);
+        if (rec) recs.push(rec);
+      }
+    } else if (Array.isArray(ops)) {
+      // Indexed, so that holes are visited too: every element gets its result.
+      for (let n = 0; n < ops.length; n++) {
+        const op = ops[n];
+        const rec = typeof op === "string" ? rp.line(op, n + 1) : rp.op(op, n + 1);
+        if (rec) recs.push(rec);
+      }
+    } else recs.push(rp.op(ops as never, 1));
     // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
     if (!policyReentry(this.host)) this.host.sync();
-    return recs.filter((r) => r !== null).map((r) => resultLine(r!));
+    const out: ResultLine[] = new Array(recs.length);
+    for (let k = 0; k < recs.length; k++) out[k] = resultLine(recs[k]);
+    return out;
   }
 
   /** The core's whole state, as the snapshot stream of core-abi.ts. */
@@ -320,17 +333,35 @@ export class Vm {
    * an exit ({exit: "mmio", gpa}, {errno, exit: "memory_fault", ...}); a gpa past
    * 2^53 is a bigint. Exits are results, not errors; only a closed VM throws (EBADF).
    */
-  access(gpa: Num, access: "read" | "write" | "exec", opts: { value?: number; private?: boolean } = {}): Result {
+  access(gpa: Num, access: "read" | "write" | "exec", opts?: { value?: number; private?: boolean }): Result {
+    // The common shapes (a safe gpa, a known access, at most a byte value and a boolean) go straight to the
+    // core, by the same rules as the declaration readers; anything else takes the readers below.
+    if (typeof gpa === "number" && gpa >= 0 && Number.isSafeInteger(gpa) && (access === "read" || access === "write" || access === "exec") && policyReentry(this.sim.host) === null) {
+      let value: unknown = 0;
+      // Omitted: as the kernel derives it.
+      let priv: unknown = undefined;
+      let plain = opts === undefined;
+      if (!plain && isRecord(opts)) {
+        plain = true;
+        for (const k in opts) if (k !== "value" && k !== "private") plain = false;
+        if (opts.value !== undefined) value = opts.value;
+        if (opts.private !== undefined) priv = opts.private;
+      }
+      if (plain && typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255 && (priv === undefined || typeof priv === "boolean")) {
+        const r = gu.vcpuAccessNow(this.host, this.obj, gpa, access, priv as boolean | undefined, value);
+        if (r.errno === "EBADF") check("vcpu_access", r);
+        return r;
+      }
+    }
     const r = guard(this.sim, "vcpu_access", () => {
       const kind = arg<gu.Access>("vcpu_access", "access", access);
       const o = options("access", opts, ["value", "private"]);
       const value = o.value === undefined ? 0 : arg<number>("vcpu_access", "value", o.value);
       // Omitted: as the kernel derives it; given, it must agree (EINVAL naming the rule otherwise).
       const priv = o.private === undefined ? undefined : arg<boolean>("vcpu_access", "private", o.private);
-      return gu.vcpuAccess(this.host, this.obj, arg("vcpu_access", "gpa", gpa), kind, priv, value);
+      return gu.vcpuAccessNow(this.host, this.obj, arg("vcpu_access", "gpa", gpa), kind, priv, value);
     });
     if (r.errno === "EBADF") check("vcpu_access", r);
-    this.host.sync();
     return r;
   }
 
@@ -383,7 +414,7 @@ export class GmemFile {
 
   /** fallocate(2) with an explicit mode (FALLOC_FL_* names or numbers). */
   fallocate(mode: FlagsArg, offset: Num, len: Num): void {
-    guard(this.sim, "fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(arg("fallocate", "mode", mode)), arg("fallocate", "offset", offset), arg("fallocate", "len", len))));
+    fallocateOf(this.sim, this.obj, mode, offset, len);
   }
 
   /** Allocates [offset, offset + len) (FALLOC_FL_KEEP_SIZE). */
@@ -483,6 +514,20 @@ export class GmemFile {
   }
 }
 
+/** A safe integer inside [lo, hi]: the same value whether read as a number or through its declaration. */
+const within = (v: unknown, lo: number, hi: number): v is number => typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+const S64_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** fallocate(2) of a gmem file or a memfd. */
+function fallocateOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj, mode: FlagsArg, offset: Num, len: Num): void {
+  // A numeric mode (an int) and safe offset and len (loff_t) are what the readers would return: straight to the op.
+  if (within(mode, -(2 ** 31), 2 ** 31 - 1) && within(offset, -S64_SAFE, S64_SAFE) && within(len, -S64_SAFE, S64_SAFE) && policyReentry(sim.host) === null) {
+    check("fallocate", fal.fallocate(sim.host, fd, mode, offset, len));
+    return;
+  }
+  guard(sim, "fallocate", () => check("fallocate", fal.fallocate(sim.host, fd, Number(arg("fallocate", "mode", mode)), arg("fallocate", "offset", offset), arg("fallocate", "len", len))));
+}
+
 /** fstat(2) of a gmem file or a memfd: size and blocks, exact. */
 function fstatOf(sim: Simulator, fd: GmemFileObj | SystemGmemObj | MemfdObj): { size: Int; blocks: Int } {
   return guard(sim, "fstat", () => {
@@ -544,7 +589,7 @@ export class Memfd {
 
   /** fallocate(2): KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE, or 0 (allocates and grows the size). */
   fallocate(mode: FlagsArg, offset: Num, len: Num): void {
-    guard(this.sim, "fallocate", () => check("fallocate", fal.fallocate(this.host, this.obj, Number(arg("fallocate", "mode", mode)), arg("fallocate", "offset", offset), arg("fallocate", "len", len))));
+    fallocateOf(this.sim, this.obj, mode, offset, len);
   }
 
   /** size and blocks (512-byte units of what is allocated), exact. */
@@ -577,31 +622,28 @@ export class Mapping {
 
   /** The byte offset as the trace reads it (s64); null outside the mapping, which is no memory of the process at all: SIGSEGV, as in a real one. */
   private inside(offset: Num): number | null {
+    if (typeof offset === "number" && Number.isSafeInteger(offset)) return !this.obj.alive || offset < 0 || offset >= this.obj.npages * 4096 ? null : offset;
     const off = arg("load", "offset", offset);
     return !this.obj.alive || off < 0n || off >= BigInt(this.obj.npages) * 4096n ? null : Number(off);
   }
 
   /** Reads the byte at offset; a fault is returned as {signal}. */
   load(offset: Num): { value?: number; signal?: string } {
-    return guard(this.sim, "load", () => {
-      const off = this.inside(offset);
-      if (off === null) return { signal: "SIGSEGV" };
-      const r = mm.hostAccess(this.sim.host, this.obj, off, false, 0);
-      this.sim.host.sync();
-      return r.signal ? { signal: r.signal } : { value: r.value as number };
-    });
+    const r = Number.isSafeInteger(offset) && policyReentry(this.sim.host) === null ? this.access(offset, false, 0) : guard(this.sim, "load", () => this.access(offset, false, 0));
+    return r.signal ? { signal: r.signal } : { value: r.value as number };
   }
 
   /** Fills the page holding offset with value; a fault is returned as {signal}. */
   store(offset: Num, value: number): { signal?: string } {
-    return guard(this.sim, "store", () => {
-      const v = arg<number>("store", "value", value);
-      const off = this.inside(offset);
-      if (off === null) return { signal: "SIGSEGV" };
-      const r = mm.hostAccess(this.sim.host, this.obj, off, true, v);
-      this.sim.host.sync();
-      return r.signal ? { signal: r.signal } : {};
-    });
+    const fast = Number.isSafeInteger(offset) && within(value, 0, 255) && policyReentry(this.sim.host) === null;
+    const r = fast ? this.access(offset, true, value) : guard(this.sim, "store", () => this.access(offset, true, arg<number>("store", "value", value)));
+    return r.signal ? { signal: r.signal } : {};
+  }
+
+  private access(offset: Num, store: boolean, value: number): Result {
+    const off = this.inside(offset);
+    if (off === null) return { signal: "SIGSEGV" };
+    return mm.hostAccessNow(this.sim.host, this.obj, off, store, value);
   }
 
   /** munmap(2) of the whole mapping: EBADF the second time, which changes nothing. */

@@ -122,7 +122,7 @@ export function volume(ops: number, seed: number, engine: "wasm" | "reference" =
     const page = (rand() * hot) | 0;
     const r = rand();
     if (r < 0.45) {
-      gu.vcpuAccess(host, vm.obj, page * 4096, r < 0.3 ? "read" : "write", false, page & 0xff);
+      gu.vcpuAccess(host, vm.obj, page * 4096, r < 0.3 ? "read" : "write", undefined, page & 0xff);
       faults++;
     } else if (r < 0.75) fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE, page * 4096, 4096);
     else if (r < 0.97) fal.fallocate(host, g.obj, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, page * 4096, 4096);

@@ -1,12 +1,12 @@
 /** gmemsim replay TRACE: its flags are declared in ./commands.ts. */
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { replayArgsKernel } from "../trace/replay-args.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
-import { Replayer, expectMismatch, replayText, resultLine, type LineRecord } from "../trace/replay.js";
+import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
 import { isBinaryTrace, replayBinary } from "../trace/binary.js";
 import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
@@ -28,12 +28,56 @@ export interface ReplayOptions {
   design: string;
 }
 
-function readTraceBytes(path: string): Uint8Array {
+/**
+ * The trace as a stream of byte chunks (a file or stdin), with its first
+ * bytes already read, so that a binary trace can be told from JSONL.
+ */
+async function openTrace(path: string, header: boolean): Promise<{ head: Uint8Array; ended: boolean; rest: AsyncIterator<Uint8Array> }> {
+  const stream = path === "-" ? process.stdin : createReadStream(path, { highWaterMark: 1 << 16 });
+  const it = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   try {
-    return readFileSync(path === "-" ? 0 : path);
+    // Enough bytes to tell a binary trace's magic (a pipe may deliver a few bytes at a time); with
+    // `header`, also the lines a `# replay-args` comment is looked for in (replayArgsKernel()'s 200).
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    let lines = 0;
+    let ended = false;
+    while (length < 64 || (header && lines < 200 && length < 1 << 16)) {
+      const next = await it.next();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      parts.push(next.value);
+      length += next.value.length;
+      for (const b of next.value) if (b === 10) lines++;
+    }
+    return { head: Buffer.concat(parts), ended, rest: it };
   } catch (e) {
     die(`cannot read ${path}: ${(e as Error).message}`);
   }
+}
+
+/** The chunks of an opened trace, its first one included. */
+async function* chunksOf(t: { head: Uint8Array; rest: AsyncIterator<Uint8Array> }, path: string): AsyncGenerator<Uint8Array> {
+  if (t.head.length) yield t.head;
+  for (;;) {
+    let next;
+    try {
+      next = await t.rest.next();
+    } catch (e) {
+      die(`cannot read ${path}: ${(e as Error).message}`);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+/** A whole binary trace (its reader takes it at once). */
+async function wholeTrace(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return Buffer.concat(parts);
 }
 
 export function readTrace(path: string): string {
@@ -46,22 +90,28 @@ export function readTrace(path: string): string {
 
 export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
   const engine = values.engine;
-  const bytes = readTraceBytes(trace);
   let design;
   try {
     design = designByName(values.design);
   } catch (e) {
     die((e as Error).message);
   }
-  const binary = isBinaryTrace(bytes);
-  const text = binary ? "" : new TextDecoder().decode(bytes);
+  // JSONL is read and replayed as it streams in (constant memory); a binary trace is read whole.
+  const opened = await openTrace(trace, values.kernel === undefined);
+  const binary = isBinaryTrace(opened.head);
   let profile;
   try {
-    // --kernel wins; else the trace's own `# replay-args: --kernel NAME` line; else the default profile.
-    profile = profileByName(values.kernel !== undefined ? String(values.kernel) : (replayArgsKernel(text) ?? DEFAULT_PROFILE.name));
+    // --kernel wins; else the trace's own `# replay-args: --kernel NAME` line (among its first lines, whole ones only); else the default profile.
+    let kernel = values.kernel;
+    if (kernel === undefined && !binary) {
+      const head = new TextDecoder().decode(opened.head);
+      kernel = replayArgsKernel(opened.ended ? head : head.slice(0, head.lastIndexOf("\n") + 1));
+    }
+    profile = profileByName(kernel ?? DEFAULT_PROFILE.name);
   } catch (e) {
     die((e as Error).message);
   }
+  const chunks = chunksOf(opened, trace);
   let policy;
   if (values.policy !== undefined) {
     try {
@@ -114,7 +164,8 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   let last: LineRecord | null = null;
   const chunk = values.check ? 1 : 4096;
   // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
-  for (const batch of binary ? replayBinary(host, bytes, chunk, rp) : replayText(host, text, chunk, rp)) {
+  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? replayBinary(host, await wholeTrace(chunks), chunk, rp) : replayPieces(host, linesOf(chunks), chunk, rp);
+  for await (const batch of batches) {
     for (const rec of batch) {
       emit(values.json ? resultJson(rec) : describe(rec));
       if (!checker) continue;

@@ -69,7 +69,13 @@ export function askPolicy<K extends Hook>(h: Host, hook: K, req: RequestOf<K>): 
   const policy = h.policy;
   const fn = policy[hook] as ((r: RequestOf<K>) => Decision) | undefined;
   if (!fn) return ALLOW;
-  if (policy !== defaultPolicy) deepFreeze(req);
+  if (policy === defaultPolicy) {
+    // gmemsim's own policy is pure: it neither throws, nor calls back, nor answers anything but a Decision,
+    // so it is asked directly (a fallocate asks once per call); its perm is still copied.
+    const d = fn.call(policy, req);
+    return d.allow && d.perm ? { allow: true, perm: [...d.perm] } : d;
+  }
+  deepFreeze(req);
   decidingHosts.push(h);
   decidingHooks.push(hook);
   let d: unknown;

@@ -45,6 +45,12 @@ export type HostEvent =
 
 type Filler = (res: Float64Array, base: number) => void;
 
+/**
+ * Fills a Result from its command's result words, given one argument the op
+ * kept (a module-level function, so that a hot op queues no closure).
+ */
+export type StaticFiller = (res: Float64Array, base: number, r: Result, arg: unknown) => void;
+
 /** First host virtual page handed out to mappings (4 GiB), and the gap kept between them. */
 const HVA_BASE_PAGE = 0x100000;
 const HVA_GUARD_PAGES = 1;
@@ -71,6 +77,16 @@ export class Host {
   private nextId = { vm: 0, inode: 0, file: 0, map: 0, pin: 0 };
   private nextHvaPage = HVA_BASE_PAGE;
   private pending: Array<{ index: number; fill: Filler }> = [];
+  /**
+   * The hot ops' pending Results (vCPU and host accesses), as parallel arrays
+   * of the command's index, its filler, the Result and one argument: no object
+   * and no closure per op, and the arrays keep their capacity between batches.
+   */
+  private hotIndex: number[] = [];
+  private hotFill: StaticFiller[] = [];
+  private hotResult: Result[] = [];
+  private hotArg: unknown[] = [];
+  private hotCount = 0;
   readonly vms = new Set<Vm>();
   readonly inodes = new Set<Inode>();
   readonly maps = new Set<HostMap>();
@@ -112,10 +128,35 @@ export class Host {
     this.pending.push({ index, fill });
   }
 
+  /** Fill `r` at flush with fill(res, base, r, arg), from the command queued at `index`. */
+  fillLater(index: number, fill: StaticFiller, r: Result, arg: unknown): void {
+    const k = this.hotCount++;
+    this.hotIndex[k] = index;
+    this.hotFill[k] = fill;
+    this.hotResult[k] = r;
+    this.hotArg[k] = arg;
+  }
+
   private drain(n: number): void {
     const res = this.core.results;
-    for (const p of this.pending) if (p.index < n) p.fill(res, p.index * A.RES_WORDS);
-    this.pending.length = 0;
+    const m = this.hotCount;
+    if (m > 0) {
+      const index = this.hotIndex;
+      const fill = this.hotFill;
+      const result = this.hotResult;
+      const arg = this.hotArg;
+      for (let k = 0; k < m; k++) {
+        if (index[k] < n) fill[k](res, index[k] * A.RES_WORDS, result[k], arg[k]);
+        // Dropped, so that a long run keeps no garbage alive.
+        result[k] = undefined as never;
+        arg[k] = undefined;
+      }
+      this.hotCount = 0;
+    }
+    if (this.pending.length) {
+      for (const p of this.pending) if (p.index < n) p.fill(res, p.index * A.RES_WORDS);
+      this.pending.length = 0;
+    }
     this.batchSink?.(res, n);
   }
 

@@ -12,7 +12,7 @@ import { isPerm, type Perm } from "../kvm/perm.js";
 import { show, type Json } from "./json.js";
 import type { Names } from "./names.js";
 import { toBits, toCap, toFlags, toProt, toVmType, wrap } from "./numbers.js";
-import type { FieldDef, OpDef } from "./opdefs.js";
+import type { CType, FieldDef, OpDef } from "./opdefs.js";
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */
 function distance(a: string, b: string): number {
@@ -185,31 +185,72 @@ export function knownFields(op: OpDef): string[] {
   return ["op", ...Object.keys(op.fields), ...(op.ignored ?? []), "expect"];
 }
 
+type FieldReader = (field: string, v: unknown, names: Names) => ArgValue;
+
+/**
+ * An int field's reader for an op that takes numbers (OpDef.numbers): a JSON
+ * integer that is exact as a double and already inside its C type's range is
+ * the same value either way, so it stays a number; anything else (a string, a
+ * value the type wraps, past 2^53) is read and wrapped as a bigint as before.
+ */
+function numberIntReader(ctype: CType): FieldReader {
+  const [lo, hi] = ctype === "u64" ? [0, Number.MAX_SAFE_INTEGER] : ctype === "s64" ? [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER] : ctype === "u32" ? [0, 2 ** 32 - 1] : [-(2 ** 31), 2 ** 31 - 1];
+  return (field, v) => (typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi ? v : wrap(toBits(field, v as Json), ctype));
+}
+
+/** A field's reader, chosen once per declaration (no switch on the kind per line). */
+function fieldReader(def: FieldDef, numbers: boolean): FieldReader {
+  switch (def.kind) {
+    case "int":
+      return numbers ? numberIntReader(def.ctype ?? "u64") : (field, v) => wrap(toBits(field, v as Json), def.ctype ?? "u64");
+    case "flags":
+      if (numbers) {
+        const int = numberIntReader(def.ctype ?? "u64");
+        return (field, v, names) => (typeof v === "number" ? int(field, v, names) : wrap(toFlags(field, def.family ?? "", v as Json), def.ctype ?? "u64"));
+      }
+      return (field, v) => wrap(toFlags(field, def.family ?? "", v as Json), def.ctype ?? "u64");
+    case "byte":
+      return (field, v) => readByte(field, v);
+    case "enum":
+      return (field, v) => readEnum(field, def, v);
+    case "vm":
+      return (field, v, names) => names.vm(field, v);
+    case "fd":
+      return (field, v, names) => names.fd(field, v);
+    case "map":
+      return (field, v, names) => names.map(field, v);
+    default:
+      return (field, v, names) => readField(field, def, v, names);
+  }
+}
+
 /** Per declaration, computed once: the known names (a Set, for the per-line check) and the fields in order. */
-interface Prepared {
+export interface Prepared {
   known: readonly string[];
   knownSet: ReadonlySet<string>;
   names: readonly string[];
   defs: readonly FieldDef[];
+  readers: readonly FieldReader[];
   /** Every field present, undefined: copied per line, so that each line's args share one shape. */
   template: Args;
 }
 const prepared = new WeakMap<OpDef, Prepared>();
-function prepare(op: OpDef): Prepared {
+export function prepare(op: OpDef): Prepared {
   let p = prepared.get(op);
   if (!p) {
     const known = knownFields(op);
     const names = Object.keys(op.fields);
-    p = { known, knownSet: new Set(known), names, defs: names.map((n) => op.fields[n]), template: Object.fromEntries(names.map((n) => [n, undefined])) };
+    const defs = names.map((n) => op.fields[n]);
+    p = { known, knownSet: new Set(known), names, defs, readers: defs.map((d) => fieldReader(d, op.numbers === true)), template: Object.fromEntries(names.map((n) => [n, undefined])) };
     prepared.set(op, p);
   }
   return p;
 }
 
 /** Refuses a field the op does not take, naming it, with the nearest known field. */
-export function checkFields(name: string, op: OpDef, line: Record<string, unknown>): void {
-  const p = prepare(op);
-  for (const k of Object.keys(line)) if (!p.knownSet.has(k)) checkKnownKeys(name, line, p.known);
+export function checkFields(name: string, op: OpDef, line: Record<string, unknown>, p: Prepared = prepare(op)): void {
+  // for-in allocates no key array; checkKnownKeys then names the first unknown own key.
+  for (const k in line) if (!p.knownSet.has(k)) return checkKnownKeys(name, line, p.known);
 }
 
 /**
@@ -218,13 +259,12 @@ export function checkFields(name: string, op: OpDef, line: Record<string, unknow
  * runs. Names are resolved here, and "as" is checked free.
  */
 
-export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names): Args {
-  const p = prepare(op);
+export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names, p: Prepared = prepare(op)): Args {
   const args: Args = { ...p.template };
   for (let k = 0; k < p.names.length; k++) {
     const field = p.names[k];
     const v = line[field];
-    args[field] = v !== undefined && Object.hasOwn(line, field) ? readField(field, p.defs[k], v, names) : absent(field, p.defs[k], op);
+    args[field] = v !== undefined && Object.hasOwn(line, field) ? p.readers[k](field, v, names) : absent(field, p.defs[k], op);
   }
   // Declared padding ("reserved", "pad1", "pad2") is accepted whatever it holds, as the kernel ignores it.
   return args;

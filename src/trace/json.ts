@@ -26,7 +26,65 @@ export class JsonSyntaxError extends Error {}
 /** Sticky, so that a number is matched where it stands instead of on a copy of the rest of the line. */
 const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 
+/**
+ * Text the native JSON.parse reads exactly as parseJson does: no number with a
+ * fraction or exponent or 16 digits or more (every integer is then a safe
+ * number) and no "__proto__" key. Matches in strings only send a line to the
+ * exact reader, which is never wrong.
+ */
+const NOT_NATIVE = /\d[.eE]|\d{16}|__proto__/;
+/** A key's closing quote: every key matches, and so may a string holding '":'. */
+const KEY_END = /"[ \t\n\r]*:/g;
+
+/** Keys of every object in a native parse, or -1 past MAX_DEPTH. */
+function keyCount(v: unknown, depth: number): number {
+  if (v === null || typeof v !== "object") return 0;
+  if (depth >= MAX_DEPTH) return -1;
+  let n = 0;
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      const k = keyCount(x, depth + 1);
+      if (k < 0) return -1;
+      n += k;
+    }
+    return n;
+  }
+  for (const key in v) {
+    const k = keyCount((v as Record<string, unknown>)[key], depth + 1);
+    if (k < 0) return -1;
+    n += k + 1;
+  }
+  return n;
+}
+
+/**
+ * The native parse where it gives the same value (most trace lines): its
+ * objects hold the same own keys as parseJson's, with Object.prototype
+ * (readers read own keys only). null where the exact reader must decide: a
+ * number it would read differently, a syntax error (for its sentence), a key
+ * given twice (the native parse keeps the last, so fewer keys come back than
+ * the text has), nesting past MAX_DEPTH.
+ */
+function parseNative(text: string): Json | null {
+  if (NOT_NATIVE.test(text)) return null;
+  let v: Json;
+  try {
+    v = JSON.parse(text) as Json;
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== "object") return v;
+  const keys = keyCount(v, 0);
+  if (keys < 0) return null;
+  KEY_END.lastIndex = 0;
+  let marks = 0;
+  while (KEY_END.test(text)) marks++;
+  return marks === keys ? v : null;
+}
+
 export function parseJson(text: string): Json {
+  const native = parseNative(text);
+  if (native !== null) return native;
   let i = 0;
   const ws = () => {
     while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;

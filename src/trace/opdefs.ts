@@ -76,6 +76,12 @@ export interface OpDef {
   readonly example: Readonly<Record<string, unknown>>;
   /** Ops the example needs run first, beyond the usual setup (an unpin needs its pin). */
   readonly exampleNeeds?: ReadonlyArray<Readonly<Record<string, unknown>>>;
+  /**
+   * Its int fields are read as numbers where exact (a safe integer inside the
+   * C type's range) and as bigints otherwise: the hot ops, whose runners take
+   * either, so that guest traffic pays no BigInt.
+   */
+  readonly numbers?: boolean;
   /** Not an upstream op: "simulator" (counters, host regions, pins), "inode/file design" or "system design" (the 2023 designs), "profile next" (linux-next). */
   readonly extension?: "simulator" | "inode/file design" | "profile next" | "system design";
 }
@@ -170,6 +176,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   fallocate: {
     doc: "fallocate(2): KEEP_SIZE allocates, PUNCH_HOLE|KEEP_SIZE punches (zapping every binding's SPTEs).",
+    numbers: true,
     fields: {
       fd: fd(),
       mode: { kind: "flags", family: "falloc", ctype: "int", doc: "KEEP_SIZE, PUNCH_HOLE, ..." },
@@ -231,6 +238,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   load: {
     doc: "A host load of the byte at offset of a map: its value, or a signal.",
+    numbers: true,
     fields: { map: { kind: "map", doc: "the map" }, offset: { kind: "int", ctype: "s64", doc: "byte offset inside the page-rounded map" } },
     errnos: [],
     example: { op: "load", map: "m", offset: 0 },
@@ -238,6 +246,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   store: {
     doc: "A host store: fills the 4 KiB page holding offset with value.",
+    numbers: true,
     fields: { map: { kind: "map", doc: "the map" }, offset: { kind: "int", ctype: "s64", doc: "byte offset inside the page-rounded map" }, value: { kind: "byte", doc: "the byte stored" } },
     errnos: [],
     example: { op: "store", map: "m", offset: 0, value: 7 },
@@ -245,6 +254,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
   },
   vcpu_access: {
     doc: "A vCPU access at gpa through the x86 fault path: a value, an exit, or an errno.",
+    numbers: true,
     fields: {
       vm: vm(),
       gpa: u64("the guest physical address"),

@@ -17,6 +17,7 @@ import * as lk from "../kvm/ops/link.js";
 import * as at from "../kvm/ops/attributes.js";
 import * as sy from "../kvm/ops/system.js";
 import type { Perm } from "../kvm/perm.js";
+import type { Bytes } from "../kvm/bytes.js";
 import type { Args, UserspaceAddr } from "./fields.js";
 import type { Names } from "./names.js";
 
@@ -25,9 +26,9 @@ export interface OpContext {
   names: Names;
 }
 
-/** A map offset must lie inside the page-rounded mapping. */
-function mapOffset(map: HostMap, off: bigint): number {
-  if (off < 0n || off >= BigInt(map.npages) * 4096n) throw new TraceError(`offset: ${off} is outside the ${map.npages}-page mapping`);
+/** A map offset (an s64: a number where exact, else a bigint) must lie inside the page-rounded mapping. */
+function mapOffset(map: HostMap, off: Bytes): number {
+  if (off < 0 || Number(off) >= map.npages * 4096) throw new TraceError(`offset: ${off} is outside the ${map.npages}-page mapping`);
   return Number(off);
 }
 
@@ -40,6 +41,8 @@ function create(c: OpContext, a: Args, kind: "vm" | "fd" | "map" | "pin", [r, ob
 const vm = (a: Args, k = "vm") => a[k] as Vm | null;
 const fd = (a: Args, k = "fd") => a[k] as Fd | null;
 const num = (a: Args, k: string) => a[k] as bigint;
+/** An int field of an op that takes numbers (OpDef.numbers): a number where exact, else a bigint. */
+const bytes = (a: Args, k: string) => a[k] as Bytes;
 
 /**
  * set_user_memory_region2 with an {"anon": NAME} that names no region yet: the
@@ -85,7 +88,7 @@ export const OPS: Readonly<Record<string, (c: OpContext, a: Args) => Result>> = 
   pwrite: (c, a) => gm.preadPwrite(c.host, fd(a), num(a, "len"), num(a, "offset"), true, a.value as number),
   ftruncate: (c, a) => gm.ftruncate(c.host, fd(a), num(a, "size")),
   close: (c, a) => gm.close(c.host, fd(a)),
-  fallocate: (c, a) => fal.fallocate(c.host, fd(a), Number(num(a, "mode")), num(a, "offset"), num(a, "len")),
+  fallocate: (c, a) => fal.fallocate(c.host, fd(a), Number(bytes(a, "mode")), bytes(a, "offset"), bytes(a, "len")),
   set_user_memory_region2: setRegion,
   anon_map: (c, a) => create(c, a, "map", mm.anonMap(c.host, num(a, "len"))),
   memfd: (c, a) => create(c, a, "fd", mm.memfdCreate(c.host, num(a, "size"))),
@@ -93,17 +96,17 @@ export const OPS: Readonly<Record<string, (c: OpContext, a: Args) => Result>> = 
   munmap: (c, a) => mm.munmap(c.host, a.map as HostMap),
   load: (c, a) => {
     const map = a.map as HostMap;
-    return mm.hostAccess(c.host, map, mapOffset(map, num(a, "offset")), false, 0);
+    return mm.hostAccess(c.host, map, mapOffset(map, bytes(a, "offset")), false, 0);
   },
   store: (c, a) => {
     const map = a.map as HostMap;
-    return mm.hostAccess(c.host, map, mapOffset(map, num(a, "offset")), true, a.value as number);
+    return mm.hostAccess(c.host, map, mapOffset(map, bytes(a, "offset")), true, a.value as number);
   },
   vcpu_access: (c, a) => {
     const access = a.access as gu.Access;
     if (access === "write" && a.value === undefined) throw new TraceError('missing field "value" (a write stores a byte)');
     // Omitted: as the kernel derives it; given, it must agree (a trace error otherwise).
-    return gu.vcpuAccess(c.host, vm(a), num(a, "gpa"), access, a.private as boolean | undefined, access === "write" ? (a.value as number) : 0);
+    return gu.vcpuAccess(c.host, vm(a), bytes(a, "gpa"), access, a.private as boolean | undefined, access === "write" ? (a.value as number) : 0);
   },
   set_memory_attributes: (c, a) => gu.setMemoryAttributes(c.host, vm(a), num(a, "address"), num(a, "size"), num(a, "attributes"), num(a, "flags")),
   memory_failure: (c, a) => gu.memoryFailure(c.host, fd(a), num(a, "offset")),

@@ -10,11 +10,12 @@ import { messageOf, type Result } from "../kvm/result.js";
 import { parseJson, JsonFraction, JsonSyntaxError, show, type Json } from "./json.js";
 import { Names } from "./names.js";
 import { OPS, type OpContext } from "./ops.js";
-import { checkFields, isRecord, readArgs, suggestion } from "./fields.js";
+import { checkFields, isRecord, prepare, readArgs, suggestion, type Prepared } from "./fields.js";
 import { OP_DEFS, type OpDef } from "./opdefs.js";
+import { hotOp, runHotLine, runHotOp } from "./hot-lines.js";
 
 /** Each op's declaration and runner, looked up once per line (a Map: no inherited names). */
-const TABLE = new Map(Object.keys(OP_DEFS).map((name) => [name, { def: OP_DEFS[name], run: OPS[name] }]));
+const TABLE = new Map(Object.keys(OP_DEFS).map((name) => [name, { def: OP_DEFS[name], run: OPS[name], prepared: prepare(OP_DEFS[name]) }]));
 
 export type ResultLine = { i: number; [k: string]: unknown };
 
@@ -55,6 +56,11 @@ export class Replayer {
     const t = text.trim();
     if (t === "" || t.startsWith("#")) return null;
     const i = this.count++;
+    const hot = hotOp(t);
+    if (hot && policyReentry(this.host) === null) {
+      const result = runHotLine(this.host, this.names, hot, t);
+      if (result) return { i, lineNo, op: hot, result, expect: undefined };
+    }
     let parsed: Json;
     try {
       parsed = parseJson(t);
@@ -69,6 +75,11 @@ export class Replayer {
 
   private run(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
     try {
+      const op = line.op;
+      if ((op === "vcpu_access" || op === "fallocate") && policyReentry(this.host) === null) {
+        const result = runHotOp(this.host, this.names, line);
+        if (result) return { i, lineNo, op, result, expect: undefined };
+      }
       return this.runOp(i, lineNo, line);
     } catch (e) {
       // A value the reader could not even look at (an API caller's getter that throws, a proxy).
@@ -77,13 +88,29 @@ export class Replayer {
   }
 
   private runOp(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {
+    // The common line first, with no intermediate object: a string op of the table and no "expect".
+    const op = line.op;
+    if (typeof op === "string" && line.expect === undefined && Object.hasOwn(line, "op")) {
+      const entry = TABLE.get(op);
+      if (entry) {
+        try {
+          checkFields(op, entry.def, line, entry.prepared);
+        } catch (e) {
+          return failed(i, lineNo, op, `${op}: ${(e as Error).message}`);
+        }
+        return this.runEntry(i, lineNo, op, entry, line, undefined);
+      }
+    }
     const shape = readShape(line);
     if ("error" in shape) return failed(i, lineNo, shape.op, shape.error, shape.expect);
-    const { op, entry, expect } = shape;
+    return this.runEntry(i, lineNo, shape.op, shape.entry, line, shape.expect);
+  }
+
+  private runEntry(i: number, lineNo: number, op: string, entry: Entry, line: Record<string, unknown>, expect: Record<string, unknown> | undefined): LineRecord {
     const reentry = policyReentry(this.host);
     if (reentry) return failed(i, lineNo, op, `${op}: ${reentry}`, expect);
     try {
-      const args = readArgs(op, entry.def, line, this.names);
+      const args = readArgs(op, entry.def, line, this.names, entry.prepared);
       return { i, lineNo, op, result: entry.run(this.ctx, args), expect };
     } catch (e) {
       if (e instanceof TraceError) return failed(i, lineNo, op, `${op}: ${e.message}`, expect);
@@ -93,8 +120,10 @@ export class Replayer {
   }
 }
 
+type Entry = { def: OpDef; run: (typeof OPS)[string]; prepared: Prepared };
+
 type Shape =
-  | { op: string; entry: { def: OpDef; run: (typeof OPS)[string] }; expect?: Record<string, unknown> }
+  | { op: string; entry: Entry; expect?: Record<string, unknown> }
   | { op: string | null; error: string; expect?: Record<string, unknown> };
 
 /**
@@ -113,7 +142,7 @@ function readShape(line: Record<string, unknown>): Shape {
   const entry = TABLE.get(op);
   if (!entry) return { op, error: `unknown op ${show(op)}${suggestion(op, Object.keys(OP_DEFS))}`, expect };
   try {
-    checkFields(op, entry.def, line);
+    checkFields(op, entry.def, line, entry.prepared);
   } catch (e) {
     return { op, error: `${op}: ${(e as Error).message}`, expect };
   }
@@ -204,4 +233,44 @@ export function* replayText(host: Host, text: string, chunk = 4096, rp = new Rep
   }
   host.sync();
   if (batch.length) yield batch;
+}
+
+/**
+ * Runs a trace whose lines arrive in pieces (a streaming reader's, each an
+ * array of whole lines), syncing once per chunk and yielding each chunk's
+ * records as soon as they are final: memory stays constant whatever the
+ * trace's length. Line numbers count across pieces.
+ */
+export async function* replayPieces(host: Host, pieces: AsyncIterable<string[]>, chunk = 4096, rp = new Replayer(host)): AsyncGenerator<LineRecord[]> {
+  let batch: LineRecord[] = [];
+  let lineNo = 0;
+  for await (const lines of pieces) {
+    for (let n = 0; n < lines.length; n++) {
+      const rec = rp.line(lines[n], ++lineNo);
+      if (rec) batch.push(rec);
+      if (batch.length >= chunk) {
+        host.sync();
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  host.sync();
+  if (batch.length) yield batch;
+}
+
+/**
+ * Splits a byte stream into lines at "\n" (as text.split("\n") would, the
+ * last line included), decoding UTF-8 across chunk boundaries: one array of
+ * whole lines per chunk read.
+ */
+export async function* linesOf(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string[]> {
+  const decoder = new TextDecoder();
+  let rest = "";
+  for await (const bytes of chunks) {
+    const lines = (rest + decoder.decode(bytes, { stream: true })).split("\n");
+    rest = lines.pop()!;
+    if (lines.length) yield lines;
+  }
+  yield [rest + decoder.decode()];
 }

@@ -5,7 +5,7 @@
  * and the simulator's counters.
  */
 import * as A from "../../abi/core-abi.js";
-import type { Host } from "../host.js";
+import type { Host, StaticFiller } from "../host.js";
 import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { exact, fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
@@ -123,40 +123,77 @@ export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, va
   return index;
 }
 
+/** The gfn of a u64 byte address (number or bigint): plain arithmetic below 2^53. */
+function gfnOf(gpa: Bytes): number {
+  return typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
+}
+
 /**
- * A vCPU access at gpa (a u64 byte address, number or bigint). `priv`, when
- * given, must agree with what the kernel derives (a trace error otherwise);
- * omitted means "as derived".
+ * Completes a vCPU access's Result from its result words (core-abi.ts RES_*).
+ * `gpa` is the access's address; a read's value is kept only for reads.
+ */
+function fillAccess(res: Float64Array, base: number, r: Result, gpa: Bytes, read: boolean): void {
+  const code = res[base];
+  if (code === A.RES_OK) {
+    if (read) r.value = res[base + 1];
+    return;
+  }
+  const o = GUEST_OUTCOMES[code];
+  if (o.errno || o.signal) delete r.ret;
+  if (o.errno) r.errno = o.errno;
+  if (o.signal) r.signal = o.signal;
+  if (o.exit) r.exit = o.exit;
+  if (o.exit === "mmio") r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
+  else if (o.exit === "internal_error") r.suberror = 1;
+  else if (o.exit === "memory_fault") {
+    r.gpa = exact(BigInt(gfnOf(gpa)) << 12n);
+    r.size = 4096;
+    r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
+  }
+}
+// Module-level fillers for the host's pending list: no closure per access.
+const fillRead: StaticFiller = (res, base, r, gpa) => fillAccess(res, base, r, gpa as Bytes, true);
+const fillOther: StaticFiller = (res, base, r, gpa) => fillAccess(res, base, r, gpa as Bytes, false);
+
+/**
+ * A given `private` must agree with what the kernel derives: a trace error
+ * otherwise. A line that cannot run changes nothing, so this comes before
+ * vcpuDenied() reserves a frame.
+ */
+function checkPrivate(h: Host, vm: Vm | null, gfn: number, priv: boolean | undefined): void {
+  if (priv === undefined || !vm || !vm.fdOpen || vm.contextMovedAway) return;
+  const why = privateDisagrees(h, vm, gfn, priv);
+  if (why) throw new TraceError(why);
+}
+
+/**
+ * A vCPU access at gpa (a u64 byte address, number or bigint); its Result is
+ * final at the next flush. `priv`, when given, must agree with what the kernel
+ * derives (a trace error otherwise); omitted means "as derived".
  */
 export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number): Result {
-  const gfn = typeof gpa === "number" && Number.isSafeInteger(gpa) && gpa >= 0 ? Math.floor(gpa / 4096) : Number(BigInt.asUintN(64, BigInt(gpa)) >> 12n);
-  // A line that cannot run changes nothing: the flag is checked before vcpuDenied() reserves a frame.
-  if (priv !== undefined && vm && vm.fdOpen && !vm.contextMovedAway) {
-    const why = privateDisagrees(h, vm, gfn, priv);
-    if (why) throw new TraceError(why);
-  }
+  const gfn = gfnOf(gpa);
+  checkPrivate(h, vm, gfn, priv);
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
   const r: Result = { ret: 0 };
-  h.fillAt(queueVcpuAccess(h, vm!, gfn, ACCESS[access], value), (res, base) => {
-    const code = res[base];
-    if (code === A.RES_OK) {
-      if (access === "read") r.value = res[base + 1];
-      return;
-    }
-    const o = GUEST_OUTCOMES[code];
-    if (o.errno || o.signal) delete r.ret;
-    if (o.errno) r.errno = o.errno;
-    if (o.signal) r.signal = o.signal;
-    if (o.exit) r.exit = o.exit;
-    if (o.exit === "mmio") r.gpa = typeof gpa === "number" && Number.isSafeInteger(gpa) ? gpa : exact(BigInt.asUintN(64, BigInt(gpa)));
-    else if (o.exit === "internal_error") r.suberror = 1;
-    else if (o.exit === "memory_fault") {
-      r.gpa = exact(BigInt(gfn) << 12n);
-      r.size = 4096;
-      r.flags = res[base + 1] & A.MEMFAULT_PRIVATE ? ["PRIVATE"] : [];
-    }
-  });
+  h.fillLater(queueVcpuAccess(h, vm!, gfn, ACCESS[access], value), access === "read" ? fillRead : fillOther, r, gpa);
+  return r;
+}
+
+/**
+ * The same access run at once (the object API's Vm.access): the batch is
+ * flushed and the Result read straight from the command's result words.
+ */
+export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number): Result {
+  const gfn = gfnOf(gpa);
+  checkPrivate(h, vm, gfn, priv);
+  const denied = vcpuDenied(h, vm);
+  if (denied) return denied;
+  const index = queueVcpuAccess(h, vm!, gfn, ACCESS[access], value);
+  h.sync();
+  const r: Result = { ret: 0 };
+  fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, access === "read");
   return r;
 }
 

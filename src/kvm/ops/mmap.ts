@@ -7,7 +7,7 @@
 import * as A from "../../abi/core-abi.js";
 import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, TASK_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE } from "../../uapi/constants.js";
 
-import type { Host } from "../host.js";
+import type { Host, StaticFiller } from "../host.js";
 import { GmemFile, HostMap, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
 
@@ -100,19 +100,36 @@ export function hostAccessDenied(h: Host): Result | null {
   return null;
 }
 
-/** A load or store at byte `offset` of a map (the trace layer checked it lies inside). */
+/** Completes a host access's Result from its result words: a load's value, or the signal. */
+function fillHostAccess(res: Float64Array, base: number, r: Result, load: boolean): void {
+  const code = res[base];
+  if (code === A.RES_OK) {
+    if (load) r.value = res[base + 1];
+    return;
+  }
+  delete r.ret;
+  r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
+}
+// Module-level fillers for the host's pending list: no closure per access.
+const fillLoad: StaticFiller = (res, base, r) => fillHostAccess(res, base, r, true);
+const fillStore: StaticFiller = (res, base, r) => fillHostAccess(res, base, r, false);
+
+/** A load or store at byte `offset` of a map (the trace layer checked it lies inside); its Result is final at the next flush. */
 export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
   const denied = hostAccessDenied(h);
   if (denied) return denied;
   const r: Result = { ret: 0 };
-  h.fillAt(queueHostAccess(h, map, offset, store, value), (res, base) => {
-    const code = res[base];
-    if (code === A.RES_OK) {
-      if (!store) r.value = res[base + 1];
-      return;
-    }
-    delete r.ret;
-    r.signal = code === A.RES_SIGSEGV ? "SIGSEGV" : "SIGBUS";
-  });
+  h.fillLater(queueHostAccess(h, map, offset, store, value), store ? fillStore : fillLoad, r, null);
+  return r;
+}
+
+/** The same access run at once (the object API's Mapping.load and store): the Result is read straight from the result words. */
+export function hostAccessNow(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
+  const denied = hostAccessDenied(h);
+  if (denied) return denied;
+  const index = queueHostAccess(h, map, offset, store, value);
+  h.sync();
+  const r: Result = { ret: 0 };
+  fillHostAccess(h.core.results, index * A.RES_WORDS, r, !store);
   return r;
 }

@@ -1,0 +1,146 @@
+/**
+ * The hot lines of a JSONL trace, read without the JSON reader: a guest access
+ * or a fallocate written exactly as gmemsim writes them (JSON.stringify of the
+ * op object: these keys, in this order, no spaces, plain names, integers
+ * exact as doubles). Such a line holds nothing the declarations could refuse
+ * once these patterns match and the names are live objects of the right kind,
+ * so it runs straight into its op with the values the full reader would give.
+ * Every other line, and any doubt (a dead or unknown name, a value out of
+ * range, another key order), returns null and takes the full reader, whose
+ * rules and sentences are the only ones.
+ */
+import type { Host } from "../kvm/host.js";
+import { GmemFile, Memfd, Vm } from "../kvm/objects.js";
+import type { Result } from "../kvm/result.js";
+import * as fal from "../kvm/ops/fallocate.js";
+import * as gu from "../kvm/ops/guest.js";
+import type { Names } from "./names.js";
+
+const ACCESS_HEAD = '{"op":"vcpu_access","vm":"';
+const FALLOCATE_HEAD = '{"op":"fallocate","fd":"';
+
+/** The op the line names, if it is one of the hot ones (a cheap look before the line is scanned). */
+export function hotOp(text: string): "vcpu_access" | "fallocate" | null {
+  if (text.startsWith(ACCESS_HEAD)) return "vcpu_access";
+  if (text.startsWith(FALLOCATE_HEAD)) return "fallocate";
+  return null;
+}
+
+/**
+ * A scanner over one line, with its cursor kept here: a hot line is read
+ * with no allocation but its name. Each reader returns a failure value (false,
+ * -1, null) at anything it does not expect.
+ */
+let line = "";
+let at = 0;
+
+/** The exact text s at the cursor. */
+function lit(s: string): boolean {
+  if (!line.startsWith(s, at)) return false;
+  at += s.length;
+  return true;
+}
+
+/** A JSON integer of 1 to 15 digits (exact as a double), no leading zero; -1 otherwise. */
+function int(): number {
+  const start = at;
+  let v = 0;
+  while (at < line.length) {
+    const c = line.charCodeAt(at);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    at++;
+  }
+  const n = at - start;
+  return n === 0 || n > 15 || (n > 1 && line.charCodeAt(start) === 48) ? -1 : v;
+}
+
+/** A name up to its closing quote (consumed), with no escape and no control character (which JSON refuses raw); null otherwise. */
+function name(): string | null {
+  const start = at;
+  while (at < line.length) {
+    const c = line.charCodeAt(at);
+    if (c === 34) return line.slice(start, at++);
+    if (c === 92 || c < 32) return null;
+    at++;
+  }
+  return null;
+}
+
+/**
+ * Runs a hot line (already trimmed) of the op hotOp() named and returns its
+ * Result, or null when the line must take the full reader (nothing has run then).
+ */
+export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "fallocate", text: string): Result | null {
+  line = text;
+  if (op === "vcpu_access") {
+    at = ACCESS_HEAD.length;
+    const vmName = name();
+    if (vmName === null || !lit(',"gpa":')) return null;
+    const gpa = int();
+    if (gpa < 0 || !lit(',"access":"')) return null;
+    const access: gu.Access | null = lit('read"') ? "read" : lit('write"') ? "write" : lit('exec"') ? "exec" : null;
+    if (access === null) return null;
+    const value = lit(',"value":') ? int() : undefined;
+    // A write needs its byte, and a byte is at most 255: the full reader says why otherwise.
+    if (value === -1 || (value !== undefined && value > 255) || (access === "write" && value === undefined)) return null;
+    if (!lit("}") || at !== text.length) return null;
+    const vm = names.peek(vmName);
+    if (!(vm instanceof Vm)) return null;
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? value! : 0);
+  }
+  at = FALLOCATE_HEAD.length;
+  const fdName = name();
+  if (fdName === null || !lit(',"mode":')) return null;
+  // mode is an int: past 2^31 - 1 it wraps, which the full reader does.
+  const mode = int();
+  if (mode < 0 || mode > 0x7fffffff || !lit(',"offset":')) return null;
+  const offset = int();
+  if (offset < 0 || !lit(',"len":')) return null;
+  const len = int();
+  if (len < 0 || !lit("}") || at !== text.length) return null;
+  const fd = names.peek(fdName);
+  if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
+  return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);
+}
+
+const isSafeCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/** Only these own keys (inherited ones never count, and an unknown one sends the op to the full reader). */
+function onlyKeys(obj: Record<string, unknown>, a: string, b: string, c: string, d: string, e: string): boolean {
+  for (const k in obj) if ((k !== a && k !== b && k !== c && k !== d && k !== e) || !Object.hasOwn(obj, k)) return false;
+  return true;
+}
+
+/**
+ * The same for an op given as an object (the batch tier): a guest access or a
+ * fallocate whose fields are plain names and safe integers, with no other key.
+ * null sends it to the full reader.
+ */
+export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>): Result | null {
+  const op = obj.op;
+  if (op === "vcpu_access") {
+    const name = obj.vm;
+    const gpa = obj.gpa;
+    const access = obj.access;
+    const value = obj.value;
+    if (typeof name !== "string" || !isSafeCount(gpa) || (access !== "read" && access !== "write" && access !== "exec")) return null;
+    if (value === undefined ? access === "write" : !(isSafeCount(value) && value <= 255)) return null;
+    if (!onlyKeys(obj, "op", "vm", "gpa", "access", "value")) return null;
+    const vm = names.peek(name);
+    if (!(vm instanceof Vm)) return null;
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? (value as number) : 0);
+  }
+  if (op === "fallocate") {
+    const name = obj.fd;
+    const mode = obj.mode;
+    const offset = obj.offset;
+    const len = obj.len;
+    if (typeof name !== "string" || !isSafeCount(mode) || mode > 0x7fffffff || !isSafeCount(offset) || !isSafeCount(len)) return null;
+    if (!onlyKeys(obj, "op", "fd", "mode", "offset", "len")) return null;
+    const fd = names.peek(name);
+    if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
+    return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);
+  }
+  return null;
+}
