@@ -106,6 +106,11 @@ export class EngineCore implements Core {
     return i;
   }
 
+  /** Command i of the last batch, as it was sent (CMD_WORDS words): the run leaves the buffer as it was. */
+  command(i: number): number[] {
+    return Array.from(this.cmd.subarray(i * A.CMD_WORDS, (i + 1) * A.CMD_WORDS));
+  }
+
   flush(): void {
     const n = this.count;
     if (n > 0) {

@@ -50,8 +50,6 @@ export class LockstepCore implements Core {
   readonly kind = "wasm" as const;
   onFlush: ((count: number) => void) | null = null;
   divergence: CoreDivergence | null = null;
-  /** The commands of the current batch (CMD_WORDS each), to name the one that diverged. */
-  private readonly cmds = new Float64Array(A.CMD_CAPACITY * A.CMD_WORDS);
   private count = 0;
 
   constructor(
@@ -69,16 +67,7 @@ export class LockstepCore implements Core {
   push(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
     if (this.count === A.CMD_CAPACITY) this.flush();
     const i = this.count++;
-    const w = i * A.CMD_WORDS;
-    const cmd = this.cmds;
-    cmd[w] = op;
-    cmd[w + 1] = a;
-    cmd[w + 2] = b;
-    cmd[w + 3] = c;
-    cmd[w + 4] = d;
-    cmd[w + 5] = e;
-    cmd[w + 6] = f;
-    cmd[w + 7] = g;
+    // The engine keeps the batch's commands; a divergence report reads the one it names from there.
     this.engine.push(op, a, b, c, d, e, f, g);
     this.reference.push(op, a, b, c, d, e, f, g);
     return i;
@@ -100,7 +89,7 @@ export class LockstepCore implements Core {
       if (same(x[k], y[k])) continue;
       const i = Math.floor(k / A.RES_WORDS);
       const words = (r: Float64Array) => Array.from(r.subarray(i * A.RES_WORDS, (i + 1) * A.RES_WORDS));
-      this.divergence = { command: Array.from(this.cmds.subarray(i * A.CMD_WORDS, (i + 1) * A.CMD_WORDS)), engine: words(x), reference: words(y) };
+      this.divergence = { command: this.engine.command(i), engine: words(x), reference: words(y) };
       return;
     }
   }
