@@ -30,6 +30,7 @@ test('an unknown Simulator option or value is EINVAL naming the option and listi
   } catch (e) {
     listed = (e as Error).message;
   }
+  assert.ok(listed.includes("7.3"), "profileByName refuses 7.3 with a sentence naming it");
   const e = throwsGmem(() => new Simulator({ kernel: "7.3" }), "EINVAL", /^Simulator: EINVAL: kernel: /);
   assert.ok(e.message.endsWith(listed), `the profile list of profileByName: ${e.message}`);
   throwsGmem(() => new Simulator({ egnine: "wasm" } as never), "EINVAL", /egnine: unknown option of Simulator \(did you mean engine\?\)/);

@@ -150,13 +150,13 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
   if (core !== undefined && (core === null || typeof core !== "object" || typeof (core as Core).push !== "function"))
     throw new TraceError(`core: expected a Core (makeCore()), got ${show(core)}`);
   // The design of the 2023 discussion (SPEC §2.3): "vm" (default), "system" or "system+implicit".
+  if (opts.design !== undefined && typeof opts.design !== "string") throw new TraceError(`design: expected a design name, got ${show(opts.design)}`);
   let design: Design;
   try {
-    design = designByName(opts.design === undefined ? "vm" : String(opts.design));
+    design = designByName(opts.design ?? "vm");
   } catch (e) {
     throw new TraceError(`design: ${(e as Error).message}`);
   }
-  if (opts.design !== undefined && typeof opts.design !== "string") throw new TraceError(`design: expected a design name, got ${show(opts.design)}`);
   return { profile, core: (core as Core | undefined) ?? makeCore(engine as "wasm" | "reference"), policy: policy as Policy | undefined, frameLimit: frameLimit as number | undefined, design };
 }
 

@@ -121,15 +121,15 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
     }
   }
   const host = new Host(makeCore(engine), { profile, policy, design });
-  // A closed pipe (replay ... | head) ends the run quietly: the reader has what it wanted.
-  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(0);
-    throw e;
-  });
+  // (A closed pipe, replay ... | head, is ended quietly by main.ts for every command.)
   const out: string[] = [];
+  /** Writes the result lines held so far (none: nothing, not a blank line). */
+  const flush = () => {
+    if (out.length) process.stdout.write(out.splice(0).join("\n") + "\n");
+  };
   const emit = (s: string) => {
     out.push(s);
-    if (out.length >= 1024) process.stdout.write(out.splice(0).join("\n") + "\n");
+    if (out.length >= 1024) flush();
   };
   // --check runs one line at a time so that invariants are checked after every op (for what the op changed).
   const rp = new Replayer(host);
@@ -138,12 +138,12 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   /** Prints the first broken rule of a check report, if any; true when one was. */
   const failed = (r: CheckReport, after: string): boolean => {
     if (r.invariants.length) {
-      process.stdout.write(out.splice(0).join("\n") + "\n");
+      flush();
       console.error(`engine invariant failed ${after}, a bug in gmemsim:\n  ${r.invariants.map((v) => render(v, namer)).join("\n  ")}`);
       return true;
     }
     if (r.security.length) {
-      process.stdout.write(out.splice(0).join("\n") + "\n");
+      flush();
       console.error(`security property violated ${after} under policy ${host.policy.name}:\n  ${r.security.map((v) => render(v, namer)).join("\n  ")}`);
       return true;
     }
@@ -155,7 +155,7 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
     try {
       report = step();
     } catch (e) {
-      process.stdout.write(out.splice(0).join("\n") + "\n");
+      flush();
       console.error(`security property violated ${after} under policy ${host.policy.name}:\n  checking the properties threw (a property of the policy?): ${e instanceof Error ? e.message : String(e)}`);
       return true;
     }
@@ -172,7 +172,7 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
       const miss = expectMismatch(rec);
       const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
       if (miss.length || isError) {
-        process.stdout.write(out.splice(0).join("\n") + "\n");
+        flush();
         const why = isError ? (rec.result as { error: string }).error : `expected ${stringifyJson(rec.expect)}, got ${stringifyJson(resultLine(rec))}`;
         console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
         return 1;

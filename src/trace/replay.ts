@@ -70,7 +70,8 @@ export class Replayer {
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || parsed instanceof JsonFraction) {
       return { i, lineNo, op: null, result: { error: `line ${lineNo}: expected a JSON object` } };
     }
-    return this.run(i, lineNo, parsed as { [k: string]: Json });
+    // runHotLine already had its try, and parsed JSON has no getters that could throw: straight to the reader.
+    return this.runOp(i, lineNo, parsed as { [k: string]: Json });
   }
 
   private run(i: number, lineNo: number, line: Record<string, unknown>): LineRecord {

@@ -11,6 +11,14 @@ import { ascending } from "./state.js";
 
 type Note = { tag: number; id: number; start: number; end: number };
 
+/** The keys of m in [start, end), ascending: a walk of the range when it is shorter than the map (a fault notes one gfn). */
+function keysIn(m: { readonly size: number; has(k: number): boolean; keys(): Iterable<number> }, start: number, end: number): number[] {
+  if (end - start >= m.size) return ascending([...m.keys()].filter((k) => k >= start && k < end));
+  const out: number[] = [];
+  for (let k = start; k < end; k++) if (m.has(k)) out.push(k);
+  return out;
+}
+
 export class RefChangeLog {
   private notes: Note[] = [];
   /** Stage-2 ranges, noted by VM record (the model's VMs do not carry their id). */
@@ -120,7 +128,7 @@ export class RefChangeLog {
     for (const { vm, start, end } of this.spteNotes) {
       const id = vmIds.get(vm);
       if (id === undefined) continue;
-      const gfns = ascending([...vm.sptes.keys()].filter((g) => g >= start && g < end));
+      const gfns = keysIn(vm.sptes, start, end);
       out.push(A.CHG_SPTES, id, start, end, gfns.length);
       for (const g of gfns) out.push(g, vm.sptes.get(g)!.pfn, vm.sptes.get(g)!.rights);
     }
@@ -171,7 +179,7 @@ export class RefChangeLog {
   }
 
   private pages(out: number[], id: number, inode: RefInode, start: number, end: number): void {
-    const pgoffs = ascending([...inode.pages.keys()].filter((p) => p >= start && p < end));
+    const pgoffs = keysIn(inode.pages, start, end);
     out.push(A.CHG_PAGES, id, start, end, pgoffs.length);
     for (const p of pgoffs) {
       const pfn = inode.pages.get(p)!;

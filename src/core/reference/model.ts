@@ -298,8 +298,7 @@ export class RefModel {
     const spte = vm.sptes.get(gfn);
     if (spte && spte.rights & right) return perform(spte.pfn);
 
-    let slot;
-    for (const s of vm.slots.values()) if (gfn >= s.base && gfn < s.base + s.npages) slot = s;
+    const slot = this.slotAt(vm, gfn);
     if (!slot) {
       if (priv) return exit(A.RES_MEMFAULT_EFAULT, memflag);
       return exit(access === A.ACCESS_EXEC ? A.RES_INTERNAL_ERROR : A.RES_MMIO);
