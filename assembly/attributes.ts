@@ -13,7 +13,7 @@ import { getVm } from "./kvm";
 import { slotByGfn } from "./memslot";
 import { zapFileRange, notifyMaps } from "./invalidate";
 import { gmemPrivateGfn } from "./fault";
-import { btForEach } from "./btree";
+import { bmForEach } from "./blockmap";
 import { framePinned, anyPinned, frameFlags, setFrameFlags, setFrameCtx } from "./frames";
 
 let firstPinned: i64 = -1;
@@ -38,7 +38,7 @@ export function setAttributes(r: usize, ino: Inode, start: u64, end: u64, toPriv
     notifyMaps(ino, start, end, false, -1);
     // kvm_gmem_has_outstanding_references(): the first pinned present page, ascending, fails the call.
     firstPinned = -1;
-    if (anyPinned()) btForEach(ino.pages, start, end, findPinned);
+    if (anyPinned()) bmForEach(ino.pages, start, end, findPinned);
     if (firstPinned >= 0) return put(r, RES_EAGAIN, <f64>firstPinned);
   }
   // kvm_gmem_invalidate_start(): every binding of every file of the inode.
@@ -48,7 +48,7 @@ export function setAttributes(r: usize, ino: Inode, start: u64, end: u64, toPriv
   else {
     ino.priv.remove(start, end);
     // The pages are no longer prepared private: a later private fault prepares them again, under its VM's context.
-    btForEach(ino.pages, start, end, unprepare);
+    bmForEach(ino.pages, start, end, unprepare);
   }
   put(r, RES_OK, 1);
 }

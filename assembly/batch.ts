@@ -25,7 +25,7 @@ import { punch, memoryFailure, mapDestroy, fileBlock } from "./invalidate";
 import { guestAccess, hostAccess } from "./fault";
 import { zapRange } from "./stage2";
 import { gmemPages, anonPages } from "./frames";
-import { btCount } from "./btree";
+import { bmCount } from "./blockmap";
 import { inodeResize, inodeFill, countPresent } from "./shmem";
 import { tracking, noteCommand } from "./changelog";
 
@@ -129,7 +129,7 @@ export function runBatch(n: i32): void {
       }
       case OP_STATS_INODE: {
         let ino = getInode(i32At(c, 1));
-        put(r, RES_OK, <f64>btCount(ino.pages), <f64>inodeStats(ino));
+        put(r, RES_OK, <f64>bmCount(ino.pages), <f64>inodeStats(ino));
         break;
       }
       case OP_VM_SET_CTX:

@@ -21,7 +21,7 @@ import { maps, HostMap, findMap } from "./hostmap";
 import { Memslot, slotByGfn } from "./memslot";
 import { resize } from "./alloc";
 import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
-import { btForEach } from "./btree";
+import { bmForEach } from "./blockmap";
 import { frameByte, frameFlags, frameCtx, gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
 
 export let tracking = false;
@@ -221,7 +221,7 @@ function emitRange(tag: i32, id: i32, root: u32, start: u64, end: u64, pages: bo
   let at = len;
   emit(0);
   counted = 0;
-  btForEach(root, start, end, pages ? emitPage : emitSpte);
+  bmForEach(root, start, end, pages ? emitPage : emitSpte);
   store<f64>(buf + (at << 3), <f64>counted);
 }
 

@@ -19,7 +19,7 @@ import { getFile, fileBlocks } from "./file";
 import { faultPage, hostFaultable } from "./inode";
 import { HostMap, findMap } from "./hostmap";
 import { install, SPTE_SHIFT } from "./stage2";
-import { btLookup, lookupLeaf, lookupIdx } from "./btree";
+import { bmLookup, lookupBlock } from "./blockmap";
 import { frameByte, setFrameByte, frameFlags, setFrameFlags, frameCtx, setFrameCtx } from "./frames";
 import { invalidate } from "./invalidate";
 
@@ -72,10 +72,10 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   if (priv != attrPriv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
-  let spte = btLookup(vm.s2, gfn);
+  let spte = bmLookup(vm.s2, gfn);
   if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte);
   // Where the lookup ended: step 5 installs there (only the page cache changes meanwhile).
-  let leaf = lookupLeaf, at = lookupIdx;
+  let block = lookupBlock;
   // 2.
   let m = slotByGfn(vm, gfn);
   if (m === null) {
@@ -118,9 +118,8 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
     }
     if (moved) {
       // The zaps may have changed this VM's table: find the install position again.
-      spte = btLookup(vm.s2, gfn);
-      leaf = lookupLeaf;
-      at = lookupIdx;
+      spte = bmLookup(vm.s2, gfn);
+      block = lookupBlock;
     }
   } else {
     // 4. Shared memory through userspace_addr (hva_to_pfn()).
@@ -135,7 +134,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   }
   // 5.
   let rights: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X;
-  install(vm, gfn, pfn, priv ? rights | SPTE_PRIVATE : rights, spte, leaf, at);
+  install(vm, gfn, pfn, priv ? rights | SPTE_PRIVATE : rights, spte, block);
   touch(r, pfn, access, byte);
 }
 

@@ -201,7 +201,7 @@ function detach(kind: i32, pfn: u32): void {
   if (kind == INODE_GMEM) detachedGmem++; else detachedAnon++;
 }
 
-/** Return frames to the pool in the order given (a btree Visitor). */
+/** Return frames to the pool in the order given (a block-map Visitor). */
 export function freeFrames(pfns: usize, n: i32): void {
   if (pinnedFrames != 0) {
     for (let j = 0; j < n; j++) freeFrame(freeKind, load<u32>(pfns + (<usize>j << 2)));

@@ -46,6 +46,7 @@ import { CMD_CAPACITY } from "../src/abi/core-abi";
 import { cmdBuf, resBuf, runBatch, resetBatch } from "./batch";
 import { snapshot as buildSnapshot, snapshotPtr as snapPtr, resetSnapshot } from "./snapshot";
 import { liveNodes, resetBtree } from "./btree";
+import { liveBlocks, liveBlockBytes, resetBlockmap } from "./blockmap";
 import { resetAlloc } from "./alloc";
 import { resetFrames } from "./frames";
 import { resetInodes } from "./inode";
@@ -82,9 +83,19 @@ export function snapshotPtr(): usize {
   return snapPtr();
 }
 
-/** Btree nodes in use (btree.ts NODE_BYTES each): for memory tests. */
+/** B+tree nodes in use (btree.ts NODE_BYTES each; the block maps' directories): for memory tests. */
 export function btreeNodes(): i32 {
   return liveNodes;
+}
+
+/** Block-map blocks in use (blockmap.ts: the page caches' and stage-2 tables' leaves), for memory tests. */
+export function mapBlocks(): i32 {
+  return liveBlocks;
+}
+
+/** Bytes of those blocks (their size classes differ). */
+export function mapBlockBytes(): f64 {
+  return <f64>liveBlockBytes;
 }
 
 /** Commands per batch, so JavaScript need not trust its own copy of the constant. */
@@ -104,6 +115,7 @@ export function capacity(): i32 {
 export function reset(): void {
   resetAlloc();
   resetBtree();
+  resetBlockmap();
   resetFrames();
   resetInodes();
   resetFiles();

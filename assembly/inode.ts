@@ -7,7 +7,7 @@
 import { INODE_GMEM, PG_HWPOISON, PG_UPTODATE } from "../src/abi/core-abi";
 import { Vec, Table, Ranges } from "./vec";
 import { make, unmake } from "./alloc";
-import { btLookup, btInsertAt, lookupLeaf, lookupIdx, btClear, btFill, btForEach } from "./btree";
+import { bmLookup, bmInsertAt, lookupBlock, bmClear, bmFill, bmForEach } from "./blockmap";
 import { frameAlloc, frameAllocRun, frameFlags, setFrameByte, setFrameFlags, freeFrames, setFreeKind } from "./frames";
 
 @unmanaged
@@ -15,7 +15,7 @@ export class Inode {
   id: i32 = 0;
   kind: i32 = 0;
   gmemFlags: u32 = 0;
-  /** Page cache root (btree pgoff -> pfn). */
+  /** Page cache (blockmap.ts pgoff -> pfn): its directory root. */
   pages: u32 = 0;
   npages: u64 = 0;
   /** Files on this inode, in creation order (GmemFile pointers). */
@@ -60,7 +60,7 @@ export function inodeCreate(id: i32, npages: u64, kind: i32, gmemFlags: u32): vo
 export function inodeDestroy(id: i32): i64 {
   let ino = getInode(id);
   setFreeKind(ino.kind);
-  let n = btClear(pagesRef(ino), freeFrames);
+  let n = bmClear(pagesRef(ino), freeFrames);
   ino.files.dispose();
   ino.maps.dispose();
   ino.priv.dispose();
@@ -75,7 +75,7 @@ export function inodeDestroy(id: i32): i64 {
  */
 export function allocate(ino: Inode, start: u64, end: u64): i64 {
   fillKind = ino.kind;
-  return btFill(pagesRef(ino), start, end, newFrames);
+  return bmFill(pagesRef(ino), start, end, newFrames);
 }
 
 let fillKind: i32 = 0;
@@ -90,11 +90,11 @@ function newFrames(dst: usize, n: i32): void {
  */
 export function faultPage(ino: Inode, pgoff: u64): u32 {
   // Most faults find the page: a plain lookup, and a miss inserts where it ended.
-  let pfn = btLookup(ino.pages, pgoff);
+  let pfn = bmLookup(ino.pages, pgoff);
   if (pfn == 0) {
-    let leaf = lookupLeaf, i = lookupIdx;
+    let block = lookupBlock;
     pfn = frameAlloc(ino.kind);
-    btInsertAt(pagesRef(ino), pgoff, pfn, leaf, i);
+    bmInsertAt(pagesRef(ino), pgoff, pfn, block);
     setFrameFlags(pfn, PG_UPTODATE);
     return pfn;
   }
@@ -124,7 +124,7 @@ function countPoisoned(_pgoff: u64, pfn: u32): void {
 /** Poisoned pages of the inode: a walk, since only counters ask (stats are not a hot path). */
 export function inodeStats(ino: Inode): i64 {
   poisonedSeen = 0;
-  btForEach(ino.pages, 0, u64.MAX_VALUE, countPoisoned);
+  bmForEach(ino.pages, 0, u64.MAX_VALUE, countPoisoned);
   return poisonedSeen;
 }
 

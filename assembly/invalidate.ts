@@ -17,7 +17,7 @@ import { Memslot, forEachSlotByHva } from "./memslot";
 import { HostMap, mapRemove } from "./hostmap";
 import { firstEndingAfter, bindingAt } from "./binding";
 import { zapRange } from "./stage2";
-import { btRemoveRange, btDelete, btLookup } from "./btree";
+import { bmRemoveRange, bmDelete, bmGet } from "./blockmap";
 import { frameFlags, setFrameFlags, freeFrames, freeFrame, setFreeKind } from "./frames";
 
 function zapSlotHva(m: Memslot, hs: u64, he: u64): void {
@@ -75,13 +75,13 @@ export function fileBlock(id: i32, start: u64, end: u64): void {
 export function punch(ino: Inode, start: u64, end: u64): i64 {
   invalidate(ino, start, end);
   if (end - start == 1) {
-    let pfn = btDelete(pagesRef(ino), start);
+    let pfn = bmDelete(pagesRef(ino), start);
     if (pfn == 0) return 0;
     freeFrame(ino.kind, pfn);
     return 1;
   }
   setFreeKind(ino.kind);
-  return btRemoveRange(pagesRef(ino), start, end, freeFrames);
+  return bmRemoveRange(pagesRef(ino), start, end, freeFrames);
 }
 
 /**
@@ -89,7 +89,7 @@ export function punch(ino: Inode, start: u64, end: u64): i64 {
  * newly poisoned). An absent page has no folio to fail: RES_NO_PAGE, nothing changes.
  */
 export function memoryFailure(r: usize, ino: Inode, pgoff: u64): void {
-  let pfn = btLookup(ino.pages, pgoff);
+  let pfn = bmGet(ino.pages, pgoff);
   if (pfn == 0) return put(r, RES_NO_PAGE);
   let f = frameFlags(pfn);
   setFrameFlags(pfn, f | PG_HWPOISON);

@@ -8,7 +8,7 @@ import { Vec, Table } from "./vec";
 @unmanaged
 export class Kvm {
   id: i32 = 0;
-  /** Stage-2 table root (btree gfn -> pfn << 4 | rights, stage2.ts). */
+  /** Stage-2 table (blockmap.ts gfn -> pfn << 4 | rights, stage2.ts): its directory root. */
   s2: u32 = 0;
   sptes: i64 = 0;
   faults: i64 = 0;

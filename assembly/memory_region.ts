@@ -11,7 +11,7 @@ import { Memslot, slotById, slotInsert, slotRemove, slotMove, slotSetUaddr } fro
 import { getFile } from "./file";
 import { bind, unbind } from "./binding";
 import { zapAll } from "./stage2";
-import { btClearCount } from "./btree";
+import { bmClearCount } from "./blockmap";
 import { Vec } from "./vec";
 import { make, unmake } from "./alloc";
 
@@ -39,7 +39,7 @@ export function vmDestroy(id: i32): void {
     slotRemove(vm, m);
     unmake(m);
   }
-  btClearCount(s2Ref(vm));
+  bmClearCount(s2Ref(vm));
   vm.byId.dispose();
   vm.byBase.dispose();
   unmake(vm);

@@ -5,7 +5,7 @@
  * cache (shmem_write_begin()/shmem_write_end()).
  */
 import { Inode, faultPage } from "./inode";
-import { btForEach } from "./btree";
+import { bmForEach } from "./blockmap";
 import { punch } from "./invalidate";
 import { setFrameByte, anonPages, gmemPages } from "./frames";
 
@@ -34,6 +34,6 @@ function countOne(_pgoff: u64, _pfn: u32): void {
 /** Present pages in [start, end): a walk over what is populated there. */
 export function countPresent(ino: Inode, start: u64, end: u64): i64 {
   counted = 0;
-  btForEach(ino.pages, start, end, countOne);
+  bmForEach(ino.pages, start, end, countOne);
   return counted;
 }

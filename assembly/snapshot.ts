@@ -12,7 +12,7 @@ import { maps, HostMap } from "./hostmap";
 import { Memslot } from "./memslot";
 import { resize } from "./alloc";
 import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
-import { btForEach, btCount } from "./btree";
+import { bmForEach, bmCount } from "./blockmap";
 import { frameByte, frameFlags, frameCtx, gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
 
 let buf: usize = 0;
@@ -63,10 +63,10 @@ export function snapshot(): i32 {
     let p = inodes.get(id);
     if (p == 0) continue;
     let ino = changetype<Inode>(p);
-    let n = btCount(ino.pages);
+    let n = bmCount(ino.pages);
     reserve(6 + <usize>n * 5);
     emit(SNAP_INODE); emit(id); emit(<f64>ino.npages); emit(ino.kind); emit(ino.gmemFlags); emit(<f64>n);
-    btForEach(ino.pages, 0, u64.MAX_VALUE, emitPage);
+    bmForEach(ino.pages, 0, u64.MAX_VALUE, emitPage);
   }
   for (let id = 0, end = files.end; id < end; id++) {
     let p = files.get(id);
@@ -98,7 +98,7 @@ export function snapshot(): i32 {
       emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
     }
     emit(<f64>vm.sptes);
-    btForEach(vm.s2, 0, u64.MAX_VALUE, emitSpte);
+    bmForEach(vm.s2, 0, u64.MAX_VALUE, emitSpte);
     emit(<f64>vm.sptes); emit(<f64>vm.faults); emit(<f64>vm.zaps); emit(<f64>vm.exits); emit(vm.ctx);
   }
   for (let id = 0, end = maps.end; id < end; id++) {

@@ -18,6 +18,9 @@ export interface EngineExports {
   snapshotPtr(): number;
   /** B+tree nodes in use, for memory tests. */
   btreeNodes(): number;
+  /** Block-map blocks in use and their bytes (assembly/blockmap.ts), for memory tests. */
+  mapBlocks(): number;
+  mapBlockBytes(): number;
   /** Back to the freshly instantiated state. */
   reset(): void;
   /** The change log (core-abi.ts "Change log"): on (1) or off (0). */

@@ -1,0 +1,496 @@
+/**
+ * An ordered map u64 -> u32 for the two hot tables, the page cache
+ * (Inode.pages: pgoff -> pfn, the address_space's i_pages) and the stage-2
+ * table (Kvm.s2: gfn -> SPTE). Value 0 means absent, as in btree.ts.
+ *
+ * Keys go in BLOCKS of 64 aligned keys (key >> 6 names the block): a u64
+ * presence mask and the values. A DIRECTORY, the B+tree of btree.ts keyed by
+ * block number, maps each populated block to its (tagged) address. This is
+ * the shape of the kernel's own structures: the xarray behind i_pages and the
+ * EPT/NPT page tables are radix trees whose last level is a fixed-size node
+ * indexed by the low bits of the key. A lookup is one directory search on
+ * 64x fewer keys than pages (its nodes stay in cache) plus a bit test and a
+ * load; a full block is indexed directly (no search, no shifting on insert
+ * or remove).
+ *
+ * Cost, and its bound. A direct-indexed block costs 264 bytes whether it holds
+ * 1 key or 64, so a lone page in a sparse file would cost ~270 B where the
+ * plain B+tree paid ~11 B. Blocks therefore come in six size classes of 2, 4,
+ * 8, 16, 32 and 64 values (16 to 264 bytes). Below 64 the values are packed
+ * in key order and a key's index is the popcount of the mask below its bit
+ * (one instruction; inserts and removes shift at most 31 values in the same
+ * cache lines). A block grows a class when it fills, shrinks when a removal
+ * leaves it at a quarter of its capacity (the factor of two between the two
+ * thresholds keeps a page that comes and goes from copying the block each
+ * time), and is freed the moment its mask is 0. So a lone key costs a 16-byte
+ * block plus its directory entry (~27 B in all), a populated block 4.1 B per
+ * key plus 1/64 of an entry, and any block at most 4x its keys' 4 bytes plus
+ * its 8-byte mask and entry.
+ *
+ * The directory value of a block is its address with its class in the low 3
+ * bits (blocks are 8-byte aligned). Range operations (fill, remove range,
+ * forEach, count, clear) walk the directory's blocks in the range in order,
+ * so they cost what is populated there, never the range's size.
+ */
+
+import { alloc } from "./alloc";
+import {
+  btGet, btSlot, btSet, btDelete, btForEach, btClear, btRemoveRangeCount,
+  Visitor, Producer, EntryVisitor,
+} from "./btree";
+
+/** The direct-indexed class: 64 values, value i for key bit i. */
+const DENSE: u32 = 5;
+const CLASSES: i32 = 6;
+const TAG: u32 = 7;
+/** Carve blocks from chunks of about this size (alloc.ts rounds to a power of two). */
+const CHUNK_BYTES: usize = 16384;
+
+// ---- block pool: one free list per class ----
+
+const freeHeads = memory.data(CLASSES << 2, 4);
+/** Blocks handed out and not freed, and their bytes: lets tests check that nothing leaks. */
+export let liveBlocks: i32 = 0;
+export let liveBlockBytes: i64 = 0;
+
+@inline function capOf(cls: u32): i32 { return 2 << cls; }
+@inline function bytesOf(cls: u32): usize { return 8 + (<usize>(2 << cls) << 2); }
+
+/** The smallest class that holds n values. */
+@inline function classFor(n: i32): u32 {
+  return n <= 2 ? 0 : <u32>(31 - clz(n - 1)); // 2 << c >= n
+}
+
+function allocBlock(cls: u32): usize {
+  let h = freeHeads + (<usize>cls << 2);
+  let p = <usize>load<u32>(h);
+  if (p == 0) {
+    let size = bytesOf(cls);
+    let n = CHUNK_BYTES / size;
+    let chunk = alloc(n * size);
+    // Link the chunk's blocks, the first on top.
+    for (let i = n; i > 0; i--) {
+      let b = chunk + (i - 1) * size;
+      store<u32>(b, <u32>p);
+      p = b;
+    }
+  }
+  store<u32>(h, load<u32>(p));
+  liveBlocks++;
+  liveBlockBytes += <i64>bytesOf(cls);
+  return p;
+}
+
+function freeBlock(p: usize, cls: u32): void {
+  let h = freeHeads + (<usize>cls << 2);
+  store<u32>(p, load<u32>(h));
+  store<u32>(h, <u32>p);
+  liveBlocks--;
+  liveBlockBytes -= <i64>bytesOf(cls);
+}
+
+/** Forget the pool (its chunks go with the heap, alloc.ts resetAlloc()). */
+export function resetBlockmap(): void {
+  memory.fill(freeHeads, 0, CLASSES << 2);
+  liveBlocks = 0;
+  liveBlockBytes = 0;
+  curEntry = noEntry;
+  curVisit = noVisit;
+  curLo = 0;
+  curHi = 0;
+  curCount = 0;
+  lookupBlock = 0;
+}
+
+// ---- block accessors (d: a directory value, address | class) ----
+
+@inline function addrOf(d: u32): usize { return <usize>(d & ~TAG); }
+@inline function clsOf(d: u32): u32 { return d & TAG; }
+@inline function maskOf(d: u32): u64 { return load<u64>(addrOf(d)); }
+@inline function vals(p: usize): usize { return p + 8; }
+@inline function bit(k: u64): u64 { return <u64>1 << (k & 63); }
+/** Bits below bit b (b in 0..63). */
+@inline function below(b: u64): u64 { return (<u64>1 << b) - 1; }
+/** Bits s .. e - 1 of a block (0 <= s < e <= 64). */
+@inline function bitsIn(s: u64, e: u64): u64 {
+  let upto = e >= 64 ? u64.MAX_VALUE : below(e);
+  return upto & ~below(s);
+}
+
+/** Index of the value of key bit b in a block of class cls whose mask is m. */
+@inline function indexOf(cls: u32, m: u64, b: u64): i32 {
+  return cls == DENSE ? <i32>b : <i32>popcnt(m & below(b));
+}
+
+/** A copy of block d (mask m) in class `to`, the old block freed; returns its directory value. */
+function moveBlock(d: u32, m: u64, to: u32): u32 {
+  let from = clsOf(d);
+  let p = addrOf(d);
+  let q = allocBlock(to);
+  store<u64>(q, m);
+  if (from != DENSE && to != DENSE) {
+    memory.copy(vals(q), vals(p), <usize>popcnt(m) << 2);
+  } else if (from != DENSE) {
+    // Packed -> direct: value j goes to its key's bit.
+    let j: usize = 0;
+    for (let r = m; r != 0; r &= r - 1) {
+      store<u32>(vals(q) + (<usize>ctz(r) << 2), load<u32>(vals(p) + (j << 2)));
+      j++;
+    }
+  } else if (to != DENSE) {
+    let j: usize = 0;
+    for (let r = m; r != 0; r &= r - 1) {
+      store<u32>(vals(q) + (j << 2), load<u32>(vals(p) + (<usize>ctz(r) << 2)));
+      j++;
+    }
+  } else {
+    memory.copy(vals(q), vals(p), 256);
+  }
+  freeBlock(p, from);
+  return <u32>q | to;
+}
+
+/** After a removal left block d with mask m (non-zero): a smaller class at a quarter full, else d. */
+@inline function shrunk(d: u32, m: u64): u32 {
+  let cls = clsOf(d);
+  let n = <i32>popcnt(m);
+  if (cls == 0 || n > capOf(cls) >> 2) return d;
+  return moveBlock(d, m, classFor(n << 1));
+}
+
+// ---- lookup ----
+
+/** The value at k, or 0 when absent. */
+export function bmGet(root: u32, k: u64): u32 {
+  let d = btGet(root, k >> 6);
+  if (d == 0) return 0;
+  let p = addrOf(d);
+  let m = load<u64>(p);
+  let b = k & 63;
+  if (!((m >>> b) & 1)) return 0;
+  return load<u32>(vals(p) + (<usize>indexOf(clsOf(d), m, b) << 2));
+}
+
+/**
+ * The directory value of k's block as the last bmLookup() found it (0: no
+ * block). With bmInsertAt() and bmValueAddr(), a lookup that misses becomes an
+ * insertion, and one that hits a rewrite, without a second directory search.
+ */
+export let lookupBlock: u32 = 0;
+
+/** bmGet(), leaving k's block in `lookupBlock`. */
+export function bmLookup(root: u32, k: u64): u32 {
+  let d = btGet(root, k >> 6);
+  lookupBlock = d;
+  if (d == 0) return 0;
+  let p = addrOf(d);
+  let m = load<u64>(p);
+  let b = k & 63;
+  if (!((m >>> b) & 1)) return 0;
+  return load<u32>(vals(p) + (<usize>indexOf(clsOf(d), m, b) << 2));
+}
+
+/** The address of present key k's value in block h (what bmLookup(k) left in `lookupBlock`). */
+@inline export function bmValueAddr(h: u32, k: u64): usize {
+  let p = addrOf(h);
+  return vals(p) + (<usize>indexOf(clsOf(h), load<u64>(p), k & 63) << 2);
+}
+
+/** Put absent key k with value v into block d (which has room). */
+@inline function putIn(d: u32, k: u64, v: u32): void {
+  let p = addrOf(d);
+  let m = load<u64>(p);
+  let b = k & 63;
+  if (clsOf(d) == DENSE) {
+    store<u32>(vals(p) + (<usize>b << 2), v);
+  } else {
+    let i = <usize>popcnt(m & below(b));
+    let n = <usize>popcnt(m);
+    let at = vals(p) + (i << 2);
+    if (i < n) memory.copy(at + 4, at, (n - i) << 2);
+    store<u32>(at, v);
+  }
+  store<u64>(p, m | bit(k));
+}
+
+@inline function hasRoom(d: u32): bool {
+  return clsOf(d) == DENSE || <i32>popcnt(maskOf(d)) < capOf(clsOf(d));
+}
+
+/**
+ * Insert absent key k with value v, given the `lookupBlock` bmLookup(k) left (the
+ * caller keeps it) when the map has not changed since: straight into that
+ * block when it has room, else through the directory.
+ */
+export function bmInsertAt(rootRef: usize, k: u64, v: u32, h: u32): void {
+  if (h != 0 && hasRoom(h)) return putIn(h, k, v);
+  bmInsert(rootRef, k, v);
+}
+
+/** Insert absent key k: a new block, or its block grown a class when full. */
+function bmInsert(rootRef: usize, k: u64, v: u32): void {
+  let slot = btSlot(rootRef, k >> 6);
+  let d = load<u32>(slot);
+  if (d == 0) {
+    d = <u32>allocBlock(0);
+    store<u64>(<usize>d, 0);
+  } else if (!hasRoom(d)) {
+    let m = maskOf(d);
+    d = moveBlock(d, m, classFor(<i32>popcnt(m) + 1));
+  }
+  store<u32>(slot, d);
+  putIn(d, k, v);
+}
+
+/** Set k to v (non-zero), inserting it if absent. */
+export function bmSet(rootRef: usize, k: u64, v: u32): void {
+  if (bmLookup(load<u32>(rootRef), k) != 0) {
+    store<u32>(bmValueAddr(lookupBlock, k), v);
+    return;
+  }
+  bmInsertAt(rootRef, k, v, lookupBlock);
+}
+
+// ---- counting and iteration ----
+
+function noEntry(_k: u64, _v: u32): void {}
+function noVisit(_vals: usize, _n: i32): void {}
+
+// The walks below run inside btForEach()/btClear() callbacks, which take no
+// context: the caller's visitor and range wait here (saved and restored, so
+// a visitor may itself walk a map).
+let curEntry: EntryVisitor = noEntry;
+let curVisit: Visitor = noVisit;
+let curLo: u64 = 0;
+let curHi: u64 = 0;
+let curCount: i64 = 0;
+
+function countBlock(_b: u64, d: u32): void {
+  curCount += <i64>popcnt(maskOf(d));
+}
+
+/** Number of entries: a walk over the directory (one popcount a block). */
+export function bmCount(root: u32): i64 {
+  let saved = curCount;
+  curCount = 0;
+  btForEach(root, 0, u64.MAX_VALUE, countBlock);
+  let n = curCount;
+  curCount = saved;
+  return n;
+}
+
+function eachInBlock(b: u64, d: u32): void {
+  let p = addrOf(d);
+  let cls = clsOf(d);
+  let m = load<u64>(p);
+  let base = b << 6;
+  let sel = m;
+  if (curLo > base) sel &= ~below(curLo - base);
+  if (curHi - base < 64) sel &= below(curHi - base);
+  let visit = curEntry;
+  for (let r = sel; r != 0; r &= r - 1) {
+    let i = <u64>ctz(r);
+    visit(base + i, load<u32>(vals(p) + (<usize>indexOf(cls, m, i) << 2)));
+  }
+}
+
+/** Visit every entry with lo <= key < hi in ascending order; the map must not change meanwhile. */
+export function bmForEach(root: u32, lo: u64, hi: u64, visit: EntryVisitor): void {
+  if (root == 0 || lo >= hi) return;
+  let sv = curEntry, sl = curLo, sh = curHi;
+  curEntry = visit;
+  curLo = lo;
+  curHi = hi;
+  btForEach(root, lo >> 6, ((hi - 1) >> 6) + 1, eachInBlock);
+  curEntry = sv;
+  curLo = sl;
+  curHi = sh;
+}
+
+// ---- removal ----
+
+/** Visit the values of block p (class cls, mask m) whose bits are in sel, in key order, one call per contiguous run. */
+function visitBits(p: usize, cls: u32, m: u64, sel: u64, visit: Visitor): void {
+  if (cls != DENSE) {
+    // Packed values of a bit range are contiguous.
+    visit(vals(p) + (<usize>popcnt(m & below(<u64>ctz(sel))) << 2), <i32>popcnt(sel));
+    return;
+  }
+  for (let r = sel; r != 0;) {
+    let s = <u64>ctz(r);
+    let len = <u64>ctz(~(r >>> s)); // 64 when every bit from s up is set
+    visit(vals(p) + (<usize>s << 2), <i32>len);
+    r &= ~bitsIn(s, s + len);
+  }
+}
+
+/** Remove the keys of block b with bits s .. e - 1; returns how many. */
+function removeInBlock(rootRef: usize, b: u64, s: u64, e: u64, visit: Visitor): i64 {
+  let d = btGet(load<u32>(rootRef), b);
+  if (d == 0) return 0;
+  let p = addrOf(d);
+  let cls = clsOf(d);
+  let m = load<u64>(p);
+  let rm = m & bitsIn(s, e);
+  if (rm == 0) return 0;
+  let n = <i32>popcnt(rm);
+  visitBits(p, cls, m, rm, visit);
+  let left = m & ~rm;
+  if (left == 0) {
+    freeBlock(p, cls);
+    btDelete(rootRef, b);
+    return n;
+  }
+  if (cls != DENSE) {
+    // The removed values are one run: close it.
+    let i = <usize>popcnt(m & below(<u64>ctz(rm)));
+    let tail = <usize>popcnt(m) - i - <usize>n;
+    memory.copy(vals(p) + (i << 2), vals(p) + ((i + <usize>n) << 2), tail << 2);
+  }
+  store<u64>(p, left);
+  let nd = shrunk(d, left);
+  if (nd != d) btSet(rootRef, b, nd);
+  return n;
+}
+
+function freeWholeBlock(_b: u64, d: u32): void {
+  let p = addrOf(d);
+  let m = load<u64>(p);
+  visitBits(p, clsOf(d), m, m, curVisit);
+  curCount += <i64>popcnt(m);
+  freeBlock(p, clsOf(d));
+}
+
+/**
+ * Remove every key in [lo, hi), calling visit on the removed values in
+ * ascending key order, before their block changes. Returns how many were removed.
+ */
+export function bmRemoveRange(rootRef: usize, lo: u64, hi: u64, visit: Visitor): i64 {
+  if (load<u32>(rootRef) == 0 || lo >= hi) return 0;
+  let b0 = lo >> 6, b1 = (hi - 1) >> 6;
+  if (b0 == b1) return removeInBlock(rootRef, b0, lo & 63, ((hi - 1) & 63) + 1, visit);
+  let n = removeInBlock(rootRef, b0, lo & 63, 64, visit);
+  if (b1 > b0 + 1) {
+    // Blocks strictly inside the range go whole: freed during the walk, then
+    // their directory entries in one range removal.
+    let sv = curVisit, sc = curCount;
+    curVisit = visit;
+    curCount = 0;
+    btForEach(load<u32>(rootRef), b0 + 1, b1, freeWholeBlock);
+    n += curCount;
+    curVisit = sv;
+    curCount = sc;
+    btRemoveRangeCount(rootRef, b0 + 1, b1);
+  }
+  return n + removeInBlock(rootRef, b1, 0, ((hi - 1) & 63) + 1, visit);
+}
+
+export function bmRemoveRangeCount(rootRef: usize, lo: u64, hi: u64): i64 {
+  return bmRemoveRange(rootRef, lo, hi, noVisit);
+}
+
+/** Remove one key; returns its value, or 0 if it was absent (the single-page punch and zap). */
+export function bmDelete(rootRef: usize, k: u64): u32 {
+  let b = k >> 6;
+  let d = btGet(load<u32>(rootRef), b);
+  if (d == 0) return 0;
+  let p = addrOf(d);
+  let m = load<u64>(p);
+  let kb = k & 63;
+  if (!((m >>> kb) & 1)) return 0;
+  let cls = clsOf(d);
+  let left = m & ~bit(k);
+  let v: u32;
+  if (cls == DENSE) {
+    v = load<u32>(vals(p) + (<usize>kb << 2));
+  } else {
+    let i = <usize>popcnt(m & below(kb));
+    let at = vals(p) + (i << 2);
+    v = load<u32>(at);
+    let tail = <usize>popcnt(left) - i;
+    if (tail != 0) memory.copy(at, at + 4, tail << 2);
+  }
+  if (left == 0) {
+    freeBlock(p, cls);
+    btDelete(rootRef, b);
+    return v;
+  }
+  store<u64>(p, left);
+  let nd = shrunk(d, left);
+  if (nd != d) btSet(rootRef, b, nd);
+  return v;
+}
+
+function clearBlocks(ds: usize, n: i32): void {
+  for (let j = 0; j < n; j++) freeWholeBlock(0, load<u32>(ds + (<usize>j << 2)));
+}
+
+/** Empty the map block by block, visiting every value in ascending key order; returns the entries it held. */
+export function bmClear(rootRef: usize, visit: Visitor): i64 {
+  if (load<u32>(rootRef) == 0) return 0;
+  let sv = curVisit, sc = curCount;
+  curVisit = visit;
+  curCount = 0;
+  btClear(rootRef, clearBlocks);
+  let n = curCount;
+  curVisit = sv;
+  curCount = sc;
+  return n;
+}
+
+export function bmClearCount(rootRef: usize): i64 {
+  return bmClear(rootRef, noVisit);
+}
+
+// ---- filling ----
+
+/**
+ * Insert every absent key of [lo, hi) in ascending order, their values from
+ * produce(); present keys keep theirs. One directory search per block and one
+ * produce() per run of absent keys. Returns how many were inserted.
+ */
+export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64 {
+  if (lo >= hi) return 0;
+  let made: i64 = 0;
+  let b0 = lo >> 6, b1 = (hi - 1) >> 6;
+  for (let b = b0; b <= b1; b++) {
+    let s: u64 = b == b0 ? lo & 63 : 0;
+    let e: u64 = b == b1 ? ((hi - 1) & 63) + 1 : 64;
+    let want = bitsIn(s, e);
+    let slot = btSlot(rootRef, b);
+    let d = load<u32>(slot);
+    let m: u64 = d == 0 ? 0 : maskOf(d);
+    let add = want & ~m;
+    if (add == 0) continue;
+    let total = <i32>popcnt(m | want);
+    if (d == 0) {
+      d = <u32>allocBlock(classFor(total)) | classFor(total);
+      store<u64>(addrOf(d), 0);
+    } else if (clsOf(d) != DENSE && total > capOf(clsOf(d))) {
+      d = moveBlock(d, m, classFor(total));
+    }
+    store<u32>(slot, d);
+    let p = addrOf(d);
+    let cls = clsOf(d);
+    for (let r = add; r != 0;) {
+      let rs = <u64>ctz(r);
+      let len = <u64>ctz(~(r >>> rs));
+      let run = bitsIn(rs, rs + len);
+      let at: usize;
+      if (cls == DENSE) {
+        at = vals(p) + (<usize>rs << 2);
+      } else {
+        let i = <usize>popcnt(m & below(rs));
+        let n = <usize>popcnt(m);
+        at = vals(p) + (i << 2);
+        if (i < n) memory.copy(at + (<usize>len << 2), at, (n - i) << 2);
+      }
+      m |= run;
+      store<u64>(p, m);
+      produce(at, <i32>len);
+      made += <i64>len;
+      r &= ~run;
+    }
+  }
+  return made;
+}
