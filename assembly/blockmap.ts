@@ -35,7 +35,7 @@
 
 import { alloc } from "./alloc";
 import {
-  btGet, btSlot, btSet, btDelete, btForEach, btClear, btRemoveRangeCount,
+  btGet, btSlot, btSet, btDelete, btForEach, btClear, btRemoveRange,
   Visitor, Producer, EntryVisitor,
 } from "./btree";
 
@@ -100,6 +100,9 @@ export function resetBlockmap(): void {
   curHi = 0;
   curCount = 0;
   lookupBlock = 0;
+  staged = 0;
+  countOnly = false;
+  memory.fill(stage, 0, STAGE_CAP << 2);
 }
 
 // ---- block accessors (d: a directory value, address | class) ----
@@ -256,9 +259,10 @@ export function bmSet(rootRef: usize, k: u64, v: u32): void {
 function noEntry(_k: u64, _v: u32): void {}
 function noVisit(_vals: usize, _n: i32): void {}
 
-// The walks below run inside btForEach()/btClear() callbacks, which take no
-// context: the caller's visitor and range wait here (saved and restored, so
-// a visitor may itself walk a map).
+// The walks below run inside btForEach()/btClear()/btRemoveRange() callbacks,
+// which take no context: the caller's visitor and range wait here. A forEach
+// saves and restores them, so its visitor may itself read a map; no visitor
+// may change one.
 let curEntry: EntryVisitor = noEntry;
 let curVisit: Visitor = noVisit;
 let curLo: u64 = 0;
@@ -353,12 +357,55 @@ function removeInBlock(rootRef: usize, b: u64, s: u64, e: u64, visit: Visitor): 
   return n;
 }
 
-function freeWholeBlock(_b: u64, d: u32): void {
-  let p = addrOf(d);
-  let m = load<u64>(p);
-  visitBits(p, clsOf(d), m, m, curVisit);
-  curCount += <i64>popcnt(m);
-  freeBlock(p, clsOf(d));
+// Whole blocks freed in a row hand their values to the visitor through this
+// buffer, a few hundred at a time, rather than one call per block: a sparse
+// map has a block per key.
+const STAGE_CAP: usize = 512;
+const stage = memory.data(<i32>STAGE_CAP << 2, 8);
+let staged: usize = 0;
+/** Whether the visitor of the walk in progress is noVisit (then values are only counted). */
+let countOnly = false;
+
+function flushStage(): void {
+  if (staged != 0) curVisit(stage, <i32>staged);
+  staged = 0;
+}
+
+/** Directory values ds[0 .. n): free each block, its values staged for curVisit in key order. */
+function freeBlocks(ds: usize, n: i32): void {
+  for (let j = 0; j < n; j++) {
+    let d = load<u32>(ds + (<usize>j << 2));
+    let p = addrOf(d);
+    let m = load<u64>(p);
+    let c = <usize>popcnt(m);
+    curCount += <i64>c;
+    if (!countOnly) {
+      if (staged + c > STAGE_CAP) flushStage();
+      let to = stage + (staged << 2);
+      if (clsOf(d) != DENSE) memory.copy(to, vals(p), c << 2);
+      else {
+        for (let r = m; r != 0; r &= r - 1) {
+          store<u32>(to, load<u32>(vals(p) + (<usize>ctz(r) << 2)));
+          to += 4;
+        }
+      }
+      staged += c;
+    }
+    freeBlock(p, clsOf(d));
+  }
+}
+
+/** Set up curVisit for freeBlocks() (removals and clears do not nest: no visitor changes a map). */
+@inline function beginFree(visit: Visitor): void {
+  curVisit = visit;
+  curCount = 0;
+  countOnly = visit == noVisit;
+}
+
+/** Flush what freeBlocks() staged; returns the entries freed. */
+@inline function endFree(): i64 {
+  flushStage();
+  return curCount;
 }
 
 /**
@@ -371,16 +418,12 @@ export function bmRemoveRange(rootRef: usize, lo: u64, hi: u64, visit: Visitor):
   if (b0 == b1) return removeInBlock(rootRef, b0, lo & 63, ((hi - 1) & 63) + 1, visit);
   let n = removeInBlock(rootRef, b0, lo & 63, 64, visit);
   if (b1 > b0 + 1) {
-    // Blocks strictly inside the range go whole: freed during the walk, then
-    // their directory entries in one range removal.
-    let sv = curVisit, sc = curCount;
-    curVisit = visit;
-    curCount = 0;
-    btForEach(load<u32>(rootRef), b0 + 1, b1, freeWholeBlock);
-    n += curCount;
-    curVisit = sv;
-    curCount = sc;
-    btRemoveRangeCount(rootRef, b0 + 1, b1);
+    // Blocks strictly inside the range go whole, with their directory
+    // entries, in one range removal of the directory (which hands over its
+    // values leaf by leaf before it changes).
+    beginFree(visit);
+    btRemoveRange(rootRef, b0 + 1, b1, freeBlocks);
+    n += endFree();
   }
   return n + removeInBlock(rootRef, b1, 0, ((hi - 1) & 63) + 1, visit);
 }
@@ -421,21 +464,12 @@ export function bmDelete(rootRef: usize, k: u64): u32 {
   return v;
 }
 
-function clearBlocks(ds: usize, n: i32): void {
-  for (let j = 0; j < n; j++) freeWholeBlock(0, load<u32>(ds + (<usize>j << 2)));
-}
-
 /** Empty the map block by block, visiting every value in ascending key order; returns the entries it held. */
 export function bmClear(rootRef: usize, visit: Visitor): i64 {
   if (load<u32>(rootRef) == 0) return 0;
-  let sv = curVisit, sc = curCount;
-  curVisit = visit;
-  curCount = 0;
-  btClear(rootRef, clearBlocks);
-  let n = curCount;
-  curVisit = sv;
-  curCount = sc;
-  return n;
+  beginFree(visit);
+  btClear(rootRef, freeBlocks);
+  return endFree();
 }
 
 export function bmClearCount(rootRef: usize): i64 {
