@@ -1,36 +1,50 @@
 /**
  * An ordered map u64 -> u32 for the two hot tables, the page cache
  * (Inode.pages: pgoff -> pfn, the address_space's i_pages) and the stage-2
- * table (Kvm.s2: gfn -> SPTE). Value 0 means absent, as in btree.ts.
+ * table (Kvm.s2: gfn -> SPTE). Value 0 means absent, as in btree.ts. A map is
+ * named by the address of its u32 root field (pagesRef(), s2Ref()); a root of
+ * 0 is the empty map and costs nothing.
  *
  * Keys go in BLOCKS of 64 aligned keys (key >> 6 names the block): a u64
  * presence mask and the values. A DIRECTORY, the B+tree of btree.ts keyed by
  * block number, maps each populated block to its (tagged) address. This is
  * the shape of the kernel's own structures: the xarray behind i_pages and the
  * EPT/NPT page tables are radix trees whose last level is a fixed-size node
- * indexed by the low bits of the key. A lookup is one directory search on
- * 64x fewer keys than pages (its nodes stay in cache) plus a bit test and a
- * load; a full block is indexed directly (no search, no shifting on insert
- * or remove).
+ * indexed by the low bits of the key. A full block is indexed directly: no
+ * search, and no shifting on insert or remove.
  *
- * Cost, and its bound. A direct-indexed block costs 264 bytes whether it holds
- * 1 key or 64, so a lone page in a sparse file would cost ~270 B where the
+ * Point lookups first try a small direct-mapped cache of recently used
+ * blocks, shared by every map (a software TLB of 4,096 entries, 16 KiB): a
+ * hit is a hash, one load, and a check against the block's own header, which
+ * names its map and block number; only a miss searches the directory (which
+ * has 64x fewer keys than pages, so its nodes stay in cache). The cache is
+ * never invalidated: a freed block's header names no map, so a stale entry
+ * simply misses.
+ *
+ * Cost, and its bound. A direct-indexed block costs 280 bytes whether it holds
+ * 1 key or 64, so a lone page in a sparse file would cost ~290 B where the
  * plain B+tree paid ~11 B. Blocks therefore come in six size classes of 2, 4,
- * 8, 16, 32 and 64 values (16 to 264 bytes). Below 64 the values are packed
+ * 8, 16, 32 and 64 values (32 to 280 bytes). Below 64 the values are packed
  * in key order and a key's index is the popcount of the mask below its bit
- * (one instruction; inserts and removes shift at most 31 values in the same
- * cache lines). A block grows a class when it fills, shrinks when a removal
- * leaves it at a quarter of its capacity (the factor of two between the two
- * thresholds keeps a page that comes and goes from copying the block each
- * time), and is freed the moment its mask is 0. So a lone key costs a 16-byte
- * block plus its directory entry (~27 B in all), a populated block 4.1 B per
- * key plus 1/64 of an entry, and any block at most 4x its keys' 4 bytes plus
- * its 8-byte mask and entry.
+ * (one instruction; inserts and removes shift at most 31 values within the
+ * block). A block grows a class when it fills, shrinks when a removal leaves
+ * it at a quarter of its capacity (the factor of two between the thresholds
+ * keeps a page that comes and goes from copying the block each time), and is
+ * freed the moment its mask is 0. So a lone key costs a 32-byte block plus
+ * its directory entry (~43 B in all), a populated block 4.4 B per key plus
+ * 1/64 of an entry, and any block at most 4x its keys' 4 bytes plus its
+ * 24-byte header and entry. The price of a sparse map is in range removal:
+ * each block freed is touched once (~10 ns), where the B+tree freed ~60 keys
+ * per node.
  *
+ * Block layout (8-byte aligned, from one pool per class with a free list):
+ *   +0 presence mask u64 (the free-list link while free),
+ *   +8 block number u64, +16 its map's root address u32 (0 while free),
+ *   +24 values u32[cap].
  * The directory value of a block is its address with its class in the low 3
- * bits (blocks are 8-byte aligned). Range operations (fill, remove range,
- * forEach, count, clear) walk the directory's blocks in the range in order,
- * so they cost what is populated there, never the range's size.
+ * bits. Range operations (fill, remove range, forEach, count, clear) walk the
+ * directory's blocks in the range in order, so they cost what is populated
+ * there, never the range's size.
  */
 
 import { alloc } from "./alloc";
@@ -43,6 +57,7 @@ import {
 const DENSE: u32 = 5;
 const CLASSES: i32 = 6;
 const TAG: u32 = 7;
+const HEADER: usize = 24;
 /** Carve blocks from chunks of about this size (alloc.ts rounds to a power of two). */
 const CHUNK_BYTES: usize = 16384;
 
@@ -54,55 +69,45 @@ export let liveBlocks: i32 = 0;
 export let liveBlockBytes: i64 = 0;
 
 @inline function capOf(cls: u32): i32 { return 2 << cls; }
-@inline function bytesOf(cls: u32): usize { return 8 + (<usize>(2 << cls) << 2); }
+@inline function bytesOf(cls: u32): usize { return HEADER + (<usize>(2 << cls) << 2); }
 
 /** The smallest class that holds n values. */
 @inline function classFor(n: i32): u32 {
   return n <= 2 ? 0 : <u32>(31 - clz(n - 1)); // 2 << c >= n
 }
 
-function allocBlock(cls: u32): usize {
+/** A block of class cls for block b of the map at rootRef, empty; returns its directory value. */
+function allocBlock(cls: u32, rootRef: usize, b: u64): u32 {
   let h = freeHeads + (<usize>cls << 2);
   let p = <usize>load<u32>(h);
   if (p == 0) {
     let size = bytesOf(cls);
     let n = CHUNK_BYTES / size;
     let chunk = alloc(n * size);
-    // Link the chunk's blocks, the first on top.
+    // Link the chunk's blocks, the first on top; none names a map.
     for (let i = n; i > 0; i--) {
-      let b = chunk + (i - 1) * size;
-      store<u32>(b, <u32>p);
-      p = b;
+      let q = chunk + (i - 1) * size;
+      store<u32>(q, <u32>p);
+      store<u32>(q, 0, 16);
+      p = q;
     }
   }
   store<u32>(h, load<u32>(p));
+  store<u64>(p, 0);
+  store<u64>(p, b, 8);
+  store<u32>(p, <u32>rootRef, 16);
   liveBlocks++;
   liveBlockBytes += <i64>bytesOf(cls);
-  return p;
+  return <u32>p | cls;
 }
 
 function freeBlock(p: usize, cls: u32): void {
   let h = freeHeads + (<usize>cls << 2);
   store<u32>(p, load<u32>(h));
+  store<u32>(p, 0, 16);
   store<u32>(h, <u32>p);
   liveBlocks--;
   liveBlockBytes -= <i64>bytesOf(cls);
-}
-
-/** Forget the pool (its chunks go with the heap, alloc.ts resetAlloc()). */
-export function resetBlockmap(): void {
-  memory.fill(freeHeads, 0, CLASSES << 2);
-  liveBlocks = 0;
-  liveBlockBytes = 0;
-  curEntry = noEntry;
-  curVisit = noVisit;
-  curLo = 0;
-  curHi = 0;
-  curCount = 0;
-  lookupBlock = 0;
-  staged = 0;
-  countOnly = false;
-  memory.fill(stage, 0, STAGE_CAP << 2);
 }
 
 // ---- block accessors (d: a directory value, address | class) ----
@@ -110,7 +115,7 @@ export function resetBlockmap(): void {
 @inline function addrOf(d: u32): usize { return <usize>(d & ~TAG); }
 @inline function clsOf(d: u32): u32 { return d & TAG; }
 @inline function maskOf(d: u32): u64 { return load<u64>(addrOf(d)); }
-@inline function vals(p: usize): usize { return p + 8; }
+@inline function vals(p: usize): usize { return p + HEADER; }
 @inline function bit(k: u64): u64 { return <u64>1 << (k & 63); }
 /** Bits below bit b (b in 0..63). */
 @inline function below(b: u64): u64 { return (<u64>1 << b) - 1; }
@@ -125,11 +130,62 @@ export function resetBlockmap(): void {
   return cls == DENSE ? <i32>b : <i32>popcnt(m & below(b));
 }
 
+// ---- the block cache ----
+
+const CACHE_BITS: u32 = 12;
+const cache = memory.data(4 << CACHE_BITS, 4);
+
+@inline function cacheSlot(rootRef: usize, b: u64): usize {
+  let h = (<u32>b * 0x9E3779B1) ^ (<u32>(b >>> 32) * 0x85EBCA77) ^ (<u32>rootRef * 0xC2B2AE3D);
+  return cache + (<usize>(h >>> (32 - CACHE_BITS)) << 2);
+}
+
+/** The directory value of block b of the map at rootRef (0: none): the cache, else the directory. */
+@inline function findBlock(rootRef: usize, b: u64): u32 {
+  let c = cacheSlot(rootRef, b);
+  let d = load<u32>(c);
+  if (d != 0) {
+    let p = addrOf(d);
+    if (load<u64>(p, 8) == b && load<u32>(p, 16) == <u32>rootRef) {
+      if (!ASC_NO_ASSERT) assert(d == btGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
+      return d;
+    }
+  }
+  d = btGet(load<u32>(rootRef), b);
+  if (d != 0) store<u32>(c, d);
+  return d;
+}
+
+/** Block b of the map at rootRef is now d (its directory entry is the caller's). */
+@inline function cacheBlock(rootRef: usize, b: u64, d: u32): void {
+  store<u32>(cacheSlot(rootRef, b), d);
+}
+
+/** Forget the pool (its chunks go with the heap, alloc.ts resetAlloc()) and the cache. */
+export function resetBlockmap(): void {
+  memory.fill(freeHeads, 0, CLASSES << 2);
+  memory.fill(cache, 0, 4 << CACHE_BITS);
+  liveBlocks = 0;
+  liveBlockBytes = 0;
+  curEntry = noEntry;
+  curVisit = noVisit;
+  curLo = 0;
+  curHi = 0;
+  curCount = 0;
+  lookupBlock = 0;
+  staged = 0;
+  countOnly = false;
+  memory.fill(stage, 0, STAGE_CAP << 2);
+}
+
 /** A copy of block d (mask m) in class `to`, the old block freed; returns its directory value. */
 function moveBlock(d: u32, m: u64, to: u32): u32 {
   let from = clsOf(d);
   let p = addrOf(d);
-  let q = allocBlock(to);
+  let b = load<u64>(p, 8);
+  let rootRef = <usize>load<u32>(p, 16);
+  let nd = allocBlock(to, rootRef, b);
+  let q = addrOf(nd);
   store<u64>(q, m);
   if (from != DENSE && to != DENSE) {
     memory.copy(vals(q), vals(p), <usize>popcnt(m) << 2);
@@ -140,32 +196,31 @@ function moveBlock(d: u32, m: u64, to: u32): u32 {
       store<u32>(vals(q) + (<usize>ctz(r) << 2), load<u32>(vals(p) + (j << 2)));
       j++;
     }
-  } else if (to != DENSE) {
+  } else {
     let j: usize = 0;
     for (let r = m; r != 0; r &= r - 1) {
       store<u32>(vals(q) + (j << 2), load<u32>(vals(p) + (<usize>ctz(r) << 2)));
       j++;
     }
-  } else {
-    memory.copy(vals(q), vals(p), 256);
   }
   freeBlock(p, from);
-  return <u32>q | to;
+  cacheBlock(rootRef, b, nd);
+  return nd;
 }
 
-/** After a removal left block d with mask m (non-zero): a smaller class at a quarter full, else d. */
-@inline function shrunk(d: u32, m: u64): u32 {
+/** After a removal left block d of the map at rootRef with mask m (non-zero): a smaller class at a quarter full. */
+@inline function settle(rootRef: usize, b: u64, d: u32, m: u64): void {
   let cls = clsOf(d);
   let n = <i32>popcnt(m);
-  if (cls == 0 || n > capOf(cls) >> 2) return d;
-  return moveBlock(d, m, classFor(n << 1));
+  if (cls == 0 || n > capOf(cls) >> 2) return;
+  btSet(rootRef, b, moveBlock(d, m, classFor(n << 1)));
 }
 
 // ---- lookup ----
 
-/** The value at k, or 0 when absent. */
-export function bmGet(root: u32, k: u64): u32 {
-  let d = btGet(root, k >> 6);
+/** The value at k in the map at rootRef, or 0 when absent. */
+export function bmGet(rootRef: usize, k: u64): u32 {
+  let d = findBlock(rootRef, k >> 6);
   if (d == 0) return 0;
   let p = addrOf(d);
   let m = load<u64>(p);
@@ -177,13 +232,13 @@ export function bmGet(root: u32, k: u64): u32 {
 /**
  * The directory value of k's block as the last bmLookup() found it (0: no
  * block). With bmInsertAt() and bmValueAddr(), a lookup that misses becomes an
- * insertion, and one that hits a rewrite, without a second directory search.
+ * insertion, and one that hits a rewrite, without a second search.
  */
 export let lookupBlock: u32 = 0;
 
 /** bmGet(), leaving k's block in `lookupBlock`. */
-export function bmLookup(root: u32, k: u64): u32 {
-  let d = btGet(root, k >> 6);
+export function bmLookup(rootRef: usize, k: u64): u32 {
+  let d = findBlock(rootRef, k >> 6);
   lookupBlock = d;
   if (d == 0) return 0;
   let p = addrOf(d);
@@ -193,10 +248,10 @@ export function bmLookup(root: u32, k: u64): u32 {
   return load<u32>(vals(p) + (<usize>indexOf(clsOf(d), m, b) << 2));
 }
 
-/** The address of present key k's value in block h (what bmLookup(k) left in `lookupBlock`). */
-@inline export function bmValueAddr(h: u32, k: u64): usize {
-  let p = addrOf(h);
-  return vals(p) + (<usize>indexOf(clsOf(h), load<u64>(p), k & 63) << 2);
+/** The address of present key k's value in block d (what bmLookup(k) left in `lookupBlock`). */
+@inline export function bmValueAddr(d: u32, k: u64): usize {
+  let p = addrOf(d);
+  return vals(p) + (<usize>indexOf(clsOf(d), load<u64>(p), k & 63) << 2);
 }
 
 /** Put absent key k with value v into block d (which has room). */
@@ -221,37 +276,29 @@ export function bmLookup(root: u32, k: u64): u32 {
 }
 
 /**
- * Insert absent key k with value v, given the `lookupBlock` bmLookup(k) left (the
- * caller keeps it) when the map has not changed since: straight into that
- * block when it has room, else through the directory.
+ * Insert absent key k with value v, given the block `d` bmLookup(k) left in
+ * lookupBlock (the caller keeps it) when the map has not changed since:
+ * straight into that block when it has room, else through the directory.
  */
-export function bmInsertAt(rootRef: usize, k: u64, v: u32, h: u32): void {
-  if (h != 0 && hasRoom(h)) return putIn(h, k, v);
+export function bmInsertAt(rootRef: usize, k: u64, v: u32, d: u32): void {
+  if (d != 0 && hasRoom(d)) return putIn(d, k, v);
   bmInsert(rootRef, k, v);
 }
 
 /** Insert absent key k: a new block, or its block grown a class when full. */
 function bmInsert(rootRef: usize, k: u64, v: u32): void {
-  let slot = btSlot(rootRef, k >> 6);
+  let b = k >> 6;
+  let slot = btSlot(rootRef, b);
   let d = load<u32>(slot);
   if (d == 0) {
-    d = <u32>allocBlock(0);
-    store<u64>(<usize>d, 0);
+    d = allocBlock(0, rootRef, b);
+    cacheBlock(rootRef, b, d);
   } else if (!hasRoom(d)) {
     let m = maskOf(d);
     d = moveBlock(d, m, classFor(<i32>popcnt(m) + 1));
   }
   store<u32>(slot, d);
   putIn(d, k, v);
-}
-
-/** Set k to v (non-zero), inserting it if absent. */
-export function bmSet(rootRef: usize, k: u64, v: u32): void {
-  if (bmLookup(load<u32>(rootRef), k) != 0) {
-    store<u32>(bmValueAddr(lookupBlock, k), v);
-    return;
-  }
-  bmInsertAt(rootRef, k, v, lookupBlock);
 }
 
 // ---- counting and iteration ----
@@ -330,7 +377,7 @@ function visitBits(p: usize, cls: u32, m: u64, sel: u64, visit: Visitor): void {
 
 /** Remove the keys of block b with bits s .. e - 1; returns how many. */
 function removeInBlock(rootRef: usize, b: u64, s: u64, e: u64, visit: Visitor): i64 {
-  let d = btGet(load<u32>(rootRef), b);
+  let d = findBlock(rootRef, b);
   if (d == 0) return 0;
   let p = addrOf(d);
   let cls = clsOf(d);
@@ -352,8 +399,7 @@ function removeInBlock(rootRef: usize, b: u64, s: u64, e: u64, visit: Visitor): 
     memory.copy(vals(p) + (i << 2), vals(p) + ((i + <usize>n) << 2), tail << 2);
   }
   store<u64>(p, left);
-  let nd = shrunk(d, left);
-  if (nd != d) btSet(rootRef, b, nd);
+  settle(rootRef, b, d, left);
   return n;
 }
 
@@ -435,7 +481,7 @@ export function bmRemoveRangeCount(rootRef: usize, lo: u64, hi: u64): i64 {
 /** Remove one key; returns its value, or 0 if it was absent (the single-page punch and zap). */
 export function bmDelete(rootRef: usize, k: u64): u32 {
   let b = k >> 6;
-  let d = btGet(load<u32>(rootRef), b);
+  let d = findBlock(rootRef, b);
   if (d == 0) return 0;
   let p = addrOf(d);
   let m = load<u64>(p);
@@ -459,8 +505,7 @@ export function bmDelete(rootRef: usize, k: u64): u32 {
     return v;
   }
   store<u64>(p, left);
-  let nd = shrunk(d, left);
-  if (nd != d) btSet(rootRef, b, nd);
+  settle(rootRef, b, d, left);
   return v;
 }
 
@@ -480,8 +525,8 @@ export function bmClearCount(rootRef: usize): i64 {
 
 /**
  * Insert every absent key of [lo, hi) in ascending order, their values from
- * produce(); present keys keep theirs. One directory search per block and one
- * produce() per run of absent keys. Returns how many were inserted.
+ * produce(); present keys keep theirs. One search per block and one produce()
+ * per run of absent keys. Returns how many were inserted.
  */
 export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64 {
   if (lo >= hi) return 0;
@@ -491,19 +536,19 @@ export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
     let s: u64 = b == b0 ? lo & 63 : 0;
     let e: u64 = b == b1 ? ((hi - 1) & 63) + 1 : 64;
     let want = bitsIn(s, e);
-    let slot = btSlot(rootRef, b);
-    let d = load<u32>(slot);
+    let d = findBlock(rootRef, b);
     let m: u64 = d == 0 ? 0 : maskOf(d);
     let add = want & ~m;
     if (add == 0) continue;
     let total = <i32>popcnt(m | want);
     if (d == 0) {
-      d = <u32>allocBlock(classFor(total)) | classFor(total);
-      store<u64>(addrOf(d), 0);
+      d = allocBlock(classFor(total), rootRef, b);
+      btSet(rootRef, b, d);
+      cacheBlock(rootRef, b, d);
     } else if (clsOf(d) != DENSE && total > capOf(clsOf(d))) {
       d = moveBlock(d, m, classFor(total));
+      btSet(rootRef, b, d);
     }
-    store<u32>(slot, d);
     let p = addrOf(d);
     let cls = clsOf(d);
     for (let r = add; r != 0;) {

@@ -13,7 +13,7 @@ import {
   PG_PRIVATE, SPTE_PRIVATE, DERIVED, FOREIGN_REFUSE, FOREIGN_ZERO,
 } from "../src/abi/core-abi";
 import { put } from "./result";
-import { Kvm, getVm } from "./kvm";
+import { Kvm, getVm, s2Ref } from "./kvm";
 import { Memslot, slotByGfn } from "./memslot";
 import { getFile, fileBlocks } from "./file";
 import { faultPage, hostFaultable } from "./inode";
@@ -72,7 +72,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   if (priv != attrPriv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
-  let spte = bmLookup(vm.s2, gfn);
+  let spte = bmLookup(s2Ref(vm), gfn);
   if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte);
   // Where the lookup ended: step 5 installs there (only the page cache changes meanwhile).
   let block = lookupBlock;
@@ -118,7 +118,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
     }
     if (moved) {
       // The zaps may have changed this VM's table: find the install position again.
-      spte = bmLookup(vm.s2, gfn);
+      spte = bmLookup(s2Ref(vm), gfn);
       block = lookupBlock;
     }
   } else {

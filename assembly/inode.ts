@@ -90,7 +90,7 @@ function newFrames(dst: usize, n: i32): void {
  */
 export function faultPage(ino: Inode, pgoff: u64): u32 {
   // Most faults find the page: a plain lookup, and a miss inserts where it ended.
-  let pfn = bmLookup(ino.pages, pgoff);
+  let pfn = bmLookup(pagesRef(ino), pgoff);
   if (pfn == 0) {
     let block = lookupBlock;
     pfn = frameAlloc(ino.kind);

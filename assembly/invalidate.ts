@@ -89,7 +89,7 @@ export function punch(ino: Inode, start: u64, end: u64): i64 {
  * newly poisoned). An absent page has no folio to fail: RES_NO_PAGE, nothing changes.
  */
 export function memoryFailure(r: usize, ino: Inode, pgoff: u64): void {
-  let pfn = bmGet(ino.pages, pgoff);
+  let pfn = bmGet(pagesRef(ino), pgoff);
   if (pfn == 0) return put(r, RES_NO_PAGE);
   let f = frameFlags(pfn);
   setFrameFlags(pfn, f | PG_HWPOISON);

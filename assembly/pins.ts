@@ -12,7 +12,7 @@ import { Table } from "./vec";
 import { alloc, free } from "./alloc";
 import { findMap } from "./hostmap";
 import { fileBlocks } from "./file";
-import { faultPage } from "./inode";
+import { faultPage, pagesRef } from "./inode";
 import { bmGet } from "./blockmap";
 import { frameFlags, pinFrame, unpinFrame } from "./frames";
 
@@ -35,7 +35,7 @@ export function pin(r: usize, id: i32, hva: u64, npages: u64): void {
     let pgoff = map.pgoff + (hva + k - map.hva);
     // Past EOF, a private page (kvm_gmem_fault_user_mapping()'s SIGBUS), a donated window: the fault fails.
     if (pgoff >= ino.npages || ino.priv.has(pgoff) || fileBlocks(map.file, pgoff)) return put(r, RES_EFAULT);
-    let pfn = bmGet(ino.pages, pgoff);
+    let pfn = bmGet(pagesRef(ino), pgoff);
     if (pfn != 0 && (frameFlags(pfn) & PG_HWPOISON)) return put(r, RES_EFAULT);
   }
   let block = alloc(<usize>(npages + 1) << 2);
