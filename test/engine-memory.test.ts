@@ -131,7 +131,67 @@ test("punching the whole 1 TiB range frees all 1,000 pages and leaves no node be
   const s = snapshot();
   assert.equal(s.inodes.get(0)!.pages, []);
   assert.equal(s.end, { gmem: 0, anon: 0, nextPfn: 1001, freeDepth: 1000 });
-  assert.is(x.btreeNodes(), 0, "the page cache's nodes went back to the pool");
+  assert.is(x.btreeNodes(), 0, "the page cache's directory nodes went back to the pool");
+  assert.is(x.mapBlocks(), 0, "the page cache's blocks went back to the pool");
+  assert.is(x.mapBlockBytes(), 0);
+});
+
+/** Bytes of a block-map block holding `cap` values (assembly/blockmap.ts: a 24-byte header, then u32 values). */
+const blockBytes = (cap: number) => 24 + 4 * cap;
+
+test("a lone page costs one block of the smallest class (2 values), not a 64-value block", () => {
+  const { x, run } = core();
+  run([A.OP_INODE_CREATE, 0, TIB_PAGES, A.INODE_GMEM, 0]);
+  run(...scattered(1000, TIB_PAGES / 64).map((p): Cmd => [A.OP_ALLOCATE, 0, p * 64, p * 64 + 1]));
+  assert.is(x.mapBlocks(), 1000, "one block per page: no two pages share 64 aligned pgoffs");
+  assert.is(x.mapBlockBytes(), 1000 * blockBytes(2));
+  run(...Array.from({ length: 64 }, (_, k): Cmd => [A.OP_ALLOCATE, 0, 2 ** 27 + k, 2 ** 27 + k + 1]));
+  assert.is(x.mapBlocks(), 1001, "64 aligned pages share one block");
+  assert.is(x.mapBlockBytes(), 1000 * blockBytes(2) + blockBytes(64));
+});
+
+test("a block grows through its classes and shrinks back as pages come and go, every page keeping its pfn, debug build", () => {
+  const c = core(compiledDebug);
+  c.run([A.OP_INODE_CREATE, 0, 4096, A.INODE_ANON, 0]);
+  // Pages of block 1 (pgoffs 64..127) one at a time, in a scrambled order (37 is prime to 64).
+  const order = Array.from({ length: 64 }, (_, k) => 64 + ((k * 37) % 64));
+  const pfnOf = new Map<number, number>();
+  const sizes: number[] = [];
+  for (const p of order) {
+    c.run([A.OP_ALLOCATE, 0, p, p + 1]);
+    pfnOf.set(p, pfnOf.size + 1);
+    sizes.push(c.x.mapBlockBytes());
+  }
+  // Classes of 2, 4, 8, 16, 32 and 64 values, each taken when the one before is full.
+  assert.equal([...new Set(sizes)], [2, 4, 8, 16, 32, 64].map(blockBytes));
+  assert.is(sizes.indexOf(blockBytes(64)), 32, "the 33rd page takes the direct-indexed class");
+  const pages = () => c.snapshot().inodes.get(0)!.pages.map((p) => [p.pgoff, p.pfn]);
+  assert.equal(pages(), [...pfnOf].sort((a, b) => a[0] - b[0]));
+  // Punch them again in another order: down to a quarter full, a block moves to the class of twice its pages.
+  const shrinking: number[] = [];
+  for (const p of [...order].reverse().slice(0, 63)) {
+    c.run([A.OP_PUNCH, 0, p, p + 1]);
+    pfnOf.delete(p);
+    shrinking.push(c.x.mapBlockBytes());
+    assert.equal(pages(), [...pfnOf].sort((a, b) => a[0] - b[0]));
+  }
+  assert.is(shrinking[64 - 16 - 1], blockBytes(32), "16 pages left of 64: the 32-value class");
+  assert.is(shrinking[62], blockBytes(2), "one page left: the smallest class");
+  c.run([A.OP_PUNCH, 0, 0, 4096]);
+  assert.equal([c.x.mapBlocks(), c.x.mapBlockBytes(), c.x.btreeNodes()], [0, 0, 0], "an empty block is freed at once");
+});
+
+test("a punched page is not found through its block reused by another inode, and an inode created after a destroyed one starts empty", () => {
+  const { run } = core();
+  run([A.OP_INODE_CREATE, 0, 64, A.INODE_GMEM, 0], [A.OP_INODE_CREATE, 1, 64, A.INODE_GMEM, 0]);
+  run([A.OP_ALLOCATE, 0, 5, 6], [A.OP_MEMORY_FAILURE, 0, 5]);
+  // Inode 0's only block goes back to the pool, and inode 1's first page takes it.
+  run([A.OP_PUNCH, 0, 5, 6], [A.OP_ALLOCATE, 1, 5, 6]);
+  assert.equal(run([A.OP_MEMORY_FAILURE, 0, 5])[0][0], A.RES_NO_PAGE, "inode 0 has no page 5 any more");
+  assert.equal(run([A.OP_MEMORY_FAILURE, 1, 5])[0].slice(0, 2), [A.RES_OK, 1]);
+  // Inode 1 goes (its block too), and inode 2 takes its record.
+  run([A.OP_INODE_DESTROY, 1], [A.OP_INODE_CREATE, 2, 64, A.INODE_GMEM, 0]);
+  assert.equal(run([A.OP_MEMORY_FAILURE, 2, 5])[0][0], A.RES_NO_PAGE, "a new inode starts with no pages");
 });
 
 test("dense use costs at most 16 bytes of linear memory per page", () => {
@@ -201,6 +261,7 @@ test("keys on both sides of 2^32 and 2^33 (leaves share a key's high half) survi
   });
   c.run([A.OP_PUNCH, 0, 0, 2 ** 34]);
   assert.is(c.x.btreeNodes(), 0, "every node went back to the pool");
+  assert.is(c.x.mapBlocks(), 0, "every block went back to the pool");
 });
 
 test("freed pfns are reused last-freed first, pushed in ascending pgoff", () => {
@@ -303,6 +364,7 @@ test("dense private use: the ctx words keep page cache and frames within 20 byte
   );
   const before = x.memory.buffer.byteLength;
   const nodesBefore = x.btreeNodes();
+  const blocksBefore = x.mapBlockBytes();
   for (let g = 0; g < N; g += A.CMD_CAPACITY) {
     const res = run(...Array.from({ length: A.CMD_CAPACITY }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_WRITE, 1, 1, 1]));
     assert.ok(res.every((r) => r[0] === A.RES_OK));
@@ -311,8 +373,8 @@ test("dense private use: the ctx words keep page cache and frames within 20 byte
   const s = snapshot();
   const sptes = s.vms.get(0)!.sptes;
   assert.is(sptes.length, N);
-  // The stage-2 table's leaves hold about as many entries as the page cache's, so half the new nodes are SPTEs.
-  const stage2Bytes = ((x.btreeNodes() - nodesBefore) / 2) * NODE_BYTES;
+  // The stage-2 table holds as many entries as the page cache, in as many blocks and directory nodes: half are SPTEs.
+  const stage2Bytes = ((x.btreeNodes() - nodesBefore) * NODE_BYTES + (x.mapBlockBytes() - blocksBefore)) / 2;
   const perPage = (grown - stage2Bytes) / N;
   assert.ok(perPage <= 20, `${perPage} bytes per private page besides its SPTE`);
   assert.ok(s.inodes.get(0)!.pages.every((p) => p.ctx === 1 && p.flags === (A.PG_UPTODATE | A.PG_PRIVATE)));
@@ -534,6 +596,7 @@ test("reset() leaves an instance that runs a trace exactly as a fresh one does, 
     assert.ok(used.x.btreeNodes() > 0);
     used.x.reset();
     assert.is(used.x.btreeNodes(), 0, "no btree node survives reset");
+    assert.is(used.x.mapBlocks(), 0, "no block-map block survives reset");
     sameMemory(used.x, core(module).x, "right after reset");
 
     const fresh = core(module);
@@ -541,6 +604,7 @@ test("reset() leaves an instance that runs a trace exactly as a fresh one does, 
     assert.equal(runAll(used.run, second), expect, "results of the second trace");
     assert.equal(rawSnapshot(used.x), rawSnapshot(fresh.x), "snapshot stream after the second trace");
     assert.is(used.x.btreeNodes(), fresh.x.btreeNodes());
+    assert.is(used.x.mapBlockBytes(), fresh.x.mapBlockBytes());
     sameMemory(used.x, fresh.x, "after the second trace");
     // And again: a reset of a reset instance.
     used.x.reset();
