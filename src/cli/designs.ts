@@ -7,9 +7,7 @@
  */
 import { compareDesigns, PROPERTIES, type Cell, type DesignsReport } from "../designs/compare.js";
 import { loadPolicy } from "../policy/load.js";
-import { die, parse } from "./args.js";
-
-const USAGE = "gmemsim designs [--json] [--policy FILE]";
+import { die } from "./args.js";
 
 function holds(c: Cell): string {
   const all = Object.keys(PROPERTIES).length;
@@ -37,13 +35,17 @@ export function designsTable(r: DesignsReport): string {
   return rows.join("\n");
 }
 
-export async function designsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: "boolean" }, policy: { type: "string" } }, USAGE);
-  if (positionals.length) die(`designs takes no arguments\nusage: ${USAGE}`);
+/** The options as ./commands.ts read and checked them. */
+export interface DesignsOptions {
+  json?: boolean;
+  policy?: string;
+}
+
+export async function designsCommand(values: DesignsOptions): Promise<number> {
   let policy;
   if (values.policy !== undefined) {
     try {
-      policy = await loadPolicy(String(values.policy));
+      policy = await loadPolicy(values.policy);
     } catch (e) {
       die(`cannot load the policy: ${(e as Error).message}`);
     }
