@@ -110,10 +110,10 @@ export const COMMANDS: CommandDecl[] = [
       { flags: "--check", description: "check every expect, and after every op the engine invariants and the security properties; exit 1 at the first failure" },
       { flags: "--stats", description: "print the host's, each VM's and each inode's counters after the last line" },
       { flags: "--engine <CORE>", description: "the core that runs the trace", choices: ["wasm", "reference"], default: "wasm" },
-      // No default: without --kernel, the trace's own `# replay-args: --kernel NAME` line, else 6.18.
+      // No default for --kernel and --design: without them, the trace's own `# replay-args:` line, else 6.18 and vm.
       { ...kernelFlag, default: undefined, description: `${kernelFlag.description}; default: the trace's # replay-args line, else 6.18` },
       policyFlag,
-      designFlag,
+      { ...designFlag, default: undefined, description: `${designFlag.description}; default: the trace's # replay-args line, else vm` },
     ],
     run: async ([trace], o) => (await import("./replay.js")).replayCommand(trace, o as unknown as import("./replay.js").ReplayOptions),
   },

@@ -58,11 +58,12 @@ export async function designsCommand(values: DesignsOptions): Promise<number> {
   console.log(`gmemsim designs: the same scenarios under the vm design (create_guest_memfd, gmem_link) and the system design (create_guest_memfd_system, gmem_bind),`);
   console.log(`confidential (sw_protected) VMs under kernel profile ${report.kernel}; properties (SPEC §4): ${Object.entries(PROPERTIES).map(([n, name]) => `${n} ${name}`).join(", ")}.\n`);
   console.log(designsTable(report));
-  console.log(`\nShortest breaking traces (replay one with: gmemsim replay FILE --check --kernel ${report.kernel} --design DESIGN --policy examples/policies/naive-bind.mjs):`);
+  console.log(`\nShortest breaking traces (each names its kernel and design: replay one with gmemsim replay FILE --check --policy examples/policies/naive-bind.mjs):`);
   for (const s of report.scenarios) {
     for (const d of report.designs) {
       for (const b of s.cells[d].breaches) {
         console.log(`\n# ${s.title}, ${d} design: ${b.detail}`);
+        console.log(`# replay-args: --kernel ${report.kernel} --design ${d}`);
         for (const op of b.trace) console.log(JSON.stringify(op));
       }
     }
