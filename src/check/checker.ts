@@ -93,7 +93,8 @@ export class Checker {
     const st = this.state;
     // Most ops change nothing beyond their own SPTEs and pages.
     if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
-    const out = new Set<CSpte>(t.sptes);
+    // Into the touched set itself (the state's, cleared at its next apply): no new set per op.
+    const out = t.sptes;
     const wholeVm = (id: number) => {
       for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
     };
