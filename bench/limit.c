@@ -13,6 +13,12 @@
  * prints {"ns_per_op", "read_sum", "counters"}: the best round's ns per
  * command (CPU time, as the JavaScript side measures), the sum of the bytes the guest read, and "sptes/faults/zaps" per VM
  * then ";host pages", which bench/tiers.ts checks against the other paths.
+ *
+ * The core itself keeps its page caches and stage-2 tables in block maps
+ * (assembly/blockmap.ts): blocks of 64 aligned keys (a presence mask and the
+ * values) under a B+tree directory of block numbers, with a small cache of
+ * recently used blocks in front of it; ordered, as its range operations and
+ * snapshots need, where these hash tables are not.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -333,7 +333,7 @@ test("a punch through a host mapping zaps the SPTEs the MMU notifier reaches, in
   assert.equal([s.vms.get(0)!.zaps, s.vms.get(1)!.zaps], [1, 1]);
 });
 
-test("deleting a memslot zaps every SPTE of the VM and frees the table's nodes", () => {
+test("deleting a memslot zaps every SPTE of the VM and frees the table's blocks and nodes", () => {
   const { x, run, snapshot } = core();
   run(
     [A.OP_VM_CREATE, 0],
@@ -347,10 +347,12 @@ test("deleting a memslot zaps every SPTE of the VM and frees the table's nodes",
     run(...Array.from({ length: 1000 }, (_, k): Cmd => [A.OP_GUEST_ACCESS, 0, g + k, A.ACCESS_READ, 0, 0, 0]));
   }
   const nodesWithTable = x.btreeNodes();
+  const blocksWithTable = x.mapBlocks();
   run([A.OP_SLOT_DELETE, 0, 1]);
   const vm = snapshot().vms.get(0)!;
   assert.equal([vm.sptes.length, vm.faults, vm.zaps], [0, N, N]);
-  assert.ok(x.btreeNodes() < nodesWithTable / 2 + 1, "the stage-2 nodes were freed");
+  assert.ok(x.btreeNodes() < nodesWithTable / 2 + 1, "the stage-2 directory nodes were freed");
+  assert.is(x.mapBlocks(), blocksWithTable / 2, "the stage-2 blocks were freed (the page cache keeps as many)");
 });
 
 test("dense private use: the ctx words keep page cache and frames within 20 bytes per page (SPTEs apart)", () => {
