@@ -13,13 +13,13 @@
  * indexed by the low bits of the key. A full block is indexed directly: no
  * search, and no shifting on insert or remove.
  *
- * Point lookups first try a small direct-mapped cache of recently used
- * blocks, shared by every map (a software TLB of 4,096 entries, 16 KiB): a
- * hit is a hash, one load, and a check against the block's own header, which
- * names its map and block number; only a miss searches the directory (which
- * has 64x fewer keys than pages, so its nodes stay in cache). The cache is
- * never invalidated: a freed block's header names no map, so a stale entry
- * simply misses.
+ * Point lookups first try a small cache of recently used blocks, shared by
+ * every map (a software TLB: 2,048 sets of two ways, 16 KiB): a hit is a
+ * hash, one load, and a check against the block's own header, which names
+ * its map and block number; only a miss searches the directory (which has 64x
+ * fewer keys than pages, so its nodes stay in cache). The cache is never
+ * invalidated: a freed block's header names no map, so a stale entry simply
+ * misses.
  *
  * Cost, and its bound. A direct-indexed block costs 280 bytes whether it holds
  * 1 key or 64, so a lone page in a sparse file would cost ~290 B where the
@@ -125,6 +125,19 @@ function freeBlock(p: usize, cls: u32): void {
   return upto & ~below(s);
 }
 
+/**
+ * Move n u32 words from src to dst (the ranges may overlap). A loop, not
+ * memory.copy: the runs here are at most 64 words, and the engine runs
+ * memory.copy as a call out of the module.
+ */
+@inline function moveWords(dst: usize, src: usize, n: usize): void {
+  if (dst < src) {
+    for (let j: usize = 0; j < n; j++) store<u32>(dst + (j << 2), load<u32>(src + (j << 2)));
+  } else {
+    for (let j = n; j > 0; j--) store<u32>(dst + ((j - 1) << 2), load<u32>(src + ((j - 1) << 2)));
+  }
+}
+
 /** Index of the value of key bit b in a block of class cls whose mask is m. */
 @inline function indexOf(cls: u32, m: u64, b: u64): i32 {
   return cls == DENSE ? <i32>b : <i32>popcnt(m & below(b));
@@ -133,32 +146,48 @@ function freeBlock(p: usize, cls: u32): void {
 // ---- the block cache ----
 
 const CACHE_BITS: u32 = 12;
-const cache = memory.data(4 << CACHE_BITS, 4);
+const cache = memory.data(4 << CACHE_BITS, 8);
 
-@inline function cacheSlot(rootRef: usize, b: u64): usize {
+/** The pair of entries (two ways, one 8-byte word) where block b of the map at rootRef may be. */
+@inline function cacheSet(rootRef: usize, b: u64): usize {
   let h = (<u32>b * 0x9E3779B1) ^ (<u32>(b >>> 32) * 0x85EBCA77) ^ (<u32>rootRef * 0xC2B2AE3D);
-  return cache + (<usize>(h >>> (32 - CACHE_BITS)) << 2);
+  return cache + (<usize>(h >>> (33 - CACHE_BITS)) << 3);
+}
+
+/** Whether d (a cache entry) is block b of the map at rootRef: its header says so, and a free block names no map. */
+@inline function isBlock(d: u32, rootRef: usize, b: u64): bool {
+  if (d == 0) return false;
+  let p = addrOf(d);
+  return load<u64>(p, 8) == b && load<u32>(p, 16) == <u32>rootRef;
 }
 
 /** The directory value of block b of the map at rootRef (0: none): the cache, else the directory. */
 @inline function findBlock(rootRef: usize, b: u64): u32 {
-  let c = cacheSlot(rootRef, b);
+  let c = cacheSet(rootRef, b);
   let d = load<u32>(c);
-  if (d != 0) {
-    let p = addrOf(d);
-    if (load<u64>(p, 8) == b && load<u32>(p, 16) == <u32>rootRef) {
-      if (!ASC_NO_ASSERT) assert(d == btGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
-      return d;
-    }
+  if (isBlock(d, rootRef, b)) {
+    if (!ASC_NO_ASSERT) assert(d == btGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
+    return d;
   }
-  d = btGet(load<u32>(rootRef), b);
-  if (d != 0) store<u32>(c, d);
-  return d;
+  let e = load<u32>(c, 4);
+  if (isBlock(e, rootRef, b)) {
+    if (!ASC_NO_ASSERT) assert(e == btGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
+    // The most recently used way first.
+    store<u64>(c, <u64>e | (<u64>d << 32));
+    return e;
+  }
+  let f = btGet(load<u32>(rootRef), b);
+  if (f != 0) store<u64>(c, <u64>f | (<u64>d << 32));
+  return f;
 }
 
 /** Block b of the map at rootRef is now d (its directory entry is the caller's). */
 @inline function cacheBlock(rootRef: usize, b: u64, d: u32): void {
-  store<u32>(cacheSlot(rootRef, b), d);
+  let c = cacheSet(rootRef, b);
+  let was = load<u32>(c);
+  // A moved block's old entry names a freed block (no map): it goes, rather than push the other way out.
+  if (was == 0 || was == d || load<u32>(addrOf(was), 16) == 0) store<u32>(c, d);
+  else store<u64>(c, <u64>d | (<u64>was << 32));
 }
 
 /** Forget the pool (its chunks go with the heap, alloc.ts resetAlloc()) and the cache. */
@@ -188,7 +217,7 @@ function moveBlock(d: u32, m: u64, to: u32): u32 {
   let q = addrOf(nd);
   store<u64>(q, m);
   if (from != DENSE && to != DENSE) {
-    memory.copy(vals(q), vals(p), <usize>popcnt(m) << 2);
+    moveWords(vals(q), vals(p), <usize>popcnt(m));
   } else if (from != DENSE) {
     // Packed -> direct: value j goes to its key's bit.
     let j: usize = 0;
@@ -265,7 +294,7 @@ export function bmLookup(rootRef: usize, k: u64): u32 {
     let i = <usize>popcnt(m & below(b));
     let n = <usize>popcnt(m);
     let at = vals(p) + (i << 2);
-    if (i < n) memory.copy(at + 4, at, (n - i) << 2);
+    if (i < n) moveWords(at + 4, at, n - i);
     store<u32>(at, v);
   }
   store<u64>(p, m | bit(k));
@@ -396,7 +425,7 @@ function removeInBlock(rootRef: usize, b: u64, s: u64, e: u64, visit: Visitor): 
     // The removed values are one run: close it.
     let i = <usize>popcnt(m & below(<u64>ctz(rm)));
     let tail = <usize>popcnt(m) - i - <usize>n;
-    memory.copy(vals(p) + (i << 2), vals(p) + ((i + <usize>n) << 2), tail << 2);
+    moveWords(vals(p) + (i << 2), vals(p) + ((i + <usize>n) << 2), tail);
   }
   store<u64>(p, left);
   settle(rootRef, b, d, left);
@@ -428,7 +457,7 @@ function freeBlocks(ds: usize, n: i32): void {
     if (!countOnly) {
       if (staged + c > STAGE_CAP) flushStage();
       let to = stage + (staged << 2);
-      if (clsOf(d) != DENSE) memory.copy(to, vals(p), c << 2);
+      if (clsOf(d) != DENSE) moveWords(to, vals(p), c);
       else {
         for (let r = m; r != 0; r &= r - 1) {
           store<u32>(to, load<u32>(vals(p) + (<usize>ctz(r) << 2)));
@@ -497,7 +526,7 @@ export function bmDelete(rootRef: usize, k: u64): u32 {
     let at = vals(p) + (i << 2);
     v = load<u32>(at);
     let tail = <usize>popcnt(left) - i;
-    if (tail != 0) memory.copy(at, at + 4, tail << 2);
+    if (tail != 0) moveWords(at, at + 4, tail);
   }
   if (left == 0) {
     freeBlock(p, cls);
@@ -562,7 +591,7 @@ export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
         let i = <usize>popcnt(m & below(rs));
         let n = <usize>popcnt(m);
         at = vals(p) + (i << 2);
-        if (i < n) memory.copy(at + (<usize>len << 2), at, (n - i) << 2);
+        if (i < n) moveWords(at + (<usize>len << 2), at, n - i);
       }
       m |= run;
       store<u64>(p, m);

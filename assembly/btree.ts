@@ -1,8 +1,9 @@
 /**
- * An ordered map u64 -> u32 in linear memory: the core's stand-in for the
- * kernel's xarray (the page cache's i_pages, and the stage-2 table). A B+tree
- * rather than a radix tree, because a sparse 1 TiB file must cost kilobytes:
- * a radix path per scattered page would cost a few hundred bytes each.
+ * An ordered map u64 -> u32 in linear memory: the directory of the block
+ * maps (blockmap.ts) that hold the page caches and stage-2 tables, keyed by
+ * block number. A B+tree rather than a radix tree, because a sparse 1 TiB
+ * file must cost kilobytes: a radix path per scattered block would cost a few
+ * hundred bytes each.
  *
  * A tree is a u32 root pointer stored somewhere (a record field); 0 is the empty
  * tree, so an empty page cache or stage-2 table costs nothing. Value 0 means
