@@ -48,6 +48,10 @@ export class Checker {
     this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
     src.core.trackChanges(true);
     this.state = CoreState.fromSnapshot(src.core.snapshot());
+    // A checker made on an empty host (nothing made, nothing recorded) has nothing to check beyond what the first
+    // op changes; on anything else the first step checks everything that was there before it.
+    const st = this.state;
+    this.first = st.inodes.size + st.files.size + st.vms.size + st.maps.size > 0 || src.events.length > 0;
   }
 
   /** Stop the core's change log (a checker is done with). */

@@ -219,11 +219,14 @@ export async function fuzzCommand(values: FuzzOptions): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
   const paragraph = explain(failure as TraceFailure, policyName);
-  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${kernel === "6.18" ? "" : ` --kernel ${kernel}`}${design === "vm" ? "" : ` --design ${design}`}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
+  // The trace names its kernel profile and design itself, so that replay needs neither on its command line.
+  const k = (kernel === LIVE_PROFILE ? "" : ` --kernel ${kernel}`) + (design === "vm" ? "" : ` --design ${design}`);
+  const header = [`# gmemsim fuzz --seed ${seed}${k}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`];
+  if (k) header.push(`# replay-args:${k}`);
+  writeFileSync(file, [...header, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
   console.log(`fuzz: FAILED after ${fmt(report.ops)} ops (seed ${seed}). Shrunk from ${originalLength} to ${trace.length} ops, written to ${file}.`);
   console.log(paragraph);
-  const k = (kernel === "6.18" ? "" : ` --kernel ${kernel}`) + (design === "vm" ? "" : ` --design ${design}`);
-  console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""}${k} (and --engine reference to compare the cores).`);
+  console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""} (and --engine reference to compare the cores).`);
   if (coverage.length) console.log(coverage.join("\n"));
   return 1;
 }
