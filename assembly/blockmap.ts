@@ -42,9 +42,9 @@
  *   +8 block number u64, +16 its map's root address u32 (0 while free),
  *   +24 values u32[cap].
  * The directory value of a block is its address with its class in the low 3
- * bits. Range operations (fill, remove range, forEach, count, clear) walk the
+ * bits. Range operations (remove range, forEach, count, clear) walk the
  * directory's blocks in the range in order, so they cost what is populated
- * there, never the range's size.
+ * there, never the range's size; fill costs the blocks it fills.
  */
 
 import { alloc } from "./alloc";

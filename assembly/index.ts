@@ -108,9 +108,9 @@ export function capacity(): i32 {
  * instance per thread (instantiation costs tens of microseconds). Every
  * module-level variable and static region gets its initial value, and the heap
  * is zeroed up to the highest address ever allocated: the cost is that of
- * zeroing the memory used plus the two buffers (104 KiB). Linear memory keeps
- * its size (it cannot shrink); the pages past the heap are still zero. Views
- * of memory.buffer stay valid.
+ * zeroing the memory used plus the two buffers (104 KiB) and the block cache
+ * (16 KiB). Linear memory keeps its size (it cannot shrink); the pages past
+ * the heap are still zero. Views of memory.buffer stay valid.
  */
 export function reset(): void {
   resetAlloc();

@@ -251,6 +251,18 @@ test("pages survive a random mix of allocations and punches exactly", () => {
   assert.equal(stats.slice(1, 3), [0, present.size]);
 });
 
+test("pages of a few blocks survive allocations and punches of every size, through every block class both ways, debug build", () => {
+  const c = core(compiledDebug);
+  const N = 512;
+  c.run([A.OP_INODE_CREATE, 0, N, A.INODE_ANON, 0]);
+  randomRounds(c, 5, 30, (rnd, round) => {
+    const a = rnd(N);
+    return [a, Math.min(N, a + 1 + rnd(round % 3 ? 6 : 100))];
+  });
+  c.run([A.OP_PUNCH, 0, 0, N]);
+  assert.equal([c.x.mapBlocks(), c.x.btreeNodes()], [0, 0], "every block and node went back to the pool");
+});
+
 test("keys on both sides of 2^32 and 2^33 (leaves share a key's high half) survive allocations and punches, debug build", () => {
   const c = core(compiledDebug);
   const bases = [2 ** 32, 2 ** 33, 3 * 2 ** 32];
