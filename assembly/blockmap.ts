@@ -49,7 +49,7 @@
 
 import { alloc } from "./alloc";
 import {
-  btGet, btSlot, btSet, btDelete, btForEach, btClear, btRemoveRange,
+  btGet, btLookup, lookupLeaf, lookupIdx, btInsertAt, btSet, btDelete, btForEach, btClear, btRemoveRange,
   Visitor, Producer, EntryVisitor,
 } from "./btree";
 
@@ -161,6 +161,48 @@ const cache = memory.data(4 << CACHE_BITS, 8);
   return load<u64>(p, 8) == b && load<u32>(p, 16) == <u32>rootRef;
 }
 
+// Where the directory would take the last two blocks found absent, one per
+// map (a fault looks up its stage-2 table, then creates the page, then the
+// SPTE): a new block then goes in without a second descent. Any change to a
+// map's directory forgets its entry.
+let missRef0: usize = 0, missB0: u64 = 0, missLeaf0: usize = 0, missIdx0: i32 = 0;
+let missRef1: usize = 0, missB1: u64 = 0, missLeaf1: usize = 0, missIdx1: i32 = 0;
+
+/** Keep where btLookup() of absent block b of the map at rootRef ended. */
+@inline function noteMiss(rootRef: usize, b: u64): void {
+  if (missRef0 != rootRef) {
+    missRef1 = missRef0; missB1 = missB0; missLeaf1 = missLeaf0; missIdx1 = missIdx0;
+    missRef0 = rootRef;
+  }
+  missB0 = b; missLeaf0 = lookupLeaf; missIdx0 = lookupIdx;
+}
+
+/** The directory of the map at rootRef changed: where its search ended no longer holds. */
+@inline function dirChanged(rootRef: usize): void {
+  if (missRef0 == rootRef) missRef0 = 0;
+  if (missRef1 == rootRef) missRef1 = 0;
+}
+
+/** Enter new block d as block b of the map at rootRef (absent until now) in its directory. */
+function dirInsert(rootRef: usize, b: u64, d: u32): void {
+  if (missRef0 == rootRef && missB0 == b) btInsertAt(rootRef, b, d, missLeaf0, missIdx0);
+  else if (missRef1 == rootRef && missB1 == b) btInsertAt(rootRef, b, d, missLeaf1, missIdx1);
+  else btSet(rootRef, b, d);
+  dirChanged(rootRef);
+}
+
+/** Point the directory entry of block b of the map at rootRef at d (a block moved). */
+@inline function dirSet(rootRef: usize, b: u64, d: u32): void {
+  btSet(rootRef, b, d);
+  dirChanged(rootRef);
+}
+
+/** Drop the directory entry of block b of the map at rootRef. */
+@inline function dirDelete(rootRef: usize, b: u64): void {
+  btDelete(rootRef, b);
+  dirChanged(rootRef);
+}
+
 /** The directory value of block b of the map at rootRef (0: none): the cache, else the directory. */
 @inline function findBlock(rootRef: usize, b: u64): u32 {
   let c = cacheSet(rootRef, b);
@@ -176,8 +218,9 @@ const cache = memory.data(4 << CACHE_BITS, 8);
     store<u64>(c, <u64>e | (<u64>d << 32));
     return e;
   }
-  let f = btGet(load<u32>(rootRef), b);
+  let f = btLookup(load<u32>(rootRef), b);
   if (f != 0) store<u64>(c, <u64>f | (<u64>d << 32));
+  else noteMiss(rootRef, b);
   return f;
 }
 
@@ -202,6 +245,8 @@ export function resetBlockmap(): void {
   curHi = 0;
   curCount = 0;
   lookupBlock = 0;
+  missRef0 = 0; missB0 = 0; missLeaf0 = 0; missIdx0 = 0;
+  missRef1 = 0; missB1 = 0; missLeaf1 = 0; missIdx1 = 0;
   staged = 0;
   countOnly = false;
   memory.fill(stage, 0, STAGE_CAP << 2);
@@ -242,7 +287,7 @@ function moveBlock(d: u32, m: u64, to: u32): u32 {
   let cls = clsOf(d);
   let n = <i32>popcnt(m);
   if (cls == 0 || n > capOf(cls) >> 2) return;
-  btSet(rootRef, b, moveBlock(d, m, classFor(n << 1)));
+  dirSet(rootRef, b, moveBlock(d, m, classFor(n << 1)));
 }
 
 // ---- lookup ----
@@ -310,23 +355,20 @@ export function bmLookup(rootRef: usize, k: u64): u32 {
  * straight into that block when it has room, else through the directory.
  */
 export function bmInsertAt(rootRef: usize, k: u64, v: u32, d: u32): void {
+  if (!ASC_NO_ASSERT) assert(d == btGet(load<u32>(rootRef), k >> 6), "stale block for an insertion");
   if (d != 0 && hasRoom(d)) return putIn(d, k, v);
-  bmInsert(rootRef, k, v);
-}
-
-/** Insert absent key k: a new block, or its block grown a class when full. */
-function bmInsert(rootRef: usize, k: u64, v: u32): void {
   let b = k >> 6;
-  let slot = btSlot(rootRef, b);
-  let d = load<u32>(slot);
   if (d == 0) {
+    // A new block, entered where the lookup's directory search ended.
     d = allocBlock(0, rootRef, b);
+    dirInsert(rootRef, b, d);
     cacheBlock(rootRef, b, d);
-  } else if (!hasRoom(d)) {
+  } else {
+    // Full: the next class.
     let m = maskOf(d);
     d = moveBlock(d, m, classFor(<i32>popcnt(m) + 1));
+    dirSet(rootRef, b, d);
   }
-  store<u32>(slot, d);
   putIn(d, k, v);
 }
 
@@ -418,7 +460,7 @@ function removeInBlock(rootRef: usize, b: u64, s: u64, e: u64, visit: Visitor): 
   let left = m & ~rm;
   if (left == 0) {
     freeBlock(p, cls);
-    btDelete(rootRef, b);
+    dirDelete(rootRef, b);
     return n;
   }
   if (cls != DENSE) {
@@ -498,6 +540,7 @@ export function bmRemoveRange(rootRef: usize, lo: u64, hi: u64, visit: Visitor):
     // values leaf by leaf before it changes).
     beginFree(visit);
     btRemoveRange(rootRef, b0 + 1, b1, freeBlocks);
+    dirChanged(rootRef);
     n += endFree();
   }
   return n + removeInBlock(rootRef, b1, 0, ((hi - 1) & 63) + 1, visit);
@@ -530,7 +573,7 @@ export function bmDelete(rootRef: usize, k: u64): u32 {
   }
   if (left == 0) {
     freeBlock(p, cls);
-    btDelete(rootRef, b);
+    dirDelete(rootRef, b);
     return v;
   }
   store<u64>(p, left);
@@ -543,6 +586,7 @@ export function bmClear(rootRef: usize, visit: Visitor): i64 {
   if (load<u32>(rootRef) == 0) return 0;
   beginFree(visit);
   btClear(rootRef, freeBlocks);
+  dirChanged(rootRef);
   return endFree();
 }
 
@@ -572,11 +616,11 @@ export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
     let total = <i32>popcnt(m | want);
     if (d == 0) {
       d = allocBlock(classFor(total), rootRef, b);
-      btSet(rootRef, b, d);
+      dirInsert(rootRef, b, d);
       cacheBlock(rootRef, b, d);
     } else if (clsOf(d) != DENSE && total > capOf(clsOf(d))) {
       d = moveBlock(d, m, classFor(total));
-      btSet(rootRef, b, d);
+      dirSet(rootRef, b, d);
     }
     let p = addrOf(d);
     let cls = clsOf(d);
