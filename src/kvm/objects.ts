@@ -9,11 +9,34 @@
  */
 
 import { ALL_PERMS, type Perm } from "./perm.js";
-import type { FileView, ForeignFault } from "../policy/types.js";
 
 export type VmType = number;
 
+/*
+ * JavaScript bytes per object. A host may hold many thousands of VMs, files and
+ * mappings, so what most of them never use is not allocated per object: empty
+ * collections are shared and made on the first write (a Map or Set costs some
+ * 170 bytes even empty), a byte size that is always npages * 4096 is computed,
+ * and policies' views are cached per host (views.ts), not per file.
+ */
+
 const OWNER_PERM: ReadonlySet<Perm> = new Set(ALL_PERMS);
+
+/** A Map or Set shared by every object that has none: reading it is free, writing it is a bug. */
+class EmptyMap<K, V> extends Map<K, V> {
+  override set(): this {
+    throw new Error("the shared empty map is read-only");
+  }
+}
+class EmptySet<T> extends Set<T> {
+  override add(): this {
+    throw new Error("the shared empty set is read-only");
+  }
+}
+const NO_SLOTS: ReadonlyMap<number, Memslot> = new EmptyMap<number, Memslot>();
+const NO_BINDINGS: ReadonlySet<Memslot> = new EmptySet<Memslot>();
+const NO_FILES: readonly GmemFile[] = Object.freeze([]);
+const NO_RANGES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
 
 export class Vm {
   /** Open gmem files of this VM: each holds a reference (kvm_gmem_release() drops it). */
@@ -22,9 +45,10 @@ export class Vm {
   fdOpen = true;
   /** The struct kvm exists (fd open or referenced by a file). */
   alive = true;
-  readonly slots = new Map<number, Memslot>();
-  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES). */
-  privateRanges: Array<[number, number]> = [];
+  /** The memslots by id; null while there are none. */
+  private slotMap: Map<number, Memslot> | null = null;
+  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); replaced, never changed in place. */
+  privateRanges: ReadonlyArray<readonly [number, number]> = NO_RANGES;
   /** Encryption context (ASID/HKID); 0 once it moved to another VM. */
   ctx: number;
   /** move_enc_context_from() took this VM's context: it can no longer map or fault. */
@@ -40,33 +64,76 @@ export class Vm {
   get kind(): "vm" {
     return "vm";
   }
+  /** The memslots by id (read-only: addSlot and removeSlot change them). */
+  get slots(): ReadonlyMap<number, Memslot> {
+    return this.slotMap ?? NO_SLOTS;
+  }
+  addSlot(slot: Memslot): void {
+    (this.slotMap ??= new Map()).set(slot.id, slot);
+  }
+  removeSlot(id: number): void {
+    this.slotMap?.delete(id);
+  }
 }
 
 export class Inode {
-  readonly files = new Set<GmemFile>();
+  /**
+   * Its open files, in the order they were made (read-only: addFile and
+   * removeFile change them). An array, not a Set: almost every inode has one
+   * file, and a one-element array is a third of an empty Set's bytes.
+   */
+  files: readonly GmemFile[] = NO_FILES;
   /** The system-design fd on this inode, which keeps it alive while open or mapped (an extension, SPEC §2.3). */
   holder: SystemGmem | null = null;
   /** size in pages (exact: below 2^51). */
   readonly npages: number;
   constructor(
     readonly id: number,
-    /** Bytes; immutable for gmem (kvm_gmem_setattr() refuses every change). */
-    readonly size: bigint,
+    /** Bytes, a positive multiple of 4096; immutable for gmem (kvm_gmem_setattr() refuses every change). */
+    size: bigint,
     readonly flags: number,
   ) {
     this.npages = Number(size >> 12n);
+  }
+  /** Bytes, exact (npages * 4096 may pass 2^53): made when asked, as no hot path asks. */
+  get size(): bigint {
+    return BigInt(this.npages) << 12n;
+  }
+  addFile(f: GmemFile): void {
+    // The first file gets an array of its own length; the shared empty one is never written.
+    if (this.files.length === 0) this.files = [f];
+    else (this.files as GmemFile[]).push(f);
+  }
+  removeFile(f: GmemFile): void {
+    const k = this.files.indexOf(f);
+    if (k >= 0) (this.files as GmemFile[]).splice(k, 1);
   }
 }
 
 /** How a file came to be: create_guest_memfd, or gmem_link in one of its modes (an extension). */
 export type FileOrigin = "owner" | "share" | "donate" | "migrate" | "system";
 
+/**
+ * Where a file made by gmem_link or by a system binding comes from (the
+ * extensions of SPEC §2.3), fixed when it is made. create_guest_memfd's files,
+ * almost all of them, have none: one field on the file instead of four.
+ */
+export interface Lineage {
+  readonly origin: Exclude<FileOrigin, "owner">;
+  /** gmem_link: the file it was linked from, and the window it may reach. */
+  readonly parent: GmemFile | null;
+  readonly window: readonly [number, number] | null;
+  /** System design: the fd this file is one VM's binding of (not an fd itself). */
+  readonly system: SystemGmem | null;
+}
+
 export class GmemFile {
   fdOpen = true;
   /** Host mappings of this file: each pins it. */
   maps = 0;
   released = false;
-  readonly bindings = new Set<Memslot>();
+  /** The memslots bound to this file; null while there are none. */
+  private bindingSet: Set<Memslot> | null = null;
   /**
    * Permissions (the owner holds all; a linked file what the policy granted).
    * Replaced, never changed in place: every owner shares one set (a Set per
@@ -77,25 +144,49 @@ export class GmemFile {
   owner = true;
   /** A migration target before move_enc_context_from: bound but not mappable. */
   migrating = false;
-  /** Pages [start, end) of the inode this file may reach; the owner's is the whole inode. */
-  window: [number, number];
-  /** Windows donated away: unreachable through this file for good. */
-  donated: Array<[number, number]> = [];
-  origin: FileOrigin = "owner";
-  /** The file this one was linked from. */
-  parent: GmemFile | null = null;
-  /** What policies see of this file, cached (src/kvm/views.ts). */
-  view: FileView | null = null;
-  /** What a fault through this file does on a page prepared under another context (the policy's `foreign` answer). */
-  foreign: ForeignFault = "map";
-  /** System design: the fd this file is one VM's binding of (not an fd itself); null for files made by create_guest_memfd or gmem_link. */
-  system: SystemGmem | null = null;
+  /** Windows donated away: unreachable through this file for good (replaced, never changed in place). */
+  donated: ReadonlyArray<readonly [number, number]> = NO_RANGES;
+  /** null for create_guest_memfd's files. (What a fault on a foreign page does, the policy's `foreign` answer, the core keeps.) */
+  private readonly lineage: Lineage | null;
   constructor(
     readonly id: number,
     readonly inode: Inode,
     readonly vm: Vm,
+    lineage: Lineage | null = null,
   ) {
-    this.window = [0, inode.npages];
+    this.lineage = lineage;
+  }
+
+  get origin(): FileOrigin {
+    return this.lineage?.origin ?? "owner";
+  }
+  /** The file this one was linked from. */
+  get parent(): GmemFile | null {
+    return this.lineage?.parent ?? null;
+  }
+  /** System design: the fd this file is one VM's binding of (not an fd itself); null for files made by create_guest_memfd or gmem_link. */
+  get system(): SystemGmem | null {
+    return this.lineage?.system ?? null;
+  }
+  /** Pages [start, end) of the inode this file may reach; the owner's is the whole inode. */
+  get window(): readonly [number, number] {
+    return this.lineage?.window ?? [0, this.inode.npages];
+  }
+
+  /** The memslots bound to this file (read-only: addBinding and removeBinding change them). */
+  get bindings(): ReadonlySet<Memslot> {
+    return this.bindingSet ?? NO_BINDINGS;
+  }
+  addBinding(slot: Memslot): void {
+    (this.bindingSet ??= new Set()).add(slot);
+  }
+  removeBinding(slot: Memslot): void {
+    this.bindingSet?.delete(slot);
+  }
+  /** kvm_gmem_release(): its memslots stay, without a file. */
+  dropBindings(): void {
+    for (const slot of this.bindings) slot.file = null;
+    this.bindingSet = null;
   }
 
   /** Made by gmem_link: its window is enforced (EINVAL outside it). */
@@ -131,9 +222,8 @@ export class SystemGmem {
   readonly linked = false;
   readonly origin = "system" as const;
   readonly parent = null;
-  readonly donated: Array<[number, number]> = [];
-  readonly window: [number, number];
-  view: FileView | null = null;
+  readonly donated: ReadonlyArray<readonly [number, number]> = NO_RANGES;
+  readonly window: readonly [number, number];
   constructor(
     readonly id: number,
     readonly inode: Inode,

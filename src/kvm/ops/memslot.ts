@@ -136,7 +136,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
       const o = bindingOverlap(h, file, r.guestMemfdOffset, npages);
       if (o) return o;
     }
-    const d = askPolicy(h, "bind", { kind: "memslot", file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
+    const d = askPolicy(h, "bind", { kind: "memslot", file: fileView(h, file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
     if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   }
   // kvm_arch_prepare_memory_region(): the last gfn must be addressable (checked after binding, which is then undone).
@@ -159,10 +159,10 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
 
 function createSlot(h: Host, vm: Vm, id: number, baseGfn: number, npages: number, flags: number, ua: bigint, file: GmemFile | null, pgoff: number): void {
   const slot = new Memslot(vm, id, baseGfn, npages, flags, ua, file, pgoff);
-  vm.slots.set(id, slot);
+  vm.addSlot(slot);
   let coreFlags = flags;
   if (file) {
-    file.bindings.add(slot);
+    file.addBinding(slot);
     // kvm_gmem_bind() / kvm_gmem_prepare_memory_region(): gmem-only with MMAP, or for every file once attributes live in the inode.
     if (file.inode.flags & GUEST_MEMFD_FLAG_MMAP || h.profile.inPlace) coreFlags |= A.SLOT_GMEM_ONLY;
   }
@@ -171,8 +171,8 @@ function createSlot(h: Host, vm: Vm, id: number, baseGfn: number, npages: number
 }
 
 export function deleteSlot(h: Host, vm: Vm, slot: Memslot): void {
-  vm.slots.delete(slot.id);
-  slot.file?.bindings.delete(slot);
+  vm.removeSlot(slot.id);
+  slot.file?.removeBinding(slot);
   h.core.push(A.OP_SLOT_DELETE, vm.id, slot.id);
 }
 
