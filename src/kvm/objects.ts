@@ -78,11 +78,11 @@ export class Vm {
 
 export class Inode {
   /**
-   * Its open files, in the order they were made (read-only: addFile and
-   * removeFile change them). An array, not a Set: almost every inode has one
-   * file, and a one-element array is a third of an empty Set's bytes.
+   * Its open files, in the order they were made: the file itself while it is
+   * the only one (almost every inode has one file; an array would double an
+   * inode's bytes, a Set triple them), an array from the second on.
    */
-  files: readonly GmemFile[] = NO_FILES;
+  private fileRef: GmemFile | GmemFile[] | null = null;
   /** The system-design fd on this inode, which keeps it alive while open or mapped (an extension, SPEC §2.3). */
   holder: SystemGmem | null = null;
   /** size in pages (exact: below 2^51). */
@@ -99,14 +99,25 @@ export class Inode {
   get size(): bigint {
     return BigInt(this.npages) << 12n;
   }
+  /** Its open files, in the order they were made (read-only: addFile and removeFile change them). */
+  get files(): readonly GmemFile[] {
+    const r = this.fileRef;
+    return r === null ? NO_FILES : Array.isArray(r) ? r : [r];
+  }
   addFile(f: GmemFile): void {
-    // The first file gets an array of its own length; the shared empty one is never written.
-    if (this.files.length === 0) this.files = [f];
-    else (this.files as GmemFile[]).push(f);
+    const r = this.fileRef;
+    if (r === null) this.fileRef = f;
+    else if (Array.isArray(r)) r.push(f);
+    else this.fileRef = [r, f];
   }
   removeFile(f: GmemFile): void {
-    const k = this.files.indexOf(f);
-    if (k >= 0) (this.files as GmemFile[]).splice(k, 1);
+    const r = this.fileRef;
+    if (r === f) this.fileRef = null;
+    else if (Array.isArray(r)) {
+      const k = r.indexOf(f);
+      if (k >= 0) r.splice(k, 1);
+      if (r.length === 0) this.fileRef = null;
+    }
   }
 }
 
