@@ -6,7 +6,7 @@
 import { TraceError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
 import { policyReentry } from "../kvm/ask.js";
-import { messageOf, type Result } from "../kvm/result.js";
+import { messageOf, OK, type Result } from "../kvm/result.js";
 import { parseJson, JsonFraction, JsonSyntaxError, show, type Json } from "./json.js";
 import { Names } from "./names.js";
 import { OPS, type OpContext } from "./ops.js";
@@ -49,6 +49,34 @@ export class Replayer {
     const i = this.count++;
     if (!isRecord(obj)) return { i, lineNo, op: null, result: { error: `line ${lineNo}: expected an op object, got ${show(obj)}` } };
     return this.run(i, lineNo, obj);
+  }
+
+  /**
+   * op() for the batch tier's hot ops (runHotOp()), straight to the result
+   * line: a line made here is what the op fills, so it costs one object (no
+   * line record, no copy); final once the host has synced. null, having run
+   * nothing, for any other op.
+   */
+  hotLine(obj: unknown, lineNo: number): ResultLine | null {
+    if (isRecord(obj)) {
+      const op = obj.op;
+      if ((op === "vcpu_access" || op === "fallocate") && policyReentry(this.host) === null) {
+        const i = this.count;
+        const line: ResultLine = { i, ret: 0 };
+        let result: Result | null = null;
+        try {
+          result = runHotOp(this.host, this.names, obj, line as Result);
+        } catch {
+          // op() below reads it again and says why it cannot.
+        }
+        if (result) {
+          this.count++;
+          // Anything else is a refusal, final already.
+          return result === line || result === OK ? line : resultLine({ i, lineNo, op, result });
+        }
+      }
+    }
+    return null;
   }
 
   /** Runs one line of the trace; null for a blank or comment line. Call host.sync() before reading results. */
