@@ -14,27 +14,18 @@ export type VmType = number;
 
 /*
  * JavaScript bytes per object. A host may hold many thousands of VMs, files and
- * mappings, so what most of them never use is not allocated per object: empty
- * collections are shared and made on the first write (a Map or Set costs some
- * 170 bytes even empty), a byte size that is always npages * 4096 is computed,
- * and policies' views are cached per host (views.ts), not per file.
+ * mappings, so what most of them never use is not allocated per object. A Map
+ * or Set costs some 170 bytes even with one entry, so a VM's memslots, a file's
+ * bindings and an inode's files are held as the one object while there is
+ * one, as a collection from the second on; empty lists are shared; a byte
+ * size that is always npages * 4096 is computed; numbers that are exact as
+ * numbers are not BigInts; and policies' views are cached per host (views.ts),
+ * not per file.
  */
 
 const OWNER_PERM: ReadonlySet<Perm> = new Set(ALL_PERMS);
 
-/** A Map or Set shared by every object that has none: reading it is free, writing it is a bug. */
-class EmptyMap<K, V> extends Map<K, V> {
-  override set(): this {
-    throw new Error("the shared empty map is read-only");
-  }
-}
-class EmptySet<T> extends Set<T> {
-  override add(): this {
-    throw new Error("the shared empty set is read-only");
-  }
-}
-const NO_SLOTS: ReadonlyMap<number, Memslot> = new EmptyMap<number, Memslot>();
-const NO_BINDINGS: ReadonlySet<Memslot> = new EmptySet<Memslot>();
+const NO_SLOTS: readonly Memslot[] = Object.freeze([]);
 const NO_FILES: readonly GmemFile[] = Object.freeze([]);
 const NO_RANGES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
 
@@ -45,8 +36,8 @@ export class Vm {
   fdOpen = true;
   /** The struct kvm exists (fd open or referenced by a file). */
   alive = true;
-  /** The memslots by id; null while there are none. */
-  private slotMap: Map<number, Memslot> | null = null;
+  /** Its memslots: none (null), the only one, or a Map by id from the second on. */
+  private slotRef: Memslot | Map<number, Memslot> | null = null;
   /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); replaced, never changed in place. */
   privateRanges: ReadonlyArray<readonly [number, number]> = NO_RANGES;
   /** Encryption context (ASID/HKID); 0 once it moved to another VM. */
@@ -64,15 +55,29 @@ export class Vm {
   get kind(): "vm" {
     return "vm";
   }
-  /** The memslots by id (read-only: addSlot and removeSlot change them). */
-  get slots(): ReadonlyMap<number, Memslot> {
-    return this.slotMap ?? NO_SLOTS;
+  /** The memslot with this id (address space 0), if any. */
+  slot(id: number): Memslot | undefined {
+    const r = this.slotRef;
+    if (r === null) return undefined;
+    if (r instanceof Map) return r.get(id);
+    return r.id === id ? r : undefined;
   }
+  /** Its memslots, in the order they were made (read-only: addSlot and removeSlot change them). */
+  get slots(): Iterable<Memslot> {
+    const r = this.slotRef;
+    return r === null ? NO_SLOTS : r instanceof Map ? r.values() : [r];
+  }
+  /** A new memslot (no slot of its id exists). */
   addSlot(slot: Memslot): void {
-    (this.slotMap ??= new Map()).set(slot.id, slot);
+    const r = this.slotRef;
+    if (r === null) this.slotRef = slot;
+    else if (r instanceof Map) r.set(slot.id, slot);
+    else this.slotRef = new Map([[r.id, r], [slot.id, slot]]);
   }
   removeSlot(id: number): void {
-    this.slotMap?.delete(id);
+    const r = this.slotRef;
+    if (r instanceof Map) r.delete(id);
+    else if (r !== null && r.id === id) this.slotRef = null;
   }
 }
 
@@ -143,8 +148,8 @@ export class GmemFile {
   /** Host mappings of this file: each pins it. */
   maps = 0;
   released = false;
-  /** The memslots bound to this file; null while there are none. */
-  private bindingSet: Set<Memslot> | null = null;
+  /** The memslots bound to this file: none (null), the only one, or a Set from the second on. */
+  private bindingRef: Memslot | Set<Memslot> | null = null;
   /**
    * Permissions (the owner holds all; a linked file what the policy granted).
    * Replaced, never changed in place: every owner shares one set (a Set per
@@ -184,20 +189,26 @@ export class GmemFile {
     return this.lineage?.window ?? [0, this.inode.npages];
   }
 
-  /** The memslots bound to this file (read-only: addBinding and removeBinding change them). */
-  get bindings(): ReadonlySet<Memslot> {
-    return this.bindingSet ?? NO_BINDINGS;
+  /** The memslots bound to this file, in the order they were bound (read-only: addBinding and removeBinding change them). */
+  get bindings(): Iterable<Memslot> {
+    const r = this.bindingRef;
+    return r === null ? NO_SLOTS : r instanceof Set ? r : [r];
   }
   addBinding(slot: Memslot): void {
-    (this.bindingSet ??= new Set()).add(slot);
+    const r = this.bindingRef;
+    if (r === null) this.bindingRef = slot;
+    else if (r instanceof Set) r.add(slot);
+    else if (r !== slot) this.bindingRef = new Set([r, slot]);
   }
   removeBinding(slot: Memslot): void {
-    this.bindingSet?.delete(slot);
+    const r = this.bindingRef;
+    if (r instanceof Set) r.delete(slot);
+    else if (r === slot) this.bindingRef = null;
   }
   /** kvm_gmem_release(): its memslots stay, without a file. */
   dropBindings(): void {
     for (const slot of this.bindings) slot.file = null;
-    this.bindingSet = null;
+    this.bindingRef = null;
   }
 
   /** Made by gmem_link: its window is enforced (EINVAL outside it). */
@@ -274,7 +285,8 @@ export class Memslot {
     public baseGfn: number,
     readonly npages: number,
     public flags: number,
-    readonly uaddr: bigint,
+    /** userspace_addr in bytes: exact as a number (below 2^47, the user address space). */
+    readonly uaddr: number,
     /** The bound gmem file; null once that file is released (slot->gmem.file = NULL). */
     public file: GmemFile | null,
     readonly pgoff: number,

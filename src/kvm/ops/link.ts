@@ -49,7 +49,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
 
 /** Does `src` have a twin of the target's memslot: same id, gfn range and inode offset on the same inode? */
 function hasTwin(src: Vm, slotId: number, base: number, npages: number, inode: Inode, pgoff: number): boolean {
-  const s = src.slots.get(slotId);
+  const s = src.slot(slotId);
   return !!s && s.baseGfn === base && s.npages === npages && s.file?.inode === inode && s.pgoff === pgoff;
 }
 
@@ -63,7 +63,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   h.sync();
   if (target.ranPrivate) return fail("EINVAL", "the target already runs private memory under its own encryption context");
   const migrating = new Set<GmemFile>();
-  for (const slot of target.slots.values()) {
+  for (const slot of target.slots) {
     const f = slot.file;
     // The system design has no migrating files: every binding of a system fd must have its twin.
     if (!f || !(f.migrating || f.system)) continue;
