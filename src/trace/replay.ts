@@ -247,21 +247,49 @@ export function expectMismatch(r: LineRecord): string[] {
   return Object.keys(r.expect).filter((k) => !deepEqual(r.expect![k], Object.hasOwn(got, k) ? got[k] : undefined));
 }
 
-/** Splits a trace into lines and runs them all, syncing once per chunk. */
-export function* replayText(host: Host, text: string, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
-  const lines = text.split("\n");
-  let batch: LineRecord[] = [];
-  for (let n = 0; n < lines.length; n++) {
-    const rec = rp.line(lines[n], n + 1);
-    if (rec) batch.push(rec);
-    if (batch.length >= chunk) {
-      host.sync();
-      yield batch;
-      batch = [];
-    }
+/**
+ * Lines in, chunks of final records out: each counted line runs at once; every
+ * `chunk` records the host syncs and the chunk is handed over (its Results are
+ * final then). One loop for every way lines arrive (replayText, replayPieces).
+ */
+class Chunker {
+  private batch: LineRecord[] = [];
+  private lineNo = 0;
+  constructor(
+    private readonly host: Host,
+    private readonly rp: Replayer,
+    private readonly chunk: number,
+  ) {}
+
+  /** Runs the next line; returns a full chunk when one is ready. */
+  line(text: string): LineRecord[] | null {
+    const rec = this.rp.line(text, ++this.lineNo);
+    if (rec) this.batch.push(rec);
+    if (this.batch.length < this.chunk) return null;
+    return this.take();
   }
-  host.sync();
-  if (batch.length) yield batch;
+
+  /** The last chunk (possibly empty), synced. */
+  take(): LineRecord[] {
+    this.host.sync();
+    const out = this.batch;
+    this.batch = [];
+    return out;
+  }
+}
+
+/**
+ * Runs a whole trace text, yielding its records a chunk at a time, each chunk
+ * final (the host synced) when it is yielded.
+ */
+export function* replayText(host: Host, text: string, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
+  const c = new Chunker(host, rp, chunk);
+  for (const line of text.split("\n")) {
+    const full = c.line(line);
+    if (full) yield full;
+  }
+  const last = c.take();
+  if (last.length) yield last;
 }
 
 /**
@@ -271,21 +299,14 @@ export function* replayText(host: Host, text: string, chunk = 4096, rp = new Rep
  * trace's length. Line numbers count across pieces.
  */
 export async function* replayPieces(host: Host, pieces: AsyncIterable<string[]>, chunk = 4096, rp = new Replayer(host)): AsyncGenerator<LineRecord[]> {
-  let batch: LineRecord[] = [];
-  let lineNo = 0;
-  for await (const lines of pieces) {
-    for (let n = 0; n < lines.length; n++) {
-      const rec = rp.line(lines[n], ++lineNo);
-      if (rec) batch.push(rec);
-      if (batch.length >= chunk) {
-        host.sync();
-        yield batch;
-        batch = [];
-      }
+  const c = new Chunker(host, rp, chunk);
+  for await (const lines of pieces)
+    for (const line of lines) {
+      const full = c.line(line);
+      if (full) yield full;
     }
-  }
-  host.sync();
-  if (batch.length) yield batch;
+  const last = c.take();
+  if (last.length) yield last;
 }
 
 /**
