@@ -74,7 +74,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   // 1b. The SPTE is there with the right: no fault at all.
   let spte = bmLookup(s2Ref(vm), gfn);
   if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte);
-  // Where the lookup ended: step 5 installs there (only the page cache changes meanwhile).
+  // The block the lookup found (or none): step 5 installs there (only the page cache changes meanwhile).
   let block = lookupBlock;
   // 2.
   let m = slotByGfn(vm, gfn);

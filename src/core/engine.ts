@@ -16,7 +16,7 @@ export interface EngineExports {
   run(n: number): void;
   snapshot(): number;
   snapshotPtr(): number;
-  /** B+tree nodes in use, for memory tests. */
+  /** B+tree nodes in use (the block maps' directories), for memory tests. */
   btreeNodes(): number;
   /** Block-map blocks in use and their bytes (assembly/blockmap.ts), for memory tests. */
   mapBlocks(): number;
