@@ -17,7 +17,8 @@
  * every map (a software TLB: 2,048 sets of two ways, 16 KiB): a hit is a
  * hash, one load, and a check against the block's own header, which names
  * its map and block number; only a miss searches the directory (which has 64x
- * fewer keys than pages, so its nodes stay in cache). The cache is never
+ * fewer keys than pages, so its nodes stay in cache), and a block it finds
+ * absent is later entered where that search ended. The cache is never
  * invalidated: a freed block's header names no map, so a stale entry simply
  * misses.
  *
