@@ -424,7 +424,14 @@ export function bmForEach(root: u32, lo: u64, hi: u64, visit: EntryVisitor): voi
   curEntry = visit;
   curLo = lo;
   curHi = hi;
-  btForEach(root, lo >> 6, ((hi - 1) >> 6) + 1, eachInBlock);
+  let b0 = lo >> 6, b1 = (hi - 1) >> 6;
+  if (b0 == b1) {
+    // One block (a change log's page or SPTE): one search, no walk.
+    let d = btGet(root, b0);
+    if (d != 0) eachInBlock(b0, d);
+  } else {
+    btForEach(root, b0, b1 + 1, eachInBlock);
+  }
   curEntry = sv;
   curLo = sl;
   curHi = sh;
