@@ -95,21 +95,51 @@ function refill(): void {
 @inline function lkey(n: usize, i: i32): u64 { return (<u64>hiOf(n) << 32) | <u64>lk(n, i); }
 @inline function hi32(k: u64): u32 { return <u32>(k >>> 32); }
 
-// The searches below are branch-free (a select per step, not a branch): keys
-// are looked up in no predictable order, so a branching binary search pays a
-// misprediction on about half of its steps, most of btLookup's time.
+// The searches below count rather than bisect: a binary search's loads depend
+// on each other (each step's address comes from the last compare), so a lookup
+// waits on one cache miss after another. Counting the keys below k with SIMD
+// compares issues every load of the node at once; keys are sorted, so the
+// count is the index a binary search would find. Lanes past the node's count
+// hold stale keys and are masked by their index.
+
+/** Lane indices of an i64x2 and an i32x4 vector. */
+const LANES2: v128 = i64x2(0, 1);
+const LANES4: v128 = i32x4(0, 1, 2, 3);
+/** Flips the sign bit: signed i64x2 compares then order u64 keys exactly. */
+const SIGN64: v128 = i64x2(0x8000000000000000, 0x8000000000000000);
 
 /** First index whose key is > k: in an internal node, the child that holds k. */
 @inline function upperBound(n: usize, k: u64): i32 {
   let c = cnt(n);
-  if (c == 0) return 0;
-  let base = 0, len = c;
-  while (len > 1) {
-    let half = len >>> 1;
-    base = select<i32>(base + half, base, key(n, base + half - 1) <= k);
-    len -= half;
+  let x = v128.xor(i64x2.splat(<i64>k), SIGN64);
+  let cv = i64x2.splat(<i64>c);
+  let idx = LANES2;
+  let acc = i64x2.splat(0);
+  let p = n + 8;
+  let end = p + (<usize>(c + 1) >> 1 << 4);
+  for (; p < end; p += 16) {
+    // key <= k on the valid lanes: -1 each, subtracted from the count.
+    let le = i64x2.le_s(v128.xor(v128.load(p), SIGN64), x);
+    acc = i64x2.sub(acc, v128.and(le, i64x2.lt_s(idx, cv)));
+    idx = i64x2.add(idx, i64x2.splat(2));
   }
-  return base + <i32>(key(n, base) <= k);
+  return <i32>(i64x2.extract_lane(acc, 0) + i64x2.extract_lane(acc, 1));
+}
+
+/** Index of the first of leaf n's c low keys that is >= x (count of those below x). */
+@inline function leafCountBelow(n: usize, c: i32, x: u32): i32 {
+  let xv = i32x4.splat(<i32>x);
+  let cv = i32x4.splat(c);
+  let idx = LANES4;
+  let acc = i32x4.splat(0);
+  let p = n + LKOFF;
+  let end = p + (<usize>(c + 3) >> 2 << 4);
+  for (; p < end; p += 16) {
+    let lt = i32x4.lt_u(v128.load(p), xv);
+    acc = i32x4.sub(acc, v128.and(lt, i32x4.lt_s(idx, cv)));
+    idx = i32x4.add(idx, i32x4.splat(4));
+  }
+  return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
 }
 
 /** First index of leaf n whose key is >= k. */
@@ -117,14 +147,7 @@ function refill(): void {
   let c = cnt(n);
   let h = hi32(k), nh = hiOf(n);
   if (h != nh || c == 0) return h < nh ? 0 : c;
-  let x = <u32>k;
-  let base = 0, len = c;
-  while (len > 1) {
-    let half = len >>> 1;
-    base = select<i32>(base + half, base, lk(n, base + half - 1) < x);
-    len -= half;
-  }
-  return base + <i32>(lk(n, base) < x);
+  return leafCountBelow(n, c, <u32>k);
 }
 
 /** Whether leaf n holds k at index i. */
