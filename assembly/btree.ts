@@ -43,6 +43,8 @@ const LMIN: i32 = LCAP * 2 / 5;
 const LKOFF: usize = 16;
 const LVOFF: usize = LKOFF + (<usize>LCAP << 2);
 const CHUNK_NODES: usize = 64;
+/** Levels a tree can have: 2^64 keys at IMIN + 1 children per internal node need fewer. */
+const MAX_DEPTH: i32 = 32;
 
 // ---- node pool ----
 
@@ -102,8 +104,7 @@ function refill(): void {
 // count is the index a binary search would find. Lanes past the node's count
 // hold stale keys and are masked by their index.
 
-/** Lane indices of an i64x2 and an i32x4 vector. */
-const LANES2: v128 = i64x2(0, 1);
+/** Lane indices of an i32x4 vector. */
 const LANES4: v128 = i32x4(0, 1, 2, 3);
 /** Flips the sign bit: signed i64x2 compares then order u64 keys exactly. */
 const SIGN64: v128 = i64x2(0x8000000000000000, 0x8000000000000000);
@@ -112,32 +113,28 @@ const SIGN64: v128 = i64x2(0x8000000000000000, 0x8000000000000000);
 @inline function upperBound(n: usize, k: u64): i32 {
   let c = cnt(n);
   let x = v128.xor(i64x2.splat(<i64>k), SIGN64);
-  let cv = i64x2.splat(<i64>c);
-  let idx = LANES2;
   let acc = i64x2.splat(0);
   let p = n + 8;
   let end = p + (<usize>(c + 1) >> 1 << 4);
-  for (; p < end; p += 16) {
-    // key <= k on the valid lanes: -1 each, subtracted from the count.
-    let le = i64x2.le_s(v128.xor(v128.load(p), SIGN64), x);
-    acc = i64x2.sub(acc, v128.and(le, i64x2.lt_s(idx, cv)));
-    idx = i64x2.add(idx, i64x2.splat(2));
-  }
-  return <i32>(i64x2.extract_lane(acc, 0) + i64x2.extract_lane(acc, 1));
+  // Each key <= k is a lane of -1, subtracted from the count.
+  for (; p < end; p += 16) acc = i64x2.sub(acc, i64x2.le_s(v128.xor(v128.load(p), SIGN64), x));
+  let r = <i32>(i64x2.extract_lane(acc, 0) + i64x2.extract_lane(acc, 1));
+  // With c odd, the last vector's second lane lies past the keys: take back what it counted.
+  return r - ((c & 1) & <i32>(key(n, c) <= k));
 }
 
-/** Index of the first of leaf n's c low keys that is >= x (count of those below x). */
+/** Index of the first of leaf n's c low keys that is >= x (the count of those below x). */
 @inline function leafCountBelow(n: usize, c: i32, x: u32): i32 {
   let xv = i32x4.splat(<i32>x);
-  let cv = i32x4.splat(c);
-  let idx = LANES4;
   let acc = i32x4.splat(0);
   let p = n + LKOFF;
-  let end = p + (<usize>(c + 3) >> 2 << 4);
-  for (; p < end; p += 16) {
+  let end = p + (<usize>(c >> 2) << 4);
+  for (; p < end; p += 16) acc = i32x4.sub(acc, i32x4.lt_u(v128.load(p), xv));
+  let rest = c & 3;
+  if (rest != 0) {
+    // The last vector's lanes past the count hold stale keys.
     let lt = i32x4.lt_u(v128.load(p), xv);
-    acc = i32x4.sub(acc, v128.and(lt, i32x4.lt_s(idx, cv)));
-    idx = i32x4.add(idx, i32x4.splat(4));
+    acc = i32x4.sub(acc, v128.and(lt, i32x4.lt_s(LANES4, i32x4.splat(rest))));
   }
   return i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
 }
@@ -153,6 +150,51 @@ const SIGN64: v128 = i64x2(0x8000000000000000, 0x8000000000000000);
 /** Whether leaf n holds k at index i. */
 @inline function leafHas(n: usize, i: i32, k: u64): bool {
   return i < cnt(n) && hiOf(n) == hi32(k) && lk(n, i) == <u32>k;
+}
+
+// ---- moves within a node ----
+
+// Entries shift by a few hundred bytes at most: a v128 loop beats
+// memory.copy, which leaves the module for the host's memmove on every call.
+
+/** memmove of `bytes` (a multiple of 4) from src up to dst > src. */
+@inline function moveUp(dst: usize, src: usize, bytes: usize): void {
+  let off = bytes;
+  while (off >= 16) {
+    off -= 16;
+    v128.store(dst + off, v128.load(src + off));
+  }
+  while (off > 0) {
+    off -= 4;
+    store<u32>(dst + off, load<u32>(src + off));
+  }
+}
+
+/** memmove of `bytes` (a multiple of 4) from src down to dst < src. */
+@inline function moveDown(dst: usize, src: usize, bytes: usize): void {
+  let off: usize = 0;
+  while (off + 16 <= bytes) {
+    v128.store(dst + off, v128.load(src + off));
+    off += 16;
+  }
+  while (off < bytes) {
+    store<u32>(dst + off, load<u32>(src + off));
+    off += 4;
+  }
+}
+
+/** Open a gap of m entries at index i of leaf n (c entries). */
+@inline function leafOpen(n: usize, i: i32, c: i32, m: i32): void {
+  let bytes = <usize>(c - i) << 2;
+  moveUp(lkp(n, i + m), lkp(n, i), bytes);
+  moveUp(lvp(n, i + m), lvp(n, i), bytes);
+}
+
+/** Close entries [a, b) of leaf n (c entries). */
+@inline function leafClose(n: usize, a: i32, b: i32, c: i32): void {
+  let bytes = <usize>(c - b) << 2;
+  moveDown(lkp(n, a), lkp(n, b), bytes);
+  moveDown(lvp(n, a), lvp(n, b), bytes);
 }
 
 // ---- lookup ----
@@ -197,10 +239,7 @@ export function btInsertAt(rootRef: usize, k: u64, v: u32, leaf: usize, i: i32):
     let c = cnt(leaf);
     if (c < LCAP && (c == 0 || hiOf(leaf) == hi32(k))) {
       if (c == 0) setHi(leaf, hi32(k));
-      if (i < c) {
-        memory.copy(lkp(leaf, i + 1), lkp(leaf, i), <usize>(c - i) << 2);
-        memory.copy(lvp(leaf, i + 1), lvp(leaf, i), <usize>(c - i) << 2);
-      }
+      leafOpen(leaf, i, c, 1);
       store<u32>(lkp(leaf, i), <u32>k);
       store<u32>(lvp(leaf, i), v);
       setCnt(leaf, c + 1);
@@ -424,10 +463,7 @@ export function btSlot(rootRef: usize, k: u64): usize {
   let i = leafLowerBound(n, k);
   if (leafHas(n, i, k)) return lvp(n, i);
   assert(c < LCAP && hiOf(n) == hi32(k));
-  if (i < c) {
-    memory.copy(lkp(n, i + 1), lkp(n, i), <usize>(c - i) << 2);
-    memory.copy(lvp(n, i + 1), lvp(n, i), <usize>(c - i) << 2);
-  }
+  leafOpen(n, i, c, 1);
   store<u32>(lkp(n, i), <u32>k);
   store<u32>(lvp(n, i), 0);
   setCnt(n, c + 1);
@@ -464,10 +500,7 @@ export function btFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
       // Keys k .. next-1 are absent: open one gap for as many as fit.
       let next = i < c ? (<u64>h << 32) | <u64>lk(n, i) : stop;
       let m = <i32>min(<u64>(LCAP - c), min(next, stop) - k);
-      if (i < c) {
-        memory.copy(lkp(n, i + m), lkp(n, i), <usize>(c - i) << 2);
-        memory.copy(lvp(n, i + m), lvp(n, i), <usize>(c - i) << 2);
-      }
+      leafOpen(n, i, c, m);
       let x = <u32>k;
       let p = lkp(n, i);
       for (let j = 0; j < m; j++) store<u32>(p + (<usize>j << 2), x + <u32>j);
@@ -498,6 +531,8 @@ function noVisit(vals: usize, n: i32): void {}
 
 const tmpKeys = memory.data(<i32>NODE_BYTES << 1, 8);
 const tmpVals = memory.data(<i32>NODE_BYTES, 8);
+/** btDelete()'s descent: each internal node passed (u32) and the child taken (i32). */
+const delPath = memory.data(MAX_DEPTH << 3, 8);
 
 /** Forget the pool (its chunks go with the heap, alloc.ts resetAlloc()). */
 export function resetBtree(): void {
@@ -508,6 +543,7 @@ export function resetBtree(): void {
   lookupIdx = 0;
   memory.fill(tmpKeys, 0, NODE_BYTES << 1);
   memory.fill(tmpVals, 0, NODE_BYTES);
+  memory.fill(delPath, 0, <usize>MAX_DEPTH << 3);
 }
 
 @inline function underfull(n: usize): bool { return cnt(n) < (isLeaf(n) ? LMIN : IMIN); }
@@ -624,8 +660,7 @@ function removeRec(n: usize, lo: u64, hi: u64, visit: Visitor): i64 {
     let b = leafLowerBound(n, hi);
     if (a >= b) return 0;
     visit(lvp(n, a), b - a);
-    memory.copy(lkp(n, a), lkp(n, b), <usize>(c - b) << 2);
-    memory.copy(lvp(n, a), lvp(n, b), <usize>(c - b) << 2);
+    leafClose(n, a, b, c);
     setCnt(n, c - (b - a));
     return b - a;
   }
@@ -684,35 +719,36 @@ export function btRemoveRangeCount(rootRef: usize, lo: u64, hi: u64): i64 {
   return btRemoveRange(rootRef, lo, hi, noVisit);
 }
 
-/** removeRec() for the range [k, k + 1): one search per level, the same rebalancing. */
-function removeOne(n: usize, k: u64): u32 {
-  if (isLeaf(n)) {
-    let i = leafLowerBound(n, k);
-    if (!leafHas(n, i, k)) return 0;
-    let v = load<u32>(lvp(n, i));
-    let c = cnt(n);
-    let tail = <usize>(c - i - 1) << 2;
-    memory.copy(lkp(n, i), lkp(n, i + 1), tail);
-    memory.copy(lvp(n, i), lvp(n, i + 1), tail);
-    setCnt(n, c - 1);
-    return v;
-  }
-  let a = upperBound(n, k);
-  let v = removeOne(child(n, a), k);
-  if (v != 0 && underfull(child(n, a))) fixChild(n, a);
-  return v;
-}
-
 /**
  * Remove one key; returns its value, or 0 if it was absent. The single-page
- * punch and zap: btRemoveRange() would search each leaf twice and visit
- * through a call.
+ * punch and zap: removeRec() for [k, k + 1) without its recursion, its
+ * second search per leaf or its visit through a call. The rebalancing is
+ * removeRec()'s, bottom up along the path.
  */
 export function btDelete(rootRef: usize, k: u64): u32 {
   let n = <usize>load<u32>(rootRef);
   if (n == 0) return 0;
-  let v = removeOne(n, k);
-  if (v != 0) settleRoot(rootRef);
+  let path = delPath;
+  while (!isLeaf(n)) {
+    let a = upperBound(n, k);
+    store<u32>(path, <u32>n);
+    store<i32>(path, a, 4);
+    path += 8;
+    n = child(n, a);
+  }
+  let i = leafLowerBound(n, k);
+  if (!leafHas(n, i, k)) return 0;
+  let v = load<u32>(lvp(n, i));
+  let c = cnt(n);
+  leafClose(n, i, i + 1, c);
+  setCnt(n, c - 1);
+  while (path > delPath) {
+    path -= 8;
+    let p = <usize>load<u32>(path);
+    let a = load<i32>(path, 4);
+    if (underfull(child(p, a))) fixChild(p, a);
+  }
+  settleRoot(rootRef);
   return v;
 }
 
@@ -748,3 +784,4 @@ export function btForEach(root: u32, lo: u64, hi: u64, visit: EntryVisitor): voi
   let b = hi == 0 ? 0 : upperBound(n, hi - 1);
   for (let i = a; i <= b; i++) btForEach(<u32>child(n, i), lo, hi, visit);
 }
+
