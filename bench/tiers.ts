@@ -31,12 +31,12 @@ import { EngineCore } from "../src/core/engine.js";
 import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
 import * as T from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
-import { Replayer, replayText, type LineRecord } from "../src/trace/replay.js";
+import { replayText, type LineRecord } from "../src/trace/replay.js";
 import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace, replayBinary } from "../src/trace/binary.js";
-import { Checker } from "../src/check/checker.js";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
+import { measureCheck, type CheckBench } from "./check.js";
 
 const VMS = 16;
 /** Pages per VM's file and memslot: 4 MiB each. */
@@ -301,21 +301,6 @@ function parseJsonl(text: string): number {
   return n;
 }
 
-/** `replay --check`'s work on the first m ops: one op at a time, the invariants and security properties checked after each. */
-function runChecked(text: string): void {
-  const host = new Host(new EngineCore());
-  const rp = new Replayer(host);
-  const checker = new Checker(host);
-  for (const batch of replayText(host, text, 1, rp))
-    for (const rec of batch) {
-      if ("error" in rec.result) throw new Error(`bench tiers: checked replay: ${rec.result.error}`);
-      const r = checker.step();
-      if (r.invariants.length || r.security.length) throw new Error(`bench tiers: checked replay: a check failed at op ${rec.i}`);
-    }
-  const r = checker.full();
-  if (r.invariants.length || r.security.length) throw new Error("bench tiers: checked replay: the final full check failed");
-}
-
 // ---- timing ----
 
 /**
@@ -365,11 +350,24 @@ export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number;
   return { vm: (h1 - h0) / count, gmem_file: (h2 - h1) / count, mapping: (h3 - h2) / count };
 }
 
+/** One item of the tiers' targets: what is measured, the bound, the figure of this run, and whether it is met. */
+export interface TierTarget {
+  item: string;
+  measure: string;
+  /** "<= 1.5" or ">= 2": the figure must be at most or at least the bound. */
+  bound: string;
+  value: number | null;
+  met: boolean | null;
+}
+
 export interface TierReport {
   workload: string;
   js_bytes_per_object: { vm: number; gmem_file: number; mapping: number };
   rows: TierRow[];
   ratios: Record<string, number | null>;
+  /** replay --check against replay on the spread trace, at two lengths (bench/check.ts). */
+  checked: CheckBench;
+  targets: TierTarget[];
 }
 
 /**
@@ -459,15 +457,13 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   const bin = encodeTrace(text);
   const binSum = runBinary(bin);
   if (binSum !== want.readSum) throw new Error(`bench tiers: binary replay disagrees with the model: bytes read ${binSum} vs ${want.readSum}`);
-  const checkedN = Math.max(200, Math.floor(n / 100));
-  const checkedText = traceText(opsBig, checkedN);
-  const fuzzOps = Math.max(2000, Math.floor(n / 10));
+  // Fuzzing at a size where a run's start-up is small beside its ops.
+  const fuzzOps = Math.max(20_000, Math.floor(n / 5));
   for (let r = 0; r <= rounds; r++) {
-    if (r === 1) for (const k of ["jsonl", "binary", "parse", "checked", "fuzz"]) best.delete(k);
+    if (r === 1) for (const k of ["jsonl", "binary", "parse", "fuzz"]) best.delete(k);
     keep("jsonl", timeIt(() => runJsonl(text)));
     keep("binary", timeIt(() => runBinary(bin)));
     keep("parse", timeIt(() => parseJsonl(text)));
-    keep("checked", timeIt(() => runChecked(checkedText)));
     let fuzzed = 0;
     const t = timeIt(() => {
       const rep = fuzzRun({ seed: 7 + r, ops: fuzzOps });
@@ -491,28 +487,61 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: null },
     { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
     { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: null },
-    { name: "checked replay (invariants, security per op)", ops: checkedN, ns_per_op: per("checked", checkedN), ns_per_op_10x: null },
     { name: "fuzzing (random traces, checked, 1 worker)", ops: fuzzOps, ns_per_op: per("fuzz", fuzzOps), ns_per_op_10x: null },
   ];
   const ns = (name: string) => rows.find((r) => r.name.startsWith(name))!.ns_per_op;
   const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
+  // replay --check beside replay, as bench --check measures it: the spread trace at two lengths.
+  const checked = measureCheck(n < 100_000);
+  const bytes = jsBytesPerObject();
+  const model = ns("plain-JS");
+  const q = {
+    typed_speedup_over_model: ratio(model, ns("typed")),
+    typed_over_core: ratio(ns("typed"), ns("core")),
+    apply_speed_vs_model: ratio(model, ns("apply")),
+    handles_speed_vs_model: ratio(model, ns("handles")),
+    core_over_c: ratio(ns("core"), ns("C limit")),
+    jsonl_over_parse: ratio(ns("JSONL replay"), ns("only parsing")),
+    binary_speedup_over_jsonl: ratio(ns("JSONL replay"), ns("binary trace")),
+    checked_over_unchecked: checked.rows[1].checked_over_unchecked,
+    checked_growth_over_length_growth: checked.checked_time_growth / checked.length_growth,
+    fuzz_checked_ops_per_s: 1e9 / ns("fuzzing")!,
+    typed_flat_10x: ratio(per("typed10x", big), per("typed", n)),
+    apply_flat_10x: ratio(per("apply10x", big), per("apply", n)),
+    handles_flat_10x: ratio(per("handles10x", big), per("handles", n)),
+  };
+  const target = (item: string, measure: string, value: number | null, most: number | null, least: number | null = null): TierTarget => ({
+    item,
+    measure,
+    bound: most !== null ? `<= ${most}` : `>= ${least}`,
+    value,
+    met: value === null ? null : most !== null ? value <= most : value >= least!,
+  });
+  const targets: TierTarget[] = [
+    target("1 typed tier", "its speed over the plain-JS model's", q.typed_speedup_over_model, null, 2),
+    target("1 typed tier", "its time over the core alone's", q.typed_over_core, 1.5),
+    target("2 object tiers", "apply's speed over the model's", q.apply_speed_vs_model, null, 0.5),
+    target("2 object tiers", "the handles' speed over the model's", q.handles_speed_vs_model, null, 0.5),
+    target("3 flat cost", "typed ns/op at 10x the ops over at 1x", q.typed_flat_10x, 1.2),
+    target("3 flat cost", "apply ns/op at 10x the ops over at 1x", q.apply_flat_10x, 1.2),
+    target("3 flat cost", "handles ns/op at 10x the ops over at 1x", q.handles_flat_10x, 1.2),
+    target("4 checking", "replay --check time over replay's (longer spread trace)", q.checked_over_unchecked, 5),
+    target("4 checking", "--check time growth over trace growth (1: linear)", q.checked_growth_over_length_growth, 1.2),
+    target("4 checking", "fuzzing, checked ops/s per worker", q.fuzz_checked_ops_per_s, null, 200_000),
+    target("5 streaming", "JSONL replay time over only parsing the JSONL", q.jsonl_over_parse, 1.5),
+    target("5 streaming", "binary replay's speed over JSONL replay's", q.binary_speedup_over_jsonl, null, 10),
+    target("6 core", "core alone's time over the C limit's", q.core_over_c, 1.5),
+    target("7 memory", "JavaScript bytes per VM", bytes.vm, 500),
+    target("7 memory", "JavaScript bytes per gmem file with its inode", bytes.gmem_file, 500),
+    target("7 memory", "JavaScript bytes per mapping", bytes.mapping, 500),
+  ];
   return {
-    js_bytes_per_object: jsBytesPerObject(),
+    checked,
+    targets,
+    js_bytes_per_object: bytes,
     workload: `guest traffic: ${VMS} VMs with a ${PAGES}-page gmem file each; 3/8 reads, 3/8 writes, 1/8 one-page allocates, 1/8 one-page punches`,
     rows,
-    ratios: {
-      typed_speedup_over_model: ratio(ns("plain-JS"), ns("typed")),
-      typed_over_core: ratio(ns("typed"), ns("core")),
-      apply_speed_vs_model: ratio(ns("plain-JS"), ns("apply")),
-      handles_speed_vs_model: ratio(ns("plain-JS"), ns("handles")),
-      core_over_c: ratio(ns("core"), ns("C limit")),
-      jsonl_over_parse: ratio(ns("JSONL replay"), ns("only parsing")),
-      binary_speedup_over_jsonl: ratio(ns("JSONL replay"), ns("binary trace")),
-      checked_over_jsonl: ratio(ns("checked replay"), ns("JSONL replay")),
-      typed_flat_10x: ratio(per("typed10x", big), per("typed", n)),
-      apply_flat_10x: ratio(per("apply10x", big), per("apply", n)),
-      handles_flat_10x: ratio(per("handles10x", big), per("handles", n)),
-    },
+    ratios: q,
   };
 }
 
@@ -531,9 +560,10 @@ export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; core
   const f = (x: number | null) => (x === null ? "-" : x.toFixed(2));
   const m = t.js_bytes_per_object;
   out.push(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
-  const q = t.ratios;
-  out.push(
-    `ratios (one run): typed ${f(q.typed_speedup_over_model)}x the model's speed, ${f(q.typed_over_core)}x the core's time; apply ${f(q.apply_speed_vs_model)}x and handles ${f(q.handles_speed_vs_model)}x the model's speed; core ${f(q.core_over_c)}x the C limit's time; ns/op at 10x the ops over at 1x: typed ${f(q.typed_flat_10x)}, apply ${f(q.apply_flat_10x)}, handles ${f(q.handles_flat_10x)}; JSONL replay ${f(q.jsonl_over_parse)}x the time of only parsing it; binary replay ${f(q.binary_speedup_over_jsonl)}x as fast as JSONL replay; checked replay ${f(q.checked_over_jsonl)}x the unchecked replay's time per op (on ${t.rows.find((r) => r.name.startsWith("checked"))!.ops} ops)`,
-  );
+  const c = t.checked.rows;
+  out.push(`replay --check on the spread trace: ${c.map((r) => `${r.ops} ops ${(r.checked_s * 1000).toFixed(0)} ms (${r.checked_over_unchecked.toFixed(2)}x replay)`).join(", ")}; ${t.checked.length_growth}x the ops took ${t.checked.checked_time_growth.toFixed(2)}x the time`);
+  out.push("targets (issue #12), each figure from this run:");
+  for (const g of t.targets)
+    out.push(`  ${g.met === null ? "  -" : g.met ? " met" : "NOT"}  ${g.item.padEnd(15)} ${g.measure.padEnd(58)} ${(g.value === null ? "-" : g.value >= 1000 ? Math.round(g.value).toLocaleString("en-US") : g.value.toFixed(2)).padStart(9)}  (${g.bound})`);
   return out;
 }

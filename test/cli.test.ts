@@ -84,6 +84,8 @@ test("absurd flag values are refused before any work, with a sentence naming the
     [["demo", "--ops", "0"], "--ops", "0"],
     [["replay", "--engine", "gpu", "x.jsonl"], "--engine", "gpu"],
     [["replay", "--policy", "no-such-policy.mjs", "x.jsonl"], "--policy", "no-such-policy.mjs"],
+    [["fuzz", "--seeds", "5..2"], "--seeds", "5..2"],
+    [["worker", "--queue", "redis://127.0.0.1:1", "--lock-seconds", "0.5"], "--lock-seconds", "0.5"],
   ];
   for (const [args, flag, value] of cases) {
     const r = run(args);
@@ -113,6 +115,13 @@ test("fuzz --out that cannot be written fails before the campaign starts, and le
   const ok = run(["fuzz", "--ops", "200", "--seed", "1", "--out", fresh]);
   assert.is(ok.code, 0, ok.err);
   assert.not.ok(existsSync(join(dir, "fresh")), "the check removes the directories it made");
+});
+
+test("fuzz --against kernel under a profile other than the live kernel's build is refused: the two would differ by design", () => {
+  const r = run(["fuzz", "--against", "kernel", "--kernel", "next", "--ops", "10"]);
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /--against kernel compares with the live kernel, which is the 6\.18 build: --kernel next/);
+  assert.is(r.out, "");
 });
 
 test("flags of one mode given to another are refused: bench --vms without --scale", () => {

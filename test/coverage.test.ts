@@ -156,14 +156,14 @@ test("Kubernetes-style: one report file per seed (--seed N --report), merged by 
 });
 
 test("bad campaign input is refused with a sentence naming the option", () => {
-  assert.match(cli(["fuzz", "--seeds", "5..2"]).stderr, /--seeds takes a range A\.\.B of whole numbers with A <= B, not "5\.\.2"/);
+  assert.match(cli(["fuzz", "--seeds", "5..2"]).stderr, /option '--seeds <A\.\.B>' argument '5\.\.2' is invalid\. It takes a range A\.\.B of seeds/);
   assert.match(cli(["fuzz", "--seeds", "1..2", "--seconds", "3"]).stderr, /--seconds does not apply/);
   assert.match(cli(["fuzz", "--queue", "http://x", "--campaign", "c", "--seeds", "1..2"]).stderr, /--queue takes a redis:\/\/ URL/);
   assert.match(cli(["fuzz", "--campaign", "a b", "--seeds", "1..2"]).stderr, /--campaign takes a name of letters/);
   assert.match(cli(["campaign", "merge", "/nonexistent-dir"]).stderr, /cannot read the directory/);
   assert.match(cli(["campaign", "status", "x"]).stderr, /needs --queue/);
   assert.match(cli(["campaign", "frob", "x"]).stderr, /campaign takes status, report or merge, not "frob"/);
-  assert.match(cli(["worker"]).stderr, /worker needs --queue/);
+  assert.match(cli(["worker"]).stderr, /required option '--queue <URL>' not specified/);
   assert.match(cli(["fuzz", "--compare", "--seed", "1"]).stderr, /--compare takes --policy, --seeds, --ops, --kernel and --json, not --seed/);
 });
 

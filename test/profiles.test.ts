@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Simulator } from "../src/api/simulator.js";
 import { knownProfileNames, profileByName } from "../src/kvm/profile.js";
-import { replayArgsKernel } from "../src/trace/replay-args.js";
+import { replayArgs } from "../src/trace/replay-args.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -255,11 +255,13 @@ test("an unknown version or option is an error that lists the known versions, op
 });
 
 test("a trace names its profile on a # replay-args line; only --kernel is read there", () => {
-  assert.is(replayArgsKernel('# replay-args: --kernel next+swprot\n{"op": "stats"}'), "next+swprot");
-  assert.is(replayArgsKernel("#replay-args: --kernel=7.2"), "7.2");
-  assert.is(replayArgsKernel('{"op": "stats"}'), undefined);
-  assert.throws(() => replayArgsKernel("# replay-args: --engine reference"), /unknown option "--engine"/);
-  assert.throws(() => replayArgsKernel("# replay-args: --kernel"), /needs a profile name/);
+  assert.equal(replayArgs('# replay-args: --kernel next+swprot\n{"op": "stats"}'), { kernel: "next+swprot" });
+  assert.equal(replayArgs("#replay-args: --kernel=7.2"), { kernel: "7.2" });
+  assert.equal(replayArgs("# replay-args: --kernel 6.18+swprot --design=system"), { kernel: "6.18+swprot", design: "system" });
+  assert.equal(replayArgs('{"op": "stats"}'), {});
+  assert.throws(() => replayArgs("# replay-args: --engine reference"), /unknown option "--engine"/);
+  assert.throws(() => replayArgs("# replay-args: --kernel"), /--kernel needs a value/);
+  assert.throws(() => replayArgs("# replay-args: --design vm\n# replay-args: --design system"), /--design given twice/);
 });
 
 test("gmemsim replay honours a trace's # replay-args, and --kernel overrides it", () => {

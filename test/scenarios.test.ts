@@ -6,12 +6,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { stringifyJson } from "../src/trace/json.js";
-import { Simulator } from "../src/api/simulator.js";
+import { Simulator, type SimulatorOptions } from "../src/api/simulator.js";
 import { checkInvariants } from "../src/check/checker.js";
 import { checkSecurity } from "../src/check/checker.js";
 import { Replayer, expectMismatch, resultLine } from "../src/trace/replay.js";
 import { readTraceFile, traceFiles } from "./helpers/traces.js";
-import { replayArgsKernel } from "../src/trace/replay-args.js";
+import { replayArgs } from "../src/trace/replay-args.js";
 import { spawnSync } from "node:child_process";
 
 const DIR = new URL("./scenarios/", import.meta.url).pathname;
@@ -21,7 +21,7 @@ for (const engine of ["wasm", "reference"] as const) {
     test(`scenario ${file} passes --check (${engine})`, () => {
       const text = readTraceFile(DIR, file);
       // The trace's own `# replay-args: --kernel NAME`, as replay honours it.
-      const sim = new Simulator({ engine, kernel: replayArgsKernel(text) });
+      const sim = new Simulator({ engine, ...(replayArgs(text) as Pick<SimulatorOptions, "kernel" | "design">) });
       const rp = new Replayer(sim.host);
       const lines = text.split("\n");
       let checked = 0;

@@ -250,6 +250,22 @@ export class Simulator {
       }
     } else if (Array.isArray(ops)) {
       // Indexed, so that holes are visited too: every element gets its result.
+      if (ops.every((op) => typeof op !== "string")) {
+        // Objects only (the common batch): every op has its line; the hot ones fill theirs directly.
+        const out: Array<ResultLine | LineRecord> = new Array(ops.length);
+        let records = false;
+        for (let n = 0; n < ops.length; n++) {
+          const line = rp.hotLine(ops[n], n + 1);
+          if (line) out[n] = line;
+          else {
+            out[n] = rp.op(ops[n] as object, n + 1);
+            records = true;
+          }
+        }
+        if (!policyReentry(this.host)) this.host.sync();
+        if (records) for (let n = 0; n < out.length; n++) if ("lineNo" in out[n]) out[n] = resultLine(out[n] as LineRecord);
+        return out as ResultLine[];
+      }
       for (let n = 0; n < ops.length; n++) {
         const op = ops[n];
         const rec = typeof op === "string" ? rp.line(op, n + 1) : rp.op(op, n + 1);

@@ -48,6 +48,10 @@ export class Checker {
     this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
     src.core.trackChanges(true);
     this.state = CoreState.fromSnapshot(src.core.snapshot());
+    // A checker made on an empty host (nothing made, nothing recorded) has nothing to check beyond what the first
+    // op changes; on anything else the first step checks everything that was there before it.
+    const st = this.state;
+    this.first = st.inodes.size + st.files.size + st.vms.size + st.maps.size > 0 || src.events.length > 0;
   }
 
   /** Stop the core's change log (a checker is done with). */
@@ -93,7 +97,8 @@ export class Checker {
     const st = this.state;
     // Most ops change nothing beyond their own SPTEs and pages.
     if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
-    const out = new Set<CSpte>(t.sptes);
+    // Into the touched set itself (the state's, cleared at its next apply): no new set per op.
+    const out = t.sptes;
     const wholeVm = (id: number) => {
       for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
     };

@@ -172,12 +172,13 @@ export class CoreState {
    */
   apply(s: Float64Array): Touched {
     const t = this.touched;
-    t.sptes.clear();
-    t.pfns.clear();
-    t.vms.clear();
-    t.files.clear();
-    t.inodes.clear();
-    t.maps.clear();
+    // clear() gives a collection a new table even when it is empty: most ops touch only SPTEs and pfns.
+    if (t.sptes.size) t.sptes.clear();
+    if (t.pfns.size) t.pfns.clear();
+    if (t.vms.size) t.vms.clear();
+    if (t.files.size) t.files.clear();
+    if (t.inodes.size) t.inodes.clear();
+    if (t.maps.size) t.maps.clear();
     t.doubled.length = 0;
     const clashes: CPage[] = [];
     let i = 0;

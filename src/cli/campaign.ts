@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkReport } from "../campaign/merge.js";
 import type { CampaignReport } from "../campaign/types.js";
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 
 const USAGE = "gmemsim campaign status NAME --queue redis://HOST:PORT\n       gmemsim campaign report NAME --queue redis://HOST:PORT [--json] [--out DIR]\n       gmemsim campaign merge DIR [--json] [--out DIR]";
 
@@ -43,7 +43,7 @@ function readReport(file: string): CampaignReport {
 
 export async function runCampaign(o: CampaignCommandOptions): Promise<number> {
   const { reportText } = await import("../campaign/text.js");
-  const { writeRepros } = await import("../fuzz/campaign.js");
+  const { writeRepros } = await import("./fuzz.js");
   if (o.action === "merge") {
     const { mergeReports } = await import("../campaign/merge.js");
     let files: string[];
@@ -101,11 +101,16 @@ export async function runCampaign(o: CampaignCommandOptions): Promise<number> {
   return st.report.violations.length ? 1 : 0;
 }
 
-export async function campaignCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { queue: { type: "string" }, json: { type: "boolean", default: false }, out: { type: "string", default: "fuzz-out" } }, USAGE);
-  const [action, target, ...extra] = positionals;
-  if (action !== "status" && action !== "report" && action !== "merge") die(`campaign takes status, report or merge, not ${action === undefined ? "nothing" : `"${action}"`}\nusage: ${USAGE}`);
-  if (!target || extra.length) die(`campaign ${action} takes exactly one ${action === "merge" ? "directory" : "campaign name"}\nusage: ${USAGE}`);
-  if (action === "merge" && values.queue !== undefined) die(`campaign merge reads report files, not a queue: --queue does not apply\nusage: ${USAGE}`);
-  return runCampaign({ action, target, queue: values.queue as string | undefined, json: values.json === true, out: String(values.out) });
+/** The flags as ./commands.ts read them. */
+export interface CampaignFlags {
+  queue?: string;
+  json?: boolean;
+  out: string;
+}
+
+/** gmemsim campaign ACTION TARGET: the rules that join the arguments and the flags. */
+export async function campaignCommand(action: string, target: string, o: CampaignFlags): Promise<number> {
+  if (action !== "status" && action !== "report" && action !== "merge") die(`campaign takes status, report or merge, not "${action}"\nusage: ${USAGE}`);
+  if (action === "merge" && o.queue !== undefined) die(`campaign merge reads report files, not a queue: --queue does not apply\nusage: ${USAGE}`);
+  return runCampaign({ action, target, queue: o.queue, json: o.json === true, out: o.out });
 }

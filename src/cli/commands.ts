@@ -9,7 +9,7 @@
  * options, loaded only when the subcommand runs: adding a subcommand is adding
  * one entry here.
  */
-import { kernelProfile, profileNames, readableFile, seconds, wholeNumber, writableDir } from "./flags.js";
+import { kernelProfile, profileNames, readableFile, seconds, seedRange, wholeNumber, writableDir } from "./flags.js";
 import { DESIGNS } from "../kvm/design.js";
 
 export interface FlagDecl {
@@ -44,25 +44,6 @@ export interface CommandDecl {
   run(args: string[], options: Record<string, unknown>): Promise<number>;
 }
 
-/**
- * The checked options back as command-line words, for a subcommand whose
- * action still reads its own argv (fuzz's campaign modes, worker, campaign):
- * the declaration checks each value first and gives them --help; the action
- * then applies the rules that join several flags.
- */
-function toArgv(args: string[], options: Record<string, unknown>, flags: FlagDecl[]): string[] {
-  const out = [...args];
-  for (const f of flags) {
-    const long = f.flags.split(" ")[0];
-    const key = long.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const v = options[key];
-    if (v === undefined || v === false) continue;
-    if (v === true) out.push(long);
-    else for (const x of Array.isArray(v) ? v : [v]) out.push(long, String(x));
-  }
-  return out;
-}
-
 const WORKERS_MAX = 256;
 const OPS_MAX = 1e12;
 const SEED_MAX = 2 ** 31 - 1;
@@ -94,7 +75,7 @@ const FUZZ_FLAGS: FlagDecl[] = [
   { flags: "--blind", description: "no coverage guidance: plain random traces" },
   designFlag,
   { flags: "--compare", description: "run each --policy on the same seeds and compare what they reach and break" },
-  { flags: "--seeds <A..B>", description: "a campaign over a range of seeds, one shard per seed (or per --shard seeds)" },
+  { flags: "--seeds <A..B>", description: "a campaign over a range of seeds, one shard per seed (or per --shard seeds)", parse: seedRange(SEED_MAX) },
   { flags: "--shard <N>", description: "seeds per shard in a campaign", parse: wholeNumber(1, 1e6) },
   { flags: "--campaign <NAME>", description: "the campaign's name (with --queue: how workers, status and report find it)" },
   { flags: "--queue <URL>", description: "enqueue the campaign's shards on this Redis (redis://HOST:PORT) for gmemsim worker" },
@@ -108,9 +89,9 @@ const DESIGNS_FLAGS: FlagDecl[] = [
 ];
 
 const WORKER_FLAGS: FlagDecl[] = [
-  { flags: "--queue <URL>", description: "the Redis the campaign's shards are queued on (redis://HOST:PORT); required" },
+  { flags: "--queue <URL>", description: "the Redis the campaign's shards are queued on (redis://HOST:PORT)", required: true },
   { flags: "--concurrency <N>", description: "shards processed at once (threads)", parse: wholeNumber(1, WORKERS_MAX), default: "1" },
-  { flags: "--lock-seconds <S>", description: "how soon a dead worker's shard goes back to the queue", parse: seconds(86_400), default: "30" },
+  { flags: "--lock-seconds <S>", description: "how soon a dead worker's shard goes back to the queue", parse: seconds(86_400, 1), default: "30" },
 ];
 
 const CAMPAIGN_FLAGS: FlagDecl[] = [
@@ -129,10 +110,10 @@ export const COMMANDS: CommandDecl[] = [
       { flags: "--check", description: "check every expect, and after every op the engine invariants and the security properties; exit 1 at the first failure" },
       { flags: "--stats", description: "print the host's, each VM's and each inode's counters after the last line" },
       { flags: "--engine <CORE>", description: "the core that runs the trace", choices: ["wasm", "reference"], default: "wasm" },
-      // No default: without --kernel, the trace's own `# replay-args: --kernel NAME` line, else 6.18.
+      // No default for --kernel and --design: without them, the trace's own `# replay-args:` line, else 6.18 and vm.
       { ...kernelFlag, default: undefined, description: `${kernelFlag.description}; default: the trace's # replay-args line, else 6.18` },
       policyFlag,
-      designFlag,
+      { ...designFlag, default: undefined, description: `${designFlag.description}; default: the trace's # replay-args line, else vm` },
     ],
     run: async ([trace], o) => (await import("./replay.js")).replayCommand(trace, o as unknown as import("./replay.js").ReplayOptions),
   },
@@ -150,7 +131,7 @@ export const COMMANDS: CommandDecl[] = [
     args: [],
     flags: FUZZ_FLAGS,
     more: "Exits 0 when nothing failed, 1 with the shrunk trace written to --out, 3 when --against kernel cannot use the kernel here. Campaigns: --seeds A..B runs shards locally (--report FILE), or enqueues them with --queue redis://HOST:PORT --campaign NAME for gmemsim worker; --compare runs several --policy files on the same seeds.",
-    run: async (_args, o) => (await import("../fuzz/campaign.js")).runFuzz(toArgv([], o, FUZZ_FLAGS)),
+    run: async (_args, o) => (await import("./fuzz.js")).fuzzCommand(o as unknown as import("./fuzz.js").FuzzOptions),
   },
   {
     name: "bench",
@@ -198,7 +179,7 @@ export const COMMANDS: CommandDecl[] = [
     summary: "process a queued fuzzing campaign's shards (BullMQ on Redis)",
     args: [],
     flags: WORKER_FLAGS,
-    run: async (_args, o) => (await import("./worker.js")).workerCommand(toArgv([], o, WORKER_FLAGS)),
+    run: async (_args, o) => (await import("./worker.js")).runWorker(o as unknown as import("./worker.js").WorkerCommandOptions),
   },
   {
     name: "campaign",
@@ -208,14 +189,14 @@ export const COMMANDS: CommandDecl[] = [
       { name: "TARGET", description: "the campaign's name (status, report) or a directory of report files (merge)" },
     ],
     flags: CAMPAIGN_FLAGS,
-    run: async (args, o) => (await import("./campaign.js")).campaignCommand(toArgv(args, o, CAMPAIGN_FLAGS)),
+    run: async ([action, target], o) => (await import("./campaign.js")).campaignCommand(action, target, o as unknown as import("./campaign.js").CampaignFlags),
   },
   {
     name: "designs",
     summary: "the 2023 debate run both ways: the same scenarios under the vm and the system design, side by side",
     args: [],
     flags: DESIGNS_FLAGS,
-    run: async (_args, o) => (await import("./designs.js")).designsCommand(toArgv([], o, DESIGNS_FLAGS)),
+    run: async (_args, o) => (await import("./designs.js")).designsCommand(o as unknown as import("./designs.js").DesignsOptions),
   },
   {
     name: "serve",

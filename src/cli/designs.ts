@@ -7,9 +7,7 @@
  */
 import { compareDesigns, PROPERTIES, type Cell, type DesignsReport } from "../designs/compare.js";
 import { loadPolicy } from "../policy/load.js";
-import { die, parse } from "./args.js";
-
-const USAGE = "gmemsim designs [--json] [--policy FILE]";
+import { die } from "./args.js";
 
 function holds(c: Cell): string {
   const all = Object.keys(PROPERTIES).length;
@@ -37,13 +35,17 @@ export function designsTable(r: DesignsReport): string {
   return rows.join("\n");
 }
 
-export async function designsCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: "boolean" }, policy: { type: "string" } }, USAGE);
-  if (positionals.length) die(`designs takes no arguments\nusage: ${USAGE}`);
+/** The options as ./commands.ts read and checked them. */
+export interface DesignsOptions {
+  json?: boolean;
+  policy?: string;
+}
+
+export async function designsCommand(values: DesignsOptions): Promise<number> {
   let policy;
   if (values.policy !== undefined) {
     try {
-      policy = await loadPolicy(String(values.policy));
+      policy = await loadPolicy(values.policy);
     } catch (e) {
       die(`cannot load the policy: ${(e as Error).message}`);
     }
@@ -56,11 +58,12 @@ export async function designsCommand(argv: string[]): Promise<number> {
   console.log(`gmemsim designs: the same scenarios under the vm design (create_guest_memfd, gmem_link) and the system design (create_guest_memfd_system, gmem_bind),`);
   console.log(`confidential (sw_protected) VMs under kernel profile ${report.kernel}; properties (SPEC §4): ${Object.entries(PROPERTIES).map(([n, name]) => `${n} ${name}`).join(", ")}.\n`);
   console.log(designsTable(report));
-  console.log(`\nShortest breaking traces (replay one with: gmemsim replay FILE --check --kernel ${report.kernel} --design DESIGN --policy examples/policies/naive-bind.mjs):`);
+  console.log(`\nShortest breaking traces (each names its kernel and design: replay one with gmemsim replay FILE --check --policy examples/policies/naive-bind.mjs):`);
   for (const s of report.scenarios) {
     for (const d of report.designs) {
       for (const b of s.cells[d].breaches) {
         console.log(`\n# ${s.title}, ${d} design: ${b.detail}`);
+        console.log(`# replay-args: --kernel ${report.kernel} --design ${d}`);
         for (const op of b.trace) console.log(JSON.stringify(op));
       }
     }

@@ -22,12 +22,24 @@ export function wholeNumber(min: number, max: number): (text: string) => number 
   };
 }
 
-/** A number of seconds, more than 0 and at most `max`, decimals allowed. */
-export function seconds(max: number): (text: string) => number {
+/** A number of seconds, above 0 (or at least `min`) and at most `max`, decimals allowed. */
+export function seconds(max: number, min = 0): (text: string) => number {
   return (text) => {
     const n = Number(text);
-    if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > max) throw new InvalidArgumentError(`It takes a number of seconds above 0 and at most ${group(max)}.`);
+    if (!/^\d+(\.\d+)?$/.test(text) || !(n > min || (min > 0 && n === min)) || n > max)
+      throw new InvalidArgumentError(`It takes a number of seconds ${min > 0 ? `from ${group(min)}` : "above 0"} and at most ${group(max)}.`);
     return n;
+  };
+}
+
+/** A range of seeds A..B (or one seed A), whole numbers from 0 to max with A <= B. */
+export function seedRange(max: number): (text: string) => [number, number] {
+  return (text) => {
+    const m = /^(\d+)(?:\.\.(\d+))?$/.exec(text.replace(/_/g, ""));
+    const a = m ? Number(m[1]) : NaN;
+    const b = m ? Number(m[2] ?? m[1]) : NaN;
+    if (!(a >= 0 && b <= max && a <= b && Number.isSafeInteger(b))) throw new InvalidArgumentError(`It takes a range A..B of seeds (whole numbers from 0 to ${group(max)}, A <= B), or one seed.`);
+    return [a, b];
   };
 }
 

@@ -3,7 +3,7 @@ import { createReadStream, readFileSync } from "node:fs";
 import { makeCore } from "../api/simulator.js";
 import { Host } from "../kvm/host.js";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
-import { replayArgsKernel } from "../trace/replay-args.js";
+import { replayArgs } from "../trace/replay-args.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
@@ -25,7 +25,8 @@ export interface ReplayOptions {
   /** Absent: the trace's `# replay-args: --kernel NAME` line, else the default profile. */
   kernel?: string;
   policy?: string;
-  design: string;
+  /** Absent: the trace's `# replay-args: --design NAME` line, else vm. */
+  design?: string;
 }
 
 /**
@@ -37,7 +38,7 @@ async function openTrace(path: string, header: boolean): Promise<{ head: Uint8Ar
   const it = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   try {
     // Enough bytes to tell a binary trace's magic (a pipe may deliver a few bytes at a time); with
-    // `header`, also the lines a `# replay-args` comment is looked for in (replayArgsKernel()'s 200).
+    // `header`, also the lines a `# replay-args` comment is looked for in (replayArgs()'s 200).
     const parts: Uint8Array[] = [];
     let length = 0;
     let lines = 0;
@@ -90,24 +91,22 @@ export function readTrace(path: string): string {
 
 export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
   const engine = values.engine;
-  let design;
-  try {
-    design = designByName(values.design);
-  } catch (e) {
-    die((e as Error).message);
-  }
   // JSONL is read and replayed as it streams in (constant memory); a binary trace is read whole.
-  const opened = await openTrace(trace, values.kernel === undefined);
+  const opened = await openTrace(trace, values.kernel === undefined || values.design === undefined);
   const binary = isBinaryTrace(opened.head);
   let profile;
+  let design;
   try {
-    // --kernel wins; else the trace's own `# replay-args: --kernel NAME` line (among its first lines, whole ones only); else the default profile.
-    let kernel = values.kernel;
-    if (kernel === undefined && !binary) {
+    // The command line wins; else the trace's own `# replay-args:` line (among its first lines, whole ones only); else the defaults.
+    let { kernel, design: designName } = values;
+    if ((kernel === undefined || designName === undefined) && !binary) {
       const head = new TextDecoder().decode(opened.head);
-      kernel = replayArgsKernel(opened.ended ? head : head.slice(0, head.lastIndexOf("\n") + 1));
+      const args = replayArgs(opened.ended ? head : head.slice(0, head.lastIndexOf("\n") + 1));
+      kernel ??= args.kernel;
+      designName ??= args.design;
     }
     profile = profileByName(kernel ?? DEFAULT_PROFILE.name);
+    design = designByName(designName ?? "vm");
   } catch (e) {
     die((e as Error).message);
   }

@@ -6,10 +6,9 @@
  * retried elsewhere after the lock period). Run as many as you like, on as many
  * machines as you like: each is one process, each shard runs in a thread of it.
  */
-import { die, parse } from "./args.js";
+import { die } from "./args.js";
 
-const USAGE = "gmemsim worker --queue redis://HOST:PORT [--concurrency N] [--lock-seconds S]";
-
+/** The options as ./commands.ts read and checked them. */
 export interface WorkerCommandOptions {
   queue: string;
   /** Shards processed at once (threads). */
@@ -34,15 +33,4 @@ export async function runWorker(o: WorkerCommandOptions): Promise<number> {
   });
   console.log(`worker ${process.pid}: stopped`);
   return 0;
-}
-
-export async function workerCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { queue: { type: "string" }, concurrency: { type: "string", default: "1" }, "lock-seconds": { type: "string", default: "30" } }, USAGE);
-  if (positionals.length) die(`worker takes no arguments, only options\nusage: ${USAGE}`);
-  if (typeof values.queue !== "string") die(`worker needs --queue redis://HOST:PORT\nusage: ${USAGE}`);
-  const concurrency = Number(values.concurrency);
-  const lockSeconds = Number(values["lock-seconds"]);
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) die(`--concurrency takes a whole number of at least 1\nusage: ${USAGE}`);
-  if (!(lockSeconds >= 1)) die(`--lock-seconds takes a number of seconds of at least 1\nusage: ${USAGE}`);
-  return runWorker({ queue: values.queue, concurrency, lockSeconds });
 }

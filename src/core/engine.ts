@@ -115,7 +115,8 @@ export class EngineCore implements Core {
     const n = this.count;
     if (n > 0) {
       this.x.run(n);
-      if (this.x.memory.buffer !== this.buffer) this.views();
+      // memory.grow detaches the old buffer (byteLength 0): a field read, where memory.buffer is a call into V8.
+      if (this.buffer.byteLength === 0) this.views();
     }
     this.count = 0;
     this.onFlush?.(n);
@@ -142,7 +143,7 @@ export class EngineCore implements Core {
       const part = stream.subarray(s, Math.min(stream.length, s + step));
       this.cmd.set(part);
       this.x.run(part.length / A.CMD_WORDS);
-      if (this.x.memory.buffer !== this.buffer) this.views();
+      if (this.buffer.byteLength === 0) this.views();
     }
   }
 

@@ -4,7 +4,8 @@
  * "bind anywhere" policy (the shortest trace that breaks a property, shrunk as
  * the fuzzer shrinks). Plain data out; src/cli/designs.ts prints it.
  */
-import { checkInvariants, checkSecurity } from "../check/checker.js";
+import { Checker } from "../check/checker.js";
+import { render, type Violation } from "../check/violation.js";
 import { Simulator } from "../api/simulator.js";
 import { checkTrace } from "../fuzz/check.js";
 import type { Policy } from "../policy/types.js";
@@ -22,6 +23,10 @@ export const PROPERTIES: Readonly<Record<number, string>> = {
 };
 
 export type DesignName = "vm" | "system";
+
+/** A security violation's property number, by its rule ("6 right key"); undefined for a policy's own property. */
+const PROPERTY_OF_RULE = new Map(Object.entries(PROPERTIES).map(([n, name]) => [`${n} ${name}`, Number(n)]));
+const propertyOf = (v: Violation): number | undefined => PROPERTY_OF_RULE.get(v.rule);
 
 export interface Breach {
   policy: string;
@@ -75,15 +80,20 @@ const strip = (op: Line): Line => {
 function underDefault(design: DesignName, steps: Line[], attack: Line[]): { works: boolean; holds: number[] } {
   const sim = new Simulator({ engine: "reference", design, kernel: SCENARIO_PROFILE });
   const rp = new Replayer(sim.host);
+  const checker = new Checker(sim.host);
   let works = true;
   const broken = new Set<number>();
   [...steps, ...attack].forEach((op, k) => {
     const rec = rp.op(op as never, k + 1);
     sim.host.sync();
     if (k < steps.length && (expectMismatch(rec).length > 0 || "error" in rec.result)) works = false;
-    const bugs = checkInvariants(sim.host);
-    if (bugs.length) throw new Error(`designs: an engine invariant fails in ${design} design after op ${k} (a bug in gmemsim): ${bugs[0]}`);
-    for (const flaw of checkSecurity(sim.host)) broken.add(Number(flaw.split(" ")[0]));
+    // What this op changed, checked as replay --check checks it: a property reported once is broken for good.
+    const r = checker.step();
+    if (r.invariants.length) throw new Error(`designs: an engine invariant fails in ${design} design after op ${k} (a bug in gmemsim): ${render(r.invariants[0])}`);
+    for (const v of r.security) {
+      const p = propertyOf(v);
+      if (p !== undefined) broken.add(p);
+    }
   });
   return { works, holds: Object.keys(PROPERTIES).map(Number).filter((p) => !broken.has(p)) };
 }
@@ -92,10 +102,11 @@ function underDefault(design: DesignName, steps: Line[], attack: Line[]): { work
 function breaksAt(design: DesignName, trace: Line[], policy: Policy, property: number): number {
   const sim = new Simulator({ engine: "reference", design, policy, kernel: SCENARIO_PROFILE });
   const rp = new Replayer(sim.host);
+  const checker = new Checker(sim.host);
   for (let k = 0; k < trace.length; k++) {
     rp.op(trace[k] as never, k + 1);
     sim.host.sync();
-    if (checkSecurity(sim.host).some((f) => Number(f.split(" ")[0]) === property)) return k;
+    if (checker.step().security.some((v) => propertyOf(v) === property)) return k;
   }
   return -1;
 }
@@ -122,11 +133,15 @@ function underNaive(design: DesignName, steps: Line[], attack: Line[], policy: P
   const trace = [...steps, ...attack].map(strip);
   const sim = new Simulator({ engine: "reference", design, policy, kernel: SCENARIO_PROFILE });
   const rp = new Replayer(sim.host);
+  const checker = new Checker(sim.host);
   const broken = new Set<number>();
   trace.forEach((op, k) => {
     rp.op(op as never, k + 1);
     sim.host.sync();
-    for (const f of checkSecurity(sim.host)) broken.add(Number(f.split(" ")[0]));
+    for (const v of checker.step().security) {
+      const p = propertyOf(v);
+      if (p !== undefined) broken.add(p);
+    }
   });
   const out: Breach[] = [];
   for (const property of [...broken].sort()) {
@@ -140,10 +155,18 @@ function underNaive(design: DesignName, steps: Line[], attack: Line[], policy: P
   return out.sort((x, y) => x.trace.length - y.trace.length || x.property - y.property);
 }
 
+/** The checker's sentence for the property at the trace's last op (where shortest() left the breach). */
 function checkSecurityAt(design: DesignName, trace: Line[], policy: Policy, property: number): string {
   const sim = new Simulator({ engine: "reference", design, policy, kernel: SCENARIO_PROFILE });
-  sim.apply(trace);
-  return checkSecurity(sim.host).find((f) => Number(f.split(" ")[0]) === property)!;
+  const rp = new Replayer(sim.host);
+  const checker = new Checker(sim.host);
+  let found: Violation | undefined;
+  trace.forEach((op, k) => {
+    rp.op(op as never, k + 1);
+    sim.host.sync();
+    found = checker.step().security.find((v) => propertyOf(v) === property) ?? found;
+  });
+  return render(found!);
 }
 
 export function compareScenario(s: Scenario, policy: Policy = naivePolicy): Record<DesignName, Cell> {

@@ -17,6 +17,9 @@ export function ok(extra?: Record<string, unknown>): Result {
   return extra ? { ret: 0, ...extra } : { ret: 0 };
 }
 
+/** The plain success {ret: 0}, shared (frozen): ops with nothing else to say return it, so a success costs no object. */
+export const OK: Result = Object.freeze({ ret: 0 }) as Result;
+
 export function fail(errno: ErrnoName, message: string): Result {
   const r: Result = { errno };
   Object.defineProperty(r, "message", { value: message, enumerable: false });

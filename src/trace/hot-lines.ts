@@ -115,9 +115,10 @@ function onlyKeys(obj: Record<string, unknown>, a: string, b: string, c: string,
 /**
  * The same for an op given as an object (the batch tier): a guest access or a
  * fallocate whose fields are plain names and safe integers, with no other key.
- * null sends it to the full reader.
+ * null sends it to the full reader. `into`, {ret: 0} on entry, is the object
+ * an access fills (fresh when omitted).
  */
-export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>): Result | null {
+export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>, into?: Result): Result | null {
   const op = obj.op;
   if (op === "vcpu_access") {
     const name = obj.vm;
@@ -129,7 +130,7 @@ export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>)
     if (!onlyKeys(obj, "op", "vm", "gpa", "access", "value")) return null;
     const vm = names.peek(name);
     if (!(vm instanceof Vm)) return null;
-    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? (value as number) : 0);
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? (value as number) : 0, into);
   }
   if (op === "fallocate") {
     const name = obj.fd;

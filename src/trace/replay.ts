@@ -6,7 +6,7 @@
 import { TraceError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
 import { policyReentry } from "../kvm/ask.js";
-import { messageOf, type Result } from "../kvm/result.js";
+import { messageOf, OK, type Result } from "../kvm/result.js";
 import { parseJson, JsonFraction, JsonSyntaxError, show, type Json } from "./json.js";
 import { Names } from "./names.js";
 import { OPS, type OpContext } from "./ops.js";
@@ -49,6 +49,34 @@ export class Replayer {
     const i = this.count++;
     if (!isRecord(obj)) return { i, lineNo, op: null, result: { error: `line ${lineNo}: expected an op object, got ${show(obj)}` } };
     return this.run(i, lineNo, obj);
+  }
+
+  /**
+   * op() for the batch tier's hot ops (runHotOp()), straight to the result
+   * line: a line made here is what the op fills, so it costs one object (no
+   * line record, no copy); final once the host has synced. null, having run
+   * nothing, for any other op.
+   */
+  hotLine(obj: unknown, lineNo: number): ResultLine | null {
+    if (isRecord(obj)) {
+      const op = obj.op;
+      if ((op === "vcpu_access" || op === "fallocate") && policyReentry(this.host) === null) {
+        const i = this.count;
+        const line: ResultLine = { i, ret: 0 };
+        let result: Result | null = null;
+        try {
+          result = runHotOp(this.host, this.names, obj, line as Result);
+        } catch {
+          // op() below reads it again and says why it cannot.
+        }
+        if (result) {
+          this.count++;
+          // Anything else is a refusal, final already.
+          return result === line || result === OK ? line : resultLine({ i, lineNo, op, result });
+        }
+      }
+    }
+    return null;
   }
 
   /** Runs one line of the trace; null for a blank or comment line. Call host.sync() before reading results. */
@@ -219,21 +247,49 @@ export function expectMismatch(r: LineRecord): string[] {
   return Object.keys(r.expect).filter((k) => !deepEqual(r.expect![k], Object.hasOwn(got, k) ? got[k] : undefined));
 }
 
-/** Splits a trace into lines and runs them all, syncing once per chunk. */
-export function* replayText(host: Host, text: string, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
-  const lines = text.split("\n");
-  let batch: LineRecord[] = [];
-  for (let n = 0; n < lines.length; n++) {
-    const rec = rp.line(lines[n], n + 1);
-    if (rec) batch.push(rec);
-    if (batch.length >= chunk) {
-      host.sync();
-      yield batch;
-      batch = [];
-    }
+/**
+ * Lines in, chunks of final records out: each counted line runs at once; every
+ * `chunk` records the host syncs and the chunk is handed over (its Results are
+ * final then). One loop for every way lines arrive (replayText, replayPieces).
+ */
+class Chunker {
+  private batch: LineRecord[] = [];
+  private lineNo = 0;
+  constructor(
+    private readonly host: Host,
+    private readonly rp: Replayer,
+    private readonly chunk: number,
+  ) {}
+
+  /** Runs the next line; returns a full chunk when one is ready. */
+  line(text: string): LineRecord[] | null {
+    const rec = this.rp.line(text, ++this.lineNo);
+    if (rec) this.batch.push(rec);
+    if (this.batch.length < this.chunk) return null;
+    return this.take();
   }
-  host.sync();
-  if (batch.length) yield batch;
+
+  /** The last chunk (possibly empty), synced. */
+  take(): LineRecord[] {
+    this.host.sync();
+    const out = this.batch;
+    this.batch = [];
+    return out;
+  }
+}
+
+/**
+ * Runs a whole trace text, yielding its records a chunk at a time, each chunk
+ * final (the host synced) when it is yielded.
+ */
+export function* replayText(host: Host, text: string, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
+  const c = new Chunker(host, rp, chunk);
+  for (const line of text.split("\n")) {
+    const full = c.line(line);
+    if (full) yield full;
+  }
+  const last = c.take();
+  if (last.length) yield last;
 }
 
 /**
@@ -243,21 +299,14 @@ export function* replayText(host: Host, text: string, chunk = 4096, rp = new Rep
  * trace's length. Line numbers count across pieces.
  */
 export async function* replayPieces(host: Host, pieces: AsyncIterable<string[]>, chunk = 4096, rp = new Replayer(host)): AsyncGenerator<LineRecord[]> {
-  let batch: LineRecord[] = [];
-  let lineNo = 0;
-  for await (const lines of pieces) {
-    for (let n = 0; n < lines.length; n++) {
-      const rec = rp.line(lines[n], ++lineNo);
-      if (rec) batch.push(rec);
-      if (batch.length >= chunk) {
-        host.sync();
-        yield batch;
-        batch = [];
-      }
+  const c = new Chunker(host, rp, chunk);
+  for await (const lines of pieces)
+    for (const line of lines) {
+      const full = c.line(line);
+      if (full) yield full;
     }
-  }
-  host.sync();
-  if (batch.length) yield batch;
+  const last = c.take();
+  if (last.length) yield last;
 }
 
 /**

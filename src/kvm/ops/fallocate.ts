@@ -9,7 +9,7 @@ import { bytesText, splitBytes, type Bytes } from "../bytes.js";
 import type { Host } from "../host.js";
 import { GmemFile, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { memfdFallocate } from "./memfd.js";
-import { fail, type Result } from "../result.js";
+import { fail, OK, type Result } from "../result.js";
 import { fileView } from "../views.js";
 import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
@@ -91,7 +91,6 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   return OK;
 }
 
-const OK: Result = Object.freeze({ ret: 0 }) as Result;
 
 /** What an allocation past the host's frame limit answers (kvm_gmem_allocate() and shmem both say ENOMEM when memory runs out). */
 export const outOfFrames = (h: Host): Result => fail("ENOMEM", `the host would hold more than its limit of ${h.frameLimit} frames`);

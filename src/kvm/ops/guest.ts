@@ -168,15 +168,15 @@ function checkPrivate(h: Host, vm: Vm | null, gfn: number, priv: boolean | undef
 
 /**
  * A vCPU access at gpa (a u64 byte address, number or bigint); its Result is
- * final at the next flush. `priv`, when given, must agree with what the kernel
+ * final at the next flush. `r` is the object to fill, {ret: 0} on entry (the
+ * batch tier passes its result line, so that no copy is made). `priv`, when given, must agree with what the kernel
  * derives (a trace error otherwise); omitted means "as derived".
  */
-export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number): Result {
+export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number, r: Result = { ret: 0 }): Result {
   const gfn = gfnOf(gpa);
   checkPrivate(h, vm, gfn, priv);
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
-  const r: Result = { ret: 0 };
   h.fillLater(queueVcpuAccess(h, vm!, gfn, ACCESS[access], value), access === "read" ? fillRead : fillOther, r, gpa);
   return r;
 }

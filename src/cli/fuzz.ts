@@ -28,8 +28,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { die, parse } from "../cli/args.js";
-import { Progress, redraw } from "../cli/progress.js";
+import { die } from "./args.js";
+import { Progress, redraw } from "./progress.js";
 import { mergeReports } from "../campaign/merge.js";
 import { intersectRanges, startPolicyCoverage, takePolicyCoverage } from "../campaign/policy-coverage.js";
 import { checkCampaignName, enqueueCampaign, shardsOf } from "../campaign/queue.js";
@@ -37,13 +37,12 @@ import { policySource, runShard } from "../campaign/shard.js";
 import { coverageText, reportText } from "../campaign/text.js";
 import { runShardInThread } from "../campaign/thread.js";
 import type { CampaignReport, ShardSpec } from "../campaign/types.js";
-import { profileByName } from "../kvm/profile.js";
+import { LIVE_PROFILE } from "../kvm/profile.js";
 import { loadPolicy } from "../policy/load.js";
-import { designByName } from "../kvm/design.js";
-import { fuzzRun } from "./run.js";
-import { explain, type TraceFailure } from "./check.js";
-import { compareGuidance, medianOps } from "./compare.js";
-import { guidedRun, type GuidedReport } from "./guided.js";
+import { fuzzRun } from "../fuzz/run.js";
+import { explain, type TraceFailure } from "../fuzz/check.js";
+import { compareGuidance, medianOps } from "../fuzz/compare.js";
+import { guidedRun, type GuidedReport } from "../fuzz/guided.js";
 
 const USAGE =
   "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel VERSION[+OPTION...]] [--out DIR] [--blind] [--design vm|system|system+implicit]\n" +
@@ -56,7 +55,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 /** The worker entry: the bundled file next to the CLI, or the TypeScript source under tsx. */
 function workerUrl(): { url: URL; execArgv: string[] } {
   const here = import.meta.url;
-  return here.endsWith(".ts") ? { url: new URL("./worker.ts", here), execArgv: ["--import", "tsx"] } : { url: new URL("./fuzz-worker.js", here), execArgv: [] };
+  return here.endsWith(".ts") ? { url: new URL("../fuzz/worker.ts", here), execArgv: ["--import", "tsx"] } : { url: new URL("./fuzz-worker.js", here), execArgv: [] };
 }
 
 /** What one run (a thread's, or the sum of the threads') comes back with. */
@@ -108,86 +107,41 @@ async function inWorkers(n: number, base: { seed: number; ops: number; deadline?
   return { ops, traces, failure: failed?.failure, coverage: [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1)), uncovered };
 }
 
-/** "A..B" (or one number) to [A, B]. */
-function seedRange(text: string): [number, number] {
-  const m = /^(-?\d+)(?:\.\.(-?\d+))?$/.exec(text);
-  const a = m ? Number(m[1]) : NaN;
-  const b = m ? Number(m[2] ?? m[1]) : NaN;
-  if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b) || a > b) die(`--seeds takes a range A..B of whole numbers with A <= B, not "${text}"\nusage: ${USAGE}`);
-  return [a, b];
-}
-
-const positive = (name: string, v: unknown, dflt: number): number => {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) die(`--${name} takes a whole number of at least 1, not "${v}"\nusage: ${USAGE}`);
-  return n;
-};
-
-interface FuzzFlags {
-  seed?: string;
-  ops?: string;
-  seconds?: string;
-  workers: string;
+/** The options as the declaration (./commands.ts) read and checked them, one by one. */
+export interface FuzzOptions {
+  against: "reference" | "kernel";
+  seed?: number;
+  ops?: number;
+  seconds?: number;
+  workers: number;
   policy?: string[];
-  out: string;
-  against: string;
   kernel: string;
-  blind: boolean;
-  compare: boolean;
-  seeds?: string;
-  shard?: string;
+  out: string;
+  blind?: boolean;
+  design: string;
+  compare?: boolean;
+  seeds?: [number, number];
+  shard?: number;
   campaign?: string;
   queue?: string;
   report?: string;
-  json: boolean;
-  design: string;
+  json?: boolean;
 }
 
-export async function runFuzz(argv: string[]): Promise<number> {
-  const { values: parsed } = parse(
-    argv,
-    {
-      seed: { type: "string" },
-      ops: { type: "string" },
-      seconds: { type: "string" },
-      workers: { type: "string", default: "1" },
-      policy: { type: "string", multiple: true },
-      out: { type: "string", default: "fuzz-out" },
-      against: { type: "string", default: "reference" },
-      kernel: { type: "string", default: "6.18" },
-      blind: { type: "boolean", default: false },
-      compare: { type: "boolean", default: false },
-      seeds: { type: "string" },
-      shard: { type: "string" },
-      campaign: { type: "string" },
-      queue: { type: "string" },
-      report: { type: "string" },
-      json: { type: "boolean", default: false },
-      design: { type: "string", default: "vm" },
-    },
-    USAGE,
-  );
-  const values = parsed as unknown as FuzzFlags;
-  const kernel = String(values.kernel);
-  try {
-    profileByName(kernel);
-  } catch (e) {
-    die(`--kernel: ${(e as Error).message}\nusage: ${USAGE}`);
-  }
+/**
+ * gmemsim fuzz: which run the flags ask for. Each flag's value is checked by
+ * its reader in ./commands.ts; the rules here are those that join several flags.
+ */
+export async function fuzzCommand(values: FuzzOptions): Promise<number> {
+  const kernel = values.kernel;
   // The design (SPEC §2.3): the system design's runs use its own traces, unguided, in one process or its threads.
-  const design = String(values.design);
-  try {
-    designByName(design);
-  } catch (e) {
-    die(`--design: ${(e as Error).message}\nusage: ${USAGE}`);
-  }
+  const design = values.design;
   if (design !== "vm" && (values.against === "kernel" || values.compare || values.queue !== undefined || values.seeds !== undefined || values.report !== undefined || values.campaign !== undefined))
     die(`--design ${design} applies to a single run against the reference model (the live kernel, --compare and campaigns run the vm design)\nusage: ${USAGE}`);
-  const policies = (values.policy as string[] | undefined) ?? [];
+  const policies = values.policy ?? [];
   if (values.compare) {
     for (const k of ["seed", "seconds", "queue", "campaign", "report", "shard"] as const) if (values[k] !== undefined) die(`--compare takes --policy, --seeds, --ops, --kernel and --json, not --${k}\nusage: ${USAGE}`);
-    return compareRun({ policyFiles: policies, seeds: seedRange(values.seeds ?? "1..5"), ops: positive("ops", values.ops, 50_000), kernel, json: values.json === true });
+    return compareRun({ policyFiles: policies, seeds: values.seeds ?? [1, 5], ops: values.ops ?? 50_000, kernel, json: values.json === true });
   }
   if (policies.length > 1) die(`--policy is given once (several only with --compare)\nusage: ${USAGE}`);
   const policyFile = policies[0];
@@ -195,16 +149,15 @@ export async function runFuzz(argv: string[]): Promise<number> {
   if (values.against === "kernel") {
     if (policyFile !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
     if (campaignMode || values.blind) die("--queue, --seeds, --campaign, --report and --blind apply to --against reference");
-    const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
-    if (!Number.isInteger(seed)) die(`--seed takes a whole number\nusage: ${USAGE}`);
-    return kernelFuzz({ seed, ops: positive("ops", values.ops, 100_000), kernel, out: String(values.out) });
+    // Only the build the live kernel is can agree with it op by op.
+    if (kernel !== LIVE_PROFILE) die(`--against kernel compares with the live kernel, which is the ${LIVE_PROFILE} build: --kernel ${kernel} would differ by design (fuzz that profile against the reference model)\nusage: ${USAGE}`);
+    return kernelFuzz({ seed: values.seed ?? Date.now() % 2 ** 31, ops: values.ops ?? 100_000, kernel, out: values.out });
   }
-  if (values.against !== "reference") die(`--against takes reference or kernel, not "${values.against}"\nusage: ${USAGE}`);
   const guide = values.blind !== true;
   if (campaignMode) {
     if (values.seconds !== undefined) die(`a campaign's shards have an op budget, not a time budget: --seconds does not apply with --seeds, --queue or --report\nusage: ${USAGE}`);
     if (values.seed !== undefined && values.seeds !== undefined) die(`give --seed N or --seeds A..B, not both\nusage: ${USAGE}`);
-    const seeds = values.seeds !== undefined ? seedRange(values.seeds) : values.seed !== undefined ? seedRange(values.seed) : die(`a campaign needs --seeds A..B (or --seed N)\nusage: ${USAGE}`);
+    const seeds: [number, number] = values.seeds ?? (values.seed !== undefined ? [values.seed, values.seed] : die(`a campaign needs --seeds A..B (or --seed N)\nusage: ${USAGE}`));
     if (values.queue !== undefined && values.campaign === undefined) die(`--queue needs --campaign NAME: the campaign's name is how workers, status and report find it\nusage: ${USAGE}`);
     const name = values.campaign ?? "fuzz";
     try {
@@ -212,8 +165,8 @@ export async function runFuzz(argv: string[]): Promise<number> {
     } catch (e) {
       die((e as Error).message);
     }
-    const base = { campaign: name, ops: positive("ops", values.ops, 100_000), kernel, guide, ...(policyFile ? { policy: policySource(policyFile) } : {}) };
-    const shards = shardsOf(base, seeds[0], seeds[1], positive("shard", values.shard, 1));
+    const base = { campaign: name, ops: values.ops ?? 100_000, kernel, guide, ...(policyFile ? { policy: policySource(policyFile) } : {}) };
+    const shards = shardsOf(base, seeds[0], seeds[1], values.shard ?? 1);
     if (values.queue !== undefined) {
       if (values.report !== undefined) die("--report writes a local run's report; a queued campaign's is read with gmemsim campaign report NAME");
       try {
@@ -226,15 +179,13 @@ export async function runFuzz(argv: string[]): Promise<number> {
         die((e as Error).message);
       }
     }
-    return localCampaign(shards, { workers: positive("workers", values.workers, 1), report: values.report, json: values.json === true, out: String(values.out) });
+    return localCampaign(shards, { workers: values.workers, report: values.report, json: values.json === true, out: values.out });
   }
   if (values.json) die(`--json applies to --seeds, --report and --compare runs\nusage: ${USAGE}`);
-  const seed = values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31;
-  const seconds = values.seconds !== undefined ? Number(values.seconds) : undefined;
-  const budget = values.ops !== undefined ? Number(values.ops) : seconds !== undefined ? Infinity : 100_000;
-  const workers = Number(values.workers);
-  if (!Number.isInteger(seed) || !(budget > 0) || (seconds !== undefined && !(seconds > 0))) die(`--seed, --ops and --seconds take positive numbers\nusage: ${USAGE}`);
-  if (!Number.isInteger(workers) || workers < 1) die(`--workers takes a whole number of at least 1\nusage: ${USAGE}`);
+  const seed = values.seed ?? Date.now() % 2 ** 31;
+  const seconds = values.seconds;
+  const budget = values.ops ?? (seconds !== undefined ? Infinity : 100_000);
+  const workers = values.workers;
   let policy;
   const policyUrl = policyFile ? pathToFileURL(resolve(policyFile)).href : "";
   try {
@@ -264,15 +215,18 @@ export async function runFuzz(argv: string[]): Promise<number> {
     return 0;
   }
   const { trace, failure, originalLength } = report.failure;
-  const outDir = String(values.out);
+  const outDir = values.out;
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, `fuzz-${seed}.jsonl`);
   const paragraph = explain(failure as TraceFailure, policyName);
-  writeFileSync(file, [`# gmemsim fuzz --seed ${seed}${kernel === "6.18" ? "" : ` --kernel ${kernel}`}${design === "vm" ? "" : ` --design ${design}`}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
+  // The trace names its kernel profile and design itself, so that replay needs neither on its command line.
+  const k = (kernel === LIVE_PROFILE ? "" : ` --kernel ${kernel}`) + (design === "vm" ? "" : ` --design ${design}`);
+  const header = [`# gmemsim fuzz --seed ${seed}${k}${policyFile ? ` --policy ${policyFile}` : ""}${guide ? "" : " --blind"}: a ${originalLength}-op trace, shrunk to these ${trace.length}.`, `# ${paragraph}`];
+  if (k) header.push(`# replay-args:${k}`);
+  writeFileSync(file, [...header, ...trace.map((op) => JSON.stringify(op))].join("\n") + "\n");
   console.log(`fuzz: FAILED after ${fmt(report.ops)} ops (seed ${seed}). Shrunk from ${originalLength} to ${trace.length} ops, written to ${file}.`);
   console.log(paragraph);
-  const k = (kernel === "6.18" ? "" : ` --kernel ${kernel}`) + (design === "vm" ? "" : ` --design ${design}`);
-  console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""}${k} (and --engine reference to compare the cores).`);
+  console.log(`Replay it with: gmemsim replay ${file} --check${policyFile ? ` --policy ${policyFile}` : ""} (and --engine reference to compare the cores).`);
   if (coverage.length) console.log(coverage.join("\n"));
   return 1;
 }
@@ -371,7 +325,7 @@ async function compareRun(o: { policyFiles: string[]; seeds: [number, number]; o
  */
 async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: string }): Promise<number> {
   const { kernelAvailability } = await import("../oracle/driver.js");
-  const { runKernelFuzz, explainDivergence, divergenceFile, OracleRunError, traceText } = await import("./kernel.js");
+  const { runKernelFuzz, explainDivergence, divergenceFile, OracleRunError, traceText } = await import("../fuzz/kernel.js");
   const avail = kernelAvailability();
   if (!avail.ok) die(`fuzz --against kernel needs the live kernel, which is not available here: ${avail.reason}`, 3);
   const tty = process.stderr.isTTY;
