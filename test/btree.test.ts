@@ -2,10 +2,10 @@
  * The core's B+tree (assembly/btree.ts) through the page cache, at keys the
  * other suites do not reach: past 2^63, where a signed 64-bit compare would
  * order keys wrongly, low halves on both sides of 2^31 (the same for 32-bit
- * compares in leaves), and up to the last page a double can name. Searches
- * count keys with SIMD compares, so these keys must sort as unsigned
- * integers in internal nodes (separators) as in leaves. Release and debug
- * builds (the debug build checks the tree's structure as it goes).
+ * compares in leaves, which keep a key's low half), and up to the last page
+ * a double can name. Keys must sort as unsigned integers in internal nodes
+ * (separators) as in leaves. Debug build (its assertions check the tree's
+ * structure as it goes), then release build.
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
