@@ -14,13 +14,34 @@ import { join } from "node:path";
 import { mergeReports } from "../src/campaign/merge.js";
 import { intersectRanges, uncoveredLines } from "../src/campaign/policy-coverage.js";
 import { policySource, runShard } from "../src/campaign/shard.js";
-import { edgeClass, ruleKey, traceKeys } from "../src/fuzz/coverage.js";
+import { edgeClass, recordingPolicy, ruleKey, traceKeys } from "../src/fuzz/coverage.js";
+import { naivePolicy } from "../src/designs/naive.js";
+import { defaultPolicy } from "../src/policy/default.js";
+import type { VmBindRequest } from "../src/policy/types.js";
 import { guidedRun } from "../src/fuzz/guided.js";
 import { mutate, rng } from "../src/fuzz/mutate.js";
 import { checkTrace } from "../src/fuzz/check.js";
 import { loadPolicy } from "../src/policy/load.js";
 
 const cli = (args: string[]) => spawnSync(process.execPath, ["bin/gmemsim.js", ...args], { encoding: "utf8" });
+
+test("the recording policy decides exactly as the policy: every hook passes through, a system-design bind included", () => {
+  const sink: string[] = [];
+  const rec = recordingPolicy(naivePolicy, sink);
+  for (const h of ["link", "fallocate", "bind", "migrate", "convert", "foreign"] as const) assert.is(typeof rec[h], typeof naivePolicy[h], h);
+  const req: VmBindRequest = { kind: "vm", file: { id: 3, inode: 1, flags: 0, bound: [{ vm: 0, perm: ["r", "w"] }], unbound: [] }, vm: { id: 1, type: 4, ctx: 2, contextMovedAway: false }, perm: ["r", "w"], implicit: false };
+  assert.equal(rec.bind!(req), naivePolicy.bind!(req));
+  assert.equal(sink, ["bind vm new explicit shared: allow"]);
+  // The default policy's in-place conversion rule (only the owner converts) survives the wrapper.
+  assert.is(recordingPolicy(defaultPolicy, []).convert !== undefined, defaultPolicy.convert !== undefined);
+});
+
+test("a system-design run counts coverage from its checked run and catches the naive bind policy's right-key flaw", () => {
+  const r = guidedRun({ seed: 1, ops: 5000, design: "system", kernel: "6.18+swprot", policy: naivePolicy, guide: false });
+  assert.ok(r.failure, "caught within 5,000 ops");
+  assert.match(r.failure!.failure.detail, /^6 right key/);
+  assert.ok([...r.coverage.counts.keys()].some((k) => k.startsWith("gmem_bind|ok||bind vm")), "system binds counted with their decisions");
+});
 
 test("a rule key is the explanation sentence without its numbers and names", () => {
   assert.is(ruleKey("offset 8192 and len 100 must be multiples of 4096"), ruleKey("offset 0 and len 3 must be multiples of 4096"));

@@ -14,7 +14,7 @@ import { ReferenceCore } from "../core/reference/index.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
 import type { Policy } from "../policy/types.js";
-import { Replayer, resultLine } from "../trace/replay.js";
+import { Replayer, resultLine, type LineRecord } from "../trace/replay.js";
 import { traceNamer } from "../trace/namer.js";
 import type { Names } from "../trace/names.js";
 import { stringifyJson } from "../trace/json.js";
@@ -40,6 +40,8 @@ export interface CheckOptions {
   everyOp?: boolean;
   /** After each op, check what it changed (the default), or the whole state. */
   incremental?: boolean;
+  /** Called after each op has run (before its checks), with its result: how coverage is counted without a second replay. */
+  onOp?: (k: number, op: Record<string, unknown>, result: LineRecord["result"]) => void;
 }
 
 /** One pair of cores per thread, reset between traces when the build supports it. */
@@ -63,6 +65,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
     const op = trace[k];
     const a = re.op(op as never, k + 1);
     engine.host.sync();
+    o.onOp?.(k, op, a.result);
     if (cores.divergence)
       return { kind: "divergence", index: k, op, detail: `${describeDivergence(cores.divergence)}; the op answered ${stringifyJson(resultLine(a))}` };
     const last = k === trace.length - 1;

@@ -14,15 +14,18 @@
  *   window and the windows it donated (first page, last page, across an edge,
  *   just outside, apart): the off-by-one flaws live there.
  *
- * Coverage is measured by replaying the trace on one more engine, with the
- * policy wrapped to record its decisions; the checker's own run is untouched.
- * (An extension of gmemsim's fuzzing, not anything the kernel has.)
+ * Coverage is read from the checked run itself (checkTrace's onOp), with the
+ * policy wrapped to record its decisions (every hook passes through, so the
+ * run decides as the policy alone would); traceKeys() replays a trace on its
+ * own for callers without a checked run. (An extension of gmemsim's fuzzing,
+ * not anything the kernel has.)
  */
-import { Simulator } from "../api/simulator.js";
+import { Simulator, type SimulatorOptions } from "../api/simulator.js";
 import { EngineCore } from "../core/engine.js";
 import { messageOf, type Result } from "../kvm/result.js";
 import { defaultPolicy } from "../policy/default.js";
-import type { BindRequest, Decision, FallocateRequest, FileView, LinkRequest, MigrateRequest, Policy } from "../policy/types.js";
+import { defaultSystemPolicy } from "../policy/system.js";
+import type { BindRequest, Decision, FallocateRequest, FileView, LinkRequest, MigrateRequest, Policy, VmBindRequest } from "../policy/types.js";
 import { Replayer } from "../trace/replay.js";
 
 type Range = readonly [number, number];
@@ -59,7 +62,7 @@ export function ruleKey(sentence: string): string {
     .replace(/-?\d+/g, "#");
 }
 
-function resultKey(r: Result | { error: string }): string {
+export function resultKey(r: Result | { error: string }): string {
   if ("error" in r) return `error|${ruleKey(String(r.error).replace(/^line \d+: [a-z_0-9]+: /, ""))}`;
   const res = r as Result;
   if (res.errno) return `${res.errno}|${ruleKey(messageOf(res) ?? "")}`;
@@ -74,10 +77,14 @@ function decisionKey(d: Decision): string {
 
 /**
  * The policy, wrapped so that each decision is also written to `sink` with the
- * shape of its request. Decisions are passed through unchanged.
+ * shape of its request. Decisions are passed through unchanged, and the hooks
+ * not recorded (convert, foreign) are the policy's own: the wrapped policy
+ * decides everything exactly as the policy does.
  */
 export function recordingPolicy(policy: Policy, sink: string[]): Policy {
   const p: Policy = { name: policy.name, properties: policy.properties };
+  if (policy.convert) p.convert = policy.convert.bind(policy);
+  if (policy.foreign) p.foreign = policy.foreign.bind(policy);
   const base = policy as Required<Pick<Policy, "link" | "fallocate" | "bind" | "migrate">> & Policy;
   if (policy.link)
     p.link = (req: LinkRequest) => {
@@ -94,9 +101,14 @@ export function recordingPolicy(policy: Policy, sink: string[]): Policy {
       return d;
     };
   if (policy.bind)
-    p.bind = (req: BindRequest) => {
+    p.bind = (req: BindRequest | VmBindRequest) => {
       const d = base.bind(req);
-      sink.push(`bind ${req.file.origin} ${edges(req.file, [req.pgoff, req.pgoff + req.npages])}: ${decisionKey(d)}`);
+      if (req.kind === "vm") {
+        // The system design's bind: which VM asks (bound before, bound now, new) and whether a memslot made it.
+        const vm = req.vm.id;
+        const before = req.file.bound.some((b) => b.vm === vm) ? "bound" : req.file.unbound.includes(vm) ? "rebinding" : "new";
+        sink.push(`bind vm ${before} ${req.implicit ? "implicit" : "explicit"} ${req.file.bound.length ? "shared" : "first"}: ${decisionKey(d)}`);
+      } else sink.push(`bind ${req.file.origin} ${edges(req.file, [req.pgoff, req.pgoff + req.npages])}: ${decisionKey(d)}`);
       return d;
     };
   if (policy.migrate)
@@ -119,19 +131,30 @@ function freshEngine(): EngineCore {
  * The coverage keys one trace reaches, in op order (with repeats). `succeeded`,
  * if given, receives each op that returned 0 (mutation aims at what worked).
  */
-export function traceKeys(trace: ReadonlyArray<Record<string, unknown>>, o: { kernel?: string; policy?: Policy } = {}, succeeded?: WeakSet<object>): string[] {
+export function traceKeys(trace: ReadonlyArray<Record<string, unknown>>, o: { kernel?: string; policy?: Policy; design?: string } = {}, succeeded?: WeakSet<object>): string[] {
   const sink: string[] = [];
-  const sim = new Simulator({ core: freshEngine(), kernel: o.kernel, policy: recordingPolicy(o.policy ?? defaultPolicy, sink) });
+  const design = o.design as SimulatorOptions["design"];
+  const sim = new Simulator({ core: freshEngine(), kernel: o.kernel, design, policy: recordingPolicy(o.policy ?? (design && design !== "vm" ? defaultSystemPolicy : defaultPolicy), sink) });
   const re = new Replayer(sim.host);
   const keys: string[] = [];
   for (let k = 0; k < trace.length; k++) {
-    sink.length = 0;
     const r = re.op(trace[k] as never, k + 1);
     sim.host.sync();
-    if (succeeded && (r.result as Result).ret === 0) succeeded.add(trace[k]);
-    keys.push(`${String(trace[k].op)}|${resultKey(r.result)}|${sink.join(" + ")}`);
+    keys.push(opKey(trace[k], r.result, sink, succeeded));
   }
   return keys;
+}
+
+/**
+ * One op's coverage key, from its result and the decisions `sink` recorded
+ * while it ran (emptied here, for the next op); `succeeded` receives the op
+ * when it returned 0.
+ */
+export function opKey(op: Record<string, unknown>, result: Result | { error: string }, sink: string[], succeeded?: WeakSet<object>): string {
+  if (succeeded && (result as Result).ret === 0) succeeded.add(op);
+  const key = `${String(op.op)}|${resultKey(result)}|${sink.join(" + ")}`;
+  sink.length = 0;
+  return key;
 }
 
 /** Coverage so far: each key with the number of ops that reached it. */

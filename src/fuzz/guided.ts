@@ -12,10 +12,13 @@
  */
 import fc from "fast-check";
 import type { Policy } from "../policy/types.js";
-import { traceArbitrary } from "./arbitraries.js";
+import { systemTraceArbitrary, traceArbitrary } from "./arbitraries.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 import { Corpus } from "./corpus.js";
-import { Coverage, traceKeys } from "./coverage.js";
+import { Coverage, opKey, recordingPolicy } from "./coverage.js";
+import { defaultPolicy } from "../policy/default.js";
+import { defaultSystemPolicy } from "../policy/system.js";
+import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { mutate, rng, type Trace } from "./mutate.js";
 import { dropOps } from "./run.js";
 
@@ -27,6 +30,8 @@ export interface GuidedOptions {
   deadline?: number;
   kernel?: string;
   policy?: Policy;
+  /** The design (SPEC §2.3): "vm" (default), or "system" / "system+implicit" with traces of its own ops. */
+  design?: string;
   /** Mutate corpus traces as well as generating fresh ones (default true). */
   guide?: boolean;
   /** Count semantic coverage (default true; guidance needs it). */
@@ -51,13 +56,20 @@ const CHUNK = 64;
  * and worst ops to detection both lower), fresh traces still bringing new setups.
  */
 const MUTANTS = 0.7;
-/** Fresh traces as long as the blind generator's. */
+/** Fresh traces as long as the blind generator's: the vm design's, or the system design's (with sw_protected VMs where the profile has them). */
 const FRESH = traceArbitrary({ maxLength: 60 });
+const freshFor = (design: string | undefined, kernel: string | undefined) =>
+  design && design !== "vm" ? systemTraceArbitrary({ maxLength: 60, swProtected: profileByName(kernel ?? DEFAULT_PROFILE.name).swProtected }) : FRESH;
 
 export function guidedRun(o: GuidedOptions): GuidedReport {
   const guide = o.guide ?? true;
   const counting = guide || (o.coverage ?? true);
-  const opts = { kernel: o.kernel, policy: o.policy };
+  const opts = { kernel: o.kernel, policy: o.policy, design: o.design };
+  const fresh = freshFor(o.design, o.kernel);
+  // Coverage is read from the checked run itself: its policy records each decision (and decides as the policy would).
+  const sink: string[] = [];
+  const recorded = { ...opts, policy: recordingPolicy(o.policy ?? (o.design && o.design !== "vm" ? defaultSystemPolicy : defaultPolicy), sink) };
+  let keys: string[] = [];
   const coverage = new Coverage();
   const corpus = new Corpus();
   // Mutation choices have their own stream, apart from the generator's seeds.
@@ -68,23 +80,26 @@ export function guidedRun(o: GuidedOptions): GuidedReport {
   // The ops that returned 0 in the coverage replays: mutation aims at links that worked.
   const succeeded = new WeakSet<object>();
   for (let chunk = 0; ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline); chunk++) {
-    const fresh = fc.sample(FRESH, { seed: (Math.imul(o.seed, 0x9e3779b1) + chunk) | 0, numRuns: CHUNK });
-    const freshOps = fresh.flat();
+    const batch = fc.sample(fresh, { seed: (Math.imul(o.seed, 0x9e3779b1) + chunk) | 0, numRuns: CHUNK });
+    const freshOps = batch.flat();
     for (let k = 0; k < CHUNK && ops < o.ops; k++) {
       const mutant = guide && corpus.size > 0 && r() < MUTANTS;
-      const trace = mutant ? mutate(corpus.pick(r()), r, freshOps, succeeded) : fresh[k];
+      const trace = mutant ? mutate(corpus.pick(r()), r, freshOps, succeeded) : batch[k];
       if (mutant) mutants++;
       ops += trace.length;
       traces++;
-      const f = checkTrace(trace, opts);
+      keys = [];
+      sink.length = 0;
+      const f = counting ? checkTrace(trace, { ...recorded, onOp: (_k, op, result) => keys.push(opKey(op, result, sink, succeeded)) }) : checkTrace(trace, opts);
       if (f) {
+        // Its keys are those of the ops up to the failing one (the run stopped there).
+        if (counting) coverage.add(keys);
         const cut = trace.slice(0, f.index + 1);
         const shrunk = dropOps(cut, f, opts);
         const failure = checkTrace(shrunk, opts)!;
-        if (counting) coverage.add(traceKeys(cut, opts));
         return { ops, traces, mutants, corpus: corpus.size, coverage, failure: { trace: shrunk, failure, originalLength: trace.length } };
       }
-      if (counting && coverage.add(traceKeys(trace, opts, succeeded)) > 0 && guide) corpus.add(trace);
+      if (counting && coverage.add(keys) > 0 && guide) corpus.add(trace);
     }
     o.onProgress?.({ ops, traces, coverage: coverage.size, corpus: corpus.size });
   }

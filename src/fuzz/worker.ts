@@ -12,31 +12,9 @@ import { startPolicyCoverage, takePolicyCoverage } from "../campaign/policy-cove
 import { runShard } from "../campaign/shard.js";
 import { loadPolicy } from "../policy/load.js";
 import { guidedRun } from "./guided.js";
-import { fuzzRun } from "./run.js";
 
 const d = workerData as { kind?: "shard"; spec?: never; seed: number; ops: number; deadline?: number; kernel: string; policyFile?: string; guide: boolean; design?: string; t0: number };
-if (d.design && d.design !== "vm") {
-  // The system-scoped design (SPEC §2.3): its own traces, unguided.
-  const policy = d.policyFile ? await loadPolicy(d.policyFile) : undefined;
-  const deadline = d.deadline === undefined ? undefined : performance.now() + (d.deadline - Date.now());
-  let last = 0;
-  const r = fuzzRun({
-    seed: d.seed,
-    ops: d.ops,
-    deadline,
-    kernel: d.kernel,
-    policy,
-    design: d.design,
-    onProgress: (p) => {
-      const now = performance.now();
-      if (now - last > 200) {
-        last = now;
-        parentPort!.postMessage({ kind: "progress", ...p });
-      }
-    },
-  });
-  parentPort!.postMessage({ kind: "done", report: { ops: r.ops, traces: r.traces, failure: r.failure, coverage: [], uncovered: null } });
-} else if (d.kind === "shard") {
+if (d.kind === "shard") {
   try {
     parentPort!.postMessage({ kind: "shard-done", report: await runShard(d.spec!) });
   } catch (e) {
@@ -55,6 +33,7 @@ if (d.design && d.design !== "vm") {
     deadline,
     kernel: d.kernel,
     policy,
+    design: d.design,
     guide: d.guide,
     onProgress: (p) => {
       const now = performance.now();
