@@ -52,11 +52,18 @@ let freeNodes: usize = 0;
 /** Nodes handed out and not freed: lets tests check that nothing leaks. */
 export let liveNodes: i32 = 0;
 
+/** Nodes start on a cache line: a node then spans 8 lines, not 9, and a leaf's count, high half and first keys share one. */
+const LINE: usize = 64;
+
 function refill(): void {
-  // Chunks are never returned to the allocator; their nodes are reused.
+  // Chunks are never returned to the allocator; their nodes are reused. The
+  // allocator aligns blocks to 16 bytes only: a chunk that does not start on a
+  // line gives up its last node to let the others.
   let chunk = alloc(NODE_BYTES * CHUNK_NODES);
-  for (let i: usize = 0; i < CHUNK_NODES; i++) {
-    let n = chunk + i * NODE_BYTES;
+  let first = (chunk + LINE - 1) & ~(LINE - 1);
+  let count = first == chunk ? CHUNK_NODES : CHUNK_NODES - 1;
+  for (let i: usize = 0; i < count; i++) {
+    let n = first + i * NODE_BYTES;
     store<usize>(n, freeNodes);
     freeNodes = n;
   }
@@ -100,6 +107,10 @@ function refill(): void {
 // The searches below are branch-free (a select per step, not a branch): keys
 // are looked up in no predictable order, so a branching binary search pays a
 // misprediction on about half of its steps, most of btLookup's time.
+// Counting a node's keys below k with SIMD compares (all its loads at once)
+// measured the same as these searches, on the guest-traffic stream and on
+// trees of 2 M entries; so did moving leaf entries with inline loops rather
+// than memory.copy (slower in bench --tiers).
 
 /** First index whose key is > k: in an internal node, the child that holds k. */
 @inline function upperBound(n: usize, k: u64): i32 {
@@ -132,55 +143,6 @@ function refill(): void {
 /** Whether leaf n holds k at index i. */
 @inline function leafHas(n: usize, i: i32, k: u64): bool {
   return i < cnt(n) && hiOf(n) == hi32(k) && lk(n, i) == <u32>k;
-}
-
-// ---- moves within a node ----
-
-// A leaf shifts at most a few hundred bytes: a loop of 8-byte moves beats
-// memory.copy, which leaves the module for the host's memmove on every call
-// (measured: the core alone ~3% faster on the guest-traffic stream). A v128
-// loop and SIMD key counting instead of the binary searches measured the
-// same as these, on that stream and on trees of 2 M entries: the core stays
-// free of the SIMD feature.
-
-/** memmove of `bytes` (a multiple of 4) from src up to dst > src. */
-@inline function moveUp(dst: usize, src: usize, bytes: usize): void {
-  let off = bytes;
-  while (off >= 8) {
-    off -= 8;
-    store<u64>(dst + off, load<u64>(src + off));
-  }
-  while (off > 0) {
-    off -= 4;
-    store<u32>(dst + off, load<u32>(src + off));
-  }
-}
-
-/** memmove of `bytes` (a multiple of 4) from src down to dst < src. */
-@inline function moveDown(dst: usize, src: usize, bytes: usize): void {
-  let off: usize = 0;
-  while (off + 8 <= bytes) {
-    store<u64>(dst + off, load<u64>(src + off));
-    off += 8;
-  }
-  while (off < bytes) {
-    store<u32>(dst + off, load<u32>(src + off));
-    off += 4;
-  }
-}
-
-/** Open a gap of m entries at index i of leaf n (c entries). */
-@inline function leafOpen(n: usize, i: i32, c: i32, m: i32): void {
-  let bytes = <usize>(c - i) << 2;
-  moveUp(lkp(n, i + m), lkp(n, i), bytes);
-  moveUp(lvp(n, i + m), lvp(n, i), bytes);
-}
-
-/** Close entries [a, b) of leaf n (c entries). */
-@inline function leafClose(n: usize, a: i32, b: i32, c: i32): void {
-  let bytes = <usize>(c - b) << 2;
-  moveDown(lkp(n, a), lkp(n, b), bytes);
-  moveDown(lvp(n, a), lvp(n, b), bytes);
 }
 
 // ---- lookup ----
@@ -225,7 +187,10 @@ export function btInsertAt(rootRef: usize, k: u64, v: u32, leaf: usize, i: i32):
     let c = cnt(leaf);
     if (c < LCAP && (c == 0 || hiOf(leaf) == hi32(k))) {
       if (c == 0) setHi(leaf, hi32(k));
-      leafOpen(leaf, i, c, 1);
+      if (i < c) {
+        memory.copy(lkp(leaf, i + 1), lkp(leaf, i), <usize>(c - i) << 2);
+        memory.copy(lvp(leaf, i + 1), lvp(leaf, i), <usize>(c - i) << 2);
+      }
       store<u32>(lkp(leaf, i), <u32>k);
       store<u32>(lvp(leaf, i), v);
       setCnt(leaf, c + 1);
@@ -449,7 +414,10 @@ export function btSlot(rootRef: usize, k: u64): usize {
   let i = leafLowerBound(n, k);
   if (leafHas(n, i, k)) return lvp(n, i);
   assert(c < LCAP && hiOf(n) == hi32(k));
-  leafOpen(n, i, c, 1);
+  if (i < c) {
+    memory.copy(lkp(n, i + 1), lkp(n, i), <usize>(c - i) << 2);
+    memory.copy(lvp(n, i + 1), lvp(n, i), <usize>(c - i) << 2);
+  }
   store<u32>(lkp(n, i), <u32>k);
   store<u32>(lvp(n, i), 0);
   setCnt(n, c + 1);
@@ -486,7 +454,10 @@ export function btFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
       // Keys k .. next-1 are absent: open one gap for as many as fit.
       let next = i < c ? (<u64>h << 32) | <u64>lk(n, i) : stop;
       let m = <i32>min(<u64>(LCAP - c), min(next, stop) - k);
-      leafOpen(n, i, c, m);
+      if (i < c) {
+        memory.copy(lkp(n, i + m), lkp(n, i), <usize>(c - i) << 2);
+        memory.copy(lvp(n, i + m), lvp(n, i), <usize>(c - i) << 2);
+      }
       let x = <u32>k;
       let p = lkp(n, i);
       for (let j = 0; j < m; j++) store<u32>(p + (<usize>j << 2), x + <u32>j);
@@ -646,7 +617,8 @@ function removeRec(n: usize, lo: u64, hi: u64, visit: Visitor): i64 {
     let b = leafLowerBound(n, hi);
     if (a >= b) return 0;
     visit(lvp(n, a), b - a);
-    leafClose(n, a, b, c);
+    memory.copy(lkp(n, a), lkp(n, b), <usize>(c - b) << 2);
+    memory.copy(lvp(n, a), lvp(n, b), <usize>(c - b) << 2);
     setCnt(n, c - (b - a));
     return b - a;
   }
@@ -717,6 +689,7 @@ export function btDelete(rootRef: usize, k: u64): u32 {
   let path = delPath;
   while (!isLeaf(n)) {
     let a = upperBound(n, k);
+    assert(path < delPath + (<usize>MAX_DEPTH << 3));
     store<u32>(path, <u32>n);
     store<i32>(path, a, 4);
     path += 8;
@@ -726,7 +699,9 @@ export function btDelete(rootRef: usize, k: u64): u32 {
   if (!leafHas(n, i, k)) return 0;
   let v = load<u32>(lvp(n, i));
   let c = cnt(n);
-  leafClose(n, i, i + 1, c);
+  let tail = <usize>(c - i - 1) << 2;
+  memory.copy(lkp(n, i), lkp(n, i + 1), tail);
+  memory.copy(lvp(n, i), lvp(n, i + 1), tail);
   setCnt(n, c - 1);
   while (path > delPath) {
     path -= 8;
@@ -770,4 +745,3 @@ export function btForEach(root: u32, lo: u64, hi: u64, visit: EntryVisitor): voi
   let b = hi == 0 ? 0 : upperBound(n, hi - 1);
   for (let i = a; i <= b; i++) btForEach(<u32>child(n, i), lo, hi, visit);
 }
-
