@@ -62,7 +62,7 @@ test("an implicit bind refused with its memslot leaves nothing bound (atomicity)
   ], { design: "system+implicit" });
   assert.is(results[2].errno, "EINVAL");
   assert.is(results[3].ret, 0, "the refused memslot bound nothing, so the explicit bind is not EEXIST");
-  assert.is([...sim.host.inodes][0].files.size, 1);
+  assert.is([...sim.host.inodes][0].files.length, 1);
 });
 
 test("one system file bound to two VMs shares pages at different gfns, with the rights each bind was granted", () => {

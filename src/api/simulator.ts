@@ -250,7 +250,9 @@ export class Simulator {
       }
     } else if (Array.isArray(ops)) {
       // Indexed, so that holes are visited too: every element gets its result.
-      if (ops.every((op) => typeof op !== "string")) {
+      let objects = true;
+      for (let n = 0; n < ops.length && objects; n++) objects = typeof ops[n] !== "string";
+      if (objects) {
         // Objects only (the common batch): every op has its line; the hot ones fill theirs directly.
         const out: Array<ResultLine | LineRecord> = new Array(ops.length);
         let records = false;

@@ -10,13 +10,13 @@
 import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
-import { GmemFile, HostMap, Inode, Memfd, Pin, SystemGmem, Vm } from "./objects.js";
+import { GmemFile, HostMap, Inode, Memfd, Pin, SystemGmem, Vm, type Lineage } from "./objects.js";
 import type { Result } from "./result.js";
 import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
 import { defaultSystemPolicy } from "../policy/system.js";
-import { fileView, vmView } from "./views.js";
+import { makeFileView, ViewCache, vmView } from "./views.js";
 import { DESIGNS, type Design } from "./design.js";
 
 /**
@@ -92,6 +92,8 @@ export class Host {
   readonly maps = new Set<HostMap>();
   readonly policy: Policy;
   readonly design: Design;
+  /** The files' views the policy was shown, kept until they change (views.ts). */
+  readonly viewCache = new ViewCache();
   /** The history of successful design-level operations, for the security properties. */
   readonly events: HostEvent[] = [];
 
@@ -236,9 +238,9 @@ export class Host {
     return file;
   }
 
-  newFile(inode: Inode, vm: Vm, rights: number): GmemFile {
-    const file = new GmemFile(this.nextId.file++, inode, vm);
-    inode.files.add(file);
+  newFile(inode: Inode, vm: Vm, rights: number, lineage: Lineage | null = null): GmemFile {
+    const file = new GmemFile(this.nextId.file++, inode, vm, lineage);
+    inode.addFile(file);
     vm.files++;
     this.core.push(A.OP_FILE_CREATE, file.id, inode.id, vm.id, rights);
     return file;
@@ -246,8 +248,7 @@ export class Host {
 
   /** The policy's answer for a new file: what its faults on pages prepared under another context do. */
   askForeign(file: GmemFile): void {
-    const mode = this.policy.foreign?.({ file: fileView(file), vm: vmView(file.vm) }) ?? "map";
-    file.foreign = mode;
+    const mode = this.policy.foreign?.({ file: makeFileView(file), vm: vmView(file.vm) }) ?? "map";
     if (mode !== "map") this.core.push(A.OP_FILE_SET_FOREIGN, file.id, mode === "zero" ? A.FOREIGN_ZERO : A.FOREIGN_REFUSE);
   }
 
@@ -329,12 +330,12 @@ export class Host {
     // kvm_gmem_release(): the memslots stay, without a file.
     file.released = true;
     this.core.push(A.OP_FILE_RELEASE, file.id);
-    for (const slot of file.bindings) slot.file = null;
-    file.bindings.clear();
+    file.dropBindings();
+    this.viewCache.drop(file);
     const inode = file.inode;
-    inode.files.delete(file);
+    inode.removeFile(file);
     if (file.system) file.system.views.delete(file.vm);
-    if (inode.files.size === 0 && !inode.holder) {
+    if (inode.files.length === 0 && !inode.holder) {
       this.inodes.delete(inode);
       this.core.push(A.OP_INODE_DESTROY, inode.id);
       this.events.push({ kind: "inode", inode: inode.id, open: false });
@@ -350,6 +351,7 @@ export class Host {
   private maybeReleaseSystem(s: SystemGmem): void {
     if (s.fdOpen || s.maps > 0 || s.released) return;
     s.released = true;
+    this.viewCache.drop(s);
     const inode = s.inode;
     inode.holder = null;
     if (s.views.size === 0) {

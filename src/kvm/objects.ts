@@ -9,11 +9,25 @@
  */
 
 import { ALL_PERMS, type Perm } from "./perm.js";
-import type { FileView, ForeignFault } from "../policy/types.js";
 
 export type VmType = number;
 
+/*
+ * JavaScript bytes per object. A host may hold many thousands of VMs, files and
+ * mappings, so what most of them never use is not allocated per object. A Map
+ * or Set costs some 170 bytes even with one entry, so a VM's memslots, a file's
+ * bindings and an inode's files are held as the one object while there is
+ * one, as a collection from the second on; empty lists are shared; a byte
+ * size that is always npages * 4096 is computed; numbers that are exact as
+ * numbers are not BigInts; and policies' views are cached per host (views.ts),
+ * not per file.
+ */
+
 const OWNER_PERM: ReadonlySet<Perm> = new Set(ALL_PERMS);
+
+const NO_SLOTS: readonly Memslot[] = Object.freeze([]);
+const NO_FILES: readonly GmemFile[] = Object.freeze([]);
+const NO_RANGES: ReadonlyArray<readonly [number, number]> = Object.freeze([]);
 
 export class Vm {
   /** Open gmem files of this VM: each holds a reference (kvm_gmem_release() drops it). */
@@ -22,9 +36,10 @@ export class Vm {
   fdOpen = true;
   /** The struct kvm exists (fd open or referenced by a file). */
   alive = true;
-  readonly slots = new Map<number, Memslot>();
-  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES). */
-  privateRanges: Array<[number, number]> = [];
+  /** Its memslots: none (null), the only one, or a Map by id from the second on. */
+  private slotRef: Memslot | Map<number, Memslot> | null = null;
+  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); replaced, never changed in place. */
+  privateRanges: ReadonlyArray<readonly [number, number]> = NO_RANGES;
   /** Encryption context (ASID/HKID); 0 once it moved to another VM. */
   ctx: number;
   /** move_enc_context_from() took this VM's context: it can no longer map or fault. */
@@ -40,33 +55,101 @@ export class Vm {
   get kind(): "vm" {
     return "vm";
   }
+  /** The memslot with this id (address space 0), if any. */
+  slot(id: number): Memslot | undefined {
+    const r = this.slotRef;
+    if (r === null) return undefined;
+    if (r instanceof Map) return r.get(id);
+    return r.id === id ? r : undefined;
+  }
+  /** Its memslots, in the order they were made (read-only: addSlot and removeSlot change them). */
+  get slots(): Iterable<Memslot> {
+    const r = this.slotRef;
+    return r === null ? NO_SLOTS : r instanceof Map ? r.values() : [r];
+  }
+  /** A new memslot (no slot of its id exists). */
+  addSlot(slot: Memslot): void {
+    const r = this.slotRef;
+    if (r === null) this.slotRef = slot;
+    else if (r instanceof Map) r.set(slot.id, slot);
+    else this.slotRef = new Map([[r.id, r], [slot.id, slot]]);
+  }
+  removeSlot(id: number): void {
+    const r = this.slotRef;
+    if (r instanceof Map) r.delete(id);
+    else if (r !== null && r.id === id) this.slotRef = null;
+  }
 }
 
 export class Inode {
-  readonly files = new Set<GmemFile>();
+  /**
+   * Its open files, in the order they were made: the file itself while it is
+   * the only one (almost every inode has one file; an array would double an
+   * inode's bytes, a Set triple them), an array from the second on.
+   */
+  private fileRef: GmemFile | GmemFile[] | null = null;
   /** The system-design fd on this inode, which keeps it alive while open or mapped (an extension, SPEC §2.3). */
   holder: SystemGmem | null = null;
   /** size in pages (exact: below 2^51). */
   readonly npages: number;
   constructor(
     readonly id: number,
-    /** Bytes; immutable for gmem (kvm_gmem_setattr() refuses every change). */
-    readonly size: bigint,
+    /** Bytes, a positive multiple of 4096; immutable for gmem (kvm_gmem_setattr() refuses every change). */
+    size: bigint,
     readonly flags: number,
   ) {
     this.npages = Number(size >> 12n);
+  }
+  /** Bytes, exact (npages * 4096 may pass 2^53): made when asked, as no hot path asks. */
+  get size(): bigint {
+    return BigInt(this.npages) << 12n;
+  }
+  /** Its open files, in the order they were made (read-only: addFile and removeFile change them). */
+  get files(): readonly GmemFile[] {
+    const r = this.fileRef;
+    return r === null ? NO_FILES : Array.isArray(r) ? r : [r];
+  }
+  addFile(f: GmemFile): void {
+    const r = this.fileRef;
+    if (r === null) this.fileRef = f;
+    else if (Array.isArray(r)) r.push(f);
+    else this.fileRef = [r, f];
+  }
+  removeFile(f: GmemFile): void {
+    const r = this.fileRef;
+    if (r === f) this.fileRef = null;
+    else if (Array.isArray(r)) {
+      const k = r.indexOf(f);
+      if (k >= 0) r.splice(k, 1);
+      if (r.length === 0) this.fileRef = null;
+    }
   }
 }
 
 /** How a file came to be: create_guest_memfd, or gmem_link in one of its modes (an extension). */
 export type FileOrigin = "owner" | "share" | "donate" | "migrate" | "system";
 
+/**
+ * Where a file made by gmem_link or by a system binding comes from (the
+ * extensions of SPEC §2.3), fixed when it is made. create_guest_memfd's files,
+ * almost all of them, have none: one field on the file instead of four.
+ */
+export interface Lineage {
+  readonly origin: Exclude<FileOrigin, "owner">;
+  /** gmem_link: the file it was linked from, and the window it may reach. */
+  readonly parent: GmemFile | null;
+  readonly window: readonly [number, number] | null;
+  /** System design: the fd this file is one VM's binding of (not an fd itself). */
+  readonly system: SystemGmem | null;
+}
+
 export class GmemFile {
   fdOpen = true;
   /** Host mappings of this file: each pins it. */
   maps = 0;
   released = false;
-  readonly bindings = new Set<Memslot>();
+  /** The memslots bound to this file: none (null), the only one, or a Set from the second on. */
+  private bindingRef: Memslot | Set<Memslot> | null = null;
   /**
    * Permissions (the owner holds all; a linked file what the policy granted).
    * Replaced, never changed in place: every owner shares one set (a Set per
@@ -77,25 +160,55 @@ export class GmemFile {
   owner = true;
   /** A migration target before move_enc_context_from: bound but not mappable. */
   migrating = false;
-  /** Pages [start, end) of the inode this file may reach; the owner's is the whole inode. */
-  window: [number, number];
-  /** Windows donated away: unreachable through this file for good. */
-  donated: Array<[number, number]> = [];
-  origin: FileOrigin = "owner";
-  /** The file this one was linked from. */
-  parent: GmemFile | null = null;
-  /** What policies see of this file, cached (src/kvm/views.ts). */
-  view: FileView | null = null;
-  /** What a fault through this file does on a page prepared under another context (the policy's `foreign` answer). */
-  foreign: ForeignFault = "map";
-  /** System design: the fd this file is one VM's binding of (not an fd itself); null for files made by create_guest_memfd or gmem_link. */
-  system: SystemGmem | null = null;
+  /** Windows donated away: unreachable through this file for good (replaced, never changed in place). */
+  donated: ReadonlyArray<readonly [number, number]> = NO_RANGES;
+  /** null for create_guest_memfd's files. (What a fault on a foreign page does, the policy's `foreign` answer, the core keeps.) */
+  private readonly lineage: Lineage | null;
   constructor(
     readonly id: number,
     readonly inode: Inode,
     readonly vm: Vm,
+    lineage: Lineage | null = null,
   ) {
-    this.window = [0, inode.npages];
+    this.lineage = lineage;
+  }
+
+  get origin(): FileOrigin {
+    return this.lineage?.origin ?? "owner";
+  }
+  /** The file this one was linked from. */
+  get parent(): GmemFile | null {
+    return this.lineage?.parent ?? null;
+  }
+  /** System design: the fd this file is one VM's binding of (not an fd itself); null for files made by create_guest_memfd or gmem_link. */
+  get system(): SystemGmem | null {
+    return this.lineage?.system ?? null;
+  }
+  /** Pages [start, end) of the inode this file may reach; the owner's is the whole inode. */
+  get window(): readonly [number, number] {
+    return this.lineage?.window ?? [0, this.inode.npages];
+  }
+
+  /** The memslots bound to this file, in the order they were bound (read-only: addBinding and removeBinding change them). */
+  get bindings(): Iterable<Memslot> {
+    const r = this.bindingRef;
+    return r === null ? NO_SLOTS : r instanceof Set ? r : [r];
+  }
+  addBinding(slot: Memslot): void {
+    const r = this.bindingRef;
+    if (r === null) this.bindingRef = slot;
+    else if (r instanceof Set) r.add(slot);
+    else if (r !== slot) this.bindingRef = new Set([r, slot]);
+  }
+  removeBinding(slot: Memslot): void {
+    const r = this.bindingRef;
+    if (r instanceof Set) r.delete(slot);
+    else if (r === slot) this.bindingRef = null;
+  }
+  /** kvm_gmem_release(): its memslots stay, without a file. */
+  dropBindings(): void {
+    for (const slot of this.bindings) slot.file = null;
+    this.bindingRef = null;
   }
 
   /** Made by gmem_link: its window is enforced (EINVAL outside it). */
@@ -131,9 +244,8 @@ export class SystemGmem {
   readonly linked = false;
   readonly origin = "system" as const;
   readonly parent = null;
-  readonly donated: Array<[number, number]> = [];
-  readonly window: [number, number];
-  view: FileView | null = null;
+  readonly donated: ReadonlyArray<readonly [number, number]> = NO_RANGES;
+  readonly window: readonly [number, number];
   constructor(
     readonly id: number,
     readonly inode: Inode,
@@ -173,7 +285,8 @@ export class Memslot {
     public baseGfn: number,
     readonly npages: number,
     public flags: number,
-    readonly uaddr: bigint,
+    /** userspace_addr in bytes: exact as a number (below 2^47, the user address space). */
+    readonly uaddr: number,
     /** The bound gmem file; null once that file is released (slot->gmem.file = NULL). */
     public file: GmemFile | null,
     readonly pgoff: number,

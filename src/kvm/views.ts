@@ -3,17 +3,61 @@ import { SystemGmem, type GmemFile, type Vm } from "./objects.js";
 import { permList } from "./perm.js";
 import type { FileView, SystemFileView, VmView } from "../policy/types.js";
 
+/** Slots of a host's view cache: a power of two, so that a file's id picks its slot with a mask. */
+const VIEW_SLOTS = 1024;
+
+/**
+ * The file views a host made, by file, direct-mapped on the file's id: policies
+ * are asked on hot paths (every fallocate), so a file's view is made once and
+ * reused until the file changes. Per host, not per file: a view on each file
+ * would be a third of a file's JavaScript bytes, for files that are mostly
+ * never asked about; here the cost is bounded by the slots, and two files
+ * sharing a slot only remake their views.
+ */
+export class ViewCache {
+  /** Made at the first view (a host that asks no policy pays nothing); dense, so that a slot is one load. */
+  private files: Array<GmemFile | SystemGmem | null> | null = null;
+  private views: Array<FileView | null> | null = null;
+
+  get(f: GmemFile | SystemGmem): FileView {
+    // A detached view of the implicit bind (id -1) lives for one call: not kept.
+    if (f.id < 0) return makeFileView(f);
+    const k = f.id & (VIEW_SLOTS - 1);
+    // Identity, not id: another file sharing the slot remakes its view.
+    if (this.files !== null && this.files[k] === f) return this.views![k]!;
+    const view = makeFileView(f);
+    if (this.files === null) {
+      this.files = new Array<GmemFile | SystemGmem | null>(VIEW_SLOTS).fill(null);
+      this.views = new Array<FileView | null>(VIEW_SLOTS).fill(null);
+    }
+    this.files[k] = f;
+    this.views![k] = view;
+    return view;
+  }
+
+  /** Forgets f's view: it changed, or it is gone (so that the cache keeps no released file alive). */
+  drop(f: GmemFile | SystemGmem): void {
+    if (this.files === null || f.id < 0) return;
+    const k = f.id & (VIEW_SLOTS - 1);
+    if (this.files[k] === f) {
+      this.files[k] = null;
+      this.views![k] = null;
+    }
+  }
+}
+
 /** Call after changing a file's permissions, window, donations or migration state. */
-export function invalidateView(f: GmemFile | SystemGmem): void {
-  f.view = null;
+export function invalidateView(h: { readonly viewCache: ViewCache }, f: GmemFile | SystemGmem): void {
+  h.viewCache.drop(f);
 }
 
-/** The file's view, made once and kept on the file until it changes (policies are asked on hot paths). */
-export function fileView(f: GmemFile | SystemGmem): FileView {
-  return (f.view ??= makeFileView(f));
+/** The file's view, made once and kept by the host until the file changes (policies are asked on hot paths). */
+export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | SystemGmem): FileView {
+  return h.viewCache.get(f);
 }
 
-function makeFileView(f: GmemFile | SystemGmem): FileView {
+/** A view made for one question (the foreign hook is asked once per file: keeping its view would only cost bytes). */
+export function makeFileView(f: GmemFile | SystemGmem): FileView {
   return Object.freeze({
     id: f.id,
     vm: f instanceof SystemGmem ? -1 : f.vm.id,

@@ -52,7 +52,7 @@ export function setMemoryAttributes2(h: Host, fd: Fd | null, a: Attributes2): Re
   // The inode/file design: a linked file converts only inside its window, and only as the policy allows.
   if (fd.linked && (start < fd.window[0] || end > fd.window[1]))
     return fail("EINVAL", `pages [${start}, ${end}) lie outside the linked file's window [${fd.window[0]}, ${fd.window[1]})`);
-  const req = { file: fileView(fd), range: [start, end] as const, toPrivate };
+  const req = { file: fileView(h, fd), range: [start, end] as const, toPrivate };
   // askPolicy() guards a user policy's hook (frozen request, a throw is a deny); without the hook the engine decides.
   const d = h.policy.convert ? askPolicy(h, "convert", req) : convertWithoutHook(fd, start, end);
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);

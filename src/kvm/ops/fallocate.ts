@@ -21,7 +21,7 @@ import { ALL_PERMS } from "../perm.js";
 function designCheck(h: Host, file: GmemFile | SystemGmem, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
-  const d = askPolicy(h, "fallocate", { file: fileView(file), op, range: [start, stop] });
+  const d = askPolicy(h, "fallocate", { file: fileView(h, file), op, range: [start, stop] });
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
 }

@@ -139,6 +139,8 @@ function fillAccess(res: Float64Array, base: number, r: Result, gpa: Bytes, read
     return;
   }
   const o = GUEST_OUTCOMES[code];
+  // A caller may have made the read's value slot ahead (the batch tier): an exit has no value.
+  if (read && r.value !== undefined) delete r.value;
   if (o.errno || o.signal) delete r.ret;
   if (o.errno) r.errno = o.errno;
   if (o.signal) r.signal = o.signal;
@@ -169,7 +171,8 @@ function checkPrivate(h: Host, vm: Vm | null, gfn: number, priv: boolean | undef
 /**
  * A vCPU access at gpa (a u64 byte address, number or bigint); its Result is
  * final at the next flush. `r` is the object to fill, {ret: 0} on entry (the
- * batch tier passes its result line, so that no copy is made). `priv`, when given, must agree with what the kernel
+ * batch tier passes its result line, so that no copy is made; a read's may
+ * hold a placeholder value, which an exit removes). `priv`, when given, must agree with what the kernel
  * derives (a trace error otherwise); omitted means "as derived".
  */
 export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number, r: Result = { ret: 0 }): Result {

@@ -29,22 +29,19 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   const window: [number, number] = [Number(off >> 12n), Number((off + length) >> 12n)];
   if (window[0] < fd.window[0] || window[1] > fd.window[1])
     return [fail("EINVAL", `the window lies outside the source file's window [${fd.window[0]}, ${fd.window[1]}) (pages)`), null];
-  const d = askPolicy(h, "link", { source: fileView(fd), vm: vmView(vm), mode, perm: [...perm], window: [window[0], window[1]] });
+  const d = askPolicy(h, "link", { source: fileView(h, fd), vm: vmView(vm), mode, perm: [...perm], window: [window[0], window[1]] });
   if (!d.allow) return [fail("EPERM", `policy ${h.policy.name}: ${d.reason}`), null];
   const granted = mode === "migrate" ? new Set<Perm>() : new Set<Perm>(d.perm ?? perm);
-  const file = h.newFile(fd.inode, vm, mode === "migrate" ? 0 : guestRights(granted));
+  const file = h.newFile(fd.inode, vm, mode === "migrate" ? 0 : guestRights(granted), { origin: mode, parent: fd, window, system: null });
   file.perm = granted;
   file.owner = false;
-  file.window = window;
-  file.origin = mode;
-  file.parent = fd;
   file.migrating = mode === "migrate";
   h.askForeign(file);
   h.events.push({ kind: "link", file: file.id, vm: vm.id, inode: fd.inode.id, parent: fd.id, parentVm: fd.vm.id, mode, perm: permList(granted), parentPerm: permList(fd.perm), window: [window[0], window[1]] });
   if (mode === "donate") {
     // The window leaves the donor for good: its SPTEs there go, its maps fault there.
-    fd.donated.push(window);
-    invalidateView(fd);
+    fd.donated = [...fd.donated, window];
+    invalidateView(h, fd);
     h.core.push(A.OP_FILE_BLOCK, fd.id, window[0], window[1]);
   }
   return [ok(), file];
@@ -52,7 +49,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
 
 /** Does `src` have a twin of the target's memslot: same id, gfn range and inode offset on the same inode? */
 function hasTwin(src: Vm, slotId: number, base: number, npages: number, inode: Inode, pgoff: number): boolean {
-  const s = src.slots.get(slotId);
+  const s = src.slot(slotId);
   return !!s && s.baseGfn === base && s.npages === npages && s.file?.inode === inode && s.pgoff === pgoff;
 }
 
@@ -66,7 +63,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   h.sync();
   if (target.ranPrivate) return fail("EINVAL", "the target already runs private memory under its own encryption context");
   const migrating = new Set<GmemFile>();
-  for (const slot of target.slots.values()) {
+  for (const slot of target.slots) {
     const f = slot.file;
     // The system design has no migrating files: every binding of a system fd must have its twin.
     if (!f || !(f.migrating || f.system)) continue;
@@ -74,7 +71,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
     if (!hasTwin(src, slot.id, slot.baseGfn, slot.npages, f.inode, slot.pgoff))
       return fail("EINVAL", `slot ${slot.id} of the target (gfns [${slot.baseGfn}, +${slot.npages}), inode offset page ${slot.pgoff}) has no identical binding in src`);
   }
-  const d = askPolicy(h, "migrate", { target: vmView(target), src: vmView(src), files: [...migrating].map(fileView) });
+  const d = askPolicy(h, "migrate", { target: vmView(target), src: vmView(src), files: [...migrating].map((f) => fileView(h, f)) });
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   const inodes = [...new Set([...migrating].map((f) => f.inode))];
   target.ctx = src.ctx;
@@ -91,7 +88,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
     f.migrating = false;
     f.owner = true;
     f.perm = new Set(ALL_PERMS);
-    invalidateView(f);
+    invalidateView(h, f);
     h.core.push(A.OP_FILE_SET_RIGHTS, f.id, A.RIGHTS_ALL);
   }
   for (const inode of inodes) {
@@ -100,7 +97,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
       f.perm = new Set();
       f.owner = false;
       revoked.push(f.id);
-      invalidateView(f);
+      invalidateView(h, f);
       h.core.push(A.OP_FILE_SET_RIGHTS, f.id, 0);
     }
   }

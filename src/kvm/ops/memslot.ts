@@ -38,7 +38,7 @@ function flagsValid(flags: number): boolean {
 }
 
 function overlapsOtherSlot(vm: Vm, id: number, start: number, end: number): boolean {
-  for (const s of vm.slots.values()) if (s.id !== id && start < s.baseGfn + s.npages && s.baseGfn < end) return true;
+  for (const s of vm.slots) if (s.id !== id && start < s.baseGfn + s.npages && s.baseGfn < end) return true;
   return false;
 }
 
@@ -95,7 +95,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
   if (r.guestPhysAddr + size > U64) return fail("EINVAL", "guest_phys_addr + memory_size wraps");
   if (size >> 12n > KVM_MEM_MAX_NR_PAGES) return fail("EINVAL", `memory_size ${size} exceeds KVM_MEM_MAX_NR_PAGES pages`);
 
-  const old = vm.slots.get(id);
+  const old = vm.slot(id);
   if (size === 0n) {
     if (!old) return fail("EINVAL", `slot ${id} does not exist, so it cannot be deleted`);
     deleteSlot(h, vm, old);
@@ -108,7 +108,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     if (gmem) return fail("EINVAL", `slot ${id} exists: guest_memfd memslots are immutable, they can only be deleted`);
     let toggled = KVM_MEM_READONLY;
     if (h.profile.forbidGmemFlagToggle) toggled |= KVM_MEM_GUEST_MEMFD;
-    if (ua !== old.uaddr || npages !== old.npages || (r.flags ^ old.flags) & toggled)
+    if (Number(ua) !== old.uaddr || npages !== old.npages || (r.flags ^ old.flags) & toggled)
       return fail("EINVAL", `slot ${id} exists: only its base and LOG_DIRTY_PAGES may change`);
     if (baseGfn !== old.baseGfn) move = true;
     else if (r.flags !== old.flags) {
@@ -136,7 +136,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
       const o = bindingOverlap(h, file, r.guestMemfdOffset, npages);
       if (o) return o;
     }
-    const d = askPolicy(h, "bind", { kind: "memslot", file: fileView(file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
+    const d = askPolicy(h, "bind", { kind: "memslot", file: fileView(h, file), vm: vmView(vm), slot: id, gfn: baseGfn, npages, pgoff });
     if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   }
   // kvm_arch_prepare_memory_region(): the last gfn must be addressable (checked after binding, which is then undone).
@@ -153,26 +153,26 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     return ok();
   }
   if (file) file = sys.attachView(h, file);
-  createSlot(h, vm, id, baseGfn, npages, r.flags, ua, file, file ? Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n) : 0);
+  createSlot(h, vm, id, baseGfn, npages, r.flags, Number(ua), file, file ? Number(BigInt.asIntN(64, r.guestMemfdOffset) >> 12n) : 0);
   return ok();
 }
 
-function createSlot(h: Host, vm: Vm, id: number, baseGfn: number, npages: number, flags: number, ua: bigint, file: GmemFile | null, pgoff: number): void {
+function createSlot(h: Host, vm: Vm, id: number, baseGfn: number, npages: number, flags: number, ua: number, file: GmemFile | null, pgoff: number): void {
   const slot = new Memslot(vm, id, baseGfn, npages, flags, ua, file, pgoff);
-  vm.slots.set(id, slot);
+  vm.addSlot(slot);
   let coreFlags = flags;
   if (file) {
-    file.bindings.add(slot);
+    file.addBinding(slot);
     // kvm_gmem_bind() / kvm_gmem_prepare_memory_region(): gmem-only with MMAP, or for every file once attributes live in the inode.
     if (file.inode.flags & GUEST_MEMFD_FLAG_MMAP || h.profile.inPlace) coreFlags |= A.SLOT_GMEM_ONLY;
   }
   h.core.push(A.OP_SLOT_CREATE, vm.id, id, baseGfn, npages, file ? file.id : -1, pgoff, coreFlags);
-  h.core.push(A.OP_SLOT_SET_UADDR, vm.id, id, Number(ua >> 12n));
+  h.core.push(A.OP_SLOT_SET_UADDR, vm.id, id, ua / 4096);
 }
 
 export function deleteSlot(h: Host, vm: Vm, slot: Memslot): void {
-  vm.slots.delete(slot.id);
-  slot.file?.bindings.delete(slot);
+  vm.removeSlot(slot.id);
+  slot.file?.removeBinding(slot);
   h.core.push(A.OP_SLOT_DELETE, vm.id, slot.id);
 }
 

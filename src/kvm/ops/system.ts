@@ -8,10 +8,10 @@
  */
 import { GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP } from "../../uapi/constants.js";
 import type { Host } from "../host.js";
-import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
+import { GmemFile, SystemGmem, type Fd, type Lineage, type Vm } from "../objects.js";
 import { guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
-import { systemFileView, vmView } from "../views.js";
+import { invalidateView, systemFileView, vmView } from "../views.js";
 import { IMPLICIT_PERM } from "../design.js";
 import { supportedGmemFlags } from "./vm.js";
 
@@ -45,15 +45,16 @@ function bindDecision(h: Host, fd: SystemGmem, vm: Vm, perm: readonly Perm[], im
   return new Set<Perm>(d.perm ?? perm);
 }
 
+/** The lineage of a VM's binding of a system fd. */
+const systemLineage = (fd: SystemGmem): Lineage => ({ origin: "system", parent: null, window: null, system: fd });
+
 /** Makes vm's view of fd: a GmemFile of vm on the inode, with the granted guest rights. */
 function attach(h: Host, fd: SystemGmem, vm: Vm, granted: Set<Perm>): GmemFile {
-  const file = h.newFile(fd.inode, vm, guestRights(granted));
+  const file = h.newFile(fd.inode, vm, guestRights(granted), systemLineage(fd));
   file.perm = granted;
   file.owner = false;
-  file.origin = "system";
-  file.system = fd;
   fd.views.set(vm, file);
-  fd.view = null;
+  invalidateView(h, fd);
   h.askForeign(file);
   h.events.push({ kind: "bind", file: file.id, vm: vm.id, inode: fd.inode.id, system: fd.id, perm: permList(granted) });
   return file;
@@ -91,7 +92,7 @@ export function gmemUnbind(h: Host, fd: Fd | null, vm: Vm | null): Result {
   const view = s.views.get(vm!);
   if (!view) return fail("EINVAL", `vm ${vm!.id} is not bound to this guest_memfd`);
   s.unbound.add(vm!);
-  s.view = null;
+  invalidateView(h, s);
   h.dropView(view);
   h.events.push({ kind: "unbind", file: view.id, vm: vm!.id, inode: s.inode.id, system: s.id, others: [...s.views.keys()].map((v) => v.id) });
   return ok();
@@ -109,10 +110,8 @@ export function memslotView(h: Host, vm: Vm, fd: SystemGmem): Result | GmemFile 
   if (!h.design.implicitBind) return fail("EINVAL", `vm ${vm.id} is not bound to this system guest_memfd (gmem_bind first)`);
   const d = bindDecision(h, fd, vm, IMPLICIT_PERM, true);
   if (!(d instanceof Set)) return d;
-  const detached = new GmemFile(-1, fd.inode, vm);
+  const detached = new GmemFile(-1, fd.inode, vm, systemLineage(fd));
   detached.perm = d;
-  detached.system = fd;
-  detached.origin = "system";
   detached.owner = false;
   return detached;
 }
