@@ -127,16 +127,12 @@ function freeBlock(p: usize, cls: u32): void {
 }
 
 /**
- * Move n u32 words from src to dst (the ranges may overlap). A loop, not
- * memory.copy: the runs here are at most 64 words, and the engine runs
- * memory.copy as a call out of the module.
+ * Move n u32 words from src to dst (the ranges may overlap). A word loop
+ * measured the same as memory.copy on packed blocks (random one-page
+ * allocations and punches at ~40% population), so the simpler one stays.
  */
 @inline function moveWords(dst: usize, src: usize, n: usize): void {
-  if (dst < src) {
-    for (let j: usize = 0; j < n; j++) store<u32>(dst + (j << 2), load<u32>(src + (j << 2)));
-  } else {
-    for (let j = n; j > 0; j--) store<u32>(dst + ((j - 1) << 2), load<u32>(src + ((j - 1) << 2)));
-  }
+  memory.copy(dst, src, n << 2);
 }
 
 /** Index of the value of key bit b in a block of class cls whose mask is m. */
