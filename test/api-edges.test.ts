@@ -56,6 +56,30 @@ test("handle method options are read strictly: vm.access(gpa, \"write\", 5) is E
   assert.is(digestSnapshot(sim.snapshot()), before);
 });
 
+test("vm.read and vm.write answer as vm.access does, and refuse a bad value with the same sentence", () => {
+  const sim = new Simulator();
+  const vm = sim.createVm();
+  const g = vm.createGuestMemfd(1 << 20, ["MMAP", "INIT_SHARED"]);
+  vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 1 << 20, guestMemfd: g });
+  assert.equal(vm.write(8192, 77), { ret: 0 });
+  assert.equal(vm.read(8192), vm.access(8192, "read"));
+  assert.equal(vm.read(8192), { ret: 0, value: 77 });
+  // Past the memslot: the same MMIO exit; past 2^53: the same exact gpa.
+  assert.equal(vm.read(1 << 30), vm.access(1 << 30, "read"));
+  assert.equal(vm.write(2n ** 60n, 1), vm.access(2n ** 60n, "write", { value: 1 }));
+  // A negative gpa wraps to its u64 as the reader reads it (an MMIO exit): the same answer either way.
+  assert.equal(vm.read(-4096), vm.access(-4096, "read"));
+  const before = digestSnapshot(sim.snapshot());
+  throwsGmem(() => vm.write(0, 256), "EINVAL", /value/);
+  throwsGmem(() => vm.write(0, 1.5), "EINVAL", /value/);
+  throwsGmem(() => vm.read(1.5), "EINVAL", /gpa/);
+  let a: unknown, w: unknown;
+  try { vm.access(0, "write", { value: 300 }); } catch (e) { a = (e as Error).message; }
+  try { vm.write(0, 300); } catch (e) { w = (e as Error).message; }
+  assert.is(w, a);
+  assert.is(digestSnapshot(sim.snapshot()), before);
+});
+
 test("integers past 2^53 are exact: fstat of a 2^62-byte file is 4611686018427387904n, an MMIO exit at 2^64-1 has its exact gpa", () => {
   for (const engine of ["wasm", "reference"] as const) {
     const sim = new Simulator({ engine });

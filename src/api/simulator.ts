@@ -365,10 +365,9 @@ export class Vm {
         if (opts.value !== undefined) value = opts.value;
         if (opts.private !== undefined) priv = opts.private;
       }
-      if (plain && typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255 && (priv === undefined || typeof priv === "boolean")) {
-        const r = gu.vcpuAccessNow(this.host, this.obj, gpa, access, priv as boolean | undefined, value);
-        if (r.errno === "EBADF") check("vcpu_access", r);
-        return r;
+      if (plain && (priv === undefined || typeof priv === "boolean")) {
+        const r = this.accessNow(gpa, access, value, priv as boolean | undefined);
+        if (r) return r;
       }
     }
     const r = guard(this.sim, "vcpu_access", () => {
@@ -379,6 +378,36 @@ export class Vm {
       const priv = o.private === undefined ? undefined : arg<boolean>("vcpu_access", "private", o.private);
       return gu.vcpuAccessNow(this.host, this.obj, arg("vcpu_access", "gpa", gpa), kind, priv, value);
     });
+    if (r.errno === "EBADF") check("vcpu_access", r);
+    return r;
+  }
+
+  /** vm.access(gpa, "read") with no options object to read: the byte is the result's value. */
+  read(gpa: Num): Result {
+    if (typeof gpa === "number" && gpa >= 0 && Number.isSafeInteger(gpa) && policyReentry(this.sim.host) === null) {
+      const r = this.accessNow(gpa, "read", 0, undefined);
+      if (r) return r;
+    }
+    return this.access(gpa, "read");
+  }
+
+  /** vm.access(gpa, "write", {value}) with no options object to read. */
+  write(gpa: Num, value: number): Result {
+    if (typeof gpa === "number" && gpa >= 0 && Number.isSafeInteger(gpa) && policyReentry(this.sim.host) === null) {
+      const r = this.accessNow(gpa, "write", value, undefined);
+      if (r) return r;
+    }
+    return this.access(gpa, "write", { value });
+  }
+
+  /**
+   * The access straight to the kernel layer, for a safe gpa and a byte value
+   * (what the declaration's readers would return for them); null for any
+   * other value, which the readers then refuse with their sentence.
+   */
+  private accessNow(gpa: number, access: gu.Access, value: unknown, priv: boolean | undefined): Result | null {
+    if (!(typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255)) return null;
+    const r = gu.vcpuAccessNow(this.host, this.obj, gpa, access, priv, value);
     if (r.errno === "EBADF") check("vcpu_access", r);
     return r;
   }
