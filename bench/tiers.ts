@@ -179,6 +179,20 @@ function runHandles(w: World, s: Stream, n: number): number {
   return sum;
 }
 
+/** The same through vm.read and vm.write (no options object). */
+function runReadWrite(w: World, s: Stream, n: number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const kind = s.kind[k];
+    const off = s.page[k] * 4096;
+    if (kind === OP_READ) sum += w.vms[s.vm[k]].read(off).value as number;
+    else if (kind === OP_WRITE) w.vms[s.vm[k]].write(off, s.value[k]);
+    else if (kind === OP_ALLOCATE) w.files[s.vm[k]].allocate(off, 4096);
+    else w.files[s.vm[k]].punchHole(off, 4096);
+  }
+  return sum;
+}
+
 /** A core that records every command pushed into it, for the core-alone and C runs. */
 class RecordingCore implements Core {
   readonly kind = "wasm" as const;
@@ -422,6 +436,8 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     agree("apply", { readSum: s2, counters });
     const w3 = world();
     agree("handles", { readSum: runHandles(w3, stream, n), counters: simCounters(w3) });
+    const w4 = world();
+    agree("handles (read/write)", { readSum: runReadWrite(w4, stream, n), counters: simCounters(w4) });
   }
 
   const best = new Map<string, number>();
@@ -443,6 +459,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
         keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig, m)));
       }
       { const w = world(); keep(`handles${tag}`, timeIt(() => runHandles(w, stream, m))); }
+      { const w = world(); keep(`rw${tag}`, timeIt(() => runReadWrite(w, stream, m))); }
     }
     {
       const core = new EngineCore();
@@ -484,6 +501,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     { name: "typed tier (TypedBatch, 4,096 a call)", ops: n, ns_per_op: per("typed", n), ns_per_op_10x: per("typed10x", big) },
     { name: "apply (trace ops as objects, 4,096 a call)", ops: n, ns_per_op: per("apply", n), ns_per_op_10x: per("apply10x", big) },
     { name: "handles (vm.access, gmem.allocate/punchHole)", ops: n, ns_per_op: per("handles", n), ns_per_op_10x: per("handles10x", big) },
+    { name: "handles (vm.read/write, gmem.allocate/punchHole)", ops: n, ns_per_op: per("rw", n), ns_per_op_10x: per("rw10x", big) },
     { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: null },
     { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
     { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: null },
@@ -499,7 +517,8 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     typed_speedup_over_model: ratio(model, ns("typed")),
     typed_over_core: ratio(ns("typed"), ns("core")),
     apply_speed_vs_model: ratio(model, ns("apply")),
-    handles_speed_vs_model: ratio(model, ns("handles")),
+    handles_speed_vs_model: ratio(model, ns("handles (vm.access")),
+    handles_rw_speed_vs_model: ratio(model, ns("handles (vm.read")),
     core_over_c: ratio(ns("core"), ns("C limit")),
     jsonl_over_parse: ratio(ns("JSONL replay"), ns("only parsing")),
     binary_speedup_over_jsonl: ratio(ns("JSONL replay"), ns("binary trace")),
@@ -521,7 +540,8 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     target("1 typed tier", "its speed over the plain-JS model's", q.typed_speedup_over_model, null, 2),
     target("1 typed tier", "its time over the core alone's", q.typed_over_core, 1.5),
     target("2 object tiers", "apply's speed over the model's", q.apply_speed_vs_model, null, 0.5),
-    target("2 object tiers", "the handles' speed over the model's", q.handles_speed_vs_model, null, 0.5),
+    target("2 object tiers", "the handles' speed over the model's (vm.access)", q.handles_speed_vs_model, null, 0.5),
+    target("2 object tiers", "the handles' speed over the model's (vm.read/write)", q.handles_rw_speed_vs_model, null, 0.5),
     target("3 flat cost", "typed ns/op at 10x the ops over at 1x", q.typed_flat_10x, 1.2),
     target("3 flat cost", "apply ns/op at 10x the ops over at 1x", q.apply_flat_10x, 1.2),
     target("3 flat cost", "handles ns/op at 10x the ops over at 1x", q.handles_flat_10x, 1.2),
