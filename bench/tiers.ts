@@ -345,9 +345,14 @@ export interface TierRow {
  * its inode) each, then a mapping each, the heap measured after a full
  * collection between steps. The handles the caller holds are included.
  */
-export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number; mapping: number } {
+/** A full garbage collection now (V8's gc(), exposed for this process). */
+function fullGc(): void {
   setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
+  (runInNewContext("gc") as () => void)();
+}
+
+export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number; mapping: number } {
+  const gc = fullGc;
   const heap = () => {
     gc();
     gc();
@@ -412,7 +417,9 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     const typed = new T.TypedBatch(w.sim);
     return typedCommands(stream, w.vms.map((v) => typed.handle(v)), w.files.map((f) => typed.handle(f)));
   })();
-  const opsBig = applyOps(stream);
+  let opsBig: object[] | null = applyOps(stream);
+  // The JSONL trace of the first n ops, made now: the object tiers' million op objects go before the trace paths run.
+  const text = traceText(opsBig, n);
 
   // Record the core's command stream for n ops through the typed tier (the same commands every tier sends).
   const rec = new RecordingCore(new EngineCore());
@@ -430,7 +437,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     agree("typed", { readSum: runTyped(w, cmdsBig, n), counters: simCounters(w) });
     const sim = new Simulator();
     sim.apply(applySetup());
-    const s2 = runApply(sim, opsBig, n);
+    const s2 = runApply(sim, opsBig!, n);
     // apply named its own objects: read the counters through apply too.
     const st = sim.apply([...Array.from({ length: VMS }, (_, v) => ({ op: "stats", vm: `v${v}` })), { op: "stats" }]);
     const counters = `${st.slice(0, VMS).map((r) => `${r.sptes}/${r.faults}/${r.zaps}`).join(",")};${st[VMS].host_pages}`;
@@ -457,7 +464,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
       {
         const sim = new Simulator();
         sim.apply(applySetup());
-        keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig, m)));
+        keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig!, m)));
       }
       { const w = world(); keep(`handles${tag}`, timeIt(() => runHandles(w, stream, m))); }
       { const w = world(); keep(`rw${tag}`, timeIt(() => runReadWrite(w, stream, m))); }
@@ -468,8 +475,10 @@ export function benchTiers(n: number, rounds = 3): TierReport {
       keep("core", timeIt(() => core.runStream(traffic)));
     }
   }
-  // The trace paths: JSONL replay against only parsing it, checked replay on a slice, and fuzzing.
-  const text = traceText(opsBig, n);
+  // The trace paths: JSONL replay against only parsing it, its binary form, and fuzzing. Each times in a heap
+  // without the object tiers' inputs, as a replaying process would.
+  opsBig = null;
+  fullGc();
   const jsonlSum = runJsonl(text);
   if (jsonlSum !== want.readSum) throw new Error(`bench tiers: JSONL replay disagrees with the model: bytes read ${jsonlSum} vs ${want.readSum}`);
   const bin = encodeTrace(text);
