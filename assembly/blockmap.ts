@@ -295,15 +295,19 @@ function moveBlock(d: u32, m: u64, to: u32): u32 {
 
 // ---- lookup ----
 
-/** The value at k in the map at rootRef, or 0 when absent. */
-export function bmGet(rootRef: usize, k: u64): u32 {
-  let d = findBlock(rootRef, k >> 6);
+/** The value at k in block d (0: no block), or 0 when absent. */
+@inline function valueIn(d: u32, k: u64): u32 {
   if (d == 0) return 0;
   let p = addrOf(d);
   let m = load<u64>(p);
   let b = k & 63;
   if (!((m >>> b) & 1)) return 0;
   return load<u32>(vals(p) + (<usize>indexOf(clsOf(d), m, b) << 2));
+}
+
+/** The value at k in the map at rootRef, or 0 when absent. */
+export function bmGet(rootRef: usize, k: u64): u32 {
+  return valueIn(findBlock(rootRef, k >> 6), k);
 }
 
 /**
@@ -317,12 +321,7 @@ export let lookupBlock: u32 = 0;
 export function bmLookup(rootRef: usize, k: u64): u32 {
   let d = findBlock(rootRef, k >> 6);
   lookupBlock = d;
-  if (d == 0) return 0;
-  let p = addrOf(d);
-  let m = load<u64>(p);
-  let b = k & 63;
-  if (!((m >>> b) & 1)) return 0;
-  return load<u32>(vals(p) + (<usize>indexOf(clsOf(d), m, b) << 2));
+  return valueIn(d, k);
 }
 
 /** The address of present key k's value in block d (what bmLookup(k) left in `lookupBlock`). */

@@ -11,33 +11,17 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import * as A from "../src/abi/core-abi.js";
-import type { EngineExports } from "../src/core/engine.js";
+import { rawInstance, runRaw, type Cmd } from "./helpers/raw-core.js";
 
 const builds = {
   release: new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.wasm", import.meta.url))),
   debug: new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url))),
 };
 
-type Cmd = [op: number, ...args: number[]];
-
 function core(module: WebAssembly.Module) {
-  const x = new WebAssembly.Instance(module, { env: { abort() { throw new Error("abort"); } } }).exports as unknown as EngineExports;
+  const x = rawInstance(module);
   /** Runs the commands; returns each result's value word. */
-  const run = (...cmds: Cmd[]): number[] => {
-    const out: number[] = [];
-    for (let s = 0; s < cmds.length; s += A.CMD_CAPACITY) {
-      const part = cmds.slice(s, s + A.CMD_CAPACITY);
-      const cmd = new Float64Array(x.memory.buffer, x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
-      part.forEach((c, i) => {
-        cmd.fill(0, i * A.CMD_WORDS, (i + 1) * A.CMD_WORDS);
-        cmd.set(c, i * A.CMD_WORDS);
-      });
-      x.run(part.length);
-      const res = new Float64Array(x.memory.buffer, x.resPtr(), A.CMD_CAPACITY * A.RES_WORDS);
-      part.forEach((_, i) => out.push(res[i * A.RES_WORDS + 1]));
-    }
-    return out;
-  };
+  const run = (...cmds: Cmd[]): number[] => runRaw(x, cmds).map((r) => r[1]);
   return { x, run };
 }
 

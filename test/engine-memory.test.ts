@@ -8,6 +8,7 @@ import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import * as A from "../src/abi/core-abi.js";
 import type { EngineExports } from "../src/core/engine.js";
+import { rawInstance, runRaw, type Cmd } from "./helpers/raw-core.js";
 
 const wasm = readFileSync(new URL("../build/gmemsim.wasm", import.meta.url));
 const compiled = new WebAssembly.Module(wasm);
@@ -18,7 +19,6 @@ const compiledDebug = new WebAssembly.Module(readFileSync(new URL("../build/gmem
 
 type Exports = EngineExports;
 
-type Cmd = [op: number, ...args: number[]];
 
 interface Page { pgoff: number; pfn: number; byte: number; flags: number; ctx: number }
 interface Snap {
@@ -31,17 +31,8 @@ interface Snap {
 
 /** A fresh core instance and a tiny driver over its buffers. */
 function core(module = compiled) {
-  const x = new WebAssembly.Instance(module, { env: { abort() { throw new Error("abort"); } } }).exports as unknown as Exports;
-  const run = (...cmds: Cmd[]): number[][] => {
-    const cmd = new Float64Array(x.memory.buffer, x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
-    cmds.forEach((c, i) => {
-      cmd.fill(0, i * A.CMD_WORDS, (i + 1) * A.CMD_WORDS);
-      cmd.set(c, i * A.CMD_WORDS);
-    });
-    x.run(cmds.length);
-    const res = new Float64Array(x.memory.buffer, x.resPtr(), A.CMD_CAPACITY * A.RES_WORDS);
-    return cmds.map((_, i) => Array.from(res.subarray(i * A.RES_WORDS, (i + 1) * A.RES_WORDS)));
-  };
+  const x: Exports = rawInstance(module);
+  const run = (...cmds: Cmd[]): number[][] => runRaw(x, cmds);
   const snapshot = (): Snap => {
     const n = x.snapshot();
     const s = new Float64Array(x.memory.buffer, x.snapshotPtr(), n);
