@@ -195,7 +195,8 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   if (denied) return denied;
   const index = queueVcpuAccess(h, vm!, gfn, ACCESS[access], value);
   h.sync();
-  const r: Result = { ret: 0 };
+  // A read's result has its value's slot from the start (a property added later costs another allocation).
+  const r: Result = access === "read" ? { ret: 0, value: 0 } : { ret: 0 };
   fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, access === "read");
   return r;
 }
