@@ -40,13 +40,13 @@ function hostPage(m: HostMap, hva: u64): i64 {
   return pfn == 0 ? POISONED : <i64>pfn;
 }
 
-/** The access itself, on a page the vCPU may touch (read: value = the byte). */
-@inline function touch(r: usize, pfn: u32, access: i32, byte: u32): void {
+/** The access itself, on a page the vCPU may touch (read: value = the byte; aux: whether it was private, as derived). */
+@inline function touch(r: usize, pfn: u32, access: i32, byte: u32, priv: bool): void {
   if (access == ACCESS_READ) {
-    put(r, RES_OK, <f64>frameByte(pfn));
+    put(r, RES_OK, <f64>frameByte(pfn), priv ? 1 : 0);
   } else {
     if (access == ACCESS_WRITE) setFrameByte(pfn, byte);
-    put(r, RES_OK);
+    put(r, RES_OK, 0, priv ? 1 : 0);
   }
 }
 
@@ -73,7 +73,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
   let spte = bmLookup(s2Ref(vm), gfn);
-  if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte);
+  if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte, priv);
   // The block the lookup found (or none): step 5 installs there (only the page cache changes meanwhile).
   let block = lookupBlock;
   // 2.
@@ -135,7 +135,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   // 5.
   let rights: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X;
   install(vm, gfn, pfn, priv ? rights | SPTE_PRIVATE : rights, spte, block);
-  touch(r, pfn, access, byte);
+  touch(r, pfn, access, byte, priv);
 }
 
 export function hostAccess(r: usize, hva: u64, write: bool, byte: u32): void {

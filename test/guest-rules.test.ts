@@ -25,6 +25,40 @@ const LIVE_SETUP = SETUP.slice(3);
 
 const RULES: Array<{ source: string; rule: string; steps: Step[]; kernel?: string; setup?: object[] }> = [
   {
+    source: "x86 svm/sev.c: sev_vm_move_enc_context_from()",
+    rule: "a target that has made a successful private access runs under its own context: taking another's is EINVAL; one whose private access only exited takes it",
+    setup: [...SETUP, { op: "create_vm", as: "b", type: "sw_protected" }, { op: "create_vm", as: "src", type: "sw_protected" }],
+    steps: [
+      [{ op: "set_memory_attributes", vm: "vm", address: 0, size: 4096, attributes: "PRIVATE" }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "vm", gpa: 0, access: "read" }, { ret: 0, value: 0 }],
+      [{ op: "move_enc_context_from", vm: "vm", src: "src" }, { errno: "EINVAL" }],
+      // No memslot at the private gfn: the private access exits, and b has run nothing under its key.
+      [{ op: "set_memory_attributes", vm: "b", address: 0, size: 4096, attributes: "PRIVATE" }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "b", gpa: 0, access: "read" }, { errno: "EFAULT", exit: "memory_fault", flags: ["PRIVATE"] }],
+      [{ op: "move_enc_context_from", vm: "b", src: "src" }, { ret: 0 }],
+    ],
+  },
+  {
+    source: "x86 svm/sev.c: sev_vm_move_enc_context_from()",
+    rule: "with in-place conversion the access's privateness comes from the gmem inode (kvm_gmem_is_private_gfn()): a target that read a converted page took its own context, EINVAL",
+    kernel: "next+swprot",
+    setup: [
+      { op: "create_vm", as: "vm", type: "sw_protected" },
+      { op: "create_guest_memfd", vm: "vm", as: "g", size: 1048576, flags: "MMAP" },
+      { op: "set_user_memory_region2", vm: "vm", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 1048576, guest_memfd: "g" },
+      { op: "create_vm", as: "b", type: "sw_protected" },
+      { op: "create_vm", as: "src", type: "sw_protected" },
+    ],
+    steps: [
+      [{ op: "set_memory_attributes2", fd: "g", offset: 0, size: 4096, attributes: "PRIVATE" }, { ret: 0 }],
+      [{ op: "vcpu_access", vm: "vm", gpa: 0, access: "read" }, { ret: 0, value: 0 }],
+      [{ op: "move_enc_context_from", vm: "vm", src: "src" }, { errno: "EINVAL" }],
+      // b has no memslot: its access is shared (an MMIO exit), so nothing ran under its key.
+      [{ op: "vcpu_access", vm: "b", gpa: 0, access: "read" }, { exit: "mmio" }],
+      [{ op: "move_enc_context_from", vm: "b", src: "src" }, { ret: 0 }],
+    ],
+  },
+  {
     source: "x86 mmu.c: kvm_mmu_page_fault()",
     rule: "on a sw_protected VM an access to a PRIVATE gfn is private: it gets a fresh zeroed gmem page, never a mismatch exit",
     steps: [

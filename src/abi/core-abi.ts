@@ -201,6 +201,8 @@ export const OP_HOSTMAP_DESTROY = 15;
  *     private access; faults += 1; the access is done as in 1b.
  * Every RES_MEMFAULT_*, RES_MMIO and RES_INTERNAL_ERROR counts exits += 1.
  * Memory-fault results carry value = MEMFAULT_PRIVATE if private, else 0.
+ * RES_OK carries aux = 1 if the access was private (as resolved), else 0: the
+ * kernel layer learns a DERIVED access's privateness from its own result.
  */
 export const OP_GUEST_ACCESS = 16;
 /** ZAP_GFNS(vm, start, end): zap the SPTEs of a gfn range (memory-attribute changes). */

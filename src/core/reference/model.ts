@@ -291,7 +291,7 @@ export class RefModel {
     const perform = (pfn: number): [number, number, number] => {
       const f = this.s.frames.get(pfn)!;
       if (access === A.ACCESS_WRITE) f.byte = byte;
-      return [A.RES_OK, access === A.ACCESS_READ ? f.byte : 0, 0];
+      return [A.RES_OK, access === A.ACCESS_READ ? f.byte : 0, priv ? 1 : 0];
     };
 
     if ((priv ? 1 : 0) !== (attrPriv ? 1 : 0)) return exit(A.RES_MEMFAULT_EFAULT, memflag);

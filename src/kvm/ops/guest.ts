@@ -97,28 +97,19 @@ export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
 export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number): number {
   let privArg: number;
   let attrArg: number;
-  // Whether this access is private, once the core has run it (for the note below).
-  let derived: () => boolean;
   if (h.profile.inPlace) {
     attrArg = A.DERIVED;
     privArg = hasPrivateMemory(vm) ? A.DERIVED : 0;
-    let gfnPrivate = false;
-    // The core resolves DERIVED; the gfn's attribute, read just before the access in the same batch, is what it resolves to.
-    if (privArg === A.DERIVED && !vm.ranPrivate)
-      h.later((res, base) => {
-        gfnPrivate = res[base + 1] === 1;
-      }, A.OP_GFN_PRIVATE, vm.id, gfn);
-    derived = () => gfnPrivate;
   } else {
     attrArg = vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
     privArg = hasPrivateMemory(vm) ? attrArg : 0;
-    derived = () => privArg === 1;
   }
   const index = h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
-  // A VM's first successful private access (privateness as derived) puts its context in use (move_enc_context_from then refuses it as a target).
+  // A VM's first successful private access puts its context in use (move_enc_context_from then refuses it as a
+  // target). Whether it was private, as the core resolved it, is in its own result (aux: core-abi.ts GUEST_ACCESS).
   if (privArg !== 0 && !vm.ranPrivate)
     h.fillAt(index, (res, base) => {
-      if (res[base] === A.RES_OK && derived()) vm.ranPrivate = true;
+      if (res[base] === A.RES_OK && res[base + 2] === 1) vm.ranPrivate = true;
     });
   return index;
 }
