@@ -135,6 +135,7 @@ export function noteCommand(c: usize): void {
     // ---- profile next: a to-shared conversion unprepares its pages; a pin faults in the pages it pins ----
     case OP_SET_ATTRIBUTES:
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>arg(c, 3));
+      note(CHG_INODE, a, 0, 0);
       break;
     case OP_PIN: {
       let hva = <u64>arg(c, 2);
@@ -236,8 +237,13 @@ function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
     let p = inodes.get(id);
     if (p == 0) return gone(tag, id);
     let ino = changetype<Inode>(p);
-    reserve(5);
+    let a = ino.priv;
+    reserve(6 + <usize>a.len * 2);
     emit(CHG_INODE); emit(id); emit(<f64>ino.npages); emit(ino.kind); emit(ino.gmemFlags);
+    emit(a.len);
+    for (let i = 0; i < a.len; i++) {
+      emit(<f64>a.start(i)); emit(<f64>a.end(i));
+    }
   } else if (tag == CHG_FILE) {
     let p = files.get(id);
     if (p == 0) return gone(tag, id);

@@ -205,6 +205,52 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+/** The change stream without its CHG_SPTES records (every record walked by its length, core-abi.ts "Change log"). */
+function withoutSptes(s: Float64Array): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; ) {
+    const tag = s[i];
+    let len: number;
+    if (tag === A.CHG_SPTES) len = 5 + s[i + 4] * 3;
+    else if (tag === A.CHG_PAGES) len = 5 + s[i + 4] * 5;
+    else if (tag === A.CHG_INODE) len = 6 + s[i + 5] * 2;
+    else if (tag === A.CHG_FILE) len = 6 + s[i + 5] * 3 + 1 + s[i + 6 + s[i + 5] * 3] * 2;
+    else if (tag === A.CHG_VM) len = 3 + s[i + 2] * 7 + 1;
+    else if (tag === A.CHG_MAP) len = 8;
+    else if (tag === A.CHG_GONE) len = 3;
+    else len = s.length - i; // CHG_END closes the stream
+    if (tag !== A.CHG_SPTES) out.push(...s.subarray(i, i + len));
+    i += len;
+  }
+  return Float64Array.from(out);
+}
+
+for (const engine of ["wasm", "reference"] as const) {
+  test(`with in-place conversion, a conversion whose zap the kept state never saw is caught by the per-op check, through the inode's bindings (kvm_gmem_set_attributes()) (${engine})`, () => {
+    let editing = false;
+    const core = new FaultyCore(makeCore(engine), () => false, (s) => (editing ? withoutSptes(s) : s));
+    const sim = new Simulator({ core, kernel: "next+swprot" });
+    const checker = new Checker(sim.host);
+    const ops = [
+      { op: "create_vm", as: "a", type: "sw_protected" },
+      { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+      { op: "vcpu_access", vm: "a", gpa: 4096, access: "read" },
+    ];
+    for (const op of ops) {
+      const [r] = sim.apply([op]);
+      assert.is(r.ret, 0, JSON.stringify(r));
+      assert.equal(checker.step().invariants, []);
+    }
+    // The conversion zaps gfn 1's shared SPTE in the core; the kept state, missing that record, still maps it shared.
+    editing = true;
+    const [r] = sim.apply([{ op: "set_memory_attributes2", fd: "g", offset: 4096, size: 4096, attributes: "PRIVATE" }]);
+    assert.is(r.ret, 0, JSON.stringify(r));
+    const said = checker.step().invariants.map((v) => render(v));
+    assert.ok(said.some((t) => /^1 no stale mapping: vm 0 gfn 0x1 is mapped shared, but inode 0 page 1 is PRIVATE \(in-place conversion\)$/.test(t)), said.join("; "));
+  });
+}
+
 test("bench --check --quick times the spread trace in three modes and reports the ratios (no timing threshold)", async () => {
   const { measureCheck, checkBenchLines } = await import("../bench/check.js");
   const b = measureCheck(true);

@@ -368,7 +368,9 @@ export const OP_UNPIN = 28;
  *    in gfns [start, end) of a live VM;
  *  - CHG_PAGES, inode, start, end, n, then n x (pgoff, pfn, byte, flags, ctx):
  *    the pages now in [start, end) of a live inode;
- *  - CHG_INODE, id, npages, kind, gmem_flags: a live inode;
+ *  - CHG_INODE, id, npages, kind, gmem_flags, n, n x (start, end): a live
+ *    inode with its PRIVATE attribute runs (ascending, merged; as SNAP_ATTR),
+ *    noted also by SET_ATTRIBUTES;
  *  - CHG_FILE, id, inode, vm, rights, n, n x (pgoff, npages, slot), b,
  *    b x (start, end): a live file (as in the snapshot);
  *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,

@@ -18,7 +18,7 @@ import { CoreState, type CFile, type CSpte, type CVm, type Touched } from "./sta
 import { History, type HistoryNews } from "./history.js";
 import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
-import { checkInPlace } from "./inplace.js";
+import { checkInPlace, checkSpteInPlace } from "./inplace.js";
 import { readSnapshot } from "./snapshot.js";
 import { render, violation, type Namer, type Violation } from "./violation.js";
 
@@ -68,12 +68,16 @@ export class Checker {
     const t = st.apply(this.src.core.changes());
     const news = this.history.read(this.src.events, sec);
     const sptes = this.affected(t, news);
+    const inPlace = this.src.profile?.inPlace === true;
     for (const e of sptes) {
       const vm = st.vms.get(e.vm);
       if (!vm || vm.sptes.get(e.gfn) !== e) continue;
       checkSpteReach(st, vm, e, inv);
       checkSpteSecurity(st, this.history, vm, e, sec);
+      if (inPlace) checkSpteInPlace(st, vm, e, inv);
     }
+    // In-place conversion: an inode whose attribute runs changed is checked through every binding of it.
+    if (inPlace && t.inodes.size) for (const e of this.throughInodes(t.inodes)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
     if (t.files.size || t.vms.size) {
       const files = new Set<number>(t.files);
       for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
@@ -124,6 +128,22 @@ export class Checker {
     for (const d of news.donations) wholeVm(d.vm);
     for (const m of news.moves) wholeVm(m.src);
     for (const vm of news.gaveUp) wholeVm(vm);
+    return out;
+  }
+
+  /** The SPTEs in the memslots bound to files of these inodes. */
+  private throughInodes(ids: ReadonlySet<number>): Set<CSpte> {
+    const st = this.state;
+    const out = new Set<CSpte>();
+    for (const f of st.files.values()) {
+      if (!ids.has(f.inode)) continue;
+      const vm = st.vms.get(f.vm);
+      if (!vm) continue;
+      for (const b of f.bindings) {
+        const sl = vm.slots.find((x) => x.slot === b.slot);
+        if (sl) spteRange(vm, sl.base, sl.base + sl.npages, out);
+      }
+    }
     return out;
   }
 

@@ -48,7 +48,7 @@ export class CoreState {
   /** Frames detached from their inode while pinned (profile next's pins): counted by the core, held by no inode. */
   detachedGmem = 0;
   detachedAnon = 0;
-  /** Each inode's PRIVATE runs, from full snapshots only (the in-place invariant is checked in full checks). */
+  /** Each inode's PRIVATE runs (from snapshots and the change stream), for the in-place invariant. */
   attrs = new Map<number, Array<[number, number]>>();
 
   // ---- building blocks ----
@@ -198,8 +198,14 @@ export class CoreState {
         const inode = this.inodes.get(id);
         if (!inode) this.inodes.set(id, { id, npages: s[i + 2], kind: s[i + 3], gmemFlags: s[i + 4], pages: new Map() });
         else inode.npages = s[i + 2]; // a memfd's size changes (INODE_RESIZE)
+        const n = s[i + 5];
+        i += 6;
+        // Its PRIVATE runs (profile next's conversions change them): kept as full snapshots keep them.
+        const runs: Array<[number, number]> = [];
+        for (let k = 0; k < n; k++, i += 2) runs.push([s[i], s[i + 1]]);
+        if (runs.length) this.attrs.set(id, runs);
+        else this.attrs.delete(id);
         t.inodes.add(id);
-        i += 5;
       } else if (tag === A.CHG_FILE) {
         const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: [], blocked: [] };
         const n = s[i + 5];
@@ -310,6 +316,7 @@ export class CoreState {
       const inode = this.inodes.get(id);
       if (inode) for (const p of [...inode.pages.values()]) this.dropPage(inode, p, t);
       this.inodes.delete(id);
+      this.attrs.delete(id);
       t.inodes.add(id);
     } else if (kind === A.CHG_FILE) {
       this.files.delete(id);

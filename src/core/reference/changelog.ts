@@ -73,6 +73,7 @@ export class RefChangeLog {
       // ---- profile next: a to-shared conversion unprepares its pages; a pin faults in the pages it pins ----
       case A.OP_SET_ATTRIBUTES:
         this.note(A.CHG_PAGES, a, b, c);
+        this.note(A.CHG_INODE, a);
         break;
       case A.OP_PIN: {
         for (const m of s.maps.values()) {
@@ -139,7 +140,10 @@ export class RefChangeLog {
       } else if (tag === A.CHG_INODE) {
         const inode = s.inodes.get(id);
         if (!inode) out.push(A.CHG_GONE, tag, id);
-        else out.push(A.CHG_INODE, id, inode.npages, inode.kind, inode.gmemFlags);
+        else {
+          out.push(A.CHG_INODE, id, inode.npages, inode.kind, inode.gmemFlags, inode.priv.length);
+          for (const [s0, e0] of inode.priv) out.push(s0, e0);
+        }
       } else if (tag === A.CHG_FILE) {
         const f = s.files.get(id);
         if (!f) {
