@@ -11,7 +11,7 @@ import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
 import { GmemFile, HostMap, Inode, Memfd, Pin, SystemGmem, Vm, type Lineage } from "./objects.js";
-import type { Result } from "./result.js";
+import { fail, type Result } from "./result.js";
 import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
@@ -61,6 +61,9 @@ const HVA_GUARD_PAGES = 1;
  * inside WebAssembly's 4 GiB of linear memory.
  */
 export const DEFAULT_FRAME_LIMIT = 2 ** 26;
+
+/** What an allocation past the host's frame limit answers (kvm_gmem_allocate() and shmem both say ENOMEM when memory runs out). */
+export const outOfFrames = (h: Host): Result => fail("ENOMEM", `the host would hold more than its limit of ${h.frameLimit} frames`);
 
 export interface HostOptions {
   /** Frames the host may hold at once; past it, allocations fail with ENOMEM (default DEFAULT_FRAME_LIMIT). */

@@ -8,14 +8,13 @@
  */
 import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
-import type { Host } from "../host.js";
+import { outOfFrames, type Host } from "../host.js";
 import { GmemFile, HostMap, Pin, SystemGmem, type Fd } from "../objects.js";
 import { fail, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { fileView } from "../views.js";
 import { askPolicy } from "../ask.js";
 import { TraceError } from "../../errors.js";
-import { outOfFrames } from "./fallocate.js";
 
 const U64_END = 1n << 64n;
 

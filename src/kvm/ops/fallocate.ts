@@ -6,7 +6,7 @@
 import * as A from "../../abi/core-abi.js";
 import { FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_MODE_MASK, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_WRITE_ZEROES } from "../../uapi/constants.js";
 import { bytesText, splitBytes, type Bytes } from "../bytes.js";
-import type { Host } from "../host.js";
+import { outOfFrames, type Host } from "../host.js";
 import { GmemFile, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { memfdFallocate } from "./memfd.js";
 import { fail, OK, type Result } from "../result.js";
@@ -91,6 +91,3 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   return OK;
 }
 
-
-/** What an allocation past the host's frame limit answers (kvm_gmem_allocate() and shmem both say ENOMEM when memory runs out). */
-export const outOfFrames = (h: Host): Result => fail("ENOMEM", `the host would hold more than its limit of ${h.frameLimit} frames`);

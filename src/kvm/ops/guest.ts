@@ -5,12 +5,11 @@
  * and the simulator's counters.
  */
 import * as A from "../../abi/core-abi.js";
-import type { Host, StaticFiller } from "../host.js";
+import { outOfFrames, type Host, type StaticFiller } from "../host.js";
 import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { exact, fail, ok, type Result } from "../result.js";
 import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
-import { outOfFrames } from "./fallocate.js";
 import type { Bytes } from "../bytes.js";
 
 export type Access = "read" | "write" | "exec";

@@ -15,10 +15,9 @@
  */
 import * as A from "../../abi/core-abi.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, MAX_RW_COUNT, TASK_SIZE } from "../../uapi/constants.js";
-import type { Host } from "../host.js";
+import { outOfFrames, type Host } from "../host.js";
 import type { Memfd } from "../objects.js";
 import { fail, ok, type Result } from "../result.js";
-import { outOfFrames } from "./fallocate.js";
 
 /** loff_t's largest value: a position plus a count beyond it wraps negative. */
 const LOFF_MAX = (1n << 63n) - 1n;
