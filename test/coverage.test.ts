@@ -43,6 +43,24 @@ test("a system-design run counts coverage from its checked run and catches the n
   assert.ok([...r.coverage.counts.keys()].some((k) => k.startsWith("gmem_bind|ok||bind vm")), "system binds counted with their decisions");
 });
 
+test("a system-design campaign shard runs its design, names it in its report and repro, and does not merge with a vm-design report", async () => {
+  const spec = { campaign: "sys", seeds: [1, 1] as [number, number], ops: 3000, kernel: "6.18+swprot", guide: false, design: "system", policy: policySource("examples/policies/naive-bind.mjs") };
+  const r = await runShard(spec);
+  assert.is(r.design, "system");
+  assert.is(r.violations.length, 1);
+  assert.match(r.violations[0].detail, /^6 right key/);
+  assert.match(r.violations[0].repro, /\n# replay-args: --kernel 6\.18\+swprot --design system\n/);
+  const vm = await runShard({ ...spec, design: undefined, seeds: [2, 2], kernel: "6.18", policy: spec.policy });
+  assert.throws(() => mergeReports([r, { ...vm, kernel: "6.18+swprot" }]), /design differs \(system and vm\)/);
+  let refused = "";
+  try {
+    await runShard({ ...spec, design: "galaxy" });
+  } catch (e) {
+    refused = (e as Error).message;
+  }
+  assert.match(refused, /invalid shard: design: /);
+});
+
 test("a rule key is the explanation sentence without its numbers and names", () => {
   assert.is(ruleKey("offset 8192 and len 100 must be multiples of 4096"), ruleKey("offset 0 and len 3 must be multiples of 4096"));
   assert.is(ruleKey("pages [3, 9) lie outside the file's window [0, 4)"), "pages [#, #) lie outside the file's window [#, #)");

@@ -14,6 +14,7 @@ export function checkReport(r: unknown): string | null {
   const o = r as Record<string, unknown>;
   if (o.format !== REPORT_FORMAT) return `format is ${JSON.stringify(o.format)}, expected "${REPORT_FORMAT}"`;
   for (const k of ["campaign", "kernel", "policy"]) if (typeof o[k] !== "string") return `${k} must be a string`;
+  if (o.design !== undefined && typeof o.design !== "string") return "design must be a string when given";
   for (const k of ["opsPerSeed", "ops", "traces"]) if (!Number.isSafeInteger(o[k])) return `${k} must be a whole number`;
   if (typeof o.guided !== "boolean") return "guided must be true or false";
   if (!Array.isArray(o.seeds) || !o.seeds.every(Number.isSafeInteger)) return "seeds must be a list of whole numbers";
@@ -28,6 +29,7 @@ function mismatch(a: CampaignReport, b: CampaignReport): string | null {
   for (const k of ["format", "campaign", "kernel", "policy", "opsPerSeed", "guided"] as const) {
     if (a[k] !== b[k]) return `${k} differs (${JSON.stringify(a[k])} and ${JSON.stringify(b[k])})`;
   }
+  if ((a.design ?? "vm") !== (b.design ?? "vm")) return `design differs (${a.design ?? "vm"} and ${b.design ?? "vm"})`;
   if ((a.policyCoverage?.source ?? null) !== (b.policyCoverage?.source ?? null)) return "the policy's source differs";
   return null;
 }

@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { explain } from "../fuzz/check.js";
 import { guidedRun } from "../fuzz/guided.js";
-import { profileByName } from "../kvm/profile.js";
+import { LIVE_PROFILE, profileByName } from "../kvm/profile.js";
+import { designByName } from "../kvm/design.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy } from "../policy/types.js";
 import { startPolicyCoverage, takePolicyCoverage } from "./policy-coverage.js";
@@ -37,7 +38,7 @@ function materialize(source: string): string {
 
 /** Checks a shard spec: every field present, whole numbers where counts are meant, a known profile. */
 export function validateSpec(spec: ShardSpec): string | null {
-  const known = new Set(["campaign", "seeds", "ops", "kernel", "guide", "policy"]);
+  const known = new Set(["campaign", "seeds", "ops", "kernel", "guide", "design", "policy"]);
   const extra = Object.keys(spec).filter((k) => !known.has(k));
   if (extra.length) return `unknown shard field ${extra.join(", ")}`;
   if (typeof spec.campaign !== "string" || !spec.campaign) return "campaign must be a non-empty name";
@@ -48,6 +49,13 @@ export function validateSpec(spec: ShardSpec): string | null {
   } catch (e) {
     return `kernel: ${(e as Error).message}`;
   }
+  if (spec.design !== undefined) {
+    try {
+      designByName(spec.design);
+    } catch (e) {
+      return `design: ${(e as Error).message}`;
+    }
+  }
   if (spec.policy !== undefined && (typeof spec.policy.file !== "string" || typeof spec.policy.source !== "string")) return "policy must be {file, source}";
   return null;
 }
@@ -55,10 +63,11 @@ export function validateSpec(spec: ShardSpec): string | null {
 /** The one-paragraph repro file of a violation, replayable with gmemsim replay --check. */
 function reproText(v: Omit<Violation, "repro">, spec: ShardSpec, policyName: string): string {
   const p = spec.policy ? ` --policy ${spec.policy.file}` : "";
-  const k = spec.kernel === "6.18" ? "" : ` --kernel ${spec.kernel}`;
+  // The trace names its kernel profile and design itself (# replay-args), so that replay needs only the policy.
+  const k = (spec.kernel === LIVE_PROFILE ? "" : ` --kernel ${spec.kernel}`) + (spec.design && spec.design !== "vm" ? ` --design ${spec.design}` : "");
   const head = `# gmemsim fuzz --seed ${v.seed} --ops ${spec.ops}${p}${k}${spec.guide ? "" : " --blind"}: caught after ${v.ops} ops; a ${v.originalLength}-op trace, shrunk to these ${v.trace.length}.`;
   const paragraph = explain({ kind: v.kind, index: v.index, op: v.trace[v.index] ?? {}, detail: v.detail }, policyName);
-  return [head, `# ${paragraph}`, ...v.trace.map((op) => JSON.stringify(op))].join("\n") + "\n";
+  return [head, `# ${paragraph}`, ...(k ? [`# replay-args:${k}`] : []), ...v.trace.map((op) => JSON.stringify(op))].join("\n") + "\n";
 }
 
 /**
@@ -78,11 +87,11 @@ export async function runShard(spec: ShardSpec, onSeed?: (seed: number, ops: num
     // Counters start at this shard (taking coverage resets them).
     await takePolicyCoverage(url);
   }
-  const name = policy?.name ?? "default";
+  const name = policy?.name ?? (spec.design && spec.design !== "vm" ? "system-default" : "default");
   const report = emptyReport(spec, name);
   const counts = new Map<string, number>();
   for (let seed = spec.seeds[0]; seed <= spec.seeds[1]; seed++) {
-    const r = guidedRun({ seed, ops: spec.ops, kernel: spec.kernel, policy, guide: spec.guide });
+    const r = guidedRun({ seed, ops: spec.ops, kernel: spec.kernel, policy, guide: spec.guide, design: spec.design });
     report.seeds.push(seed);
     report.ops += r.ops;
     report.traces += r.traces;
@@ -101,6 +110,7 @@ export async function runShard(spec: ShardSpec, onSeed?: (seed: number, ops: num
   return report;
 }
 
-export function emptyReport(spec: Pick<ShardSpec, "campaign" | "kernel" | "ops" | "guide">, policy: string): CampaignReport {
-  return { format: REPORT_FORMAT, campaign: spec.campaign, kernel: spec.kernel, policy, opsPerSeed: spec.ops, guided: spec.guide, seeds: [], ops: 0, traces: 0, violations: [], coverage: [], policyCoverage: null };
+export function emptyReport(spec: Pick<ShardSpec, "campaign" | "kernel" | "ops" | "guide" | "design">, policy: string): CampaignReport {
+  const design = spec.design && spec.design !== "vm" ? { design: spec.design } : {};
+  return { format: REPORT_FORMAT, campaign: spec.campaign, kernel: spec.kernel, ...design, policy, opsPerSeed: spec.ops, guided: spec.guide, seeds: [], ops: 0, traces: 0, violations: [], coverage: [], policyCoverage: null };
 }

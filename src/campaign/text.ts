@@ -39,7 +39,7 @@ export function coverageText(coverage: CampaignReport["coverage"], policyCoverag
 export function reportText(r: CampaignReport, o: { partial?: boolean } = {}): string[] {
   const out: string[] = [];
   const mode = r.guided ? "coverage-guided" : "blind";
-  out.push(`campaign ${r.campaign}${o.partial ? " (partial: shards still running)" : ""}: policy ${r.policy}, kernel ${r.kernel}, ${mode}, ${fmt(r.opsPerSeed)} ops per seed`);
+  out.push(`campaign ${r.campaign}${o.partial ? " (partial: shards still running)" : ""}: policy ${r.policy}, kernel ${r.kernel}${r.design ? `, design ${r.design}` : ""}, ${mode}, ${fmt(r.opsPerSeed)} ops per seed`);
   out.push(`seeds ${seedRanges(r.seeds) || "none"}: ${fmt(r.ops)} checked ops in ${fmt(r.traces)} traces; ${r.violations.length} seed(s) found a violation`);
   for (const v of r.violations) {
     out.push(`  seed ${v.seed}: ${v.kind} after ${fmt(v.ops)} ops, shrunk from ${v.originalLength} to ${v.trace.length} ops: ${v.detail}`);

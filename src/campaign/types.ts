@@ -18,6 +18,8 @@ export interface ShardSpec {
   kernel: string;
   /** Coverage-guided (true) or blind generation. */
   guide: boolean;
+  /** The design (SPEC §2.3): absent for "vm", else "system" or "system+implicit". */
+  design?: string;
   /** The policy module's path (for people) and its source (what runs). */
   policy?: { file: string; source: string };
 }
@@ -41,6 +43,8 @@ export interface CampaignReport {
   format: string;
   campaign: string;
   kernel: string;
+  /** The design, when not "vm" (reports without it are the vm design's). */
+  design?: string;
   /** The policy's name. */
   policy: string;
   opsPerSeed: number;
