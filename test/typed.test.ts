@@ -18,6 +18,29 @@ function setup() {
   return { sim, vm, g, map, t, V: t.handle(vm), G: t.handle(g), M: t.handle(map) };
 }
 
+test("a system-design gmem fd is a gmem file handle: allocate, punch and stats through it give what the object API gives", () => {
+  const sim = new Simulator({ design: "system" });
+  const vm = sim.createVm();
+  const g = sim.createGuestMemfdSystem(16 * 4096, ["MMAP", "INIT_SHARED"]);
+  g.bind(vm);
+  vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 16 * 4096, guestMemfd: g });
+  const t = new TypedBatch(sim);
+  const G = t.handle(g);
+  const V = t.handle(vm);
+  const out = t.run(new Float64Array([
+    TYPED_ALLOCATE, G, 0, 3 * 4096,
+    TYPED_WRITE, V, 4096, 9,
+    TYPED_PUNCH, G, 4096, 4096,
+    TYPED_STATS_FILE, G, 0, 0,
+    TYPED_ALLOCATE, G, 16 * 4096, 4096, // past EOF: EINVAL, as gmem.allocate says
+  ]));
+  assert.equal(words(out, 0), [0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.equal(words(out, 3).slice(3, 5), [2, 0], "pages 0 and 2 stay, page 1 was punched");
+  assert.is(out[4 * TYPED_RES_WORDS], ERRNO.EINVAL);
+  assert.equal(g.stats(), { pages: 2, poisoned: 0 });
+  assert.equal(vm.stats().zaps, 1);
+});
+
 const words = (out: Float64Array, i: number) => Array.from(out.subarray(i * TYPED_RES_WORDS, (i + 1) * TYPED_RES_WORDS));
 
 test("guest accesses, allocate, punch, loads and stats give the words of the documented layout", () => {

@@ -5,9 +5,10 @@
  * (src/kvm/ops: vcpuDenied(), fallocate(), mapHolds()) and the same core
  * commands; only the result objects are replaced by words.
  *
- * Handles. VMs, gmem files and mappings made with the object API are given
- * small integer handles once, by `handle(obj)`; commands name them by handle,
- * so nothing is looked up by name per command.
+ * Handles. VMs, gmem files (a system-design gmem fd among them) and mappings
+ * made with the object API are given small integer handles once, by
+ * `handle(obj)`; commands name them by handle, so nothing is looked up by
+ * name per command.
  *
  * Commands: a Float64Array of n commands of CMD_WORDS (4) words each:
  *
@@ -116,7 +117,7 @@ const PUNCH = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
 
 /** Anything of the object API that carries a kernel object (Vm, GmemFile, Mapping). */
 export interface HandleSource {
-  /** A system-design fd (SPEC §2.3) is accepted by the type and refused with EINVAL: the typed tier has no system ops. */
+  /** A system-design gmem fd (SPEC §2.3) is a gmem file handle here: allocate, punch and stats through it. */
   readonly obj: VmObj | GmemFileObj | HostMap | SystemGmemObj;
 }
 
@@ -124,7 +125,7 @@ export interface HandleSource {
 const DONE = -1;
 
 export class TypedBatch {
-  private readonly objs: Array<VmObj | GmemFileObj | HostMap> = [];
+  private readonly objs: Array<VmObj | GmemFileObj | SystemGmemObj | HostMap> = [];
   private readonly ids = new Map<object, number>();
   /** The typed command behind each command of the core's current batch, or -1. */
   private readonly slotCmd = new Int32Array(A.CMD_CAPACITY).fill(-1);
@@ -145,8 +146,7 @@ export class TypedBatch {
   /** The integer handle of a VM, gmem file or mapping of this simulator (the same one each time). */
   handle(x: HandleSource): number {
     const obj = x?.obj;
-    if (obj instanceof SystemGmemObj) throw new GmemError("handle", "EINVAL", "a system-design gmem fd has no typed-tier handle (use apply() or the object API)");
-    if (!(obj instanceof VmObj || obj instanceof GmemFileObj || obj instanceof HostMap)) throw new GmemError("handle", "EINVAL", "expected a Vm, GmemFile or Mapping of the object API");
+    if (!(obj instanceof VmObj || obj instanceof GmemFileObj || obj instanceof SystemGmemObj || obj instanceof HostMap)) throw new GmemError("handle", "EINVAL", "expected a Vm, GmemFile (or system gmem fd) or Mapping of the object API");
     let h = this.ids.get(obj);
     if (h === undefined) {
       h = this.objs.length;
@@ -250,7 +250,7 @@ export class TypedBatch {
       }
       case TYPED_ALLOCATE:
       case TYPED_PUNCH: {
-        if (!(obj instanceof GmemFileObj)) return this.malformed(i, res, `word 1: ${h} is no gmem file handle`);
+        if (!(obj instanceof GmemFileObj || obj instanceof SystemGmemObj)) return this.malformed(i, res, `word 1: ${h} is no gmem file handle`);
         if (!Number.isSafeInteger(a)) return this.malformed(i, res, `word 2: offset ${a} must be an integer of magnitude below 2^53`);
         if (!Number.isSafeInteger(b)) return this.malformed(i, res, `word 3: len ${b} must be an integer of magnitude below 2^53`);
         const r = fal.fallocate(this.host, obj, op === TYPED_PUNCH ? PUNCH : KEEP, a, b);
@@ -277,9 +277,9 @@ export class TypedBatch {
       case TYPED_STATS_FILE:
       case TYPED_STATS_HOST: {
         if (op === TYPED_STATS_VM && !(obj instanceof VmObj)) return this.malformed(i, res, `word 1: ${h} is no VM handle`);
-        if (op === TYPED_STATS_FILE && !(obj instanceof GmemFileObj)) return this.malformed(i, res, `word 1: ${h} is no gmem file handle`);
+        if (op === TYPED_STATS_FILE && !(obj instanceof GmemFileObj || obj instanceof SystemGmemObj)) return this.malformed(i, res, `word 1: ${h} is no gmem file handle`);
         // Not a hot op: the object path, its Result filled at the chunk's flush.
-        const r = op === TYPED_STATS_FILE ? gu.inodeStats(this.host, obj as GmemFileObj) : gu.stats(this.host, op === TYPED_STATS_VM ? (obj as VmObj) : undefined);
+        const r = op === TYPED_STATS_FILE ? gu.inodeStats(this.host, obj as GmemFileObj | SystemGmemObj) : gu.stats(this.host, op === TYPED_STATS_VM ? (obj as VmObj) : undefined);
         if (r.errno) return this.failed(i, res, r);
         this.slow.set(i, r);
         return DONE; // filled at a flush; written once the run has synced
