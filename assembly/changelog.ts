@@ -20,9 +20,9 @@ import { vms, Kvm } from "./kvm";
 import { maps, HostMap, findMap } from "./hostmap";
 import { Memslot, slotByGfn } from "./memslot";
 import { resize } from "./alloc";
-import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
 import { bmForEach } from "./blockmap";
-import { frameByte, frameFlags, frameCtx, gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
+import { gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
+import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitFile, emitSlots, emitMap } from "./stream";
 
 export let tracking = false;
 
@@ -32,9 +32,7 @@ let noteCap: usize = 0; // notes
 let noteLen: usize = 0;
 
 // The stream changes() writes.
-let buf: usize = 0;
-let cap: usize = 0; // doubles
-let len: usize = 0;
+const stream = changetype<StreamHead>(memory.data(offsetof<StreamHead>(), 8));
 
 export function setTracking(on: bool): void {
   tracking = on;
@@ -46,13 +44,11 @@ export function resetChanges(): void {
   notes = 0;
   noteCap = 0;
   noteLen = 0;
-  buf = 0;
-  cap = 0;
-  len = 0;
+  clearStream(stream);
 }
 
 export function changesPtr(): usize {
-  return buf;
+  return stream.buf;
 }
 
 function note(tag: i32, id: i32, start: u64, end: u64): void {
@@ -182,34 +178,6 @@ export function noteCommand(c: usize): void {
   }
 }
 
-@inline function reserve(n: usize): void {
-  if (len + n > cap) {
-    let c = cap < 1024 ? <usize>1024 : cap;
-    while (c < len + n) c <<= 1;
-    buf = resize(buf, cap << 3, c << 3);
-    cap = c;
-  }
-}
-
-@inline function emit(x: f64): void {
-  store<f64>(buf + (len << 3), x);
-  len++;
-}
-
-let counted: i32 = 0;
-
-function emitPage(pgoff: u64, pfn: u32): void {
-  reserve(5);
-  emit(<f64>pgoff); emit(<f64>pfn); emit(<f64>frameByte(pfn)); emit(<f64>frameFlags(pfn)); emit(<f64>frameCtx(pfn));
-  counted++;
-}
-
-function emitSpte(gfn: u64, v: u32): void {
-  reserve(3);
-  emit(<f64>gfn); emit(<f64>(v >>> SPTE_SHIFT)); emit(<f64>(v & SPTE_BITS));
-  counted++;
-}
-
 function gone(tag: i32, id: i32): void {
   reserve(3);
   emit(CHG_GONE); emit(tag); emit(id);
@@ -219,11 +187,11 @@ function gone(tag: i32, id: i32): void {
 function emitRange(tag: i32, id: i32, root: u32, start: u64, end: u64, pages: bool): void {
   reserve(5);
   emit(tag); emit(id); emit(<f64>start); emit(<f64>end);
-  let at = len;
+  let at = mark();
   emit(0);
-  counted = 0;
+  resetEntries();
   bmForEach(root, start, end, pages ? emitPage : emitSpte);
-  store<f64>(buf + (at << 3), <f64>counted);
+  patch(at, <f64>entries);
 }
 
 function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
@@ -237,54 +205,32 @@ function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
     let p = inodes.get(id);
     if (p == 0) return gone(tag, id);
     let ino = changetype<Inode>(p);
-    let a = ino.priv;
-    reserve(6 + <usize>a.len * 2);
+    reserve(5);
     emit(CHG_INODE); emit(id); emit(<f64>ino.npages); emit(ino.kind); emit(ino.gmemFlags);
-    emit(a.len);
-    for (let i = 0; i < a.len; i++) {
-      emit(<f64>a.start(i)); emit(<f64>a.end(i));
-    }
+    emitRuns(ino.priv);
   } else if (tag == CHG_FILE) {
     let p = files.get(id);
     if (p == 0) return gone(tag, id);
-    let f = changetype<GmemFile>(p);
-    let v = f.bindings;
-    let b = f.blocked;
-    reserve(7 + <usize>v.len * 3 + <usize>b.len * 2);
-    emit(CHG_FILE); emit(id); emit(f.inode.id); emit(f.vm.id); emit(f.rights); emit(v.len);
-    for (let i = 0; i < v.len; i++) {
-      let m = changetype<Memslot>(<usize>v.get(i));
-      emit(<f64>m.pgoff); emit(<f64>m.npages); emit(m.id);
-    }
-    emit(b.len);
-    for (let i = 0; i < b.len; i++) {
-      emit(<f64>b.start(i)); emit(<f64>b.end(i));
-    }
+    emitFile(CHG_FILE, id, changetype<GmemFile>(p));
   } else if (tag == CHG_VM) {
     let p = vms.get(id);
     if (p == 0) return gone(tag, id);
     let vm = changetype<Kvm>(p);
-    let v = vm.byId;
-    reserve(4 + <usize>v.len * 7);
-    emit(CHG_VM); emit(id); emit(v.len);
-    for (let i = 0; i < v.len; i++) {
-      let m = changetype<Memslot>(<usize>v.get(i));
-      emit(m.id); emit(<f64>m.base); emit(<f64>m.npages); emit(m.flags);
-      emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
-    }
+    reserve(2);
+    emit(CHG_VM); emit(id);
+    emitSlots(vm);
+    reserve(1);
     emit(vm.ctx);
   } else if (tag == CHG_MAP) {
     let p = maps.get(id);
     if (p == 0) return gone(tag, id);
-    let m = changetype<HostMap>(p);
-    reserve(8);
-    emit(CHG_MAP); emit(id); emit(<f64>m.hva); emit(<f64>m.npages); emit(m.inode.id); emit(<f64>m.pgoff); emit(m.rights); emit(m.file);
+    emitMap(CHG_MAP, id, changetype<HostMap>(p));
   }
 }
 
 /** Write the change stream (its length in doubles is returned; read it at changesPtr()), and forget the notes. */
 export function changes(): i32 {
-  len = 0;
+  openStream(stream);
   for (let k: usize = 0; k < noteLen; k++) {
     let p = notes + (k << 5);
     emitNote(<i32>load<f64>(p), <i32>load<f64>(p, 8), <u64>load<f64>(p, 16), <u64>load<f64>(p, 24));
@@ -294,5 +240,5 @@ export function changes(): i32 {
   emit(CHG_END); emit(<f64>gmemPages); emit(<f64>anonPages); emit(nextPfn); emit(stackLen);
   // Frames detached from their inode while pinned (PIN): counted in the pages above, held by no inode.
   emit(<f64>detachedGmem); emit(<f64>detachedAnon);
-  return <i32>len;
+  return closeStream();
 }
