@@ -19,6 +19,7 @@ import { explain } from "../fuzz/check.js";
 import { guidedRun } from "../fuzz/guided.js";
 import { LIVE_PROFILE, profileByName } from "../kvm/profile.js";
 import { designByName } from "../kvm/design.js";
+import { defaultPolicyFor } from "../kvm/host.js";
 import { loadPolicy } from "../policy/load.js";
 import type { Policy } from "../policy/types.js";
 import { startPolicyCoverage, takePolicyCoverage } from "./policy-coverage.js";
@@ -87,7 +88,7 @@ export async function runShard(spec: ShardSpec, onSeed?: (seed: number, ops: num
     // Counters start at this shard (taking coverage resets them).
     await takePolicyCoverage(url);
   }
-  const name = policy?.name ?? (spec.design && spec.design !== "vm" ? "system-default" : "default");
+  const name = (policy ?? defaultPolicyFor(designByName(spec.design ?? "vm"))).name;
   const report = emptyReport(spec, name);
   const counts = new Map<string, number>();
   for (let seed = spec.seeds[0]; seed <= spec.seeds[1]; seed++) {

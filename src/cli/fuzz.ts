@@ -38,6 +38,8 @@ import { coverageText, reportText } from "../campaign/text.js";
 import { runShardInThread } from "../campaign/thread.js";
 import type { CampaignReport, ShardSpec } from "../campaign/types.js";
 import { LIVE_PROFILE } from "../kvm/profile.js";
+import { designByName } from "../kvm/design.js";
+import { defaultPolicyFor } from "../kvm/host.js";
 import { loadPolicy } from "../policy/load.js";
 import { explain, type TraceFailure } from "../fuzz/check.js";
 import { compareGuidance, medianOps } from "../fuzz/compare.js";
@@ -197,7 +199,7 @@ export async function fuzzCommand(values: FuzzOptions): Promise<number> {
   } catch (e) {
     die(`cannot load the policy: ${(e as Error).message}`);
   }
-  const policyName = policy?.name ?? (design === "vm" ? "default" : "system-default");
+  const policyName = (policy ?? defaultPolicyFor(designByName(design))).name;
   const progress = new Progress(`fuzz (seed ${seed}${design === "vm" ? "" : `, design ${design}`}, policy ${policyName}, ${guide ? "guided" : "blind"}, ${workers} worker${workers > 1 ? "s" : ""})`, budget, seconds);
   const deadline = seconds !== undefined ? Date.now() + seconds * 1000 : undefined;
   let report: ThreadReport;

@@ -14,19 +14,16 @@
  *   window and the windows it donated (first page, last page, across an edge,
  *   just outside, apart): the off-by-one flaws live there.
  *
- * Coverage is read from the checked run itself (checkTrace's onOp), with the
- * policy wrapped to record its decisions (every hook passes through, so the
- * run decides as the policy alone would); traceKeys() replays a trace on its
- * own for callers without a checked run. (An extension of gmemsim's fuzzing,
+ * Coverage is read from the checked run itself (checkWithKeys(): checkTrace's
+ * onOp), with the policy wrapped to record its decisions (every hook passes
+ * through, so the run decides as the policy alone would). (An extension of gmemsim's fuzzing,
  * not anything the kernel has.)
  */
-import { Simulator, type SimulatorOptions } from "../api/simulator.js";
-import { EngineCore } from "../core/engine.js";
 import { messageOf, type Result } from "../kvm/result.js";
-import { defaultPolicy } from "../policy/default.js";
-import { defaultSystemPolicy } from "../policy/system.js";
+import { defaultPolicyFor } from "../kvm/host.js";
+import { designByName } from "../kvm/design.js";
+import { checkTrace, type CheckOptions, type TraceFailure } from "./check.js";
 import type { BindRequest, Decision, FallocateRequest, FileView, LinkRequest, MigrateRequest, Policy, VmBindRequest } from "../policy/types.js";
-import { Replayer } from "../trace/replay.js";
 
 type Range = readonly [number, number];
 
@@ -120,29 +117,23 @@ export function recordingPolicy(policy: Policy, sink: string[]): Policy {
   return p;
 }
 
-/** One engine for coverage replays, reset between traces (as the checker does for its own). */
-let pooled: EngineCore | null = null;
-function freshEngine(): EngineCore {
-  if (pooled && pooled.reset()) return pooled;
-  return (pooled = new EngineCore());
+/**
+ * A checked run of one trace (checkTrace) that also reads the coverage keys
+ * of its ops, in op order (with repeats; up to the failing op, where the run
+ * stops), its policy wrapped to record each decision. `succeeded`, if given,
+ * receives each op that returned 0 (mutation aims at what worked).
+ */
+export function checkWithKeys(trace: ReadonlyArray<Record<string, unknown>>, o: CheckOptions = {}, succeeded?: WeakSet<object>): { failure: TraceFailure | null; keys: string[] } {
+  const sink: string[] = [];
+  const keys: string[] = [];
+  const policy = recordingPolicy(o.policy ?? defaultPolicyFor(designByName(o.design ?? "vm")), sink);
+  const failure = checkTrace(trace as Array<Record<string, unknown>>, { ...o, policy, onOp: (_k, op, result) => keys.push(opKey(op, result, sink, succeeded)) });
+  return { failure, keys };
 }
 
-/**
- * The coverage keys one trace reaches, in op order (with repeats). `succeeded`,
- * if given, receives each op that returned 0 (mutation aims at what worked).
- */
-export function traceKeys(trace: ReadonlyArray<Record<string, unknown>>, o: { kernel?: string; policy?: Policy; design?: string } = {}, succeeded?: WeakSet<object>): string[] {
-  const sink: string[] = [];
-  const design = o.design as SimulatorOptions["design"];
-  const sim = new Simulator({ core: freshEngine(), kernel: o.kernel, design, policy: recordingPolicy(o.policy ?? (design && design !== "vm" ? defaultSystemPolicy : defaultPolicy), sink) });
-  const re = new Replayer(sim.host);
-  const keys: string[] = [];
-  for (let k = 0; k < trace.length; k++) {
-    const r = re.op(trace[k] as never, k + 1);
-    sim.host.sync();
-    keys.push(opKey(trace[k], r.result, sink, succeeded));
-  }
-  return keys;
+/** The coverage keys one trace reaches (checkWithKeys()'s). */
+export function traceKeys(trace: ReadonlyArray<Record<string, unknown>>, o: CheckOptions = {}, succeeded?: WeakSet<object>): string[] {
+  return checkWithKeys(trace, o, succeeded).keys;
 }
 
 /**

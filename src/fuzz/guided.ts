@@ -15,9 +15,7 @@ import type { Policy } from "../policy/types.js";
 import { systemTraceArbitrary, traceArbitrary } from "./arbitraries.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 import { Corpus } from "./corpus.js";
-import { Coverage, opKey, recordingPolicy } from "./coverage.js";
-import { defaultPolicy } from "../policy/default.js";
-import { defaultSystemPolicy } from "../policy/system.js";
+import { checkWithKeys, Coverage } from "./coverage.js";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { mutate, rng, type Trace } from "./mutate.js";
 import { dropOps } from "./run.js";
@@ -66,10 +64,6 @@ export function guidedRun(o: GuidedOptions): GuidedReport {
   const counting = guide || (o.coverage ?? true);
   const opts = { kernel: o.kernel, policy: o.policy, design: o.design };
   const fresh = freshFor(o.design, o.kernel);
-  // Coverage is read from the checked run itself: its policy records each decision (and decides as the policy would).
-  const sink: string[] = [];
-  const recorded = { ...opts, policy: recordingPolicy(o.policy ?? (o.design && o.design !== "vm" ? defaultSystemPolicy : defaultPolicy), sink) };
-  let keys: string[] = [];
   const coverage = new Coverage();
   const corpus = new Corpus();
   // Mutation choices have their own stream, apart from the generator's seeds.
@@ -88,9 +82,8 @@ export function guidedRun(o: GuidedOptions): GuidedReport {
       if (mutant) mutants++;
       ops += trace.length;
       traces++;
-      keys = [];
-      sink.length = 0;
-      const f = counting ? checkTrace(trace, { ...recorded, onOp: (_k, op, result) => keys.push(opKey(op, result, sink, succeeded)) }) : checkTrace(trace, opts);
+      // Coverage is read from the checked run itself (no second replay).
+      const { failure: f, keys } = counting ? checkWithKeys(trace, opts, succeeded) : { failure: checkTrace(trace, opts), keys: [] };
       if (f) {
         // Its keys are those of the ops up to the failing one (the run stopped there).
         if (counting) coverage.add(keys);

@@ -65,6 +65,11 @@ export const DEFAULT_FRAME_LIMIT = 2 ** 26;
 /** What an allocation past the host's frame limit answers (kvm_gmem_allocate() and shmem both say ENOMEM when memory runs out). */
 export const outOfFrames = (h: Host): Result => fail("ENOMEM", `the host would hold more than its limit of ${h.frameLimit} frames`);
 
+/** The policy a host of this design runs when given none. */
+export function defaultPolicyFor(design: Design): Policy {
+  return design.system ? defaultSystemPolicy : defaultPolicy;
+}
+
 export interface HostOptions {
   /** Frames the host may hold at once; past it, allocations fail with ENOMEM (default DEFAULT_FRAME_LIMIT). */
   frameLimit?: number;
@@ -117,7 +122,7 @@ export class Host {
     this.frameLimit = options.frameLimit ?? DEFAULT_FRAME_LIMIT;
     this.profile = options.profile ?? DEFAULT_PROFILE;
     this.design = options.design ?? DESIGNS.vm;
-    this.policy = options.policy ?? (this.design.system ? defaultSystemPolicy : defaultPolicy);
+    this.policy = options.policy ?? defaultPolicyFor(this.design);
     core.onFlush = (n) => this.drain(n);
   }
 
