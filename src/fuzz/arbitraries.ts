@@ -5,6 +5,7 @@
  * reach the error paths. Exported for users' own property tests.
  */
 import fc from "fast-check";
+import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { Simulator } from "../api/simulator.js";
 
 export const VM_NAMES = ["v0", "v1", "v2"];
@@ -599,4 +600,14 @@ export function systemSetupFor(swProtected: boolean): fc.Arbitrary<Array<Record<
 export function systemTraceArbitrary(opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName | SystemOpName, number>>; swProtected?: boolean } = {}) {
   const body = fc.array(systemOpArbitrary(opts.weights), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
   return fc.tuple(systemSetupFor(opts.swProtected ?? false), body).map(([setup, ops]) => [...setup, ...ops]);
+}
+
+/**
+ * The traces a fuzzing run of this design and kernel profile draws: the
+ * system design's own, or the vm design's (with `sequences` where the run
+ * asks for them); sw_protected VMs in the setup where the profile has them.
+ */
+export function runTraceArbitrary(design: string | undefined, kernel: string | undefined, sequences?: Partial<Record<SequenceName, number>>) {
+  const swProtected = profileByName(kernel ?? DEFAULT_PROFILE.name).swProtected;
+  return design && design !== "vm" ? systemTraceArbitrary({ maxLength: 60, swProtected }) : traceArbitrary({ maxLength: 60, sequences, swProtected });
 }

@@ -11,25 +11,14 @@
  * and options: same run (no clock decides anything but a deadline).
  */
 import fc from "fast-check";
-import type { Policy } from "../policy/types.js";
-import { systemTraceArbitrary, traceArbitrary } from "./arbitraries.js";
+import { runTraceArbitrary } from "./arbitraries.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 import { Corpus } from "./corpus.js";
 import { checkWithKeys, Coverage } from "./coverage.js";
-import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { mutate, rng, type Trace } from "./mutate.js";
-import { dropOps } from "./run.js";
+import { dropOps, type RunOptions } from "./run.js";
 
-export interface GuidedOptions {
-  seed: number;
-  /** Stop after this many checked ops (at trace boundaries). */
-  ops: number;
-  /** Or at this time (performance.now() ms), whichever comes first. */
-  deadline?: number;
-  kernel?: string;
-  policy?: Policy;
-  /** The design (SPEC §2.3): "vm" (default), or "system" / "system+implicit" with traces of its own ops. */
-  design?: string;
+export interface GuidedOptions extends Omit<RunOptions, "onProgress"> {
   /** Mutate corpus traces as well as generating fresh ones (default true). */
   guide?: boolean;
   /** Count semantic coverage (default true; guidance needs it). */
@@ -55,15 +44,12 @@ const CHUNK = 64;
  */
 const MUTANTS = 0.7;
 /** Fresh traces as long as the blind generator's: the vm design's, or the system design's (with sw_protected VMs where the profile has them). */
-const FRESH = traceArbitrary({ maxLength: 60 });
-const freshFor = (design: string | undefined, kernel: string | undefined) =>
-  design && design !== "vm" ? systemTraceArbitrary({ maxLength: 60, swProtected: profileByName(kernel ?? DEFAULT_PROFILE.name).swProtected }) : FRESH;
 
 export function guidedRun(o: GuidedOptions): GuidedReport {
   const guide = o.guide ?? true;
   const counting = guide || (o.coverage ?? true);
   const opts = { kernel: o.kernel, policy: o.policy, design: o.design };
-  const fresh = freshFor(o.design, o.kernel);
+  const fresh = runTraceArbitrary(o.design, o.kernel);
   const coverage = new Coverage();
   const corpus = new Corpus();
   // Mutation choices have their own stream, apart from the generator's seeds.

@@ -6,8 +6,7 @@
  */
 import fc from "fast-check";
 import type { Policy } from "../policy/types.js";
-import { DEFAULT_SEQUENCE_WEIGHTS, systemTraceArbitrary, traceArbitrary } from "./arbitraries.js";
-import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
+import { DEFAULT_SEQUENCE_WEIGHTS, runTraceArbitrary } from "./arbitraries.js";
 import { checkTrace, type TraceFailure } from "./check.js";
 
 export interface RunOptions {
@@ -35,12 +34,7 @@ export function fuzzRun(o: RunOptions): RunReport {
   let ops = 0;
   let traces = 0;
   const opts = { kernel: o.kernel, policy: o.policy, design: o.design };
-  // A profile that can create sw_protected VMs gets them in the setup too.
-  const swProtected = profileByName(o.kernel ?? DEFAULT_PROFILE.name).swProtected;
-  const arb =
-    o.design && o.design !== "vm"
-      ? systemTraceArbitrary({ maxLength: 60, swProtected })
-      : traceArbitrary({ maxLength: 60, sequences: DEFAULT_SEQUENCE_WEIGHTS, swProtected });
+  const arb = runTraceArbitrary(o.design, o.kernel, DEFAULT_SEQUENCE_WEIGHTS);
   for (let chunk = 0; ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline); chunk++) {
     let failedLength = 0;
     const result = fc.check(
