@@ -167,28 +167,18 @@ function runApply(sim: Simulator, ops: object[], n: number): number {
   return sum;
 }
 
-function runHandles(w: World, s: Stream, n: number): number {
+/** The handles: guest accesses through vm.access (rw false) or vm.read / vm.write (rw true, no options object). */
+function runHandles(w: World, s: Stream, n: number, rw = false): number {
   let sum = 0;
   for (let k = 0; k < n; k++) {
     const kind = s.kind[k];
     const off = s.page[k] * 4096;
-    if (kind === OP_READ) sum += w.vms[s.vm[k]].access(off, "read").value as number;
-    else if (kind === OP_WRITE) w.vms[s.vm[k]].access(off, "write", { value: s.value[k] });
-    else if (kind === OP_ALLOCATE) w.files[s.vm[k]].allocate(off, 4096);
-    else w.files[s.vm[k]].punchHole(off, 4096);
-  }
-  return sum;
-}
-
-/** The same through vm.read and vm.write (no options object). */
-function runReadWrite(w: World, s: Stream, n: number): number {
-  let sum = 0;
-  for (let k = 0; k < n; k++) {
-    const kind = s.kind[k];
-    const off = s.page[k] * 4096;
-    if (kind === OP_READ) sum += w.vms[s.vm[k]].read(off).value as number;
-    else if (kind === OP_WRITE) w.vms[s.vm[k]].write(off, s.value[k]);
-    else if (kind === OP_ALLOCATE) w.files[s.vm[k]].allocate(off, 4096);
+    const vm = w.vms[s.vm[k]];
+    if (kind === OP_READ) sum += (rw ? vm.read(off) : vm.access(off, "read")).value as number;
+    else if (kind === OP_WRITE) {
+      if (rw) vm.write(off, s.value[k]);
+      else vm.access(off, "write", { value: s.value[k] });
+    } else if (kind === OP_ALLOCATE) w.files[s.vm[k]].allocate(off, 4096);
     else w.files[s.vm[k]].punchHole(off, 4096);
   }
   return sum;
@@ -445,7 +435,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     const w3 = world();
     agree("handles", { readSum: runHandles(w3, stream, n), counters: simCounters(w3) });
     const w4 = world();
-    agree("handles (read/write)", { readSum: runReadWrite(w4, stream, n), counters: simCounters(w4) });
+    agree("handles (read/write)", { readSum: runHandles(w4, stream, n, true), counters: simCounters(w4) });
   }
 
   const best = new Map<string, number>();
@@ -467,7 +457,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
         keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig!, m)));
       }
       { const w = world(); keep(`handles${tag}`, timeIt(() => runHandles(w, stream, m))); }
-      { const w = world(); keep(`rw${tag}`, timeIt(() => runReadWrite(w, stream, m))); }
+      { const w = world(); keep(`rw${tag}`, timeIt(() => runHandles(w, stream, m, true))); }
     }
     {
       const core = new EngineCore();
