@@ -13,7 +13,7 @@ import type { Core } from "../core/core.js";
 import { DEFAULT_FRAME_LIMIT, Host } from "../kvm/host.js";
 import { policyReentry } from "../kvm/ask.js";
 import type { Policy } from "../policy/types.js";
-import { profileByName, type KernelProfile } from "../kvm/profile.js";
+import { DEFAULT_PROFILE, profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
 import type { GmemFile as GmemFileObj, HostMap, Memfd as MemfdObj, SystemGmem as SystemGmemObj, Vm as VmObj } from "../kvm/objects.js";
 import * as sy from "../kvm/ops/system.js";
@@ -129,7 +129,7 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
   let profile: KernelProfile;
   if (opts.kernel === undefined || typeof opts.kernel === "string") {
     try {
-      profile = profileByName((opts.kernel as string | undefined) ?? "6.18");
+      profile = profileByName((opts.kernel as string | undefined) ?? DEFAULT_PROFILE.name);
     } catch (e) {
       throw new TraceError(`kernel: ${(e as Error).message}`);
     }

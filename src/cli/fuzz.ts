@@ -372,12 +372,12 @@ async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: s
   mkdirSync(o.out, { recursive: true });
   const file = join(o.out, `kernel-fuzz-${o.seed}.jsonl`);
   const header = [
-    `gmemsim fuzz --against kernel --seed ${o.seed}${o.kernel === "6.18" ? "" : ` --kernel ${o.kernel}`}: trace ${f.traceIndex} of the campaign (${f.originalLength} ops) diverged; fast-check shrank it to these ${f.trace.length} ops in ${f.shrinkSeconds.toFixed(1)} s.`,
+    `gmemsim fuzz --against kernel --seed ${o.seed}${o.kernel === LIVE_PROFILE ? "" : ` --kernel ${o.kernel}`}: trace ${f.traceIndex} of the campaign (${f.originalLength} ops) diverged; fast-check shrank it to these ${f.trace.length} ops in ${f.shrinkSeconds.toFixed(1)} s.`,
     paragraph,
     `Each op up to the divergent one carries the kernel's answer as its expect.`,
   ];
   writeFileSync(file, divergenceFile(f.comparison, f.trace, header));
-  const k = o.kernel === "6.18" ? "" : ` --kernel ${o.kernel}`;
+  const k = o.kernel === LIVE_PROFILE ? "" : ` --kernel ${o.kernel}`;
   console.log(`fuzz --against kernel: DIVERGENCE (seed ${o.seed}, after ${fmt(report.ops)} ops). Shrunk to ${f.trace.length} ops, written to ${file}.`);
   console.log(paragraph);
   console.log(`Replay it with: gmemsim replay ${file} --check${k} (the simulator), and gmemsim kernel ${file} (the kernel).`);

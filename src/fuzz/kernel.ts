@@ -20,6 +20,7 @@ import { runOnKernel, type KernelResult } from "../oracle/driver.js";
 import type { ResultLine } from "../trace/replay.js";
 import { kernelTraceArbitrary } from "./arbitraries.js";
 import { stringifyJson } from "../trace/json.js";
+import { LIVE_PROFILE } from "../kvm/profile.js";
 
 export type TraceOp = Record<string, unknown>;
 
@@ -94,7 +95,7 @@ export class OracleRunError extends Error {
 }
 
 /** Runs one trace on the simulator (wasm engine, the given profile) and on the live kernel, and compares them. */
-export async function compareWithKernel(trace: TraceOp[], kernelProfile = "6.18"): Promise<KernelComparison> {
+export async function compareWithKernel(trace: TraceOp[], kernelProfile = LIVE_PROFILE): Promise<KernelComparison> {
   let kernelResults: KernelResult[];
   try {
     kernelResults = await runOnKernel(traceText(trace));
@@ -122,7 +123,7 @@ export function divergenceSignature(d: KernelDivergence): string {
  * shrinking, which cannot drop below the arbitrary's minimum length or rename
  * objects.
  */
-export async function minimizeTrace(trace: TraceOp[], signature: string, kernelProfile = "6.18", deadline = Infinity): Promise<{ trace: TraceOp[]; cmp: KernelComparison } | null> {
+export async function minimizeTrace(trace: TraceOp[], signature: string, kernelProfile = LIVE_PROFILE, deadline = Infinity): Promise<{ trace: TraceOp[]; cmp: KernelComparison } | null> {
   let best = null as { trace: TraceOp[]; cmp: KernelComparison } | null;
   const test = async (t: TraceOp[]) => {
     const cmp = await compareWithKernel(t, kernelProfile);
@@ -154,7 +155,7 @@ export async function minimizeTrace(trace: TraceOp[], signature: string, kernelP
 const show = (r: unknown) => (r === undefined ? "no result line at all" : stringifyJson(r));
 
 /** One paragraph: which op diverged and what each side answered. */
-export function explainDivergence(d: KernelDivergence, kernelProfile = "6.18"): string {
+export function explainDivergence(d: KernelDivergence, kernelProfile = LIVE_PROFILE): string {
   return (
     `Op ${d.index} of the trace (${String(d.op.op)}: ${stringifyJson(d.op)}) gives different results: ` +
     `the simulator (wasm engine, profile ${kernelProfile}) answers ${show(d.simulator)}, ` +
@@ -266,7 +267,7 @@ function generate(arb: fc.Arbitrary<TraceOp[]>, seed: number, budget: number, mi
 
 /** A campaign: random kernel-safe traces on both sides until a divergence (shrunk) or the op budget is spent. */
 export async function runKernelFuzz(opts: KernelFuzzOptions): Promise<KernelFuzzReport> {
-  const profile = opts.kernel ?? "6.18";
+  const profile = opts.kernel ?? LIVE_PROFILE;
   const maxLength = opts.maxLength ?? 40;
   const minLength = 8;
   const arb = kernelTraceArbitrary({ minLength, maxLength });
