@@ -18,7 +18,7 @@ import { inodes, Inode } from "./inode";
 import { files, GmemFile } from "./file";
 import { vms, Kvm } from "./kvm";
 import { maps, HostMap, findMap } from "./hostmap";
-import { Memslot, slotByGfn } from "./memslot";
+import { Memslot, slotByGfn, slotById } from "./memslot";
 import { resize } from "./alloc";
 import { bmForEach } from "./blockmap";
 import { gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
@@ -88,11 +88,8 @@ function noteHostPage(hva: u64): void {
 function noteSlotFile(vmId: i32, slotId: i32): void {
   let p = vms.get(vmId);
   if (p == 0) return;
-  let v = changetype<Kvm>(p).byId;
-  for (let i = 0; i < v.len; i++) {
-    let m = changetype<Memslot>(<usize>v.get(i));
-    if (m.id == slotId && m.file >= 0) note(CHG_FILE, m.file, 0, 0);
-  }
+  let m = slotById(changetype<Kvm>(p), slotId);
+  if (m.file >= 0) note(CHG_FILE, m.file, 0, 0);
 }
 
 /** Before command c runs: note what it may change (core-abi.ts lists it). */

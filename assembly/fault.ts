@@ -110,8 +110,9 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
     }
     if (priv && !(fl & PG_PRIVATE)) {
       // Preparation (kvm_gmem_prepare_folio()): once per page, under the faulting
-      // VM's context; a page that becomes private leaves every other mapping.
-      invalidate(f.inode, pgoff, pgoff + 1);
+      // VM's context; a page that becomes private leaves every other mapping
+      // (a foreign page just zeroed has left them already).
+      if (!moved) invalidate(f.inode, pgoff, pgoff + 1);
       setFrameFlags(pfn, fl | PG_PRIVATE);
       setFrameCtx(pfn, vm.ctx);
       moved = true;

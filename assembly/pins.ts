@@ -12,7 +12,7 @@ import { Table } from "./vec";
 import { alloc, free } from "./alloc";
 import { findMap } from "./hostmap";
 import { fileBlocks } from "./file";
-import { faultPage, pagesRef } from "./inode";
+import { faultPage, hostFaultable, pagesRef } from "./inode";
 import { bmGet } from "./blockmap";
 import { frameFlags, pinFrame, unpinFrame } from "./frames";
 
@@ -34,7 +34,7 @@ export function pin(r: usize, id: i32, hva: u64, npages: u64): void {
   for (let k: u64 = 0; k < npages; k++) {
     let pgoff = map.pgoff + (hva + k - map.hva);
     // Past EOF, a private page (kvm_gmem_fault_user_mapping()'s SIGBUS), a donated window: the fault fails.
-    if (pgoff >= ino.npages || ino.priv.has(pgoff) || fileBlocks(map.file, pgoff)) return put(r, RES_EFAULT);
+    if (pgoff >= ino.npages || !hostFaultable(ino, pgoff) || fileBlocks(map.file, pgoff)) return put(r, RES_EFAULT);
     let pfn = bmGet(pagesRef(ino), pgoff);
     if (pfn != 0 && (frameFlags(pfn) & PG_HWPOISON)) return put(r, RES_EFAULT);
   }

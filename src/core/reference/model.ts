@@ -316,6 +316,7 @@ export class RefModel {
       pfn = this.faultIn(inode, pgoff);
       const frame = this.s.frames.get(pfn)!;
       // 3b. A page prepared under another context: the file's foreign mode decides.
+      let zeroed = false;
       if (frame.flags & A.PG_PRIVATE && frame.ctx !== vm.ctx) {
         if (file.foreign === A.FOREIGN_REFUSE) return exit(A.RES_MEMFAULT_EACCES, memflag);
         if (file.foreign === A.FOREIGN_ZERO) {
@@ -323,10 +324,12 @@ export class RefModel {
           frame.byte = 0;
           frame.flags &= ~A.PG_PRIVATE;
           frame.ctx = 0;
+          zeroed = true;
         }
       }
       if (priv && !(frame.flags & A.PG_PRIVATE)) {
-        this.invalidate(file.inode, pgoff, pgoff + 1);
+        // A foreign page just zeroed has left every mapping already.
+        if (!zeroed) this.invalidate(file.inode, pgoff, pgoff + 1);
         frame.flags |= A.PG_PRIVATE;
         frame.ctx = vm.ctx;
       }
