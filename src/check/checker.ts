@@ -76,8 +76,8 @@ export class Checker {
       checkSpteSecurity(st, this.history, vm, e, sec);
       if (inPlace) checkSpteInPlace(st, vm, e, inv);
     }
-    // In-place conversion: an inode whose attribute runs changed is checked through every binding of it.
-    if (inPlace && t.inodes.size) for (const e of this.throughInodes(t.inodes)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
+    // In-place conversion: an inode whose attribute runs changed is checked through every binding of it (a conversion zaps through all of them).
+    if (inPlace && t.attrs.size) for (const e of this.throughInodes(t.attrs)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
     if (t.files.size || t.vms.size) {
       const files = new Set<number>(t.files);
       for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);

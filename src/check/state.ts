@@ -21,6 +21,8 @@ export interface Touched {
   pfns: Set<number>;
   /** VMs, files, inodes and maps created, changed or gone. */
   vms: Set<number>;
+  /** Inodes whose PRIVATE runs changed (profile next's conversions). */
+  attrs: Set<number>;
   files: Set<number>;
   inodes: Set<number>;
   /** Maps made or gone, with their records (as they were, for those gone). */
@@ -29,7 +31,7 @@ export interface Touched {
   doubled: CPage[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Set(), files: new Set(), inodes: new Set(), maps: new Map(), doubled: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Set(), attrs: new Set(), files: new Set(), inodes: new Set(), maps: new Map(), doubled: [] });
 
 export class CoreState {
   readonly inodes = new Map<number, CInode>();
@@ -176,6 +178,7 @@ export class CoreState {
     if (t.sptes.size) t.sptes.clear();
     if (t.pfns.size) t.pfns.clear();
     if (t.vms.size) t.vms.clear();
+    if (t.attrs.size) t.attrs.clear();
     if (t.files.size) t.files.clear();
     if (t.inodes.size) t.inodes.clear();
     if (t.maps.size) t.maps.clear();
@@ -203,6 +206,8 @@ export class CoreState {
         // Its PRIVATE runs (profile next's conversions change them): kept as full snapshots keep them.
         const runs: Array<[number, number]> = [];
         for (let k = 0; k < n; k++, i += 2) runs.push([s[i], s[i + 1]]);
+        const before = this.attrs.get(id) ?? [];
+        if (runs.length !== before.length || runs.some(([a, b], k) => a !== before[k][0] || b !== before[k][1])) t.attrs.add(id);
         if (runs.length) this.attrs.set(id, runs);
         else this.attrs.delete(id);
         t.inodes.add(id);
