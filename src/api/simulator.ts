@@ -240,45 +240,54 @@ export class Simulator {
    * "i" counts this simulator's ops from 0 across calls, as one long trace.
    */
   apply(ops: ReadonlyArray<object | string> | string): ResultLine[] {
-    const recs: LineRecord[] = [];
     const rp = this.replayer;
+    // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
+    // Whether this call is one is fixed for its whole length (a policy's own calls end before it returns).
+    const reentry = policyReentry(this.host) !== null;
     if (typeof ops === "string") {
+      const recs: LineRecord[] = [];
       const lines = ops.split("\n");
       for (let n = 0; n < lines.length; n++) {
         const rec = rp.line(lines[n], n + 1);
         if (rec) recs.push(rec);
       }
-    } else if (Array.isArray(ops)) {
-      // Indexed, so that holes are visited too: every element gets its result.
-      let objects = true;
-      for (let n = 0; n < ops.length && objects; n++) objects = typeof ops[n] !== "string";
-      if (objects) {
-        // Objects only (the common batch): every op has its line; the hot ones fill theirs directly.
-        const out: Array<ResultLine | LineRecord> = new Array(ops.length);
-        let records = false;
-        for (let n = 0; n < ops.length; n++) {
-          const line = rp.hotLine(ops[n], n + 1);
-          if (line) out[n] = line;
-          else {
-            out[n] = rp.op(ops[n] as object, n + 1);
-            records = true;
-          }
+      if (!reentry) this.host.sync();
+      const out: ResultLine[] = new Array(recs.length);
+      for (let k = 0; k < recs.length; k++) out[k] = resultLine(recs[k]);
+      return out;
+    }
+    if (!Array.isArray(ops)) {
+      const rec = rp.op(ops as never, 1);
+      if (!reentry) this.host.sync();
+      return [resultLine(rec)];
+    }
+    // One pass, indexed so that holes are visited too: every object gets its line, a string its line unless it is
+    // blank or a # comment. The hot ops fill their result lines directly; every other op leaves a record, made a
+    // result line once the host has synced.
+    const out: Array<ResultLine | LineRecord> = new Array(ops.length);
+    let k = 0;
+    let records = false;
+    for (let n = 0; n < ops.length; n++) {
+      const op = ops[n];
+      if (typeof op === "string") {
+        const rec = rp.line(op, n + 1);
+        if (rec) {
+          out[k++] = rec;
+          records = true;
         }
-        if (!policyReentry(this.host)) this.host.sync();
-        if (records) for (let n = 0; n < out.length; n++) if ("lineNo" in out[n]) out[n] = resultLine(out[n] as LineRecord);
-        return out as ResultLine[];
+        continue;
       }
-      for (let n = 0; n < ops.length; n++) {
-        const op = ops[n];
-        const rec = typeof op === "string" ? rp.line(op, n + 1) : rp.op(op, n + 1);
-        if (rec) recs.push(rec);
+      const line = reentry ? null : rp.hotLine(op, n + 1);
+      if (line) out[k++] = line;
+      else {
+        out[k++] = rp.op(op as object, n + 1);
+        records = true;
       }
-    } else recs.push(rp.op(ops as never, 1));
-    // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
-    if (!policyReentry(this.host)) this.host.sync();
-    const out: ResultLine[] = new Array(recs.length);
-    for (let k = 0; k < recs.length; k++) out[k] = resultLine(recs[k]);
-    return out;
+    }
+    if (k < out.length) out.length = k;
+    if (!reentry) this.host.sync();
+    if (records) for (let n = 0; n < k; n++) if ("lineNo" in out[n]) out[n] = resultLine(out[n] as LineRecord);
+    return out as ResultLine[];
   }
 
   /** The core's whole state, as the snapshot stream of core-abi.ts. */

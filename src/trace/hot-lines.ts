@@ -106,10 +106,29 @@ export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "falloc
 
 const isSafeCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
-/** Only these own keys (inherited ones never count, and an unknown one sends the op to the full reader). */
-function onlyKeys(obj: Record<string, unknown>, a: string, b: string, c: string, d: string, e: string): boolean {
-  for (const k in obj) if ((k !== a && k !== b && k !== c && k !== d && k !== e) || !Object.hasOwn(obj, k)) return false;
+/**
+ * Whether every key for-in visits is one of these: no field the op does not
+ * take. Only the names are compared (each an internalized string: a pointer
+ * compare), with no hasOwn per key: inheritedHotField() rules out an
+ * inherited field instead, and an inherited key that is none of these (an
+ * enumerable one on Object.prototype) sends the op to the full reader, which
+ * reads only own keys.
+ */
+function keysWithin(obj: Record<string, unknown>, a: string, b: string, c: string, d: string, e: string): boolean {
+  for (const k in obj) if (k !== a && k !== b && k !== c && k !== d && k !== e) return false;
   return true;
+}
+
+/**
+ * Whether a hot op's field name can be read off Object.prototype (the one
+ * prototype besides null that isRecord() lets through): then obj.gpa need not
+ * be an own field, and the op takes the full reader. Asked after the fields
+ * were read (an API caller's getter could have changed it), with constant keys
+ * (a few ns).
+ */
+function inheritedHotField(): boolean {
+  const p = Object.prototype;
+  return "op" in p || "vm" in p || "gpa" in p || "access" in p || "value" in p || "fd" in p || "mode" in p || "offset" in p || "len" in p;
 }
 
 /**
@@ -127,7 +146,7 @@ export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>,
     const value = obj.value;
     if (typeof name !== "string" || !isSafeCount(gpa) || (access !== "read" && access !== "write" && access !== "exec")) return null;
     if (value === undefined ? access === "write" : !(isSafeCount(value) && value <= 255)) return null;
-    if (!onlyKeys(obj, "op", "vm", "gpa", "access", "value")) return null;
+    if (!keysWithin(obj, "op", "vm", "gpa", "access", "value") || inheritedHotField()) return null;
     const vm = names.peek(name);
     if (!(vm instanceof Vm)) return null;
     return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? (value as number) : 0, into);
@@ -138,7 +157,7 @@ export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>,
     const offset = obj.offset;
     const len = obj.len;
     if (typeof name !== "string" || !isSafeCount(mode) || mode > 0x7fffffff || !isSafeCount(offset) || !isSafeCount(len)) return null;
-    if (!onlyKeys(obj, "op", "fd", "mode", "offset", "len")) return null;
+    if (!keysWithin(obj, "op", "fd", "mode", "offset", "len") || inheritedHotField()) return null;
     const fd = names.peek(name);
     if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
     return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);

@@ -55,29 +55,29 @@ export class Replayer {
    * op() for the batch tier's hot ops (runHotOp()), straight to the result
    * line: a line made here is what the op fills, so it costs one object (no
    * line record, no copy); final once the host has synced. null, having run
-   * nothing, for any other op.
+   * nothing, for any other op. The caller has checked that no policy of this
+   * host is deciding (policyReentry()).
    */
   hotLine(obj: unknown, lineNo: number): ResultLine | null {
-    if (isRecord(obj)) {
-      const op = obj.op;
-      if ((op === "vcpu_access" || op === "fallocate") && policyReentry(this.host) === null) {
-        const i = this.count;
-        // A read's line has its value's slot from the start: a property added later costs a second allocation.
-        const line: ResultLine = obj.access === "read" ? { i, ret: 0, value: 0 } : { i, ret: 0 };
-        let result: Result | null = null;
-        try {
-          result = runHotOp(this.host, this.names, obj, line as Result);
-        } catch {
-          // op() below reads it again and says why it cannot.
-        }
-        if (result) {
-          this.count++;
-          // Anything else is a refusal, final already.
-          return result === line || result === OK ? line : resultLine({ i, lineNo, op, result });
-        }
-      }
+    if (!isRecord(obj)) return null;
+    const i = this.count;
+    let op: unknown;
+    let line: ResultLine;
+    let result: Result | null;
+    try {
+      op = obj.op;
+      if (op !== "vcpu_access" && op !== "fallocate") return null;
+      // A read's line has its value's slot from the start: a property added later costs a second allocation.
+      line = obj.access === "read" ? { i, ret: 0, value: 0 } : { i, ret: 0 };
+      result = runHotOp(this.host, this.names, obj, line as Result);
+    } catch {
+      // An API caller's getter that throws: op() reads the op again and says why it cannot.
+      return null;
     }
-    return null;
+    if (!result) return null;
+    this.count++;
+    // Anything else is a refusal, final already.
+    return result === line || result === OK ? line : resultLine({ i, lineNo, op: op as string, result });
   }
 
   /** Runs one line of the trace; null for a blank or comment line. Call host.sync() before reading results. */
