@@ -13,6 +13,8 @@ import { fail, OK, type Result } from "../result.js";
 import { fileView } from "../views.js";
 import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
+import { defaultPolicy } from "../../policy/default.js";
+import type { FallocateRequest, FileView } from "../../policy/types.js";
 
 /**
  * The design's checks, after the kernel's own: a linked file stays inside its
@@ -21,9 +23,25 @@ import { ALL_PERMS } from "../perm.js";
 function designCheck(h: Host, file: GmemFile | SystemGmem, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
-  const d = askPolicy(h, "fallocate", { file: fileView(h, file), op, range: [start, stop] });
+  const d = askPolicy(h, "fallocate", fallocateRequest(h, fileView(h, file), op, start, stop));
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
+}
+
+/**
+ * gmemsim's own policy keeps nothing of a request and writes nothing to it
+ * (ask.ts asks it directly, unfrozen): it is asked with one request object,
+ * rewritten per call, where a fallocate would otherwise make two objects for
+ * one question. Every other policy gets a fresh one (it may keep it).
+ */
+const REUSED: { file: FileView; op: "alloc" | "punch"; range: [number, number] } = { file: null as never, op: "alloc", range: [0, 0] };
+function fallocateRequest(h: Host, file: FileView, op: "alloc" | "punch", start: number, stop: number): FallocateRequest {
+  if (h.policy !== defaultPolicy) return { file, op, range: [start, stop] };
+  REUSED.file = file;
+  REUSED.op = op;
+  REUSED.range[0] = start;
+  REUSED.range[1] = stop;
+  return REUSED;
 }
 
 /** vfs_fallocate()'s mode rules: unknown bits, and the combinations it refuses. */
