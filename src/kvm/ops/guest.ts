@@ -13,7 +13,8 @@ import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
 
 export type Access = "read" | "write" | "exec";
-const ACCESS = { read: A.ACCESS_READ, write: A.ACCESS_WRITE, exec: A.ACCESS_EXEC } as const;
+/** An access's core code (A.ACCESS_*): compares, where a keyed load of a table would be a lookup by string. */
+const accessCode = (access: Access): number => (access === "read" ? A.ACCESS_READ : access === "write" ? A.ACCESS_WRITE : A.ACCESS_EXEC);
 
 function isPrivateGfn(vm: Vm, gfn: number): boolean {
   const r = vm.privateRanges;
@@ -170,7 +171,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
   checkPrivate(h, vm, gfn, priv);
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
-  h.fillLater(queueVcpuAccess(h, vm!, gfn, ACCESS[access], value), access === "read" ? fillRead : fillOther, r, gpa);
+  h.fillLater(queueVcpuAccess(h, vm!, gfn, accessCode(access), value), access === "read" ? fillRead : fillOther, r, gpa);
   return r;
 }
 
@@ -183,7 +184,7 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   checkPrivate(h, vm, gfn, priv);
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
-  const index = queueVcpuAccess(h, vm!, gfn, ACCESS[access], value);
+  const index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value);
   h.sync();
   // A read's result has its value's slot from the start (a property added later costs another allocation).
   const r: Result = access === "read" ? { ret: 0, value: 0 } : { ret: 0 };
