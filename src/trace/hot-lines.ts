@@ -19,22 +19,24 @@ import type { Names } from "./names.js";
 const ACCESS_HEAD = '{"op":"vcpu_access","vm":"';
 const FALLOCATE_HEAD = '{"op":"fallocate","fd":"';
 
-/** The op the line names, if it is one of the hot ones (a cheap look before the line is scanned). */
-export function hotOp(text: string): "vcpu_access" | "fallocate" | null {
-  if (text.startsWith(ACCESS_HEAD)) return "vcpu_access";
-  if (text.startsWith(FALLOCATE_HEAD)) return "fallocate";
+/** The op of the line at [start, end) of text, if it is one of the hot ones (a cheap look before the line is scanned). */
+export function hotOp(text: string, start = 0): "vcpu_access" | "fallocate" | null {
+  if (text.startsWith(ACCESS_HEAD, start)) return "vcpu_access";
+  if (text.startsWith(FALLOCATE_HEAD, start)) return "fallocate";
   return null;
 }
 
 /**
- * A scanner over one line, with its cursor kept here: a hot line is read
- * with no allocation but its name. Each reader returns a failure value (false,
- * -1, null) at anything it does not expect.
+ * A scanner over one line, [at, end) of a text that may hold many (a trace
+ * read whole is scanned in place, with no string per line), its cursor kept
+ * here: a hot line is read with no allocation. Each reader returns a failure
+ * value (false, -1, null) at anything it does not expect.
  */
 let line = "";
 let at = 0;
+let end = 0;
 
-/** The exact text s at the cursor. */
+/** The exact text s at the cursor (s holds no newline, so it cannot match past the line's end). */
 function lit(s: string): boolean {
   if (!line.startsWith(s, at)) return false;
   at += s.length;
@@ -45,7 +47,7 @@ function lit(s: string): boolean {
 function int(): number {
   const start = at;
   let v = 0;
-  while (at < line.length) {
+  while (at < end) {
     const c = line.charCodeAt(at);
     if (c < 48 || c > 57) break;
     v = v * 10 + (c - 48);
@@ -55,26 +57,48 @@ function int(): number {
   return n === 0 || n > 15 || (n > 1 && line.charCodeAt(start) === 48) ? -1 : v;
 }
 
+/**
+ * The names met lately, by a hash of their characters: a hot line's name is
+ * then the same string as the last time it was met (no string made per line,
+ * and the name table finds an identical key at once). A slot holds a copy of
+ * the name, never a slice of the trace, which it would keep alive.
+ */
+const NAME_SLOTS = 256;
+const nameSlots: string[] = new Array<string>(NAME_SLOTS).fill("");
+
 /** A name up to its closing quote (consumed), with no escape and no control character (which JSON refuses raw); null otherwise. */
 function name(): string | null {
   const start = at;
-  while (at < line.length) {
+  let h = 0;
+  while (at < end) {
     const c = line.charCodeAt(at);
-    if (c === 34) return line.slice(start, at++);
+    if (c === 34) {
+      const slot = h & (NAME_SLOTS - 1);
+      const known = nameSlots[slot];
+      const n = at++ - start;
+      if (known.length === n && line.startsWith(known, start)) return known;
+      // A flat copy: a slice of a long text would keep the whole text alive in the slot.
+      const fresh = n < 13 ? line.slice(start, start + n) : (line.slice(start, start + n) + " ").slice(0, n);
+      nameSlots[slot] = fresh;
+      return fresh;
+    }
     if (c === 92 || c < 32) return null;
+    h = (Math.imul(h, 31) + c) | 0;
     at++;
   }
   return null;
 }
 
 /**
- * Runs a hot line (already trimmed) of the op hotOp() named and returns its
- * Result, or null when the line must take the full reader (nothing has run then).
+ * Runs a hot line of the op hotOp() named, [start, stop) of text (already
+ * trimmed: no white space at either end), and returns its Result, or null
+ * when the line must take the full reader (nothing has run then).
  */
-export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "fallocate", text: string): Result | null {
+export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "fallocate", text: string, start = 0, stop = text.length): Result | null {
   line = text;
+  end = stop;
   if (op === "vcpu_access") {
-    at = ACCESS_HEAD.length;
+    at = start + ACCESS_HEAD.length;
     const vmName = name();
     if (vmName === null || !lit(',"gpa":')) return null;
     const gpa = int();
@@ -84,12 +108,12 @@ export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "falloc
     const value = lit(',"value":') ? int() : undefined;
     // A write needs its byte, and a byte is at most 255: the full reader says why otherwise.
     if (value === -1 || (value !== undefined && value > 255) || (access === "write" && value === undefined)) return null;
-    if (!lit("}") || at !== text.length) return null;
+    if (!lit("}") || at !== stop) return null;
     const vm = names.peek(vmName);
     if (!(vm instanceof Vm)) return null;
     return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? value! : 0);
   }
-  at = FALLOCATE_HEAD.length;
+  at = start + FALLOCATE_HEAD.length;
   const fdName = name();
   if (fdName === null || !lit(',"mode":')) return null;
   // mode is an int: past 2^31 - 1 it wraps, which the full reader does.
@@ -98,7 +122,7 @@ export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "falloc
   const offset = int();
   if (offset < 0 || !lit(',"len":')) return null;
   const len = int();
-  if (len < 0 || !lit("}") || at !== text.length) return null;
+  if (len < 0 || !lit("}") || at !== stop) return null;
   const fd = names.peek(fdName);
   if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
   return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);

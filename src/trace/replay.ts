@@ -82,14 +82,23 @@ export class Replayer {
 
   /** Runs one line of the trace; null for a blank or comment line. Call host.sync() before reading results. */
   line(text: string, lineNo: number): LineRecord | null {
-    const t = text.trim();
+    return this.lineAt(text, 0, text.length, lineNo);
+  }
+
+  /**
+   * line() for the line at [start, stop) of a text that may hold many: a hot
+   * line (hot-lines.ts) is read in place, any other is cut out and read whole.
+   */
+  lineAt(text: string, start: number, stop: number, lineNo: number): LineRecord | null {
+    // A hot line begins with "{" and ends with "}" (the scanner checks both): trim() would change nothing.
+    const hot = hotOp(text, start);
+    if (hot && policyReentry(this.host) === null) {
+      const result = runHotLine(this.host, this.names, hot, text, start, stop);
+      if (result) return { i: this.count++, lineNo, op: hot, result, expect: undefined };
+    }
+    const t = (start === 0 && stop === text.length ? text : text.slice(start, stop)).trim();
     if (t === "" || t.startsWith("#")) return null;
     const i = this.count++;
-    const hot = hotOp(t);
-    if (hot && policyReentry(this.host) === null) {
-      const result = runHotLine(this.host, this.names, hot, t);
-      if (result) return { i, lineNo, op: hot, result, expect: undefined };
-    }
     let parsed: Json;
     try {
       parsed = parseJson(t);
@@ -262,9 +271,9 @@ class Chunker {
     private readonly chunk: number,
   ) {}
 
-  /** Runs the next line; returns a full chunk when one is ready. */
-  line(text: string): LineRecord[] | null {
-    const rec = this.rp.line(text, ++this.lineNo);
+  /** Runs the next line, [start, stop) of text; returns a full chunk when one is ready. */
+  line(text: string, start = 0, stop = text.length): LineRecord[] | null {
+    const rec = this.rp.lineAt(text, start, stop, ++this.lineNo);
     if (rec) this.batch.push(rec);
     if (this.batch.length < this.chunk) return null;
     return this.take();
@@ -285,9 +294,13 @@ class Chunker {
  */
 export function* replayText(host: Host, text: string, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
   const c = new Chunker(host, rp, chunk);
-  for (const line of text.split("\n")) {
-    const full = c.line(line);
+  // The lines of text.split("\n"), read in place: no string per line.
+  for (let start = 0; ; ) {
+    const nl = text.indexOf("\n", start);
+    const full = c.line(text, start, nl < 0 ? text.length : nl);
     if (full) yield full;
+    if (nl < 0) break;
+    start = nl + 1;
   }
   const last = c.take();
   if (last.length) yield last;
