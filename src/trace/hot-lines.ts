@@ -27,34 +27,37 @@ export function hotOp(text: string, start = 0): "vcpu_access" | "fallocate" | nu
 }
 
 /**
- * A scanner over one line, [at, end) of a text that may hold many (a trace
- * read whole is scanned in place, with no string per line), its cursor kept
- * here: a hot line is read with no allocation. Each reader returns a failure
- * value (false, -1, null) at anything it does not expect.
+ * The whole shape of a hot line, checked at once by the regular expression
+ * engine (compiled to native code, it compares several characters a step,
+ * where a scanner in JavaScript reads one): the keys in this order, a name
+ * with no escape and no control character (which JSON refuses raw), integers
+ * of 1 to 15 digits with no leading zero (exact as doubles), nothing else.
+ * Sticky: matched at the line's start only; the line matches when the match
+ * ends at its end.
+ */
+const DIGITS = "(?:0|[1-9]\\d{0,14})";
+const NAME = '[^"\\\\\\x00-\\x1f]*';
+const ACCESS_LINE = new RegExp(`\\{"op":"vcpu_access","vm":"${NAME}","gpa":${DIGITS},"access":"(?:read|write|exec)"(?:,"value":${DIGITS})?\\}`, "y");
+const FALLOCATE_LINE = new RegExp(`\\{"op":"fallocate","fd":"${NAME}","mode":${DIGITS},"offset":${DIGITS},"len":${DIGITS}\\}`, "y");
+
+/** Whether [start, stop) of text is wholly one match of the sticky expression rx. */
+function matches(rx: RegExp, text: string, start: number, stop: number): boolean {
+  rx.lastIndex = start;
+  return rx.test(text) && rx.lastIndex === stop;
+}
+
+/**
+ * The reader of a line whose shape matched: a cursor over the text, kept
+ * here, reading the values at the places the shape puts them.
  */
 let line = "";
 let at = 0;
-let end = 0;
 
-/** The exact text s at the cursor (s holds no newline, so it cannot match past the line's end). */
-function lit(s: string): boolean {
-  if (!line.startsWith(s, at)) return false;
-  at += s.length;
-  return true;
-}
-
-/** A JSON integer of 1 to 15 digits (exact as a double), no leading zero; -1 otherwise. */
+/** The integer at the cursor (the shape holds its digits), and the cursor moved past it. */
 function int(): number {
-  const start = at;
   let v = 0;
-  while (at < end) {
-    const c = line.charCodeAt(at);
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-    at++;
-  }
-  const n = at - start;
-  return n === 0 || n > 15 || (n > 1 && line.charCodeAt(start) === 48) ? -1 : v;
+  for (let c = line.charCodeAt(at); c >= 48 && c <= 57; c = line.charCodeAt(++at)) v = v * 10 + (c - 48);
+  return v;
 }
 
 /**
@@ -66,27 +69,23 @@ function int(): number {
 const NAME_SLOTS = 256;
 const nameSlots: string[] = new Array<string>(NAME_SLOTS).fill("");
 
-/** A name up to its closing quote (consumed), with no escape and no control character (which JSON refuses raw); null otherwise. */
-function name(): string | null {
+/** The name at the cursor, up to its closing quote (consumed). */
+function name(): string {
   const start = at;
   let h = 0;
-  while (at < end) {
-    const c = line.charCodeAt(at);
-    if (c === 34) {
-      const slot = h & (NAME_SLOTS - 1);
-      const known = nameSlots[slot];
-      const n = at++ - start;
-      if (known.length === n && line.startsWith(known, start)) return known;
-      // A flat copy: a slice of a long text would keep the whole text alive in the slot.
-      const fresh = n < 13 ? line.slice(start, start + n) : (line.slice(start, start + n) + " ").slice(0, n);
-      nameSlots[slot] = fresh;
-      return fresh;
-    }
-    if (c === 92 || c < 32) return null;
-    h = (Math.imul(h, 31) + c) | 0;
-    at++;
+  for (let c = line.charCodeAt(at); c !== 34; c = line.charCodeAt(++at)) h = (Math.imul(h, 31) + c) | 0;
+  const n = at++ - start;
+  const slot = h & (NAME_SLOTS - 1);
+  const known = nameSlots[slot];
+  if (known.length === n) {
+    let k = 0;
+    while (k < n && known.charCodeAt(k) === line.charCodeAt(start + k)) k++;
+    if (k === n) return known;
   }
-  return null;
+  // A flat copy: a slice of a long text would keep the whole text alive in the slot.
+  const fresh = n < 13 ? line.slice(start, at - 1) : (line.slice(start, at - 1) + " ").slice(0, n);
+  nameSlots[slot] = fresh;
+  return fresh;
 }
 
 /**
@@ -96,33 +95,34 @@ function name(): string | null {
  */
 export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "fallocate", text: string, start = 0, stop = text.length): Result | null {
   line = text;
-  end = stop;
   if (op === "vcpu_access") {
+    if (!matches(ACCESS_LINE, text, start, stop)) return null;
     at = start + ACCESS_HEAD.length;
     const vmName = name();
-    if (vmName === null || !lit(',"gpa":')) return null;
+    at += 7; // ,"gpa":
     const gpa = int();
-    if (gpa < 0 || !lit(',"access":"')) return null;
-    const access: gu.Access | null = lit('read"') ? "read" : lit('write"') ? "write" : lit('exec"') ? "exec" : null;
-    if (access === null) return null;
-    const value = lit(',"value":') ? int() : undefined;
+    at += 11; // ,"access":"
+    const c = text.charCodeAt(at);
+    const access: gu.Access = c === 114 ? "read" : c === 119 ? "write" : "exec";
+    at += access.length + 1;
+    const value = at < stop - 1 ? ((at += 9), int()) : undefined; // ,"value":
     // A write needs its byte, and a byte is at most 255: the full reader says why otherwise.
-    if (value === -1 || (value !== undefined && value > 255) || (access === "write" && value === undefined)) return null;
-    if (!lit("}") || at !== stop) return null;
+    if ((value !== undefined && value > 255) || (access === "write" && value === undefined)) return null;
     const vm = names.peek(vmName);
     if (!(vm instanceof Vm)) return null;
     return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? value! : 0);
   }
+  if (!matches(FALLOCATE_LINE, text, start, stop)) return null;
   at = start + FALLOCATE_HEAD.length;
   const fdName = name();
-  if (fdName === null || !lit(',"mode":')) return null;
+  at += 8; // ,"mode":
   // mode is an int: past 2^31 - 1 it wraps, which the full reader does.
   const mode = int();
-  if (mode < 0 || mode > 0x7fffffff || !lit(',"offset":')) return null;
+  if (mode > 0x7fffffff) return null;
+  at += 10; // ,"offset":
   const offset = int();
-  if (offset < 0 || !lit(',"len":')) return null;
+  at += 7; // ,"len":
   const len = int();
-  if (len < 0 || !lit("}") || at !== stop) return null;
   const fd = names.peek(fdName);
   if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
   return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);
