@@ -30,6 +30,8 @@ import type { Perm } from "../kvm/perm.js";
 import { Replayer, resultLine, type LineRecord, type ResultLine } from "../trace/replay.js";
 import { toBits, wrap } from "../trace/numbers.js";
 import { camel, checkKnownKeys, isRecord, valueReader, type ValueReader } from "../trace/fields.js";
+import { readHotOp } from "../trace/hot-lines.js";
+import { HotRun } from "../trace/hot-run.js";
 import { show } from "../trace/json.js";
 import { OP_DEFS } from "../trace/opdefs.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
@@ -164,6 +166,8 @@ export class Simulator {
   /** The kernel layer under this simulator: what gmemsim/check's checkInvariants and checkSecurity read. */
   readonly host: Host;
   private replayer: Replayer;
+  /** The batch tier's runs of hot ops through the typed tier (made at the first apply()). */
+  private hotRun: HotRun | null = null;
 
   /** Unknown options or values (engine "gpu", kernel "7.3") are EINVAL naming the option and the known values. */
   constructor(options: SimulatorOptions = {}) {
@@ -262,14 +266,18 @@ export class Simulator {
       return [resultLine(rec)];
     }
     // One pass, indexed so that holes are visited too: every object gets its line, a string its line unless it is
-    // blank or a # comment. The hot ops fill their result lines directly; every other op leaves a record, made a
-    // result line once the host has synced.
+    // blank or a # comment. Runs of hot ops the typed tier has commands for go through it (hot-run.ts), each run
+    // before the next other op; other hot ops fill their result lines directly; every other op leaves a record,
+    // made a result line once the host has synced.
     const out: Array<ResultLine | LineRecord> = new Array(ops.length);
+    const run = (this.hotRun ??= new HotRun(this.host));
+    const names = rp.names;
     let k = 0;
     let records = false;
     for (let n = 0; n < ops.length; n++) {
       const op = ops[n];
       if (typeof op === "string") {
+        run.run(out);
         const rec = rp.line(op, n + 1);
         if (rec) {
           out[k++] = rec;
@@ -277,6 +285,21 @@ export class Simulator {
         }
         continue;
       }
+      if (!reentry && isRecord(op)) {
+        let hot = 0;
+        try {
+          hot = readHotOp(names, op);
+        } catch {
+          // An API caller's getter that throws: op() reads the op again and says why it cannot.
+        }
+        if (hot !== 0 && run.take(hot, rp.next, k)) {
+          rp.claim();
+          k++;
+          if (run.full) run.run(out);
+          continue;
+        }
+      }
+      run.run(out);
       const line = reentry ? null : rp.hotLine(op, n + 1);
       if (line) out[k++] = line;
       else {
@@ -284,6 +307,7 @@ export class Simulator {
         records = true;
       }
     }
+    run.run(out);
     if (k < out.length) out.length = k;
     if (!reentry) this.host.sync();
     if (records) for (let n = 0; n < k; n++) if ("lineNo" in out[n]) out[n] = resultLine(out[n] as LineRecord);

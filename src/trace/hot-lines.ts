@@ -156,35 +156,70 @@ function inheritedHotField(): boolean {
 }
 
 /**
- * The same for an op given as an object (the batch tier): a guest access or a
- * fallocate whose fields are plain names and safe integers, with no other key.
- * null sends it to the full reader. `into`, {ret: 0} on entry, is the object
- * an access fills (fresh when omitted).
+ * A hot op object as read by readHotOp(): which op (HOT_READ ... HOT_FALLOCATE),
+ * the object its name is bound to now (of the kind the op takes), and its
+ * numbers. One object, rewritten per op (nothing is made per op).
  */
-export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>, into?: Result): Result | null {
+export const HOT_READ = 1;
+export const HOT_WRITE = 2;
+export const HOT_EXEC = 3;
+export const HOT_FALLOCATE = 4;
+export const hotArgs = { op: 0, target: null as unknown as Vm | GmemFile | Memfd, gpa: 0, value: 0, mode: 0, offset: 0, len: 0 };
+
+/**
+ * Reads a guest access or a fallocate given as an object (the batch tier)
+ * whose fields are plain names and safe integers, with no other key, into
+ * hotArgs; 0 (having read nothing into it) for anything the full reader must
+ * look at: another op, a key the op does not take, a value of another type or
+ * out of range, a name not bound to an object of the kind the op takes.
+ * Those the full reader would accept with the same values and names.
+ */
+export function readHotOp(names: Names, obj: Record<string, unknown>): number {
   const op = obj.op;
   if (op === "vcpu_access") {
     const name = obj.vm;
     const gpa = obj.gpa;
     const access = obj.access;
     const value = obj.value;
-    if (typeof name !== "string" || !isSafeCount(gpa) || (access !== "read" && access !== "write" && access !== "exec")) return null;
-    if (value === undefined ? access === "write" : !(isSafeCount(value) && value <= 255)) return null;
-    if (!keysWithin(obj, "op", "vm", "gpa", "access", "value") || inheritedHotField()) return null;
+    if (typeof name !== "string" || !isSafeCount(gpa) || (access !== "read" && access !== "write" && access !== "exec")) return 0;
+    if (value === undefined ? access === "write" : !(isSafeCount(value) && value <= 255)) return 0;
+    if (!keysWithin(obj, "op", "vm", "gpa", "access", "value") || inheritedHotField()) return 0;
     const vm = names.peek(name);
-    if (!(vm instanceof Vm)) return null;
-    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? (value as number) : 0, into);
+    if (!(vm instanceof Vm)) return 0;
+    hotArgs.target = vm;
+    hotArgs.gpa = gpa;
+    hotArgs.value = access === "write" ? (value as number) : 0;
+    return (hotArgs.op = access === "read" ? HOT_READ : access === "write" ? HOT_WRITE : HOT_EXEC);
   }
   if (op === "fallocate") {
     const name = obj.fd;
     const mode = obj.mode;
     const offset = obj.offset;
     const len = obj.len;
-    if (typeof name !== "string" || !isSafeCount(mode) || mode > 0x7fffffff || !isSafeCount(offset) || !isSafeCount(len)) return null;
-    if (!keysWithin(obj, "op", "fd", "mode", "offset", "len") || inheritedHotField()) return null;
+    if (typeof name !== "string" || !isSafeCount(mode) || mode > 0x7fffffff || !isSafeCount(offset) || !isSafeCount(len)) return 0;
+    if (!keysWithin(obj, "op", "fd", "mode", "offset", "len") || inheritedHotField()) return 0;
     const fd = names.peek(name);
-    if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return null;
-    return fal.fallocate(host, fd.fdOpen ? fd : null, mode, offset, len);
+    if (!(fd instanceof GmemFile || fd instanceof Memfd || fd instanceof Vm)) return 0;
+    hotArgs.target = fd;
+    hotArgs.mode = mode;
+    hotArgs.offset = offset;
+    hotArgs.len = len;
+    return (hotArgs.op = HOT_FALLOCATE);
   }
-  return null;
+  return 0;
+}
+
+const ACCESS_NAME = ["", "read", "write", "exec"] as const;
+
+/**
+ * Runs an op given as an object through the kernel layer, if readHotOp()
+ * takes it; null (having run nothing) sends it to the full reader. `into`,
+ * {ret: 0} on entry, is the object an access fills (fresh when omitted).
+ */
+export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>, into?: Result): Result | null {
+  const op = readHotOp(names, obj);
+  if (op === 0) return null;
+  const t = hotArgs.target;
+  if (op === HOT_FALLOCATE) return fal.fallocate(host, t.fdOpen ? t : null, hotArgs.mode, hotArgs.offset, hotArgs.len);
+  return gu.vcpuAccess(host, t.fdOpen ? (t as Vm) : null, hotArgs.gpa, ACCESS_NAME[op] as gu.Access, undefined, hotArgs.value, into);
 }

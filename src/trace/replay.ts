@@ -44,6 +44,11 @@ export class Replayer {
     return this.count++;
   }
 
+  /** The index the next counted line takes (claim() takes it). */
+  get next(): number {
+    return this.count;
+  }
+
   /** Runs one op given as an object (the batch tier and fuzzing: no JSON round trip). */
   op(obj: object, lineNo: number): LineRecord {
     const i = this.count++;

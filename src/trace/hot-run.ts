@@ -1,0 +1,145 @@
+/**
+ * The batch tier's hot ops through the typed tier: apply() gathers a run of
+ * guest accesses, allocates and punches given as objects (read by
+ * readHotOp(), hot-lines.ts) as typed commands, runs them with one
+ * TypedBatch.run() (src/api/typed.ts: the same kernel-layer checks and core
+ * commands as each op's own path, the core running by itself what none of
+ * them could refuse), and makes each op's result line from its result words
+ * once the run is over. The line is the one the op's own path gives: the same
+ * keys in the same order, and the same sentence behind a failure.
+ *
+ * A run holds only ops that follow each other: apply() runs it before any
+ * other op, so that every op runs in its place in the batch.
+ */
+import { ERRNO, type ErrnoName } from "../uapi/errno.js";
+import type { Host } from "../kvm/host.js";
+import { GmemFile, Vm } from "../kvm/objects.js";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
+import {
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_MEMORY_FAULT,
+  KVM_EXIT_MMIO,
+  SIGBUS,
+  TypedBatch,
+  TYPED_ALLOCATE,
+  TYPED_CMD_WORDS,
+  TYPED_EXEC,
+  TYPED_PUNCH,
+  TYPED_READ,
+  TYPED_RES_WORDS,
+  TYPED_WRITE,
+} from "../api/typed.js";
+import { hotArgs, HOT_EXEC, HOT_FALLOCATE, HOT_READ, HOT_WRITE } from "./hot-lines.js";
+import type { ResultLine } from "./replay.js";
+
+const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
+
+/** Ops a run holds at most: it is run when full. */
+const RUN = 4096;
+
+const KEEP = FALLOC_FL_KEEP_SIZE;
+const PUNCH = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
+
+export class HotRun {
+  private readonly typed: TypedBatch;
+  private readonly cmds = new Float64Array(RUN * TYPED_CMD_WORDS);
+  private readonly res = new Float64Array(RUN * TYPED_RES_WORDS);
+  /**
+   * Each op's place in the caller's results, and its "i" (a plain array: a
+   * small integer read from it stays one, where a typed array's double would
+   * make every line's "i" a boxed number).
+   */
+  private readonly place = new Int32Array(RUN);
+  private readonly index: number[] = new Array<number>(RUN).fill(0);
+  private n = 0;
+  /** The typed handle of each VM and gmem file met, by its id (checked against the object: ids are per kind). */
+  private readonly vmHandle: number[] = [];
+  private readonly fileHandle: number[] = [];
+  private readonly objOf: object[] = [];
+
+  constructor(host: Host) {
+    this.typed = new TypedBatch({ host });
+  }
+
+  /** Whether ops are waiting to run. */
+  get pending(): boolean {
+    return this.n > 0;
+  }
+
+  /** Whether the run is full (run() it before taking more). */
+  get full(): boolean {
+    return this.n === RUN;
+  }
+
+  /**
+   * Takes the op readHotOp() just read (op: HOT_*), whose line is `i` and
+   * goes to place `at` of the results, if the typed tier has its command: a
+   * guest access on a VM, or an allocate or punch (KEEP_SIZE, alone or with
+   * PUNCH_HOLE) on a gmem file. false, having taken nothing, otherwise.
+   */
+  take(op: number, i: number, at: number): boolean {
+    const t = hotArgs.target;
+    const c = this.n * TYPED_CMD_WORDS;
+    const cmds = this.cmds;
+    if (op === HOT_FALLOCATE) {
+      const mode = hotArgs.mode;
+      if (!(t instanceof GmemFile) || (mode !== KEEP && mode !== PUNCH)) return false;
+      cmds[c] = mode === KEEP ? TYPED_ALLOCATE : TYPED_PUNCH;
+      cmds[c + 1] = this.handleOf(t, this.fileHandle);
+      cmds[c + 2] = hotArgs.offset;
+      cmds[c + 3] = hotArgs.len;
+    } else {
+      if (!(t instanceof Vm)) return false;
+      cmds[c] = op === HOT_READ ? TYPED_READ : op === HOT_WRITE ? TYPED_WRITE : op === HOT_EXEC ? TYPED_EXEC : 0;
+      cmds[c + 1] = this.handleOf(t, this.vmHandle);
+      cmds[c + 2] = hotArgs.gpa;
+      cmds[c + 3] = hotArgs.value;
+    }
+    this.place[this.n] = at;
+    this.index[this.n] = i;
+    this.n++;
+    return true;
+  }
+
+  private handleOf(obj: Vm | GmemFile, byId: number[]): number {
+    const h = byId[obj.id];
+    if (h !== undefined && this.objOf[h] === obj) return h;
+    const fresh = this.typed.handle({ obj });
+    byId[obj.id] = fresh;
+    this.objOf[fresh] = obj;
+    return fresh;
+  }
+
+  /** Runs the ops taken, writing each one's result line to its place in `out`. */
+  run(out: unknown[]): void {
+    const n = this.n;
+    if (n === 0) return;
+    this.n = 0;
+    const res = this.res;
+    this.typed.run(this.cmds.subarray(0, n * TYPED_CMD_WORDS), res);
+    for (let k = 0; k < n; k++) out[this.place[k]] = this.line(k, res);
+  }
+
+  /** Op k's result line from its result words (src/api/typed.ts), as its own path makes it. */
+  private line(k: number, res: Float64Array): ResultLine {
+    const i = this.index[k];
+    const o = k * TYPED_RES_WORDS;
+    const errno = res[o];
+    const exit = res[o + 1];
+    const signal = res[o + 2];
+    // The byte read is a small integer kept as one (| 0: a double would be boxed).
+    if (errno === 0 && exit === 0 && signal === 0) return this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ ? { i, ret: 0, value: res[o + 3] | 0 } : { i, ret: 0 };
+    let line: ResultLine;
+    // The keys in the order the kernel layer's Results have them (guest.ts fillAccess(), result.ts fail()).
+    if (exit === KVM_EXIT_MMIO) line = { i, ret: 0, exit: "mmio", gpa: res[o + 4] };
+    else if (exit === KVM_EXIT_INTERNAL_ERROR) line = { i, ret: 0, exit: "internal_error", suberror: res[o + 5] };
+    else if (exit === KVM_EXIT_MEMORY_FAULT) line = { i, errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: res[o + 4], size: res[o + 6], flags: res[o + 5] ? ["PRIVATE"] : [] };
+    else if (signal) line = { i, signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
+    else if (errno > 0) line = { i, errno: ERRNO_NAME[errno] };
+    // A command the typed tier calls malformed: take() makes none, so this is a bug of gmemsim, said as one.
+    else line = { i, error: `internal error: the typed tier refused a command apply() made: ${this.typed.message(k)}` };
+    const why = this.typed.message(k);
+    if (why && errno > 0) Object.defineProperty(line, "message", { value: why, enumerable: false });
+    return line;
+  }
+}
