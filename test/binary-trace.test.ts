@@ -7,7 +7,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { traceArbitrary } from "../src/fuzz/arbitraries.js";
-import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, replayBinary } from "../src/trace/binary.js";
+import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, MORE, Reader, type Rec } from "../src/trace/binary.js";
+import { replayBinary, replayBinaryJson, replayBinaryJsonStream, replayBinaryStream } from "../src/trace/binary-replay.js";
+import { ReferenceCore } from "../src/core/reference/index.js";
+import { resultJson } from "../src/trace/result-json.js";
 import { replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
@@ -93,6 +96,124 @@ test("replaying the binary form gives the same result lines, explanations and st
   );
   assert.ok(ops > 10_000);
   assert.ok(compact > ops / 8, `the fast path ran a fair share of the ops (${compact} of ${ops})`);
+});
+
+test("the binary replay's result-line bytes are exactly the text replay's result lines (resultJson), chunk sizes aside", () => {
+  let lines = 0;
+  fc.assert(
+    fc.property(traceArbitrary({ maxLength: 48 }), fc.nat(1000), fc.constantFrom(1, 3, 7, 4096), (trace, seed, chunk) => {
+      const text = jsonl(trace, seed);
+      const h1 = new Host(new EngineCore());
+      let want = "";
+      for (const batch of replayText(h1, text, 5)) for (const rec of batch) want += resultJson(rec) + "\n";
+      const h2 = new Host(new EngineCore());
+      let got = "";
+      for (const bytes of replayBinaryJson(h2, encodeTrace(text), chunk)) got += new TextDecoder().decode(bytes);
+      assert.is(got, want);
+      assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+      lines += want.split("\n").length - 1;
+    }),
+    { numRuns: 800, seed: 13 },
+  );
+  assert.ok(lines > 5_000);
+});
+
+test("a long binary trace (many input windows and output buffers of the core) answers as its text does, names rebound and objects closed on the way", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw"}'];
+  let x = 7;
+  for (let k = 0; k < 60_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const page = (x >>> 8) % 300; // some past the 256-page memslot: MMIO exits, and allocations past EOF
+    const r = x & 15;
+    if (r < 5) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read" }));
+    else if (r < 9) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096 + 1, access: "write", value: x >>> 24 }));
+    else if (r < 11) lines.push(JSON.stringify({ op: "fallocate", fd: "g", mode: r === 9 ? 1 : 3, offset: page * 4096, len: 4096 }));
+    else if (r < 13) lines.push(JSON.stringify({ op: "load", map: "m", offset: (x >>> 4) % 70000 }));
+    else if (r < 14) lines.push(JSON.stringify({ op: "store", map: "m", offset: (x >>> 4) % 65536, value: 3 }));
+    else if (k % 500 === 0) lines.push("# a comment", '{"op":"stats","vm":"v"}');
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "exec" }));
+    if (k === 40_000) lines.push('{"op":"close","fd":"v"}', '{"op":"create_vm","as":"v","type":"default"}');
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const h2 = new Host(new EngineCore());
+  const bin = encodeTrace(text);
+  assert.ok(bin.length > 3 * 65536, `several input windows (${bin.length} bytes)`);
+  let got = "";
+  for (const bytes of replayBinaryJson(h2, bin)) got += new TextDecoder().decode(bytes);
+  assert.ok(got.length > 3 * 65536, "several output buffers");
+  const g = got.split("\n");
+  const w = want.split("\n");
+  for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
+  assert.is(g.length, w.length);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+});
+
+/** Bytes in pieces of the given sizes (cycled), as a pipe delivers them. */
+async function* pieces(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = sizes[k % sizes.length];
+    yield bytes.slice(at, at + n);
+    at += n;
+  }
+}
+
+test("a binary trace fed in pieces (a byte at a time, or any split) replays to the same bytes and state as fed whole, on both cores", async () => {
+  await fc.assert(
+    fc.asyncProperty(traceArbitrary({ maxLength: 40 }), fc.nat(1000), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }), fc.constantFrom("wasm", "reference"), async (trace, seed, sizes, engine) => {
+      const text = jsonl(trace, seed);
+      const bin = encodeTrace(text);
+      const core = () => (engine === "wasm" ? new EngineCore() : new ReferenceCore());
+      const h1 = new Host(core());
+      let want = "";
+      for (const b of replayBinaryJson(h1, bin)) want += new TextDecoder().decode(b);
+      const h2 = new Host(core());
+      let got = "";
+      for await (const b of replayBinaryJsonStream(h2, pieces(bin, sizes))) got += new TextDecoder().decode(b);
+      assert.is(got, want);
+      assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+      const h3 = new Host(core());
+      const recs: unknown[] = [];
+      for await (const batch of replayBinaryStream(h3, pieces(bin, sizes), 5)) for (const rec of batch) recs.push(resultJson(rec));
+      assert.is(recs.map((l) => l + "\n").join(""), want);
+    }),
+    { numRuns: 300, seed: 14 },
+  );
+});
+
+test("a binary trace read in pieces holds what is not yet read, not the trace: 8 MiB in 64 KiB pieces, at most 256 KiB held", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}'];
+  for (let k = 0; k < 1_600_000; k++) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 4096) * 4096, access: "read" }));
+  lines.push(JSON.stringify({ op: "stats", vm: "v", note: "x".repeat(100_000) })); // one long line of text
+  const bin = encodeTrace(lines.join("\n"));
+  assert.ok(bin.length > 8 * 1024 * 1024, `${bin.length} bytes`);
+  const rd = new Reader();
+  const r = {} as Rec;
+  let records = 0;
+  let most = 0;
+  for (let at = 0; at < bin.length; at += 65536) {
+    rd.feed(bin.subarray(at, at + 65536));
+    for (let got = rd.next(r); got !== MORE && got !== null; got = rd.next(r)) records++;
+    most = Math.max(most, rd.held);
+  }
+  rd.finish();
+  for (let got = rd.next(r); got !== null; got = rd.next(r)) records++;
+  assert.is(records, lines.length);
+  assert.ok(most <= 256 * 1024, `held at most ${most} bytes`);
+});
+
+test("a binary trace cut short in a record is refused at its end, not taken as a shorter trace", async () => {
+  const bin = encodeTrace('{"op":"create_vm","as":"v","type":"default"}\n{"op":"vcpu_access","vm":"v","gpa":409600,"access":"read"}');
+  const h = new Host(new EngineCore());
+  let error = "";
+  try {
+    for await (const _ of replayBinaryJsonStream(h, pieces(bin.subarray(0, bin.length - 1), [3]))) void _;
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  assert.match(error, /binary trace: unexpected end at byte/);
 });
 
 test("a damaged binary trace is refused with a sentence saying where", () => {

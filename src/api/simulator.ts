@@ -292,7 +292,7 @@ export class Simulator {
         } catch {
           // An API caller's getter that throws: op() reads the op again and says why it cannot.
         }
-        if (hot !== 0 && run.take(hot, rp.next, k)) {
+        if (hot !== 0 && run.take(hot, rp.nextIndex, k)) {
           rp.claim();
           k++;
           if (run.full) run.run(out);

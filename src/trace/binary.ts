@@ -26,29 +26,25 @@
  * and lines with `expect` included, is a TEXT record. So the conversion back
  * is exact by construction.
  *
- * Replaying a compact record runs the same kernel-layer checks as its line
- * would (through the typed tier's paths, src/api/typed.ts); where a name does
- * not resolve to a live object of the right kind, the record's line is
- * rebuilt and replayed as text, so every answer is the text's.
+ * Replaying (src/trace/binary-replay.ts) runs a compact record with the same
+ * kernel-layer checks as its line would get (through the typed tier's paths,
+ * src/api/typed.ts); where a name does not resolve to a live object of the
+ * right kind, the record's line is rebuilt and replayed as text, so every
+ * answer is the text's. This file holds the format: writing, and a reader
+ * that takes the bytes as they arrive.
  */
-import { TypedBatch, TYPED_ALLOCATE, TYPED_CMD_WORDS, TYPED_EXEC, TYPED_LOAD, TYPED_PUNCH, TYPED_READ, TYPED_RES_WORDS, TYPED_STORE, TYPED_WRITE, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, SIGBUS } from "../api/typed.js";
-import type { Host } from "../kvm/host.js";
-import { GmemFile, HostMap, Vm } from "../kvm/objects.js";
-import type { Result } from "../kvm/result.js";
-import { ERRNO, type ErrnoName } from "../uapi/errno.js";
-import { Replayer, type LineRecord } from "./replay.js";
 
 const MAGIC = "GMEMSIMB";
 const VERSION = 1;
 
-const R_TEXT = 0;
-const R_NAME = 1;
-const R_READ = 2;
-const R_WRITE = 3;
-const R_EXEC = 4;
-const R_FALLOCATE = 5;
-const R_LOAD = 6;
-const R_STORE = 7;
+export const R_TEXT = 0;
+export const R_NAME = 1;
+export const R_READ = 2;
+export const R_WRITE = 3;
+export const R_EXEC = 4;
+export const R_FALLOCATE = 5;
+export const R_LOAD = 6;
+export const R_STORE = 7;
 
 const MODE_FORMS: readonly unknown[] = [1, "KEEP_SIZE", 3, ["KEEP_SIZE", "PUNCH_HOLE"]];
 const MODE_TEXT = MODE_FORMS.map((m) => JSON.stringify(m));
@@ -63,7 +59,7 @@ export function isBinaryTrace(bytes: Uint8Array): boolean {
 
 // ---- writing ----
 
-class Writer {
+export class Writer {
   private buf = new Uint8Array(1 << 16);
   length = 0;
   private room(n: number): void {
@@ -88,16 +84,49 @@ class Writer {
   }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
+    this.raw(b);
+  }
+  /** Bytes as they are (no length before them). */
+  raw(b: Uint8Array): void {
     this.room(b.length);
-    this.buf.set(b, this.length);
+    if (b.length < 16) for (let k = 0; k < b.length; k++) this.buf[this.length + k] = b[k];
+    else this.buf.set(b, this.length);
     this.length += b.length;
+  }
+  /** Room for n more bytes, and the buffer to write them into (from `length` on). */
+  reserve(n: number): Uint8Array {
+    this.room(n);
+    return this.buf;
+  }
+  /** A non-negative integer below 2^53 in decimal digits. */
+  digits(x: number): void {
+    this.room(16);
+    const buf = this.buf;
+    if (x < 0x80000000) {
+      // Integer division (V8 keeps int32 arithmetic): most numbers here are line indexes and bytes.
+      let y = x | 0;
+      const n = y < 10 ? 1 : y < 100 ? 2 : y < 1000 ? 3 : y < 10000 ? 4 : y < 100000 ? 5 : y < 1000000 ? 6 : y < 10000000 ? 7 : y < 100000000 ? 8 : y < 1000000000 ? 9 : 10;
+      let at = this.length + n;
+      this.length = at;
+      do {
+        const q = (y / 10) | 0;
+        buf[--at] = 48 + y - q * 10;
+        y = q;
+      } while (y !== 0);
+      return;
+    }
+    let n = 0;
+    for (let y = x; y >= 1; y = Math.floor(y / 10)) n++;
+    let at = this.length + n;
+    this.length = at;
+    for (let y = x; y >= 1; y = Math.floor(y / 10)) buf[--at] = 48 + (y % 10);
   }
   done(): Uint8Array {
     return this.buf.slice(0, this.length);
   }
 }
 
-const encoder = new TextEncoder();
+export const encoder = new TextEncoder();
 const isCount = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
 const isByte = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 255;
 
@@ -193,7 +222,7 @@ function lineOf(tag: number, name: string, a: number, b: number, form: number): 
 // ---- reading ----
 
 /** A decoded record: a line of text, or a compact record with its fields. */
-interface Rec {
+export interface Rec {
   tag: number;
   text: string;
   name: number;
@@ -202,23 +231,84 @@ interface Rec {
   form: number;
 }
 
+/** What Reader.next() answers when the record in hand runs past the bytes fed so far: feed more, then ask again. */
+export const MORE: Rec = Object.freeze({ tag: -1, text: "", name: 0, a: 0, b: 0, form: 0 });
+/** Thrown inside the reader at the end of the bytes fed (not of the trace): caught by next(). */
+const SHORT = new Error("short");
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-class Reader {
-  pos = MAGIC.length + 2;
+/**
+ * Reads a binary trace's records as its bytes arrive, in memory that holds
+ * only what is not yet read: feed() the pieces as they come, finish() at the
+ * end. Positions are offsets in the whole trace.
+ */
+export class Reader {
+  /** The offset of the next record. */
+  pos = 0;
   readonly names: string[] = [];
-  readonly endsWithNewline: boolean;
-  constructor(private readonly buf: Uint8Array) {
-    if (!isBinaryTrace(buf)) throw new Error("not a gmemsim binary trace (no GMEMSIMB header)");
-    if (buf[MAGIC.length] !== VERSION) throw new Error(`binary trace version ${buf[MAGIC.length]} is not ${VERSION}`);
-    this.endsWithNewline = (buf[MAGIC.length + 1] & 1) !== 0;
+  endsWithNewline = false;
+  /** The bytes from `start` to `end` (offsets in the trace). */
+  private buf: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  end = 0;
+  /** No more bytes will come. */
+  eof = false;
+  private header = false;
+  /** buf is a caller's array (fed whole): never written. */
+  private borrowed = false;
+
+  /** A whole trace's reader. */
+  static of(bytes: Uint8Array): Reader {
+    const rd = new Reader();
+    rd.feed(bytes);
+    rd.finish();
+    return rd;
   }
+
+  feed(piece: Uint8Array): void {
+    const keep = this.end - this.pos;
+    if (keep === 0 && !this.borrowed && this.buf.length < piece.length) {
+      // Nothing left to keep: the piece itself, unless later pieces can go after it in a buffer of ours.
+      this.buf = piece;
+      this.borrowed = true;
+    } else {
+      const from = this.pos - this.start;
+      let nb = this.buf;
+      if (this.borrowed || keep + piece.length > nb.length) nb = new Uint8Array(Math.max(keep + piece.length, 2 * nb.length, 1 << 16));
+      if (nb === this.buf) nb.copyWithin(0, from, from + keep);
+      else nb.set(this.buf.subarray(from, from + keep), 0);
+      nb.set(piece, keep);
+      this.buf = nb;
+      this.borrowed = false;
+    }
+    this.start = this.pos;
+    this.end = this.pos + keep + piece.length;
+  }
+
+  finish(): void {
+    this.eof = true;
+  }
+
+  /** Bytes held now (what is not yet read, in a buffer that may be larger). */
+  get held(): number {
+    return this.buf.length;
+  }
+
+  /** Bytes [at, at + n) of the trace, as far as they are here (a view, valid until the next feed). */
+  view(at: number, n: number): Uint8Array {
+    return this.buf.subarray(at - this.start, Math.min(this.end, at + n) - this.start);
+  }
+
   private fail(why: string): never {
     throw new Error(`binary trace: ${why} at byte ${this.pos}`);
   }
   private byte(): number {
-    if (this.pos >= this.buf.length) this.fail("unexpected end");
-    return this.buf[this.pos++];
+    if (this.pos >= this.end) {
+      if (!this.eof) throw SHORT;
+      this.fail("unexpected end");
+    }
+    return this.buf[this.pos++ - this.start];
   }
   private varint(): number {
     let x = 0;
@@ -235,15 +325,96 @@ class Reader {
   }
   private string(): string {
     const n = this.varint();
-    if (this.pos + n > this.buf.length) this.fail("unexpected end");
-    const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
+    if (this.pos + n > this.end) {
+      if (!this.eof) throw SHORT;
+      this.fail("unexpected end");
+    }
+    const s = decoder.decode(this.buf.subarray(this.pos - this.start, this.pos - this.start + n));
     this.pos += n;
     return s;
   }
-  /** The next record that stands for a line (NAME records are taken in passing), or null at the end. */
+  /** The magic, version and flags: false until they are all here. */
+  private readHeader(): boolean {
+    const n = MAGIC.length + 2;
+    if (this.end - this.start < n && !this.eof) return false;
+    const head = this.buf.subarray(0, n);
+    if (!isBinaryTrace(head)) throw new Error("not a gmemsim binary trace (no GMEMSIMB header)");
+    if (head[MAGIC.length] !== VERSION) throw new Error(`binary trace version ${head[MAGIC.length]} is not ${VERSION}`);
+    this.endsWithNewline = (head[MAGIC.length + 1] & 1) !== 0;
+    this.pos = n;
+    this.header = true;
+    return true;
+  }
+  /**
+   * The next record that stands for a line (NAME records are taken in passing),
+   * null at the end of the trace, or MORE when it runs past the bytes fed so
+   * far (nothing is then taken). A compact record with a one-byte name and
+   * varints of at most 7 bytes (below 2^49: no check of 2^53 needed) is read
+   * here, away from the end of the bytes; any other goes the checked way.
+   */
   next(out: Rec): Rec | null {
+    if (!this.header && !this.readHeader()) return MORE;
+    const buf = this.buf;
+    const o = this.start;
+    let p = this.pos;
+    if (p + 24 > this.end) return this.nextChecked(out);
+    const tag = buf[p - o];
+    const name = buf[p - o + 1];
+    if (tag < R_READ || tag > R_STORE || name >= 0x80 || name >= this.names.length) return this.nextChecked(out);
+    p += 2;
+    let a = 0;
+    let scale = 1;
+    let x = 0;
+    for (let k = 0; k < 7; k++) {
+      x = buf[p++ - o];
+      a += (x & 0x7f) * scale;
+      if (!(x & 0x80)) break;
+      scale *= 0x80;
+    }
+    if (x & 0x80) return this.nextChecked(out);
+    let form = 0;
+    let b = 0;
+    if (tag === R_FALLOCATE) {
+      form = buf[p++ - o];
+      if (form >= MODE_FORMS.length) return this.nextChecked(out);
+      scale = 1;
+      for (let k = 0; k < 7; k++) {
+        x = buf[p++ - o];
+        b += (x & 0x7f) * scale;
+        if (!(x & 0x80)) break;
+        scale *= 0x80;
+      }
+      if (x & 0x80) return this.nextChecked(out);
+    } else if (tag === R_WRITE || tag === R_STORE) b = buf[p++ - o];
+    out.tag = tag;
+    out.name = name;
+    out.a = a;
+    out.b = b;
+    out.form = form;
+    this.pos = p;
+    return out;
+  }
+
+  private nextChecked(out: Rec): Rec | null {
+    const at = this.pos;
+    const names = this.names.length;
+    try {
+      return this.record(out);
+    } catch (e) {
+      if (e !== SHORT) throw e;
+      // Taken again, NAME records and all, once the rest is here.
+      this.pos = at;
+      this.names.length = names;
+      return MORE;
+    }
+  }
+
+  private record(out: Rec): Rec | null {
     for (;;) {
-      if (this.pos >= this.buf.length) return null;
+      if (this.pos >= this.end) {
+        if (!this.eof) throw SHORT;
+        return null;
+      }
       const tag = this.byte();
       if (tag === R_NAME) {
         this.names.push(this.string());
@@ -268,6 +439,7 @@ class Reader {
       return out;
     }
   }
+
   line(r: Rec): string {
     return r.tag === R_TEXT ? r.text : lineOf(r.tag, this.names[r.name], r.a, r.b, r.form);
   }
@@ -275,7 +447,7 @@ class Reader {
 
 /** How many of a binary trace's lines are compact records (the rest are TEXT). */
 export function compactLines(bytes: Uint8Array): number {
-  const rd = new Reader(bytes);
+  const rd = Reader.of(bytes);
   const r = {} as Rec;
   let n = 0;
   while (rd.next(r)) if (r.tag !== R_TEXT) n++;
@@ -284,109 +456,9 @@ export function compactLines(bytes: Uint8Array): number {
 
 /** The binary format back to its JSONL text, exactly. */
 export function decodeTrace(bytes: Uint8Array): string {
-  const rd = new Reader(bytes);
+  const rd = Reader.of(bytes);
   const lines: string[] = [];
   const r = {} as Rec;
   while (rd.next(r)) lines.push(rd.line(r));
   return lines.join("\n") + (rd.endsWithNewline ? "\n" : "");
-}
-
-// ---- replaying ----
-
-const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
-const OP_NAME = ["", "", "vcpu_access", "vcpu_access", "vcpu_access", "fallocate", "load", "store"];
-
-/**
- * Replays a binary trace on a host, yielding its line records in chunks, as
- * replayText() does for text: the same records, results and state.
- */
-export function* replayBinary(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
-  const rd = new Reader(bytes);
-  const typed = new TypedBatch({ host });
-  const handles = new Map<object, number>();
-  const cmds = new Float64Array(chunk * TYPED_CMD_WORDS);
-  const out = new Float64Array(chunk * TYPED_RES_WORDS);
-  // The chunk's records, and for each compact one run through the typed tier, its command index.
-  let batch: LineRecord[] = [];
-  const fast: number[] = [];
-  let n = 0;
-  let lineNo = 0;
-  const r = {} as Rec;
-  const handle = (obj: Vm | GmemFile | HostMap): number => {
-    let h = handles.get(obj);
-    if (h === undefined) {
-      h = typed.handle({ obj });
-      handles.set(obj, h);
-    }
-    return h;
-  };
-  const runFast = () => {
-    if (n === 0) return;
-    typed.run(cmds.subarray(0, n * TYPED_CMD_WORDS), out);
-    for (let k = 0; k < n; k++) {
-      const rec = batch[fast[k]];
-      rec.result = resultOf(cmds, out, k, typed);
-    }
-    n = 0;
-    fast.length = 0;
-  };
-  while (rd.next(r)) {
-    lineNo++;
-    const target = r.tag === R_TEXT ? null : resolve(rp, rd.names[r.name], r.tag, r.a);
-    if (target === null) {
-      // Text, or a compact record whose name the fast path cannot take: the line itself, through the trace reader.
-      if (n > 0) runFast();
-      const rec = rp.line(rd.line(r), lineNo);
-      if (rec) batch.push(rec);
-    } else {
-      const c = n * TYPED_CMD_WORDS;
-      cmds[c] = r.tag === R_READ ? TYPED_READ : r.tag === R_WRITE ? TYPED_WRITE : r.tag === R_EXEC ? TYPED_EXEC : r.tag === R_LOAD ? TYPED_LOAD : r.tag === R_STORE ? TYPED_STORE : r.form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH;
-      cmds[c + 1] = handle(target);
-      cmds[c + 2] = r.a;
-      cmds[c + 3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
-      fast.push(batch.length);
-      batch.push({ i: rp.claim(), lineNo, op: OP_NAME[r.tag], result: PENDING });
-      n++;
-      if (n === chunk) runFast();
-    }
-    if (batch.length >= chunk) {
-      runFast();
-      host.sync();
-      yield batch;
-      batch = [];
-    }
-  }
-  runFast();
-  host.sync();
-  if (batch.length) yield batch;
-}
-
-const PENDING: Result = { ret: 0 };
-
-/** The live object a compact record's name gives the fast path, or null (the text path then answers). */
-function resolve(rp: Replayer, name: string, tag: number, a: number): Vm | GmemFile | HostMap | null {
-  const o = rp.names.peek(name);
-  if (tag <= R_EXEC) return o instanceof Vm && o.fdOpen ? o : null;
-  if (tag === R_FALLOCATE) return o instanceof GmemFile && o.fdOpen ? o : null;
-  // A load or store outside its map is a trace error: the text path says so.
-  return o instanceof HostMap && o.alive && a < o.npages * 4096 ? o : null;
-}
-
-/** A typed result as the Result the line's op gives. */
-function resultOf(cmds: Float64Array, out: Float64Array, k: number, typed: TypedBatch): Result {
-  const o = k * TYPED_RES_WORDS;
-  const op = cmds[k * TYPED_CMD_WORDS];
-  const errno = out[o];
-  const exit = out[o + 1];
-  const signal = out[o + 2];
-  if (errno === 0 && exit === 0 && signal === 0) return op === TYPED_READ || op === TYPED_LOAD ? { ret: 0, value: out[o + 3] } : { ret: 0 };
-  let r: Result;
-  if (exit === KVM_EXIT_MMIO) r = { ret: 0, exit: "mmio", gpa: out[o + 4] };
-  else if (exit === KVM_EXIT_INTERNAL_ERROR) r = { ret: 0, exit: "internal_error", suberror: out[o + 5] };
-  else if (exit === KVM_EXIT_MEMORY_FAULT) r = { errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: out[o + 4], size: out[o + 6], flags: out[o + 5] ? ["PRIVATE"] : [] };
-  else if (signal) r = { signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
-  else r = { errno: ERRNO_NAME[errno] };
-  const why = typed.message(k);
-  if (why) Object.defineProperty(r, "message", { value: why, enumerable: false });
-  return r;
 }

@@ -44,9 +44,12 @@ export class Replayer {
     return this.count++;
   }
 
-  /** The index the next counted line takes (claim() takes it). */
-  get next(): number {
+  /** The next counted line's index, without taking it; claimed(k) takes k at once (lines the core ran and answered). */
+  get nextIndex(): number {
     return this.count;
+  }
+  claimed(k: number): void {
+    this.count += k;
   }
 
   /** Runs one op given as an object (the batch tier and fuzzing: no JSON round trip). */
