@@ -10,7 +10,7 @@
  */
 import { BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT } from "../src/abi/core-abi";
 import { typedOne, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
-import { alloc, free } from "./alloc";
+import { grow } from "./alloc";
 
 export const binIn = memory.data(BIN_IN_CAP, 16);
 export const binOut = memory.data(BIN_OUT_CAP, 16);
@@ -42,13 +42,7 @@ let recordStart: i32 = 0;
 export function binNames(n: i32): usize {
   if (n > namesCap) {
     let cap = max(n, max(64, namesCap * 2));
-    let t = alloc(<usize>cap << 2);
-    memory.fill(t, 0xff, <usize>cap << 2);
-    if (names != 0) {
-      memory.copy(t, names, <usize>namesCap << 2);
-      free(names, <usize>namesCap << 2);
-    }
-    names = t;
+    names = grow(names, <usize>namesCap << 2, <usize>cap << 2, 0xff);
     namesCap = cap;
   }
   // Indexes new to this replay start without a handle (a reused core may hold an earlier replay's).
