@@ -114,7 +114,8 @@ export function runHotLine(host: Host, names: Names, op: "vcpu_access" | "falloc
     if ((value !== undefined && value > 255) || (access === "write" && value === undefined)) return null;
     const vm = names.peek(vmName);
     if (!(vm instanceof Vm)) return null;
-    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? value! : 0);
+    // A read's Result has its value's slot from the start: a property added later costs a second allocation.
+    return gu.vcpuAccess(host, vm.fdOpen ? vm : null, gpa, access, undefined, access === "write" ? value! : 0, access === "read" ? { ret: 0, value: 0 } : { ret: 0 });
   }
   if (!matches(FALLOCATE_LINE, text, start, stop)) return null;
   at = start + FALLOCATE_HEAD.length;
