@@ -195,7 +195,7 @@ export class TypedBatch {
     host.batchSink = this.sink;
     try {
       const entry = host.core.typed;
-      if (entry) this.runInCore(entry, cmds, n, res);
+      if (entry?.active()) this.runInCore(entry, cmds, n, res);
       else this.runQueued(cmds, 0, n, res);
       host.sync();
     } finally {
