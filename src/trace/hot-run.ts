@@ -40,6 +40,22 @@ const RUN = 4096;
 const KEEP = FALLOC_FL_KEEP_SIZE;
 const PUNCH = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
 
+/**
+ * A success's result line: {i, ret: 0}, and the byte read for a read. Made
+ * from an empty object, property by property (the same keys in the same
+ * order as a literal's): an object literal has an allocation site, which V8
+ * soon marks to allocate in the old generation, since a batch's lines are
+ * all alive at once, and old-generation allocation costs several times more.
+ */
+function okLine(i: number, read: boolean, value: number): ResultLine {
+  const line = {} as ResultLine;
+  line.i = i;
+  line.ret = 0;
+  // The byte read is a small integer kept as one (| 0: a double would be boxed).
+  if (read) line.value = value | 0;
+  return line;
+}
+
 export class HotRun {
   private readonly typed: TypedBatch;
   private readonly cmds = new Float64Array(RUN * TYPED_CMD_WORDS);
@@ -127,8 +143,7 @@ export class HotRun {
     const errno = res[o];
     const exit = res[o + 1];
     const signal = res[o + 2];
-    // The byte read is a small integer kept as one (| 0: a double would be boxed).
-    if (errno === 0 && exit === 0 && signal === 0) return this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ ? { i, ret: 0, value: res[o + 3] | 0 } : { i, ret: 0 };
+    if (errno === 0 && exit === 0 && signal === 0) return okLine(i, this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ, res[o + 3]);
     let line: ResultLine;
     // The keys in the order the kernel layer's Results have them (guest.ts fillAccess(), result.ts fail()).
     if (exit === KVM_EXIT_MMIO) line = { i, ret: 0, exit: "mmio", gpa: res[o + 4] };
