@@ -8,6 +8,55 @@ import fc from "fast-check";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { Simulator } from "../api/simulator.js";
 
+/** Arbitraries of a record field that draw nothing: rec() puts their value in place without a draw or a Value. */
+const LITERALS = new WeakMap<fc.Arbitrary<unknown>, unknown>();
+function lit<T>(value: T): fc.Arbitrary<T> {
+  const a = fc.constant(value);
+  LITERALS.set(a, value);
+  return a;
+}
+
+/** The marker of an optional field left out (as fc.record's own). */
+const NO_KEY = Symbol("no key");
+
+/**
+ * fc.record(model, { requiredKeys }) with the same draws, values and shrinks, cheaper and as a plain object.
+ * fc.record draws a tuple of the fields (an optional one through fc.option) and a trailing boolean that, when
+ * true, gives the object a null prototype; this draws the same tuple (literals, which draw nothing, left out
+ * of it) but always builds a plain object: what the trace reader gets from JSON, and what V8 keeps in fast
+ * mode (a null-prototype object is a dictionary, slow to read in every op that reads it). So a seed gives the
+ * same traces as with fc.record, and a failing one shrinks through the same candidates.
+ */
+function rec<T, K extends keyof T = keyof T>(model: { [P in keyof T]: fc.Arbitrary<T[P]> }, constraints?: { requiredKeys?: K[] }): fc.Arbitrary<fc.RecordValue<T, K>> {
+  const keys = Object.keys(model) as Array<keyof T & string>;
+  const required = constraints?.requiredKeys;
+  const drawn: fc.Arbitrary<unknown>[] = [];
+  // Per key: the index of its value in the drawn tuple, or -1 for a literal.
+  const at: number[] = [];
+  const fixed: unknown[] = [];
+  for (const k of keys) {
+    const a = model[k] as fc.Arbitrary<unknown>;
+    if (LITERALS.has(a)) {
+      at.push(-1);
+      fixed.push(LITERALS.get(a));
+      continue;
+    }
+    at.push(drawn.length);
+    fixed.push(undefined);
+    drawn.push(required === undefined || (required as string[]).includes(k) ? a : fc.option(a, { nil: NO_KEY }));
+  }
+  drawn.push(fc.boolean());
+  return fc.tuple(...drawn).map((vs) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const j = at[i];
+      const v = j < 0 ? fixed[i] : vs[j];
+      if (v !== NO_KEY) o[keys[i]] = v;
+    }
+    return o as fc.RecordValue<T, K>;
+  });
+}
+
 export const VM_NAMES = ["v0", "v1", "v2"];
 export const FD_NAMES = ["g0", "g1", "g2", "g3"];
 export const MAP_NAMES = ["m0", "m1", "m2"];
@@ -47,14 +96,14 @@ function onlyWritesFill<T extends { op: string; value: number }>(o: T): Omit<T, 
 }
 
 export const opArbitraries = {
-  create_vm: fc.record({ op: fc.constant("create_vm"), as: vm, type: fc.constantFrom<unknown>("default", "default", "default", "sw_protected", 7) }),
-  destroy_vm: fc.record({ op: fc.constant("destroy_vm"), vm }),
-  create_guest_memfd: fc.record({ op: fc.constant("create_guest_memfd"), vm, as: fd, size, flags: gmemFlags }),
-  close: fc.record({ op: fc.constant("close"), fd }),
-  fstat: fc.record({ op: fc.constant("fstat"), fd }),
-  fallocate: fc.record({ op: fc.constant("fallocate"), fd, mode: fallocMode, offset, len: length }),
-  set_user_memory_region2: fc.record({
-    op: fc.constant("set_user_memory_region2"),
+  create_vm: rec({ op: lit("create_vm"), as: vm, type: fc.constantFrom<unknown>("default", "default", "default", "sw_protected", 7) }),
+  destroy_vm: rec({ op: lit("destroy_vm"), vm }),
+  create_guest_memfd: rec({ op: lit("create_guest_memfd"), vm, as: fd, size, flags: gmemFlags }),
+  close: rec({ op: lit("close"), fd }),
+  fstat: rec({ op: lit("fstat"), fd }),
+  fallocate: rec({ op: lit("fallocate"), fd, mode: fallocMode, offset, len: length }),
+  set_user_memory_region2: rec({
+    op: lit("set_user_memory_region2"),
     vm,
     slot: fc.integer({ min: 0, max: 3 }),
     flags: slotFlags,
@@ -64,12 +113,12 @@ export const opArbitraries = {
     guest_memfd: fc.oneof({ weight: 6, arbitrary: fd }, { weight: 1, arbitrary: fc.constantFrom<unknown>(-1, 1) }),
     guest_memfd_offset: fc.oneof({ weight: 6, arbitrary: page(20) }, { weight: 1, arbitrary: fc.constantFrom(2048, "0x7ffffffffffff000") }),
   }),
-  mmap: fc.record({ op: fc.constant("mmap"), fd, as: map, offset: page(8), len: length, prot: fc.constantFrom("rw", "rw", "r", "rwx"), shared: fc.boolean() }),
-  munmap: fc.record({ op: fc.constant("munmap"), map }),
-  load: fc.record({ op: fc.constant("load"), map, offset: page(12) }),
-  store: fc.record({ op: fc.constant("store"), map, offset: page(12), value: fc.integer({ min: 0, max: 255 }) }),
-  vcpu_access: fc.record({
-    op: fc.constant("vcpu_access"),
+  mmap: rec({ op: lit("mmap"), fd, as: map, offset: page(8), len: length, prot: fc.constantFrom("rw", "rw", "r", "rwx"), shared: fc.boolean() }),
+  munmap: rec({ op: lit("munmap"), map }),
+  load: rec({ op: lit("load"), map, offset: page(12) }),
+  store: rec({ op: lit("store"), map, offset: page(12), value: fc.integer({ min: 0, max: 255 }) }),
+  vcpu_access: rec({
+    op: lit("vcpu_access"),
     vm,
     gpa: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 24 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 * 16 }) }).map((p) => p * 4096 + 8),
     access: fc.constantFrom("read", "read", "write", "write", "exec"),
@@ -77,8 +126,8 @@ export const opArbitraries = {
     private: fc.oneof({ weight: 1, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     value: fc.integer({ min: 0, max: 255 }),
   }, { requiredKeys: ["op", "vm", "gpa", "access", "value"] }).map((o) => (o.private !== undefined && (o.gpa >> 12) % 4 !== 0 ? (({ private: _p, ...rest }) => rest)(o) : o)),
-  set_memory_attributes: fc.record({
-    op: fc.constant("set_memory_attributes"),
+  set_memory_attributes: rec({
+    op: lit("set_memory_attributes"),
     vm,
     address: gpa,
     size: fc.constantFrom(4096, 65536, 0, 100),
@@ -86,12 +135,12 @@ export const opArbitraries = {
     flags: fc.constantFrom(0, 0, 0, 1),
   }),
   // Low pgoffs, where guest accesses and host stores make pages: memory failure needs a present page.
-  memory_failure: fc.record({ op: fc.constant("memory_failure"), fd, offset: fc.oneof({ weight: 2, arbitrary: page(3) }, { weight: 1, arbitrary: page(24) }) }),
-  stats: fc.oneof(fc.record({ op: fc.constant("stats") }), fc.record({ op: fc.constant("stats"), vm })),
+  memory_failure: rec({ op: lit("memory_failure"), fd, offset: fc.oneof({ weight: 2, arbitrary: page(3) }, { weight: 1, arbitrary: page(24) }) }),
+  stats: fc.oneof(rec({ op: lit("stats") }), rec({ op: lit("stats"), vm })),
   // The inode/file design (SPEC §2.2): windows that meet the pages other ops touch.
-  gmem_link: fc.record(
+  gmem_link: rec(
     {
-      op: fc.constant("gmem_link"),
+      op: lit("gmem_link"),
       fd,
       vm,
       as: fd,
@@ -102,28 +151,28 @@ export const opArbitraries = {
     },
     { requiredKeys: ["op", "fd", "vm", "as", "perm", "mode"] },
   ),
-  move_enc_context_from: fc.record({ op: fc.constant("move_enc_context_from"), vm, src: vm }),
+  move_enc_context_from: rec({ op: lit("move_enc_context_from"), vm, src: vm }),
   // The rest of SPEC §2.1: plain file operations, capabilities, host memory.
   // On a memfd these move data (a write fills with value) and grow the file; on gmem and VM fds they fail.
-  read: fc.record({ op: fc.constantFrom("read", "write"), fd, len: fc.constantFrom(0, 1, 4096, 5000, 65536), value: fc.integer({ min: 0, max: 255 }) }).map(onlyWritesFill),
-  pread: fc.record({
+  read: rec({ op: fc.constantFrom("read", "write"), fd, len: fc.constantFrom(0, 1, 4096, 5000, 65536), value: fc.integer({ min: 0, max: 255 }) }).map(onlyWritesFill),
+  pread: rec({
     op: fc.constantFrom("pread", "pwrite"),
     fd,
     len: fc.constantFrom(0, 4096, 10000),
     offset: fc.constantFrom<unknown>(0, 4096, 6000, 131072, -1, "0x7ffffffffffff000"),
     value: fc.integer({ min: 0, max: 255 }),
   }).map(onlyWritesFill),
-  ftruncate: fc.record({ op: fc.constant("ftruncate"), fd, size: fc.constantFrom(0, 65536, 1048576, -1) }),
+  ftruncate: rec({ op: lit("ftruncate"), fd, size: fc.constantFrom(0, 65536, 1048576, -1) }),
   check_extension: fc.oneof(
-    fc.record({ op: fc.constant("check_extension"), cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", "KVM_CAP_VM_TYPES", 10, 9999) }),
-    fc.record({ op: fc.constant("check_extension"), vm, cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", 233) }),
+    rec({ op: lit("check_extension"), cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", "KVM_CAP_VM_TYPES", 10, 9999) }),
+    rec({ op: lit("check_extension"), vm, cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", 233) }),
   ),
-  anon_map: fc.record({ op: fc.constant("anon_map"), as: map, len: fc.constantFrom(4096, 65536, 1048576, 0) }),
-  memfd: fc.record({ op: fc.constant("memfd"), as: fd, size: fc.constantFrom(65536, 1048576) }),
+  anon_map: rec({ op: lit("anon_map"), as: map, len: fc.constantFrom(4096, 65536, 1048576, 0) }),
+  memfd: rec({ op: lit("memfd"), as: fd, size: fc.constantFrom(65536, 1048576) }),
   // ---- Profile next: in-place conversion and pins (SPEC-next.md §2.1, §2.2); other profiles answer ENOTTY / pin plain pages ----
-  set_memory_attributes2: fc.record(
+  set_memory_attributes2: rec(
     {
-      op: fc.constant("set_memory_attributes2"),
+      op: lit("set_memory_attributes2"),
       // Mostly the setup's g0, the file its mapping m0 shows (so pins there meet conversions).
       fd: fc.oneof({ weight: 2, arbitrary: fc.constant(FD_NAMES[0]) }, { weight: 1, arbitrary: fd }),
       offset: fc.oneof({ weight: 8, arbitrary: page(12) }, { weight: 1, arbitrary: fc.constantFrom(2048, "0x10000000") }),
@@ -133,8 +182,8 @@ export const opArbitraries = {
     },
     { requiredKeys: ["op", "fd", "offset", "size", "attributes"] },
   ),
-  pin: fc.record({ op: fc.constant("pin"), as: fc.constantFrom(...PIN_NAMES), map: fc.oneof({ weight: 2, arbitrary: fc.constant(MAP_NAMES[0]) }, { weight: 1, arbitrary: map }), offset: page(6), len: fc.integer({ min: 1, max: 4 }).map((p) => p * 4096) }),
-  unpin: fc.record({ op: fc.constant("unpin"), pin: fc.constantFrom(...PIN_NAMES) }),
+  pin: rec({ op: lit("pin"), as: fc.constantFrom(...PIN_NAMES), map: fc.oneof({ weight: 2, arbitrary: fc.constant(MAP_NAMES[0]) }, { weight: 1, arbitrary: map }), offset: page(6), len: fc.integer({ min: 1, max: 4 }).map((p) => p * 4096) }),
+  unpin: rec({ op: lit("unpin"), pin: fc.constantFrom(...PIN_NAMES) }),
 } as const;
 
 export type OpName = keyof typeof opArbitraries;
@@ -211,7 +260,7 @@ export function setupFor(swProtected: boolean): fc.Arbitrary<Array<Record<string
  * bound there, so that permission exits, donations and moves are reachable.
  */
 const designSetup = fc.option(
-  fc.record({ perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const), mode: fc.constantFrom("share", "donate", "migrate") }),
+  rec({ perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const), mode: fc.constantFrom("share", "donate", "migrate") }),
   { freq: 2 },
 );
 
@@ -273,36 +322,59 @@ export type SequenceName = keyof typeof sequenceArbitraries;
 /** What fuzzing runs with (traceArbitrary alone draws no sequences unless asked). */
 export const DEFAULT_SEQUENCE_WEIGHTS: Record<SequenceName, number> = { migrate_punch_close: 2 };
 
-/** One element of a trace's body: a single op, or a sequence, by weight. */
-function bodyArbitrary(weights: Partial<Record<OpName, number>> | undefined, sequences: Partial<Record<SequenceName, number>> = {}): fc.Arbitrary<Array<Record<string, unknown>>> {
-  const single = opArbitrary(weights).map((op) => [op]);
+/** One element of a trace's body: a single op, or a sequence (an array of ops), by weight. */
+function bodyArbitrary(
+  weights: Partial<Record<OpName, number>> | undefined,
+  sequences: Partial<Record<SequenceName, number>> = {},
+): fc.Arbitrary<Record<string, unknown> | Array<Record<string, unknown>>> {
+  const single = opArbitrary(weights);
   const seqs = Object.entries(sequences).filter(([, w]) => (w ?? 0) > 0);
   if (seqs.length === 0) return single;
   const singleWeight = Object.values({ ...DEFAULT_WEIGHTS, ...weights }).reduce((a, w) => a + (w > 0 ? w : 0), 0);
-  return fc.oneof({ weight: singleWeight, arbitrary: single }, ...seqs.map(([name, weight]) => ({ weight: weight!, arbitrary: sequenceArbitraries[name as SequenceName] })));
+  type Part = Record<string, unknown> | Array<Record<string, unknown>>;
+  return fc.oneof(
+    { weight: singleWeight, arbitrary: single as fc.Arbitrary<Part> },
+    ...seqs.map(([name, weight]) => ({ weight: weight!, arbitrary: sequenceArbitraries[name as SequenceName] as fc.Arbitrary<Part> })),
+  );
 }
 
 /** A trace: a setup, then random ops (and, with `sequences` weights, random sequences among them). */
 export function traceArbitrary(
   opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>>; sequences?: Partial<Record<SequenceName, number>>; swProtected?: boolean } = {},
 ) {
-  const body = fc.array(bodyArbitrary(opts.weights, opts.sequences), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" }).map((parts) => parts.flat());
-  return fc.tuple(opts.swProtected ? setupFor(true) : setupArbitrary, designSetup, body).map(([setup, link, ops]) => {
-    const design: Array<Record<string, unknown>> = [];
-    const owner = setup.find((o) => o.op === "create_guest_memfd" && o.as === FD_NAMES[0])?.vm;
-    const other = VM_NAMES.find((v) => v !== owner && setup.some((o) => o.op === "create_vm" && o.as === v));
-    if (link && owner && other) {
-      design.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
-      design.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
+  const body = fc.array(bodyArbitrary(opts.weights, opts.sequences), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
+  // Plain loops, not find/flat/flatMap/spread: this runs once per generated trace, on the fuzzer's hot path.
+  return fc.tuple(opts.swProtected ? setupFor(true) : setupArbitrary, designSetup, body).map(([setup, link, parts]) => {
+    const out: Array<Record<string, unknown>> = [];
+    let owner: unknown;
+    for (const o of setup) {
+      out.push(o);
+      if (owner === undefined && o.op === "create_guest_memfd" && o.as === FD_NAMES[0]) owner = o.vm;
     }
-    // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it),
-    // and let v0 touch the gfn of the same number (the setup binds gfn = pgoff) to meet the poison.
-    const body = ops.flatMap((o) =>
-      o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096
-        ? [{ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o, { op: "vcpu_access", vm: VM_NAMES[0], gpa: o.offset, access: "read", value: 0 }]
-        : [o],
-    );
-    return [...setup, ...design, ...body];
+    if (link && owner) {
+      let other: string | undefined;
+      for (const v of VM_NAMES) {
+        if (v === owner) continue;
+        for (const o of setup) if (o.op === "create_vm" && o.as === v) other = v;
+        if (other) break;
+      }
+      if (other) {
+        out.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
+        out.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
+      }
+    }
+    const body = (o: Record<string, unknown>) => {
+      // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it),
+      // and let v0 touch the gfn of the same number (the setup binds gfn = pgoff) to meet the poison.
+      if (o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096) {
+        out.push({ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o, { op: "vcpu_access", vm: VM_NAMES[0], gpa: o.offset, access: "read", value: 0 });
+      } else out.push(o);
+    };
+    for (const p of parts) {
+      if (Array.isArray(p)) for (const o of p) body(o);
+      else body(p);
+    }
+    return out;
   });
 }
 
@@ -374,7 +446,7 @@ export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknow
  */
 const kernelVcpuAccess = fc
   .record({
-    op: fc.constant("vcpu_access"),
+    op: lit("vcpu_access"),
     vm,
     gpa: fc.oneof(
       { weight: 8, arbitrary: fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 31 }), fc.constantFrom(8, 0, 4095)).map(([k, p, b]) => k * 65536 + p * 4096 + b) },
@@ -509,12 +581,12 @@ export function kernelTraceArbitrary(opts: { minLength?: number; maxLength?: num
 
 /** The system design's own ops, over the same names as the rest. */
 export const systemOpArbitraries = {
-  create_guest_memfd_system: fc.record({ op: fc.constant("create_guest_memfd_system"), as: fd, size, flags: gmemFlags }),
+  create_guest_memfd_system: rec({ op: lit("create_guest_memfd_system"), as: fd, size, flags: gmemFlags }),
   gmem_bind: fc.oneof(
-    { weight: 3, arbitrary: fc.record({ op: fc.constant("gmem_bind"), fd, vm }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant("gmem_bind"), fd, vm, perm: fc.subarray(["r", "w", "x"] as const).map((p) => [...p]) }) },
+    { weight: 3, arbitrary: rec({ op: lit("gmem_bind"), fd, vm }) },
+    { weight: 2, arbitrary: rec({ op: lit("gmem_bind"), fd, vm, perm: fc.subarray(["r", "w", "x"] as const).map((p) => [...p]) }) },
   ),
-  gmem_unbind: fc.record({ op: fc.constant("gmem_unbind"), fd, vm }),
+  gmem_unbind: rec({ op: lit("gmem_unbind"), fd, vm }),
 } as const;
 
 export type SystemOpName = keyof typeof systemOpArbitraries;
@@ -538,7 +610,7 @@ export const SYSTEM_WEIGHTS: Record<OpName | SystemOpName, number> = {
  */
 const systemAccess = fc
   .record({
-    op: fc.constant("vcpu_access"),
+    op: lit("vcpu_access"),
     vm,
     gpa: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }).map((p) => p * 4096 + 8),
     access: fc.constantFrom("read", "read", "write", "write", "exec"),
