@@ -43,6 +43,7 @@ export class Checker {
   private history = new History();
   private first = true;
   private readonly hasProperties: boolean;
+  private readonly bindingFiles = new Set<number>();
 
   constructor(private readonly src: CheckSource) {
     this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
@@ -79,7 +80,10 @@ export class Checker {
     // In-place conversion: an inode whose attribute runs changed is checked through every binding of it (a conversion zaps through all of them).
     if (inPlace && t.attrs.size) for (const e of this.throughInodes(t.attrs)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
     if (t.files.size || t.vms.size) {
-      const files = new Set<number>(t.files);
+      // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
+      const files = this.bindingFiles;
+      files.clear();
+      for (const id of t.files) files.add(id);
       for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
       for (const id of files) {
         const f = st.files.get(id);

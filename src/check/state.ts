@@ -162,6 +162,8 @@ export class CoreState {
   doubled: CPage[] = [];
   /** What the last apply() touched (one object, cleared per call: a check runs after every op). */
   private readonly touched = touchedNothing();
+  /** Pages whose pfn another page held when added, judged at the end of apply() (kept for reuse). */
+  private readonly clashes: CPage[] = [];
 
   // ---- change streams ----
 
@@ -182,8 +184,10 @@ export class CoreState {
     if (t.files.size) t.files.clear();
     if (t.inodes.size) t.inodes.clear();
     if (t.maps.size) t.maps.clear();
-    t.doubled.length = 0;
-    const clashes: CPage[] = [];
+    // Setting an array's length is a runtime call in V8: only when there is something to drop.
+    if (t.doubled.length) t.doubled.length = 0;
+    const clashes = this.clashes;
+    if (clashes.length) clashes.length = 0;
     let i = 0;
     for (;;) {
       const tag = s[i];

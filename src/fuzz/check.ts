@@ -19,6 +19,7 @@ import { traceNamer } from "../trace/namer.js";
 import type { Names } from "../trace/names.js";
 import { stringifyJson } from "../trace/json.js";
 import { LockstepCore, describeDivergence } from "./lockstep.js";
+import { profileByName, type KernelProfile } from "../kvm/profile.js";
 
 export type FailureKind = "divergence" | "engine invariant" | "security property";
 
@@ -52,10 +53,28 @@ function freshCores(): LockstepCore {
   return (pooled = new LockstepCore(new EngineCore(), new ReferenceCore()));
 }
 
+/** Profiles by name, looked up once per run rather than parsed for every trace (a profile is shared and read only). */
+const profiles = new Map<string, KernelProfile>();
+
+function profileOf(name: string | undefined): KernelProfile | string | undefined {
+  if (name === undefined) return undefined;
+  let p = profiles.get(name);
+  if (!p) {
+    try {
+      p = profileByName(name);
+    } catch {
+      // An unknown name: the Simulator words the error.
+      return name;
+    }
+    profiles.set(name, p);
+  }
+  return p;
+}
+
 export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOptions = {}): TraceFailure | null {
   const design = o.design as SimulatorOptions["design"];
   const cores = freshCores();
-  const engine = new Simulator({ core: cores, kernel: o.kernel, policy: o.policy, design });
+  const engine = new Simulator({ core: cores, kernel: profileOf(o.kernel), policy: o.policy, design });
   const re = new Replayer(engine.host);
   const checker = new Checker(engine.host);
   const everyOp = o.everyOp ?? true;
