@@ -82,7 +82,7 @@ export class Checker {
     if (t.files.size || t.vms.size) {
       // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
       const files = this.bindingFiles;
-      files.clear();
+      if (files.size) files.clear();
       for (const id of t.files) files.add(id);
       for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
       for (const id of files) {
