@@ -56,6 +56,7 @@ import { resetMaps } from "./hostmap";
 import { resetHva } from "./memslot";
 import { resetPins } from "./pins";
 import { setTracking, changes as buildChanges, changesPtr as chgPtr, resetChanges } from "./changelog";
+import { typedCmdBuf, typedResBuf, typedFixBuf, typedRun as runTyped, typedHandles as handleTable, typedSpent as spentFrames, typedFixups as fixupCount, resetTyped } from "./typed";
 import "./abort";
 
 /** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
@@ -126,6 +127,44 @@ export function reset(): void {
   resetSnapshot();
   resetBatch();
   resetChanges();
+  resetTyped();
+}
+
+// ---- Typed entry (core-abi.ts "Typed entry") ----
+
+/** The typed command buffer: TYPED_CAPACITY x 4 doubles (static). */
+export function typedCmdPtr(): usize {
+  return typedCmdBuf;
+}
+
+/** The typed result buffer: TYPED_CAPACITY x 8 doubles (static). */
+export function typedResPtr(): usize {
+  return typedResBuf;
+}
+
+/** The fixup list: up to TYPED_CAPACITY i32 command indexes (static). */
+export function typedFixPtr(): usize {
+  return typedFixBuf;
+}
+
+/** Room for n handles; returns the handle table's address (it moves when it grows). */
+export function typedHandles(n: i32): usize {
+  return handleTable(n);
+}
+
+/** Runs typed commands [start, n) until one needs the kernel layer; returns its index, or n. */
+export function typedRun(n: i32, start: i32, room: f64): i32 {
+  return runTyped(n, start, room);
+}
+
+/** Frames the last typedRun() may have made (counted as its headroom was). */
+export function typedSpent(): f64 {
+  return spentFrames();
+}
+
+/** Results of the last typedRun() that the kernel layer must translate (listed at typedFixPtr()). */
+export function typedFixups(): i32 {
+  return fixupCount();
 }
 
 // ---- Change log (core-abi.ts "Change log") ----

@@ -405,3 +405,32 @@ export const CHG_GONE = 17;
 export const CHG_END = 18;
 /** The end of every gfn and pgoff range (2^53): a note over all of a VM's SPTEs. */
 export const CHG_ALL = 9007199254740992;
+
+/**
+ * Typed entry (an optional part of a core: the engine has it, the reference
+ * model does not). The public typed layout of src/api/typed.ts (4 command
+ * words, 8 result words) is decoded in the core itself, for the commands the
+ * kernel layer has cleared in advance:
+ *  - a handle table, TYPED_HANDLE_BYTES per handle: kind (i32: 0, or HOT_VM,
+ *    HOT_FILE, HOT_MAP), core id (i32), arg (i32), 4 bytes unused, x (f64),
+ *    y (f64). HOT_VM: the VM's core id and GUEST_ACCESS's attr_private (the
+ *    access is shared: private 0). HOT_FILE: arg = its inode. HOT_MAP:
+ *    x = hva_page, y = npages. Kind 0: every command on it needs the kernel layer.
+ *  - typedRun(n, start, room) runs commands [start, n) of the typed command
+ *    buffer, in order, as GUEST_ACCESS, ALLOCATE, PUNCH and HOST_ACCESS would,
+ *    writing each one's 8 result words: all 0 on RES_OK but word 3 (the byte
+ *    of a read or load); otherwise words 0 and 1 are the core's code and value
+ *    and its index is listed among the fixups, for the kernel layer to
+ *    translate. It stops at the first command that is not plainly one of those
+ *    (an opcode or handle word that is no index, a handle of another kind, an
+ *    address or length that is no in-range integer, an unaligned or empty
+ *    range, an allocation past EOF),
+ *    that could make more frames than `room` (a fault one, an allocation its
+ *    length), or at `start` itself while changes are being noted, and returns
+ *    its index (n when it ran them all).
+ */
+export const TYPED_CAPACITY = 1024;
+export const TYPED_HANDLE_BYTES = 32;
+export const HOT_VM = 1;
+export const HOT_FILE = 2;
+export const HOT_MAP = 3;

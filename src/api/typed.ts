@@ -1,9 +1,12 @@
 /**
  * The typed tier: the hot ops as numbers in typed arrays, for simulations that
  * run millions of guest accesses. Same semantics and errno results as the
- * handles and apply(): every command goes through the kernel layer's own checks
- * (src/kvm/ops: vcpuDenied(), fallocate(), mapHolds()) and the same core
- * commands; only the result objects are replaced by words.
+ * handles and apply(). The core decodes the commands itself (core-abi.ts
+ * "Typed entry") on the objects the kernel layer cleared for the run
+ * (src/kvm/hot.ts: those none of its per-op checks could refuse); any other
+ * command goes through the kernel layer's own checks (src/kvm/ops:
+ * vcpuDenied(), fallocate(), mapHolds()) and the same core commands, in order
+ * with the rest. Only the result objects are replaced by words.
  *
  * Handles. VMs, gmem files (a system-design gmem fd among them) and mappings
  * made with the object API are given small integer handles once, by
@@ -70,6 +73,8 @@ import { GmemError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
 import { GmemFile as GmemFileObj, HostMap, SystemGmem as SystemGmemObj, Vm as VmObj } from "../kvm/objects.js";
 import { messageOf, type Result } from "../kvm/result.js";
+import { writeHotEntry } from "../kvm/hot.js";
+import type { TypedEntry } from "../core/core.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";
 import * as mm from "../kvm/ops/mmap.js";
@@ -134,6 +139,13 @@ export class TypedBatch {
   private res: Float64Array = new Float64Array(0);
   /** Results of the run's stats commands (not hot: the object path), by command index. */
   private readonly slow = new Map<number, Result>();
+  /** The run count, and the run at which each handle's table entry was last written. */
+  private epoch = 0;
+  private stamp = new Float64Array(16);
+  /** Each handle's kind in the table (core-abi.ts HOT_*), as last written. */
+  private hotKind = new Uint8Array(16);
+  /** A result's core words, while they are translated. */
+  private readonly raw = new Float64Array(2);
   /** Failures and malformed commands of the last run, by command index: read only when asked. */
   private readonly failures = new Map<number, Result | string>();
 
@@ -183,11 +195,9 @@ export class TypedBatch {
     // Every flush (a full batch, or the kernel layer asking the core mid-run) hands its results to the sink.
     host.batchSink = this.sink;
     try {
-      const slot = this.slotCmd;
-      for (let i = 0; i < n; i++) {
-        const k = this.queue(cmds, i, res);
-        if (k !== DONE) slot[k] = i;
-      }
+      const entry = host.core.typed;
+      if (entry) this.runInCore(entry, cmds, n, res);
+      else this.runQueued(cmds, 0, n, res);
       host.sync();
     } finally {
       host.batchSink = null;
@@ -197,6 +207,87 @@ export class TypedBatch {
     for (const [i, r] of this.slow) this.stats(i, r, res);
     this.slow.clear();
     return res;
+  }
+
+  /** Commands [from, to) on the kernel layer's path, queued into the core's batch (run at the next sync). */
+  private runQueued(cmds: Float64Array, from: number, to: number, res: Float64Array): void {
+    const slot = this.slotCmd;
+    for (let i = from; i < to; i++) {
+      const k = this.queue(cmds, i, res);
+      if (k !== DONE) slot[k] = i;
+    }
+  }
+
+  /**
+   * The core's typed entry runs the commands it may (core-abi.ts "Typed
+   * entry"): a chunk at a time, with the handle table rewritten for the
+   * handles the chunk names (src/kvm/hot.ts decides each entry). Where the
+   * core stops, that command, and those after it the core would also hand
+   * back, go the kernel layer's way; then the core goes on.
+   */
+  private runInCore(t: TypedEntry, cmds: Float64Array, n: number, res: Float64Array): void {
+    const host = this.host;
+    const epoch = ++this.epoch;
+    for (let s = 0; s < n; s += A.TYPED_CAPACITY) {
+      const m = Math.min(A.TYPED_CAPACITY, n - s);
+      t.cmds().set(cmds.subarray(s * TYPED_CMD_WORDS, (s + m) * TYPED_CMD_WORDS));
+      this.refreshHandles(t, cmds, s, m, epoch);
+      let i = 0;
+      while (i < m) {
+        const stop = t.run(m, i, host.frameHeadroom(m - i));
+        host.reserveFrames(t.spent());
+        if (stop > i) res.set(t.results().subarray(i * TYPED_RES_WORDS, stop * TYPED_RES_WORDS), (s + i) * TYPED_RES_WORDS);
+        const nf = t.fixups();
+        if (nf > 0) {
+          const fix = t.fixes();
+          const raw = this.raw;
+          for (let f = 0; f < nf; f++) {
+            const o = (s + fix[f]) * TYPED_RES_WORDS;
+            raw[0] = res[o];
+            raw[1] = res[o + 1];
+            res[o] = res[o + 1] = 0;
+            this.decode(cmds, s + fix[f], raw, 0, res);
+          }
+        }
+        if (stop >= m) break;
+        let j = stop + 1;
+        while (j < m && !this.coreTakes(cmds, s + j)) j++;
+        this.runQueued(cmds, s + stop, s + j, res);
+        host.sync();
+        i = j;
+      }
+    }
+  }
+
+  /** Rewrites the table entries of the handles commands [s, s + m) name, once per run each. */
+  private refreshHandles(t: TypedEntry, cmds: Float64Array, s: number, m: number, epoch: number): void {
+    const objs = this.objs;
+    if (this.stamp.length < objs.length) {
+      const grown = new Float64Array(Math.max(objs.length, this.stamp.length * 2));
+      grown.set(this.stamp);
+      this.stamp = grown;
+      const kinds = new Uint8Array(grown.length);
+      kinds.set(this.hotKind);
+      this.hotKind = kinds;
+    }
+    const [i32, f64] = t.table(objs.length);
+    const stamp = this.stamp;
+    for (let k = 0; k < m; k++) {
+      const h = cmds[(s + k) * TYPED_CMD_WORDS + 1];
+      if (stamp[h] !== epoch && h >= 0 && h < objs.length && Number.isInteger(h)) {
+        writeHotEntry(this.host, objs[h], h, i32, f64);
+        this.hotKind[h] = i32[h * (A.TYPED_HANDLE_BYTES / 4)];
+        stamp[h] = epoch;
+      }
+    }
+  }
+
+  /** Whether the core would likely run command i (the kind of its handle fits its opcode): where the kernel layer's run of slow commands ends. */
+  private coreTakes(cmds: Float64Array, i: number): boolean {
+    const c = i * TYPED_CMD_WORDS;
+    const op = cmds[c];
+    const kind = this.hotKind[cmds[c + 1]];
+    return op >= TYPED_READ && op <= TYPED_EXEC ? kind === A.HOT_VM : op === TYPED_ALLOCATE || op === TYPED_PUNCH ? kind === A.HOT_FILE : (op === TYPED_LOAD || op === TYPED_STORE) && kind === A.HOT_MAP;
   }
 
   private readonly sink = (words: Float64Array, n: number): void => {

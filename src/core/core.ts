@@ -27,4 +27,24 @@ export interface Core {
   changes(): Float64Array;
   /** Back to the freshly made state, so that one core can serve many short runs (fuzzing); false if it cannot. */
   reset(): boolean;
+  /** The typed entry (core-abi.ts "Typed entry"), where the core has one; views are valid until the next call into the core. */
+  readonly typed?: TypedEntry;
+}
+
+/** A core's typed entry: its buffers as views, and its calls (core-abi.ts "Typed entry"). */
+export interface TypedEntry {
+  /** TYPED_CAPACITY commands of 4 words. */
+  cmds(): Float64Array;
+  /** TYPED_CAPACITY results of 8 words. */
+  results(): Float64Array;
+  /** The fixups' command indexes (typedFixups() of them are valid). */
+  fixes(): Int32Array;
+  /** Room for n handles; the table as i32 and f64 views. */
+  table(n: number): [Int32Array, Float64Array];
+  /** Runs commands [start, n); returns where it stopped (n: all ran). */
+  run(n: number, start: number, room: number): number;
+  /** Frames the last run may have made. */
+  spent(): number;
+  /** How many results of the last run await translation. */
+  fixups(): number;
 }

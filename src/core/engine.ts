@@ -5,7 +5,7 @@
  * once per batch. Views are rebuilt whenever memory.grow detached them.
  */
 import * as A from "../abi/core-abi.js";
-import type { Core } from "./core.js";
+import type { Core, TypedEntry } from "./core.js";
 import { WASM_RELEASE_BASE64 } from "./wasm-binary.generated.js";
 
 /** The module's exports (assembly/index.ts): numbers only. */
@@ -28,6 +28,14 @@ export interface EngineExports {
   /** Writes the change stream; returns its length in doubles (read at changesPtr()). */
   changes(): number;
   changesPtr(): number;
+  /** The typed entry (core-abi.ts "Typed entry"). */
+  typedCmdPtr(): number;
+  typedResPtr(): number;
+  typedFixPtr(): number;
+  typedHandles(n: number): number;
+  typedRun(n: number, start: number, room: number): number;
+  typedSpent(): number;
+  typedFixups(): number;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -63,6 +71,11 @@ export class EngineCore implements Core {
   private res!: Float64Array;
   private count = 0;
 
+  readonly typed: TypedEntry;
+  private tCmd!: Float64Array;
+  private tRes!: Float64Array;
+  private tFix!: Int32Array;
+
   /** Linear memory of a new instance, in bytes. */
   private readonly startBytes: number;
 
@@ -70,6 +83,32 @@ export class EngineCore implements Core {
     this.x = this.instantiate();
     this.startBytes = this.x.memory.buffer.byteLength;
     this.views();
+    this.typed = this.typedEntry();
+  }
+
+  private typedEntry(): TypedEntry {
+    const fresh = () => {
+      if (this.buffer.byteLength === 0) this.views();
+    };
+    return {
+      cmds: () => (fresh(), this.tCmd),
+      results: () => (fresh(), this.tRes),
+      fixes: () => (fresh(), this.tFix),
+      table: (n) => {
+        const p = this.x.typedHandles(n);
+        fresh();
+        return [new Int32Array(this.buffer, p, (n * A.TYPED_HANDLE_BYTES) / 4), new Float64Array(this.buffer, p, (n * A.TYPED_HANDLE_BYTES) / 8)];
+      },
+      run: (n, start, room) => {
+        // Commands queued by the kernel layer come first.
+        this.flush();
+        const stop = this.x.typedRun(n, start, room);
+        fresh();
+        return stop;
+      },
+      spent: () => this.x.typedSpent(),
+      fixups: () => this.x.typedFixups(),
+    };
   }
 
   private instantiate(): EngineExports {
@@ -87,6 +126,9 @@ export class EngineCore implements Core {
     this.buffer = this.x.memory.buffer;
     this.cmd = new Float64Array(this.buffer, this.x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
     this.res = new Float64Array(this.buffer, this.x.resPtr(), A.CMD_CAPACITY * A.RES_WORDS);
+    this.tCmd = new Float64Array(this.buffer, this.x.typedCmdPtr(), A.TYPED_CAPACITY * 4);
+    this.tRes = new Float64Array(this.buffer, this.x.typedResPtr(), A.TYPED_CAPACITY * 8);
+    this.tFix = new Int32Array(this.buffer, this.x.typedFixPtr(), A.TYPED_CAPACITY);
   }
 
   get results(): Float64Array {

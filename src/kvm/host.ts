@@ -215,6 +215,21 @@ export class Host {
     return true;
   }
 
+  /**
+   * Frames that commands run past the kernel layer's per-op checks (the typed
+   * entry, core-abi.ts) may make, up to `want`; they count them with
+   * reserveFrames(). The bound is made exact first when it would not leave `want`.
+   */
+  frameHeadroom(want: number): number {
+    if (this.framesBound + want > this.frameLimit) this.framesBound = this.framesInUse();
+    return Math.max(0, this.frameLimit - this.framesBound);
+  }
+
+  /** Counts frames such commands may have made (the most they could). */
+  reserveFrames(n: number): void {
+    this.framesBound += n;
+  }
+
   /** Whether a fault may make one more frame: false only once the limit is reached. */
   faultFits(): boolean {
     if (this.framesBound < this.frameLimit) {

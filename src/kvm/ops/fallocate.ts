@@ -49,10 +49,18 @@ function vfsModeCheck(mode: number): Result | null {
 }
 
 
+/**
+ * Whether the history keeps this fd's fallocates: only what the security
+ * properties judge, fallocates by files with less than the owner's rights.
+ */
+export function fallocateJudged(fd: GmemFile): boolean {
+  return (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length);
+}
+
 const off = { neg: false, pages: 0, rem: 0 };
 const ln = { neg: false, pages: 0, rem: 0 };
 /** 2^63 bytes in pages: offset + len at or past it is beyond MAX_LFS_FILESIZE, or wrapped. */
-const MAX_LFS_PAGES = 2 ** 51;
+export const MAX_LFS_PAGES = 2 ** 51;
 
 /**
  * fallocate(2). offset and len are loff_t byte values (number or bigint).
@@ -86,8 +94,7 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   if (denied) return denied;
   if (op === "alloc" && !h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
   h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
-  // The history keeps only what the security properties judge: fallocates by files with less than the owner's rights.
-  if (fd instanceof GmemFile && (fd.linked || fd.donated.length > 0 || fd.perm.size < ALL_PERMS.length)) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
+  if (fd instanceof GmemFile && fallocateJudged(fd)) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
   return OK;
 }
 

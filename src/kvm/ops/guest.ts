@@ -79,11 +79,28 @@ export function privateDisagrees(h: Host, vm: Vm, gfn: number, priv: boolean): s
  * null when it may run (a frame is then reserved for its fault).
  */
 export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
+  const fd = vcpuFdDenied(vm);
+  if (fd) return fd;
+  if (!h.faultFits()) return outOfFrames(h);
+  return null;
+}
+
+/** The VM fd's part of vcpuDenied(): what no access on this VM can get past, whatever its gfn. */
+export function vcpuFdDenied(vm: Vm | null): Result | null {
   if (!vm || !vm.fdOpen) return fail("EBADF", "vm is not an open VM fd");
   // Its encryption context moved to another VM: nothing can run (as for a dead VM).
   if (vm.contextMovedAway) return fail("EIO", "the VM's encryption context moved to another VM");
-  if (!h.faultFits()) return outOfFrames(h);
   return null;
+}
+
+/**
+ * GUEST_ACCESS's attr_private for an access at gfn: with in-place conversion
+ * the core reads the gfn's attribute through its binding (DERIVED); otherwise
+ * the VM's attribute. A VM with private memory takes it as its `private` too.
+ */
+export function attrArgOf(h: Host, vm: Vm, gfn: number): number {
+  if (h.profile.inPlace) return A.DERIVED;
+  return vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
 }
 
 /**
@@ -94,15 +111,8 @@ export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
  * gfn's attribute through its binding (DERIVED); otherwise the VM's attribute.
  */
 export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number): number {
-  let privArg: number;
-  let attrArg: number;
-  if (h.profile.inPlace) {
-    attrArg = A.DERIVED;
-    privArg = hasPrivateMemory(vm) ? A.DERIVED : 0;
-  } else {
-    attrArg = vm.privateRanges.length && isPrivateGfn(vm, gfn) ? 1 : 0;
-    privArg = hasPrivateMemory(vm) ? attrArg : 0;
-  }
+  const attrArg = attrArgOf(h, vm, gfn);
+  const privArg = hasPrivateMemory(vm) ? attrArg : 0;
   const index = h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
   // A VM's first successful private access puts its context in use (move_enc_context_from then refuses it as a
   // target). Whether it was private, as the core resolved it, is in its own result (aux: core-abi.ts GUEST_ACCESS).

@@ -1,0 +1,168 @@
+/**
+ * The typed tier's commands run straight in the core (core-abi.ts "Typed
+ * entry"): the public typed layout (src/api/typed.ts) is decoded here, so that
+ * a guest access, a one-page allocate or punch, or a host load or store costs
+ * no JavaScript at all.
+ *
+ * The core decides no errno here. The kernel layer marks which handles' hot
+ * commands need none of its per-op checks (src/kvm/hot.ts); a command whose
+ * handle is not so marked, whose numbers are not plainly in range, or that
+ * could pass the frame headroom the kernel layer granted, stops the run: the
+ * kernel layer runs it on its own path and starts the core again after it.
+ */
+import { RES_OK, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, TYPED_CAPACITY, TYPED_HANDLE_BYTES, HOT_VM, HOT_FILE, HOT_MAP } from "../src/abi/core-abi";
+import { guestAccess, hostAccess } from "./fault";
+import { allocate, getInode } from "./inode";
+import { punch } from "./invalidate";
+import { tracking } from "./changelog";
+import { alloc, free } from "./alloc";
+
+/** The public layout's words per command and per result (src/api/typed.ts). */
+const CMD = 4;
+const RES = 8;
+// Its opcodes (src/api/typed.ts TYPED_*).
+const T_READ = 1;
+const T_WRITE = 2;
+const T_EXEC = 3;
+const T_ALLOCATE = 4;
+const T_PUNCH = 5;
+const T_LOAD = 6;
+const T_STORE = 7;
+const SAFE: f64 = 9007199254740992; // 2^53
+
+export const typedCmdBuf = memory.data(TYPED_CAPACITY * CMD * 8, 16);
+export const typedResBuf = memory.data(TYPED_CAPACITY * RES * 8, 16);
+/** Indexes of the results the kernel layer must still translate (an exit, an errno, a signal). */
+export const typedFixBuf = memory.data(TYPED_CAPACITY * 4, 16);
+/** The core's own result words for the command in hand (result.ts layout). */
+const raw = memory.data(64, 16);
+
+/** The handle table: TYPED_HANDLE_BYTES per handle (kind i32, core id i32, arg i32, pad, x f64, y f64). */
+let table: usize = 0;
+let tableCap: i32 = 0;
+let handles: i32 = 0;
+/** Frames the run may still make (a fault one, an allocate its length) before the kernel layer must look. */
+let headroom: f64 = 0;
+let spent: f64 = 0;
+let fixups: i32 = 0;
+
+/** Room for n handles (entries kept); returns the table's address, which moves when it grows. */
+export function typedHandles(n: i32): usize {
+  if (n > tableCap) {
+    let cap = max(n, max(16, tableCap * 2));
+    let t = alloc(<usize>cap * TYPED_HANDLE_BYTES);
+    memory.fill(t, 0, <usize>cap * TYPED_HANDLE_BYTES);
+    if (table != 0) {
+      memory.copy(t, table, <usize>tableCap * TYPED_HANDLE_BYTES);
+      free(table, <usize>tableCap * TYPED_HANDLE_BYTES);
+    }
+    table = t;
+    tableCap = cap;
+  }
+  handles = n;
+  return table;
+}
+
+export function typedSpent(): f64 {
+  return spent;
+}
+
+export function typedFixups(): i32 {
+  return fixups;
+}
+
+export function resetTyped(): void {
+  table = 0;
+  tableCap = 0;
+  handles = 0;
+  headroom = 0;
+  spent = 0;
+  fixups = 0;
+  memory.fill(typedCmdBuf, 0, TYPED_CAPACITY * CMD * 8);
+  memory.fill(typedResBuf, 0, TYPED_CAPACITY * RES * 8);
+  memory.fill(typedFixBuf, 0, TYPED_CAPACITY * 4);
+}
+
+@inline function isIndex(x: f64, below: f64): bool {
+  return x >= 0 && x < below && <f64><i64>x == x;
+}
+
+/** A frame (or n) out of the headroom, if there is that much. */
+@inline function take(n: f64): bool {
+  if (n > headroom) return false;
+  headroom -= n;
+  spent += n;
+  return true;
+}
+
+/** The result words of an op that succeeded: all 0 but the byte read (word 3). */
+@inline function done(r: usize, value: f64): void {
+  memory.fill(r, 0, RES * 8);
+  store<f64>(r, value, 24);
+}
+
+/** The core's words of an op that did not succeed: code and value in words 0 and 1, for the kernel layer to translate. */
+@inline function fix(i: i32, r: usize): void {
+  memory.fill(r, 0, RES * 8);
+  store<f64>(r, load<f64>(raw));
+  store<f64>(r, load<f64>(raw, 8), 8);
+  store<i32>(typedFixBuf + (<usize>fixups << 2), i);
+  fixups++;
+}
+
+/**
+ * Runs commands [start, n) of the typed command buffer until one needs the
+ * kernel layer; returns its index (n when none did). `room` is the frame
+ * headroom granted for this call; typedSpent() says how much of it went, and
+ * typedFixups() how many results await translation.
+ */
+export function typedRun(n: i32, start: i32, room: f64): i32 {
+  headroom = room;
+  spent = 0;
+  fixups = 0;
+  // Every command of a run whose changes are noted goes the kernel layer's way (the change log notes core commands).
+  if (tracking) return start;
+  if (<u32>n > <u32>TYPED_CAPACITY) n = TYPED_CAPACITY;
+  let hmax = <f64>handles;
+  for (let i = start; i < n; i++) {
+    let c = typedCmdBuf + (<usize>i << 5);
+    let r = typedResBuf + (<usize>i << 6);
+    let opw = load<f64>(c);
+    let hw = load<f64>(c, 8);
+    let a = load<f64>(c, 16);
+    let b = load<f64>(c, 24);
+    if (!isIndex(opw, 8) || !isIndex(hw, hmax)) return i;
+    let op = <i32>opw;
+    let e = table + <usize><i32>hw * TYPED_HANDLE_BYTES;
+    let kind = load<i32>(e);
+    if (op >= T_READ && op <= T_EXEC) {
+      if (kind != HOT_VM || !isIndex(a, SAFE)) return i;
+      if (op == T_WRITE && !isIndex(b, 256)) return i;
+      if (!take(1)) return i;
+      let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
+      guestAccess(raw, load<i32>(e, 4), <u64>(a / 4096), access, 0, op == T_WRITE ? <u32>b : 0, load<i32>(e, 8));
+      if (load<f64>(raw) == <f64>RES_OK) done(r, op == T_READ ? load<f64>(raw, 8) : 0);
+      else fix(i, r);
+    } else if (op == T_ALLOCATE || op == T_PUNCH) {
+      if (kind != HOT_FILE || !isIndex(a, SAFE) || !isIndex(b, SAFE) || b == 0) return i;
+      let ps = a / 4096;
+      let pn = b / 4096;
+      if (<f64><i64>ps != ps || <f64><i64>pn != pn) return i;
+      let ino = getInode(load<i32>(e, 8));
+      let stop = ps + pn;
+      if (op == T_ALLOCATE) {
+        if (stop > <f64>ino.npages || !take(pn)) return i;
+        allocate(ino, <u64>ps, <u64>stop);
+      } else punch(ino, <u64>ps, <u64>stop); // offset and len below 2^53 bytes: far below EFBIG's 2^63
+      done(r, 0);
+    } else if (op == T_LOAD || op == T_STORE) {
+      if (kind != HOT_MAP || !isIndex(a, load<f64>(e, 24) * 4096)) return i;
+      if (op == T_STORE && !isIndex(b, 256)) return i;
+      if (!take(1)) return i;
+      hostAccess(raw, <u64>load<f64>(e, 16) + <u64>(a / 4096), op == T_STORE, op == T_STORE ? <u32>b : 0);
+      if (load<f64>(raw) == <f64>RES_OK) done(r, op == T_LOAD ? load<f64>(raw, 8) : 0);
+      else fix(i, r);
+    } else return i;
+  }
+  return n;
+}
