@@ -87,8 +87,12 @@ class Draw implements Source {
   subset(n: number): number[] {
     // fc.subarray: a length (with the bias factor b, one draw in b from [0, log2 n]), then that many distinct elements.
     const size = this.bias !== undefined && this.mrng.nextInt(1, this.bias) === 1 ? this.mrng.nextInt(0, Math.floor(Math.log(n) / Math.log(2))) : this.mrng.nextInt(0, n);
-    const keep = new Array<number>(n).fill(0);
-    const left = Array.from({ length: n }, (_, k) => k);
+    const keep: number[] = [];
+    const left: number[] = [];
+    for (let k = 0; k < n; k++) {
+      keep.push(0);
+      left.push(k);
+    }
     for (let k = 0; k < size; k++) keep[left.splice(this.mrng.nextInt(0, left.length - 1), 1)[0]] = 1;
     for (const c of keep) this.out.push(c);
     return keep;
