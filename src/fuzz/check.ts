@@ -19,7 +19,7 @@ import { traceNamer } from "../trace/namer.js";
 import type { Names } from "../trace/names.js";
 import { stringifyJson } from "../trace/json.js";
 import { LockstepCore, describeDivergence } from "./lockstep.js";
-import { profileByName, type KernelProfile } from "../kvm/profile.js";
+import { DEFAULT_PROFILE, profileByName, type KernelProfile } from "../kvm/profile.js";
 
 export type FailureKind = "divergence" | "engine invariant" | "security property";
 
@@ -56,8 +56,8 @@ function freshCores(): LockstepCore {
 /** Profiles by name, looked up once per run rather than parsed for every trace (a profile is shared and read only). */
 const profiles = new Map<string, KernelProfile>();
 
-function profileOf(name: string | undefined): KernelProfile | string | undefined {
-  if (name === undefined) return undefined;
+function profileOf(name: string | undefined): KernelProfile | string {
+  if (name === undefined) return DEFAULT_PROFILE;
   let p = profiles.get(name);
   if (!p) {
     try {

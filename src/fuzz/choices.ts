@@ -26,7 +26,7 @@ export type Spec =
   | { readonly kind: "lit"; readonly value: unknown }
   | { readonly kind: "pick"; readonly values: readonly unknown[] }
   | { readonly kind: "int"; readonly min: number; readonly max: number; readonly low: number; readonly high: number }
-  | { readonly kind: "one"; readonly weights: readonly number[]; readonly total: number; readonly specs: readonly Spec[] }
+  | { readonly kind: "one"; readonly upTo: readonly number[]; readonly total: number; readonly specs: readonly Spec[] }
   | { readonly kind: "rec"; readonly keys: readonly string[]; readonly specs: readonly Spec[]; readonly optional: readonly boolean[] }
   | { readonly kind: "sub"; readonly values: readonly unknown[] }
   | { readonly kind: "map"; readonly spec: Spec; readonly f: (x: never) => unknown };
@@ -40,7 +40,11 @@ export function int(min: number, max: number): Spec {
 }
 /** A weighted choice of specs, [weight, spec] pairs (fc.oneof's weights). */
 export function one(...branches: Array<[number, Spec]>): Spec {
-  return { kind: "one", weights: branches.map(([w]) => w), total: branches.reduce((a, [w]) => a + w, 0), specs: branches.map(([, s]) => s) };
+  // Each branch's cumulative weight: a branch is found by binary search.
+  const upTo: number[] = [];
+  let total = 0;
+  for (const [w] of branches) upTo.push((total += w));
+  return { kind: "one", upTo, total, specs: branches.map(([, s]) => s) };
 }
 /** A record; keys listed in `optional` are left out one time in six (as fc.record without them in requiredKeys). */
 export function rec(fields: Record<string, Spec>, optional: readonly string[] = []): Spec {
@@ -133,12 +137,15 @@ function build(s: Spec, src: Source): unknown {
       return s.min + src.integer(s);
     case "one": {
       // The branch as a point in [0, total): shrinking it moves towards the first branch.
-      let at = src.choose(s.total);
-      for (let k = 0; k < s.specs.length; k++) {
-        if (at < s.weights[k]) return build(s.specs[k], src);
-        at -= s.weights[k];
+      const at = src.choose(s.total);
+      let lo = 0;
+      let hi = s.upTo.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (at < s.upTo[mid]) hi = mid;
+        else lo = mid + 1;
       }
-      return build(s.specs[s.specs.length - 1], src);
+      return build(s.specs[lo], src);
     }
     case "rec": {
       const o: Record<string, unknown> = {};
