@@ -57,6 +57,8 @@ import { resetHva } from "./memslot";
 import { resetPins } from "./pins";
 import { setTracking, changes as buildChanges, changesPtr as chgPtr, resetChanges } from "./changelog";
 import { typedCmdBuf, typedResBuf, typedFixBuf, typedRun as runTyped, typedHandles as handleTable, typedSpent as spentFrames, typedFixups as fixupCount, resetTyped } from "./typed";
+import { binIn, binOut, binNames as nameTable, binRun as runBin, binPos as posBin, binOutLen as outLenBin, binCount as countBin, binRecordStart as startBin, resetBinReplay } from "./binreplay";
+import { rawCode as codeRaw, rawValue as valueRaw } from "./typed";
 import "./abort";
 
 /** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
@@ -128,6 +130,7 @@ export function reset(): void {
   resetBatch();
   resetChanges();
   resetTyped();
+  resetBinReplay();
 }
 
 // ---- Typed entry (core-abi.ts "Typed entry") ----
@@ -182,4 +185,51 @@ export function changes(): i32 {
 /** The change stream's address, valid after changes() until the next run() or changes(). */
 export function changesPtr(): usize {
   return chgPtr();
+}
+
+// ---- Binary replay (core-abi.ts "Binary replay") ----
+
+/** The input window (BIN_IN_CAP bytes, static). */
+export function binInPtr(): usize {
+  return binIn;
+}
+
+/** The output buffer (BIN_OUT_CAP bytes, static). */
+export function binOutPtr(): usize {
+  return binOut;
+}
+
+/** Room for n name indexes; returns the name table's address (it moves when it grows). */
+export function binNames(n: i32): usize {
+  return nameTable(n);
+}
+
+/** Reads and runs the window's records from `start`; returns why it stopped (BIN_*). */
+export function binRun(len: i32, start: i32, at: f64, room: f64, final: i32): i32 {
+  return runBin(len, start, at, room, final != 0);
+}
+
+export function binPos(): i32 {
+  return posBin();
+}
+
+export function binOutLen(): i32 {
+  return outLenBin();
+}
+
+export function binCount(): f64 {
+  return countBin();
+}
+
+export function binRecordStart(): i32 {
+  return startBin();
+}
+
+/** The core's code and value of the command that stopped a binary run with BIN_RESULT. */
+export function rawCode(): f64 {
+  return codeRaw();
+}
+
+export function rawValue(): f64 {
+  return valueRaw();
 }

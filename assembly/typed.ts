@@ -95,74 +95,99 @@ export function resetTyped(): void {
   return true;
 }
 
-/** The result words of an op that succeeded: all 0 but the byte read (word 3). */
-@inline function done(r: usize, value: f64): void {
-  memory.fill(r, 0, RES * 8);
-  store<f64>(r, value, 24);
+/** What typedOne() did: ran it and it succeeded, ran it and the kernel layer must translate its result, or ran nothing. */
+export const RAN_OK = 0;
+export const RAN_FIX = 1;
+export const NEEDS_KERNEL = 2;
+
+/** The byte a successful command read (a read or a load; 0 otherwise), after typedOne() answered RAN_OK. */
+export let okValue: f64 = 0;
+
+/**
+ * One typed command (its four words), if the core may run it: RAN_OK (the
+ * byte read in okValue), RAN_FIX (the core's code and value at `raw`), or
+ * NEEDS_KERNEL, having run nothing.
+ */
+export function typedOne(opw: f64, hw: f64, a: f64, b: f64): i32 {
+  if (!isIndex(opw, 8) || !isIndex(hw, <f64>handles)) return NEEDS_KERNEL;
+  let op = <i32>opw;
+  let e = table + <usize><i32>hw * TYPED_HANDLE_BYTES;
+  let kind = load<i32>(e);
+  okValue = 0;
+  if (op >= T_READ && op <= T_EXEC) {
+    if (kind != HOT_VM || !isIndex(a, SAFE)) return NEEDS_KERNEL;
+    if (op == T_WRITE && !isIndex(b, 256)) return NEEDS_KERNEL;
+    if (!take(1)) return NEEDS_KERNEL;
+    let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
+    guestAccess(raw, load<i32>(e, 4), <u64>(a / 4096), access, 0, op == T_WRITE ? <u32>b : 0, load<i32>(e, 8));
+    if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
+    if (op == T_READ) okValue = load<f64>(raw, 8);
+    return RAN_OK;
+  }
+  if (op == T_ALLOCATE || op == T_PUNCH) {
+    if (kind != HOT_FILE || !isIndex(a, SAFE) || !isIndex(b, SAFE) || b == 0) return NEEDS_KERNEL;
+    let ps = a / 4096;
+    let pn = b / 4096;
+    if (<f64><i64>ps != ps || <f64><i64>pn != pn) return NEEDS_KERNEL;
+    let ino = getInode(load<i32>(e, 8));
+    let stop = ps + pn;
+    if (op == T_ALLOCATE) {
+      if (stop > <f64>ino.npages || !take(pn)) return NEEDS_KERNEL;
+      allocate(ino, <u64>ps, <u64>stop);
+    } else punch(ino, <u64>ps, <u64>stop); // offset and len below 2^53 bytes: far below EFBIG's 2^63
+    return RAN_OK;
+  }
+  if (op == T_LOAD || op == T_STORE) {
+    if (kind != HOT_MAP || !isIndex(a, load<f64>(e, 24) * 4096)) return NEEDS_KERNEL;
+    if (op == T_STORE && !isIndex(b, 256)) return NEEDS_KERNEL;
+    if (!take(1)) return NEEDS_KERNEL;
+    hostAccess(raw, <u64>load<f64>(e, 16) + <u64>(a / 4096), op == T_STORE, op == T_STORE ? <u32>b : 0);
+    if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
+    if (op == T_LOAD) okValue = load<f64>(raw, 8);
+    return RAN_OK;
+  }
+  return NEEDS_KERNEL;
 }
 
-/** The core's words of an op that did not succeed: code and value in words 0 and 1, for the kernel layer to translate. */
-@inline function fix(i: i32, r: usize): void {
-  memory.fill(r, 0, RES * 8);
-  store<f64>(r, load<f64>(raw));
-  store<f64>(r, load<f64>(raw, 8), 8);
-  store<i32>(typedFixBuf + (<usize>fixups << 2), i);
-  fixups++;
+/** Start a run: `room` frames of headroom; false while changes are noted (every command then goes the kernel layer's way: the change log notes core commands). */
+export function typedBegin(room: f64): bool {
+  headroom = room;
+  spent = 0;
+  fixups = 0;
+  return !tracking;
+}
+
+/** The core's code and value of the last RAN_FIX (result.ts words 0 and 1). */
+export function rawCode(): f64 {
+  return load<f64>(raw);
+}
+export function rawValue(): f64 {
+  return load<f64>(raw, 8);
 }
 
 /**
  * Runs commands [start, n) of the typed command buffer until one needs the
  * kernel layer; returns its index (n when none did). `room` is the frame
  * headroom granted for this call; typedSpent() says how much of it went, and
- * typedFixups() how many results await translation.
+ * typedFixups() how many results await translation: their words 0 and 1
+ * are the core's code and value, the rest 0.
  */
 export function typedRun(n: i32, start: i32, room: f64): i32 {
-  headroom = room;
-  spent = 0;
-  fixups = 0;
-  // Every command of a run whose changes are noted goes the kernel layer's way (the change log notes core commands).
-  if (tracking) return start;
+  if (!typedBegin(room)) return start;
   if (<u32>n > <u32>TYPED_CAPACITY) n = TYPED_CAPACITY;
-  let hmax = <f64>handles;
   for (let i = start; i < n; i++) {
     let c = typedCmdBuf + (<usize>i << 5);
     let r = typedResBuf + (<usize>i << 6);
-    let opw = load<f64>(c);
-    let hw = load<f64>(c, 8);
-    let a = load<f64>(c, 16);
-    let b = load<f64>(c, 24);
-    if (!isIndex(opw, 8) || !isIndex(hw, hmax)) return i;
-    let op = <i32>opw;
-    let e = table + <usize><i32>hw * TYPED_HANDLE_BYTES;
-    let kind = load<i32>(e);
-    if (op >= T_READ && op <= T_EXEC) {
-      if (kind != HOT_VM || !isIndex(a, SAFE)) return i;
-      if (op == T_WRITE && !isIndex(b, 256)) return i;
-      if (!take(1)) return i;
-      let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
-      guestAccess(raw, load<i32>(e, 4), <u64>(a / 4096), access, 0, op == T_WRITE ? <u32>b : 0, load<i32>(e, 8));
-      if (load<f64>(raw) == <f64>RES_OK) done(r, op == T_READ ? load<f64>(raw, 8) : 0);
-      else fix(i, r);
-    } else if (op == T_ALLOCATE || op == T_PUNCH) {
-      if (kind != HOT_FILE || !isIndex(a, SAFE) || !isIndex(b, SAFE) || b == 0) return i;
-      let ps = a / 4096;
-      let pn = b / 4096;
-      if (<f64><i64>ps != ps || <f64><i64>pn != pn) return i;
-      let ino = getInode(load<i32>(e, 8));
-      let stop = ps + pn;
-      if (op == T_ALLOCATE) {
-        if (stop > <f64>ino.npages || !take(pn)) return i;
-        allocate(ino, <u64>ps, <u64>stop);
-      } else punch(ino, <u64>ps, <u64>stop); // offset and len below 2^53 bytes: far below EFBIG's 2^63
-      done(r, 0);
-    } else if (op == T_LOAD || op == T_STORE) {
-      if (kind != HOT_MAP || !isIndex(a, load<f64>(e, 24) * 4096)) return i;
-      if (op == T_STORE && !isIndex(b, 256)) return i;
-      if (!take(1)) return i;
-      hostAccess(raw, <u64>load<f64>(e, 16) + <u64>(a / 4096), op == T_STORE, op == T_STORE ? <u32>b : 0);
-      if (load<f64>(raw) == <f64>RES_OK) done(r, op == T_LOAD ? load<f64>(raw, 8) : 0);
-      else fix(i, r);
-    } else return i;
+    let st = typedOne(load<f64>(c), load<f64>(c, 8), load<f64>(c, 16), load<f64>(c, 24));
+    if (st == NEEDS_KERNEL) return i;
+    memory.fill(r, 0, RES * 8);
+    if (st == RAN_OK) store<f64>(r, okValue, 24);
+    else {
+      store<f64>(r, load<f64>(raw));
+      store<f64>(r, load<f64>(raw, 8), 8);
+      store<i32>(typedFixBuf + (<usize>fixups << 2), i);
+      fixups++;
+    }
   }
   return n;
 }

@@ -34,7 +34,7 @@ import * as T from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
 import { replayText, type LineRecord } from "../src/trace/replay.js";
 import { resultJson } from "../src/trace/result-json.js";
-import { encodeTrace, replayBinary } from "../src/trace/binary.js";
+import { encodeTrace, replayBinaryJson } from "../src/trace/binary.js";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
 import { measureCheck, type CheckBench } from "./check.js";
@@ -135,7 +135,7 @@ export function runTyped(w: World, cmds: Float64Array, n: number): number {
   return sum;
 }
 
-function applyOps(s: Stream): object[] {
+export function applyOps(s: Stream): object[] {
   const ops: object[] = [];
   for (let k = 0; k < s.n; k++) {
     const kind = s.kind[k];
@@ -271,7 +271,7 @@ function runC(setup: Float64Array, traffic: Float64Array, rounds: number): { nsP
 // ---- the trace paths ----
 
 /** The workload as a JSONL trace: the setup, then the first m ops. */
-function traceText(ops: object[], m: number): string {
+export function traceText(ops: object[], m: number): string {
   return [...applySetup(), ...ops.slice(0, m)].map((o) => JSON.stringify(o)).join("\n");
 }
 
@@ -281,10 +281,22 @@ function runJsonl(text: string): number {
   return emitAll(replayText(host, text));
 }
 
-/** The same for the binary form of the trace (gmemsim convert). */
+/** The same for the binary form of the trace (gmemsim convert), its result lines as `replay --json` writes them (bytes); returns the bytes' length. */
 function runBinary(bytes: Uint8Array): number {
   const host = new Host(new EngineCore());
-  return emitAll(replayBinary(host, bytes));
+  let n = 0;
+  for (const b of replayBinaryJson(host, bytes)) n += b.length;
+  return n;
+}
+
+/** The bytes read by a binary replay, from the result lines it writes (the check that it ran what the model ran). */
+function binaryReadSum(bytes: Uint8Array): number {
+  const host = new Host(new EngineCore());
+  let sum = 0;
+  const text = new TextDecoder();
+  for (const b of replayBinaryJson(host, bytes))
+    for (const line of text.decode(b).split("\n")) if (line) sum += (JSON.parse(line) as { value?: number }).value ?? 0;
+  return sum;
 }
 
 function emitAll(batches: Generator<LineRecord[]>): number {
@@ -472,7 +484,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   const jsonlSum = runJsonl(text);
   if (jsonlSum !== want.readSum) throw new Error(`bench tiers: JSONL replay disagrees with the model: bytes read ${jsonlSum} vs ${want.readSum}`);
   const bin = encodeTrace(text);
-  const binSum = runBinary(bin);
+  const binSum = binaryReadSum(bin);
   if (binSum !== want.readSum) throw new Error(`bench tiers: binary replay disagrees with the model: bytes read ${binSum} vs ${want.readSum}`);
   // Fuzzing at a size where a run's start-up is small beside its ops.
   const fuzzOps = Math.max(20_000, Math.floor(n / 5));

@@ -7,7 +7,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { traceArbitrary } from "../src/fuzz/arbitraries.js";
-import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, replayBinary } from "../src/trace/binary.js";
+import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, replayBinary, replayBinaryJson } from "../src/trace/binary.js";
+import { resultJson } from "../src/trace/result-json.js";
 import { replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
@@ -93,6 +94,59 @@ test("replaying the binary form gives the same result lines, explanations and st
   );
   assert.ok(ops > 10_000);
   assert.ok(compact > ops / 8, `the fast path ran a fair share of the ops (${compact} of ${ops})`);
+});
+
+test("the binary replay's result-line bytes are exactly the text replay's result lines (resultJson), chunk sizes aside", () => {
+  let lines = 0;
+  fc.assert(
+    fc.property(traceArbitrary({ maxLength: 48 }), fc.nat(1000), fc.constantFrom(1, 3, 7, 4096), (trace, seed, chunk) => {
+      const text = jsonl(trace, seed);
+      const h1 = new Host(new EngineCore());
+      let want = "";
+      for (const batch of replayText(h1, text, 5)) for (const rec of batch) want += resultJson(rec) + "\n";
+      const h2 = new Host(new EngineCore());
+      let got = "";
+      for (const bytes of replayBinaryJson(h2, encodeTrace(text), chunk)) got += new TextDecoder().decode(bytes);
+      assert.is(got, want);
+      assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+      lines += want.split("\n").length - 1;
+    }),
+    { numRuns: 800, seed: 13 },
+  );
+  assert.ok(lines > 5_000);
+});
+
+test("a long binary trace (many input windows and output buffers of the core) answers as its text does, names rebound and objects closed on the way", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw"}'];
+  let x = 7;
+  for (let k = 0; k < 60_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const page = (x >>> 8) % 300; // some past the 256-page memslot: MMIO exits, and allocations past EOF
+    const r = x & 15;
+    if (r < 5) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read" }));
+    else if (r < 9) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096 + 1, access: "write", value: x >>> 24 }));
+    else if (r < 11) lines.push(JSON.stringify({ op: "fallocate", fd: "g", mode: r === 9 ? 1 : 3, offset: page * 4096, len: 4096 }));
+    else if (r < 13) lines.push(JSON.stringify({ op: "load", map: "m", offset: (x >>> 4) % 70000 }));
+    else if (r < 14) lines.push(JSON.stringify({ op: "store", map: "m", offset: (x >>> 4) % 65536, value: 3 }));
+    else if (k % 500 === 0) lines.push("# a comment", '{"op":"stats","vm":"v"}');
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "exec" }));
+    if (k === 40_000) lines.push('{"op":"close","fd":"v"}', '{"op":"create_vm","as":"v","type":"default"}');
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const h2 = new Host(new EngineCore());
+  const bin = encodeTrace(text);
+  assert.ok(bin.length > 3 * 65536, `several input windows (${bin.length} bytes)`);
+  let got = "";
+  for (const bytes of replayBinaryJson(h2, bin)) got += new TextDecoder().decode(bytes);
+  assert.ok(got.length > 3 * 65536, "several output buffers");
+  const g = got.split("\n");
+  const w = want.split("\n");
+  for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
+  assert.is(g.length, w.length);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
 });
 
 test("a damaged binary trace is refused with a sentence saying where", () => {

@@ -434,3 +434,31 @@ export const TYPED_HANDLE_BYTES = 32;
 export const HOT_VM = 1;
 export const HOT_FILE = 2;
 export const HOT_MAP = 3;
+
+/**
+ * Binary replay (an optional part of a core, with the typed entry): the
+ * binary trace's compact records (src/trace/binary.ts) read from a window of
+ * the trace, each run as its typed command (as typedRun() would, on the same
+ * handle table), and the success lines written, {"i":N,"ret":0} (plus
+ * ,"value":V for a read or load) and a newline. binRun(len, start, at, room,
+ * final) reads records from window byte `start` on, N counting from `at`,
+ * and returns why it stopped:
+ *  - BIN_INPUT: the window has no whole record left (binPos(): where the next begins);
+ *  - BIN_OUTPUT: the output buffer is nearly full;
+ *  - BIN_RECORD: the record at binPos() is not one the core reads (text, a
+ *    name, a tag, name or number it does not take, a name index whose table
+ *    entry is -1, or one of the window's last bytes when `final`): nothing ran;
+ *  - BIN_COMMAND: the record at binPos() decodes, but its command needs the
+ *    kernel layer (typedRun() would stop there): nothing ran;
+ *  - BIN_RESULT: the record at binRecordStart() ran and did not succeed: its
+ *    code and value are rawCode() and rawValue(); binPos() is past it, and
+ *    binCount() still counts it as the next line.
+ * The name table holds a typed handle per name index, or -1.
+ */
+export const BIN_IN_CAP = 65536;
+export const BIN_OUT_CAP = 65536;
+export const BIN_INPUT = 0;
+export const BIN_OUTPUT = 1;
+export const BIN_RECORD = 2;
+export const BIN_COMMAND = 3;
+export const BIN_RESULT = 4;

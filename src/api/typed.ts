@@ -272,14 +272,21 @@ export class TypedBatch {
     }
     const [i32, f64] = t.table(objs.length);
     const stamp = this.stamp;
+    if (objs.length <= m) {
+      // Fewer handles than commands: every one, rather than a look at each command.
+      for (let h = 0; h < objs.length; h++) if (stamp[h] !== epoch) this.refresh(h, epoch, i32, f64);
+      return;
+    }
     for (let k = 0; k < m; k++) {
       const h = cmds[(s + k) * TYPED_CMD_WORDS + 1];
-      if (stamp[h] !== epoch && h >= 0 && h < objs.length && Number.isInteger(h)) {
-        writeHotEntry(this.host, objs[h], h, i32, f64);
-        this.hotKind[h] = i32[h * (A.TYPED_HANDLE_BYTES / 4)];
-        stamp[h] = epoch;
-      }
+      if (stamp[h] !== epoch && h >= 0 && h < objs.length && Number.isInteger(h)) this.refresh(h, epoch, i32, f64);
     }
+  }
+
+  private refresh(h: number, epoch: number, i32: Int32Array, f64: Float64Array): void {
+    writeHotEntry(this.host, this.objs[h], h, i32, f64);
+    this.hotKind[h] = i32[h * (A.TYPED_HANDLE_BYTES / 4)];
+    this.stamp[h] = epoch;
   }
 
   /** Whether the core would likely run command i (the kind of its handle fits its opcode): where the kernel layer's run of slow commands ends. */
@@ -378,6 +385,18 @@ export class TypedBatch {
       default:
         return this.malformed(i, res, `word 0: opcode ${word0} is unknown`);
     }
+  }
+
+  /**
+   * Writes the result words (8, into `res` from 0) of a command (`cmd`, its 4
+   * words) that the core ran by itself and did not succeed, from the core's
+   * code and value: how a binary replay answers such a line (src/trace/binary.ts).
+   */
+  resultOfCore(cmd: Float64Array, code: number, value: number, res: Float64Array): void {
+    res.fill(0, 0, TYPED_RES_WORDS);
+    this.raw[0] = code;
+    this.raw[1] = value;
+    this.decode(cmd, 0, this.raw, 0, res);
   }
 
   /** Writes command i's result from its core result words at `base`. */

@@ -7,7 +7,7 @@ import { replayArgs } from "../trace/replay-args.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
-import { isBinaryTrace, replayBinary } from "../trace/binary.js";
+import { isBinaryTrace, replayBinary, replayBinaryJson } from "../trace/binary.js";
 import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
@@ -163,7 +163,9 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   let last: LineRecord | null = null;
   const chunk = values.check ? 1 : 4096;
   // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
-  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? replayBinary(host, await wholeTrace(chunks), chunk, rp) : replayPieces(host, linesOf(chunks), chunk, rp);
+  // Its result lines, unchecked, are written as bytes straight from the typed results.
+  if (binary && values.json && !checker) for (const bytes of replayBinaryJson(host, await wholeTrace(chunks), chunk, rp)) process.stdout.write(bytes);
+  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? (values.json && !checker ? [] : replayBinary(host, await wholeTrace(chunks), chunk, rp)) : replayPieces(host, linesOf(chunks), chunk, rp);
   for await (const batch of batches) {
     for (const rec of batch) {
       emit(values.json ? resultJson(rec) : describe(rec));

@@ -47,4 +47,17 @@ export interface TypedEntry {
   spent(): number;
   /** How many results of the last run await translation. */
   fixups(): number;
+  /** Binary replay (core-abi.ts "Binary replay"): the input window and the output buffer. */
+  binIn(): Uint8Array;
+  binOut(): Uint8Array;
+  /** Room for n name indexes; the name table. */
+  binNames(n: number): Int32Array;
+  binRun(len: number, start: number, at: number, room: number, final: boolean): number;
+  binPos(): number;
+  binOutLen(): number;
+  binCount(): number;
+  binRecordStart(): number;
+  /** The core's code and value of the command behind BIN_RESULT. */
+  rawCode(): number;
+  rawValue(): number;
 }

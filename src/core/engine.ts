@@ -36,6 +36,17 @@ export interface EngineExports {
   typedRun(n: number, start: number, room: number): number;
   typedSpent(): number;
   typedFixups(): number;
+  /** Binary replay (core-abi.ts "Binary replay"). */
+  binInPtr(): number;
+  binOutPtr(): number;
+  binNames(n: number): number;
+  binRun(len: number, start: number, at: number, room: number, final: number): number;
+  binPos(): number;
+  binOutLen(): number;
+  binCount(): number;
+  binRecordStart(): number;
+  rawCode(): number;
+  rawValue(): number;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -75,6 +86,8 @@ export class EngineCore implements Core {
   private tCmd!: Float64Array;
   private tRes!: Float64Array;
   private tFix!: Int32Array;
+  private binInView!: Uint8Array;
+  private binOutView!: Uint8Array;
 
   /** Linear memory of a new instance, in bytes. */
   private readonly startBytes: number;
@@ -108,6 +121,25 @@ export class EngineCore implements Core {
       },
       spent: () => this.x.typedSpent(),
       fixups: () => this.x.typedFixups(),
+      binIn: () => (fresh(), this.binInView),
+      binOut: () => (fresh(), this.binOutView),
+      binNames: (n) => {
+        const p = this.x.binNames(n);
+        fresh();
+        return new Int32Array(this.buffer, p, n);
+      },
+      binRun: (len, start, at, room, final) => {
+        this.flush();
+        const why = this.x.binRun(len, start, at, room, final ? 1 : 0);
+        fresh();
+        return why;
+      },
+      binPos: () => this.x.binPos(),
+      binOutLen: () => this.x.binOutLen(),
+      binCount: () => this.x.binCount(),
+      binRecordStart: () => this.x.binRecordStart(),
+      rawCode: () => this.x.rawCode(),
+      rawValue: () => this.x.rawValue(),
     };
   }
 
@@ -129,6 +161,8 @@ export class EngineCore implements Core {
     this.tCmd = new Float64Array(this.buffer, this.x.typedCmdPtr(), A.TYPED_CAPACITY * 4);
     this.tRes = new Float64Array(this.buffer, this.x.typedResPtr(), A.TYPED_CAPACITY * 8);
     this.tFix = new Int32Array(this.buffer, this.x.typedFixPtr(), A.TYPED_CAPACITY);
+    this.binInView = new Uint8Array(this.buffer, this.x.binInPtr(), A.BIN_IN_CAP);
+    this.binOutView = new Uint8Array(this.buffer, this.x.binOutPtr(), A.BIN_OUT_CAP);
   }
 
   get results(): Float64Array {

@@ -44,6 +44,14 @@ export class Replayer {
     return this.count++;
   }
 
+  /** The next counted line's index, without taking it; claimed(k) takes k at once (lines the core ran and answered). */
+  get nextIndex(): number {
+    return this.count;
+  }
+  claimed(k: number): void {
+    this.count += k;
+  }
+
   /** Runs one op given as an object (the batch tier and fuzzing: no JSON round trip). */
   op(obj: object, lineNo: number): LineRecord {
     const i = this.count++;

@@ -1,0 +1,173 @@
+/**
+ * The binary trace's compact records (src/trace/binary.ts) read, run and
+ * answered in the core (core-abi.ts "Binary replay"): the trace reader's work
+ * for the hot lines, with no JavaScript per line. A record the core cannot
+ * take (text, a name, a name with no handle, a command the kernel layer must
+ * check) or a result other than success stops the loop, and the kernel layer
+ * takes that line; the result lines written here are the success lines only,
+ * {"i":N,"ret":0} and {"i":N,"ret":0,"value":V}, byte for byte what the
+ * trace reader writes for them.
+ */
+import { BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT } from "../src/abi/core-abi";
+import { typedOne, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
+import { alloc, free } from "./alloc";
+
+export const binIn = memory.data(BIN_IN_CAP, 16);
+export const binOut = memory.data(BIN_OUT_CAP, 16);
+
+// Record tags and typed opcodes (src/trace/binary.ts R_*, src/api/typed.ts TYPED_*).
+const R_READ = 2;
+const R_WRITE = 3;
+const R_EXEC = 4;
+const R_FALLOCATE = 5;
+const R_LOAD = 6;
+const R_STORE = 7;
+const MODE_FORMS = 4;
+/** The longest compact record with a one-byte name and 7-byte varints. */
+const LONGEST = 1 + 1 + 7 + 1 + 7;
+/** The longest success line: {"i":<16 digits>,"ret":0,"value":255}\n. */
+const LINE_MAX = 64;
+
+/** Each name index's typed handle, or -1 (the kernel layer resolves it). */
+let names: usize = 0;
+let namesCap: i32 = 0;
+let namesN: i32 = 0;
+
+let pos: i32 = 0;
+let outLen: i32 = 0;
+let count: f64 = 0;
+let recordStart: i32 = 0;
+
+/** Room for n name indexes (entries kept, new ones -1); returns the table's address, which moves when it grows. */
+export function binNames(n: i32): usize {
+  if (n > namesCap) {
+    let cap = max(n, max(64, namesCap * 2));
+    let t = alloc(<usize>cap << 2);
+    memory.fill(t, 0xff, <usize>cap << 2);
+    if (names != 0) {
+      memory.copy(t, names, <usize>namesCap << 2);
+      free(names, <usize>namesCap << 2);
+    }
+    names = t;
+    namesCap = cap;
+  }
+  // Indexes new to this replay start without a handle (a reused core may hold an earlier replay's).
+  if (n > namesN) memory.fill(names + (<usize>namesN << 2), 0xff, <usize>(n - namesN) << 2);
+  namesN = n;
+  return names;
+}
+
+export function binPos(): i32 { return pos; }
+export function binOutLen(): i32 { return outLen; }
+export function binCount(): f64 { return count; }
+export function binRecordStart(): i32 { return recordStart; }
+
+export function resetBinReplay(): void {
+  names = 0;
+  namesCap = 0;
+  namesN = 0;
+  pos = 0;
+  outLen = 0;
+  count = 0;
+  recordStart = 0;
+  memory.fill(binIn, 0, BIN_IN_CAP);
+  memory.fill(binOut, 0, BIN_OUT_CAP);
+}
+
+/** A varint of at most 7 bytes at p (so below 2^49: no 2^53 check), or -1; leaves its end in `pos`. */
+@inline function varint7(p: i32): f64 {
+  let x: f64 = 0;
+  let scale: f64 = 1;
+  for (let k = 0; k < 7; k++) {
+    let b = <u32>load<u8>(binIn + <usize>(p + k));
+    x += <f64>(b & 0x7f) * scale;
+    if (!(b & 0x80)) {
+      pos = p + k + 1;
+      return x;
+    }
+    scale *= 128;
+  }
+  return -1;
+}
+
+@inline function put8(b: u8): void {
+  store<u8>(binOut + <usize>outLen, b);
+  outLen++;
+}
+
+function putDigits(x: u64): void {
+  let n = 1;
+  for (let y = x / 10; y != 0; y /= 10) n++;
+  let at = binOut + <usize>(outLen + n);
+  outLen += n;
+  do {
+    at--;
+    store<u8>(at, <u8>(48 + x % 10));
+    x /= 10;
+  } while (x != 0);
+}
+
+/**
+ * Reads and runs records from binIn[start, len), writing success lines to
+ * binOut from its start; `at` is the counted index of the first line, `room`
+ * the frame headroom (typedSpent() after). `final`: the window ends where
+ * the trace does (a record cut short there is the kernel layer's to refuse).
+ * Returns why it stopped (BIN_*); binPos(), binOutLen() and binCount() say
+ * where.
+ */
+export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i32 {
+  pos = start;
+  outLen = 0;
+  count = at;
+  if (!typedBegin(room)) return BIN_COMMAND;
+  if (len > BIN_IN_CAP) len = BIN_IN_CAP;
+  // How far records can be read without a check of each byte (the last few of a trace go the kernel layer's way).
+  let safe = len - LONGEST;
+  for (;;) {
+    let p = pos;
+    if (p >= len) return BIN_INPUT;
+    if (p > safe) return final ? BIN_RECORD : BIN_INPUT;
+    if (outLen + LINE_MAX > BIN_OUT_CAP) return BIN_OUTPUT;
+    recordStart = p;
+    let tag = <i32>load<u8>(binIn + <usize>p);
+    if (tag < R_READ || tag > R_STORE) return BIN_RECORD;
+    let name = <i32>load<u8>(binIn + <usize>(p + 1));
+    if (name >= 0x80 || name >= namesN) return BIN_RECORD;
+    let h = load<i32>(names + (<usize>name << 2));
+    if (h < 0) return BIN_RECORD;
+    let a = varint7(p + 2);
+    if (a < 0) return BIN_RECORD;
+    let op: f64;
+    let b: f64 = 0;
+    if (tag == R_FALLOCATE) {
+      let form = <i32>load<u8>(binIn + <usize>pos);
+      if (form >= MODE_FORMS) return BIN_RECORD;
+      b = varint7(pos + 1);
+      if (b < 0) return BIN_RECORD;
+      op = form < 2 ? 4 : 5;
+    } else {
+      if (tag == R_WRITE || tag == R_STORE) {
+        b = <f64>load<u8>(binIn + <usize>pos);
+        pos++;
+      }
+      op = tag == R_READ ? 1 : tag == R_WRITE ? 2 : tag == R_EXEC ? 3 : tag == R_LOAD ? 6 : 7;
+    }
+    let st = typedOne(op, <f64>h, a, b);
+    if (st == RAN_FIX) return BIN_RESULT;
+    if (st != RAN_OK) {
+      pos = p;
+      return BIN_COMMAND;
+    }
+    // {"i":N,"ret":0} or {"i":N,"ret":0,"value":V}
+    put8(123); put8(34); put8(105); put8(34); put8(58);
+    putDigits(<u64>count);
+    put8(44); put8(34); put8(114); put8(101); put8(116); put8(34); put8(58); put8(48);
+    if (tag == R_READ || tag == R_LOAD) {
+      put8(44); put8(34); put8(118); put8(97); put8(108); put8(117); put8(101); put8(34); put8(58);
+      putDigits(<u64>okValue);
+    }
+    put8(125); put8(10);
+    count++;
+  }
+  return BIN_INPUT; // not reached: the loop ends only by a stop
+}
