@@ -7,7 +7,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { traceArbitrary } from "../src/fuzz/arbitraries.js";
-import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, replayBinary, replayBinaryJson } from "../src/trace/binary.js";
+import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, MORE, Reader, type Rec } from "../src/trace/binary.js";
+import { replayBinary, replayBinaryJson, replayBinaryJsonStream, replayBinaryStream } from "../src/trace/binary-replay.js";
+import { ReferenceCore } from "../src/core/reference/index.js";
 import { resultJson } from "../src/trace/result-json.js";
 import { replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
 import { Host } from "../src/kvm/host.js";
@@ -147,6 +149,71 @@ test("a long binary trace (many input windows and output buffers of the core) an
   for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
   assert.is(g.length, w.length);
   assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+});
+
+/** Bytes in pieces of the given sizes (cycled), as a pipe delivers them. */
+async function* pieces(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
+  for (let at = 0, k = 0; at < bytes.length; k++) {
+    const n = sizes[k % sizes.length];
+    yield bytes.slice(at, at + n);
+    at += n;
+  }
+}
+
+test("a binary trace fed in pieces (a byte at a time, or any split) replays to the same bytes and state as fed whole, on both cores", async () => {
+  await fc.assert(
+    fc.asyncProperty(traceArbitrary({ maxLength: 40 }), fc.nat(1000), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }), fc.constantFrom("wasm", "reference"), async (trace, seed, sizes, engine) => {
+      const text = jsonl(trace, seed);
+      const bin = encodeTrace(text);
+      const core = () => (engine === "wasm" ? new EngineCore() : new ReferenceCore());
+      const h1 = new Host(core());
+      let want = "";
+      for (const b of replayBinaryJson(h1, bin)) want += new TextDecoder().decode(b);
+      const h2 = new Host(core());
+      let got = "";
+      for await (const b of replayBinaryJsonStream(h2, pieces(bin, sizes))) got += new TextDecoder().decode(b);
+      assert.is(got, want);
+      assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+      const h3 = new Host(core());
+      const recs: unknown[] = [];
+      for await (const batch of replayBinaryStream(h3, pieces(bin, sizes), 5)) for (const rec of batch) recs.push(resultJson(rec));
+      assert.is(recs.map((l) => l + "\n").join(""), want);
+    }),
+    { numRuns: 300, seed: 14 },
+  );
+});
+
+test("a binary trace read in pieces holds what is not yet read, not the trace: 8 MiB in 64 KiB pieces, at most 256 KiB held", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}'];
+  for (let k = 0; k < 1_600_000; k++) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 4096) * 4096, access: "read" }));
+  lines.push(JSON.stringify({ op: "stats", vm: "v", note: "x".repeat(100_000) })); // one long line of text
+  const bin = encodeTrace(lines.join("\n"));
+  assert.ok(bin.length > 8 * 1024 * 1024, `${bin.length} bytes`);
+  const rd = new Reader();
+  const r = {} as Rec;
+  let records = 0;
+  let most = 0;
+  for (let at = 0; at < bin.length; at += 65536) {
+    rd.feed(bin.subarray(at, at + 65536));
+    for (let got = rd.next(r); got !== MORE && got !== null; got = rd.next(r)) records++;
+    most = Math.max(most, rd.held);
+  }
+  rd.finish();
+  for (let got = rd.next(r); got !== null; got = rd.next(r)) records++;
+  assert.is(records, lines.length);
+  assert.ok(most <= 256 * 1024, `held at most ${most} bytes`);
+});
+
+test("a binary trace cut short in a record is refused at its end, not taken as a shorter trace", async () => {
+  const bin = encodeTrace('{"op":"create_vm","as":"v","type":"default"}\n{"op":"vcpu_access","vm":"v","gpa":409600,"access":"read"}');
+  const h = new Host(new EngineCore());
+  let error = "";
+  try {
+    for await (const _ of replayBinaryJsonStream(h, pieces(bin.subarray(0, bin.length - 1), [3]))) void _;
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  assert.match(error, /binary trace: unexpected end at byte/);
 });
 
 test("a damaged binary trace is refused with a sentence saying where", () => {

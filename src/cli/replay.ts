@@ -7,7 +7,8 @@ import { replayArgs } from "../trace/replay-args.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
-import { isBinaryTrace, replayBinary, replayBinaryJson } from "../trace/binary.js";
+import { isBinaryTrace } from "../trace/binary.js";
+import { replayBinaryJsonStream, replayBinaryStream } from "../trace/binary-replay.js";
 import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
@@ -74,13 +75,6 @@ async function* chunksOf(t: { head: Uint8Array; rest: AsyncIterator<Uint8Array> 
   }
 }
 
-/** A whole binary trace (its reader takes it at once). */
-async function wholeTrace(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  for await (const c of chunks) parts.push(c);
-  return Buffer.concat(parts);
-}
-
 export function readTrace(path: string): string {
   try {
     return readFileSync(path === "-" ? 0 : path, "utf8");
@@ -91,7 +85,7 @@ export function readTrace(path: string): string {
 
 export async function replayCommand(trace: string, values: ReplayOptions): Promise<number> {
   const engine = values.engine;
-  // JSONL is read and replayed as it streams in (constant memory); a binary trace is read whole.
+  // The trace is read and replayed as it streams in (constant memory).
   const opened = await openTrace(trace, values.kernel === undefined || values.design === undefined);
   const binary = isBinaryTrace(opened.head);
   let profile;
@@ -163,9 +157,9 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   let last: LineRecord | null = null;
   const chunk = values.check ? 1 : 4096;
   // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
-  // Its result lines, unchecked, are written as bytes straight from the typed results.
-  if (binary && values.json && !checker) for (const bytes of replayBinaryJson(host, await wholeTrace(chunks), chunk, rp)) process.stdout.write(bytes);
-  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? (values.json && !checker ? [] : replayBinary(host, await wholeTrace(chunks), chunk, rp)) : replayPieces(host, linesOf(chunks), chunk, rp);
+  // A binary trace streams too; its result lines, unchecked, are written as bytes without line records.
+  if (binary && values.json && !checker) for await (const bytes of replayBinaryJsonStream(host, chunks, chunk, rp)) process.stdout.write(bytes);
+  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? (values.json && !checker ? [] : replayBinaryStream(host, chunks, chunk, rp)) : replayPieces(host, linesOf(chunks), chunk, rp);
   for await (const batch of batches) {
     for (const rec of batch) {
       emit(values.json ? resultJson(rec) : describe(rec));

@@ -26,33 +26,25 @@
  * and lines with `expect` included, is a TEXT record. So the conversion back
  * is exact by construction.
  *
- * Replaying a compact record runs the same kernel-layer checks as its line
- * would (through the typed tier's paths, src/api/typed.ts); where a name does
- * not resolve to a live object of the right kind, the record's line is
- * rebuilt and replayed as text, so every answer is the text's.
+ * Replaying (src/trace/binary-replay.ts) runs a compact record with the same
+ * kernel-layer checks as its line would get (through the typed tier's paths,
+ * src/api/typed.ts); where a name does not resolve to a live object of the
+ * right kind, the record's line is rebuilt and replayed as text, so every
+ * answer is the text's. This file holds the format: writing, and a reader
+ * that takes the bytes as they arrive.
  */
-import { TypedBatch, TYPED_ALLOCATE, TYPED_CMD_WORDS, TYPED_EXEC, TYPED_LOAD, TYPED_PUNCH, TYPED_READ, TYPED_RES_WORDS, TYPED_STORE, TYPED_WRITE, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, SIGBUS } from "../api/typed.js";
-import type { Host } from "../kvm/host.js";
-import { GmemFile, HostMap, Vm } from "../kvm/objects.js";
-import type { Result } from "../kvm/result.js";
-import { ERRNO, type ErrnoName } from "../uapi/errno.js";
-import { Replayer, type LineRecord } from "./replay.js";
-import { resultJson } from "./result-json.js";
-import * as A from "../abi/core-abi.js";
-import type { TypedEntry } from "../core/core.js";
-import { writeHotEntry } from "../kvm/hot.js";
 
 const MAGIC = "GMEMSIMB";
 const VERSION = 1;
 
-const R_TEXT = 0;
-const R_NAME = 1;
-const R_READ = 2;
-const R_WRITE = 3;
-const R_EXEC = 4;
-const R_FALLOCATE = 5;
-const R_LOAD = 6;
-const R_STORE = 7;
+export const R_TEXT = 0;
+export const R_NAME = 1;
+export const R_READ = 2;
+export const R_WRITE = 3;
+export const R_EXEC = 4;
+export const R_FALLOCATE = 5;
+export const R_LOAD = 6;
+export const R_STORE = 7;
 
 const MODE_FORMS: readonly unknown[] = [1, "KEEP_SIZE", 3, ["KEEP_SIZE", "PUNCH_HOLE"]];
 const MODE_TEXT = MODE_FORMS.map((m) => JSON.stringify(m));
@@ -67,7 +59,7 @@ export function isBinaryTrace(bytes: Uint8Array): boolean {
 
 // ---- writing ----
 
-class Writer {
+export class Writer {
   private buf = new Uint8Array(1 << 16);
   length = 0;
   private room(n: number): void {
@@ -134,7 +126,7 @@ class Writer {
   }
 }
 
-const encoder = new TextEncoder();
+export const encoder = new TextEncoder();
 const isCount = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
 const isByte = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 255;
 
@@ -230,7 +222,7 @@ function lineOf(tag: number, name: string, a: number, b: number, form: number): 
 // ---- reading ----
 
 /** A decoded record: a line of text, or a compact record with its fields. */
-interface Rec {
+export interface Rec {
   tag: number;
   text: string;
   name: number;
@@ -239,23 +231,84 @@ interface Rec {
   form: number;
 }
 
+/** What Reader.next() answers when the record in hand runs past the bytes fed so far: feed more, then ask again. */
+export const MORE: Rec = Object.freeze({ tag: -1, text: "", name: 0, a: 0, b: 0, form: 0 });
+/** Thrown inside the reader at the end of the bytes fed (not of the trace): caught by next(). */
+const SHORT = new Error("short");
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-class Reader {
-  pos = MAGIC.length + 2;
+/**
+ * Reads a binary trace's records as its bytes arrive, in memory that holds
+ * only what is not yet read: feed() the pieces as they come, finish() at the
+ * end. Positions are offsets in the whole trace.
+ */
+export class Reader {
+  /** The offset of the next record. */
+  pos = 0;
   readonly names: string[] = [];
-  readonly endsWithNewline: boolean;
-  constructor(private readonly buf: Uint8Array) {
-    if (!isBinaryTrace(buf)) throw new Error("not a gmemsim binary trace (no GMEMSIMB header)");
-    if (buf[MAGIC.length] !== VERSION) throw new Error(`binary trace version ${buf[MAGIC.length]} is not ${VERSION}`);
-    this.endsWithNewline = (buf[MAGIC.length + 1] & 1) !== 0;
+  endsWithNewline = false;
+  /** The bytes from `start` to `end` (offsets in the trace). */
+  private buf: Uint8Array = new Uint8Array(0);
+  private start = 0;
+  end = 0;
+  /** No more bytes will come. */
+  eof = false;
+  private header = false;
+  /** buf is a caller's array (fed whole): never written. */
+  private borrowed = false;
+
+  /** A whole trace's reader. */
+  static of(bytes: Uint8Array): Reader {
+    const rd = new Reader();
+    rd.feed(bytes);
+    rd.finish();
+    return rd;
   }
+
+  feed(piece: Uint8Array): void {
+    const keep = this.end - this.pos;
+    if (keep === 0 && !this.borrowed && this.buf.length < piece.length) {
+      // Nothing left to keep: the piece itself, unless later pieces can go after it in a buffer of ours.
+      this.buf = piece;
+      this.borrowed = true;
+    } else {
+      const from = this.pos - this.start;
+      let nb = this.buf;
+      if (this.borrowed || keep + piece.length > nb.length) nb = new Uint8Array(Math.max(keep + piece.length, 2 * nb.length, 1 << 16));
+      if (nb === this.buf) nb.copyWithin(0, from, from + keep);
+      else nb.set(this.buf.subarray(from, from + keep), 0);
+      nb.set(piece, keep);
+      this.buf = nb;
+      this.borrowed = false;
+    }
+    this.start = this.pos;
+    this.end = this.pos + keep + piece.length;
+  }
+
+  finish(): void {
+    this.eof = true;
+  }
+
+  /** Bytes held now (what is not yet read, in a buffer that may be larger). */
+  get held(): number {
+    return this.buf.length;
+  }
+
+  /** Bytes [at, at + n) of the trace, as far as they are here (a view, valid until the next feed). */
+  view(at: number, n: number): Uint8Array {
+    return this.buf.subarray(at - this.start, Math.min(this.end, at + n) - this.start);
+  }
+
   private fail(why: string): never {
     throw new Error(`binary trace: ${why} at byte ${this.pos}`);
   }
   private byte(): number {
-    if (this.pos >= this.buf.length) this.fail("unexpected end");
-    return this.buf[this.pos++];
+    if (this.pos >= this.end) {
+      if (!this.eof) throw SHORT;
+      this.fail("unexpected end");
+    }
+    return this.buf[this.pos++ - this.start];
   }
   private varint(): number {
     let x = 0;
@@ -272,30 +325,48 @@ class Reader {
   }
   private string(): string {
     const n = this.varint();
-    if (this.pos + n > this.buf.length) this.fail("unexpected end");
-    const s = decoder.decode(this.buf.subarray(this.pos, this.pos + n));
+    if (this.pos + n > this.end) {
+      if (!this.eof) throw SHORT;
+      this.fail("unexpected end");
+    }
+    const s = decoder.decode(this.buf.subarray(this.pos - this.start, this.pos - this.start + n));
     this.pos += n;
     return s;
   }
+  /** The magic, version and flags: false until they are all here. */
+  private readHeader(): boolean {
+    const n = MAGIC.length + 2;
+    if (this.end - this.start < n && !this.eof) return false;
+    const head = this.buf.subarray(0, n);
+    if (!isBinaryTrace(head)) throw new Error("not a gmemsim binary trace (no GMEMSIMB header)");
+    if (head[MAGIC.length] !== VERSION) throw new Error(`binary trace version ${head[MAGIC.length]} is not ${VERSION}`);
+    this.endsWithNewline = (head[MAGIC.length + 1] & 1) !== 0;
+    this.pos = n;
+    this.header = true;
+    return true;
+  }
   /**
    * The next record that stands for a line (NAME records are taken in passing),
-   * or null at the end. A compact record with a one-byte name and varints of
-   * at most 7 bytes (below 2^49: no check of 2^53 needed) is read here, far
-   * from the end; any other goes the checked way.
+   * null at the end of the trace, or MORE when it runs past the bytes fed so
+   * far (nothing is then taken). A compact record with a one-byte name and
+   * varints of at most 7 bytes (below 2^49: no check of 2^53 needed) is read
+   * here, away from the end of the bytes; any other goes the checked way.
    */
   next(out: Rec): Rec | null {
+    if (!this.header && !this.readHeader()) return MORE;
     const buf = this.buf;
+    const o = this.start;
     let p = this.pos;
-    if (p + 24 > buf.length) return this.nextChecked(out);
-    const tag = buf[p];
-    const name = buf[p + 1];
+    if (p + 24 > this.end) return this.nextChecked(out);
+    const tag = buf[p - o];
+    const name = buf[p - o + 1];
     if (tag < R_READ || tag > R_STORE || name >= 0x80 || name >= this.names.length) return this.nextChecked(out);
     p += 2;
     let a = 0;
     let scale = 1;
     let x = 0;
     for (let k = 0; k < 7; k++) {
-      x = buf[p++];
+      x = buf[p++ - o];
       a += (x & 0x7f) * scale;
       if (!(x & 0x80)) break;
       scale *= 0x80;
@@ -304,17 +375,17 @@ class Reader {
     let form = 0;
     let b = 0;
     if (tag === R_FALLOCATE) {
-      form = buf[p++];
+      form = buf[p++ - o];
       if (form >= MODE_FORMS.length) return this.nextChecked(out);
       scale = 1;
       for (let k = 0; k < 7; k++) {
-        x = buf[p++];
+        x = buf[p++ - o];
         b += (x & 0x7f) * scale;
         if (!(x & 0x80)) break;
         scale *= 0x80;
       }
       if (x & 0x80) return this.nextChecked(out);
-    } else if (tag === R_WRITE || tag === R_STORE) b = buf[p++];
+    } else if (tag === R_WRITE || tag === R_STORE) b = buf[p++ - o];
     out.tag = tag;
     out.name = name;
     out.a = a;
@@ -325,8 +396,25 @@ class Reader {
   }
 
   private nextChecked(out: Rec): Rec | null {
+    const at = this.pos;
+    const names = this.names.length;
+    try {
+      return this.record(out);
+    } catch (e) {
+      if (e !== SHORT) throw e;
+      // Taken again, NAME records and all, once the rest is here.
+      this.pos = at;
+      this.names.length = names;
+      return MORE;
+    }
+  }
+
+  private record(out: Rec): Rec | null {
     for (;;) {
-      if (this.pos >= this.buf.length) return null;
+      if (this.pos >= this.end) {
+        if (!this.eof) throw SHORT;
+        return null;
+      }
       const tag = this.byte();
       if (tag === R_NAME) {
         this.names.push(this.string());
@@ -351,6 +439,7 @@ class Reader {
       return out;
     }
   }
+
   line(r: Rec): string {
     return r.tag === R_TEXT ? r.text : lineOf(r.tag, this.names[r.name], r.a, r.b, r.form);
   }
@@ -358,7 +447,7 @@ class Reader {
 
 /** How many of a binary trace's lines are compact records (the rest are TEXT). */
 export function compactLines(bytes: Uint8Array): number {
-  const rd = new Reader(bytes);
+  const rd = Reader.of(bytes);
   const r = {} as Rec;
   let n = 0;
   while (rd.next(r)) if (r.tag !== R_TEXT) n++;
@@ -367,384 +456,9 @@ export function compactLines(bytes: Uint8Array): number {
 
 /** The binary format back to its JSONL text, exactly. */
 export function decodeTrace(bytes: Uint8Array): string {
-  const rd = new Reader(bytes);
+  const rd = Reader.of(bytes);
   const lines: string[] = [];
   const r = {} as Rec;
   while (rd.next(r)) lines.push(rd.line(r));
   return lines.join("\n") + (rd.endsWithNewline ? "\n" : "");
-}
-
-// ---- replaying ----
-
-const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
-const OP_NAME = ["", "", "vcpu_access", "vcpu_access", "vcpu_access", "fallocate", "load", "store"];
-
-/**
- * One replay of a binary trace: compact records whose names resolve go to the
- * typed tier a chunk at a time; everything else goes through the trace reader.
- * chunks() yields each chunk's lines in order once all their results are
- * final: a LineRecord, or the index k of a compact record that succeeded
- * (its words stay in the typed results until the next chunk).
- */
-class BinaryReplay {
-  private readonly rd: Reader;
-  private readonly typed: TypedBatch;
-  readonly cmds: Float64Array;
-  readonly out: Float64Array;
-  /** The counted index of each typed command of the chunk. */
-  readonly countOf: Float64Array;
-  private readonly lineOf: Float64Array;
-  /** Where each typed command's line sits in the chunk. */
-  private readonly slot: Int32Array;
-  /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name). */
-  private readonly objOf: Array<Vm | GmemFile | HostMap | null | undefined> = [];
-  private readonly handleOf: number[] = [];
-  private readonly handles = new Map<object, number>();
-
-  constructor(
-    private readonly host: Host,
-    bytes: Uint8Array,
-    private readonly chunk: number,
-    private readonly rp: Replayer,
-  ) {
-    this.rd = new Reader(bytes);
-    this.typed = new TypedBatch({ host });
-    this.cmds = new Float64Array(chunk * TYPED_CMD_WORDS);
-    this.out = new Float64Array(chunk * TYPED_RES_WORDS);
-    this.countOf = new Float64Array(chunk);
-    this.lineOf = new Float64Array(chunk);
-    this.slot = new Int32Array(chunk);
-  }
-
-  *chunks(): Generator<Array<LineRecord | number>> {
-    const { rd, rp, cmds } = this;
-    let items: Array<LineRecord | number> = [];
-    let n = 0;
-    let ran = 0;
-    let lineNo = 0;
-    const r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
-    const runFast = () => {
-      if (n > ran) this.runTyped(ran, n, items);
-      ran = n;
-    };
-    while (rd.next(r)) {
-      lineNo++;
-      const h = r.tag === R_TEXT ? -1 : this.resolve(r);
-      if (h < 0) {
-        // Text, or a compact record whose name the fast path cannot take: the line itself, through the trace reader.
-        runFast();
-        this.objOf.length = 0;
-        const rec = rp.line(rd.line(r), lineNo);
-        if (rec) items.push(rec);
-      } else {
-        const c = n * TYPED_CMD_WORDS;
-        cmds[c] = r.tag === R_READ ? TYPED_READ : r.tag === R_WRITE ? TYPED_WRITE : r.tag === R_EXEC ? TYPED_EXEC : r.tag === R_LOAD ? TYPED_LOAD : r.tag === R_STORE ? TYPED_STORE : r.form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH;
-        cmds[c + 1] = h;
-        cmds[c + 2] = r.a;
-        cmds[c + 3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
-        this.countOf[n] = rp.claim();
-        this.lineOf[n] = lineNo;
-        this.slot[n] = items.length;
-        items.push(n);
-        n++;
-      }
-      if (items.length >= this.chunk || n === this.chunk) {
-        runFast();
-        this.host.sync();
-        yield items;
-        items = [];
-        n = ran = 0;
-      }
-    }
-    runFast();
-    this.host.sync();
-    if (items.length) yield items;
-  }
-
-  /** Runs typed commands [from, to); a result other than success becomes its LineRecord at once (its message is the run's). */
-  private runTyped(from: number, to: number, items: Array<LineRecord | number>): void {
-    const out = this.out;
-    this.typed.run(this.cmds.subarray(from * TYPED_CMD_WORDS, to * TYPED_CMD_WORDS), out.subarray(from * TYPED_RES_WORDS));
-    for (let k = from; k < to; k++) {
-      const o = k * TYPED_RES_WORDS;
-      if (out[o] !== 0 || out[o + 1] !== 0 || out[o + 2] !== 0) items[this.slot[k]] = this.record(k, this.typed.message(k - from));
-    }
-  }
-
-  /** The typed handle a compact record's name gives the fast path, or -1 (the text path then answers). */
-  private resolve(r: Rec): number {
-    let o = this.objOf[r.name];
-    if (o === undefined) {
-      o = liveTarget(this.rp.names.peek(this.rd.names[r.name]), r.tag);
-      this.objOf[r.name] = o;
-      if (o) {
-        let h = this.handles.get(o);
-        if (h === undefined) {
-          h = this.typed.handle({ obj: o });
-          this.handles.set(o, h);
-        }
-        this.handleOf[r.name] = h;
-      }
-    }
-    if (o === null || !fits(o, r.tag, r.a)) return -1;
-    return this.handleOf[r.name];
-  }
-
-  /** Typed command k's line record. */
-  record(k: number, why?: string): LineRecord {
-    const op = this.cmds[k * TYPED_CMD_WORDS];
-    return { i: this.countOf[k], lineNo: this.lineOf[k], op: op <= TYPED_EXEC ? "vcpu_access" : op <= TYPED_PUNCH ? "fallocate" : op === TYPED_LOAD ? "load" : "store", result: resultOf(this.cmds, this.out, k, why) };
-  }
-
-  /** Whether typed command k reads a byte (its success line carries a value). */
-  reads(k: number): boolean {
-    const op = this.cmds[k * TYPED_CMD_WORDS];
-    return op === TYPED_READ || op === TYPED_LOAD;
-  }
-}
-
-/**
- * Replays a binary trace on a host, yielding its line records in chunks, as
- * replayText() does for text: the same records, results and state.
- */
-export function* replayBinary(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
-  const br = new BinaryReplay(host, bytes, chunk, rp);
-  for (const items of br.chunks()) yield items.map((it) => (typeof it === "number" ? br.record(it) : it));
-}
-
-/**
- * The same replay, yielding its result lines as UTF-8 bytes, each ending in a
- * newline: exactly resultJson() of each record replayBinary() yields. A
- * compact record that succeeded is written straight from its typed words,
- * with no record or string made for it.
- */
-export function* replayBinaryJson(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<Uint8Array> {
-  const entry = host.core.typed;
-  if (entry) {
-    yield* new CoreJsonReplay(host, bytes, rp, entry).lines();
-    return;
-  }
-  const br = new BinaryReplay(host, bytes, chunk, rp);
-  const w = new Writer();
-  const out = br.out;
-  for (const items of br.chunks()) {
-    w.length = 0;
-    // Room for every line that succeeded ({"i":I,"ret":0,"value":V}\n is at most 48 bytes), so that they are written with no check.
-    let buf = w.reserve(items.length * 48);
-    for (let k = 0; k < items.length; k++) {
-      const it = items[k];
-      if (typeof it !== "number") {
-        w.raw(encoder.encode(resultJson(it)));
-        w.byte(10);
-        buf = w.reserve((items.length - k) * 48);
-        continue;
-      }
-      let p = w.length;
-      for (let j = 0; j < LINE_I.length; j++) buf[p + j] = LINE_I[j];
-      w.length = p + LINE_I.length;
-      w.digits(br.countOf[it]);
-      p = w.length;
-      if (br.reads(it)) {
-        for (let j = 0; j < RET_VALUE.length; j++) buf[p + j] = RET_VALUE[j];
-        p += RET_VALUE.length;
-        const v = out[it * TYPED_RES_WORDS + 3];
-        if (v >= 100) buf[p++] = 48 + ((v / 100) | 0);
-        if (v >= 10) buf[p++] = 48 + (((v / 10) | 0) % 10);
-        buf[p++] = 48 + (v % 10);
-        buf[p++] = 125; // }
-      } else {
-        for (let j = 0; j < RET_END.length; j++) buf[p + j] = RET_END[j];
-        p += RET_END.length;
-      }
-      buf[p++] = 10;
-      w.length = p;
-    }
-    yield w.done();
-  }
-}
-
-// The pieces of a success line: {"i":I,"ret":0} or {"i":I,"ret":0,"value":V} (V a byte).
-const LINE_I = encoder.encode('{"i":');
-const RET_END = encoder.encode(',"ret":0}');
-const RET_VALUE = encoder.encode(',"ret":0,"value":');
-
-/**
- * replayBinaryJson() on a core with the binary replay entry (core-abi.ts
- * "Binary replay"): the core reads, runs and answers the compact records
- * whose names have a handle in its name table; each line it stops at is taken
- * here, one at a time, as replayBinary() takes it. A name enters the table
- * when it is first resolved here (with its handle's table entry written
- * afresh, src/kvm/hot.ts); any line of text empties the table, since it may
- * rebind a name or change what an object allows.
- */
-class CoreJsonReplay {
-  private readonly rd: Reader;
-  private readonly typed: TypedBatch;
-  private readonly handles = new Map<object, number>();
-  private readonly objs: Array<Vm | GmemFile | HostMap> = [];
-  private readonly w = new Writer();
-  private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
-  private readonly cmd = new Float64Array(TYPED_CMD_WORDS);
-  private readonly res = new Float64Array(TYPED_RES_WORDS);
-  private lineNo = 0;
-  /** The trace's offset of the core's input window, and how many bytes it holds. */
-  private base = 0;
-  private winLen = 0;
-
-  constructor(
-    private readonly host: Host,
-    private readonly bytes: Uint8Array,
-    private readonly rp: Replayer,
-    private readonly t: TypedEntry,
-  ) {
-    this.rd = new Reader(bytes);
-    this.typed = new TypedBatch({ host });
-  }
-
-  *lines(): Generator<Uint8Array> {
-    const { t, rd, bytes, host, rp, w } = this;
-    t.binNames(0);
-    let abs = rd.pos;
-    this.window(abs);
-    while (abs < bytes.length) {
-      if (abs - this.base + 32 > this.winLen && this.base + this.winLen < bytes.length) this.window(abs);
-      const from = rp.nextIndex;
-      const why = t.binRun(this.winLen, abs - this.base, from, host.frameHeadroom(1024), this.base + this.winLen === bytes.length);
-      host.reserveFrames(t.spent());
-      const ran = t.binCount() - from;
-      rp.claimed(ran);
-      this.lineNo += ran;
-      const n = t.binOutLen();
-      if (n > 0) w.raw(t.binOut().subarray(0, n));
-      abs = this.base + t.binPos();
-      if (why === A.BIN_RECORD || why === A.BIN_COMMAND) {
-        rd.pos = abs;
-        this.oneLine();
-        abs = rd.pos;
-      } else if (why === A.BIN_RESULT) {
-        rd.pos = this.base + t.binRecordStart();
-        rd.next(this.r);
-        this.lineNo++;
-        this.answer(this.commandOf(this.handleOf(this.r.name)), true);
-        abs = rd.pos;
-      }
-      if (w.length >= A.BIN_OUT_CAP) {
-        yield w.done();
-        w.length = 0;
-      }
-    }
-    if (w.length) yield w.done();
-  }
-
-  /** The trace from `abs` into the core's input window. */
-  private window(abs: number): void {
-    const part = this.bytes.subarray(abs, abs + A.BIN_IN_CAP);
-    this.t.binIn().set(part);
-    this.base = abs;
-    this.winLen = part.length;
-  }
-
-  /** The next line (after any NAME records), taken here as replayBinary() takes it. */
-  private oneLine(): void {
-    const { rd, r } = this;
-    if (!rd.next(r)) return;
-    this.lineNo++;
-    const h = r.tag === R_TEXT ? -1 : this.resolve(r);
-    if (h < 0) {
-      this.forget();
-      const rec = this.rp.line(rd.line(r), this.lineNo);
-      this.host.sync();
-      if (rec) this.text(rec);
-      return;
-    }
-    this.typed.run(this.commandOf(h), this.res);
-    this.answer(this.cmd, false);
-  }
-
-  /** The typed command of the record in hand, on handle h. */
-  private commandOf(h: number): Float64Array {
-    const { r, cmd } = this;
-    cmd[0] = r.tag === R_READ ? TYPED_READ : r.tag === R_WRITE ? TYPED_WRITE : r.tag === R_EXEC ? TYPED_EXEC : r.tag === R_LOAD ? TYPED_LOAD : r.tag === R_STORE ? TYPED_STORE : r.form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH;
-    cmd[1] = h;
-    cmd[2] = r.a;
-    cmd[3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
-    return cmd;
-  }
-
-  /** The result line of the command in hand: from this.res (a typed run), or from the core's code and value (`ranInCore`). */
-  private answer(cmd: Float64Array, ranInCore: boolean): void {
-    if (ranInCore) this.typed.resultOfCore(cmd, this.t.rawCode(), this.t.rawValue(), this.res);
-    const op = cmd[0];
-    const rec: LineRecord = {
-      i: this.rp.claim(),
-      lineNo: this.lineNo,
-      op: op <= TYPED_EXEC ? "vcpu_access" : op <= TYPED_PUNCH ? "fallocate" : op === TYPED_LOAD ? "load" : "store",
-      result: resultOf(cmd, this.res, 0, ranInCore ? undefined : this.typed.message(0)),
-    };
-    this.text(rec);
-  }
-
-  private text(rec: LineRecord): void {
-    this.w.raw(encoder.encode(resultJson(rec)));
-    this.w.byte(10);
-  }
-
-  /** The handle a compact record's name resolves to (entered in the core's name table), or -1. */
-  private resolve(r: Rec): number {
-    const o = liveTarget(this.rp.names.peek(this.rd.names[r.name]), r.tag);
-    if (o === null || !fits(o, r.tag, r.a)) return -1;
-    let h = this.handles.get(o);
-    if (h === undefined) {
-      h = this.typed.handle({ obj: o });
-      this.handles.set(o, h);
-      this.objs[h] = o;
-    }
-    const [i32, f64] = this.t.table(this.objs.length);
-    writeHotEntry(this.host, o, h, i32, f64);
-    // A load or store is entered only by its map (its offset is checked per record, by the core).
-    this.t.binNames(this.rd.names.length)[r.name] = h;
-    return h;
-  }
-
-  private handleOf(name: number): number {
-    return this.t.binNames(this.rd.names.length)[name];
-  }
-
-  /** A line of text ran: every name is resolved afresh. */
-  private forget(): void {
-    this.t.binNames(this.rd.names.length).fill(-1);
-  }
-}
-
-/** A compact record's live target by its kind, or null (the text path then answers). */
-function liveTarget(o: unknown, tag: number): Vm | GmemFile | HostMap | null {
-  if (tag <= R_EXEC) return o instanceof Vm && o.fdOpen ? o : null;
-  if (tag === R_FALLOCATE) return o instanceof GmemFile && o.fdOpen ? o : null;
-  return o instanceof HostMap && o.alive ? o : null;
-}
-
-/** Whether the record's target takes it on the fast path: a load or store outside its map is a trace error the text path words. */
-function fits(o: Vm | GmemFile | HostMap, tag: number, a: number): boolean {
-  if (tag <= R_EXEC) return o instanceof Vm;
-  if (tag === R_FALLOCATE) return o instanceof GmemFile;
-  return o instanceof HostMap && a < o.npages * 4096;
-}
-
-
-/** A typed result as the Result the line's op gives. */
-function resultOf(cmds: Float64Array, out: Float64Array, k: number, why: string | undefined): Result {
-  const o = k * TYPED_RES_WORDS;
-  const op = cmds[k * TYPED_CMD_WORDS];
-  const errno = out[o];
-  const exit = out[o + 1];
-  const signal = out[o + 2];
-  if (errno === 0 && exit === 0 && signal === 0) return op === TYPED_READ || op === TYPED_LOAD ? { ret: 0, value: out[o + 3] } : { ret: 0 };
-  let r: Result;
-  if (exit === KVM_EXIT_MMIO) r = { ret: 0, exit: "mmio", gpa: out[o + 4] };
-  else if (exit === KVM_EXIT_INTERNAL_ERROR) r = { ret: 0, exit: "internal_error", suberror: out[o + 5] };
-  else if (exit === KVM_EXIT_MEMORY_FAULT) r = { errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: out[o + 4], size: out[o + 6], flags: out[o + 5] ? ["PRIVATE"] : [] };
-  else if (signal) r = { signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
-  else r = { errno: ERRNO_NAME[errno] };
-  if (why) Object.defineProperty(r, "message", { value: why, enumerable: false });
-  return r;
 }

@@ -1,0 +1,475 @@
+/**
+ * Replaying a binary trace (src/trace/binary.ts), as its bytes arrive and in
+ * memory that does not grow with the trace: the same result lines, records
+ * and state as replaying its text.
+ *
+ * Compact records whose names resolve to live objects of the right kind run
+ * as typed commands (src/api/typed.ts), with the kernel layer's checks;
+ * every other line, and a record whose name does not resolve, goes through
+ * the trace reader as text. Two forms:
+ *  - replayBinary(): line records in chunks, as replayText() yields them;
+ *  - replayBinaryJson(): the result lines as UTF-8 bytes (`replay --json`).
+ *    On a core with the binary replay entry (core-abi.ts "Binary replay"),
+ *    the core reads, runs and answers the compact records itself, and each
+ *    line it stops at is taken here.
+ * Each has a stream form (…Stream) that takes the bytes in pieces.
+ */
+import { TypedBatch, TYPED_ALLOCATE, TYPED_CMD_WORDS, TYPED_EXEC, TYPED_LOAD, TYPED_PUNCH, TYPED_READ, TYPED_RES_WORDS, TYPED_STORE, TYPED_WRITE, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, SIGBUS } from "../api/typed.js";
+import * as A from "../abi/core-abi.js";
+import type { TypedEntry } from "../core/core.js";
+import type { Host } from "../kvm/host.js";
+import { writeHotEntry } from "../kvm/hot.js";
+import { GmemFile, HostMap, Vm } from "../kvm/objects.js";
+import type { Result } from "../kvm/result.js";
+import { ERRNO, type ErrnoName } from "../uapi/errno.js";
+import { encoder, MORE, Reader, Writer, R_EXEC, R_FALLOCATE, R_LOAD, R_READ, R_STORE, R_TEXT, R_WRITE, type Rec } from "./binary.js";
+import { Replayer, type LineRecord } from "./replay.js";
+import { resultJson } from "./result-json.js";
+
+/** A replay that takes the trace's bytes as they come and gives out what is ready. */
+interface Pump<T> {
+  feed(piece: Uint8Array): void;
+  finish(): void;
+  /** What the bytes fed so far give (all of it, once finished). */
+  drain(): Generator<T>;
+}
+
+function* pumpAll<T>(r: Pump<T>, pieces: Iterable<Uint8Array>): Generator<T> {
+  for (const p of pieces) {
+    r.feed(p);
+    yield* r.drain();
+  }
+  r.finish();
+  yield* r.drain();
+}
+
+async function* pumpStream<T>(r: Pump<T>, pieces: AsyncIterable<Uint8Array>): AsyncGenerator<T> {
+  for await (const p of pieces) {
+    r.feed(p);
+    yield* r.drain();
+  }
+  r.finish();
+  yield* r.drain();
+}
+
+/**
+ * Replays a binary trace on a host, yielding its line records in chunks, as
+ * replayText() does for text: the same records, results and state.
+ */
+export function replayBinary(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<LineRecord[]> {
+  return pumpAll(new RecordReplay(host, chunk, rp), [bytes]);
+}
+
+/** replayBinary() over the trace's bytes as they arrive (a file or a pipe, in pieces). */
+export function replayBinaryStream(host: Host, pieces: AsyncIterable<Uint8Array>, chunk = 4096, rp = new Replayer(host)): AsyncGenerator<LineRecord[]> {
+  return pumpStream(new RecordReplay(host, chunk, rp), pieces);
+}
+
+/**
+ * The same replay, yielding its result lines as UTF-8 bytes, each ending in a
+ * newline: exactly resultJson() of each record replayBinary() yields.
+ */
+export function replayBinaryJson(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<Uint8Array> {
+  return pumpAll(jsonReplay(host, chunk, rp), [bytes]);
+}
+
+/** replayBinaryJson() over the trace's bytes as they arrive. */
+export function replayBinaryJsonStream(host: Host, pieces: AsyncIterable<Uint8Array>, chunk = 4096, rp = new Replayer(host)): AsyncGenerator<Uint8Array> {
+  return pumpStream(jsonReplay(host, chunk, rp), pieces);
+}
+
+function jsonReplay(host: Host, chunk: number, rp: Replayer): Pump<Uint8Array> {
+  const entry = host.core.typed;
+  return entry ? new CoreJsonReplay(host, rp, entry) : new RecordJsonReplay(host, chunk, rp);
+}
+
+/**
+ * Line records a chunk at a time: compact records whose names resolve go to
+ * the typed tier together; the rest through the trace reader. A chunk's
+ * lines are each a LineRecord, or the index k of a compact record that
+ * succeeded (its words stay in the typed results until the next chunk).
+ */
+class Chunks implements Pump<Array<LineRecord | number>> {
+  protected readonly rd = new Reader();
+  private readonly typed: TypedBatch;
+  readonly cmds: Float64Array;
+  readonly out: Float64Array;
+  /** The counted index of each typed command of the chunk. */
+  readonly countOf: Float64Array;
+  private readonly lineOf: Float64Array;
+  /** Where each typed command's line sits in the chunk. */
+  private readonly slot: Int32Array;
+  /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name). */
+  private readonly objOf: Array<Vm | GmemFile | HostMap | null | undefined> = [];
+  private readonly handleOf: number[] = [];
+  private readonly handles = new Map<object, number>();
+  private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
+  private items: Array<LineRecord | number> = [];
+  private n = 0;
+  private ran = 0;
+  private lineNo = 0;
+
+  constructor(
+    private readonly host: Host,
+    private readonly chunk: number,
+    private readonly rp: Replayer,
+  ) {
+    this.typed = new TypedBatch({ host });
+    this.cmds = new Float64Array(chunk * TYPED_CMD_WORDS);
+    this.out = new Float64Array(chunk * TYPED_RES_WORDS);
+    this.countOf = new Float64Array(chunk);
+    this.lineOf = new Float64Array(chunk);
+    this.slot = new Int32Array(chunk);
+  }
+
+  feed(piece: Uint8Array): void {
+    this.rd.feed(piece);
+  }
+
+  finish(): void {
+    this.rd.finish();
+  }
+
+  *drain(): Generator<Array<LineRecord | number>> {
+    const { rd, rp, cmds, r } = this;
+    for (;;) {
+      const got = rd.next(r);
+      if (got === MORE || got === null) break;
+      this.lineNo++;
+      const h = r.tag === R_TEXT ? -1 : this.resolve(r);
+      if (h < 0) {
+        // Text, or a compact record whose name the fast path cannot take: the line itself, through the trace reader.
+        this.runFast();
+        this.objOf.length = 0;
+        const rec = rp.line(rd.line(r), this.lineNo);
+        if (rec) this.items.push(rec);
+      } else {
+        const n = this.n++;
+        const c = n * TYPED_CMD_WORDS;
+        cmds[c] = typedOp(r);
+        cmds[c + 1] = h;
+        cmds[c + 2] = r.a;
+        cmds[c + 3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
+        this.countOf[n] = rp.claim();
+        this.lineOf[n] = this.lineNo;
+        this.slot[n] = this.items.length;
+        this.items.push(n);
+      }
+      if (this.items.length >= this.chunk || this.n === this.chunk) yield this.take();
+    }
+    // What is ready goes out now: the next piece may be long in coming.
+    if (this.items.length) yield this.take();
+    else this.host.sync();
+  }
+
+  /** The chunk so far, every result final. */
+  private take(): Array<LineRecord | number> {
+    this.runFast();
+    this.host.sync();
+    const items = this.items;
+    this.items = [];
+    this.n = this.ran = 0;
+    return items;
+  }
+
+  private runFast(): void {
+    if (this.n > this.ran) this.runTyped(this.ran, this.n);
+    this.ran = this.n;
+  }
+
+  /** Runs typed commands [from, to); a result other than success becomes its LineRecord at once (its message is the run's). */
+  private runTyped(from: number, to: number): void {
+    const out = this.out;
+    this.typed.run(this.cmds.subarray(from * TYPED_CMD_WORDS, to * TYPED_CMD_WORDS), out.subarray(from * TYPED_RES_WORDS));
+    for (let k = from; k < to; k++) {
+      const o = k * TYPED_RES_WORDS;
+      if (out[o] !== 0 || out[o + 1] !== 0 || out[o + 2] !== 0) this.items[this.slot[k]] = this.record(k, this.typed.message(k - from));
+    }
+  }
+
+  /** The typed handle a compact record's name gives the fast path, or -1 (the text path then answers). */
+  private resolve(r: Rec): number {
+    let o = this.objOf[r.name];
+    if (o === undefined) {
+      o = liveTarget(this.rp.names.peek(this.rd.names[r.name]), r.tag);
+      this.objOf[r.name] = o;
+      if (o) {
+        let h = this.handles.get(o);
+        if (h === undefined) {
+          h = this.typed.handle({ obj: o });
+          this.handles.set(o, h);
+        }
+        this.handleOf[r.name] = h;
+      }
+    }
+    if (o === null || !fits(o, r.tag, r.a)) return -1;
+    return this.handleOf[r.name];
+  }
+
+  /** Typed command k's line record. */
+  record(k: number, why?: string): LineRecord {
+    return { i: this.countOf[k], lineNo: this.lineOf[k], op: opName(this.cmds[k * TYPED_CMD_WORDS]), result: resultOf(this.cmds, this.out, k, why) };
+  }
+
+  /** Whether typed command k reads a byte (its success line carries a value). */
+  reads(k: number): boolean {
+    const op = this.cmds[k * TYPED_CMD_WORDS];
+    return op === TYPED_READ || op === TYPED_LOAD;
+  }
+}
+
+class RecordReplay implements Pump<LineRecord[]> {
+  private readonly c: Chunks;
+  constructor(host: Host, chunk: number, rp: Replayer) {
+    this.c = new Chunks(host, chunk, rp);
+  }
+  feed(piece: Uint8Array): void {
+    this.c.feed(piece);
+  }
+  finish(): void {
+    this.c.finish();
+  }
+  *drain(): Generator<LineRecord[]> {
+    for (const items of this.c.drain()) yield items.map((it) => (typeof it === "number" ? this.c.record(it) : it));
+  }
+}
+
+/** replayBinaryJson() on a core without the binary replay entry (the reference model): the records' lines, written out. */
+class RecordJsonReplay implements Pump<Uint8Array> {
+  private readonly c: Chunks;
+  private readonly w = new Writer();
+  constructor(host: Host, chunk: number, rp: Replayer) {
+    this.c = new Chunks(host, chunk, rp);
+  }
+  feed(piece: Uint8Array): void {
+    this.c.feed(piece);
+  }
+  finish(): void {
+    this.c.finish();
+  }
+  *drain(): Generator<Uint8Array> {
+    const { c, w } = this;
+    for (const items of c.drain()) {
+      w.length = 0;
+      for (const it of items) {
+        if (typeof it === "number") okLine(w, c.countOf[it], c.reads(it) ? c.out[it * TYPED_RES_WORDS + 3] : -1);
+        else textLine(w, it);
+      }
+      yield w.done();
+    }
+  }
+}
+
+/** The result line of an op that succeeded, {"i":I,"ret":0} or {"i":I,"ret":0,"value":V}, and its newline. */
+function okLine(w: Writer, i: number, value: number): void {
+  w.raw(LINE_I);
+  w.digits(i);
+  if (value >= 0) {
+    w.raw(RET_VALUE);
+    w.digits(value);
+    w.byte(125);
+  } else w.raw(RET_END);
+  w.byte(10);
+}
+
+function textLine(w: Writer, rec: LineRecord): void {
+  w.raw(encoder.encode(resultJson(rec)));
+  w.byte(10);
+}
+
+const LINE_I = encoder.encode('{"i":');
+const RET_END = encoder.encode(',"ret":0}');
+const RET_VALUE = encoder.encode(',"ret":0,"value":');
+
+/**
+ * replayBinaryJson() on a core with the binary replay entry: the core reads,
+ * runs and answers the compact records whose names have a handle in its name
+ * table; each line it stops at is taken here, one at a time, as the other
+ * forms take it. A name enters the table when it is first resolved here
+ * (with its handle's table entry written afresh, src/kvm/hot.ts); any line
+ * of text empties the table, since it may rebind a name or change what an
+ * object allows.
+ */
+class CoreJsonReplay implements Pump<Uint8Array> {
+  private readonly rd = new Reader();
+  private readonly typed: TypedBatch;
+  private readonly handles = new Map<object, number>();
+  private readonly objs: Array<Vm | GmemFile | HostMap> = [];
+  private readonly w = new Writer();
+  private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
+  private readonly cmd = new Float64Array(TYPED_CMD_WORDS);
+  private readonly res = new Float64Array(TYPED_RES_WORDS);
+  private lineNo = 0;
+  /** The trace offset of the core's input window, and how many bytes it holds. */
+  private base = 0;
+  private winLen = 0;
+  private started = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly rp: Replayer,
+    private readonly t: TypedEntry,
+  ) {
+    this.typed = new TypedBatch({ host });
+  }
+
+  feed(piece: Uint8Array): void {
+    this.rd.feed(piece);
+    // The window holds copies: the new bytes are read into it when it is next filled.
+  }
+
+  finish(): void {
+    this.rd.finish();
+  }
+
+  *drain(): Generator<Uint8Array> {
+    const { t, rd, host, rp, w } = this;
+    if (!this.started) {
+      // The header first (the reader takes it with the first record).
+      const got = rd.next(this.r);
+      if (got === MORE) return;
+      this.started = true;
+      t.binNames(0);
+      if (got !== null) this.lineRecord();
+    }
+    let abs = rd.pos;
+    for (;;) {
+      if (abs >= rd.end) break;
+      const winEnd = this.base + this.winLen;
+      if (abs < this.base || abs - this.base + 32 > this.winLen) {
+        if (winEnd < rd.end || abs < this.base || abs >= winEnd) this.window(abs);
+        else if (!rd.eof) break; // the last bytes here may be a record cut short: wait for the rest
+      }
+      const from = rp.nextIndex;
+      const final = rd.eof && this.base + this.winLen === rd.end;
+      const why = t.binRun(this.winLen, abs - this.base, from, host.frameHeadroom(1024), final);
+      host.reserveFrames(t.spent());
+      const ran = t.binCount() - from;
+      rp.claimed(ran);
+      this.lineNo += ran;
+      const n = t.binOutLen();
+      if (n > 0) w.raw(t.binOut().subarray(0, n));
+      abs = this.base + t.binPos();
+      rd.pos = abs;
+      if (why === A.BIN_RECORD || why === A.BIN_COMMAND) {
+        const got = rd.next(this.r);
+        if (got === MORE) break;
+        if (got !== null) this.lineRecord();
+      } else if (why === A.BIN_RESULT) {
+        rd.pos = this.base + t.binRecordStart();
+        rd.next(this.r);
+        this.lineNo++;
+        this.answer(this.commandOf(this.t.binNames(this.rd.names.length)[this.r.name]), true);
+      } else if (why === A.BIN_INPUT && final) break;
+      abs = rd.pos;
+      if (w.length >= A.BIN_OUT_CAP) {
+        yield w.done();
+        w.length = 0;
+      }
+    }
+    rd.pos = abs;
+    if (w.length) {
+      yield w.done();
+      w.length = 0;
+    }
+  }
+
+  /** The trace from `abs` into the core's input window. */
+  private window(abs: number): void {
+    const part = this.rd.view(abs, A.BIN_IN_CAP);
+    this.t.binIn().set(part);
+    this.base = abs;
+    this.winLen = part.length;
+  }
+
+  /** The line record the reader just read (after any NAME records), taken here as the other forms take it; none at the end. */
+  private lineRecord(): void {
+    const r = this.r;
+    this.lineNo++;
+    const h = r.tag === R_TEXT ? -1 : this.resolve(r);
+    if (h < 0) {
+      this.t.binNames(this.rd.names.length).fill(-1);
+      const rec = this.rp.line(this.rd.line(r), this.lineNo);
+      this.host.sync();
+      if (rec) textLine(this.w, rec);
+      return;
+    }
+    this.typed.run(this.commandOf(h), this.res);
+    this.answer(this.cmd, false);
+  }
+
+  /** The typed command of the record in hand, on handle h. */
+  private commandOf(h: number): Float64Array {
+    const { r, cmd } = this;
+    cmd[0] = typedOp(r);
+    cmd[1] = h;
+    cmd[2] = r.a;
+    cmd[3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
+    return cmd;
+  }
+
+  /** The result line of the command in hand: from this.res (a typed run), or from the core's code and value (`ranInCore`). */
+  private answer(cmd: Float64Array, ranInCore: boolean): void {
+    if (ranInCore) this.typed.resultOfCore(cmd, this.t.rawCode(), this.t.rawValue(), this.res);
+    const rec: LineRecord = { i: this.rp.claim(), lineNo: this.lineNo, op: opName(cmd[0]), result: resultOf(cmd, this.res, 0, ranInCore ? undefined : this.typed.message(0)) };
+    textLine(this.w, rec);
+  }
+
+  /** The handle a compact record's name resolves to (then entered in the core's name table), or -1. */
+  private resolve(r: Rec): number {
+    const o = liveTarget(this.rp.names.peek(this.rd.names[r.name]), r.tag);
+    if (o === null || !fits(o, r.tag, r.a)) return -1;
+    let h = this.handles.get(o);
+    if (h === undefined) {
+      h = this.typed.handle({ obj: o });
+      this.handles.set(o, h);
+      this.objs[h] = o;
+    }
+    const [i32, f64] = this.t.table(this.objs.length);
+    writeHotEntry(this.host, o, h, i32, f64);
+    this.t.binNames(this.rd.names.length)[r.name] = h;
+    return h;
+  }
+}
+
+function typedOp(r: Rec): number {
+  return r.tag === R_READ ? TYPED_READ : r.tag === R_WRITE ? TYPED_WRITE : r.tag === R_EXEC ? TYPED_EXEC : r.tag === R_LOAD ? TYPED_LOAD : r.tag === R_STORE ? TYPED_STORE : r.form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH;
+}
+
+function opName(op: number): string {
+  return op <= TYPED_EXEC ? "vcpu_access" : op <= TYPED_PUNCH ? "fallocate" : op === TYPED_LOAD ? "load" : "store";
+}
+
+/** A compact record's live target by its kind, or null (the text path then answers). */
+function liveTarget(o: unknown, tag: number): Vm | GmemFile | HostMap | null {
+  if (tag <= R_EXEC) return o instanceof Vm && o.fdOpen ? o : null;
+  if (tag === R_FALLOCATE) return o instanceof GmemFile && o.fdOpen ? o : null;
+  return o instanceof HostMap && o.alive ? o : null;
+}
+
+/** Whether the record's target takes it on the fast path: a load or store outside its map is a trace error the text path words. */
+function fits(o: Vm | GmemFile | HostMap, tag: number, a: number): boolean {
+  if (tag <= R_EXEC) return o instanceof Vm;
+  if (tag === R_FALLOCATE) return o instanceof GmemFile;
+  return o instanceof HostMap && a < o.npages * 4096;
+}
+
+const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
+
+/** A typed result as the Result the line's op gives. */
+function resultOf(cmds: Float64Array, out: Float64Array, k: number, why: string | undefined): Result {
+  const o = k * TYPED_RES_WORDS;
+  const op = cmds[k * TYPED_CMD_WORDS];
+  const errno = out[o];
+  const exit = out[o + 1];
+  const signal = out[o + 2];
+  if (errno === 0 && exit === 0 && signal === 0) return op === TYPED_READ || op === TYPED_LOAD ? { ret: 0, value: out[o + 3] } : { ret: 0 };
+  let r: Result;
+  if (exit === KVM_EXIT_MMIO) r = { ret: 0, exit: "mmio", gpa: out[o + 4] };
+  else if (exit === KVM_EXIT_INTERNAL_ERROR) r = { ret: 0, exit: "internal_error", suberror: out[o + 5] };
+  else if (exit === KVM_EXIT_MEMORY_FAULT) r = { errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: out[o + 4], size: out[o + 6], flags: out[o + 5] ? ["PRIVATE"] : [] };
+  else if (signal) r = { signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
+  else r = { errno: ERRNO_NAME[errno] };
+  if (why) Object.defineProperty(r, "message", { value: why, enumerable: false });
+  return r;
+}
