@@ -68,6 +68,13 @@ export function resize(p: usize, oldBytes: usize, newBytes: usize): usize {
   return q;
 }
 
+/** resize() to more bytes, the new ones set to `byte`. */
+export function grow(p: usize, oldBytes: usize, newBytes: usize, byte: u8): usize {
+  let q = resize(p, oldBytes, newBytes);
+  memory.fill(q + oldBytes, byte, newBytes - oldBytes);
+  return q;
+}
+
 /** A zeroed record of class T (an @unmanaged class: no constructor runs). */
 @inline export function make<T>(): T {
   return changetype<T>(allocZeroed(offsetof<T>()));

@@ -10,7 +10,7 @@
  */
 import { BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT } from "../src/abi/core-abi";
 import { typedOne, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
-import { alloc, free } from "./alloc";
+import { grow } from "./alloc";
 
 export const binIn = memory.data(BIN_IN_CAP, 16);
 export const binOut = memory.data(BIN_OUT_CAP, 16);
@@ -42,13 +42,7 @@ let recordStart: i32 = 0;
 export function binNames(n: i32): usize {
   if (n > namesCap) {
     let cap = max(n, max(64, namesCap * 2));
-    let t = alloc(<usize>cap << 2);
-    memory.fill(t, 0xff, <usize>cap << 2);
-    if (names != 0) {
-      memory.copy(t, names, <usize>namesCap << 2);
-      free(names, <usize>namesCap << 2);
-    }
-    names = t;
+    names = grow(names, <usize>namesCap << 2, <usize>cap << 2, 0xff);
     namesCap = cap;
   }
   // Indexes new to this replay start without a handle (a reused core may hold an earlier replay's).
@@ -70,6 +64,8 @@ export function resetBinReplay(): void {
   outLen = 0;
   count = 0;
   recordStart = 0;
+  counterLen = 0;
+  memory.fill(counter, 0, 24);
   memory.fill(binIn, 0, BIN_IN_CAP);
   memory.fill(binOut, 0, BIN_OUT_CAP);
 }
@@ -90,22 +86,65 @@ export function resetBinReplay(): void {
   return -1;
 }
 
-@inline function put8(b: u8): void {
-  store<u8>(binOut + <usize>outLen, b);
-  outLen++;
-}
-
-function putDigits(x: u64): void {
+/** x in decimal at dst; returns how many digits. */
+function digitsAt(dst: usize, x: u64): i32 {
   let n = 1;
   for (let y = x / 10; y != 0; y /= 10) n++;
-  let at = binOut + <usize>(outLen + n);
-  outLen += n;
+  let at = dst + <usize>n;
   do {
     at--;
     store<u8>(at, <u8>(48 + x % 10));
     x /= 10;
   } while (x != 0);
+  return n;
 }
+
+/** A byte's value in decimal at o; returns the end. */
+@inline function byteAt(o: usize, v: u32): usize {
+  if (v >= 100) {
+    let h = v / 100;
+    let t = (v - h * 100) / 10;
+    store<u8>(o, <u8>(48 + h));
+    store<u8>(o, <u8>(48 + t), 1);
+    store<u8>(o, <u8>(48 + v - h * 100 - t * 10), 2);
+    return o + 3;
+  }
+  if (v >= 10) {
+    let t = v / 10;
+    store<u8>(o, <u8>(48 + t));
+    store<u8>(o, <u8>(48 + v - t * 10), 1);
+    return o + 2;
+  }
+  store<u8>(o, <u8>(48 + v));
+  return o + 1;
+}
+
+// The line index in decimal, kept as it counts up (lines are numbered one after another).
+const counter = memory.data(24, 8);
+let counterLen: i32 = 0;
+
+function countUp(): void {
+  let k = counterLen - 1;
+  while (k >= 0) {
+    let d = load<u8>(counter + <usize>k);
+    if (d != 57) {
+      store<u8>(counter + <usize>k, d + 1);
+      return;
+    }
+    store<u8>(counter + <usize>k, 48);
+    k--;
+  }
+  // 99..9 became 00..0: one digit more.
+  memory.copy(counter + 1, counter, <usize>counterLen);
+  store<u8>(counter, 49);
+  counterLen++;
+}
+
+// The pieces of a success line as little-endian words: {"i":  ,"ret":0  ,"value":  }\n
+const OPEN: u64 = 0x3a2269227b; // {"i":
+const RET: u64 = 0x303a22746572222c; // ,"ret":0
+const VALUE: u64 = 0x2265756c6176222c; // ,"value" (then :)
+const CLOSE: u16 = 0x0a7d; // }\n
 
 /**
  * Reads and runs records from binIn[start, len), writing success lines to
@@ -119,6 +158,7 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
   pos = start;
   outLen = 0;
   count = at;
+  counterLen = digitsAt(counter, <u64>at);
   if (!typedBegin(room)) return BIN_COMMAND;
   if (len > BIN_IN_CAP) len = BIN_IN_CAP;
   // How far records can be read without a check of each byte (the last few of a trace go the kernel layer's way).
@@ -159,15 +199,22 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
       return BIN_COMMAND;
     }
     // {"i":N,"ret":0} or {"i":N,"ret":0,"value":V}
-    put8(123); put8(34); put8(105); put8(34); put8(58);
-    putDigits(<u64>count);
-    put8(44); put8(34); put8(114); put8(101); put8(116); put8(34); put8(58); put8(48);
+    let o = binOut + <usize>outLen;
+    store<u64>(o, OPEN); // 5 bytes count: the other 3 are overwritten next
+    o += 5;
+    memory.copy(o, counter, <usize>counterLen);
+    o += <usize>counterLen;
+    store<u64>(o, RET);
+    o += 8;
     if (tag == R_READ || tag == R_LOAD) {
-      put8(44); put8(34); put8(118); put8(97); put8(108); put8(117); put8(101); put8(34); put8(58);
-      putDigits(<u64>okValue);
+      store<u64>(o, VALUE);
+      store<u8>(o, 58, 8);
+      o = byteAt(o + 9, <u32>okValue);
     }
-    put8(125); put8(10);
+    store<u16>(o, CLOSE);
+    outLen = <i32>(o + 2 - binOut);
     count++;
+    countUp();
   }
   return BIN_INPUT; // not reached: the loop ends only by a stop
 }

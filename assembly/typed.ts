@@ -15,7 +15,7 @@ import { guestAccess, hostAccess } from "./fault";
 import { allocate, getInode } from "./inode";
 import { punch } from "./invalidate";
 import { tracking } from "./changelog";
-import { alloc, free } from "./alloc";
+import { grow } from "./alloc";
 
 /** The public layout's words per command and per result (src/api/typed.ts). */
 const CMD = 4;
@@ -50,13 +50,7 @@ let fixups: i32 = 0;
 export function typedHandles(n: i32): usize {
   if (n > tableCap) {
     let cap = max(n, max(16, tableCap * 2));
-    let t = alloc(<usize>cap * TYPED_HANDLE_BYTES);
-    memory.fill(t, 0, <usize>cap * TYPED_HANDLE_BYTES);
-    if (table != 0) {
-      memory.copy(t, table, <usize>tableCap * TYPED_HANDLE_BYTES);
-      free(table, <usize>tableCap * TYPED_HANDLE_BYTES);
-    }
-    table = t;
+    table = grow(table, <usize>tableCap * TYPED_HANDLE_BYTES, <usize>cap * TYPED_HANDLE_BYTES, 0);
     tableCap = cap;
   }
   handles = n;

@@ -218,8 +218,9 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   }
 }
 
-class RecordReplay implements Pump<LineRecord[]> {
-  private readonly c: Chunks;
+/** A form made from the chunks: it takes the bytes for them. */
+abstract class OverChunks<T> implements Pump<T> {
+  protected readonly c: Chunks;
   constructor(host: Host, chunk: number, rp: Replayer) {
     this.c = new Chunks(host, chunk, rp);
   }
@@ -229,24 +230,18 @@ class RecordReplay implements Pump<LineRecord[]> {
   finish(): void {
     this.c.finish();
   }
+  abstract drain(): Generator<T>;
+}
+
+class RecordReplay extends OverChunks<LineRecord[]> {
   *drain(): Generator<LineRecord[]> {
     for (const items of this.c.drain()) yield items.map((it) => (typeof it === "number" ? this.c.record(it) : it));
   }
 }
 
 /** replayBinaryJson() on a core without the binary replay entry (the reference model): the records' lines, written out. */
-class RecordJsonReplay implements Pump<Uint8Array> {
-  private readonly c: Chunks;
+class RecordJsonReplay extends OverChunks<Uint8Array> {
   private readonly w = new Writer();
-  constructor(host: Host, chunk: number, rp: Replayer) {
-    this.c = new Chunks(host, chunk, rp);
-  }
-  feed(piece: Uint8Array): void {
-    this.c.feed(piece);
-  }
-  finish(): void {
-    this.c.finish();
-  }
   *drain(): Generator<Uint8Array> {
     const { c, w } = this;
     for (const items of c.drain()) {
