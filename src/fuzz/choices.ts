@@ -127,43 +127,75 @@ class Replay implements Source {
   }
 }
 
-function build(s: Spec, src: Source): unknown {
+type Builder = (src: Source) => unknown;
+
+/** Builders by spec: a spec is compiled once into closures, so a draw runs no dispatch on the spec's kind. */
+const compiled = new WeakMap<Spec, Builder>();
+
+function compile(s: Spec): Builder {
+  let b = compiled.get(s);
+  if (!b) compiled.set(s, (b = compileNew(s)));
+  return b;
+}
+
+function compileNew(s: Spec): Builder {
   switch (s.kind) {
-    case "lit":
-      return s.value;
-    case "pick":
-      return s.values[src.choose(s.values.length)];
-    case "int":
-      return s.min + src.integer(s);
+    case "lit": {
+      const value = s.value;
+      return () => value;
+    }
+    case "pick": {
+      const values = s.values;
+      const n = values.length;
+      return (src) => values[src.choose(n)];
+    }
+    case "int": {
+      const min = s.min;
+      return (src) => min + src.integer(s);
+    }
     case "one": {
-      // The branch as a point in [0, total): shrinking it moves towards the first branch.
-      const at = src.choose(s.total);
-      let lo = 0;
-      let hi = s.upTo.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (at < s.upTo[mid]) hi = mid;
-        else lo = mid + 1;
-      }
-      return build(s.specs[lo], src);
+      const { upTo, total } = s;
+      const branches = s.specs.map(compile);
+      return (src) => {
+        // The branch as a point in [0, total): shrinking it moves towards the first branch.
+        const at = src.choose(total);
+        let lo = 0;
+        let hi = upTo.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (at < upTo[mid]) hi = mid;
+          else lo = mid + 1;
+        }
+        return branches[lo](src);
+      };
     }
     case "rec": {
-      const o: Record<string, unknown> = {};
-      for (let k = 0; k < s.keys.length; k++) {
-        // An optional field: 0 leaves it out (one time in six, as fc.option), so shrinking drops it.
-        if (s.optional[k] && src.choose(6) === 0) continue;
-        o[s.keys[k]] = build(s.specs[k], src);
-      }
-      return o;
+      const { keys, optional } = s;
+      const fields = s.specs.map(compile);
+      return (src) => {
+        const o: Record<string, unknown> = {};
+        for (let k = 0; k < keys.length; k++) {
+          // An optional field: 0 leaves it out (one time in six, as fc.option), so shrinking drops it.
+          if (optional[k] && src.choose(6) === 0) continue;
+          o[keys[k]] = fields[k](src);
+        }
+        return o;
+      };
     }
     case "sub": {
-      const keep = src.subset(s.values.length);
-      const out: unknown[] = [];
-      for (let k = 0; k < keep.length; k++) if (keep[k] === 1) out.push(s.values[k]);
-      return out;
+      const values = s.values;
+      return (src) => {
+        const keep = src.subset(values.length);
+        const out: unknown[] = [];
+        for (let k = 0; k < keep.length; k++) if (keep[k] === 1) out.push(values[k]);
+        return out;
+      };
     }
-    case "map":
-      return s.f(build(s.spec, src) as never);
+    case "map": {
+      const inner = compile(s.spec);
+      const f = s.f;
+      return (src) => f(inner(src) as never);
+    }
   }
 }
 
@@ -185,13 +217,16 @@ function* simpler(c: readonly number[]): IterableIterator<number[]> {
 
 /** The fast-check arbitrary of a spec. */
 export class ChoiceArbitrary<T> extends fc.Arbitrary<T> {
+  private readonly build: Builder;
+
   constructor(readonly spec: Spec) {
     super();
+    this.build = compile(spec);
   }
 
   generate(mrng: fc.Random, biasFactor: number | undefined): fc.Value<T> {
     const src = new Draw(mrng, biasFactor);
-    const value = build(this.spec, src) as T;
+    const value = this.build(src) as T;
     return new fc.Value(value, src.out);
   }
 
@@ -201,10 +236,10 @@ export class ChoiceArbitrary<T> extends fc.Arbitrary<T> {
 
   shrink(_value: T, context: unknown): fc.Stream<fc.Value<T>> {
     if (!Array.isArray(context)) return fc.Stream.nil();
-    const spec = this.spec;
+    const build = this.build;
     return new fc.Stream(simpler(context as number[])).map((c) => {
       const src = new Replay(c);
-      const value = build(spec, src) as T;
+      const value = build(src) as T;
       return new fc.Value(value, src.out);
     });
   }
