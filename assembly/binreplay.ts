@@ -202,7 +202,9 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
     let o = binOut + <usize>outLen;
     store<u64>(o, OPEN); // 5 bytes count: the other 3 are overwritten next
     o += 5;
-    memory.copy(o, counter, <usize>counterLen);
+    // Two words rather than memory.copy (a call): what passes the digits is overwritten next, or lies past the line.
+    store<u64>(o, load<u64>(counter));
+    store<u64>(o, load<u64>(counter, 8), 8);
     o += <usize>counterLen;
     store<u64>(o, RET);
     o += 8;

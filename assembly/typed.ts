@@ -174,11 +174,17 @@ export function typedRun(n: i32, start: i32, room: f64): i32 {
     let r = typedResBuf + (<usize>i << 6);
     let st = typedOne(load<f64>(c), load<f64>(c, 8), load<f64>(c, 16), load<f64>(c, 24));
     if (st == NEEDS_KERNEL) return i;
-    memory.fill(r, 0, RES * 8);
-    if (st == RAN_OK) store<f64>(r, okValue, 24);
-    else {
-      store<f64>(r, load<f64>(raw));
-      store<f64>(r, load<f64>(raw, 8), 8);
+    // Eight stores, not memory.fill: a bulk-memory call costs more than the words.
+    let ok = st == RAN_OK;
+    store<f64>(r, ok ? 0 : load<f64>(raw));
+    store<f64>(r, ok ? 0 : load<f64>(raw, 8), 8);
+    store<f64>(r, 0, 16);
+    store<f64>(r, ok ? okValue : 0, 24);
+    store<f64>(r, 0, 32);
+    store<f64>(r, 0, 40);
+    store<f64>(r, 0, 48);
+    store<f64>(r, 0, 56);
+    if (!ok) {
       store<i32>(typedFixBuf + (<usize>fixups << 2), i);
       fixups++;
     }

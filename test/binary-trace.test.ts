@@ -183,6 +183,30 @@ test("a binary trace fed in pieces (a byte at a time, or any split) replays to t
   );
 });
 
+test("near the frame limit the binary replay answers as the text does: a fault past the headroom the kernel layer granted goes its way (ENOMEM, SIGBUS)", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":262144,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":262144,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":262144,"prot":"rw"}'];
+  for (let k = 0; k < 3000; k++) {
+    const page = (k * 7) % 64;
+    const r = k % 5;
+    if (r < 2) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: r ? "read" : "write", ...(r ? {} : { value: k & 255 }) }));
+    else if (r === 2) lines.push(JSON.stringify({ op: "fallocate", fd: "g", mode: 1, offset: ((k * 3) % 64) * 4096, len: 8192 }));
+    else if (r === 3) lines.push(JSON.stringify({ op: "load", map: "m", offset: ((k * 5) % 64) * 4096 }));
+    else lines.push(JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: ((k * 11) % 64) * 4096, len: 4096 }));
+  }
+  const text = lines.join("\n");
+  for (const frameLimit of [1, 5, 20]) {
+    const h1 = new Host(new EngineCore(), { frameLimit });
+    let want = "";
+    for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+    assert.ok(/ENOMEM|SIGBUS/.test(want), "the limit was reached");
+    const h2 = new Host(new EngineCore(), { frameLimit });
+    let got = "";
+    for (const b of replayBinaryJson(h2, encodeTrace(text))) got += new TextDecoder().decode(b);
+    assert.is(got, want, `frame limit ${frameLimit}`);
+    assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+  }
+});
+
 test("a binary trace read in pieces holds what is not yet read, not the trace: 8 MiB in 64 KiB pieces, at most 256 KiB held", () => {
   const lines = ['{"op":"create_vm","as":"v","type":"default"}'];
   for (let k = 0; k < 1_600_000; k++) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 4096) * 4096, access: "read" }));

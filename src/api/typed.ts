@@ -189,14 +189,13 @@ export class TypedBatch {
     // Earlier tiers' commands run first.
     host.sync();
     this.failures.clear();
-    res.fill(0, 0, n * TYPED_RES_WORDS);
     this.cmds = cmds;
     this.res = res;
     // Every flush (a full batch, or the kernel layer asking the core mid-run) hands its results to the sink.
     host.batchSink = this.sink;
     try {
       const entry = host.core.typed;
-      if (entry) this.runInCore(entry, cmds, n, res);
+      if (entry?.active()) this.runInCore(entry, cmds, n, res);
       else this.runQueued(cmds, 0, n, res);
       host.sync();
     } finally {
@@ -212,6 +211,8 @@ export class TypedBatch {
   /** Commands [from, to) on the kernel layer's path, queued into the core's batch (run at the next sync). */
   private runQueued(cmds: Float64Array, from: number, to: number, res: Float64Array): void {
     const slot = this.slotCmd;
+    // Every word is written: the kernel layer's path writes only those it names.
+    res.fill(0, from * TYPED_RES_WORDS, to * TYPED_RES_WORDS);
     for (let i = from; i < to; i++) {
       const k = this.queue(cmds, i, res);
       if (k !== DONE) slot[k] = i;

@@ -33,6 +33,8 @@ export interface Core {
 
 /** A core's typed entry: its buffers as views, and its calls (core-abi.ts "Typed entry"). */
 export interface TypedEntry {
+  /** False while changes are noted: the entry then runs nothing (the change log notes core commands). */
+  active(): boolean;
   /** TYPED_CAPACITY commands of 4 words. */
   cmds(): Float64Array;
   /** TYPED_CAPACITY results of 8 words. */

@@ -83,6 +83,7 @@ export class EngineCore implements Core {
   private count = 0;
 
   readonly typed: TypedEntry;
+  private tracking = false;
   private tCmd!: Float64Array;
   private tRes!: Float64Array;
   private tFix!: Int32Array;
@@ -104,6 +105,7 @@ export class EngineCore implements Core {
       if (this.buffer.byteLength === 0) this.views();
     };
     return {
+      active: () => !this.tracking,
       cmds: () => (fresh(), this.tCmd),
       results: () => (fresh(), this.tRes),
       fixes: () => (fresh(), this.tFix),
@@ -229,6 +231,7 @@ export class EngineCore implements Core {
   trackChanges(on: boolean): void {
     this.flush();
     this.x.trackChanges(on ? 1 : 0);
+    this.tracking = on;
   }
 
   changes(): Float64Array {
@@ -253,6 +256,7 @@ export class EngineCore implements Core {
    */
   reset(): boolean {
     this.count = 0;
+    this.tracking = false;
     this.onFlush = null;
     if (this.x.memory.buffer.byteLength > this.startBytes + REUSE_GROWTH) this.x = this.instantiate();
     else this.x.reset();

@@ -80,7 +80,7 @@ export function replayBinaryJsonStream(host: Host, pieces: AsyncIterable<Uint8Ar
 
 function jsonReplay(host: Host, chunk: number, rp: Replayer): Pump<Uint8Array> {
   const entry = host.core.typed;
-  return entry ? new CoreJsonReplay(host, rp, entry) : new RecordJsonReplay(host, chunk, rp);
+  return entry?.active() ? new CoreJsonReplay(host, rp, entry) : new RecordJsonReplay(host, chunk, rp);
 }
 
 /**
