@@ -63,8 +63,9 @@
  * command; it throws (GmemError EINVAL, before anything ran) only when the
  * arrays themselves are unusable.
  *
- * Commands run in order, crossing into the core once per CMD_CAPACITY
- * commands; they mix freely with the other tiers on the same simulator.
+ * Commands run in order, crossing into the core once per TYPED_CAPACITY
+ * commands (and once more after each command the kernel layer takes); they
+ * mix freely with the other tiers on the same simulator.
  *
  * This tier is an extension of gmemsim (the kernel has no such interface).
  */
