@@ -90,7 +90,7 @@ for (const engine of ["wasm", "reference"] as const) {
         assert.equal(step, whole);
         if (step) failing++;
       }),
-      { numRuns: engine === "wasm" ? 200 : 100, seed: 11 },
+      { numRuns: engine === "wasm" ? 200 : 150, seed: 11 },
     );
     assert.ok(failing >= 3, `traces that broke a property: ${failing}`);
   });

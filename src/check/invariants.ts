@@ -26,10 +26,11 @@ export function slotOf(vm: CVm, gfn: number) {
 
 /** Invariant 1 for one SPTE: it reaches a present, unpoisoned page through a live path of its VM, with no more rights than the file's. */
 export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[]): void {
-  const where = `@vm:${vm.id} gfn ${hex(e.gfn)} -> pfn ${e.pfn}`;
+  // The sentence is built only for a violation: this runs for every SPTE an op touches.
+  const where = () => `@vm:${vm.id} gfn ${hex(e.gfn)} -> pfn ${e.pfn}`;
   const slot = slotOf(vm, e.gfn);
   if (!slot) {
-    out.push(violation(STALE, `SPTE ${where} lies in no memslot`));
+    out.push(violation(STALE, `SPTE ${where()} lies in no memslot`));
     return;
   }
   const page = st.byPfn.get(e.pfn);
@@ -49,16 +50,16 @@ export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[
     }
   }
   if (rights < 0) {
-    out.push(violation(STALE, `SPTE ${where} (slot ${slot.slot}) points at no page reachable through its slot`));
+    out.push(violation(STALE, `SPTE ${where()} (slot ${slot.slot}) points at no page reachable through its slot`));
     return;
   }
-  if (page!.flags & A.PG_HWPOISON) out.push(violation(STALE, `SPTE ${where} maps a poisoned page`));
-  if (e.rights & A.RIGHTS_ALL & ~rights) out.push(violation(STALE, `SPTE ${where} has rights ${e.rights} beyond the file's ${rights}`));
+  if (page!.flags & A.PG_HWPOISON) out.push(violation(STALE, `SPTE ${where()} maps a poisoned page`));
+  if (e.rights & A.RIGHTS_ALL & ~rights) out.push(violation(STALE, `SPTE ${where()} has rights ${e.rights} beyond the file's ${rights}`));
 }
 
 /** Invariant 2 for one file: its bindings never overlap, and bind a slot of the file's own VM that names the file. */
 export function checkBindings(st: CoreState, f: CFile, out: Violation[]): void {
-  const bs = [...f.bindings].sort((a, b) => a.pgoff - b.pgoff);
+  const bs = f.bindings.length < 2 ? f.bindings : [...f.bindings].sort((a, b) => a.pgoff - b.pgoff);
   for (let k = 1; k < bs.length; k++) {
     if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`));
   }

@@ -33,6 +33,9 @@ export interface Touched {
 
 export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Set(), attrs: new Set(), files: new Set(), inodes: new Set(), maps: new Map(), doubled: [] });
 
+/** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
+const BUILD_SCRATCH = touchedNothing();
+
 export class CoreState {
   readonly inodes = new Map<number, CInode>();
   readonly files = new Map<number, CFile>();
@@ -105,7 +108,9 @@ export class CoreState {
   /** The whole state from a snapshot stream (core-abi.ts, "Snapshot"). */
   static fromSnapshot(s: Float64Array): CoreState {
     const st = new CoreState();
-    const t = touchedNothing();
+    // What building touches is not reported (only the pages found doubled): one scratch record, emptied after each build.
+    const t = BUILD_SCRATCH;
+    t.doubled = [];
     let i = 0;
     const next = () => s[i++];
     for (;;) {
@@ -151,6 +156,9 @@ export class CoreState {
         st.gmemPages = next();
         st.anonPages = next();
         st.doubled = t.doubled;
+        // Emptied here, not at the next build's start: the scratch keeps no SPTE of this state alive.
+        t.sptes.clear();
+        t.pfns.clear();
         return st;
       } else {
         throw new Error(`snapshot: unexpected tag ${tag} at word ${i - 1}`);
@@ -161,7 +169,9 @@ export class CoreState {
   /** Pages found doubled while building from a snapshot. */
   doubled: CPage[] = [];
   /** What the last apply() touched (one object, cleared per call: a check runs after every op). */
-  private readonly touched = touchedNothing();
+  private touchedRecord: Touched | null = null;
+  /** Pages whose pfn another page held when added, judged at the end of apply() (kept for reuse). */
+  private readonly clashes: CPage[] = [];
 
   // ---- change streams ----
 
@@ -173,7 +183,8 @@ export class CoreState {
    * applied: one freed and reused within the stream is not held twice.
    */
   apply(s: Float64Array): Touched {
-    const t = this.touched;
+    // Made at the first apply: a state built for one comparison at the end of a run never needs one.
+    const t = (this.touchedRecord ??= touchedNothing());
     // clear() gives a collection a new table even when it is empty: most ops touch only SPTEs and pfns.
     if (t.sptes.size) t.sptes.clear();
     if (t.pfns.size) t.pfns.clear();
@@ -182,8 +193,10 @@ export class CoreState {
     if (t.files.size) t.files.clear();
     if (t.inodes.size) t.inodes.clear();
     if (t.maps.size) t.maps.clear();
-    t.doubled.length = 0;
-    const clashes: CPage[] = [];
+    // Setting an array's length is a runtime call in V8: only when there is something to drop.
+    if (t.doubled.length) t.doubled.length = 0;
+    const clashes = this.clashes;
+    if (clashes.length) clashes.length = 0;
     let i = 0;
     for (;;) {
       const tag = s[i];

@@ -7,6 +7,56 @@
 import fc from "fast-check";
 import { DEFAULT_PROFILE, profileByName } from "../kvm/profile.js";
 import { Simulator } from "../api/simulator.js";
+import * as S from "./choices.js";
+
+/** Arbitraries of a record field that draw nothing: rec() puts their value in place without a draw or a Value. */
+const LITERALS = new WeakMap<fc.Arbitrary<unknown>, unknown>();
+function lit<T>(value: T): fc.Arbitrary<T> {
+  const a = fc.constant(value);
+  LITERALS.set(a, value);
+  return a;
+}
+
+/** The marker of an optional field left out (as fc.record's own). */
+const NO_KEY = Symbol("no key");
+
+/**
+ * fc.record(model, { requiredKeys }) with the same draws, values and shrinks, cheaper and as a plain object.
+ * fc.record draws a tuple of the fields (an optional one through fc.option) and a trailing boolean that, when
+ * true, gives the object a null prototype; this draws the same tuple (literals, which draw nothing, left out
+ * of it) but always builds a plain object: what the trace reader gets from JSON, and what V8 keeps in fast
+ * mode (a null-prototype object is a dictionary, slow to read in every op that reads it). So a seed gives the
+ * same traces as with fc.record, and a failing one shrinks through the same candidates.
+ */
+function rec<T, K extends keyof T = keyof T>(model: { [P in keyof T]: fc.Arbitrary<T[P]> }, constraints?: { requiredKeys?: K[] }): fc.Arbitrary<fc.RecordValue<T, K>> {
+  const keys = Object.keys(model) as Array<keyof T & string>;
+  const required = constraints?.requiredKeys;
+  const drawn: fc.Arbitrary<unknown>[] = [];
+  // Per key: the index of its value in the drawn tuple, or -1 for a literal.
+  const at: number[] = [];
+  const fixed: unknown[] = [];
+  for (const k of keys) {
+    const a = model[k] as fc.Arbitrary<unknown>;
+    if (LITERALS.has(a)) {
+      at.push(-1);
+      fixed.push(LITERALS.get(a));
+      continue;
+    }
+    at.push(drawn.length);
+    fixed.push(undefined);
+    drawn.push(required === undefined || (required as string[]).includes(k) ? a : fc.option(a, { nil: NO_KEY }));
+  }
+  drawn.push(fc.boolean());
+  return fc.tuple(...drawn).map((vs) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const j = at[i];
+      const v = j < 0 ? fixed[i] : vs[j];
+      if (v !== NO_KEY) o[keys[i]] = v;
+    }
+    return o as fc.RecordValue<T, K>;
+  });
+}
 
 export const VM_NAMES = ["v0", "v1", "v2"];
 export const FD_NAMES = ["g0", "g1", "g2", "g3"];
@@ -19,125 +69,145 @@ const fd = fc.constantFrom(...FD_NAMES);
 const map = fc.constantFrom(...MAP_NAMES);
 const page = (n: number) => fc.integer({ min: 0, max: n }).map((p) => p * 4096);
 
+// ---- The ops' fields, as choice specs (choices.ts): one fast-check Value per op ----
+
+const C = {
+  vm: S.pick(...VM_NAMES),
+  fd: S.pick(...FD_NAMES),
+  map: S.pick(...MAP_NAMES),
+  page: (n: number) => S.map(S.int(0, n), (p: number) => p * 4096),
+  byte: S.int(0, 255),
+};
 /** Byte offsets: mostly pages near the start, sometimes unaligned, negative or huge. */
-const offset = fc.oneof(
-  { weight: 12, arbitrary: page(40) },
-  { weight: 1, arbitrary: fc.constantFrom(2048, -4096, "0x7ffffffffffff000", "0x4000000000") },
-);
-const length = fc.oneof(
-  { weight: 12, arbitrary: fc.integer({ min: 1, max: 24 }).map((p) => p * 4096) },
-  { weight: 1, arbitrary: fc.constantFrom(0, 100, 2097152, "0x4000000000000", -4096) },
-);
-const size = fc.constantFrom(65536, 131072, 1048576, "0x10000000000", 4097, 0);
-const gmemFlags = fc.constantFrom<unknown>(0, "MMAP", ["MMAP", "INIT_SHARED"], ["MMAP", "INIT_SHARED"], "INIT_SHARED", 4);
-const fallocMode = fc.constantFrom<unknown>("KEEP_SIZE", "KEEP_SIZE", ["KEEP_SIZE", "PUNCH_HOLE"], ["KEEP_SIZE", "PUNCH_HOLE"], "PUNCH_HOLE", 0, ["ZERO_RANGE", "KEEP_SIZE"]);
-const gpa = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 6 }).map((k) => k * 65536) }, { weight: 1, arbitrary: fc.constantFrom(4096, "0x10000000000000") });
-const slotFlags = fc.constantFrom<unknown>("GUEST_MEMFD", "GUEST_MEMFD", "GUEST_MEMFD", 0, "READONLY", ["GUEST_MEMFD", "READONLY"]);
-const uaddr = fc.oneof(
-  fc.constant<unknown>(0),
-  fc.constantFrom(...ANON).map((a) => ({ anon: a })),
-  fc.tuple(map, fc.integer({ min: 0, max: 2 })).map(([m, p]) => ({ map: m, offset: p * 4096 })),
+const offset = S.one([12, C.page(40)], [1, S.pick(2048, -4096, "0x7ffffffffffff000", "0x4000000000")]);
+const length = S.one([12, S.map(S.int(1, 24), (p: number) => p * 4096)], [1, S.pick(0, 100, 2097152, "0x4000000000000", -4096)]);
+const sizeSpec = S.pick(65536, 131072, 1048576, "0x10000000000", 4097, 0);
+const gmemFlagsSpec = S.pick(0, "MMAP", ["MMAP", "INIT_SHARED"], ["MMAP", "INIT_SHARED"], "INIT_SHARED", 4);
+const size = S.choice<unknown>(sizeSpec);
+const gmemFlags = S.choice<unknown>(gmemFlagsSpec);
+const fallocMode = S.pick("KEEP_SIZE", "KEEP_SIZE", ["KEEP_SIZE", "PUNCH_HOLE"], ["KEEP_SIZE", "PUNCH_HOLE"], "PUNCH_HOLE", 0, ["ZERO_RANGE", "KEEP_SIZE"]);
+const gpa = S.one([8, S.map(S.int(0, 6), (k: number) => k * 65536)], [1, S.pick(4096, "0x10000000000000")]);
+const slotFlags = S.pick("GUEST_MEMFD", "GUEST_MEMFD", "GUEST_MEMFD", 0, "READONLY", ["GUEST_MEMFD", "READONLY"]);
+const uaddr = S.one(
+  [1, S.lit(0)],
+  [1, S.map(S.pick(...ANON), (a: string) => ({ anon: a }))],
+  [1, S.map(S.rec({ map: C.map, offset: C.page(2) }), (o: Record<string, unknown>) => ({ map: o.map, offset: o.offset }))],
 );
 
 /** Only write and pwrite take a fill byte. */
-function onlyWritesFill<T extends { op: string; value: number }>(o: T): Omit<T, "value"> | T {
+function onlyWritesFill(o: Record<string, unknown>): Record<string, unknown> {
   if (o.op === "write" || o.op === "pwrite") return o;
   const { value: _value, ...rest } = o;
   return rest;
 }
 
-export const opArbitraries = {
-  create_vm: fc.record({ op: fc.constant("create_vm"), as: vm, type: fc.constantFrom<unknown>("default", "default", "default", "sw_protected", 7) }),
-  destroy_vm: fc.record({ op: fc.constant("destroy_vm"), vm }),
-  create_guest_memfd: fc.record({ op: fc.constant("create_guest_memfd"), vm, as: fd, size, flags: gmemFlags }),
-  close: fc.record({ op: fc.constant("close"), fd }),
-  fstat: fc.record({ op: fc.constant("fstat"), fd }),
-  fallocate: fc.record({ op: fc.constant("fallocate"), fd, mode: fallocMode, offset, len: length }),
-  set_user_memory_region2: fc.record({
-    op: fc.constant("set_user_memory_region2"),
-    vm,
-    slot: fc.integer({ min: 0, max: 3 }),
+/** Each op's spec: its fields and how often each value comes. */
+const opSpecs = {
+  create_vm: S.rec({ op: S.lit("create_vm"), as: C.vm, type: S.pick("default", "default", "default", "sw_protected", 7) }),
+  destroy_vm: S.rec({ op: S.lit("destroy_vm"), vm: C.vm }),
+  create_guest_memfd: S.rec({ op: S.lit("create_guest_memfd"), vm: C.vm, as: C.fd, size: sizeSpec, flags: gmemFlagsSpec }),
+  close: S.rec({ op: S.lit("close"), fd: C.fd }),
+  fstat: S.rec({ op: S.lit("fstat"), fd: C.fd }),
+  fallocate: S.rec({ op: S.lit("fallocate"), fd: C.fd, mode: fallocMode, offset, len: length }),
+  set_user_memory_region2: S.rec({
+    op: S.lit("set_user_memory_region2"),
+    vm: C.vm,
+    slot: S.int(0, 3),
     flags: slotFlags,
     guest_phys_addr: gpa,
-    memory_size: fc.constantFrom(0, 16384, 65536, 65536, 131072),
+    memory_size: S.pick(0, 16384, 65536, 65536, 131072),
     userspace_addr: uaddr,
-    guest_memfd: fc.oneof({ weight: 6, arbitrary: fd }, { weight: 1, arbitrary: fc.constantFrom<unknown>(-1, 1) }),
-    guest_memfd_offset: fc.oneof({ weight: 6, arbitrary: page(20) }, { weight: 1, arbitrary: fc.constantFrom(2048, "0x7ffffffffffff000") }),
+    guest_memfd: S.one([6, C.fd], [1, S.pick(-1, 1)]),
+    guest_memfd_offset: S.one([6, C.page(20)], [1, S.pick(2048, "0x7ffffffffffff000")]),
   }),
-  mmap: fc.record({ op: fc.constant("mmap"), fd, as: map, offset: page(8), len: length, prot: fc.constantFrom("rw", "rw", "r", "rwx"), shared: fc.boolean() }),
-  munmap: fc.record({ op: fc.constant("munmap"), map }),
-  load: fc.record({ op: fc.constant("load"), map, offset: page(12) }),
-  store: fc.record({ op: fc.constant("store"), map, offset: page(12), value: fc.integer({ min: 0, max: 255 }) }),
-  vcpu_access: fc.record({
-    op: fc.constant("vcpu_access"),
-    vm,
-    gpa: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 24 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 7 * 16 }) }).map((p) => p * 4096 + 8),
-    access: fc.constantFrom("read", "read", "write", "write", "exec"),
-    // Mostly omitted ("as the kernel derives it"); sometimes given, which is a trace error where it disagrees.
-    private: fc.oneof({ weight: 1, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-    value: fc.integer({ min: 0, max: 255 }),
-  }, { requiredKeys: ["op", "vm", "gpa", "access", "value"] }).map((o) => (o.private !== undefined && (o.gpa >> 12) % 4 !== 0 ? (({ private: _p, ...rest }) => rest)(o) : o)),
-  set_memory_attributes: fc.record({
-    op: fc.constant("set_memory_attributes"),
-    vm,
+  mmap: S.rec({ op: S.lit("mmap"), fd: C.fd, as: C.map, offset: C.page(8), len: length, prot: S.pick("rw", "rw", "r", "rwx"), shared: S.pick(false, true) }),
+  munmap: S.rec({ op: S.lit("munmap"), map: C.map }),
+  load: S.rec({ op: S.lit("load"), map: C.map, offset: C.page(12) }),
+  store: S.rec({ op: S.lit("store"), map: C.map, offset: C.page(12), value: C.byte }),
+  vcpu_access: S.map(
+    S.rec(
+      {
+        op: S.lit("vcpu_access"),
+        vm: C.vm,
+        gpa: S.map(S.one([4, S.int(0, 24)], [1, S.int(0, 7 * 16)]), (p: number) => p * 4096 + 8),
+        access: S.pick("read", "read", "write", "write", "exec"),
+        // Mostly omitted ("as the kernel derives it"); sometimes given, which is a trace error where it disagrees.
+        private: S.pick(false, true),
+        value: C.byte,
+      },
+      ["private"],
+    ),
+    (o: Record<string, unknown>) => (o.private !== undefined && ((o.gpa as number) >> 12) % 4 !== 0 ? (({ private: _p, ...rest }) => rest)(o) : o),
+  ),
+  set_memory_attributes: S.rec({
+    op: S.lit("set_memory_attributes"),
+    vm: C.vm,
     address: gpa,
-    size: fc.constantFrom(4096, 65536, 0, 100),
-    attributes: fc.constantFrom<unknown>("PRIVATE", 0, 16),
-    flags: fc.constantFrom(0, 0, 0, 1),
+    size: S.pick(4096, 65536, 0, 100),
+    attributes: S.pick("PRIVATE", 0, 16),
+    flags: S.pick(0, 0, 0, 1),
   }),
   // Low pgoffs, where guest accesses and host stores make pages: memory failure needs a present page.
-  memory_failure: fc.record({ op: fc.constant("memory_failure"), fd, offset: fc.oneof({ weight: 2, arbitrary: page(3) }, { weight: 1, arbitrary: page(24) }) }),
-  stats: fc.oneof(fc.record({ op: fc.constant("stats") }), fc.record({ op: fc.constant("stats"), vm })),
+  memory_failure: S.rec({ op: S.lit("memory_failure"), fd: C.fd, offset: S.one([2, C.page(3)], [1, C.page(24)]) }),
+  stats: S.one([1, S.rec({ op: S.lit("stats") })], [1, S.rec({ op: S.lit("stats"), vm: C.vm })]),
   // The inode/file design (SPEC §2.2): windows that meet the pages other ops touch.
-  gmem_link: fc.record(
+  gmem_link: S.rec(
     {
-      op: fc.constant("gmem_link"),
-      fd,
-      vm,
-      as: fd,
-      perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const).map((p) => [...p]),
-      offset: page(16),
-      len: fc.integer({ min: 1, max: 16 }).map((p) => p * 4096),
-      mode: fc.constantFrom("share", "share", "donate", "migrate"),
+      op: S.lit("gmem_link"),
+      fd: C.fd,
+      vm: C.vm,
+      as: C.fd,
+      perm: S.sub("r", "w", "x", "alloc", "punch"),
+      offset: C.page(16),
+      len: S.map(S.int(1, 16), (p: number) => p * 4096),
+      mode: S.pick("share", "share", "donate", "migrate"),
     },
-    { requiredKeys: ["op", "fd", "vm", "as", "perm", "mode"] },
+    ["offset", "len"],
   ),
-  move_enc_context_from: fc.record({ op: fc.constant("move_enc_context_from"), vm, src: vm }),
+  move_enc_context_from: S.rec({ op: S.lit("move_enc_context_from"), vm: C.vm, src: C.vm }),
   // The rest of SPEC §2.1: plain file operations, capabilities, host memory.
   // On a memfd these move data (a write fills with value) and grow the file; on gmem and VM fds they fail.
-  read: fc.record({ op: fc.constantFrom("read", "write"), fd, len: fc.constantFrom(0, 1, 4096, 5000, 65536), value: fc.integer({ min: 0, max: 255 }) }).map(onlyWritesFill),
-  pread: fc.record({
-    op: fc.constantFrom("pread", "pwrite"),
-    fd,
-    len: fc.constantFrom(0, 4096, 10000),
-    offset: fc.constantFrom<unknown>(0, 4096, 6000, 131072, -1, "0x7ffffffffffff000"),
-    value: fc.integer({ min: 0, max: 255 }),
-  }).map(onlyWritesFill),
-  ftruncate: fc.record({ op: fc.constant("ftruncate"), fd, size: fc.constantFrom(0, 65536, 1048576, -1) }),
-  check_extension: fc.oneof(
-    fc.record({ op: fc.constant("check_extension"), cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", "KVM_CAP_VM_TYPES", 10, 9999) }),
-    fc.record({ op: fc.constant("check_extension"), vm, cap: fc.constantFrom<unknown>("KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", 233) }),
+  read: S.map(S.rec({ op: S.pick("read", "write"), fd: C.fd, len: S.pick(0, 1, 4096, 5000, 65536), value: C.byte }), onlyWritesFill),
+  pread: S.map(
+    S.rec({
+      op: S.pick("pread", "pwrite"),
+      fd: C.fd,
+      len: S.pick(0, 4096, 10000),
+      offset: S.pick(0, 4096, 6000, 131072, -1, "0x7ffffffffffff000"),
+      value: C.byte,
+    }),
+    onlyWritesFill,
   ),
-  anon_map: fc.record({ op: fc.constant("anon_map"), as: map, len: fc.constantFrom(4096, 65536, 1048576, 0) }),
-  memfd: fc.record({ op: fc.constant("memfd"), as: fd, size: fc.constantFrom(65536, 1048576) }),
+  ftruncate: S.rec({ op: S.lit("ftruncate"), fd: C.fd, size: S.pick(0, 65536, 1048576, -1) }),
+  check_extension: S.one(
+    [1, S.rec({ op: S.lit("check_extension"), cap: S.pick("KVM_CAP_GUEST_MEMFD", "KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", "KVM_CAP_VM_TYPES", 10, 9999) })],
+    [1, S.rec({ op: S.lit("check_extension"), vm: C.vm, cap: S.pick("KVM_CAP_GUEST_MEMFD_FLAGS", "KVM_CAP_MEMORY_ATTRIBUTES", 233) })],
+  ),
+  anon_map: S.rec({ op: S.lit("anon_map"), as: C.map, len: S.pick(4096, 65536, 1048576, 0) }),
+  memfd: S.rec({ op: S.lit("memfd"), as: C.fd, size: S.pick(65536, 1048576) }),
   // ---- Profile next: in-place conversion and pins (SPEC-next.md §2.1, §2.2); other profiles answer ENOTTY / pin plain pages ----
-  set_memory_attributes2: fc.record(
+  set_memory_attributes2: S.rec(
     {
-      op: fc.constant("set_memory_attributes2"),
+      op: S.lit("set_memory_attributes2"),
       // Mostly the setup's g0, the file its mapping m0 shows (so pins there meet conversions).
-      fd: fc.oneof({ weight: 2, arbitrary: fc.constant(FD_NAMES[0]) }, { weight: 1, arbitrary: fd }),
-      offset: fc.oneof({ weight: 8, arbitrary: page(12) }, { weight: 1, arbitrary: fc.constantFrom(2048, "0x10000000") }),
-      size: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 8 }).map((p) => p * 4096) }, { weight: 1, arbitrary: fc.constantFrom(0, 100, 1048576) }),
-      attributes: fc.constantFrom<unknown>("PRIVATE", "PRIVATE", 0, 0, 16),
-      flags: fc.constantFrom(0, 0, 0, 0, 1),
+      fd: S.one([2, S.lit(FD_NAMES[0])], [1, C.fd]),
+      offset: S.one([8, C.page(12)], [1, S.pick(2048, "0x10000000")]),
+      size: S.one([8, S.map(S.int(1, 8), (p: number) => p * 4096)], [1, S.pick(0, 100, 1048576)]),
+      attributes: S.pick("PRIVATE", "PRIVATE", 0, 0, 16),
+      flags: S.pick(0, 0, 0, 0, 1),
     },
-    { requiredKeys: ["op", "fd", "offset", "size", "attributes"] },
+    ["flags"],
   ),
-  pin: fc.record({ op: fc.constant("pin"), as: fc.constantFrom(...PIN_NAMES), map: fc.oneof({ weight: 2, arbitrary: fc.constant(MAP_NAMES[0]) }, { weight: 1, arbitrary: map }), offset: page(6), len: fc.integer({ min: 1, max: 4 }).map((p) => p * 4096) }),
-  unpin: fc.record({ op: fc.constant("unpin"), pin: fc.constantFrom(...PIN_NAMES) }),
+  pin: S.rec({ op: S.lit("pin"), as: S.pick(...PIN_NAMES), map: S.one([2, S.lit(MAP_NAMES[0])], [1, C.map]), offset: C.page(6), len: S.map(S.int(1, 4), (p: number) => p * 4096) }),
+  unpin: S.rec({ op: S.lit("unpin"), pin: S.pick(...PIN_NAMES) }),
 } as const;
 
-export type OpName = keyof typeof opArbitraries;
+export type OpName = keyof typeof opSpecs;
+
+/** Each trace op's arbitrary, by op name (for users' own property tests: fast-check arbitraries like any other). */
+export const opArbitraries: { readonly [K in OpName]: fc.Arbitrary<Record<string, unknown>> } = Object.fromEntries(
+  Object.entries(opSpecs).map(([name, spec]) => [name, S.choice(spec)]),
+) as { [K in OpName]: fc.Arbitrary<Record<string, unknown>> };
 
 /** Relative weights: object creation and the operations where bugs live come often. */
 export const DEFAULT_WEIGHTS: Record<OpName, number> = {
@@ -172,7 +242,8 @@ export const DEFAULT_WEIGHTS: Record<OpName, number> = {
 /** One trace op. */
 export function opArbitrary(weights: Partial<Record<OpName, number>> = DEFAULT_WEIGHTS): fc.Arbitrary<Record<string, unknown>> {
   const entries = Object.entries({ ...DEFAULT_WEIGHTS, ...weights }).filter(([, w]) => w > 0);
-  return fc.oneof(...entries.map(([name, weight]) => ({ weight, arbitrary: opArbitraries[name as OpName] as fc.Arbitrary<Record<string, unknown>> })));
+  // One choice arbitrary over all the ops (not fc.oneof of one per op): a single Value per op drawn.
+  return S.choice(S.one(...entries.map(([name, weight]): [number, S.Spec] => [weight, opSpecs[name as OpName]])));
 }
 
 /**
@@ -211,7 +282,7 @@ export function setupFor(swProtected: boolean): fc.Arbitrary<Array<Record<string
  * bound there, so that permission exits, donations and moves are reachable.
  */
 const designSetup = fc.option(
-  fc.record({ perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const), mode: fc.constantFrom("share", "donate", "migrate") }),
+  rec({ perm: fc.subarray(["r", "w", "x", "alloc", "punch"] as const), mode: fc.constantFrom("share", "donate", "migrate") }),
   { freq: 2 },
 );
 
@@ -273,36 +344,59 @@ export type SequenceName = keyof typeof sequenceArbitraries;
 /** What fuzzing runs with (traceArbitrary alone draws no sequences unless asked). */
 export const DEFAULT_SEQUENCE_WEIGHTS: Record<SequenceName, number> = { migrate_punch_close: 2 };
 
-/** One element of a trace's body: a single op, or a sequence, by weight. */
-function bodyArbitrary(weights: Partial<Record<OpName, number>> | undefined, sequences: Partial<Record<SequenceName, number>> = {}): fc.Arbitrary<Array<Record<string, unknown>>> {
-  const single = opArbitrary(weights).map((op) => [op]);
+/** One element of a trace's body: a single op, or a sequence (an array of ops), by weight. */
+function bodyArbitrary(
+  weights: Partial<Record<OpName, number>> | undefined,
+  sequences: Partial<Record<SequenceName, number>> = {},
+): fc.Arbitrary<Record<string, unknown> | Array<Record<string, unknown>>> {
+  const single = opArbitrary(weights);
   const seqs = Object.entries(sequences).filter(([, w]) => (w ?? 0) > 0);
   if (seqs.length === 0) return single;
   const singleWeight = Object.values({ ...DEFAULT_WEIGHTS, ...weights }).reduce((a, w) => a + (w > 0 ? w : 0), 0);
-  return fc.oneof({ weight: singleWeight, arbitrary: single }, ...seqs.map(([name, weight]) => ({ weight: weight!, arbitrary: sequenceArbitraries[name as SequenceName] })));
+  type Part = Record<string, unknown> | Array<Record<string, unknown>>;
+  return fc.oneof(
+    { weight: singleWeight, arbitrary: single as fc.Arbitrary<Part> },
+    ...seqs.map(([name, weight]) => ({ weight: weight!, arbitrary: sequenceArbitraries[name as SequenceName] as fc.Arbitrary<Part> })),
+  );
 }
 
 /** A trace: a setup, then random ops (and, with `sequences` weights, random sequences among them). */
 export function traceArbitrary(
   opts: { minLength?: number; maxLength?: number; weights?: Partial<Record<OpName, number>>; sequences?: Partial<Record<SequenceName, number>>; swProtected?: boolean } = {},
 ) {
-  const body = fc.array(bodyArbitrary(opts.weights, opts.sequences), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" }).map((parts) => parts.flat());
-  return fc.tuple(opts.swProtected ? setupFor(true) : setupArbitrary, designSetup, body).map(([setup, link, ops]) => {
-    const design: Array<Record<string, unknown>> = [];
-    const owner = setup.find((o) => o.op === "create_guest_memfd" && o.as === FD_NAMES[0])?.vm;
-    const other = VM_NAMES.find((v) => v !== owner && setup.some((o) => o.op === "create_vm" && o.as === v));
-    if (link && owner && other) {
-      design.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
-      design.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
+  const body = fc.array(bodyArbitrary(opts.weights, opts.sequences), { minLength: opts.minLength ?? 8, maxLength: opts.maxLength ?? 40, size: "max" });
+  // Plain loops, not find/flat/flatMap/spread: this runs once per generated trace, on the fuzzer's hot path.
+  return fc.tuple(opts.swProtected ? setupFor(true) : setupArbitrary, designSetup, body).map(([setup, link, parts]) => {
+    const out: Array<Record<string, unknown>> = [];
+    let owner: unknown;
+    for (const o of setup) {
+      out.push(o);
+      if (owner === undefined && o.op === "create_guest_memfd" && o.as === FD_NAMES[0]) owner = o.vm;
     }
-    // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it),
-    // and let v0 touch the gfn of the same number (the setup binds gfn = pgoff) to meet the poison.
-    const body = ops.flatMap((o) =>
-      o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096
-        ? [{ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o, { op: "vcpu_access", vm: VM_NAMES[0], gpa: o.offset, access: "read", value: 0 }]
-        : [o],
-    );
-    return [...setup, ...design, ...body];
+    if (link && owner) {
+      let other: string | undefined;
+      for (const v of VM_NAMES) {
+        if (v === owner) continue;
+        for (const o of setup) if (o.op === "create_vm" && o.as === v) other = v;
+        if (other) break;
+      }
+      if (other) {
+        out.push({ op: "gmem_link", fd: FD_NAMES[0], vm: other, as: FD_NAMES[3], perm: [...link.perm], mode: link.mode });
+        out.push({ op: "set_user_memory_region2", vm: other, slot: 3, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: 0, guest_memfd: FD_NAMES[3], guest_memfd_offset: 0 });
+      }
+    }
+    const body = (o: Record<string, unknown>) => {
+      // Memory failure needs a present page: at low pgoffs, allocate the page first (the failure then poisons it),
+      // and let v0 touch the gfn of the same number (the setup binds gfn = pgoff) to meet the poison.
+      if (o.op === "memory_failure" && typeof o.offset === "number" && o.offset <= 3 * 4096) {
+        out.push({ op: "fallocate", fd: o.fd, mode: "KEEP_SIZE", offset: o.offset, len: 4096 }, o, { op: "vcpu_access", vm: VM_NAMES[0], gpa: o.offset, access: "read", value: 0 });
+      } else out.push(o);
+    };
+    for (const p of parts) {
+      if (Array.isArray(p)) for (const o of p) body(o);
+      else body(p);
+    }
+    return out;
   });
 }
 
@@ -374,7 +468,7 @@ export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknow
  */
 const kernelVcpuAccess = fc
   .record({
-    op: fc.constant("vcpu_access"),
+    op: lit("vcpu_access"),
     vm,
     gpa: fc.oneof(
       { weight: 8, arbitrary: fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 31 }), fc.constantFrom(8, 0, 4095)).map(([k, p, b]) => k * 65536 + p * 4096 + b) },
@@ -509,12 +603,12 @@ export function kernelTraceArbitrary(opts: { minLength?: number; maxLength?: num
 
 /** The system design's own ops, over the same names as the rest. */
 export const systemOpArbitraries = {
-  create_guest_memfd_system: fc.record({ op: fc.constant("create_guest_memfd_system"), as: fd, size, flags: gmemFlags }),
+  create_guest_memfd_system: rec({ op: lit("create_guest_memfd_system"), as: fd, size, flags: gmemFlags }),
   gmem_bind: fc.oneof(
-    { weight: 3, arbitrary: fc.record({ op: fc.constant("gmem_bind"), fd, vm }) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constant("gmem_bind"), fd, vm, perm: fc.subarray(["r", "w", "x"] as const).map((p) => [...p]) }) },
+    { weight: 3, arbitrary: rec({ op: lit("gmem_bind"), fd, vm }) },
+    { weight: 2, arbitrary: rec({ op: lit("gmem_bind"), fd, vm, perm: fc.subarray(["r", "w", "x"] as const).map((p) => [...p]) }) },
   ),
-  gmem_unbind: fc.record({ op: fc.constant("gmem_unbind"), fd, vm }),
+  gmem_unbind: rec({ op: lit("gmem_unbind"), fd, vm }),
 } as const;
 
 export type SystemOpName = keyof typeof systemOpArbitraries;
@@ -538,7 +632,7 @@ export const SYSTEM_WEIGHTS: Record<OpName | SystemOpName, number> = {
  */
 const systemAccess = fc
   .record({
-    op: fc.constant("vcpu_access"),
+    op: lit("vcpu_access"),
     vm,
     gpa: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }).map((p) => p * 4096 + 8),
     access: fc.constantFrom("read", "read", "write", "write", "exec"),

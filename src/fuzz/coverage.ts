@@ -50,6 +50,20 @@ const within = (asked: readonly string[], held: readonly string[]) => asked.ever
 
 /** A stable rule key from an explanation sentence: numbers, hex and quoted names taken out. */
 export function ruleKey(sentence: string): string {
+  // Every op of a fuzzing run asks for one, and the same sentences come again and again: each is worked out once.
+  let key = ruleKeys.get(sentence);
+  if (key === undefined) {
+    if (ruleKeys.size >= RULE_KEYS_KEPT) ruleKeys.clear();
+    ruleKeys.set(sentence, (key = ruleKeyOf(sentence)));
+  }
+  return key;
+}
+
+/** Sentences whose rule keys are kept (a bound: names and numbers make sentences without end). */
+const RULE_KEYS_KEPT = 1 << 14;
+const ruleKeys = new Map<string, string>();
+
+function ruleKeyOf(sentence: string): string {
   return sentence
     .replace(/^line \d+: /, "")
     .replace(/^policy [^:]*: .*/, "policy")
@@ -59,8 +73,15 @@ export function ruleKey(sentence: string): string {
     .replace(/-?\d+/g, "#");
 }
 
+/** A trace error without its `line N: op: ` prefix (the line number differs for every op; the rule does not). */
+function withoutLinePrefix(error: string): string {
+  const m = LINE_PREFIX.exec(error);
+  return m ? error.slice(m[0].length) : error;
+}
+const LINE_PREFIX = /^line \d+: [a-z_0-9]+: /;
+
 export function resultKey(r: Result | { error: string }): string {
-  if ("error" in r) return `error|${ruleKey(String(r.error).replace(/^line \d+: [a-z_0-9]+: /, ""))}`;
+  if ("error" in r) return `error|${ruleKey(withoutLinePrefix(String(r.error)))}`;
   const res = r as Result;
   if (res.errno) return `${res.errno}|${ruleKey(messageOf(res) ?? "")}`;
   if (res.signal) return `${res.signal}|`;

@@ -50,6 +50,8 @@ export class LockstepCore implements Core {
   readonly kind = "wasm" as const;
   onFlush: ((count: number) => void) | null = null;
   divergence: CoreDivergence | null = null;
+  /** Commands pushed since reset(): an op that pushed none changed nothing in either core. */
+  pushed = 0;
   private count = 0;
 
   constructor(
@@ -67,6 +69,7 @@ export class LockstepCore implements Core {
   push(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
     if (this.count === A.CMD_CAPACITY) this.flush();
     const i = this.count++;
+    this.pushed++;
     // The engine keeps the batch's commands; a divergence report reads the one it names from there.
     this.engine.push(op, a, b, c, d, e, f, g);
     this.reference.push(op, a, b, c, d, e, f, g);
@@ -124,6 +127,7 @@ export class LockstepCore implements Core {
 
   reset(): boolean {
     this.count = 0;
+    this.pushed = 0;
     this.onFlush = null;
     this.divergence = null;
     const ok = this.engine.reset() && this.reference.reset();

@@ -115,11 +115,28 @@ function relink(t: Trace, r: Rand, ok: WeakSet<object>): Trace | null {
   return [...t.slice(0, at), op, ...t.slice(at)];
 }
 
+/** The fresh ops by kind, in their order (built once per list of fresh ops, not per mutation). */
+const freshByKind = new WeakMap<readonly Op[], Map<unknown, Op[]>>();
+
+function ofKind(fresh: readonly Op[], kind: unknown): readonly Op[] {
+  let byKind = freshByKind.get(fresh);
+  if (!byKind) {
+    byKind = new Map();
+    for (const o of fresh) {
+      const list = byKind.get(o.op);
+      if (list) list.push(o);
+      else byKind.set(o.op, [o]);
+    }
+    freshByKind.set(fresh, byKind);
+  }
+  return byKind.get(kind) ?? [];
+}
+
 /** One field of one op set to the same field of a fresh op of that kind, if the fresh ops have one. */
 function changeField(t: Trace, r: Rand, fresh: readonly Op[]): Trace | null {
   if (!t.length) return null;
   const k = Math.floor(r() * t.length);
-  const same = fresh.filter((o) => o.op === t[k].op);
+  const same = ofKind(fresh, t[k].op);
   if (!same.length) return null;
   const donor = pick(r, same);
   const fields = Object.keys(donor).filter((f) => f !== "op");

@@ -26,7 +26,8 @@ export class ReferenceCore implements Core {
       grown.set(this.results);
       this.results = grown;
     }
-    this.results.fill(0, r, r + A.RES_WORDS);
+    const res = this.results;
+    for (let k = r; k < r + A.RES_WORDS; k++) res[k] = 0;
     const m = this.model;
     this.log?.noteCommand(op, a, b, c, d, e);
     switch (op) {

@@ -457,7 +457,8 @@ export class RefModel {
   snapshot(): Float64Array {
     const out: number[] = [];
     const s = this.s;
-    for (const id of ascending(s.inodes.keys())) {
+    const inodeIds = ascending(s.inodes.keys());
+    for (const id of inodeIds) {
       const inode = s.inodes.get(id)!;
       const pgoffs = ascending(inode.pages.keys());
       out.push(A.SNAP_INODE, id, inode.npages, inode.kind, inode.gmemFlags, pgoffs.length);
@@ -470,7 +471,8 @@ export class RefModel {
     for (const id of ascending(s.files.keys())) {
       const f = s.files.get(id)!;
       out.push(A.SNAP_FILE, id, f.inode, f.vm, f.rights, f.bindings.length);
-      for (const b of [...f.bindings].sort((x, y) => x.pgoff - y.pgoff)) out.push(b.pgoff, b.npages, b.slot);
+      // slotCreate() keeps a file's bindings sorted by pgoff.
+      for (const b of f.bindings) out.push(b.pgoff, b.npages, b.slot);
       out.push(f.blocked.length);
       for (const [bs, be] of f.blocked) out.push(bs, be);
     }
@@ -494,7 +496,7 @@ export class RefModel {
       const m = s.maps.get(id)!;
       out.push(A.SNAP_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
     }
-    for (const id of ascending(s.inodes.keys())) {
+    for (const id of inodeIds) {
       const a = s.inodes.get(id)!.priv;
       if (!a.length) continue;
       out.push(A.SNAP_ATTR, id, a.length);

@@ -115,7 +115,10 @@ export function overlap(a: number, b: number, c: number, d: number): [number, nu
 }
 
 export function ascending(keys: Iterable<number>): number[] {
-  return [...keys].sort((x, y) => x - y);
+  const a = [...keys];
+  // Keys mostly come in order already (ids are made ascending, pages often allocated so): a pass, then a sort only if not.
+  for (let i = 1; i < a.length; i++) if (a[i - 1] > a[i]) return a.sort((x, y) => x - y);
+  return a;
 }
 
 export function inRanges(ranges: Array<[number, number]>, x: number): boolean {
