@@ -66,8 +66,7 @@ export function resetBinReplay(): void {
   recordStart = 0;
   counterLen = 0;
   memory.fill(counter, 0, 24);
-  memory.fill(binIn, 0, BIN_IN_CAP);
-  memory.fill(binOut, 0, BIN_OUT_CAP);
+  // The window and the output are not zeroed: a run reads only bytes written for it and reports how many it wrote.
 }
 
 /** A varint of at most 7 bytes at p (so below 2^49: no 2^53 check), or -1; leaves its end in `pos`. */

@@ -109,10 +109,11 @@ export function capacity(): i32 {
 /**
  * Back to the state of a fresh instance, so that a fuzzer can reuse one
  * instance per thread (instantiation costs tens of microseconds). Every
- * module-level variable and static region gets its initial value, and the heap
- * is zeroed up to the highest address ever allocated: the cost is that of
- * zeroing the memory used plus the two buffers (104 KiB) and the block cache
- * (16 KiB). Linear memory keeps its size (it cannot shrink); the pages past
+ * module-level variable and static region gets its initial value (but the
+ * typed entry's and the binary replay's input and output areas, which are
+ * always written before they are read), and the heap is zeroed up to the
+ * highest address ever allocated: the cost is that of zeroing the memory used
+ * plus the batch buffers (104 KiB) and the block cache (16 KiB). Linear memory keeps its size (it cannot shrink); the pages past
  * the heap are still zero. Views of memory.buffer stay valid.
  */
 export function reset(): void {
