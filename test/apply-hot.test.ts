@@ -9,7 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { Simulator } from "../src/index.js";
+import { Simulator, type Policy } from "../src/index.js";
 import { digestSnapshot } from "../src/core/digest.js";
 import { stringifyJson } from "../src/trace/json.js";
 
@@ -182,6 +182,55 @@ test("random batches of hot ops, refusals and other ops: apply() gives the full 
     }),
     { numRuns: 150, seed: 12 },
   );
+});
+
+test("under a policy of the caller's (refusing punches, or calling back into its simulator), hot ops get the full reader's lines", () => {
+  /** A policy that refuses punches, and first calls back into its own simulator (which refuses that call with EDEADLK). */
+  const strict = (own: { sim?: Simulator }): Policy => ({
+    name: "strict",
+    fallocate(req) {
+      const [r] = own.sim!.apply([{ op: "vcpu_access", vm: "a", gpa: 0, access: "read" }]);
+      assert.match(String(r.error), /must not call back/);
+      return req.op === "punch" ? { allow: false, reason: "no punching here" } : { allow: true };
+    },
+  });
+  const a: { sim?: Simulator } = {};
+  const b: { sim?: Simulator } = {};
+  const hot = (a.sim = new Simulator({ kernel: "6.18+swprot", policy: strict(a) }));
+  const full = (b.sim = new Simulator({ kernel: "6.18+swprot", policy: strict(b) }));
+  for (const sim of [hot, full]) sim.apply(SETUP);
+  const ops = [
+    { op: "fallocate", fd: "g", mode: 1, offset: 0, len: 8192 },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 2 },
+    { op: "fallocate", fd: "g", mode: 3, offset: 0, len: 4096 },
+    { op: "vcpu_access", vm: "a", gpa: 0, access: "read" },
+  ];
+  const lines = agree(hot, full, ops, "a policy of the caller's");
+  assert.is(lines[2].errno, "EPERM");
+  assert.match(String(lines[2].message), /no punching here/);
+});
+
+test("an op object's getter that calls apply() again sees every earlier op of the batch run, and each op keeps its place and its i", () => {
+  const [sim] = twins();
+  let seen: unknown = null;
+  let calls = 0;
+  const op1 = {
+    op: "vcpu_access",
+    get vm() {
+      // Once: the batch's first op (a hot write, gathered for the typed tier) must have run by now.
+      // As a JSONL string, which has no op objects of its own to wait behind.
+      if (calls++ === 0) seen = sim.apply('{"op":"vcpu_access","vm":"a","gpa":4096,"access":"read"}')[0];
+      return "a";
+    },
+    gpa: 8192,
+    access: "write",
+    value: 5,
+  };
+  const out = sim.apply([{ op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 7 }, op1, { op: "vcpu_access", vm: "a", gpa: 8192, access: "read" }]);
+  const first = out[0].i;
+  assert.equal(seen, { i: first + 1, ret: 0, value: 7 }, "the nested read ran after the batch's first op");
+  assert.equal(out.map((r) => r.i), [first, first + 2, first + 3]);
+  assert.equal(out[2], { i: first + 3, ret: 0, value: 5 });
 });
 
 test.run();

@@ -32,6 +32,7 @@ import { toBits, wrap } from "../trace/numbers.js";
 import { camel, checkKnownKeys, isRecord, valueReader, type ValueReader } from "../trace/fields.js";
 import { readHotOp } from "../trace/hot-lines.js";
 import { HotRun } from "../trace/hot-run.js";
+import { defaultPolicy } from "../policy/default.js";
 import { show } from "../trace/json.js";
 import { OP_DEFS } from "../trace/opdefs.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
@@ -168,6 +169,8 @@ export class Simulator {
   private replayer: Replayer;
   /** The batch tier's runs of hot ops through the typed tier (made at the first apply()). */
   private hotRun: HotRun | null = null;
+  /** Whether an apply() of this simulator is under way (an op object's getter may call apply() again). */
+  private applying = false;
 
   /** Unknown options or values (engine "gpu", kernel "7.3") are EINVAL naming the option and the known values. */
   constructor(options: SimulatorOptions = {}) {
@@ -248,6 +251,11 @@ export class Simulator {
     // A policy calling back while it decides gets its errors without a flush in the middle of the op that asked it.
     // Whether this call is one is fixed for its whole length (a policy's own calls end before it returns).
     const reentry = policyReentry(this.host) !== null;
+    const run = (this.hotRun ??= new HotRun(this.host));
+    // A call made while another apply() of this simulator is under way (from an op object's getter) first runs the
+    // ops that call has gathered, so that every op runs in its order; its own ops then take the kernel layer's path.
+    const nested = this.applying;
+    if (nested) run.run();
     if (typeof ops === "string") {
       const recs: LineRecord[] = [];
       const lines = ops.split("\n");
@@ -270,44 +278,52 @@ export class Simulator {
     // before the next other op; other hot ops fill their result lines directly; every other op leaves a record,
     // made a result line once the host has synced.
     const out: Array<ResultLine | LineRecord> = new Array(ops.length);
-    const run = (this.hotRun ??= new HotRun(this.host));
+    // The typed tier only where no code of the caller's can run while it runs: each op's "i" is taken before the
+    // run, so a policy of the caller's calling back (which takes an "i" for its refused call) would number otherwise.
+    const typed = !reentry && !nested && this.host.policy === defaultPolicy;
+    if (typed) run.bind(out);
+    this.applying = true;
     const names = rp.names;
     let k = 0;
     let records = false;
-    for (let n = 0; n < ops.length; n++) {
-      const op = ops[n];
-      if (typeof op === "string") {
-        run.run(out);
-        const rec = rp.line(op, n + 1);
-        if (rec) {
-          out[k++] = rec;
-          records = true;
-        }
-        continue;
-      }
-      if (!reentry && isRecord(op)) {
-        let hot = 0;
-        try {
-          hot = readHotOp(names, op);
-        } catch {
-          // An API caller's getter that throws: op() reads the op again and says why it cannot.
-        }
-        if (hot !== 0 && run.take(hot, rp.nextIndex, k)) {
-          rp.claim();
-          k++;
-          if (run.full) run.run(out);
+    try {
+      for (let n = 0; n < ops.length; n++) {
+        const op = ops[n];
+        if (typeof op === "string") {
+          run.run();
+          const rec = rp.line(op, n + 1);
+          if (rec) {
+            out[k++] = rec;
+            records = true;
+          }
           continue;
         }
+        if (typed && isRecord(op)) {
+          let hot = 0;
+          try {
+            hot = readHotOp(names, op);
+          } catch {
+            // An API caller's getter that throws: op() reads the op again and says why it cannot.
+          }
+          if (hot !== 0 && run.take(hot, rp.nextIndex, k)) {
+            rp.claim();
+            k++;
+            if (run.full) run.run();
+            continue;
+          }
+        }
+        run.run();
+        const line = reentry ? null : rp.hotLine(op, n + 1);
+        if (line) out[k++] = line;
+        else {
+          out[k++] = rp.op(op as object, n + 1);
+          records = true;
+        }
       }
-      run.run(out);
-      const line = reentry ? null : rp.hotLine(op, n + 1);
-      if (line) out[k++] = line;
-      else {
-        out[k++] = rp.op(op as object, n + 1);
-        records = true;
-      }
+      run.run();
+    } finally {
+      this.applying = nested;
     }
-    run.run(out);
     if (k < out.length) out.length = k;
     if (!reentry) this.host.sync();
     if (records) for (let n = 0; n < k; n++) if ("lineNo" in out[n]) out[n] = resultLine(out[n] as LineRecord);

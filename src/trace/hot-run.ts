@@ -68,6 +68,7 @@ export class HotRun {
   private readonly place = new Int32Array(RUN);
   private readonly index: number[] = new Array<number>(RUN).fill(0);
   private n = 0;
+  private out: unknown[] = [];
   /** The typed handle of each VM and gmem file met, by its id (checked against the object: ids are per kind). */
   private readonly vmHandle: number[] = [];
   private readonly fileHandle: number[] = [];
@@ -126,12 +127,19 @@ export class HotRun {
     return fresh;
   }
 
-  /** Runs the ops taken, writing each one's result line to its place in `out`. */
-  run(out: unknown[]): void {
+  /** The results the ops taken from now on have their places in (the caller's; bound while the run is empty). */
+  bind(out: unknown[]): void {
+    if (this.n > 0) this.run();
+    this.out = out;
+  }
+
+  /** Runs the ops taken, writing each one's result line to its place in the bound results. */
+  run(): void {
     const n = this.n;
     if (n === 0) return;
     this.n = 0;
     const res = this.res;
+    const out = this.out;
     this.typed.run(this.cmds.subarray(0, n * TYPED_CMD_WORDS), res);
     for (let k = 0; k < n; k++) out[this.place[k]] = this.line(k, res);
   }
