@@ -230,6 +230,13 @@ export function readHotOp(names: Names, obj: Record<string, unknown>): number {
 
 const ACCESS_NAME = ["", "read", "write", "exec"] as const;
 
+/** The object readHotOp() found, let go of here (so that a simulator dropped since is not kept alive by it). */
+export function takeTarget(): Vm | GmemFile | Memfd {
+  const t = hotArgs.target;
+  hotArgs.target = null as never;
+  return t;
+}
+
 /**
  * Runs an op given as an object through the kernel layer, if readHotOp()
  * takes it; null (having run nothing) sends it to the full reader. `into`,
@@ -238,7 +245,7 @@ const ACCESS_NAME = ["", "read", "write", "exec"] as const;
 export function runHotOp(host: Host, names: Names, obj: Record<string, unknown>, into?: Result): Result | null {
   const op = readHotOp(names, obj);
   if (op === 0) return null;
-  const t = hotArgs.target;
+  const t = takeTarget();
   if (op === HOT_FALLOCATE) return fal.fallocate(host, t.fdOpen ? t : null, hotArgs.mode, hotArgs.offset, hotArgs.len);
   return gu.vcpuAccess(host, t.fdOpen ? (t as Vm) : null, hotArgs.gpa, ACCESS_NAME[op] as gu.Access, undefined, hotArgs.value, into);
 }

@@ -29,7 +29,7 @@ import {
   TYPED_RES_WORDS,
   TYPED_WRITE,
 } from "../api/typed.js";
-import { hotArgs, HOT_EXEC, HOT_FALLOCATE, HOT_READ, HOT_WRITE } from "./hot-lines.js";
+import { hotArgs, HOT_EXEC, HOT_FALLOCATE, HOT_READ, HOT_WRITE, takeTarget } from "./hot-lines.js";
 import type { ResultLine } from "./replay.js";
 
 const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
@@ -95,7 +95,7 @@ export class HotRun {
    * PUNCH_HOLE) on a gmem file. false, having taken nothing, otherwise.
    */
   take(op: number, i: number, at: number): boolean {
-    const t = hotArgs.target;
+    const t = takeTarget();
     const c = this.n * TYPED_CMD_WORDS;
     const cmds = this.cmds;
     if (op === HOT_FALLOCATE) {
