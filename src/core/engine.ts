@@ -237,10 +237,10 @@ export class EngineCore implements Core {
   changes(): Float64Array {
     this.flush();
     const len = this.x.changes();
+    // Building the stream may have grown memory (a detached buffer has byteLength 0: a field read, where memory.buffer is a call).
+    if (this.buffer.byteLength === 0) this.views();
     // A view, not a copy: the stream is read at once, before the next command runs (core.ts says so).
-    const stream = new Float64Array(this.x.memory.buffer, this.x.changesPtr(), len);
-    if (this.x.memory.buffer !== this.buffer) this.views();
-    return stream;
+    return new Float64Array(this.buffer, this.x.changesPtr(), len);
   }
 
   memoryBytes(): number {
