@@ -14,17 +14,17 @@
  *    line it stops at is taken here.
  * Each has a stream form (…Stream) that takes the bytes in pieces.
  */
-import { TypedBatch, TYPED_ALLOCATE, TYPED_CMD_WORDS, TYPED_EXEC, TYPED_LOAD, TYPED_PUNCH, TYPED_READ, TYPED_RES_WORDS, TYPED_STORE, TYPED_WRITE, KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, SIGBUS } from "../api/typed.js";
+import { TypedBatch, TYPED_ALLOCATE, TYPED_CMD_WORDS, TYPED_EXEC, TYPED_LOAD, TYPED_PUNCH, TYPED_READ, TYPED_RES_WORDS, TYPED_STORE, TYPED_WRITE } from "../api/typed.js";
 import * as A from "../abi/core-abi.js";
 import type { TypedEntry } from "../core/core.js";
 import type { Host } from "../kvm/host.js";
 import { writeHotEntry } from "../kvm/hot.js";
 import { GmemFile, HostMap, Vm } from "../kvm/objects.js";
 import type { Result } from "../kvm/result.js";
-import { ERRNO, type ErrnoName } from "../uapi/errno.js";
 import { encoder, MORE, Reader, Writer, R_EXEC, R_FALLOCATE, R_LOAD, R_READ, R_STORE, R_TEXT, R_WRITE, type Rec } from "./binary.js";
 import { Replayer, type LineRecord } from "./replay.js";
 import { resultJson } from "./result-json.js";
+import { typedResult } from "./typed-result.js";
 
 /** A replay that takes the trace's bytes as they come and gives out what is ready. */
 interface Pump<T> {
@@ -449,22 +449,8 @@ function fits(o: Vm | GmemFile | HostMap, tag: number, a: number): boolean {
   return o instanceof HostMap && a < o.npages * 4096;
 }
 
-const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
-
 /** A typed result as the Result the line's op gives. */
 function resultOf(cmds: Float64Array, out: Float64Array, k: number, why: string | undefined): Result {
-  const o = k * TYPED_RES_WORDS;
   const op = cmds[k * TYPED_CMD_WORDS];
-  const errno = out[o];
-  const exit = out[o + 1];
-  const signal = out[o + 2];
-  if (errno === 0 && exit === 0 && signal === 0) return op === TYPED_READ || op === TYPED_LOAD ? { ret: 0, value: out[o + 3] } : { ret: 0 };
-  let r: Result;
-  if (exit === KVM_EXIT_MMIO) r = { ret: 0, exit: "mmio", gpa: out[o + 4] };
-  else if (exit === KVM_EXIT_INTERNAL_ERROR) r = { ret: 0, exit: "internal_error", suberror: out[o + 5] };
-  else if (exit === KVM_EXIT_MEMORY_FAULT) r = { errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: out[o + 4], size: out[o + 6], flags: out[o + 5] ? ["PRIVATE"] : [] };
-  else if (signal) r = { signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
-  else r = { errno: ERRNO_NAME[errno] };
-  if (why) Object.defineProperty(r, "message", { value: why, enumerable: false });
-  return r;
+  return typedResult(out, k, op === TYPED_READ || op === TYPED_LOAD, why);
 }

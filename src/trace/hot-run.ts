@@ -11,15 +11,10 @@
  * A run holds only ops that follow each other: apply() runs it before any
  * other op, so that every op runs in its place in the batch.
  */
-import { ERRNO, type ErrnoName } from "../uapi/errno.js";
 import type { Host } from "../kvm/host.js";
 import { GmemFile, Vm } from "../kvm/objects.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
 import {
-  KVM_EXIT_INTERNAL_ERROR,
-  KVM_EXIT_MEMORY_FAULT,
-  KVM_EXIT_MMIO,
-  SIGBUS,
   TypedBatch,
   TYPED_ALLOCATE,
   TYPED_CMD_WORDS,
@@ -31,8 +26,7 @@ import {
 } from "../api/typed.js";
 import { hotArgs, HOT_EXEC, HOT_FALLOCATE, HOT_READ, HOT_WRITE, takeTarget } from "./hot-lines.js";
 import type { ResultLine } from "./replay.js";
-
-const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
+import { typedResult } from "./typed-result.js";
 
 /** Ops a run holds at most: it is run when full. */
 const RUN = 4096;
@@ -152,17 +146,12 @@ export class HotRun {
     const exit = res[o + 1];
     const signal = res[o + 2];
     if (errno === 0 && exit === 0 && signal === 0) return okLine(i, this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ, res[o + 3]);
-    let line: ResultLine;
-    // The keys in the order the kernel layer's Results have them (guest.ts fillAccess(), result.ts fail()).
-    if (exit === KVM_EXIT_MMIO) line = { i, ret: 0, exit: "mmio", gpa: res[o + 4] };
-    else if (exit === KVM_EXIT_INTERNAL_ERROR) line = { i, ret: 0, exit: "internal_error", suberror: res[o + 5] };
-    else if (exit === KVM_EXIT_MEMORY_FAULT) line = { i, errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: res[o + 4], size: res[o + 6], flags: res[o + 5] ? ["PRIVATE"] : [] };
-    else if (signal) line = { i, signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
-    else if (errno > 0) line = { i, errno: ERRNO_NAME[errno] };
     // A command the typed tier calls malformed: take() makes none, so this is a bug of gmemsim, said as one.
-    else line = { i, error: `internal error: the typed tier refused a command apply() made: ${this.typed.message(k)}` };
-    const why = this.typed.message(k);
-    if (why && errno > 0) Object.defineProperty(line, "message", { value: why, enumerable: false });
+    if (errno < 0) return { i, error: `internal error: the typed tier refused a command apply() made: ${this.typed.message(k)}` };
+    const r = typedResult(res, k, false, this.typed.message(k));
+    const line = { i, ...r } as ResultLine;
+    const why = (r as { message?: string }).message;
+    if (why) Object.defineProperty(line, "message", { value: why, enumerable: false });
     return line;
   }
 }
