@@ -25,11 +25,8 @@ import type { Host } from "./host.js";
 import { GmemFile, HostMap, SystemGmem, Vm } from "./objects.js";
 import { attrArgOf, vcpuFdDenied } from "./ops/guest.js";
 import { hasPrivateMemory } from "./ops/vm.js";
-import { fallocateJudged, MAX_LFS_PAGES } from "./ops/fallocate.js";
-import { askPolicy } from "./ask.js";
+import { defaultAllowsWhole, fallocateJudged } from "./ops/fallocate.js";
 import { defaultPolicy } from "../policy/default.js";
-import { fileView } from "./views.js";
-import type { FileView } from "../policy/types.js";
 
 /**
  * Writes handle entry k (core-abi.ts layout: i32 view words k * 8 .., f64
@@ -62,16 +59,6 @@ export function writeHotEntry(h: Host, obj: Vm | GmemFile | SystemGmem | HostMap
   }
 }
 
-/** The default policy's answer for each file view asked (it is pure, and a view is remade when its file changes). */
-const hotViews = new WeakMap<FileView, boolean>();
-
 function fileHot(h: Host, f: GmemFile): boolean {
-  if (!f.fdOpen || f.linked || fallocateJudged(f) || h.policy !== defaultPolicy) return false;
-  const view = fileView(h, f);
-  let hot = hotViews.get(view);
-  if (hot === undefined) {
-    hot = askPolicy(h, "fallocate", { file: view, op: "alloc", range: [0, f.inode.npages] }).allow && askPolicy(h, "fallocate", { file: view, op: "punch", range: [0, MAX_LFS_PAGES] }).allow;
-    hotViews.set(view, hot);
-  }
-  return hot;
+  return f.fdOpen && !f.linked && !fallocateJudged(f) && h.policy === defaultPolicy && defaultAllowsWhole(h, f);
 }

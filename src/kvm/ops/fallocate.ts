@@ -23,6 +23,7 @@ import type { FallocateRequest, FileView } from "../../policy/types.js";
 function designCheck(h: Host, file: GmemFile | SystemGmem, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
+  if (h.policy === defaultPolicy && file instanceof GmemFile && defaultAllowsWhole(h, file)) return null;
   const d = askPolicy(h, "fallocate", fallocateRequest(h, fileView(h, file), op, start, stop));
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
@@ -66,6 +67,27 @@ function vfsModeCheck(mode: number): Result | null {
   return null;
 }
 
+
+/** gmemsim's own policy's answer for each file view it was asked about as a whole (it is pure, and a view is remade when its file changes). */
+const wholeAnswers = new WeakMap<FileView, boolean>();
+
+/**
+ * Whether gmemsim's own policy allows this file to allocate over the whole
+ * file and to punch over every offset. That policy refuses a range only for
+ * what it overlaps (a donated window) or for the file itself, so its allow
+ * for the widest ranges holds for every range inside them: a fallocate then
+ * needs no question of its own, and the typed entry may run it in the core
+ * (src/kvm/hot.ts). Asked once per view.
+ */
+export function defaultAllowsWhole(h: Host, f: GmemFile): boolean {
+  const view = fileView(h, f);
+  let all = wholeAnswers.get(view);
+  if (all === undefined) {
+    all = askPolicy(h, "fallocate", { file: view, op: "alloc", range: [0, f.inode.npages] }).allow && askPolicy(h, "fallocate", { file: view, op: "punch", range: [0, MAX_LFS_PAGES] }).allow;
+    wholeAnswers.set(view, all);
+  }
+  return all;
+}
 
 /**
  * Whether the history keeps this fd's fallocates: only what the security
