@@ -240,6 +240,24 @@ test("a binary trace cut short in a record is refused at its end, not taken as a
   assert.match(error, /binary trace: unexpected end at byte/);
 });
 
+test("gmemsim replay of a damaged binary trace prints the lines it could read, then a sentence saying where, and exits 2, as for a trace it cannot read (no stack trace)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gmemsim-damaged-"));
+  try {
+    const bin = encodeTrace('{"op":"create_vm","as":"v","type":"default"}\n{"op":"vcpu_access","vm":"v","gpa":409600,"access":"read"}\n{"op":"stats","vm":"v"}');
+    const cut = join(dir, "cut.bin");
+    writeFileSync(cut, bin.subarray(0, bin.length - 3));
+    for (const json of [true, false]) {
+      const r = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", cut, ...(json ? ["--json"] : [])], { encoding: "utf8" });
+      assert.is(r.status, 2, r.stderr);
+      assert.match(r.stderr, /cut\.bin: binary trace: unexpected end at byte \d+/);
+      assert.not.match(r.stderr, /\n\s+at /, "no stack trace");
+      assert.is(r.stdout.trim().split("\n").length, 2, "the two lines before the damage were answered");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a damaged binary trace is refused with a sentence saying where", () => {
   const bin = encodeTrace('{"op":"create_vm","as":"v","type":"default"}\n{"op":"vcpu_access","vm":"v","gpa":0,"access":"read"}');
   assert.throws(() => decodeTrace(bin.subarray(0, bin.length - 1)), /binary trace: unexpected end at byte/);

@@ -7,7 +7,7 @@ import { replayArgs } from "../trace/replay-args.js";
 import { designByName } from "../kvm/design.js";
 import * as gu from "../kvm/ops/guest.js";
 import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineRecord } from "../trace/replay.js";
-import { isBinaryTrace } from "../trace/binary.js";
+import { BinaryTraceError, isBinaryTrace } from "../trace/binary.js";
 import { replayBinaryJsonStream, replayBinaryStream } from "../trace/binary-replay.js";
 import { resultJson } from "../trace/result-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
@@ -157,24 +157,32 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   let last: LineRecord | null = null;
   const chunk = values.check ? 1 : 4096;
   // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
-  // A binary trace streams too; its result lines, unchecked, are written as bytes without line records.
-  if (binary && values.json && !checker) for await (const bytes of replayBinaryJsonStream(host, chunks, chunk, rp)) process.stdout.write(bytes);
-  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? (values.json && !checker ? [] : replayBinaryStream(host, chunks, chunk, rp)) : replayPieces(host, linesOf(chunks), chunk, rp);
-  for await (const batch of batches) {
-    for (const rec of batch) {
-      emit(values.json ? resultJson(rec) : describe(rec));
-      if (!checker) continue;
-      const miss = expectMismatch(rec);
-      const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
-      if (miss.length || isError) {
-        flush();
-        const why = isError ? (rec.result as { error: string }).error : `expected ${stringifyJson(rec.expect)}, got ${stringifyJson(resultLine(rec))}`;
-        console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
-        return 1;
+  // Its result lines, unchecked, are written as bytes without line records.
+  const bytesOut = binary && values.json && !checker;
+  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? (bytesOut ? [] : replayBinaryStream(host, chunks, chunk, rp)) : replayPieces(host, linesOf(chunks), chunk, rp);
+  try {
+    if (bytesOut) for await (const bytes of replayBinaryJsonStream(host, chunks, chunk, rp)) process.stdout.write(bytes);
+    for await (const batch of batches) {
+      for (const rec of batch) {
+        emit(values.json ? resultJson(rec) : describe(rec));
+        if (!checker) continue;
+        const miss = expectMismatch(rec);
+        const isError = "error" in rec.result && !(rec.expect && "error" in rec.expect);
+        if (miss.length || isError) {
+          flush();
+          const why = isError ? (rec.result as { error: string }).error : `expected ${stringifyJson(rec.expect)}, got ${stringifyJson(resultLine(rec))}`;
+          console.error(`check failed at line ${rec.lineNo} (op ${rec.i}, ${rec.op}): ${why}`);
+          return 1;
+        }
+        if (check(() => checker.step(), `after line ${rec.lineNo} (op ${rec.i}, ${rec.op})`)) return 1;
+        last = rec;
       }
-      if (check(() => checker.step(), `after line ${rec.lineNo} (op ${rec.i}, ${rec.op})`)) return 1;
-      last = rec;
     }
+  } catch (e) {
+    // A damaged binary trace ends the run where it can no longer be read: the lines before it stand.
+    if (!(e instanceof BinaryTraceError)) throw e;
+    flush();
+    die(`${trace}: ${e.message}`);
   }
   // The whole state once more at the end: this also checks the per-op checks against a full snapshot.
   if (checker && check(() => checker.full(), last ? `at the end of the trace (line ${last.lineNo})` : "at the end of the trace")) return 1;

@@ -231,6 +231,14 @@ export interface Rec {
   form: number;
 }
 
+/** A binary trace that cannot be read (damaged, cut short, another version): the sentence says what and at which byte. */
+export class BinaryTraceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BinaryTraceError";
+  }
+}
+
 /** What Reader.next() answers when the record in hand runs past the bytes fed so far: feed more, then ask again. */
 export const MORE: Rec = Object.freeze({ tag: -1, text: "", name: 0, a: 0, b: 0, form: 0 });
 /** Thrown inside the reader at the end of the bytes fed (not of the trace): caught by next(). */
@@ -301,7 +309,7 @@ export class Reader {
   }
 
   private fail(why: string): never {
-    throw new Error(`binary trace: ${why} at byte ${this.pos}`);
+    throw new BinaryTraceError(`binary trace: ${why} at byte ${this.pos}`);
   }
   private byte(): number {
     if (this.pos >= this.end) {
@@ -338,8 +346,8 @@ export class Reader {
     const n = MAGIC.length + 2;
     if (this.end - this.start < n && !this.eof) return false;
     const head = this.buf.subarray(0, n);
-    if (!isBinaryTrace(head)) throw new Error("not a gmemsim binary trace (no GMEMSIMB header)");
-    if (head[MAGIC.length] !== VERSION) throw new Error(`binary trace version ${head[MAGIC.length]} is not ${VERSION}`);
+    if (!isBinaryTrace(head)) throw new BinaryTraceError("not a gmemsim binary trace (no GMEMSIMB header)");
+    if (head[MAGIC.length] !== VERSION) throw new BinaryTraceError(`binary trace version ${head[MAGIC.length]} is not ${VERSION}`);
     this.endsWithNewline = (head[MAGIC.length + 1] & 1) !== 0;
     this.pos = n;
     this.header = true;
