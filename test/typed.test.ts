@@ -124,6 +124,13 @@ test("malformed commands run nothing: word 0 is -1 and the message names the wor
   assert.equal(sim.stats(), { host_pages: 0 }, "nothing ran");
 });
 
+test("another simulator's VM, file or mapping gets no handle (EINVAL): its ids name other objects here", () => {
+  const { t, vm, V } = setup();
+  const other = setup();
+  for (const x of [other.vm, other.g, other.map]) assert.throws(() => t.handle(x), (e: Error) => e instanceof GmemError && /belongs to another Simulator/.test(e.message));
+  assert.is(t.handle(vm), V, "its own objects keep their handles");
+});
+
 test("arrays that are not whole commands are refused before anything runs", () => {
   const { t } = setup();
   assert.throws(() => t.run(new Float64Array(5)), (e: unknown) => e instanceof GmemError && /whole commands/.test(e.message));

@@ -160,6 +160,9 @@ export class TypedBatch {
   handle(x: HandleSource): number {
     const obj = x?.obj;
     if (!(obj instanceof VmObj || obj instanceof GmemFileObj || obj instanceof SystemGmemObj || obj instanceof HostMap)) throw new GmemError("handle", "EINVAL", "expected a Vm, GmemFile (or system gmem fd) or Mapping of the object API");
+    // The object API's objects know their simulator: another one's object would name ids this core gave to others.
+    const owner = (x as { readonly sim?: unknown }).sim;
+    if (owner !== undefined && owner !== this.source) throw new GmemError("handle", "EINVAL", "the object belongs to another Simulator");
     let h = this.ids.get(obj);
     if (h === undefined) {
       h = this.objs.length;
