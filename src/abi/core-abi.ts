@@ -424,10 +424,9 @@ export const CHG_ALL = 9007199254740992;
  *    translate. It stops at the first command that is not plainly one of those
  *    (an opcode or handle word that is no index, a handle of another kind, an
  *    address or length that is no in-range integer, an unaligned or empty
- *    range, an allocation past EOF),
- *    that could make more frames than `room` (a fault one, an allocation its
- *    length), or at `start` itself while changes are being noted, and returns
- *    its index (n when it ran them all).
+ *    range, an allocation past EOF), that could make more frames than `room`
+ *    (a fault one, an allocation its length), or at `start` itself while
+ *    changes are being noted, and returns its index (n when it ran them all).
  */
 export const TYPED_CAPACITY = 1024;
 export const TYPED_HANDLE_BYTES = 32;
