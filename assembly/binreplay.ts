@@ -8,23 +8,18 @@
  * {"i":N,"ret":0} and {"i":N,"ret":0,"value":V}, byte for byte what the
  * trace reader writes for them.
  */
-import { BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT } from "../src/abi/core-abi";
+import {
+  BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT,
+  BIN_REC_READ as R_READ, BIN_REC_WRITE as R_WRITE, BIN_REC_EXEC as R_EXEC, BIN_REC_FALLOCATE as R_FALLOCATE,
+  BIN_REC_LOAD as R_LOAD, BIN_REC_STORE as R_STORE, BIN_MODE_FORMS, BIN_REC_LONGEST,
+  TYPED_READ, TYPED_WRITE, TYPED_EXEC, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD, TYPED_STORE,
+} from "../src/abi/core-abi";
 import { typedOne, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
 import { grow } from "./alloc";
 
 export const binIn = memory.data(BIN_IN_CAP, 16);
 export const binOut = memory.data(BIN_OUT_CAP, 16);
 
-// Record tags and typed opcodes (src/trace/binary.ts R_*, src/api/typed.ts TYPED_*).
-const R_READ = 2;
-const R_WRITE = 3;
-const R_EXEC = 4;
-const R_FALLOCATE = 5;
-const R_LOAD = 6;
-const R_STORE = 7;
-const MODE_FORMS = 4;
-/** The longest compact record with a one-byte name and 7-byte varints. */
-const LONGEST = 1 + 1 + 7 + 1 + 7;
 /** The longest success line: {"i":<16 digits>,"ret":0,"value":255}\n. */
 const LINE_MAX = 64;
 
@@ -161,7 +156,7 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
   if (!typedBegin(room)) return BIN_COMMAND;
   if (len > BIN_IN_CAP) len = BIN_IN_CAP;
   // How far records can be read without a check of each byte (the last few of a trace go the kernel layer's way).
-  let safe = len - LONGEST;
+  let safe = len - BIN_REC_LONGEST;
   for (;;) {
     let p = pos;
     if (p >= len) return BIN_INPUT;
@@ -176,22 +171,22 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
     if (h < 0) return BIN_RECORD;
     let a = varint7(p + 2);
     if (a < 0) return BIN_RECORD;
-    let op: f64;
+    let op: i32;
     let b: f64 = 0;
     if (tag == R_FALLOCATE) {
       let form = <i32>load<u8>(binIn + <usize>pos);
-      if (form >= MODE_FORMS) return BIN_RECORD;
+      if (form >= BIN_MODE_FORMS) return BIN_RECORD;
       b = varint7(pos + 1);
       if (b < 0) return BIN_RECORD;
-      op = form < 2 ? 4 : 5;
+      op = form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH; // forms 0 and 1 keep the size, 2 and 3 punch
     } else {
       if (tag == R_WRITE || tag == R_STORE) {
         b = <f64>load<u8>(binIn + <usize>pos);
         pos++;
       }
-      op = tag == R_READ ? 1 : tag == R_WRITE ? 2 : tag == R_EXEC ? 3 : tag == R_LOAD ? 6 : 7;
+      op = tag == R_READ ? TYPED_READ : tag == R_WRITE ? TYPED_WRITE : tag == R_EXEC ? TYPED_EXEC : tag == R_LOAD ? TYPED_LOAD : TYPED_STORE;
     }
-    let st = typedOne(op, <f64>h, a, b);
+    let st = typedOne(<f64>op, <f64>h, a, b);
     if (st == RAN_FIX) return BIN_RESULT;
     if (st != RAN_OK) {
       pos = p;

@@ -10,24 +10,19 @@
  * could pass the frame headroom the kernel layer granted, stops the run: the
  * kernel layer runs it on its own path and starts the core again after it.
  */
-import { RES_OK, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, TYPED_CAPACITY, TYPED_HANDLE_BYTES, HOT_VM, HOT_FILE, HOT_MAP } from "../src/abi/core-abi";
+import {
+  RES_OK, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, TYPED_CAPACITY, TYPED_HANDLE_BYTES, HOT_VM, HOT_FILE, HOT_MAP,
+  TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ as T_READ, TYPED_WRITE as T_WRITE, TYPED_EXEC as T_EXEC,
+  TYPED_ALLOCATE as T_ALLOCATE, TYPED_PUNCH as T_PUNCH, TYPED_LOAD as T_LOAD, TYPED_STORE as T_STORE,
+} from "../src/abi/core-abi";
 import { guestAccess, hostAccess } from "./fault";
 import { allocate, getInode } from "./inode";
 import { punch } from "./invalidate";
 import { tracking } from "./changelog";
 import { grow } from "./alloc";
 
-/** The public layout's words per command and per result (src/api/typed.ts). */
-const CMD = 4;
-const RES = 8;
-// Its opcodes (src/api/typed.ts TYPED_*).
-const T_READ = 1;
-const T_WRITE = 2;
-const T_EXEC = 3;
-const T_ALLOCATE = 4;
-const T_PUNCH = 5;
-const T_LOAD = 6;
-const T_STORE = 7;
+const CMD = TYPED_CMD_WORDS;
+const RES = TYPED_RES_WORDS;
 const SAFE: f64 = 9007199254740992; // 2^53
 
 export const typedCmdBuf = memory.data(TYPED_CAPACITY * CMD * 8, 16);

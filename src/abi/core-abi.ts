@@ -429,6 +429,16 @@ export const CHG_ALL = 9007199254740992;
  *    changes are being noted, and returns its index (n when it ran them all).
  */
 export const TYPED_CAPACITY = 1024;
+/** The public typed layout the entry reads (src/api/typed.ts documents it and exports these): words per command and result, and the opcodes the core runs. */
+export const TYPED_CMD_WORDS = 4;
+export const TYPED_RES_WORDS = 8;
+export const TYPED_READ = 1;
+export const TYPED_WRITE = 2;
+export const TYPED_EXEC = 3;
+export const TYPED_ALLOCATE = 4;
+export const TYPED_PUNCH = 5;
+export const TYPED_LOAD = 6;
+export const TYPED_STORE = 7;
 export const TYPED_HANDLE_BYTES = 32;
 export const HOT_VM = 1;
 export const HOT_FILE = 2;
@@ -455,6 +465,17 @@ export const HOT_MAP = 3;
  * The name table holds a typed handle per name index, or -1.
  */
 export const BIN_IN_CAP = 65536;
+/** The binary format's record tags the core reads (src/trace/binary.ts documents them), its number of fallocate mode forms (binary.ts MODE_FORMS), and its longest compact record the core reads (a one-byte name, 7-byte varints). */
+export const BIN_REC_TEXT = 0;
+export const BIN_REC_NAME = 1;
+export const BIN_REC_READ = 2;
+export const BIN_REC_WRITE = 3;
+export const BIN_REC_EXEC = 4;
+export const BIN_REC_FALLOCATE = 5;
+export const BIN_REC_LOAD = 6;
+export const BIN_REC_STORE = 7;
+export const BIN_MODE_FORMS = 4;
+export const BIN_REC_LONGEST = 1 + 1 + 7 + 1 + 7;
 export const BIN_OUT_CAP = 65536;
 export const BIN_INPUT = 0;
 export const BIN_OUTPUT = 1;

@@ -82,16 +82,10 @@ import * as mm from "../kvm/ops/mmap.js";
 import { ERRNO } from "../uapi/errno.js";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../uapi/constants.js";
 
-export const TYPED_CMD_WORDS = 4;
-export const TYPED_RES_WORDS = 8;
 
-export const TYPED_READ = 1;
-export const TYPED_WRITE = 2;
-export const TYPED_EXEC = 3;
-export const TYPED_ALLOCATE = 4;
-export const TYPED_PUNCH = 5;
-export const TYPED_LOAD = 6;
-export const TYPED_STORE = 7;
+// The layout's words and the opcodes the core reads are the ABI's (core-abi.ts "Typed entry").
+export { TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ, TYPED_WRITE, TYPED_EXEC, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD, TYPED_STORE } from "../abi/core-abi.js";
+import { TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ, TYPED_WRITE, TYPED_EXEC, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD, TYPED_STORE } from "../abi/core-abi.js";
 export const TYPED_STATS_VM = 8;
 export const TYPED_STATS_FILE = 9;
 export const TYPED_STATS_HOST = 10;

@@ -101,39 +101,36 @@ export class EngineCore implements Core {
   }
 
   private typedEntry(): TypedEntry {
-    const fresh = () => {
-      if (this.buffer.byteLength === 0) this.views();
-    };
     return {
       active: () => !this.tracking,
-      cmds: () => (fresh(), this.tCmd),
-      results: () => (fresh(), this.tRes),
-      fixes: () => (fresh(), this.tFix),
+      cmds: () => (this.fresh(), this.tCmd),
+      results: () => (this.fresh(), this.tRes),
+      fixes: () => (this.fresh(), this.tFix),
       table: (n) => {
         const p = this.x.typedHandles(n);
-        fresh();
+        this.fresh();
         return [new Int32Array(this.buffer, p, (n * A.TYPED_HANDLE_BYTES) / 4), new Float64Array(this.buffer, p, (n * A.TYPED_HANDLE_BYTES) / 8)];
       },
       run: (n, start, room) => {
         // Commands queued by the kernel layer come first.
         this.flush();
         const stop = this.x.typedRun(n, start, room);
-        fresh();
+        this.fresh();
         return stop;
       },
       spent: () => this.x.typedSpent(),
       fixups: () => this.x.typedFixups(),
-      binIn: () => (fresh(), this.binInView),
-      binOut: () => (fresh(), this.binOutView),
+      binIn: () => (this.fresh(), this.binInView),
+      binOut: () => (this.fresh(), this.binOutView),
       binNames: (n) => {
         const p = this.x.binNames(n);
-        fresh();
+        this.fresh();
         return new Int32Array(this.buffer, p, n);
       },
       binRun: (len, start, at, room, final) => {
         this.flush();
         const why = this.x.binRun(len, start, at, room, final ? 1 : 0);
-        fresh();
+        this.fresh();
         return why;
       },
       binPos: () => this.x.binPos(),
@@ -167,6 +164,11 @@ export class EngineCore implements Core {
     this.binOutView = new Uint8Array(this.buffer, this.x.binOutPtr(), A.BIN_OUT_CAP);
   }
 
+  /** Views rebuilt if memory.grow detached them (a detached buffer has byteLength 0: a field read, where memory.buffer is a call into V8). */
+  private fresh(): void {
+    if (this.buffer.byteLength === 0) this.views();
+  }
+
   get results(): Float64Array {
     return this.res;
   }
@@ -196,8 +198,7 @@ export class EngineCore implements Core {
     const n = this.count;
     if (n > 0) {
       this.x.run(n);
-      // memory.grow detaches the old buffer (byteLength 0): a field read, where memory.buffer is a call into V8.
-      if (this.buffer.byteLength === 0) this.views();
+      this.fresh();
     }
     this.count = 0;
     this.onFlush?.(n);
@@ -224,7 +225,7 @@ export class EngineCore implements Core {
       const part = stream.subarray(s, Math.min(stream.length, s + step));
       this.cmd.set(part);
       this.x.run(part.length / A.CMD_WORDS);
-      if (this.buffer.byteLength === 0) this.views();
+      this.fresh();
     }
   }
 
@@ -237,8 +238,8 @@ export class EngineCore implements Core {
   changes(): Float64Array {
     this.flush();
     const len = this.x.changes();
-    // Building the stream may have grown memory (a detached buffer has byteLength 0: a field read, where memory.buffer is a call).
-    if (this.buffer.byteLength === 0) this.views();
+    // Building the stream may have grown memory.
+    this.fresh();
     // A view, not a copy: the stream is read at once, before the next command runs (core.ts says so).
     return new Float64Array(this.buffer, this.x.changesPtr(), len);
   }

@@ -26,7 +26,6 @@ import { GmemFile, HostMap, SystemGmem, Vm } from "./objects.js";
 import { attrArgOf, vcpuFdDenied } from "./ops/guest.js";
 import { hasPrivateMemory } from "./ops/vm.js";
 import { defaultAllowsWhole, fallocateJudged } from "./ops/fallocate.js";
-import { defaultPolicy } from "../policy/default.js";
 
 /**
  * Writes handle entry k (core-abi.ts layout: i32 view words k * 8 .., f64
@@ -60,5 +59,5 @@ export function writeHotEntry(h: Host, obj: Vm | GmemFile | SystemGmem | HostMap
 }
 
 function fileHot(h: Host, f: GmemFile): boolean {
-  return f.fdOpen && !f.linked && !fallocateJudged(f) && h.policy === defaultPolicy && defaultAllowsWhole(h, f);
+  return f.fdOpen && !f.linked && !fallocateJudged(f) && defaultAllowsWhole(h, f);
 }

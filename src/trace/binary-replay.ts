@@ -24,7 +24,7 @@ import type { Result } from "../kvm/result.js";
 import { encoder, MORE, Reader, Writer, R_EXEC, R_FALLOCATE, R_LOAD, R_READ, R_STORE, R_TEXT, R_WRITE, type Rec } from "./binary.js";
 import { Replayer, type LineRecord } from "./replay.js";
 import { resultJson } from "./result-json.js";
-import { typedResult } from "./typed-result.js";
+import { typedOk, typedResult } from "./typed-result.js";
 
 /** A replay that takes the trace's bytes as they come and gives out what is ready. */
 interface Pump<T> {
@@ -102,7 +102,6 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name). */
   private readonly objOf: Array<Vm | GmemFile | HostMap | null | undefined> = [];
   private readonly handleOf: number[] = [];
-  private readonly handles = new Map<object, number>();
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
   private items: Array<LineRecord | number> = [];
   private n = 0;
@@ -145,11 +144,7 @@ class Chunks implements Pump<Array<LineRecord | number>> {
         if (rec) this.items.push(rec);
       } else {
         const n = this.n++;
-        const c = n * TYPED_CMD_WORDS;
-        cmds[c] = typedOp(r);
-        cmds[c + 1] = h;
-        cmds[c + 2] = r.a;
-        cmds[c + 3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
+        writeCommand(cmds, n * TYPED_CMD_WORDS, r, h);
         this.countOf[n] = rp.claim();
         this.lineOf[n] = this.lineNo;
         this.slot[n] = this.items.length;
@@ -181,10 +176,7 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   private runTyped(from: number, to: number): void {
     const out = this.out;
     this.typed.run(this.cmds.subarray(from * TYPED_CMD_WORDS, to * TYPED_CMD_WORDS), out.subarray(from * TYPED_RES_WORDS));
-    for (let k = from; k < to; k++) {
-      const o = k * TYPED_RES_WORDS;
-      if (out[o] !== 0 || out[o + 1] !== 0 || out[o + 2] !== 0) this.items[this.slot[k]] = this.record(k, this.typed.message(k - from));
-    }
+    for (let k = from; k < to; k++) if (!typedOk(out, k)) this.items[this.slot[k]] = this.record(k, this.typed.message(k - from));
   }
 
   /** The typed handle a compact record's name gives the fast path, or -1 (the text path then answers). */
@@ -193,14 +185,8 @@ class Chunks implements Pump<Array<LineRecord | number>> {
     if (o === undefined) {
       o = liveTarget(this.rp.names.peek(this.rd.names[r.name]), r.tag);
       this.objOf[r.name] = o;
-      if (o) {
-        let h = this.handles.get(o);
-        if (h === undefined) {
-          h = this.typed.handle({ obj: o });
-          this.handles.set(o, h);
-        }
-        this.handleOf[r.name] = h;
-      }
+      // TypedBatch.handle() gives an object the same handle each time.
+      if (o) this.handleOf[r.name] = this.typed.handle({ obj: o });
     }
     if (o === null || !fits(o, r.tag, r.a)) return -1;
     return this.handleOf[r.name];
@@ -209,12 +195,6 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   /** Typed command k's line record. */
   record(k: number, why?: string): LineRecord {
     return { i: this.countOf[k], lineNo: this.lineOf[k], op: opName(this.cmds[k * TYPED_CMD_WORDS]), result: resultOf(this.cmds, this.out, k, why) };
-  }
-
-  /** Whether typed command k reads a byte (its success line carries a value). */
-  reads(k: number): boolean {
-    const op = this.cmds[k * TYPED_CMD_WORDS];
-    return op === TYPED_READ || op === TYPED_LOAD;
   }
 }
 
@@ -246,35 +226,16 @@ class RecordJsonReplay extends OverChunks<Uint8Array> {
     const { c, w } = this;
     for (const items of c.drain()) {
       w.length = 0;
-      for (const it of items) {
-        if (typeof it === "number") okLine(w, c.countOf[it], c.reads(it) ? c.out[it * TYPED_RES_WORDS + 3] : -1);
-        else textLine(w, it);
-      }
+      for (const it of items) textLine(w, typeof it === "number" ? c.record(it) : it);
       yield w.done();
     }
   }
-}
-
-/** The result line of an op that succeeded, {"i":I,"ret":0} or {"i":I,"ret":0,"value":V}, and its newline. */
-function okLine(w: Writer, i: number, value: number): void {
-  w.raw(LINE_I);
-  w.digits(i);
-  if (value >= 0) {
-    w.raw(RET_VALUE);
-    w.digits(value);
-    w.byte(125);
-  } else w.raw(RET_END);
-  w.byte(10);
 }
 
 function textLine(w: Writer, rec: LineRecord): void {
   w.raw(encoder.encode(resultJson(rec)));
   w.byte(10);
 }
-
-const LINE_I = encoder.encode('{"i":');
-const RET_END = encoder.encode(',"ret":0}');
-const RET_VALUE = encoder.encode(',"ret":0,"value":');
 
 /**
  * replayBinaryJson() on a core with the binary replay entry: the core reads,
@@ -288,8 +249,8 @@ const RET_VALUE = encoder.encode(',"ret":0,"value":');
 class CoreJsonReplay implements Pump<Uint8Array> {
   private readonly rd = new Reader();
   private readonly typed: TypedBatch;
-  private readonly handles = new Map<object, number>();
-  private readonly objs: Array<Vm | GmemFile | HostMap> = [];
+  /** Handles given so far (TypedBatch numbers them from 0): the core's table holds as many. */
+  private handleCount = 0;
   private readonly w = new Writer();
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
   private readonly cmd = new Float64Array(TYPED_CMD_WORDS);
@@ -331,7 +292,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     for (;;) {
       if (abs >= rd.end) break;
       const winEnd = this.base + this.winLen;
-      if (abs < this.base || abs - this.base + 32 > this.winLen) {
+      if (abs < this.base || abs - this.base + A.BIN_REC_LONGEST > this.winLen) {
         if (winEnd < rd.end || abs < this.base || abs >= winEnd) this.window(abs);
         else if (!rd.eof) break; // the last bytes here may be a record cut short: wait for the rest
       }
@@ -395,12 +356,8 @@ class CoreJsonReplay implements Pump<Uint8Array> {
 
   /** The typed command of the record in hand, on handle h. */
   private commandOf(h: number): Float64Array {
-    const { r, cmd } = this;
-    cmd[0] = typedOp(r);
-    cmd[1] = h;
-    cmd[2] = r.a;
-    cmd[3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
-    return cmd;
+    writeCommand(this.cmd, 0, this.r, h);
+    return this.cmd;
   }
 
   /** The result line of the command in hand: from this.res (a typed run), or from the core's code and value (`ranInCore`). */
@@ -414,21 +371,21 @@ class CoreJsonReplay implements Pump<Uint8Array> {
   private resolve(r: Rec): number {
     const o = liveTarget(this.rp.names.peek(this.rd.names[r.name]), r.tag);
     if (o === null || !fits(o, r.tag, r.a)) return -1;
-    let h = this.handles.get(o);
-    if (h === undefined) {
-      h = this.typed.handle({ obj: o });
-      this.handles.set(o, h);
-      this.objs[h] = o;
-    }
-    const [i32, f64] = this.t.table(this.objs.length);
+    const h = this.typed.handle({ obj: o });
+    this.handleCount = Math.max(this.handleCount, h + 1);
+    const [i32, f64] = this.t.table(this.handleCount);
     writeHotEntry(this.host, o, h, i32, f64);
     this.t.binNames(this.rd.names.length)[r.name] = h;
     return h;
   }
 }
 
-function typedOp(r: Rec): number {
-  return r.tag === R_READ ? TYPED_READ : r.tag === R_WRITE ? TYPED_WRITE : r.tag === R_EXEC ? TYPED_EXEC : r.tag === R_LOAD ? TYPED_LOAD : r.tag === R_STORE ? TYPED_STORE : r.form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH;
+/** A compact record as its typed command (4 words at `at`), on handle h. */
+function writeCommand(to: Float64Array, at: number, r: Rec, h: number): void {
+  to[at] = r.tag === R_READ ? TYPED_READ : r.tag === R_WRITE ? TYPED_WRITE : r.tag === R_EXEC ? TYPED_EXEC : r.tag === R_LOAD ? TYPED_LOAD : r.tag === R_STORE ? TYPED_STORE : r.form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH;
+  to[at + 1] = h;
+  to[at + 2] = r.a;
+  to[at + 3] = r.tag === R_FALLOCATE || r.tag === R_WRITE || r.tag === R_STORE ? r.b : 0;
 }
 
 function opName(op: number): string {

@@ -37,14 +37,9 @@
 const MAGIC = "GMEMSIMB";
 const VERSION = 1;
 
-export const R_TEXT = 0;
-export const R_NAME = 1;
-export const R_READ = 2;
-export const R_WRITE = 3;
-export const R_EXEC = 4;
-export const R_FALLOCATE = 5;
-export const R_LOAD = 6;
-export const R_STORE = 7;
+// The tags are the ABI's too: the core reads compact records (core-abi.ts "Binary replay").
+export { BIN_REC_TEXT as R_TEXT, BIN_REC_NAME as R_NAME, BIN_REC_READ as R_READ, BIN_REC_WRITE as R_WRITE, BIN_REC_EXEC as R_EXEC, BIN_REC_FALLOCATE as R_FALLOCATE, BIN_REC_LOAD as R_LOAD, BIN_REC_STORE as R_STORE } from "../abi/core-abi.js";
+import { BIN_REC_LONGEST, BIN_REC_TEXT as R_TEXT, BIN_REC_NAME as R_NAME, BIN_REC_READ as R_READ, BIN_REC_WRITE as R_WRITE, BIN_REC_EXEC as R_EXEC, BIN_REC_FALLOCATE as R_FALLOCATE, BIN_REC_LOAD as R_LOAD, BIN_REC_STORE as R_STORE } from "../abi/core-abi.js";
 
 const MODE_FORMS: readonly unknown[] = [1, "KEEP_SIZE", 3, ["KEEP_SIZE", "PUNCH_HOLE"]];
 const MODE_TEXT = MODE_FORMS.map((m) => JSON.stringify(m));
@@ -92,34 +87,6 @@ export class Writer {
     if (b.length < 16) for (let k = 0; k < b.length; k++) this.buf[this.length + k] = b[k];
     else this.buf.set(b, this.length);
     this.length += b.length;
-  }
-  /** Room for n more bytes, and the buffer to write them into (from `length` on). */
-  reserve(n: number): Uint8Array {
-    this.room(n);
-    return this.buf;
-  }
-  /** A non-negative integer below 2^53 in decimal digits. */
-  digits(x: number): void {
-    this.room(16);
-    const buf = this.buf;
-    if (x < 0x80000000) {
-      // Integer division (V8 keeps int32 arithmetic): most numbers here are line indexes and bytes.
-      let y = x | 0;
-      const n = y < 10 ? 1 : y < 100 ? 2 : y < 1000 ? 3 : y < 10000 ? 4 : y < 100000 ? 5 : y < 1000000 ? 6 : y < 10000000 ? 7 : y < 100000000 ? 8 : y < 1000000000 ? 9 : 10;
-      let at = this.length + n;
-      this.length = at;
-      do {
-        const q = (y / 10) | 0;
-        buf[--at] = 48 + y - q * 10;
-        y = q;
-      } while (y !== 0);
-      return;
-    }
-    let n = 0;
-    for (let y = x; y >= 1; y = Math.floor(y / 10)) n++;
-    let at = this.length + n;
-    this.length = at;
-    for (let y = x; y >= 1; y = Math.floor(y / 10)) buf[--at] = 48 + (y % 10);
   }
   done(): Uint8Array {
     return this.buf.slice(0, this.length);
@@ -365,7 +332,7 @@ export class Reader {
     const buf = this.buf;
     const o = this.start;
     let p = this.pos;
-    if (p + 24 > this.end) return this.nextChecked(out);
+    if (p + BIN_REC_LONGEST > this.end) return this.nextChecked(out);
     const tag = buf[p - o];
     const name = buf[p - o + 1];
     if (tag < R_READ || tag > R_STORE || name >= 0x80 || name >= this.names.length) return this.nextChecked(out);

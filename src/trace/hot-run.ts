@@ -26,7 +26,7 @@ import {
 } from "../api/typed.js";
 import { hotArgs, HOT_EXEC, HOT_FALLOCATE, HOT_READ, HOT_WRITE, takeTarget } from "./hot-lines.js";
 import type { ResultLine } from "./replay.js";
-import { typedResult } from "./typed-result.js";
+import { typedOk, typedResult } from "./typed-result.js";
 
 /** Ops a run holds at most: it is run when full. */
 const RUN = 4096;
@@ -142,12 +142,9 @@ export class HotRun {
   private line(k: number, res: Float64Array): ResultLine {
     const i = this.index[k];
     const o = k * TYPED_RES_WORDS;
-    const errno = res[o];
-    const exit = res[o + 1];
-    const signal = res[o + 2];
-    if (errno === 0 && exit === 0 && signal === 0) return okLine(i, this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ, res[o + 3]);
+    if (typedOk(res, k)) return okLine(i, this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ, res[o + 3]);
     // A command the typed tier calls malformed: take() makes none, so this is a bug of gmemsim, said as one.
-    if (errno < 0) return { i, error: `internal error: the typed tier refused a command apply() made: ${this.typed.message(k)}` };
+    if (res[o] < 0) return { i, error: `internal error: the typed tier refused a command apply() made: ${this.typed.message(k)}` };
     const r = typedResult(res, k, false, this.typed.message(k));
     const line = { i, ...r } as ResultLine;
     const why = (r as { message?: string }).message;

@@ -23,7 +23,7 @@ import type { FallocateRequest, FileView } from "../../policy/types.js";
 function designCheck(h: Host, file: GmemFile | SystemGmem, op: "alloc" | "punch", start: number, stop: number): Result | null {
   if (file.linked && (start < file.window[0] || stop > file.window[1]))
     return fail("EINVAL", `pages [${start}, ${stop}) lie outside the file's window [${file.window[0]}, ${file.window[1]})`);
-  if (h.policy === defaultPolicy && file instanceof GmemFile && defaultAllowsWhole(h, file)) return null;
+  if (file instanceof GmemFile && defaultAllowsWhole(h, file)) return null;
   const d = askPolicy(h, "fallocate", fallocateRequest(h, fileView(h, file), op, start, stop));
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return null;
@@ -72,7 +72,7 @@ function vfsModeCheck(mode: number): Result | null {
 const wholeAnswers = new WeakMap<FileView, boolean>();
 
 /**
- * Whether gmemsim's own policy allows this file to allocate over the whole
+ * Whether the host's policy is gmemsim's own and allows this file to allocate over the whole
  * file and to punch over every offset. That policy refuses a range only for
  * what it overlaps (a donated window) or for the file itself, so its allow
  * for the widest ranges holds for every range inside them: a fallocate then
@@ -80,6 +80,7 @@ const wholeAnswers = new WeakMap<FileView, boolean>();
  * (src/kvm/hot.ts). Asked once per view.
  */
 export function defaultAllowsWhole(h: Host, f: GmemFile): boolean {
+  if (h.policy !== defaultPolicy) return false;
   const view = fileView(h, f);
   let all = wholeAnswers.get(view);
   if (all === undefined) {
