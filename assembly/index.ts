@@ -76,6 +76,23 @@ export function run(n: i32): void {
   runBatch(n);
 }
 
+/**
+ * One command given as arguments, run as a batch of one (its words land in
+ * command 0, its result in result 0): a call from JavaScript that writes no
+ * view, for the object API's accesses that need their answer at once.
+ */
+export function one(op: f64, a: f64, b: f64, c: f64, d: f64, e: f64, f: f64, g: f64): void {
+  store<f64>(cmdBuf, op);
+  store<f64>(cmdBuf, a, 8);
+  store<f64>(cmdBuf, b, 16);
+  store<f64>(cmdBuf, c, 24);
+  store<f64>(cmdBuf, d, 32);
+  store<f64>(cmdBuf, e, 40);
+  store<f64>(cmdBuf, f, 48);
+  store<f64>(cmdBuf, g, 56);
+  runBatch(1);
+}
+
 /** Build the snapshot stream; returns its length in doubles (read at snapshotPtr()). */
 export function snapshot(): i32 {
   return buildSnapshot();

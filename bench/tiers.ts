@@ -149,7 +149,7 @@ export function applyOps(s: Stream): object[] {
   return ops;
 }
 
-function applySetup(): object[] {
+export function applySetup(): object[] {
   const ops: object[] = [];
   for (let v = 0; v < VMS; v++) {
     ops.push({ op: "create_vm", as: `v${v}`, type: "default" });
@@ -159,7 +159,7 @@ function applySetup(): object[] {
   return ops;
 }
 
-function runApply(sim: Simulator, ops: object[], n: number): number {
+export function runApply(sim: Simulator, ops: object[], n: number): number {
   let sum = 0;
   for (let s = 0; s < n; s += BATCH) {
     const res = sim.apply(ops.slice(s, Math.min(n, s + BATCH)));
@@ -169,7 +169,7 @@ function runApply(sim: Simulator, ops: object[], n: number): number {
 }
 
 /** The handles: guest accesses through vm.access (rw false) or vm.read / vm.write (rw true, no options object). */
-function runHandles(w: World, s: Stream, n: number, rw = false): number {
+export function runHandles(w: World, s: Stream, n: number, rw = false): number {
   let sum = 0;
   for (let k = 0; k < n; k++) {
     const kind = s.kind[k];
@@ -197,6 +197,12 @@ class RecordingCore implements Core {
     this.words.push(op, a, b, c, d, e, f, g);
     return this.inner.push(op, a, b, c, d, e, f, g);
   }
+  now(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    const i = this.push(op, a, b, c, d, e, f, g);
+    this.flush();
+    return i;
+  }
+
   flush(): void {
     this.inner.flush();
   }

@@ -49,6 +49,11 @@ class FaultyCore implements Core {
   flush(): void {
     this.inner.flush();
   }
+  now(op: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number): number {
+    const i = this.push(op, a, b, c, d, e, f, g);
+    this.flush();
+    return i;
+  }
   snapshot(): Float64Array {
     return this.inner.snapshot();
   }

@@ -408,7 +408,8 @@ export class Vm {
       // Omitted: as the kernel derives it.
       let priv: unknown = undefined;
       let plain = opts === undefined;
-      if (!plain && isRecord(opts)) {
+      // A literal's prototype is Object.prototype (arrays and class instances have others); the rest take the readers.
+      if (!plain && typeof opts === "object" && opts !== null && Object.getPrototypeOf(opts) === Object.prototype) {
         plain = true;
         for (const k in opts) if (k !== "value" && k !== "private") plain = false;
         if (opts.value !== undefined) value = opts.value;

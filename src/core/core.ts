@@ -13,6 +13,8 @@ export interface Core {
   push(op: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number): number;
   /** Run every queued command (one call into WebAssembly), then call onFlush. */
   flush(): void;
+  /** push() then flush(), as one call where the core can: returns the command's index in results. */
+  now(op: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number, g?: number): number;
   /** Result words of the last flushed batch: result i at [i * RES_WORDS, (i + 1) * RES_WORDS). */
   readonly results: Float64Array;
   /** Called after each flush with the number of results, before the batch is reused. */

@@ -14,6 +14,7 @@ export interface EngineExports {
   cmdPtr(): number;
   resPtr(): number;
   run(n: number): void;
+  one(op: number, a: number, b: number, c: number, d: number, e: number, f: number, g: number): void;
   snapshot(): number;
   snapshotPtr(): number;
   /** B+tree nodes in use (the block maps' directories), for memory tests. */
@@ -202,6 +203,19 @@ export class EngineCore implements Core {
     }
     this.count = 0;
     this.onFlush?.(n);
+  }
+
+  now(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    if (this.count > 0) {
+      const i = this.push(op, a, b, c, d, e, f, g);
+      this.flush();
+      return i;
+    }
+    // Alone in its batch: the arguments go straight into the core, no view is written.
+    this.x.one(op, a, b, c, d, e, f, g);
+    this.fresh();
+    this.onFlush?.(1);
+    return 0;
   }
 
   snapshot(): Float64Array {

@@ -76,6 +76,12 @@ export class LockstepCore implements Core {
     return i;
   }
 
+  now(op: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0): number {
+    const i = this.push(op, a, b, c, d, e, f, g);
+    this.flush();
+    return i;
+  }
+
   flush(): void {
     const n = this.count;
     this.count = 0;

@@ -106,21 +106,24 @@ export function attrArgOf(h: Host, vm: Vm, gfn: number): number {
 
 /**
  * Queues a vCPU access that vcpuDenied() let through (access: A.ACCESS_*);
- * returns the command's index in the core's batch. Whether it is private is
+ * returns the command's index in the core's batch (run at once, the batch synced, when `now`). Whether it is private is
  * derived here, once, for every tier (callers check a given flag with
  * privateDisagrees() first): with in-place conversion the core reads the
  * gfn's attribute through its binding (DERIVED); otherwise the VM's attribute.
  */
-export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number): number {
+export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number, now = false): number {
   const attrArg = attrArgOf(h, vm, gfn);
   const privArg = hasPrivateMemory(vm) ? attrArg : 0;
-  const index = h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
   // A VM's first successful private access puts its context in use (move_enc_context_from then refuses it as a
   // target). Whether it was private, as the core resolved it, is in its own result (aux: core-abi.ts GUEST_ACCESS).
-  if (privArg !== 0 && !vm.ranPrivate)
+  const notePrivate = privArg !== 0 && !vm.ranPrivate;
+  if (now && !notePrivate) return h.core.now(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
+  const index = h.core.push(A.OP_GUEST_ACCESS, vm.id, gfn, access, privArg, value, attrArg);
+  if (notePrivate)
     h.fillAt(index, (res, base) => {
       if (res[base] === A.RES_OK && res[base + 2] === 1) vm.ranPrivate = true;
     });
+  if (now) h.sync();
   return index;
 }
 
@@ -194,8 +197,7 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   checkPrivate(h, vm, gfn, priv);
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
-  const index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value);
-  h.sync();
+  const index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value, true);
   // A read's result has its value's slot from the start (a property added later costs another allocation).
   const r: Result = access === "read" ? { ret: 0, value: 0 } : { ret: 0 };
   fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, access === "read");
