@@ -28,6 +28,7 @@ import { gmemPages, anonPages } from "./frames";
 import { bmCount } from "./blockmap";
 import { inodeResize, inodeFill, countPresent } from "./shmem";
 import { tracking, noteCommand } from "./changelog";
+import { wordI32, wordU64 } from "./words";
 
 export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);
 export const resBuf = memory.data(CMD_CAPACITY * RES_WORDS * 8, 16);
@@ -38,8 +39,8 @@ export function resetBatch(): void {
   memory.fill(resBuf, 0, CMD_CAPACITY * RES_WORDS * 8);
 }
 
-@inline function i32At(c: usize, w: i32): i32 { return <i32>load<f64>(c + (<usize>w << 3)); }
-@inline function u64At(c: usize, w: i32): u64 { return <u64>load<f64>(c + (<usize>w << 3)); }
+@inline function i32At(c: usize, w: i32): i32 { return wordI32(load<f64>(c + (<usize>w << 3))); }
+@inline function u64At(c: usize, w: i32): u64 { return wordU64(load<f64>(c + (<usize>w << 3))); }
 
 export function runBatch(n: i32): void {
   if (<u32>n > <u32>CMD_CAPACITY) n = CMD_CAPACITY;

@@ -20,10 +20,10 @@ import { allocate, getInode } from "./inode";
 import { punch } from "./invalidate";
 import { tracking } from "./changelog";
 import { grow } from "./alloc";
+import { wordIndex, INDEX_LIMIT } from "./words";
 
 const CMD = TYPED_CMD_WORDS;
 const RES = TYPED_RES_WORDS;
-const SAFE: f64 = 9007199254740992; // 2^53
 
 export const typedCmdBuf = memory.data(TYPED_CAPACITY * CMD * 8, 16);
 export const typedResBuf = memory.data(TYPED_CAPACITY * RES * 8, 16);
@@ -71,10 +71,6 @@ export function resetTyped(): void {
   // (zeroing them would add 100 KiB to every reset, which a fuzzer does per trace).
 }
 
-@inline function isIndex(x: f64, below: f64): bool {
-  return x >= 0 && x < below && <f64><i64>x == x;
-}
-
 /** A frame (or n) out of the headroom, if there is that much. */
 @inline function take(n: f64): bool {
   if (n > headroom) return false;
@@ -97,39 +93,45 @@ export let okValue: f64 = 0;
  * NEEDS_KERNEL, having run nothing.
  */
 export function typedOne(opw: f64, hw: f64, a: f64, b: f64): i32 {
-  if (!isIndex(opw, 8) || !isIndex(hw, <f64>handles)) return NEEDS_KERNEL;
-  let op = <i32>opw;
-  let e = table + <usize><i32>hw * TYPED_HANDLE_BYTES;
+  // Each word becomes an integer once (words.ts), or -1 when it is not one in range; every check after is on integers.
+  let op = wordIndex(opw, 8);
+  let h = wordIndex(hw, <u64>handles);
+  if ((op | h) < 0) return NEEDS_KERNEL;
+  let e = table + <usize>h * TYPED_HANDLE_BYTES;
   let kind = load<i32>(e);
   okValue = 0;
-  if (op >= T_READ && op <= T_EXEC) {
-    if (kind != HOT_VM || !isIndex(a, SAFE)) return NEEDS_KERNEL;
-    if (op == T_WRITE && !isIndex(b, 256)) return NEEDS_KERNEL;
-    if (!take(1)) return NEEDS_KERNEL;
+  if (<u64>(op - T_READ) <= <u64>(T_EXEC - T_READ)) {
+    // An address from 2^52 bytes up (beyond any memslot the kernel layer accepts) goes its way too.
+    let addr = wordIndex(a, INDEX_LIMIT);
+    let byte: i64 = op == T_WRITE ? wordIndex(b, 256) : 0;
+    if (kind != HOT_VM || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
     let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
-    guestAccess(raw, load<i32>(e, 4), <u64>(a / 4096), access, 0, op == T_WRITE ? <u32>b : 0, load<i32>(e, 8));
+    guestAccess(raw, load<i32>(e, 4), <u64>addr >> 12, access, 0, <u32>byte, load<i32>(e, 8));
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
     if (op == T_READ) okValue = load<f64>(raw, 8);
     return RAN_OK;
   }
   if (op == T_ALLOCATE || op == T_PUNCH) {
-    if (kind != HOT_FILE || !isIndex(a, SAFE) || !isIndex(b, SAFE) || b == 0) return NEEDS_KERNEL;
-    let ps = a / 4096;
-    let pn = b / 4096;
-    if (<f64><i64>ps != ps || <f64><i64>pn != pn) return NEEDS_KERNEL;
+    let off = wordIndex(a, INDEX_LIMIT);
+    let len = wordIndex(b, INDEX_LIMIT);
+    // Whole pages (a failed index is -1: all ones, never aligned), the length non-zero.
+    if (kind != HOT_FILE || ((off | len) & 4095) != 0 || len == 0) return NEEDS_KERNEL;
     let ino = getInode(load<i32>(e, 8));
+    let ps = <u64>off >> 12;
+    let pn = <u64>len >> 12;
     let stop = ps + pn;
     if (op == T_ALLOCATE) {
-      if (stop > <f64>ino.npages || !take(pn)) return NEEDS_KERNEL;
-      allocate(ino, <u64>ps, <u64>stop);
-    } else punch(ino, <u64>ps, <u64>stop); // offset and len below 2^53 bytes: far below EFBIG's 2^63
+      if (stop > ino.npages || !take(<f64>pn)) return NEEDS_KERNEL;
+      allocate(ino, ps, stop);
+    } else punch(ino, ps, stop); // offset and len below 2^52 bytes: far below EFBIG's 2^63
     return RAN_OK;
   }
   if (op == T_LOAD || op == T_STORE) {
-    if (kind != HOT_MAP || !isIndex(a, load<f64>(e, 24) * 4096)) return NEEDS_KERNEL;
-    if (op == T_STORE && !isIndex(b, 256)) return NEEDS_KERNEL;
-    if (!take(1)) return NEEDS_KERNEL;
-    hostAccess(raw, <u64>load<f64>(e, 16) + <u64>(a / 4096), op == T_STORE, op == T_STORE ? <u32>b : 0);
+    let npages = load<f64>(e, 24);
+    let addr = wordIndex(a, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT);
+    let byte: i64 = op == T_STORE ? wordIndex(b, 256) : 0;
+    if (kind != HOT_MAP || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
+    hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>addr >> 12), op == T_STORE, <u32>byte);
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
     if (op == T_LOAD) okValue = load<f64>(raw, 8);
     return RAN_OK;
