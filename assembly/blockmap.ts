@@ -28,8 +28,10 @@
  * 8, 16, 32 and 64 values (32 to 280 bytes). Below 64 the values are packed
  * in key order and a key's index is the popcount of the mask below its bit
  * (one instruction; inserts and removes shift at most 31 values within the
- * block). A block grows a class when it fills, shrinks when a removal leaves
- * it at a quarter of its capacity (the factor of two between the thresholds
+ * block). A block that fills grows two classes at once (4x its room, capped
+ * at 64), so one filling from empty is copied three times (2, 8, 32, 64)
+ * rather than five; it shrinks when a removal leaves it at a quarter of its
+ * capacity, to the class of twice its keys (the gap between the thresholds
  * keeps a page that comes and goes from copying the block each time), and is
  * freed the moment its mask is 0. So a lone key costs a 32-byte block plus
  * its directory entry (~43 B in all), a populated block 4.4 B per key plus
@@ -75,6 +77,11 @@ export let liveBlockBytes: i64 = 0;
 /** The smallest class that holds n values. */
 @inline function classFor(n: i32): u32 {
   return n <= 2 ? 0 : <u32>(31 - clz(n - 1)); // 2 << c >= n
+}
+
+/** The class a full block of class cls grows to: 4x its room, at most 64 values (the block map's docblock says why). */
+@inline function grownClass(cls: u32): u32 {
+  return min(cls + 2, DENSE);
 }
 
 /** A block of class cls for block b of the map at rootRef, empty; returns its directory value. */
@@ -319,6 +326,11 @@ export let lookupBlock: u32 = 0;
 
 /** bmGet(), leaving k's block in `lookupBlock`. */
 export function bmLookup(rootRef: usize, k: u64): u32 {
+  return bmLookupInline(rootRef, k);
+}
+
+/** bmLookup() inlined into its caller, for the guest access's SPTE hit: no call, so nothing the caller holds is spilled around one. */
+@inline export function bmLookupInline(rootRef: usize, k: u64): u32 {
   let d = findBlock(rootRef, k >> 6);
   lookupBlock = d;
   return valueIn(d, k);
@@ -366,9 +378,9 @@ export function bmInsertAt(rootRef: usize, k: u64, v: u32, d: u32): void {
     dirInsert(rootRef, b, d);
     cacheBlock(rootRef, b, d);
   } else {
-    // Full: the next class.
+    // Full: the next class but one.
     let m = maskOf(d);
-    d = moveBlock(d, m, classFor(<i32>popcnt(m) + 1));
+    d = moveBlock(d, m, grownClass(clsOf(d)));
     dirSet(rootRef, b, d);
   }
   putIn(d, k, v);
@@ -628,7 +640,8 @@ export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
       dirInsert(rootRef, b, d);
       cacheBlock(rootRef, b, d);
     } else if (clsOf(d) != DENSE && total > capOf(clsOf(d))) {
-      d = moveBlock(d, m, classFor(total));
+      // As bmInsertAt() grows a full block: at least two classes up.
+      d = moveBlock(d, m, max(classFor(total), grownClass(clsOf(d))));
       dirSet(rootRef, b, d);
     }
     let p = addrOf(d);

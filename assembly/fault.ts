@@ -19,7 +19,7 @@ import { getFile, fileBlocks } from "./file";
 import { faultPage, hostFaultable } from "./inode";
 import { HostMap, findMap } from "./hostmap";
 import { install, SPTE_SHIFT } from "./stage2";
-import { bmLookup, lookupBlock } from "./blockmap";
+import { bmLookup, bmLookupInline, lookupBlock } from "./blockmap";
 import { frameByte, setFrameByte, frameFlags, setFrameFlags, frameCtx, setFrameCtx } from "./frames";
 import { invalidate } from "./invalidate";
 
@@ -72,7 +72,7 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   if (priv != attrPriv) return exit(r, vm, gfn, RES_MEMFAULT_EFAULT, mf);
   let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
   // 1b. The SPTE is there with the right: no fault at all.
-  let spte = bmLookup(s2Ref(vm), gfn);
+  let spte = bmLookupInline(s2Ref(vm), gfn);
   if (spte & right) return touch(r, spte >>> SPTE_SHIFT, access, byte, priv);
   // The block the lookup found (or none): step 5 installs there (only the page cache changes meanwhile).
   let block = lookupBlock;

@@ -141,7 +141,7 @@ test("a lone page costs one block of the smallest class (2 values), not a 64-val
   assert.is(x.mapBlockBytes(), 1000 * blockBytes(2) + blockBytes(64));
 });
 
-test("a block grows through its classes and shrinks back as pages come and go, every page keeping its pfn, debug build", () => {
+test("a block grows two classes at a time and shrinks back as pages come and go, every page keeping its pfn, debug build", () => {
   const c = core(compiledDebug);
   c.run([A.OP_INODE_CREATE, 0, 4096, A.INODE_ANON, 0]);
   // Pages of block 1 (pgoffs 64..127) one at a time, in a scrambled order (37 is prime to 64).
@@ -153,8 +153,8 @@ test("a block grows through its classes and shrinks back as pages come and go, e
     pfnOf.set(p, pfnOf.size + 1);
     sizes.push(c.x.mapBlockBytes());
   }
-  // Classes of 2, 4, 8, 16, 32 and 64 values, each taken when the one before is full.
-  assert.equal([...new Set(sizes)], [2, 4, 8, 16, 32, 64].map(blockBytes));
+  // Classes of 2, 8, 32 and 64 values: a full block takes the class of 4x its room (at most 64).
+  assert.equal([...new Set(sizes)], [2, 8, 32, 64].map(blockBytes));
   assert.is(sizes.indexOf(blockBytes(64)), 32, "the 33rd page takes the direct-indexed class");
   const pages = () => c.snapshot().inodes.get(0)!.pages.map((p) => [p.pgoff, p.pfn]);
   assert.equal(pages(), [...pfnOf].sort((a, b) => a[0] - b[0]));
