@@ -14,7 +14,7 @@
  * search, and no shifting on insert or remove.
  *
  * Point lookups first try a small cache of recently used blocks, shared by
- * every map (a software TLB: 2,048 sets of two ways, 16 KiB): a hit is a
+ * every map (a software TLB: 4,096 sets of two ways, 32 KiB): a hit is a
  * hash, one load, and a check against the block's own header, which names
  * its map and block number; only a miss searches the directory (which has 64x
  * fewer keys than pages, so its nodes stay in cache), and a block it finds
@@ -155,7 +155,10 @@ function freeBlock(p: usize, cls: u32): void {
 
 // ---- the block cache ----
 
-const CACHE_BITS: u32 = 12;
+// 4,096 sets: with 2,048, the tiers benchmark's 512 blocks (32 maps of 16) met
+// often enough in a set to cost 1.5-2 ns per op in directory searches
+// (bench --tiers' core alone, side by side); four ways in 16 KiB did worse.
+const CACHE_BITS: u32 = 13;
 const cache = memory.data(4 << CACHE_BITS, 8);
 
 /** The pair of entries (two ways, one 8-byte word) where block b of the map at rootRef may be. */

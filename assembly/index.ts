@@ -130,7 +130,7 @@ export function capacity(): i32 {
  * typed entry's and the binary replay's input and output areas, which are
  * always written before they are read), and the heap is zeroed up to the
  * highest address ever allocated: the cost is that of zeroing the memory used
- * plus the batch buffers (104 KiB) and the block cache (16 KiB). Linear memory keeps its size (it cannot shrink); the pages past
+ * plus the batch buffers (104 KiB) and the block cache (32 KiB). Linear memory keeps its size (it cannot shrink); the pages past
  * the heap are still zero. Views of memory.buffer stay valid.
  */
 export function reset(): void {
