@@ -49,18 +49,23 @@ export function runBatch(n: i32): void {
     let r = resBuf + <usize>i * (RES_WORDS * 8);
     let op = i32At(c, 0);
     if (tracking) noteCommand(c);
+    // Guest traffic first, by plain branches (guest accesses, punches, allocations): on a mix of these the
+    // switch's table jump mispredicted more (0.3-2 ns per op in bench --tiers' core alone, side by side).
+    if (op == OP_GUEST_ACCESS) {
+      guestAccess(r, i32At(c, 1), u64At(c, 2), i32At(c, 3), i32At(c, 4), <u32>i32At(c, 5), i32At(c, 6));
+      continue;
+    }
+    if (op == OP_PUNCH) {
+      put(r, RES_OK, <f64>punch(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
+      continue;
+    }
+    if (op == OP_ALLOCATE) {
+      put(r, RES_OK, <f64>allocate(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
+      continue;
+    }
     switch (op) {
-      case OP_GUEST_ACCESS:
-        guestAccess(r, i32At(c, 1), u64At(c, 2), i32At(c, 3), i32At(c, 4), <u32>i32At(c, 5), i32At(c, 6));
-        break;
       case OP_HOST_ACCESS:
         hostAccess(r, u64At(c, 1), i32At(c, 2) != 0, <u32>i32At(c, 3));
-        break;
-      case OP_ALLOCATE:
-        put(r, RES_OK, <f64>allocate(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
-        break;
-      case OP_PUNCH:
-        put(r, RES_OK, <f64>punch(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3)));
         break;
       case OP_ZAP_GFNS:
         zapRange(getVm(i32At(c, 1)), u64At(c, 2), u64At(c, 3));
