@@ -28,13 +28,16 @@
  * 8, 16, 32 and 64 values (32 to 280 bytes). Below 64 the values are packed
  * in key order and a key's index is the popcount of the mask below its bit
  * (one instruction; inserts and removes shift at most 31 values within the
- * block). A block that fills grows two classes at once (4x its room, capped
- * at 64), so one filling from empty is copied three times (2, 8, 32, 64)
- * rather than five; it shrinks when a removal leaves it at a quarter of its
- * capacity, to the class of twice its keys (the gap between the thresholds
- * keeps a page that comes and goes from copying the block each time), and is
- * freed the moment its mask is 0. So a lone key costs a 32-byte block plus
- * its directory entry (~43 B in all), a populated block 4.4 B per key plus
+ * block). A new block has room for 4; one that fills grows two classes at
+ * once (4x its room, capped at 64), so a block filling from empty is copied
+ * twice (4, 16, 64) rather than five times (2, 4, 8, 16, 32, 64: about 2 ns
+ * per op more in bench --tiers' core alone and 13 ns more per first-touch
+ * fault, measured side by side). It
+ * shrinks when a removal leaves it at a quarter of its capacity, to the class
+ * of twice its keys (the gap between the thresholds keeps a page that comes
+ * and goes from copying the block each time; the 2-value class is reached
+ * this way), and is freed the moment its mask is 0. So a lone key costs a
+ * 40-byte block plus its directory entry (~51 B in all), a populated block 4.4 B per key plus
  * 1/64 of an entry, and any block at most 4x its keys' 4 bytes plus its
  * 24-byte header and entry. The price of a sparse map is in range removal:
  * each block freed is touched once (~10 ns), where the B+tree freed ~60 keys
@@ -78,6 +81,9 @@ export let liveBlockBytes: i64 = 0;
 @inline function classFor(n: i32): u32 {
   return n <= 2 ? 0 : <u32>(31 - clz(n - 1)); // 2 << c >= n
 }
+
+/** The class of a new block: room for 4 keys. */
+const FIRST: u32 = 1;
 
 /** The class a full block of class cls grows to: 4x its room, at most 64 values (the block map's docblock says why). */
 @inline function grownClass(cls: u32): u32 {
@@ -377,7 +383,7 @@ export function bmInsertAt(rootRef: usize, k: u64, v: u32, d: u32): void {
   let b = k >> 6;
   if (d == 0) {
     // A new block, entered where the lookup's directory search ended.
-    d = allocBlock(0, rootRef, b);
+    d = allocBlock(FIRST, rootRef, b);
     dirInsert(rootRef, b, d);
     cacheBlock(rootRef, b, d);
   } else {
@@ -639,7 +645,7 @@ export function bmFill(rootRef: usize, lo: u64, hi: u64, produce: Producer): i64
     if (add == 0) continue;
     let total = <i32>popcnt(m | want);
     if (d == 0) {
-      d = allocBlock(classFor(total), rootRef, b);
+      d = allocBlock(max(classFor(total), FIRST), rootRef, b);
       dirInsert(rootRef, b, d);
       cacheBlock(rootRef, b, d);
     } else if (clsOf(d) != DENSE && total > capOf(clsOf(d))) {

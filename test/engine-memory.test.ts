@@ -130,15 +130,15 @@ test("punching the whole 1 TiB range frees all 1,000 pages and leaves no node be
 /** Bytes of a block-map block holding `cap` values (assembly/blockmap.ts: a 24-byte header, then u32 values). */
 const blockBytes = (cap: number) => 24 + 4 * cap;
 
-test("a lone page costs one block of the smallest class (2 values), not a 64-value block", () => {
+test("a lone page costs one block of a new block's class (4 values), not a 64-value block", () => {
   const { x, run } = core();
   run([A.OP_INODE_CREATE, 0, TIB_PAGES, A.INODE_GMEM, 0]);
   run(...scattered(1000, TIB_PAGES / 64).map((p): Cmd => [A.OP_ALLOCATE, 0, p * 64, p * 64 + 1]));
   assert.is(x.mapBlocks(), 1000, "one block per page: no two pages share 64 aligned pgoffs");
-  assert.is(x.mapBlockBytes(), 1000 * blockBytes(2));
+  assert.is(x.mapBlockBytes(), 1000 * blockBytes(4));
   run(...Array.from({ length: 64 }, (_, k): Cmd => [A.OP_ALLOCATE, 0, 2 ** 27 + k, 2 ** 27 + k + 1]));
   assert.is(x.mapBlocks(), 1001, "64 aligned pages share one block");
-  assert.is(x.mapBlockBytes(), 1000 * blockBytes(2) + blockBytes(64));
+  assert.is(x.mapBlockBytes(), 1000 * blockBytes(4) + blockBytes(64));
 });
 
 test("a block grows two classes at a time and shrinks back as pages come and go, every page keeping its pfn, debug build", () => {
@@ -153,9 +153,9 @@ test("a block grows two classes at a time and shrinks back as pages come and go,
     pfnOf.set(p, pfnOf.size + 1);
     sizes.push(c.x.mapBlockBytes());
   }
-  // Classes of 2, 8, 32 and 64 values: a full block takes the class of 4x its room (at most 64).
-  assert.equal([...new Set(sizes)], [2, 8, 32, 64].map(blockBytes));
-  assert.is(sizes.indexOf(blockBytes(64)), 32, "the 33rd page takes the direct-indexed class");
+  // Classes of 4, 16 and 64 values: a new block has room for 4, a full one takes the class of 4x its room.
+  assert.equal([...new Set(sizes)], [4, 16, 64].map(blockBytes));
+  assert.is(sizes.indexOf(blockBytes(64)), 16, "the 17th page takes the direct-indexed class");
   const pages = () => c.snapshot().inodes.get(0)!.pages.map((p) => [p.pgoff, p.pfn]);
   assert.equal(pages(), [...pfnOf].sort((a, b) => a[0] - b[0]));
   // Punch them again in another order: down to a quarter full, a block moves to the class of twice its pages.
