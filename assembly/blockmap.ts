@@ -32,12 +32,12 @@
  * once (4x its room, capped at 64), so a block filling from empty is copied
  * twice (4, 16, 64) rather than five times (2, 4, 8, 16, 32, 64: about 2 ns
  * per op more in bench --tiers' core alone and 13 ns more per first-touch
- * fault, measured side by side). It
- * shrinks when a removal leaves it at a quarter of its capacity, to the class
- * of twice its keys (the gap between the thresholds keeps a page that comes
- * and goes from copying the block each time; the 2-value class is reached
- * this way), and is freed the moment its mask is 0. So a lone key costs a
- * 40-byte block plus its directory entry (~51 B in all), a populated block 4.4 B per key plus
+ * fault, measured side by side). It shrinks when a removal leaves it at a
+ * quarter of its capacity, to the class of twice its keys (the gap between
+ * the thresholds keeps a page that comes and goes from copying the block
+ * each time; the 2-value class is reached this way), and is freed the
+ * moment its mask is 0. So a lone key costs a 40-byte block plus its
+ * directory entry (~51 B in all), a populated block 4.4 B per key plus
  * 1/64 of an entry, and any block at most 4x its keys' 4 bytes plus its
  * 24-byte header and entry. The price of a sparse map is in range removal:
  * each block freed is touched once (~10 ns), where the B+tree freed ~60 keys
