@@ -14,7 +14,7 @@ import { CHG_ALL } from "../src/abi/core-abi";
 export const SPTE_SHIFT: u32 = 4;
 export const SPTE_BITS: u32 = (1 << SPTE_SHIFT) - 1;
 
-export function zapRange(vm: Kvm, start: u64, end: u64): void {
+@inline export function zapRange(vm: Kvm, start: u64, end: u64): void {
   if (vm.sptes == 0) return;
   let n = end - start == 1
     ? <i64>(bmDelete(s2Ref(vm), start) != 0)
