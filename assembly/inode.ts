@@ -74,6 +74,13 @@ export function inodeDestroy(id: i32): i64 {
  * ascending; present pages are left alone. Returns how many were made.
  */
 export function allocate(ino: Inode, start: u64, end: u64): i64 {
+  if (end - start == 1) {
+    // One page (most guest-driven fallocates): a lookup, and a miss inserts where it ended, as a fault does.
+    if (bmLookup(pagesRef(ino), start) != 0) return 0;
+    let block = lookupBlock;
+    bmInsertAt(pagesRef(ino), start, frameAlloc(ino.kind), block);
+    return 1;
+  }
   fillKind = ino.kind;
   return bmFill(pagesRef(ino), start, end, newFrames);
 }
