@@ -150,6 +150,58 @@ test("a change log that misses a page is caught by the full check", () => {
   assert.match(render(full.invariants[0]), /inode 0 pgoff 0: kept absent, snapshot pfn 1/);
 });
 
+/** A checker after a few ops that leave pages, SPTEs and private runs, with its kept state (a test reaches into it to damage it). */
+function keptAfterOps(): { checker: Checker; kept: CoreState } {
+  const sim = new Simulator({ core: new EngineCore() });
+  const checker = new Checker(sim.host);
+  for (const op of [
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP"] },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 5 },
+    { op: "vcpu_access", vm: "a", gpa: 8192, access: "read" },
+  ]) {
+    sim.apply([op]);
+    assert.equal(checker.step().invariants, []);
+  }
+  return { checker, kept: (checker as unknown as { state: CoreState }).state };
+}
+
+// The full check compares the kept state with a snapshot and then checks the kept state itself: its indexes must
+// be those a state built from the snapshot has (they were rebuilt from the snapshot before, so nothing checked them).
+test("a kept index of pages by pfn that lost a page is caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  const pfn = [...kept.byPfn.keys()][0];
+  kept.byPfn.delete(pfn);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), new RegExp(`index of pages by pfn misses pfn ${pfn}`));
+});
+
+test("a kept index of SPTEs by pfn that lost an SPTE is caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  const [pfn, set] = [...kept.mappers][0];
+  set.clear();
+  kept.mappers.delete(pfn);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /index of SPTEs by pfn misses/);
+});
+
+test("kept counts of held pages that drifted are caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  kept.heldGmem++;
+  assert.equal(checker.full().invariants.map((v) => v.rule), ["0 change log"]);
+});
+
+test("kept private runs the snapshot does not have are caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  kept.attrs.set([...kept.inodes.keys()][0], [[0, 1]]);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /private runs differ/);
+});
+
 for (const engine of ["wasm", "reference"] as const) {
   test(`a core that forgets kvm_gmem_release() is caught at the close that shows it, by the per-op check (${engine})`, () => {
     const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_RELEASE);
