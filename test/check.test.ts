@@ -202,6 +202,18 @@ test("kept private runs the snapshot does not have are caught by the full check"
   assert.match(render(full.invariants[0]), /private runs differ/);
 });
 
+test("a checker told its core is empty when it is not is caught by the full check (the objects are in the snapshot only)", () => {
+  const sim = new Simulator({ core: new EngineCore() });
+  sim.apply([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: [] },
+  ]);
+  const checker = new Checker(sim.host, true);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /is in the snapshot only/);
+});
+
 for (const engine of ["wasm", "reference"] as const) {
   test(`a core that forgets kvm_gmem_release() is caught at the close that shows it, by the per-op check (${engine})`, () => {
     const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_RELEASE);

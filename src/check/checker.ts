@@ -46,10 +46,17 @@ export class Checker {
   private readonly hasProperties: boolean;
   private readonly bindingFiles = new Set<number>();
 
-  constructor(private readonly src: CheckSource) {
+  /**
+   * `emptyCore`: the caller knows the core holds nothing (reset, and no command pushed since), so the kept state
+   * starts empty without a snapshot (fuzzing makes a checker per trace on cores reset for it).
+   */
+  constructor(
+    private readonly src: CheckSource,
+    emptyCore = false,
+  ) {
     this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
     src.core.trackChanges(true);
-    this.state = CoreState.fromSnapshot(src.core.snapshot());
+    this.state = emptyCore ? new CoreState() : CoreState.fromSnapshot(src.core.snapshot());
     // A checker made on an empty host (nothing made, nothing recorded) has nothing to check beyond what the first
     // op changes; on anything else the first step checks everything that was there before it.
     const st = this.state;
