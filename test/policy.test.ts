@@ -30,6 +30,28 @@ test("under the default policy a read-only sharer's punch is EPERM, with the pol
   assert.equal(checkSecurity(sim.host), []);
 });
 
+for (const engine of ["wasm", "reference"] as const)
+  test(`the default policy's allow for a whole file is asked again once the file donates a window (${engine})`, () => {
+    // Its answer is kept per file view: a donation changes the view, so the donor's punch there is EPERM (through the
+    // object API, apply() and the typed tier alike) where the same punch was allowed before.
+    const sim = new Simulator({ engine });
+    const ops = (i: number) => [
+      { op: "fallocate", fd: "g", mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: 4096, len: 4096 },
+      { op: "fallocate", fd: "g", mode: 3, offset: 8192, len: 4096 },
+      { op: "fallocate", fd: "g", mode: 1, offset: 4096 * i, len: 4096 },
+    ];
+    sim.apply([
+      { op: "create_vm", as: "a", type: "default" },
+      { op: "create_vm", as: "b", type: "default" },
+      { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP"] },
+    ]);
+    assert.equal(sim.apply(ops(0)).map((r) => r.errno ?? r.ret), [0, 0, 0]);
+    sim.apply([{ op: "gmem_link", fd: "g", vm: "b", as: "gb", perm: ["r", "w"], offset: 0, len: 16384, mode: "donate" }]);
+    assert.equal(sim.apply(ops(1)).map((r) => r.errno ?? r.ret), ["EPERM", "EPERM", "EPERM"]);
+    // Past the window the donor still allocates and punches.
+    assert.equal(sim.apply([{ op: "fallocate", fd: "g", mode: 1, offset: 16384, len: 4096 }, { op: "fallocate", fd: "g", mode: 3, offset: 16384, len: 4096 }]).map((r) => r.errno ?? r.ret), [0, 0]);
+  });
+
 test("the flawed example policy lets the punch through, and owner control catches it", () => {
   const { results, flaws } = run(flawed, readFileSync(FLAWED_TRACE, "utf8"));
   assert.equal(results[5], { i: 5, ret: 0 });

@@ -298,7 +298,8 @@ export class Simulator {
           }
           continue;
         }
-        if (typed && isRecord(op)) {
+        // isRecord(op), inline: a literal's prototype is Object.prototype (a null-prototype op takes the full reader).
+        if (typed && typeof op === "object" && op !== null && Object.getPrototypeOf(op) === Object.prototype) {
           let hot = 0;
           try {
             hot = readHotOp(names, op);

@@ -23,8 +23,10 @@ export function splitBytes(x: Bytes, out: Split = scratch()): Split {
   if (typeof x === "number" && Number.isSafeInteger(x)) {
     const a = x < 0 ? -x : x;
     out.neg = x < 0;
-    out.pages = Math.floor(a / 4096);
-    out.rem = a % 4096;
+    const pages = Math.floor(a / 4096);
+    out.pages = pages;
+    // Exact below 2^53, where % on a double past 2^31 is a call to fmod.
+    out.rem = a - pages * 4096;
     return out;
   }
   let b = BigInt.asIntN(64, BigInt(x));

@@ -4,8 +4,10 @@
  * create_guest_memfd (the owner) holds all five.
  */
 import * as A from "../abi/core-abi.js";
+import type { Perm } from "../policy/perm.js";
 
-export type Perm = "r" | "w" | "x" | "alloc" | "punch";
+// The vocabulary is the policy's (src/policy/perm.ts): the kernel layer holds what a policy decides in it.
+export type { Perm };
 export const ALL_PERMS: readonly Perm[] = ["r", "w", "x", "alloc", "punch"];
 
 export function isPerm(p: unknown): p is Perm {

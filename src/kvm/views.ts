@@ -18,6 +18,8 @@ export class ViewCache {
   /** Made at the first view (a host that asks no policy pays nothing); dense, so that a slot is one load. */
   private files: Array<GmemFile | SystemGmem | null> | null = null;
   private views: Array<FileView | null> | null = null;
+  /** A pure question's answer about each kept view (wholeAnswer()): undefined until asked, dropped with the view. */
+  private answers: Array<boolean | undefined> | null = null;
 
   get(f: GmemFile | SystemGmem): FileView {
     // A detached view of the implicit bind (id -1) lives for one call: not kept.
@@ -29,10 +31,26 @@ export class ViewCache {
     if (this.files === null) {
       this.files = new Array<GmemFile | SystemGmem | null>(VIEW_SLOTS).fill(null);
       this.views = new Array<FileView | null>(VIEW_SLOTS).fill(null);
+      this.answers = new Array<boolean | undefined>(VIEW_SLOTS).fill(undefined);
     }
     this.files[k] = f;
     this.views![k] = view;
+    this.answers![k] = undefined;
     return view;
+  }
+
+  /**
+   * ask(view) for f's view, asked once per view: for a pure function of the
+   * view alone (gmemsim's own policy's answer about the whole file), which a
+   * fallocate would otherwise ask per call.
+   */
+  wholeAnswer<C>(f: GmemFile | SystemGmem, ask: (ctx: C, f: GmemFile | SystemGmem, view: FileView) => boolean, ctx: C): boolean {
+    const view = this.get(f);
+    if (f.id < 0) return ask(ctx, f, view);
+    const k = f.id & (VIEW_SLOTS - 1);
+    let a = this.answers![k];
+    if (a === undefined) a = this.answers![k] = ask(ctx, f, view);
+    return a;
   }
 
   /** Forgets f's view: it changed, or it is gone (so that the cache keeps no released file alive). */
@@ -42,6 +60,7 @@ export class ViewCache {
     if (this.files[k] === f) {
       this.files[k] = null;
       this.views![k] = null;
+      this.answers![k] = undefined;
     }
   }
 }

@@ -5,7 +5,7 @@
  * so it can be fuzzed. The engine enforces whatever it decides; whether those
  * decisions are safe is what the security properties judge.
  */
-import type { Perm } from "../kvm/perm.js";
+import type { Perm } from "./perm.js";
 
 export interface FileView {
   readonly id: number;

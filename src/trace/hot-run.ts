@@ -42,12 +42,8 @@ const PUNCH = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
  * all alive at once, and old-generation allocation costs several times more.
  */
 function okLine(i: number, read: boolean, value: number): ResultLine {
-  const line = {} as ResultLine;
-  line.i = i;
-  line.ret = 0;
-  // The byte read is a small integer kept as one (| 0: a double would be boxed).
-  if (read) line.value = value | 0;
-  return line;
+  // Literals: each shape made whole at once. The byte read is a small integer kept as one (| 0: a double would be boxed).
+  return read ? { i, ret: 0, value: value | 0 } : { i, ret: 0 };
 }
 
 export class HotRun {

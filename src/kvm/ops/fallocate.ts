@@ -68,26 +68,21 @@ function vfsModeCheck(mode: number): Result | null {
 }
 
 
-/** gmemsim's own policy's answer for each file view it was asked about as a whole (it is pure, and a view is remade when its file changes). */
-const wholeAnswers = new WeakMap<FileView, boolean>();
-
 /**
  * Whether the host's policy is gmemsim's own and allows this file to allocate over the whole
  * file and to punch over every offset. That policy refuses a range only for
  * what it overlaps (a donated window) or for the file itself, so its allow
  * for the widest ranges holds for every range inside them: a fallocate then
  * needs no question of its own, and the typed entry may run it in the core
- * (src/kvm/hot.ts). Asked once per view.
+ * (src/kvm/hot.ts). Asked once per view (the policy is pure, and a view is remade when its file changes).
  */
 export function defaultAllowsWhole(h: Host, f: GmemFile): boolean {
   if (h.policy !== defaultPolicy) return false;
-  const view = fileView(h, f);
-  let all = wholeAnswers.get(view);
-  if (all === undefined) {
-    all = askPolicy(h, "fallocate", { file: view, op: "alloc", range: [0, f.inode.npages] }).allow && askPolicy(h, "fallocate", { file: view, op: "punch", range: [0, MAX_LFS_PAGES] }).allow;
-    wholeAnswers.set(view, all);
-  }
-  return all;
+  return h.viewCache.wholeAnswer(f, askWhole, h);
+}
+
+function askWhole(h: Host, f: GmemFile | SystemGmem, view: FileView): boolean {
+  return askPolicy(h, "fallocate", { file: view, op: "alloc", range: [0, f.inode.npages] }).allow && askPolicy(h, "fallocate", { file: view, op: "punch", range: [0, MAX_LFS_PAGES] }).allow;
 }
 
 /**
