@@ -270,6 +270,11 @@ export class CoreState {
     return t;
   }
 
+  /** Whether a change stream changes nothing here: only its closing record, with the counts as kept. */
+  unchangedBy(s: Float64Array): boolean {
+    return s[0] === A.CHG_END && s[1] === this.gmemPages && s[2] === this.anonPages && (s[5] ?? 0) === this.detachedGmem && (s[6] ?? 0) === this.detachedAnon;
+  }
+
   /** Is pgoff (or gfn) among the n entries of `words` words from `at`, ascending by their first word? */
   private static listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
     let lo = 0;

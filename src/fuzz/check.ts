@@ -105,7 +105,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
       // was, so the check would answer what it answered then, nothing. (Not for whole-state checks: tests use
       // them as the reference.)
       if (incremental && cores.pushed === pushed && events.length === recorded) continue;
-      const bad = firstFailure(incremental ? checker.step() : checker.full(), re.names);
+      const bad = firstFailure(incremental ? checker.step(true) : checker.full(), re.names);
       if (bad) return { ...bad, index: k, op };
     }
   }
