@@ -48,6 +48,9 @@ export class Checker {
   private first = true;
   private readonly hasProperties: boolean;
   private readonly bindingFiles = new Set<number>();
+  /** A step's violations as found (emptied when it reports them). */
+  private readonly inv: Violation[] = [];
+  private readonly sec: Violation[] = [];
 
   /**
    * `emptyCore`: the caller knows the core holds nothing (reset, and no command pushed since), so the kept state
@@ -82,8 +85,12 @@ export class Checker {
     const st = this.state;
     const changes = this.src.core.changes();
     if (lastWasClean && this.history.readAll(this.src.events) && st.unchangedBy(changes)) return CLEAN;
-    const inv: Violation[] = [];
-    const sec: Violation[] = [];
+    // Into the checker's own lists, copied out only when something broke: most steps find nothing.
+    const inv = this.inv;
+    const sec = this.sec;
+    // (Left over only by a step that threw: a policy's property.)
+    if (inv.length) inv.length = 0;
+    if (sec.length) sec.length = 0;
     const t = st.apply(changes);
     const news = this.history.read(this.src.events, sec);
     const sptes = this.affected(t, news);
@@ -115,7 +122,11 @@ export class Checker {
     for (const d of news.donations) checkDonorReach(st, d, sec);
     if (t.files.size) for (const d of this.history.donations) if (t.files.has(d.donor) && !news.donations.includes(d)) checkDonorReach(st, d, sec);
     this.properties(sec);
-    return { invariants: inv, security: sec };
+    if (!inv.length && !sec.length) return CLEAN;
+    const report = { invariants: inv.slice(), security: sec.slice() };
+    inv.length = 0;
+    sec.length = 0;
+    return report;
   }
 
   /** The SPTEs an op may have affected: changed ones, those on a changed page, and all of a changed VM's, file's VM's, map's range's, new donor's and new source's. */
