@@ -73,12 +73,27 @@ function ruleKeyOf(sentence: string): string {
     .replace(/-?\d+/g, "#");
 }
 
-/** A trace error without its `line N: op: ` prefix (the line number differs for every op; the rule does not). */
-function withoutLinePrefix(error: string): string {
-  const m = LINE_PREFIX.exec(error);
-  return m ? error.slice(m[0].length) : error;
+/**
+ * A trace error without its `line N: op: ` prefix (the line number differs for every op; the rule does not):
+ * what /^line \d+: [a-z_0-9]+: / matches, scanned by hand (a regular expression per op cost more than the rest
+ * of the key).
+ */
+export function withoutLinePrefix(error: string): string {
+  if (!error.startsWith("line ")) return error;
+  const n = error.length;
+  let i = 5;
+  while (i < n && isDigit(error.charCodeAt(i))) i++;
+  if (i === 5 || error.charCodeAt(i) !== COLON || error.charCodeAt(i + 1) !== SPACE) return error;
+  const word = (i += 2);
+  while (i < n && isOpChar(error.charCodeAt(i))) i++;
+  if (i === word || error.charCodeAt(i) !== COLON || error.charCodeAt(i + 1) !== SPACE) return error;
+  return error.slice(i + 2);
 }
-const LINE_PREFIX = /^line \d+: [a-z_0-9]+: /;
+const COLON = 58;
+const SPACE = 32;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** [a-z_0-9] */
+const isOpChar = (c: number) => (c >= 97 && c <= 122) || c === 95 || isDigit(c);
 
 export function resultKey(r: Result | { error: string }): string {
   if ("error" in r) return keyOf(ERROR_KEYS, "error", withoutLinePrefix(String(r.error)));
