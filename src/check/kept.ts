@@ -15,6 +15,7 @@ import type { CoreState, CPage, CSpte } from "./state.js";
 
 /** The ids seen in one walk, by kind (reused: JavaScript runs one walk at a time). */
 const SEEN = { inodes: new Set<number>(), files: new Set<number>(), vms: new Set<number>(), maps: new Set<number>(), attrs: new Set<number>(), pfns: new Set<number>() };
+const SEEN_SETS = Object.values(SEEN);
 
 const pageWords = (p: CPage | undefined) => (p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent");
 const spteWords = (e: CSpte | undefined) => (e ? `pfn ${e.pfn} rights ${e.rights}` : "absent");
@@ -28,7 +29,7 @@ const only = (what: string, id: number, inKept: boolean) => `${what}:${id} is ${
  */
 export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): string | null {
   const seen = SEEN;
-  for (const set of Object.values(seen)) if (set.size) set.clear();
+  for (const set of SEEN_SETS) if (set.size) set.clear();
   let heldGmem = 0;
   let heldAnon = 0;
   let sptes = 0;
