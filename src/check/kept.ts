@@ -13,10 +13,6 @@
 import * as A from "../abi/core-abi.js";
 import type { CoreState, CPage, CSpte } from "./state.js";
 
-/** The ids seen in one walk, by kind (reused: JavaScript runs one walk at a time). */
-const SEEN = { inodes: new Set<number>(), files: new Set<number>(), vms: new Set<number>(), maps: new Set<number>(), attrs: new Set<number>(), pfns: new Set<number>() };
-const SEEN_SETS = Object.values(SEEN);
-
 const pageWords = (p: CPage | undefined) => (p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent");
 const spteWords = (e: CSpte | undefined) => (e ? `pfn ${e.pfn} rights ${e.rights}` : "absent");
 const only = (what: string, id: number, inKept: boolean) => `${what}:${id} is ${inKept ? "in the kept state only" : "in the snapshot only"}`;
@@ -24,16 +20,22 @@ const only = (what: string, id: number, inKept: boolean) => `${what}:${id} is ${
 /**
  * The first difference between the kept state and snapshot `s`, in words, or
  * null when they agree. On agreement the pages the snapshot holds twice (one
- * pfn in two pages) are in `doubled`, in snapshot order, as a state built from
- * it would list them.
+ * pfn in two pages) are in `doubled`: each but the one the kept index names,
+ * as many as a state built from the snapshot would list.
  */
 export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): string | null {
-  const seen = SEEN;
-  for (const set of SEEN_SETS) if (set.size) set.clear();
+  // Records counted per kind (a snapshot lists each id once): a kept object the snapshot lacks shows as a count
+  // that differs, and only then are the snapshot's ids gathered to name it.
+  let inodes = 0;
+  let files = 0;
+  let vms = 0;
+  let maps = 0;
+  let attrs = 0;
   let heldGmem = 0;
   let heldAnon = 0;
   let sptes = 0;
-  // Index entries found missing (reported once the walk knows whether a pfn is in two pages, which excuses the pages' index).
+  // Pages the kept index of pages by pfn names for their pfn: one per pfn held.
+  let holders = 0;
   let pfnWrong: string | null = null;
   let mapperWrong: string | null = null;
   let detachedGmem = 0;
@@ -46,7 +48,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       const inode = st.inodes.get(id);
       if (!inode) return only("@inode", id, false);
       if (inode.npages !== s[i + 2] || inode.kind !== s[i + 3] || inode.gmemFlags !== s[i + 4]) return `@inode:${id} differs`;
-      seen.inodes.add(id);
+      inodes++;
       const n = s[i + 5];
       i += 6;
       for (let k = 0; k < n; k++, i += 5) {
@@ -54,11 +56,12 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
         const pfn = s[i + 1];
         const p = inode.pages.get(pgoff);
         if (!p || p.pfn !== pfn || p.flags !== s[i + 3] || p.ctx !== s[i + 4]) return `@inode:${id} pgoff ${pgoff}: kept ${pageWords(p)}, snapshot pfn ${pfn} flags ${s[i + 3]} ctx ${s[i + 4]}`;
-        if (seen.pfns.has(pfn)) doubled.push(p);
-        else {
-          seen.pfns.add(pfn);
-          if (st.byPfn.get(pfn) !== p) pfnWrong ??= `the kept index of pages by pfn misses pfn ${pfn} (@inode:${id} pgoff ${pgoff})`;
-        }
+        // The index names this page for its pfn, or another live page with the same pfn (a pfn in two pages,
+        // a violation of its own: the page goes to `doubled`), or something else (the index is wrong).
+        const holder = st.byPfn.get(pfn);
+        if (holder === p) holders++;
+        else if (holder && holder.pfn === pfn && st.inodes.get(holder.inode)?.pages.get(holder.pgoff) === holder) doubled.push(p);
+        else pfnWrong ??= `the kept index of pages by pfn misses pfn ${pfn} (@inode:${id} pgoff ${pgoff})`;
       }
       if (inode.pages.size !== n) {
         for (const [pgoff, p] of inode.pages) if (!listed(s, i - n * 5, n, 5, pgoff)) return `@inode:${id} pgoff ${pgoff}: kept ${pageWords(p)}, snapshot absent`;
@@ -69,7 +72,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       const id = s[i + 1];
       const f = st.files.get(id);
       if (!f) return `@file:${id} differs`;
-      seen.files.add(id);
+      files++;
       const n = s[i + 5];
       let same = f.inode === s[i + 2] && f.vm === s[i + 3] && f.rights === s[i + 4] && f.bindings.length === n;
       i += 6;
@@ -88,7 +91,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       const id = s[i + 1];
       const vm = st.vms.get(id);
       if (!vm) return only("@vm", id, false);
-      seen.vms.add(id);
+      vms++;
       const n = s[i + 2];
       let same = vm.slots.length === n;
       i += 3;
@@ -115,7 +118,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       const id = s[i + 1];
       const m = st.maps.get(id);
       if (!m || m.hva !== s[i + 2] || m.npages !== s[i + 3] || m.inode !== s[i + 4] || m.pgoff !== s[i + 5] || m.rights !== s[i + 6] || m.file !== s[i + 7]) return `@map:${id} differs`;
-      seen.maps.add(id);
+      maps++;
       i += 8;
     } else if (tag === A.SNAP_ATTR) {
       const id = s[i + 1];
@@ -125,25 +128,19 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       let same = runs !== undefined && runs.length === n;
       for (let k = 0; k < n; k++, i += 2) if (same && (runs![k][0] !== s[i] || runs![k][1] !== s[i + 1])) same = false;
       if (!same) return `@inode:${id}'s private runs differ`;
-      seen.attrs.add(id);
+      attrs++;
     } else if (tag === A.SNAP_DETACHED) {
       detachedGmem = s[i + 1];
       detachedAnon = s[i + 2];
       i += 3;
     } else if (tag === A.SNAP_END) {
-      if (st.inodes.size !== seen.inodes.size) for (const id of st.inodes.keys()) if (!seen.inodes.has(id)) return only("@inode", id, true);
-      if (st.files.size !== seen.files.size) for (const id of st.files.keys()) if (!seen.files.has(id)) return `@file:${id} differs`;
-      if (st.maps.size !== seen.maps.size) for (const id of st.maps.keys()) if (!seen.maps.has(id)) return `@map:${id} differs`;
-      if (st.vms.size !== seen.vms.size) for (const id of st.vms.keys()) if (!seen.vms.has(id)) return only("@vm", id, true);
-      if (st.attrs.size !== seen.attrs.size) for (const id of st.attrs.keys()) if (!seen.attrs.has(id)) return `@inode:${id}'s private runs differ`;
+      if (st.inodes.size !== inodes || st.files.size !== files || st.maps.size !== maps || st.vms.size !== vms || st.attrs.size !== attrs) return keptOnly(st, s);
       if (st.gmemPages !== s[i + 1] || st.anonPages !== s[i + 2]) return "the host's page counts differ";
       if (st.detachedGmem !== detachedGmem || st.detachedAnon !== detachedAnon) return "the detached frame counts differ";
-      // The indexes: as a state built from the snapshot would have them (a pfn in two pages is a violation of its own).
+      // The indexes: as a state built from the snapshot would have them.
       if (st.heldGmem !== heldGmem || st.heldAnon !== heldAnon) return `the kept counts of held pages (gmem ${st.heldGmem}, anon ${st.heldAnon}) differ from the snapshot's (${heldGmem}, ${heldAnon})`;
-      if (!doubled.length) {
-        if (pfnWrong) return pfnWrong;
-        if (st.byPfn.size !== seen.pfns.size) return `the kept index of pages by pfn holds ${st.byPfn.size} pfns, the snapshot ${seen.pfns.size}`;
-      }
+      if (pfnWrong) return pfnWrong;
+      if (st.byPfn.size !== holders) return `the kept index of pages by pfn holds ${st.byPfn.size} pfns, the snapshot ${holders}`;
       if (mapperWrong) return mapperWrong;
       let mapped = 0;
       for (const set of st.mappers.values()) mapped += set.size;
@@ -153,6 +150,39 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       throw new Error(`snapshot: unexpected tag ${tag} at word ${i}`);
     }
   }
+}
+
+/** The first object the kept state holds and snapshot `s` does not (a second walk, only when the counts differ). */
+function keptOnly(st: CoreState, s: Float64Array): string {
+  const ids = { inodes: new Set<number>(), files: new Set<number>(), vms: new Set<number>(), maps: new Set<number>(), attrs: new Set<number>() };
+  for (let i = 0; ; ) {
+    const tag = s[i];
+    if (tag === A.SNAP_INODE) {
+      ids.inodes.add(s[i + 1]);
+      i += 6 + s[i + 5] * 5;
+    } else if (tag === A.SNAP_FILE) {
+      ids.files.add(s[i + 1]);
+      i += 6 + s[i + 5] * 3;
+      i += 1 + s[i] * 2;
+    } else if (tag === A.SNAP_VM) {
+      ids.vms.add(s[i + 1]);
+      i += 3 + s[i + 2] * 7;
+      i += 1 + s[i] * 3 + 5;
+    } else if (tag === A.SNAP_MAP) {
+      ids.maps.add(s[i + 1]);
+      i += 8;
+    } else if (tag === A.SNAP_ATTR) {
+      ids.attrs.add(s[i + 1]);
+      i += 3 + s[i + 2] * 2;
+    } else if (tag === A.SNAP_DETACHED) i += 3;
+    else break;
+  }
+  for (const id of st.inodes.keys()) if (!ids.inodes.has(id)) return only("@inode", id, true);
+  for (const id of st.files.keys()) if (!ids.files.has(id)) return `@file:${id} differs`;
+  for (const id of st.maps.keys()) if (!ids.maps.has(id)) return `@map:${id} differs`;
+  for (const id of st.vms.keys()) if (!ids.vms.has(id)) return only("@vm", id, true);
+  for (const id of st.attrs.keys()) if (!ids.attrs.has(id)) return `@inode:${id}'s private runs differ`;
+  return "the kept state holds objects the snapshot does not";
 }
 
 /** Is key among the n entries of `words` words from `at`, ascending by their first word? */
