@@ -23,15 +23,21 @@ export class GmemError extends Error {
 
 /**
  * A trace line that cannot run (bad JSON, unknown name, a value out of range).
- * It becomes that line's result, never a crash, so it carries no stack trace:
- * capturing one cost more than running the op (random traces hit many of them).
+ * It becomes that line's result, never a crash, so it carries no stack trace;
+ * and it is made without Error's constructor (random traces hit many of them,
+ * and a native Error, even without its stack, cost more than running the op:
+ * ~0.9 us against ~0.35 us thrown and caught): an object with the message,
+ * whose prototype chain is TraceError's and Error's, so `instanceof TraceError`
+ * and `instanceof Error` hold, and `name` is "TraceError".
  */
-export class TraceError extends Error {
-  constructor(message: string) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(message);
-    Error.stackTraceLimit = limit;
-    this.name = "TraceError";
-  }
-}
+export interface TraceError extends Error {}
+export const TraceError = function TraceError(message: string): TraceError {
+  const e = Object.create(TRACE_ERROR_PROTOTYPE) as TraceError;
+  e.message = message;
+  return e;
+} as unknown as { new (message: string): TraceError; readonly prototype: TraceError };
+const TRACE_ERROR_PROTOTYPE: TraceError = Object.create(Error.prototype, {
+  constructor: { value: TraceError, writable: true, configurable: true },
+  name: { value: "TraceError", writable: true, configurable: true },
+});
+(TraceError as unknown as { prototype: TraceError }).prototype = TRACE_ERROR_PROTOTYPE;

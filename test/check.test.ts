@@ -116,6 +116,27 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+test("a per-op check told the last check was clean still checks an op whose change stream is only its closing counts, when they moved", () => {
+  // Drop the CHG_PAGES records: the allocate's stream is then CHG_END alone, with two more gmem pages than kept.
+  const onlyEnd = (s: Float64Array) => {
+    let i = 0;
+    while (s[i] === A.CHG_PAGES) i += 5 + s[i + 4] * 5;
+    return s.subarray(i);
+  };
+  let editing = false;
+  const core = new FaultyCore(new EngineCore(), () => false, (s) => (editing ? onlyEnd(s) : s));
+  const sim = new Simulator({ core });
+  const checker = new Checker(sim.host);
+  sim.apply([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: [] },
+  ]);
+  assert.equal(checker.step(true).invariants, []);
+  editing = true;
+  sim.apply([{ op: "fallocate", fd: "g", mode: "KEEP_SIZE", offset: 0, len: 8192 }]);
+  assert.equal(checker.step(true).invariants.map((v) => v.rule), ["3 accounting"]);
+});
+
 test("a change log that misses a page is caught by the full check", () => {
   // Drop every CHG_PAGES record from the engine's stream: the kept state then lacks the pages allocate made.
   const dropPages = (s: Float64Array) => {
@@ -148,6 +169,70 @@ test("a change log that misses a page is caught by the full check", () => {
   const full = checker.full();
   assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
   assert.match(render(full.invariants[0]), /inode 0 pgoff 0: kept absent, snapshot pfn 1/);
+});
+
+/** A checker after a few ops that leave pages, SPTEs and private runs, with its kept state (a test reaches into it to damage it). */
+function keptAfterOps(): { checker: Checker; kept: CoreState } {
+  const sim = new Simulator({ core: new EngineCore() });
+  const checker = new Checker(sim.host);
+  for (const op of [
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP"] },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 5 },
+    { op: "vcpu_access", vm: "a", gpa: 8192, access: "read" },
+  ]) {
+    sim.apply([op]);
+    assert.equal(checker.step().invariants, []);
+  }
+  return { checker, kept: (checker as unknown as { state: CoreState }).state };
+}
+
+// The full check compares the kept state with a snapshot and then checks the kept state itself: its indexes must
+// be those a state built from the snapshot has (they were rebuilt from the snapshot before, so nothing checked them).
+test("a kept index of pages by pfn that lost a page is caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  const pfn = [...kept.byPfn.keys()][0];
+  kept.byPfn.delete(pfn);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), new RegExp(`index of pages by pfn misses pfn ${pfn}`));
+});
+
+test("a kept index of SPTEs by pfn that lost an SPTE is caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  const [pfn, set] = [...kept.mappers][0];
+  set.clear();
+  kept.mappers.delete(pfn);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /index of SPTEs by pfn misses/);
+});
+
+test("kept counts of held pages that drifted are caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  kept.heldGmem++;
+  assert.equal(checker.full().invariants.map((v) => v.rule), ["0 change log"]);
+});
+
+test("kept private runs the snapshot does not have are caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  kept.attrs.set([...kept.inodes.keys()][0], [[0, 1]]);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /private runs differ/);
+});
+
+test("a checker told its core is empty when it is not is caught by the full check (the objects are in the snapshot only)", () => {
+  const sim = new Simulator({ core: new EngineCore() });
+  sim.apply([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: [] },
+  ]);
+  const checker = new Checker(sim.host, true);
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /is in the snapshot only/);
 });
 
 for (const engine of ["wasm", "reference"] as const) {

@@ -6,6 +6,7 @@
  * shards, Kubernetes pods and queues produce (merge, and the CLI around them).
  */
 import { test } from "uvu";
+import fc from "fast-check";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { join } from "node:path";
 import { mergeReports } from "../src/campaign/merge.js";
 import { intersectRanges, uncoveredLines } from "../src/campaign/policy-coverage.js";
 import { policySource, runShard } from "../src/campaign/shard.js";
-import { edgeClass, recordingPolicy, ruleKey, traceKeys } from "../src/fuzz/coverage.js";
+import { edgeClass, recordingPolicy, ruleKey, traceKeys, withoutLinePrefix } from "../src/fuzz/coverage.js";
 import { naivePolicy } from "../src/designs/naive.js";
 import { defaultPolicy } from "../src/policy/default.js";
 import type { VmBindRequest } from "../src/policy/types.js";
@@ -68,6 +69,15 @@ test("a rule key is the explanation sentence without its numbers and names", () 
   assert.is.not(ruleKey("fd is not open"), ruleKey("vm is not an open VM fd"));
   // Every policy denial is one rule of the kernel layer; its reason is the decision's part of the key.
   assert.is(ruleKey("policy default: the file lacks the punch permission"), "policy");
+});
+
+test("a trace error's key drops exactly its `line N: op: ` prefix", () => {
+  const cases = ["line 12: fallocate: fd: unknown name \"g9\"", "line 1: x_2: y", "line 7: unreadable op: boom", "line : fallocate: a", "line 3:fallocate: a", "line 3: Fallocate: a", "line 3: : a", "line 3: fallocate:a", "lines 3: fallocate: a", "line 3: fallocate: ", "line 3: fallocate", "line 45", "", "fallocate: fd: x"];
+  for (const e of cases) assert.is(withoutLinePrefix(e), e.replace(/^line \d+: [a-z_0-9]+: /, ""), e);
+  fc.assert(
+    fc.property(fc.stringMatching(/^(line )?[0-9]{0,3}:? ?[a-zA-Z_0-9 :]{0,12}$/), (e) => withoutLinePrefix(e) === e.replace(/^line \d+: [a-z_0-9]+: /, "")),
+    { numRuns: 2000, seed: 3 },
+  );
 });
 
 test("edge classes tell the first and last page of a window from its inside and its neighbours", () => {

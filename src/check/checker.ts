@@ -14,12 +14,13 @@ import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import type { HostEvent } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
-import { CoreState, type CFile, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
+import { CoreState, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
 import { History, type HistoryNews } from "./history.js";
 import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
 import { checkInPlace, checkSpteInPlace } from "./inplace.js";
 import { readSnapshot } from "./snapshot.js";
+import { diffKept } from "./kept.js";
 import { render, violation, type Namer, type Violation } from "./violation.js";
 
 /** What a check reads: the core (through snapshots and change streams), the recorded history, the policy's own properties. */
@@ -38,17 +39,30 @@ export interface CheckReport {
   security: Violation[];
 }
 
+/** The answer of a check that found nothing (shared: its readers only look). */
+const CLEAN: CheckReport = Object.freeze({ invariants: Object.freeze([]) as unknown as Violation[], security: Object.freeze([]) as unknown as Violation[] });
+
 export class Checker {
   private state: CoreState;
   private history = new History();
   private first = true;
   private readonly hasProperties: boolean;
   private readonly bindingFiles = new Set<number>();
+  /** A step's violations as found (emptied when it reports them). */
+  private readonly inv: Violation[] = [];
+  private readonly sec: Violation[] = [];
 
-  constructor(private readonly src: CheckSource) {
+  /**
+   * `emptyCore`: the caller knows the core holds nothing (reset, and no command pushed since), so the kept state
+   * starts empty without a snapshot (fuzzing makes a checker per trace on cores reset for it).
+   */
+  constructor(
+    private readonly src: CheckSource,
+    emptyCore = false,
+  ) {
     this.hasProperties = Object.keys(src.policy.properties ?? {}).length > 0;
     src.core.trackChanges(true);
-    this.state = CoreState.fromSnapshot(src.core.snapshot());
+    this.state = emptyCore ? new CoreState() : CoreState.fromSnapshot(src.core.snapshot());
     // A checker made on an empty host (nothing made, nothing recorded) has nothing to check beyond what the first
     // op changes; on anything else the first step checks everything that was there before it.
     const st = this.state;
@@ -60,13 +74,24 @@ export class Checker {
     this.src.core.trackChanges(false);
   }
 
-  /** After an op: checks what changed since the last step (everything, the first time). */
-  step(): CheckReport {
+  /**
+   * After an op: checks what changed since the last step (everything, the first time). `lastWasClean`: the
+   * caller stops at the first violation, so the last check found none; then an op whose change stream holds
+   * nothing but the closing counts, unchanged, and that recorded no fact, gets that answer again without the
+   * check (every input of the check is as the last one left it).
+   */
+  step(lastWasClean = false): CheckReport {
     if (this.first) return this.full();
-    const inv: Violation[] = [];
-    const sec: Violation[] = [];
     const st = this.state;
-    const t = st.apply(this.src.core.changes());
+    const changes = this.src.core.changes();
+    if (lastWasClean && this.history.readAll(this.src.events) && st.unchangedBy(changes)) return CLEAN;
+    // Into the checker's own lists, copied out only when something broke: most steps find nothing.
+    const inv = this.inv;
+    const sec = this.sec;
+    // (Left over only by a step that threw: a policy's property.)
+    if (inv.length) inv.length = 0;
+    if (sec.length) sec.length = 0;
+    const t = st.apply(changes);
     const news = this.history.read(this.src.events, sec);
     const sptes = this.affected(t, news);
     const inPlace = this.src.profile?.inPlace === true;
@@ -97,7 +122,11 @@ export class Checker {
     for (const d of news.donations) checkDonorReach(st, d, sec);
     if (t.files.size) for (const d of this.history.donations) if (t.files.has(d.donor) && !news.donations.includes(d)) checkDonorReach(st, d, sec);
     this.properties(sec);
-    return { invariants: inv, security: sec };
+    if (!inv.length && !sec.length) return CLEAN;
+    const report = { invariants: inv.slice(), security: sec.slice() };
+    inv.length = 0;
+    sec.length = 0;
+    return report;
   }
 
   /** The SPTEs an op may have affected: changed ones, those on a changed page, and all of a changed VM's, file's VM's, map's range's, new donor's and new source's. */
@@ -162,19 +191,26 @@ export class Checker {
     }
   }
 
-  /** Everything, from a fresh full snapshot (or `snapshot`, one the caller just took) and the whole history; the state kept so far must equal the snapshot. */
+  /**
+   * Everything, from a fresh full snapshot (or `snapshot`, one the caller just took) and the whole history; the
+   * state kept so far must equal the snapshot (kept.ts), and is then what the checks read (the snapshot's state
+   * when it differs).
+   */
   full(snapshot?: Float64Array): CheckReport {
     const inv: Violation[] = [];
     const sec: Violation[] = [];
     this.state.apply(this.src.core.changes());
-    const fresh = CoreState.fromSnapshot(snapshot ?? this.src.core.snapshot());
-    const diff = diffStates(this.state, fresh);
-    if (diff) inv.push(violation("0 change log", `the state kept from the core's change stream differs from its snapshot: ${diff}`));
-    this.state = fresh;
+    const s = snapshot ?? this.src.core.snapshot();
+    const doubled: CPage[] = [];
+    const diff = diffKept(this.state, s, doubled);
+    if (diff) {
+      inv.push(violation("0 change log", `the state kept from the core's change stream differs from its snapshot: ${diff}`));
+      this.state = CoreState.fromSnapshot(s);
+    } else this.state.doubled = doubled;
     this.history = new History();
     this.first = false;
-    checkEverything(fresh, this.history, this.src.events, inv, sec);
-    if (this.src.profile?.inPlace) checkInPlace(fresh, inv);
+    checkEverything(this.state, this.history, this.src.events, inv, sec);
+    if (this.src.profile?.inPlace) checkInPlace(this.state, inv);
     this.properties(sec);
     return { invariants: inv, security: sec };
   }
@@ -206,67 +242,6 @@ function checkEverything(st: CoreState, h: History, events: readonly HostEvent[]
   for (const inode of st.inodes.values()) if (inode.kind === A.INODE_GMEM) ids.add(inode.id);
   for (const id of ids) checkInodeLife(id, st.inodes.get(id), h.openInodes.has(id), inv);
   for (const d of h.donations) checkDonorReach(st, d, sec);
-}
-
-/**
- * The first difference between two copies of the state, in words; null when equal. Each map is walked once
- * on one side with lookups on the other, and the sizes compared: equal sizes and every key of one side found
- * on the other mean the same keys (no union of the two key sets is built; this runs at the end of every
- * fuzzed trace).
- */
-export function diffStates(a: CoreState, b: CoreState): string | null {
-  const only = (what: string, id: number, inKept: boolean) => `${what}:${id} is ${inKept ? "in the kept state only" : "in the snapshot only"}`;
-  for (const [id, x] of a.inodes) {
-    const y = b.inodes.get(id);
-    if (!y) return only("@inode", id, true);
-    if (x.npages !== y.npages || x.kind !== y.kind || x.gmemFlags !== y.gmemFlags) return `@inode:${id} differs`;
-    const page = (pgoff: number, p: CPage | undefined, q: CPage | undefined) =>
-      `@inode:${id} pgoff ${pgoff}: kept ${p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} flags ${q.flags} ctx ${q.ctx}` : "absent"}`;
-    for (const [pgoff, p] of x.pages) {
-      const q = y.pages.get(pgoff);
-      if (!q || p.pfn !== q.pfn || p.flags !== q.flags || p.ctx !== q.ctx) return page(pgoff, p, q);
-    }
-    if (x.pages.size !== y.pages.size) for (const [pgoff, q] of y.pages) if (!x.pages.has(pgoff)) return page(pgoff, undefined, q);
-  }
-  if (a.inodes.size !== b.inodes.size) for (const id of b.inodes.keys()) if (!a.inodes.has(id)) return only("@inode", id, false);
-  for (const [id, f] of a.files) if (!sameFile(f, b.files.get(id))) return `@file:${id} differs`;
-  if (a.files.size !== b.files.size) for (const id of b.files.keys()) if (!a.files.has(id)) return `@file:${id} differs`;
-  for (const [id, m] of a.maps) if (!sameFlat(m, b.maps.get(id))) return `@map:${id} differs`;
-  if (a.maps.size !== b.maps.size) for (const id of b.maps.keys()) if (!a.maps.has(id)) return `@map:${id} differs`;
-  for (const [id, x] of a.vms) {
-    const y = b.vms.get(id);
-    if (!y) return only("@vm", id, true);
-    if (x.ctx !== y.ctx || !sameList(x.slots, y.slots)) return `@vm:${id}'s memslots or context differ`;
-    const spte = (gfn: number, p: CSpte | undefined, q: CSpte | undefined) =>
-      `@vm:${id} gfn ${gfn}: kept ${p ? `pfn ${p.pfn} rights ${p.rights}` : "absent"}, snapshot ${q ? `pfn ${q.pfn} rights ${q.rights}` : "absent"}`;
-    for (const [gfn, p] of x.sptes) {
-      const q = y.sptes.get(gfn);
-      if (!q || p.pfn !== q.pfn || p.rights !== q.rights) return spte(gfn, p, q);
-    }
-    if (x.sptes.size !== y.sptes.size) for (const [gfn, q] of y.sptes) if (!x.sptes.has(gfn)) return spte(gfn, undefined, q);
-  }
-  if (a.vms.size !== b.vms.size) for (const id of b.vms.keys()) if (!a.vms.has(id)) return only("@vm", id, false);
-  if (a.gmemPages !== b.gmemPages || a.anonPages !== b.anonPages) return "the host's page counts differ";
-  return null;
-}
-
-/** Equality of flat records of numbers (maps, memslots, bindings). */
-function sameFlat(a: object | undefined, b: object | undefined): boolean {
-  if (!a || !b) return a === b;
-  let n = 0;
-  for (const k in a) {
-    if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k] || !Object.hasOwn(b, k)) return false;
-    n++;
-  }
-  for (const _k in b) n--;
-  return n === 0;
-}
-
-const sameList = (a: readonly object[], b: readonly object[]) => a.length === b.length && a.every((x, i) => sameFlat(x, b[i]));
-
-function sameFile(a: CFile | undefined, b: CFile | undefined): boolean {
-  if (!a || !b) return a === b;
-  return a.inode === b.inode && a.vm === b.vm && a.rights === b.rights && sameList(a.bindings, b.bindings) && a.blocked.length === b.blocked.length && a.blocked.every(([s, e], i) => s === b.blocked[i][0] && e === b.blocked[i][1]);
 }
 
 /** One full check of a source, without keeping a Checker: every invariant and property, rendered. */

@@ -48,6 +48,11 @@ export class History {
     return this.grants.get(file) ?? OWNER;
   }
 
+  /** Whether every event has been read. */
+  readAll(events: readonly HostEvent[]): boolean {
+    return this.seen === events.length;
+  }
+
   /** Reads the events not read yet, judging each; returns what they added. */
   read(events: readonly HostEvent[], out: Violation[]): HistoryNews {
     if (this.seen === events.length) return NO_NEWS;

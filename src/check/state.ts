@@ -92,17 +92,6 @@ export class CoreState {
     if (set && set.size === 0) this.mappers.delete(e.pfn);
   }
 
-  /** Keys of map in [start, end): by walking the range when it is smaller than the map, else the map. */
-  private static keysIn<V>(map: Map<number, V>, start: number, end: number): number[] {
-    const keys: number[] = [];
-    if (end - start <= map.size) {
-      for (let k = start; k < end; k++) if (map.has(k)) keys.push(k);
-    } else {
-      for (const k of map.keys()) if (k >= start && k < end) keys.push(k);
-    }
-    return keys;
-  }
-
   // ---- full snapshots ----
 
   /** The whole state from a snapshot stream (core-abi.ts, "Snapshot"). */
@@ -270,6 +259,11 @@ export class CoreState {
     return t;
   }
 
+  /** Whether a change stream changes nothing here: only its closing record, with the counts as kept. */
+  unchangedBy(s: Float64Array): boolean {
+    return s[0] === A.CHG_END && s[1] === this.gmemPages && s[2] === this.anonPages && (s[5] ?? 0) === this.detachedGmem && (s[6] ?? 0) === this.detachedAnon;
+  }
+
   /** Is pgoff (or gfn) among the n entries of `words` words from `at`, ascending by their first word? */
   private static listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
     let lo = 0;
@@ -289,7 +283,17 @@ export class CoreState {
     const end = s[i + 3];
     const n = s[i + 4];
     const at = i + 5;
-    for (const pgoff of CoreState.keysIn(inode.pages, start, end)) if (!CoreState.listed(s, at, n, 5, pgoff)) this.dropPage(inode, inode.pages.get(pgoff)!, t);
+    // What the range held and the record no longer lists goes: by walking the range when it is smaller than the
+    // map, else the map (a Map's iteration skips what is deleted on the way and goes on: no copy of its keys).
+    const pages = inode.pages;
+    if (end - start <= pages.size) {
+      for (let k = start; k < end; k++) {
+        const p = pages.get(k);
+        if (p && !CoreState.listed(s, at, n, 5, k)) this.dropPage(inode, p, t);
+      }
+    } else {
+      for (const p of pages.values()) if (p.pgoff >= start && p.pgoff < end && !CoreState.listed(s, at, n, 5, p.pgoff)) this.dropPage(inode, p, t);
+    }
     for (let k = 0, w = at; k < n; k++, w += 5) {
       const pgoff = s[w];
       const pfn = s[w + 1];
@@ -309,7 +313,15 @@ export class CoreState {
     const end = s[i + 3];
     const n = s[i + 4];
     const at = i + 5;
-    for (const gfn of CoreState.keysIn(vm.sptes, start, end)) if (!CoreState.listed(s, at, n, 3, gfn)) this.dropSpte(vm, vm.sptes.get(gfn)!);
+    const sptes = vm.sptes;
+    if (end - start <= sptes.size) {
+      for (let k = start; k < end; k++) {
+        const e = sptes.get(k);
+        if (e && !CoreState.listed(s, at, n, 3, k)) this.dropSpte(vm, e);
+      }
+    } else {
+      for (const e of sptes.values()) if (e.gfn >= start && e.gfn < end && !CoreState.listed(s, at, n, 3, e.gfn)) this.dropSpte(vm, e);
+    }
     for (let k = 0, w = at; k < n; k++, w += 3) {
       const gfn = s[w];
       const pfn = s[w + 1];

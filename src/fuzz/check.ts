@@ -76,7 +76,8 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
   const cores = freshCores();
   const engine = new Simulator({ core: cores, kernel: profileOf(o.kernel), policy: o.policy, design });
   const re = new Replayer(engine.host);
-  const checker = new Checker(engine.host);
+  // Cores just reset (or new), to which the Simulator sent nothing: the checker starts from an empty state.
+  const checker = new Checker(engine.host, cores.pushed === 0);
   const everyOp = o.everyOp ?? true;
   const incremental = o.incremental ?? true;
   let finalSnapshot: Float64Array | null = null;
@@ -104,7 +105,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
       // was, so the check would answer what it answered then, nothing. (Not for whole-state checks: tests use
       // them as the reference.)
       if (incremental && cores.pushed === pushed && events.length === recorded) continue;
-      const bad = firstFailure(incremental ? checker.step() : checker.full(), re.names);
+      const bad = firstFailure(incremental ? checker.step(true) : checker.full(), re.names);
       if (bad) return { ...bad, index: k, op };
     }
   }

@@ -73,20 +73,56 @@ function ruleKeyOf(sentence: string): string {
     .replace(/-?\d+/g, "#");
 }
 
-/** A trace error without its `line N: op: ` prefix (the line number differs for every op; the rule does not). */
-function withoutLinePrefix(error: string): string {
-  const m = LINE_PREFIX.exec(error);
-  return m ? error.slice(m[0].length) : error;
+/**
+ * A trace error without its `line N: op: ` prefix (the line number differs for every op; the rule does not):
+ * what /^line \d+: [a-z_0-9]+: / matches, scanned by hand (a regular expression per op cost more than the rest
+ * of the key).
+ */
+export function withoutLinePrefix(error: string): string {
+  if (!error.startsWith("line ")) return error;
+  const n = error.length;
+  let i = 5;
+  while (i < n && isDigit(error.charCodeAt(i))) i++;
+  if (i === 5 || error.charCodeAt(i) !== COLON || error.charCodeAt(i + 1) !== SPACE) return error;
+  const word = (i += 2);
+  while (i < n && isOpChar(error.charCodeAt(i))) i++;
+  if (i === word || error.charCodeAt(i) !== COLON || error.charCodeAt(i + 1) !== SPACE) return error;
+  return error.slice(i + 2);
 }
-const LINE_PREFIX = /^line \d+: [a-z_0-9]+: /;
+const COLON = 58;
+const SPACE = 32;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** [a-z_0-9] */
+const isOpChar = (c: number) => (c >= 97 && c <= 122) || c === 95 || isDigit(c);
 
 export function resultKey(r: Result | { error: string }): string {
-  if ("error" in r) return `error|${ruleKey(withoutLinePrefix(String(r.error)))}`;
+  if ("error" in r) return keyOf(ERROR_KEYS, "error", withoutLinePrefix(String(r.error)));
   const res = r as Result;
-  if (res.errno) return `${res.errno}|${ruleKey(messageOf(res) ?? "")}`;
+  if (res.errno) return keyOf(errnoKeys(res.errno), res.errno, messageOf(res) ?? "");
   if (res.signal) return `${res.signal}|`;
   if (res.exit) return `exit ${res.exit}|`;
   return "ok|";
+}
+
+/**
+ * Result keys by sentence, per errno (and one table for trace errors): every op asks for one, and the same
+ * sentences come again and again, so each key is built once and the same string comes back (the coverage
+ * table's lookups then hash no new string). Bounded as ruleKey's table is.
+ */
+const ERROR_KEYS = new Map<string, string>();
+const ERRNO_KEYS = new Map<string, Map<string, string>>();
+function errnoKeys(errno: string): Map<string, string> {
+  let m = ERRNO_KEYS.get(errno);
+  if (!m) ERRNO_KEYS.set(errno, (m = new Map()));
+  return m;
+}
+function keyOf(table: Map<string, string>, head: string, sentence: string): string {
+  let key = table.get(sentence);
+  if (key === undefined) {
+    if (table.size >= RULE_KEYS_KEPT) table.clear();
+    table.set(sentence, (key = `${head}|${ruleKey(sentence)}`));
+  }
+  return key;
 }
 
 function decisionKey(d: Decision): string {
@@ -164,10 +200,27 @@ export function traceKeys(trace: ReadonlyArray<Record<string, unknown>>, o: Chec
  */
 export function opKey(op: Record<string, unknown>, result: Result | { error: string }, sink: string[], succeeded?: WeakSet<object>): string {
   if (succeeded && (result as Result).ret === 0) succeeded.add(op);
-  const key = `${String(op.op)}|${resultKey(result)}|${sink.join(" + ")}`;
+  const name = String(op.op);
+  const res = resultKey(result);
+  if (sink.length === 0) {
+    // Most ops ask the policy nothing: their key is one of few, kept by op and result key (the same string each time).
+    let byResult = NO_DECISION_KEYS.get(name);
+    if (!byResult) {
+      if (NO_DECISION_KEYS.size >= RULE_KEYS_KEPT) NO_DECISION_KEYS.clear();
+      NO_DECISION_KEYS.set(name, (byResult = new Map()));
+    }
+    let key = byResult.get(res);
+    if (key === undefined) {
+      if (byResult.size >= RULE_KEYS_KEPT) byResult.clear();
+      byResult.set(res, (key = `${name}|${res}|`));
+    }
+    return key;
+  }
+  const key = `${name}|${res}|${sink.join(" + ")}`;
   sink.length = 0;
   return key;
 }
+const NO_DECISION_KEYS = new Map<string, Map<string, string>>();
 
 /** Coverage so far: each key with the number of ops that reached it. */
 export class Coverage {

@@ -455,57 +455,125 @@ export class RefModel {
 
   // ---- snapshot (core-abi.ts, "Snapshot") ----
   snapshot(): Float64Array {
-    const out: number[] = [];
+    // Written into one growing buffer (no boxed array of every word) and copied out at its length.
+    const out = SNAP;
+    out.n = 0;
     const s = this.s;
     const inodeIds = ascending(s.inodes.keys());
     for (const id of inodeIds) {
       const inode = s.inodes.get(id)!;
       const pgoffs = ascending(inode.pages.keys());
-      out.push(A.SNAP_INODE, id, inode.npages, inode.kind, inode.gmemFlags, pgoffs.length);
+      out.push6(A.SNAP_INODE, id, inode.npages, inode.kind, inode.gmemFlags, pgoffs.length);
       for (const p of pgoffs) {
         const pfn = inode.pages.get(p)!;
         const f = s.frames.get(pfn)!;
-        out.push(p, pfn, f.byte, f.flags, f.ctx);
+        out.push5(p, pfn, f.byte, f.flags, f.ctx);
       }
     }
     for (const id of ascending(s.files.keys())) {
       const f = s.files.get(id)!;
-      out.push(A.SNAP_FILE, id, f.inode, f.vm, f.rights, f.bindings.length);
+      out.push6(A.SNAP_FILE, id, f.inode, f.vm, f.rights, f.bindings.length);
       // slotCreate() keeps a file's bindings sorted by pgoff.
-      for (const b of f.bindings) out.push(b.pgoff, b.npages, b.slot);
+      for (const b of f.bindings) out.push3(b.pgoff, b.npages, b.slot);
       out.push(f.blocked.length);
-      for (const [bs, be] of f.blocked) out.push(bs, be);
+      for (const [bs, be] of f.blocked) out.push2(bs, be);
     }
     for (const id of ascending(s.vms.keys())) {
       const vm = s.vms.get(id)!;
       const slots = ascending(vm.slots.keys());
-      out.push(A.SNAP_VM, id, slots.length);
+      out.push3(A.SNAP_VM, id, slots.length);
       for (const sid of slots) {
         const sl = vm.slots.get(sid)!;
-        out.push(sl.slot, sl.base, sl.npages, sl.flags, sl.file, sl.pgoff, sl.uaddr);
+        out.push7(sl.slot, sl.base, sl.npages, sl.flags, sl.file, sl.pgoff, sl.uaddr);
       }
       const gfns = ascending(vm.sptes.keys());
       out.push(gfns.length);
       for (const g of gfns) {
         const e = vm.sptes.get(g)!;
-        out.push(g, e.pfn, e.rights);
+        out.push3(g, e.pfn, e.rights);
       }
-      out.push(vm.sptes.size, vm.faults, vm.zaps, vm.exits, vm.ctx);
+      out.push5(vm.sptes.size, vm.faults, vm.zaps, vm.exits, vm.ctx);
     }
     for (const id of ascending(s.maps.keys())) {
       const m = s.maps.get(id)!;
-      out.push(A.SNAP_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
+      out.push2(A.SNAP_MAP, id);
+      out.push6(m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
     }
     for (const id of inodeIds) {
       const a = s.inodes.get(id)!.priv;
       if (!a.length) continue;
-      out.push(A.SNAP_ATTR, id, a.length);
-      for (const [st, e] of a) out.push(st, e);
+      out.push3(A.SNAP_ATTR, id, a.length);
+      for (const [st, e] of a) out.push2(st, e);
     }
-    const kinds = [...s.detached.values()];
-    const dg = kinds.filter((k) => k === A.INODE_GMEM).length;
-    if (kinds.length) out.push(A.SNAP_DETACHED, dg, kinds.length - dg);
-    out.push(A.SNAP_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
-    return Float64Array.from(out);
+    if (s.detached.size) {
+      let dg = 0;
+      for (const k of s.detached.values()) if (k === A.INODE_GMEM) dg++;
+      out.push3(A.SNAP_DETACHED, dg, s.detached.size - dg);
+    }
+    out.push5(A.SNAP_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
+    return out.take();
   }
 }
+
+/** A snapshot's words as they are written: one buffer for every snapshot (JavaScript takes one at a time), grown by doubling. */
+class SnapWriter {
+  words = new Float64Array(1024);
+  n = 0;
+
+  private room(k: number): Float64Array {
+    if (this.n + k > this.words.length) {
+      const grown = new Float64Array(Math.max(2 * this.words.length, this.n + k));
+      grown.set(this.words.subarray(0, this.n));
+      this.words = grown;
+    }
+    return this.words;
+  }
+
+  push(a: number): void {
+    this.room(1)[this.n++] = a;
+  }
+
+  /** The words written, copied out; a buffer grown past 64 Ki words is let go (a large state's snapshot keeps no copy alive). */
+  take(): Float64Array {
+    const out = this.words.slice(0, this.n);
+    if (this.words.length > 1 << 16) this.words = new Float64Array(1024);
+    return out;
+  }
+
+  push2(a: number, b: number): void {
+    const w = this.room(2);
+    w[this.n] = a;
+    w[this.n + 1] = b;
+    this.n += 2;
+  }
+
+  push3(a: number, b: number, c: number): void {
+    const w = this.room(3);
+    w[this.n] = a;
+    w[this.n + 1] = b;
+    w[this.n + 2] = c;
+    this.n += 3;
+  }
+
+  push5(a: number, b: number, c: number, d: number, e: number): void {
+    const w = this.room(5);
+    const n = this.n;
+    w[n] = a;
+    w[n + 1] = b;
+    w[n + 2] = c;
+    w[n + 3] = d;
+    w[n + 4] = e;
+    this.n = n + 5;
+  }
+
+  push6(a: number, b: number, c: number, d: number, e: number, f: number): void {
+    this.push5(a, b, c, d, e);
+    this.push(f);
+  }
+
+  push7(a: number, b: number, c: number, d: number, e: number, f: number, g: number): void {
+    this.push5(a, b, c, d, e);
+    this.push2(f, g);
+  }
+}
+const SNAP = new SnapWriter();
