@@ -28,7 +28,9 @@ export class GmemError extends Error {
  * and a native Error, even without its stack, cost more than running the op:
  * ~0.9 us against ~0.35 us thrown and caught): an object with the message,
  * whose prototype chain is TraceError's and Error's, so `instanceof TraceError`
- * and `instanceof Error` hold, and `name` is "TraceError".
+ * and `instanceof Error` hold, `name` is "TraceError", and util.inspect prints
+ * it as before (Object.prototype.toString gives "[object Object]": it is no
+ * native Error).
  */
 export interface TraceError extends Error {}
 export const TraceError = function TraceError(message: string): TraceError {
@@ -41,3 +43,5 @@ const TRACE_ERROR_PROTOTYPE: TraceError = Object.create(Error.prototype, {
   name: { value: "TraceError", writable: true, configurable: true },
 });
 (TraceError as unknown as { prototype: TraceError }).prototype = TRACE_ERROR_PROTOTYPE;
+// util.inspect names it by its constructor's name, which a bundler may rename: "[TraceError: ...]" as before.
+Object.defineProperty(TraceError, "name", { value: "TraceError" });

@@ -5,7 +5,8 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { GmemError, Simulator, parseJson, stringifyJson } from "../src/index.js";
+import { GmemError, Simulator, TraceError, parseJson, stringifyJson } from "../src/index.js";
+import { inspect } from "node:util";
 import { profileByName } from "../src/kvm/profile.js";
 import { digestSnapshot } from "../src/core/digest.js";
 
@@ -175,6 +176,15 @@ test("both tiers read an argument by the same declaration: the same bad value ge
     const e = throwsGmem(call, "EINVAL", /./);
     assert.is(e.message.replace(/^\w+: EINVAL: /, ""), traceSentence);
   }
+});
+
+test("a TraceError is an Error to its catcher: instanceof, name, message, String() and util.inspect", () => {
+  const e = new TraceError("gpa: expected a u64, got -1");
+  assert.ok(e instanceof TraceError && e instanceof Error);
+  assert.is(e.name, "TraceError");
+  assert.is(e.message, "gpa: expected a u64, got -1");
+  assert.is(String(e), "TraceError: gpa: expected a u64, got -1");
+  assert.is(inspect(e), "[TraceError: gpa: expected a u64, got -1]");
 });
 
 test.run();

@@ -64,7 +64,8 @@ test("the browser entry (Simulator, wasm included) is at most 100 KB gzipped, an
 test("every subpath imports and works from an ES module in the user's project", () => {
   writeFileSync(
     join(project, "use.mjs"),
-    `import { Simulator, GmemError } from "gmemsim";
+    `import { Simulator, GmemError, TraceError } from "gmemsim";
+import { inspect } from "node:util";
 import { fuzzRun, traceArbitrary, gmemCommands } from "gmemsim/fuzz";
 import { checkInvariants, checkSecurity } from "gmemsim/check";
 import { defaultPolicy } from "gmemsim/policy";
@@ -85,13 +86,14 @@ console.log(JSON.stringify({
   policy: defaultPolicy.name,
   arbitraries: typeof traceArbitrary === "function" && typeof gmemCommands === "function",
   flawCaught: report.failure !== undefined,
+  traceError: inspect(new TraceError("a sentence")),
 }));
 `,
   );
   const r = node(["use.mjs"]);
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.equal(out, { pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", arbitraries: true, flawCaught: true });
+  assert.equal(out, { pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", arbitraries: true, flawCaught: true, traceError: "[TraceError: a sentence]" });
 });
 
 test("CommonJS: require('gmemsim') and its subpaths work on Node 20.19 and later (require of an ES module without top-level await)", () => {
