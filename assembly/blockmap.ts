@@ -159,6 +159,172 @@ function freeBlock(p: usize, cls: u32): void {
   return cls == DENSE ? <i32>b : <i32>popcnt(m & below(b));
 }
 
+// ---- the flat directory ----
+
+// A map whose blocks lie within FLAT consecutive block numbers keeps its
+// directory as a flat array indexed by block number (the last level of the
+// kernel's EPT and xarray: a node indexed by bits of the key), not a B+tree.
+// Two cache lines: u32 entries (0: no block) at +0, the block number of entry
+// 0 at FLAT_BASE and the count of non-zero entries at FLAT_COUNT. A root
+// with FLAT_TAG set names one (B+tree nodes are 64-byte aligned, so the bit is
+// free). A point lookup is then a subtraction, a compare and one load from a
+// line its map keeps hot: no hash, no shared cache, no header to check. A
+// block that falls outside the window moves the entries when they and it
+// still fit in FLAT (a map that grows downwards), else the directory becomes a
+// B+tree for good (until the map empties: an empty map is root 0 again).
+const FLAT: u64 = 30;
+const FLAT_BYTES: usize = 128;
+const FLAT_BASE: usize = 120;
+const FLAT_COUNT: usize = 124;
+const FLAT_TAG: u32 = 1;
+/** Block numbers at or past this never get a flat directory (its base is a u32). */
+const FLAT_LIMIT: u64 = <u64>u32.MAX_VALUE - FLAT;
+/** Where a new flat directory starts its window: the new block's number rounded down to this. */
+const FLAT_ALIGN: u64 = 16;
+let freeFlats: usize = 0;
+/** Flat directories in use: lets tests check that nothing leaks. */
+export let liveFlats: i32 = 0;
+
+@inline function isFlat(root: u32): bool { return (root & FLAT_TAG) != 0; }
+@inline function flatAddr(root: u32): usize { return <usize>(root & ~FLAT_TAG); }
+@inline function flatBase(f: usize): u64 { return <u64>load<u32>(f, FLAT_BASE); }
+@inline function flatCount(f: usize): u32 { return load<u32>(f, FLAT_COUNT); }
+@inline function setFlatCount(f: usize, n: u32): void { store<u32>(f, n, FLAT_COUNT); }
+@inline function flatEntry(f: usize, i: u64): usize { return f + (<usize>i << 2); }
+
+/** The entry of block b in flat directory f, 0 when none. */
+@inline function flatGet(f: usize, b: u64): u32 {
+  let i = b - flatBase(f);
+  return i < FLAT ? load<u32>(flatEntry(f, i)) : 0;
+}
+
+function allocFlat(base: u64): usize {
+  if (freeFlats == 0) {
+    // 64-byte aligned, as the B+tree's nodes are: a chunk that does not start on a line gives up its last one.
+    let chunk = alloc(FLAT_BYTES * 32);
+    let first = (chunk + 63) & ~(<usize>63);
+    let n: usize = first == chunk ? 32 : 31;
+    for (let i: usize = 0; i < n; i++) {
+      let f = first + i * FLAT_BYTES;
+      store<usize>(f, freeFlats);
+      freeFlats = f;
+    }
+  }
+  let f = freeFlats;
+  freeFlats = load<usize>(f);
+  memory.fill(f, 0, FLAT_BYTES);
+  store<u32>(f, <u32>base, FLAT_BASE);
+  liveFlats++;
+  return f;
+}
+
+function freeFlat(f: usize): void {
+  store<usize>(f, freeFlats);
+  freeFlats = f;
+  liveFlats--;
+}
+
+/** The directory value of block b in the map whose root is `root` (either form), 0 when none. */
+function dirGet(root: u32, b: u64): u32 {
+  return isFlat(root) ? flatGet(flatAddr(root), b) : btGet(root, b);
+}
+
+/** Enter block b -> d in the flat directory f of the map at rootRef, moving its window or leaving the flat form when b is outside it. */
+function flatInsert(rootRef: usize, f: usize, b: u64, d: u32): void {
+  let base = flatBase(f);
+  let i = b - base;
+  if (i >= FLAT) {
+    // The lowest and highest populated entries, with b: do they fit a window?
+    let lo: u64 = b, hi: u64 = b;
+    for (let j: u64 = 0; j < FLAT; j++) {
+      if (load<u32>(flatEntry(f, j)) != 0) {
+        lo = min(lo, base + j);
+        hi = max(hi, base + j);
+      }
+    }
+    if (hi - lo < FLAT && b < FLAT_LIMIT) {
+      // Move the window to start at lo: entries go down when lo is past the base, up when below it.
+      if (lo > base) {
+        let down = lo - base;
+        for (let j: u64 = 0; j < FLAT; j++) {
+          let from = j + down;
+          store<u32>(flatEntry(f, j), from < FLAT ? load<u32>(flatEntry(f, from)) : 0);
+        }
+      } else {
+        let up = base - lo;
+        for (let j = FLAT; j > 0; j--) {
+          let to = j - 1;
+          store<u32>(flatEntry(f, to), to >= up ? load<u32>(flatEntry(f, to - up)) : 0);
+        }
+      }
+      store<u32>(f, <u32>lo, FLAT_BASE);
+      i = b - lo;
+    } else {
+      // To the B+tree: every entry, then b.
+      store<u32>(rootRef, 0);
+      for (let j: u64 = 0; j < FLAT; j++) {
+        let e = load<u32>(flatEntry(f, j));
+        if (e != 0) btSet(rootRef, base + j, e);
+      }
+      freeFlat(f);
+      btSet(rootRef, b, d);
+      return;
+    }
+  }
+  store<u32>(flatEntry(f, i), d);
+  setFlatCount(f, flatCount(f) + 1);
+}
+
+/** Drop block b's entry from flat directory f of the map at rootRef; the directory goes when it empties. */
+function flatDelete(rootRef: usize, f: usize, b: u64): void {
+  let i = b - flatBase(f);
+  if (i >= FLAT || load<u32>(flatEntry(f, i)) == 0) return;
+  store<u32>(flatEntry(f, i), 0);
+  let n = flatCount(f) - 1;
+  setFlatCount(f, n);
+  if (n == 0) {
+    freeFlat(f);
+    store<u32>(rootRef, 0);
+  }
+}
+
+// The entries a range removal or clear of a flat directory takes, in block order, for freeBlocks().
+const flatTaken = memory.data(<i32>FLAT << 2, 8);
+
+/** Take the entries of blocks b0 .. b1 - 1 out of flat directory f of the map at rootRef into flatTaken; returns how many. */
+function flatTake(rootRef: usize, f: usize, b0: u64, b1: u64): i32 {
+  let base = flatBase(f);
+  let s = b0 > base ? b0 - base : 0;
+  let e = b1 > base ? min(b1 - base, FLAT) : 0;
+  let n = 0;
+  for (let j = s; j < e; j++) {
+    let d = load<u32>(flatEntry(f, j));
+    if (d != 0) {
+      store<u32>(flatTaken + (<usize>n << 2), d);
+      store<u32>(flatEntry(f, j), 0);
+      n++;
+    }
+  }
+  let left = flatCount(f) - <u32>n;
+  setFlatCount(f, left);
+  if (left == 0) {
+    freeFlat(f);
+    store<u32>(rootRef, 0);
+  }
+  return n;
+}
+
+/** Visit the blocks b0 .. b1 - 1 of flat directory f in order. */
+function flatForEach(f: usize, b0: u64, b1: u64, visit: EntryVisitor): void {
+  let base = flatBase(f);
+  let s = b0 > base ? b0 - base : 0;
+  let e = b1 > base ? min(b1 - base, FLAT) : 0;
+  for (let j = s; j < e; j++) {
+    let d = load<u32>(flatEntry(f, j));
+    if (d != 0) visit(base + j, d);
+  }
+}
+
 // ---- the block cache ----
 
 // 4,096 sets: with 2,048, the tiers benchmark's 512 blocks (32 maps of 16) met
@@ -204,7 +370,13 @@ let missRef1: usize = 0, missB1: u64 = 0, missLeaf1: usize = 0, missIdx1: i32 = 
 
 /** Enter new block d as block b of the map at rootRef (absent until now) in its directory. */
 function dirInsert(rootRef: usize, b: u64, d: u32): void {
-  if (missRef0 == rootRef && missB0 == b) btInsertAt(rootRef, b, d, missLeaf0, missIdx0);
+  let root = load<u32>(rootRef);
+  if (isFlat(root)) flatInsert(rootRef, flatAddr(root), b, d);
+  else if (root == 0 && b < FLAT_LIMIT) {
+    let f = allocFlat(b & ~(FLAT_ALIGN - 1));
+    store<u32>(rootRef, <u32>f | FLAT_TAG);
+    flatInsert(rootRef, f, b, d);
+  } else if (missRef0 == rootRef && missB0 == b) btInsertAt(rootRef, b, d, missLeaf0, missIdx0);
   else if (missRef1 == rootRef && missB1 == b) btInsertAt(rootRef, b, d, missLeaf1, missIdx1);
   else btSet(rootRef, b, d);
   dirChanged(rootRef);
@@ -212,32 +384,41 @@ function dirInsert(rootRef: usize, b: u64, d: u32): void {
 
 /** Point the directory entry of block b of the map at rootRef at d (a block moved). */
 @inline function dirSet(rootRef: usize, b: u64, d: u32): void {
+  let root = load<u32>(rootRef);
+  if (isFlat(root)) {
+    store<u32>(flatEntry(flatAddr(root), b - flatBase(flatAddr(root))), d);
+    return;
+  }
   btSet(rootRef, b, d);
   dirChanged(rootRef);
 }
 
 /** Drop the directory entry of block b of the map at rootRef. */
 @inline function dirDelete(rootRef: usize, b: u64): void {
-  btDelete(rootRef, b);
+  let root = load<u32>(rootRef);
+  if (isFlat(root)) flatDelete(rootRef, flatAddr(root), b);
+  else btDelete(rootRef, b);
   dirChanged(rootRef);
 }
 
 /** The directory value of block b of the map at rootRef (0: none): the cache, else the directory. */
 @inline function findBlock(rootRef: usize, b: u64): u32 {
+  let root = load<u32>(rootRef);
+  if (isFlat(root)) return flatGet(flatAddr(root), b);
   let c = cacheSet(rootRef, b);
   let d = load<u32>(c);
   if (isBlock(d, rootRef, b)) {
-    if (!ASC_NO_ASSERT) assert(d == btGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
+    if (!ASC_NO_ASSERT) assert(d == dirGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
     return d;
   }
   let e = load<u32>(c, 4);
   if (isBlock(e, rootRef, b)) {
-    if (!ASC_NO_ASSERT) assert(e == btGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
+    if (!ASC_NO_ASSERT) assert(e == dirGet(load<u32>(rootRef), b), "block cache disagrees with the directory");
     // The most recently used way first.
     store<u64>(c, <u64>e | (<u64>d << 32));
     return e;
   }
-  let f = btLookup(load<u32>(rootRef), b);
+  let f = btLookup(root, b);
   if (f != 0) store<u64>(c, <u64>f | (<u64>d << 32));
   else noteMiss(rootRef, b);
   return f;
@@ -245,6 +426,8 @@ function dirInsert(rootRef: usize, b: u64, d: u32): void {
 
 /** Block b of the map at rootRef is now d (its directory entry is the caller's). */
 @inline function cacheBlock(rootRef: usize, b: u64, d: u32): void {
+  // A flat directory is its own cache.
+  if (isFlat(load<u32>(rootRef))) return;
   let c = cacheSet(rootRef, b);
   let was = load<u32>(c);
   // A moved block's old entry names a freed block (no map): it goes, rather than push the other way out.
@@ -258,6 +441,9 @@ export function resetBlockmap(): void {
   memory.fill(cache, 0, 4 << CACHE_BITS);
   liveBlocks = 0;
   liveBlockBytes = 0;
+  freeFlats = 0;
+  liveFlats = 0;
+  memory.fill(flatTaken, 0, <usize>FLAT << 2);
   curEntry = noEntry;
   curVisit = noVisit;
   curLo = 0;
@@ -378,7 +564,7 @@ export function bmLookup(rootRef: usize, k: u64): u32 {
  * straight into that block when it has room, else through the directory.
  */
 export function bmInsertAt(rootRef: usize, k: u64, v: u32, d: u32): void {
-  if (!ASC_NO_ASSERT) assert(d == btGet(load<u32>(rootRef), k >> 6), "stale block for an insertion");
+  if (!ASC_NO_ASSERT) assert(d == dirGet(load<u32>(rootRef), k >> 6), "stale block for an insertion");
   if (d != 0 && hasRoom(d)) return putIn(d, k, v);
   let b = k >> 6;
   if (d == 0) {
@@ -418,7 +604,8 @@ function countBlock(_b: u64, d: u32): void {
 export function bmCount(root: u32): i64 {
   let saved = curCount;
   curCount = 0;
-  btForEach(root, 0, u64.MAX_VALUE, countBlock);
+  if (isFlat(root)) flatForEach(flatAddr(root), 0, u64.MAX_VALUE, countBlock);
+  else btForEach(root, 0, u64.MAX_VALUE, countBlock);
   let n = curCount;
   curCount = saved;
   return n;
@@ -449,8 +636,10 @@ export function bmForEach(root: u32, lo: u64, hi: u64, visit: EntryVisitor): voi
   let b0 = lo >> 6, b1 = (hi - 1) >> 6;
   if (b0 == b1) {
     // One block (a change log's page or SPTE): one search, no walk.
-    let d = btGet(root, b0);
+    let d = dirGet(root, b0);
     if (d != 0) eachInBlock(b0, d);
+  } else if (isFlat(root)) {
+    flatForEach(flatAddr(root), b0, b1 + 1, eachInBlock);
   } else {
     btForEach(root, b0, b1 + 1, eachInBlock);
   }
@@ -569,7 +758,9 @@ export function bmRemoveRange(rootRef: usize, lo: u64, hi: u64, visit: Visitor):
     // entries, in one range removal of the directory (which hands over its
     // values leaf by leaf before it changes).
     beginFree(visit);
-    btRemoveRange(rootRef, b0 + 1, b1, freeBlocks);
+    let root = load<u32>(rootRef);
+    if (isFlat(root)) freeBlocks(flatTaken, flatTake(rootRef, flatAddr(root), b0 + 1, b1));
+    else if (root != 0) btRemoveRange(rootRef, b0 + 1, b1, freeBlocks);
     dirChanged(rootRef);
     n += endFree();
   }
@@ -615,7 +806,9 @@ export function bmDelete(rootRef: usize, k: u64): u32 {
 export function bmClear(rootRef: usize, visit: Visitor): i64 {
   if (load<u32>(rootRef) == 0) return 0;
   beginFree(visit);
-  btClear(rootRef, freeBlocks);
+  let root = load<u32>(rootRef);
+  if (isFlat(root)) freeBlocks(flatTaken, flatTake(rootRef, flatAddr(root), 0, u64.MAX_VALUE));
+  else btClear(rootRef, freeBlocks);
   dirChanged(rootRef);
   return endFree();
 }

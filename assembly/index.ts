@@ -46,7 +46,7 @@ import { CMD_CAPACITY } from "../src/abi/core-abi";
 import { cmdBuf, resBuf, runBatch, resetBatch } from "./batch";
 import { snapshot as buildSnapshot, snapshotPtr as snapPtr, resetSnapshot } from "./snapshot";
 import { liveNodes, resetBtree } from "./btree";
-import { liveBlocks, liveBlockBytes, resetBlockmap } from "./blockmap";
+import { liveBlocks, liveBlockBytes, liveFlats, resetBlockmap } from "./blockmap";
 import { resetAlloc } from "./alloc";
 import { resetFrames } from "./frames";
 import { resetInodes } from "./inode";
@@ -116,6 +116,11 @@ export function mapBlocks(): i32 {
 /** Bytes of those blocks (their size classes differ). */
 export function mapBlockBytes(): f64 {
   return <f64>liveBlockBytes;
+}
+
+/** Flat block-map directories in use (blockmap.ts, 128 bytes each), for memory tests. */
+export function flatDirs(): i32 {
+  return liveFlats;
 }
 
 /** Commands per batch, so JavaScript need not trust its own copy of the constant. */

@@ -1,0 +1,149 @@
+/**
+ * The block map's two directory forms (assembly/blockmap.ts): a flat array
+ * indexed by block number while a map's blocks lie within 30 consecutive block
+ * numbers, a B+tree past that. Driven through a page cache (the stage-2 tables
+ * use the same map), with the form read from the core's counters and the pages
+ * from its snapshot.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { readFileSync } from "node:fs";
+import * as A from "../src/abi/core-abi.js";
+import type { EngineExports } from "../src/core/engine.js";
+import { rawInstance, runRaw, type Cmd } from "./helpers/raw-core.js";
+
+const release = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.wasm", import.meta.url)));
+/** The debug build: its assertions check every cached block against the directory. */
+const debug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
+
+type Exports = EngineExports & { flatDirs(): number; btreeNodes(): number; mapBlocks(): number };
+
+/** Keys per block and blocks per flat directory (blockmap.ts). */
+const BLOCK = 64;
+const FLAT = 30;
+
+function core(module = release) {
+  const x = rawInstance(module) as Exports;
+  const run = (...cmds: Cmd[]): number[][] => runRaw(x, cmds);
+  /** Inode 0's pages as [pgoff, pfn], in the snapshot's order. */
+  const pages = (): [number, number][] => {
+    const n = x.snapshot();
+    const s = new Float64Array(x.memory.buffer, x.snapshotPtr(), n);
+    let i = 0;
+    const out: [number, number][] = [];
+    for (;;) {
+      const tag = s[i++];
+      if (tag === A.SNAP_INODE) {
+        const id = s[i];
+        i += 5;
+        for (let k = s[i - 1]; k > 0; k--, i += 5) if (id === 0) out.push([s[i], s[i + 1]]);
+      } else if (tag === A.SNAP_ATTR) {
+        i += 2 + s[i + 1] * 2;
+      } else if (tag === A.SNAP_END) {
+        return out;
+      } else {
+        throw new Error(`unexpected snapshot tag ${tag}`);
+      }
+    }
+  };
+  const form = () => ({ flat: x.flatDirs(), nodes: x.btreeNodes() });
+  run([A.OP_INODE_CREATE, 0, 1 << 24, A.INODE_ANON, 0]);
+  return { x, run, pages, form };
+}
+
+/** Allocate one page per pgoff, in the order given; returns pgoff -> pfn as a model. */
+function allocate(c: ReturnType<typeof core>, pgoffs: number[], model = new Map<number, number>()) {
+  for (const p of pgoffs) {
+    const [r] = c.run([A.OP_ALLOCATE, 0, p, p + 1]);
+    assert.equal(r.slice(0, 2), [A.RES_OK, 1], `allocate ${p}`);
+    model.set(p, c.pages().find((e) => e[0] === p)![1]);
+  }
+  return model;
+}
+
+const sorted = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
+
+test("a map whose blocks lie within 30 consecutive block numbers keeps a flat directory and no B+tree node", () => {
+  const c = core();
+  const model = allocate(c, Array.from({ length: FLAT }, (_, b) => (FLAT - 1 - b) * BLOCK + 7));
+  assert.equal(c.form(), { flat: 1, nodes: 0 });
+  assert.equal(c.pages(), sorted(model), "pages in ascending pgoff");
+});
+
+test("a block number past the flat directory's 30 turns it into a B+tree, every page kept in order", () => {
+  const c = core();
+  const model = allocate(c, Array.from({ length: FLAT }, (_, b) => b * BLOCK + (b % BLOCK)));
+  assert.equal(c.form(), { flat: 1, nodes: 0 }, "blocks 0 .. 29 fit");
+  allocate(c, [FLAT * BLOCK], model);
+  assert.equal(c.form(), { flat: 0, nodes: 1 }, "block 30 does not");
+  assert.equal(c.pages(), sorted(model));
+  // Every page is still found where it is: a punch of each one page removes exactly it.
+  for (const [p] of sorted(model)) assert.equal(c.run([A.OP_PUNCH, 0, p, p + 1])[0].slice(0, 2), [A.RES_OK, 1], `punch ${p}`);
+  assert.equal([c.x.flatDirs(), c.x.btreeNodes(), c.x.mapBlocks()], [0, 0, 0], "nothing left behind");
+});
+
+test("a block below the flat window moves the window down while every block still fits, then the map becomes a B+tree", () => {
+  const c = core();
+  // Block 100 starts a window at 96 (rounded down to 16); block 80 moves it to 80 (80 .. 109 holds 100).
+  const model = allocate(c, [100 * BLOCK + 3, 80 * BLOCK + 63, 109 * BLOCK]);
+  assert.equal(c.form(), { flat: 1, nodes: 0 });
+  assert.equal(c.pages(), sorted(model));
+  // Block 79 with block 109: 31 block numbers, past the flat form.
+  allocate(c, [79 * BLOCK + 1], model);
+  assert.equal(c.form(), { flat: 0, nodes: 1 });
+  assert.equal(c.pages(), sorted(model));
+});
+
+test("emptying a map frees its flat directory, and emptying its B+tree lets the next page start a flat one again", () => {
+  const c = core();
+  allocate(c, [5, 6, 64 * 3]);
+  assert.equal(c.run([A.OP_PUNCH, 0, 0, 1 << 24])[0].slice(0, 2), [A.RES_OK, 3]);
+  assert.equal([c.x.flatDirs(), c.x.btreeNodes(), c.x.mapBlocks()], [0, 0, 0]);
+  allocate(c, [0, 1 << 20]);
+  assert.equal(c.form(), { flat: 0, nodes: 1 });
+  assert.equal(c.run([A.OP_PUNCH, 0, 0, 1 << 24])[0].slice(0, 2), [A.RES_OK, 2]);
+  assert.equal([c.x.flatDirs(), c.x.btreeNodes(), c.x.mapBlocks()], [0, 0, 0]);
+  allocate(c, [1 << 20]);
+  assert.equal(c.form(), { flat: 1, nodes: 0 });
+});
+
+test("random allocations and range punches over both directory forms keep exactly a Map model's pages, debug build", () => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let flatSeen = 0, treeSeen = 0;
+  for (let round = 0; round < 8; round++) {
+    const c = core(debug);
+    const model = new Map<number, number>();
+    // Windows of 4 to 13 blocks (these stay flat) or 30 to 59 (these switch, and come back after emptying).
+    const span = (round % 2 ? 4 + rand(10) : 30 + rand(30)) * BLOCK;
+    const origin = rand(200) * BLOCK;
+    for (let step = 0; step < 300; step++) {
+      const at = origin + rand(span);
+      if (rand(3) !== 0) {
+        const len = 1 + (rand(4) === 0 ? rand(3 * BLOCK) : rand(3));
+        const before = model.size;
+        for (let p = at; p < at + len; p++) if (!model.has(p)) model.set(p, -1);
+        const [r] = c.run([A.OP_ALLOCATE, 0, at, at + len]);
+        assert.equal(r.slice(0, 2), [A.RES_OK, model.size - before], `allocate [${at}, ${at + len})`);
+        for (const [p, pfn] of c.pages()) if (model.get(p) === -1) model.set(p, pfn);
+      } else {
+        const len = 1 + (rand(3) === 0 ? rand(8 * BLOCK) : rand(BLOCK));
+        let gone = 0;
+        for (let p = at; p < at + len; p++) if (model.delete(p)) gone++;
+        const [r] = c.run([A.OP_PUNCH, 0, at, at + len]);
+        assert.equal(r.slice(0, 2), [A.RES_OK, gone], `punch [${at}, ${at + len})`);
+      }
+      assert.equal(c.pages(), sorted(model), `step ${step}`);
+      if (c.x.flatDirs() === 1) flatSeen++;
+      if (c.x.btreeNodes() > 0) treeSeen++;
+    }
+    c.run([A.OP_PUNCH, 0, 0, 1 << 24]);
+    assert.equal([c.x.flatDirs(), c.x.btreeNodes(), c.x.mapBlocks()], [0, 0, 0], "nothing left behind");
+  }
+  assert.ok(flatSeen > 100 && treeSeen > 100, `both forms exercised (flat ${flatSeen}, B+tree ${treeSeen} steps)`);
+});
+
+test.run();
