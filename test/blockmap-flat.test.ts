@@ -25,8 +25,11 @@ const FLAT = 30;
 function core(module = release) {
   const x = rawInstance(module) as Exports;
   const run = (...cmds: Cmd[]): number[][] => runRaw(x, cmds);
+  /** VM 0's SPTE gfns, in the snapshot's order, as the last pages() call found them. */
+  let sptes: number[] = [];
   /** Inode 0's pages as [pgoff, pfn], in the snapshot's order. */
   const pages = (): [number, number][] => {
+    sptes = [];
     const n = x.snapshot();
     const s = new Float64Array(x.memory.buffer, x.snapshotPtr(), n);
     let i = 0;
@@ -37,6 +40,15 @@ function core(module = release) {
         const id = s[i];
         i += 5;
         for (let k = s[i - 1]; k > 0; k--, i += 5) if (id === 0) out.push([s[i], s[i + 1]]);
+      } else if (tag === A.SNAP_FILE) {
+        i += 4;
+        i += 1 + s[i] * 3;
+        i += 1 + s[i] * 2;
+      } else if (tag === A.SNAP_VM) {
+        const id = s[i];
+        i += 2 + s[i + 1] * 7;
+        for (let k = s[i++]; k > 0; k--, i += 3) if (id === 0) sptes.push(s[i]);
+        i += 5;
       } else if (tag === A.SNAP_ATTR) {
         i += 2 + s[i + 1] * 2;
       } else if (tag === A.SNAP_END) {
@@ -48,7 +60,7 @@ function core(module = release) {
   };
   const form = () => ({ flat: x.flatDirs(), nodes: x.btreeNodes() });
   run([A.OP_INODE_CREATE, 0, 1 << 24, A.INODE_ANON, 0]);
-  return { x, run, pages, form };
+  return { x, run, pages, form, sptes: () => (pages(), sptes) };
 }
 
 /** Allocate one page per pgoff, in the order given; returns pgoff -> pfn as a model. */
@@ -144,6 +156,46 @@ test("random allocations and range punches over both directory forms keep exactl
     assert.equal([c.x.flatDirs(), c.x.btreeNodes(), c.x.mapBlocks()], [0, 0, 0], "nothing left behind");
   }
   assert.ok(flatSeen > 100 && treeSeen > 100, `both forms exercised (flat ${flatSeen}, B+tree ${treeSeen} steps)`);
+});
+
+test("a stage-2 table keeps a flat directory while its SPTEs lie within 30 blocks, and zaps across both forms remove exactly the SPTEs in range", () => {
+  const c = core();
+  c.run(
+    [A.OP_VM_CREATE, 0],
+    [A.OP_INODE_CREATE, 1, 1 << 16, A.INODE_GMEM, 1],
+    [A.OP_FILE_CREATE, 0, 1, 0, A.RIGHTS_ALL],
+    [A.OP_SLOT_CREATE, 0, 0, 0, 1 << 16, 0, 0, A.SLOT_GUEST_MEMFD | A.SLOT_GMEM_ONLY],
+  );
+  const touch = (gfns: number[]) => {
+    for (const g of gfns) assert.is(c.run([A.OP_GUEST_ACCESS, 0, g, A.ACCESS_READ, 0, 0, 0])[0][0], A.RES_OK, `read gfn ${g}`);
+  };
+  const mapped = new Set<number>();
+  const gfns = Array.from({ length: FLAT }, (_, b) => b * BLOCK + 2 * b);
+  touch(gfns);
+  gfns.forEach((g) => mapped.add(g));
+  // The page cache of inode 1 and the VM's table: a flat directory each.
+  assert.equal(c.form(), { flat: 2, nodes: 0 });
+  assert.equal(c.sptes(), [...mapped].sort((a, b) => a - b));
+  /** Punch pgoffs [lo, hi) of inode 1 (gfn = pgoff here): its pages go, and kvm_gmem_invalidate_begin() zaps their SPTEs. */
+  const punch = (lo: number, hi: number) => {
+    const gone = [...mapped].filter((g) => g >= lo && g < hi);
+    assert.equal(c.run([A.OP_PUNCH, 1, lo, hi])[0].slice(0, 2), [A.RES_OK, gone.length], `punch [${lo}, ${hi})`);
+    gone.forEach((g) => mapped.delete(g));
+  };
+  // Blocks 3 .. 10 in the flat form: a partial block at each end (the last keeps its SPTE), whole ones between.
+  punch(3 * BLOCK + 5, 10 * BLOCK + 15);
+  assert.equal(c.sptes(), [...mapped].sort((a, b) => a - b));
+  assert.is(mapped.size, FLAT - 7, "blocks 3 .. 9 lost their SPTE, block 10 kept its (gfn 660)");
+  // Block 40: both maps become B+trees.
+  touch([40 * BLOCK + 1, 40 * BLOCK + 2]);
+  mapped.add(40 * BLOCK + 1).add(40 * BLOCK + 2);
+  assert.equal(c.form(), { flat: 0, nodes: 2 });
+  assert.equal(c.sptes(), [...mapped].sort((a, b) => a - b));
+  punch(20 * BLOCK, 40 * BLOCK + 2);
+  assert.equal(c.sptes(), [...mapped].sort((a, b) => a - b));
+  punch(0, 1 << 16);
+  assert.equal(c.sptes(), []);
+  assert.equal([c.x.flatDirs(), c.x.btreeNodes(), c.x.mapBlocks()], [0, 0, 0], "nothing left behind");
 });
 
 test.run();
