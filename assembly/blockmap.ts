@@ -15,8 +15,10 @@
  *    lines the map keeps hot. A point lookup is a subtraction, a compare and
  *    a load: no hash, no search, no check of the block's header.
  *  - a B+TREE (btree.ts) keyed by block number once a block falls outside any
- *    30-wide window; it stays one until the map empties (an empty map is root
- *    0, and its next block starts a flat directory again).
+ *    30-wide window. It turns flat again when removals leave it one leaf
+ *    whose blocks lie within 16 block numbers (half the window: a map at the
+ *    window's edge does not switch with every block), and an empty map is
+ *    root 0, whose next block starts a flat directory.
  * This is the shape of the kernel's own structures: the xarray behind i_pages
  * and the EPT/NPT page tables are radix trees whose last level is a
  * fixed-size node indexed by the low bits of the key. A full block is indexed
@@ -69,7 +71,7 @@
 import { alloc } from "./alloc";
 import {
   btGet, btLookup, lookupLeaf, lookupIdx, btInsertAt, btSet, btDelete, btForEach, btClear, btRemoveRange,
-  Visitor, Producer, EntryVisitor,
+  btLeafCount, btLeafKey, btLeafValue, btClearCount, Visitor, Producer, EntryVisitor,
 } from "./btree";
 
 /** The direct-indexed class: 64 values, value i for key bit i. */
@@ -184,7 +186,7 @@ function freeBlock(p: usize, cls: u32): void {
 // line its map keeps hot: no hash, no shared cache, no header to check. A
 // block that falls outside the window moves the entries when they and it
 // still fit in FLAT (a map that grows downwards), else the directory becomes a
-// B+tree for good (until the map empties: an empty map is root 0 again).
+// B+tree (flattenSmall() turns a small one back).
 const FLAT: u64 = 30;
 const FLAT_BYTES: usize = 128;
 const FLAT_BASE: usize = 120;
@@ -286,6 +288,25 @@ function flatInsert(rootRef: usize, f: usize, b: u64, d: u32): void {
   }
   store<u32>(flatEntry(f, i), d);
   setFlatCount(f, flatCount(f) + 1);
+}
+
+/**
+ * After a B+tree directory lost entries: flat again once it is one leaf whose
+ * blocks lie within FLAT_ALIGN block numbers (half the window, so that a map
+ * at the edge of the window does not switch back and forth with each block).
+ */
+function flattenSmall(rootRef: usize): void {
+  let root = load<u32>(rootRef);
+  if (root == 0 || isFlat(root)) return;
+  let n = btLeafCount(root);
+  if (n <= 0 || <u64>n > FLAT_ALIGN) return;
+  let lo = btLeafKey(root, 0);
+  if (btLeafKey(root, n - 1) - lo >= FLAT_ALIGN || lo >= FLAT_LIMIT) return;
+  let f = allocFlat(lo);
+  for (let i = 0; i < n; i++) store<u32>(flatEntry(f, btLeafKey(root, i) - lo), btLeafValue(root, i));
+  setFlatCount(f, <u32>n);
+  btClearCount(rootRef);
+  store<u32>(rootRef, <u32>f | FLAT_TAG);
 }
 
 /** Drop block b's entry from flat directory f of the map at rootRef; the directory goes when it empties. */
@@ -410,7 +431,10 @@ function dirInsert(rootRef: usize, b: u64, d: u32): void {
 @inline function dirDelete(rootRef: usize, b: u64): void {
   let root = load<u32>(rootRef);
   if (isFlat(root)) flatDelete(rootRef, flatAddr(root), b);
-  else btDelete(rootRef, b);
+  else {
+    btDelete(rootRef, b);
+    flattenSmall(rootRef);
+  }
   dirChanged(rootRef);
 }
 
@@ -773,7 +797,10 @@ export function bmRemoveRange(rootRef: usize, lo: u64, hi: u64, visit: Visitor):
     beginFree(visit);
     let root = load<u32>(rootRef);
     if (isFlat(root)) freeBlocks(flatTaken, flatTake(rootRef, flatAddr(root), b0 + 1, b1));
-    else if (root != 0) btRemoveRange(rootRef, b0 + 1, b1, freeBlocks);
+    else if (root != 0) {
+      btRemoveRange(rootRef, b0 + 1, b1, freeBlocks);
+      flattenSmall(rootRef);
+    }
     dirChanged(rootRef);
     n += endFree();
   }

@@ -206,6 +206,22 @@ export function btInsertAt(rootRef: usize, k: u64, v: u32, leaf: usize, i: i32):
   return lvp(leaf, i);
 }
 
+/** The entry count of a tree that is a single leaf, else -1: lets the block map turn a small directory flat again. */
+export function btLeafCount(root: u32): i32 {
+  let n = <usize>root;
+  return n != 0 && isLeaf(n) ? cnt(n) : -1;
+}
+
+/** Key i of a tree that is a single leaf (ascending). */
+export function btLeafKey(root: u32, i: i32): u64 {
+  return lkey(<usize>root, i);
+}
+
+/** Value i of a tree that is a single leaf. */
+export function btLeafValue(root: u32, i: i32): u32 {
+  return load<u32>(lvp(<usize>root, i));
+}
+
 /** Number of entries (walks the leaves: for tests and snapshots, not hot paths). */
 export function btCount(root: u32): i64 {
   let n = <usize>root;

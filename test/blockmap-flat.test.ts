@@ -106,6 +106,30 @@ test("a block below the flat window moves the window down while every block stil
   assert.equal(c.pages(), sorted(model));
 });
 
+test("a B+tree directory turns flat again once removals leave its blocks within 16 block numbers, not before", () => {
+  const c = core();
+  const model = allocate(c, [0, 10 * BLOCK, 20 * BLOCK + 1, 40 * BLOCK + 2]);
+  assert.equal(c.form(), { flat: 0, nodes: 1 });
+  // Blocks 10, 20 and 40 left: a span of 31.
+  c.run([A.OP_PUNCH, 0, 0, 1]);
+  model.delete(0);
+  assert.equal(c.form(), { flat: 0, nodes: 1 });
+  // Blocks 20 and 40: a span of 21, within the window of 30 but not within 16: still a B+tree.
+  c.run([A.OP_PUNCH, 0, 10 * BLOCK, 10 * BLOCK + 1]);
+  model.delete(10 * BLOCK);
+  assert.equal(c.form(), { flat: 0, nodes: 1 });
+  assert.equal(c.pages(), sorted(model));
+  // A range punch over block 20 leaves block 40 alone: flat again, its page kept.
+  c.run([A.OP_PUNCH, 0, 15 * BLOCK, 39 * BLOCK]);
+  model.delete(20 * BLOCK + 1);
+  assert.equal(c.form(), { flat: 1, nodes: 0 });
+  assert.equal(c.pages(), sorted(model));
+  // And the flat form works on from there: a block 29 below it fits the window.
+  allocate(c, [11 * BLOCK + 4], model);
+  assert.equal(c.form(), { flat: 1, nodes: 0 });
+  assert.equal(c.pages(), sorted(model));
+});
+
 test("emptying a map frees its flat directory, and emptying its B+tree lets the next page start a flat one again", () => {
   const c = core();
   allocate(c, [5, 6, 64 * 3]);
