@@ -34,7 +34,7 @@
  * so a stale entry simply misses. Maps with a flat directory stay out of it:
  * before the flat form, the tiers benchmark's 32 small maps (512 blocks)
  * filled all of L1d through this 32 KiB array; with it, bench --tiers' core
- * alone runs 4-5 ns/op faster (36-38 against 41, three runs of each).
+ * alone runs 3-5 ns/op faster (35.8-38.5 against 38.8-41.6, six runs of each).
  *
  * Cost, and its bound. A direct-indexed block costs 280 bytes whether it holds
  * 1 key or 64, so a lone page in a sparse file would cost ~290 B where the
