@@ -77,13 +77,16 @@ export function fileBlock(id: i32, start: u64, end: u64): void {
 
 /** kvm_gmem_punch_hole(): zap, then free every present page in range; returns how many. */
 export function punch(ino: Inode, start: u64, end: u64): i64 {
-  invalidate(ino, start, end);
   if (end - start == 1) {
+    let fl = ino.files;
+    if (fl.len == 1 && ino.maps.len == 0) zapFileRange(changetype<GmemFile>(<usize>fl.get(0)), start, end);
+    else invalidate(ino, start, end);
     let pfn = bmDelete(pagesRef(ino), start);
     if (pfn == 0) return 0;
     freeFrame(ino.kind, pfn);
     return 1;
   }
+  invalidate(ino, start, end);
   setFreeKind(ino.kind);
   return bmRemoveRange(pagesRef(ino), start, end, freeFrames);
 }
