@@ -213,6 +213,17 @@ export let liveFlats: i32 = 0;
   return i < FLAT ? load<u32>(flatEntry(f, i)) : 0;
 }
 
+/**
+ * A map's root word is the low half of an 8-byte pair whose high half copies
+ * its flat directory's base (ROOT_BASE): a point lookup reads both in one load,
+ * so the entry's address does not wait for a load from the directory itself
+ * (one dependent cache miss fewer on the tiers workload's cold page caches).
+ * Written wherever a flat directory's base is set; read only while the root
+ * is flat.
+ */
+const ROOT_BASE: usize = 4;
+@inline function setRootBase(rootRef: usize, base: u64): void { store<u32>(rootRef, <u32>base, ROOT_BASE); }
+
 function allocFlat(base: u64): usize {
   if (freeFlats == 0) {
     // 64-byte aligned, as the B+tree's nodes are: a chunk that does not start on a line gives up its last one.
@@ -273,6 +284,7 @@ function flatInsert(rootRef: usize, f: usize, b: u64, d: u32): void {
         }
       }
       store<u32>(f, <u32>lo, FLAT_BASE);
+      setRootBase(rootRef, lo);
       i = b - lo;
     } else {
       // To the B+tree: every entry, then b.
@@ -307,6 +319,7 @@ function flattenSmall(rootRef: usize): void {
   setFlatCount(f, <u32>n);
   btClearCount(rootRef);
   store<u32>(rootRef, <u32>f | FLAT_TAG);
+  setRootBase(rootRef, lo);
 }
 
 /** Drop block b's entry from flat directory f of the map at rootRef; the directory goes when it empties. */
@@ -409,6 +422,7 @@ function dirInsert(rootRef: usize, b: u64, d: u32): void {
   else if (root == 0 && b < FLAT_LIMIT) {
     let f = allocFlat(b & ~(FLAT_ALIGN - 1));
     store<u32>(rootRef, <u32>f | FLAT_TAG);
+    setRootBase(rootRef, b & ~(FLAT_ALIGN - 1));
     flatInsert(rootRef, f, b, d);
   } else if (missRef0 == rootRef && missB0 == b) btInsertAt(rootRef, b, d, missLeaf0, missIdx0);
   else if (missRef1 == rootRef && missB1 == b) btInsertAt(rootRef, b, d, missLeaf1, missIdx1);
@@ -440,8 +454,13 @@ function dirInsert(rootRef: usize, b: u64, d: u32): void {
 
 /** The directory value of block b of the map at rootRef (0: none): the cache, else the directory. */
 @inline function findBlock(rootRef: usize, b: u64): u32 {
-  let root = load<u32>(rootRef);
-  if (isFlat(root)) return flatGet(flatAddr(root), b);
+  let pair = load<u64>(rootRef);
+  let root = <u32>pair;
+  if (isFlat(root)) {
+    if (!ASC_NO_ASSERT) assert((pair >>> 32) == flatBase(flatAddr(root)), "root's base copy disagrees with its flat directory");
+    let i = b - (pair >>> 32);
+    return i < FLAT ? load<u32>(flatEntry(flatAddr(root), i)) : 0;
+  }
   let c = cacheSet(rootRef, b);
   let d = load<u32>(c);
   if (isBlock(d, rootRef, b)) {

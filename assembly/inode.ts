@@ -12,11 +12,12 @@ import { frameAlloc, frameAllocRun, frameFlags, setFrameByte, setFrameFlags, fre
 
 @unmanaged
 export class Inode {
+  /** Page cache (blockmap.ts pgoff -> pfn): its directory root, then the block map's copy of a flat directory's base (the root's 8-byte pair). */
+  pages: u32 = 0;
+  pagesFlatBase: u32 = 0;
   id: i32 = 0;
   kind: i32 = 0;
   gmemFlags: u32 = 0;
-  /** Page cache (blockmap.ts pgoff -> pfn): its directory root. */
-  pages: u32 = 0;
   npages: u64 = 0;
   /** Files on this inode, in creation order (GmemFile pointers). */
   files: Vec = changetype<Vec>(0);

@@ -7,9 +7,10 @@ import { Vec, Table } from "./vec";
 
 @unmanaged
 export class Kvm {
-  id: i32 = 0;
-  /** Stage-2 table (blockmap.ts gfn -> pfn << 4 | rights, stage2.ts): its directory root. */
+  /** Stage-2 table (blockmap.ts gfn -> pfn << 4 | rights, stage2.ts): its directory root, then the block map's copy of a flat directory's base (the root's 8-byte pair). */
   s2: u32 = 0;
+  s2FlatBase: u32 = 0;
+  id: i32 = 0;
   sptes: i64 = 0;
   faults: i64 = 0;
   zaps: i64 = 0;
