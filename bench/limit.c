@@ -2,7 +2,10 @@
  * The C limit of gmemsim's core: the same recorded command stream
  * (src/abi/core-abi.ts: 8 doubles per command) run by plain C, -O2, on hash
  * tables for the page caches and the stage-2 tables and a LIFO frame pool, as
- * the core numbers frames. It knows the commands the guest-traffic benchmark
+ * the core numbers frames. It reads its stream in place and writes no result
+ * words (the core copies each batch into its memory and writes five words a
+ * command, as its ABI asks): the limit is the data structures' work alone.
+ * It knows the commands the guest-traffic benchmark
  * sends (create a VM, inode, file, memslot; guest access through a gmem-only
  * memslot; allocate; punch) and refuses any other, so that it can never be
  * timed on something it does not do.

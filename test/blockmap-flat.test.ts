@@ -16,14 +16,12 @@ const release = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.wa
 /** The debug build: its assertions check every cached block against the directory. */
 const debug = new WebAssembly.Module(readFileSync(new URL("../build/gmemsim.debug.wasm", import.meta.url)));
 
-type Exports = EngineExports & { flatDirs(): number; btreeNodes(): number; mapBlocks(): number };
-
 /** Keys per block and blocks per flat directory (blockmap.ts). */
 const BLOCK = 64;
 const FLAT = 30;
 
 function core(module = release) {
-  const x = rawInstance(module) as Exports;
+  const x = rawInstance(module) as EngineExports;
   const run = (...cmds: Cmd[]): number[][] => runRaw(x, cmds);
   /** VM 0's SPTE gfns, in the snapshot's order, as the last pages() call found them. */
   let sptes: number[] = [];

@@ -22,6 +22,8 @@ export interface EngineExports {
   /** Block-map blocks in use and their bytes (assembly/blockmap.ts), for memory tests. */
   mapBlocks(): number;
   mapBlockBytes(): number;
+  /** Block maps whose directory is flat (assembly/blockmap.ts), for memory tests. */
+  flatDirs(): number;
   /** Back to the freshly instantiated state. */
   reset(): void;
   /** The change log (core-abi.ts "Change log"): on (1) or off (0). */
