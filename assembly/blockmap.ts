@@ -13,7 +13,9 @@
  *    page cache or stage-2 table of up to ~1,900 pages, or any denser
  *    window): 30 entries indexed by block number minus a base, in two cache
  *    lines the map keeps hot. A point lookup is a subtraction, a compare and
- *    a load: no hash, no search, no check of the block's header.
+ *    a load: no hash, no search, no check of the block's header. The root
+ *    word is the low half of an 8-byte pair whose high half copies the flat
+ *    directory's base, so one load gives both (ROOT_BASE below).
  *  - a B+TREE (btree.ts) keyed by block number once a block falls outside any
  *    30-wide window. It turns flat again when removals leave it one leaf
  *    whose blocks lie within 16 block numbers (half the window: a map at the
@@ -217,7 +219,9 @@ export let liveFlats: i32 = 0;
  * A map's root word is the low half of an 8-byte pair whose high half copies
  * its flat directory's base (ROOT_BASE): a point lookup reads both in one load,
  * so the entry's address does not wait for a load from the directory itself
- * (one dependent cache miss fewer on the tiers workload's cold page caches).
+ * (one dependent cache miss fewer on the tiers workload's cold page caches:
+ * bench --tiers' core alone 1-2 ns/op faster, min of 40 alternating rounds
+ * of the recorded stream, 37.7 and 37.1 against 35.7 and 36.4).
  * Written wherever a flat directory's base is set; read only while the root
  * is flat.
  */
