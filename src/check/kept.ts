@@ -11,7 +11,7 @@
  * contents, a VM's counters, the pfn allocator's words.
  */
 import * as A from "../abi/core-abi.js";
-import type { CoreState, CPage, CSpte } from "./state.js";
+import { listed, type CoreState, type CPage, type CSpte } from "./state.js";
 
 const pageWords = (p: CPage | undefined) => (p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent");
 const spteWords = (e: CSpte | undefined) => (e ? `pfn ${e.pfn} rights ${e.rights}` : "absent");
@@ -185,16 +185,3 @@ function keptOnly(st: CoreState, s: Float64Array): string {
   return "the kept state holds objects the snapshot does not";
 }
 
-/** Is key among the n entries of `words` words from `at`, ascending by their first word? */
-function listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const k = s[at + mid * words];
-    if (k === key) return true;
-    if (k < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return false;
-}

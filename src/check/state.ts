@@ -264,20 +264,6 @@ export class CoreState {
     return s[0] === A.CHG_END && s[1] === this.gmemPages && s[2] === this.anonPages && (s[5] ?? 0) === this.detachedGmem && (s[6] ?? 0) === this.detachedAnon;
   }
 
-  /** Is pgoff (or gfn) among the n entries of `words` words from `at`, ascending by their first word? */
-  private static listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const k = s[at + mid * words];
-      if (k === key) return true;
-      if (k < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return false;
-  }
-
   private applyPages(inode: CInode, s: Float64Array, i: number, t: Touched, clashes: CPage[]): number {
     const start = s[i + 2];
     const end = s[i + 3];
@@ -289,10 +275,10 @@ export class CoreState {
     if (end - start <= pages.size) {
       for (let k = start; k < end; k++) {
         const p = pages.get(k);
-        if (p && !CoreState.listed(s, at, n, 5, k)) this.dropPage(inode, p, t);
+        if (p && !listed(s, at, n, 5, k)) this.dropPage(inode, p, t);
       }
     } else {
-      for (const p of pages.values()) if (p.pgoff >= start && p.pgoff < end && !CoreState.listed(s, at, n, 5, p.pgoff)) this.dropPage(inode, p, t);
+      for (const p of pages.values()) if (p.pgoff >= start && p.pgoff < end && !listed(s, at, n, 5, p.pgoff)) this.dropPage(inode, p, t);
     }
     for (let k = 0, w = at; k < n; k++, w += 5) {
       const pgoff = s[w];
@@ -317,10 +303,10 @@ export class CoreState {
     if (end - start <= sptes.size) {
       for (let k = start; k < end; k++) {
         const e = sptes.get(k);
-        if (e && !CoreState.listed(s, at, n, 3, k)) this.dropSpte(vm, e);
+        if (e && !listed(s, at, n, 3, k)) this.dropSpte(vm, e);
       }
     } else {
-      for (const e of sptes.values()) if (e.gfn >= start && e.gfn < end && !CoreState.listed(s, at, n, 3, e.gfn)) this.dropSpte(vm, e);
+      for (const e of sptes.values()) if (e.gfn >= start && e.gfn < end && !listed(s, at, n, 3, e.gfn)) this.dropSpte(vm, e);
     }
     for (let k = 0, w = at; k < n; k++, w += 3) {
       const gfn = s[w];
@@ -362,4 +348,18 @@ export class CoreState {
       this.maps.delete(id);
     }
   }
+}
+
+/** Is key (a pgoff or gfn) among the n entries of `words` words from `at` of a stream, ascending by their first word? */
+export function listed(s: Float64Array, at: number, n: number, words: number, key: number): boolean {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = s[at + mid * words];
+    if (k === key) return true;
+    if (k < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
 }
