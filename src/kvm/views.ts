@@ -15,27 +15,31 @@ const VIEW_SLOTS = 1024;
  * sharing a slot only remake their views.
  */
 export class ViewCache {
-  /** Made at the first view (a host that asks no policy pays nothing); dense, so that a slot is one load. */
-  private files: Array<GmemFile | SystemGmem | null> | null = null;
-  private views: Array<FileView | null> | null = null;
+  /**
+   * Dense arrays grown on demand up to VIEW_SLOTS (a slot past the end reads
+   * undefined, a miss): most hosts hold a few files, so a new host (one per
+   * fuzzed trace) pays for the slots its files use, not for all 1024.
+   */
+  private readonly files: Array<GmemFile | SystemGmem | null> = [];
+  private readonly views: Array<FileView | null> = [];
   /** A pure question's answer about each kept view (wholeAnswer()): undefined until asked, dropped with the view. */
-  private answers: Array<boolean | undefined> | null = null;
+  private readonly answers: Array<boolean | undefined> = [];
 
   get(f: GmemFile | SystemGmem): FileView {
     // A detached view of the implicit bind (id -1) lives for one call: not kept.
     if (f.id < 0) return makeFileView(f);
     const k = f.id & (VIEW_SLOTS - 1);
     // Identity, not id: another file sharing the slot remakes its view.
-    if (this.files !== null && this.files[k] === f) return this.views![k]!;
+    if (this.files[k] === f) return this.views[k]!;
     const view = makeFileView(f);
-    if (this.files === null) {
-      this.files = new Array<GmemFile | SystemGmem | null>(VIEW_SLOTS).fill(null);
-      this.views = new Array<FileView | null>(VIEW_SLOTS).fill(null);
-      this.answers = new Array<boolean | undefined>(VIEW_SLOTS).fill(undefined);
+    for (let n = this.files.length; n < k; n++) {
+      this.files.push(null);
+      this.views.push(null);
+      this.answers.push(undefined);
     }
     this.files[k] = f;
-    this.views![k] = view;
-    this.answers![k] = undefined;
+    this.views[k] = view;
+    this.answers[k] = undefined;
     return view;
   }
 
@@ -48,19 +52,19 @@ export class ViewCache {
     const view = this.get(f);
     if (f.id < 0) return ask(ctx, f, view);
     const k = f.id & (VIEW_SLOTS - 1);
-    let a = this.answers![k];
-    if (a === undefined) a = this.answers![k] = ask(ctx, f, view);
+    let a = this.answers[k];
+    if (a === undefined) a = this.answers[k] = ask(ctx, f, view);
     return a;
   }
 
   /** Forgets f's view: it changed, or it is gone (so that the cache keeps no released file alive). */
   drop(f: GmemFile | SystemGmem): void {
-    if (this.files === null || f.id < 0) return;
+    if (f.id < 0) return;
     const k = f.id & (VIEW_SLOTS - 1);
     if (this.files[k] === f) {
       this.files[k] = null;
-      this.views![k] = null;
-      this.answers![k] = undefined;
+      this.views[k] = null;
+      this.answers[k] = undefined;
     }
   }
 }
