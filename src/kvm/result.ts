@@ -20,32 +20,10 @@ export function ok(extra?: Record<string, unknown>): Result {
 /** The plain success {ret: 0}, shared (frozen): ops with nothing else to say return it, so a success costs no object. */
 export const OK: Result = Object.freeze({ ret: 0 }) as Result;
 
-/**
- * Where a failure keeps its sentence: a symbol key, which JSON.stringify,
- * Object.keys and for-in skip, read back through the non-enumerable `message`
- * getter of FAILURE. A failure built this way costs a plain construction; the
- * former per-result Object.defineProperty cost ~0.2 us, a few percent of a fuzzed op.
- */
-const MESSAGE = Symbol("message");
-
-/** The prototype of failures: Object.prototype plus the `message` getter (so `constructor` is still Object). */
-const FAILURE: object = Object.create(Object.prototype, {
-  message: {
-    get(this: { [MESSAGE]?: string }) {
-      return this[MESSAGE];
-    },
-    enumerable: false,
-  },
-});
-
-function Failure(this: Result, errno: ErrnoName, message: string) {
-  this.errno = errno;
-  (this as { [MESSAGE]?: string })[MESSAGE] = message;
-}
-Failure.prototype = FAILURE;
-
 export function fail(errno: ErrnoName, message: string): Result {
-  return new (Failure as unknown as new (errno: ErrnoName, message: string) => Result)(errno, message);
+  const r: Result = { errno };
+  Object.defineProperty(r, "message", { value: message, enumerable: false });
+  return r;
 }
 
 /** An integer as results carry it: a number when exact as a double, a bigint past 2^53 (SPEC §5: exact digits). */
