@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { GmemError, Simulator, TraceError, parseJson, stringifyJson } from "../src/index.js";
 import { inspect } from "node:util";
+import { deepStrictEqual } from "node:assert";
 import { profileByName } from "../src/kvm/profile.js";
 import { digestSnapshot } from "../src/core/digest.js";
 
@@ -185,6 +186,20 @@ test("a TraceError is an Error to its catcher: instanceof, name, message, String
   assert.is(e.message, "gpa: expected a u64, got -1");
   assert.is(String(e), "TraceError: gpa: expected a u64, got -1");
   assert.is(inspect(e), "[TraceError: gpa: expected a u64, got -1]");
+});
+
+test("a failure Result is a plain object: node:assert's deepStrictEqual against {errno} holds, and its sentence is readable but not enumerable", () => {
+  const sim = new Simulator({ frameLimit: 1 });
+  const vm = sim.createVm();
+  const g = vm.createGuestMemfd(8192, ["MMAP", "INIT_SHARED"]);
+  vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 8192, guestMemfd: g });
+  vm.access(0, "write", { value: 1 });
+  // The second page needs a frame past the limit: the access answers ENOMEM as a Result.
+  const r = vm.access(4096, "read");
+  deepStrictEqual(r, { errno: "ENOMEM" });
+  assert.is(Object.getPrototypeOf(r), Object.prototype);
+  assert.ok(typeof (r as { message?: unknown }).message === "string" && (r as { message: string }).message.length > 0);
+  assert.is(JSON.stringify(r), '{"errno":"ENOMEM"}');
 });
 
 test.run();
