@@ -198,7 +198,8 @@ test("a failure Result is a plain object: node:assert's deepStrictEqual against 
   const r = vm.access(4096, "read");
   deepStrictEqual(r, { errno: "ENOMEM" });
   assert.is(Object.getPrototypeOf(r), Object.prototype);
-  assert.ok(typeof (r as { message?: unknown }).message === "string" && (r as { message: string }).message.length > 0);
+  const message = (r as unknown as { message?: unknown }).message;
+  assert.ok(typeof message === "string" && message.length > 0);
   assert.is(JSON.stringify(r), '{"errno":"ENOMEM"}');
 });
 
