@@ -149,7 +149,7 @@ export function applyOps(s: Stream): object[] {
   return ops;
 }
 
-export function applySetup(): object[] {
+function applySetup(): object[] {
   const ops: object[] = [];
   for (let v = 0; v < VMS; v++) {
     ops.push({ op: "create_vm", as: `v${v}`, type: "default" });
@@ -159,7 +159,7 @@ export function applySetup(): object[] {
   return ops;
 }
 
-export function runApply(sim: Simulator, ops: object[], n: number): number {
+function runApply(sim: Simulator, ops: object[], n: number): number {
   let sum = 0;
   for (let s = 0; s < n; s += BATCH) {
     const res = sim.apply(ops.slice(s, Math.min(n, s + BATCH)));
@@ -169,7 +169,7 @@ export function runApply(sim: Simulator, ops: object[], n: number): number {
 }
 
 /** The handles: guest accesses through vm.access (rw false) or vm.read / vm.write (rw true, no options object). */
-export function runHandles(w: World, s: Stream, n: number, rw = false): number {
+function runHandles(w: World, s: Stream, n: number, rw = false): number {
   let sum = 0;
   for (let k = 0; k < n; k++) {
     const kind = s.kind[k];

@@ -298,8 +298,7 @@ export class Simulator {
           }
           continue;
         }
-        // isRecord(op), inline: a literal's prototype is Object.prototype (a null-prototype op takes the full reader).
-        if (typed && typeof op === "object" && op !== null && Object.getPrototypeOf(op) === Object.prototype) {
+        if (typed && isRecord(op)) {
           let hot = 0;
           try {
             hot = readHotOp(names, op);
@@ -409,8 +408,7 @@ export class Vm {
       // Omitted: as the kernel derives it.
       let priv: unknown = undefined;
       let plain = opts === undefined;
-      // A literal's prototype is Object.prototype (arrays and class instances have others); the rest take the readers.
-      if (!plain && typeof opts === "object" && opts !== null && Object.getPrototypeOf(opts) === Object.prototype) {
+      if (!plain && isRecord(opts)) {
         plain = true;
         for (const k in opts) if (k !== "value" && k !== "private") plain = false;
         if (opts.value !== undefined) value = opts.value;

@@ -160,8 +160,8 @@ export class EngineCore implements Core {
     this.buffer = this.x.memory.buffer;
     this.cmd = new Float64Array(this.buffer, this.x.cmdPtr(), A.CMD_CAPACITY * A.CMD_WORDS);
     this.res = new Float64Array(this.buffer, this.x.resPtr(), A.CMD_CAPACITY * A.RES_WORDS);
-    this.tCmd = new Float64Array(this.buffer, this.x.typedCmdPtr(), A.TYPED_CAPACITY * 4);
-    this.tRes = new Float64Array(this.buffer, this.x.typedResPtr(), A.TYPED_CAPACITY * 8);
+    this.tCmd = new Float64Array(this.buffer, this.x.typedCmdPtr(), A.TYPED_CAPACITY * A.TYPED_CMD_WORDS);
+    this.tRes = new Float64Array(this.buffer, this.x.typedResPtr(), A.TYPED_CAPACITY * A.TYPED_RES_WORDS);
     this.tFix = new Int32Array(this.buffer, this.x.typedFixPtr(), A.TYPED_CAPACITY);
     this.binInView = new Uint8Array(this.buffer, this.x.binInPtr(), A.BIN_IN_CAP);
     this.binOutView = new Uint8Array(this.buffer, this.x.binOutPtr(), A.BIN_OUT_CAP);
@@ -223,10 +223,9 @@ export class EngineCore implements Core {
   snapshot(): Float64Array {
     this.flush();
     const len = this.x.snapshot();
-    const stream = new Float64Array(this.x.memory.buffer, this.x.snapshotPtr(), len).slice();
     // Building the stream may have grown memory: a detached view would drop later pushes silently.
-    if (this.x.memory.buffer !== this.buffer) this.views();
-    return stream;
+    this.fresh();
+    return new Float64Array(this.buffer, this.x.snapshotPtr(), len).slice();
   }
 
   /**
@@ -277,6 +276,7 @@ export class EngineCore implements Core {
     this.onFlush = null;
     if (this.x.memory.buffer.byteLength > this.startBytes + REUSE_GROWTH) this.x = this.instantiate();
     else this.x.reset();
+    // A new instance has a new buffer, the old one still attached: fresh() would not see it.
     if (this.x.memory.buffer !== this.buffer) this.views();
     return true;
   }

@@ -51,12 +51,7 @@ const within = (asked: readonly string[], held: readonly string[]) => asked.ever
 /** A stable rule key from an explanation sentence: numbers, hex and quoted names taken out. */
 export function ruleKey(sentence: string): string {
   // Every op of a fuzzing run asks for one, and the same sentences come again and again: each is worked out once.
-  let key = ruleKeys.get(sentence);
-  if (key === undefined) {
-    if (ruleKeys.size >= RULE_KEYS_KEPT) ruleKeys.clear();
-    ruleKeys.set(sentence, (key = ruleKeyOf(sentence)));
-  }
-  return key;
+  return ruleKeys.get(sentence) ?? remember(ruleKeys, sentence, ruleKeyOf(sentence));
 }
 
 /** Sentences whose rule keys are kept (a bound: names and numbers make sentences without end). */
@@ -112,17 +107,27 @@ export function resultKey(r: Result | { error: string }): string {
 const ERROR_KEYS = new Map<string, string>();
 const ERRNO_KEYS = new Map<string, Map<string, string>>();
 function errnoKeys(errno: string): Map<string, string> {
-  let m = ERRNO_KEYS.get(errno);
-  if (!m) ERRNO_KEYS.set(errno, (m = new Map()));
-  return m;
+  return tableIn(ERRNO_KEYS, errno);
 }
 function keyOf(table: Map<string, string>, head: string, sentence: string): string {
-  let key = table.get(sentence);
-  if (key === undefined) {
-    if (table.size >= RULE_KEYS_KEPT) table.clear();
-    table.set(sentence, (key = `${head}|${ruleKey(sentence)}`));
+  return table.get(sentence) ?? remember(table, sentence, `${head}|${ruleKey(sentence)}`);
+}
+
+/** The inner table of `outer` for `name`, made on first use (bounded as the key tables are). */
+function tableIn(outer: Map<string, Map<string, string>>, name: string): Map<string, string> {
+  let m = outer.get(name);
+  if (!m) {
+    if (outer.size >= RULE_KEYS_KEPT) outer.clear();
+    outer.set(name, (m = new Map()));
   }
-  return key;
+  return m;
+}
+
+/** Keeps key's string in a bounded table (emptied when full: names and numbers make sentences without end) and returns it. */
+function remember(table: Map<string, string>, key: string, value: string): string {
+  if (table.size >= RULE_KEYS_KEPT) table.clear();
+  table.set(key, value);
+  return value;
 }
 
 function decisionKey(d: Decision): string {
@@ -204,17 +209,8 @@ export function opKey(op: Record<string, unknown>, result: Result | { error: str
   const res = resultKey(result);
   if (sink.length === 0) {
     // Most ops ask the policy nothing: their key is one of few, kept by op and result key (the same string each time).
-    let byResult = NO_DECISION_KEYS.get(name);
-    if (!byResult) {
-      if (NO_DECISION_KEYS.size >= RULE_KEYS_KEPT) NO_DECISION_KEYS.clear();
-      NO_DECISION_KEYS.set(name, (byResult = new Map()));
-    }
-    let key = byResult.get(res);
-    if (key === undefined) {
-      if (byResult.size >= RULE_KEYS_KEPT) byResult.clear();
-      byResult.set(res, (key = `${name}|${res}|`));
-    }
-    return key;
+    const byResult = tableIn(NO_DECISION_KEYS, name);
+    return byResult.get(res) ?? remember(byResult, res, `${name}|${res}|`);
   }
   const key = `${name}|${res}|${sink.join(" + ")}`;
   sink.length = 0;
