@@ -66,4 +66,17 @@ test("a whole state that differs at the end is a divergence (the snapshots are c
   assert.match(describeDivergence(core.divergence!), /^the engine's state differs from the reference model's/);
 });
 
+test("the reference model's lent snapshot words (the lockstep comparison reads them in place) are its snapshot's, and a snapshot copied out earlier keeps its own", () => {
+  const ref = new ReferenceCore();
+  const { g } = guest(new LockstepCore(new EngineCore(), ref));
+  g.allocate(0, 4096);
+  const copy = ref.snapshot();
+  assert.equal(Array.from(ref.snapshotView()), Array.from(copy));
+  const before = Array.from(copy);
+  g.allocate(4096, 8192);
+  const lent = ref.snapshotView();
+  assert.ok(lent.length > copy.length, "the later state has more pages");
+  assert.equal(Array.from(copy), before, "a later snapshot wrote into an earlier copy");
+});
+
 test.run();

@@ -107,7 +107,8 @@ export class LockstepCore implements Core {
   snapshot(): Float64Array {
     this.flush();
     const s = this.engine.snapshot();
-    const t = this.reference.snapshot();
+    // Only compared here: the reference model's words are read where it wrote them, not copied out.
+    const t = this.reference.snapshotView();
     if (this.divergence === null) {
       let k = 0;
       while (k < s.length && k < t.length && same(s[k], t[k])) k++;

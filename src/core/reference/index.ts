@@ -124,6 +124,12 @@ export class ReferenceCore implements Core {
     return this.model.snapshot();
   }
 
+  /** The snapshot's words lent, not copied: valid until the next snapshot (RefModel.snapshotView()). */
+  snapshotView(): Float64Array {
+    this.flush();
+    return this.model.snapshotView();
+  }
+
   trackChanges(on: boolean): void {
     this.log?.detach();
     this.log = on ? new RefChangeLog(this.model) : null;

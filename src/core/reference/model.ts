@@ -455,7 +455,21 @@ export class RefModel {
 
   // ---- snapshot (core-abi.ts, "Snapshot") ----
   snapshot(): Float64Array {
-    // Written into one growing buffer (no boxed array of every word) and copied out at its length.
+    this.writeSnapshot();
+    return SNAP.take();
+  }
+
+  /**
+   * The snapshot's words in the writer's own buffer, not copied: valid until the next snapshot of any model. For a
+   * caller that only reads them at once (the fuzzer's lockstep comparison), where the copy cost more than the walk.
+   */
+  snapshotView(): Float64Array {
+    this.writeSnapshot();
+    return SNAP.view();
+  }
+
+  private writeSnapshot(): void {
+    // Written into one growing buffer (no boxed array of every word), then copied out or lent.
     const out = SNAP;
     out.n = 0;
     const s = this.s;
@@ -511,7 +525,6 @@ export class RefModel {
       out.push3(A.SNAP_DETACHED, dg, s.detached.size - dg);
     }
     out.push5(A.SNAP_END, s.gmemPages, s.anonPages, s.nextPfn, s.freeStack.length);
-    return out.take();
   }
 }
 
@@ -538,6 +551,11 @@ class SnapWriter {
     const out = this.words.slice(0, this.n);
     if (this.words.length > 1 << 16) this.words = new Float64Array(1024);
     return out;
+  }
+
+  /** The words written, in place (the next snapshot overwrites them). */
+  view(): Float64Array {
+    return this.words.subarray(0, this.n);
   }
 
   push2(a: number, b: number): void {
