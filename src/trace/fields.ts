@@ -231,6 +231,8 @@ export interface Prepared {
   names: readonly string[];
   defs: readonly FieldDef[];
   readers: readonly FieldReader[];
+  /** Per field: 1 if it names an object (vm, fd, map, pin), 2 if it binds a name ("as"), 3 for an fd or a number, 0 otherwise. */
+  refs: readonly number[];
   /** Every field present, undefined: copied per line, so that each line's args share one shape. */
   template: Args;
 }
@@ -241,10 +243,26 @@ export function prepare(op: OpDef): Prepared {
     const known = knownFields(op);
     const names = Object.keys(op.fields);
     const defs = names.map((n) => op.fields[n]);
-    p = { known, knownSet: new Set(known), names, defs, readers: defs.map((d) => fieldReader(d, op.numbers === true)), template: Object.fromEntries(names.map((n) => [n, undefined])) };
+    p = { known, knownSet: new Set(known), names, defs, readers: defs.map((d) => fieldReader(d, op.numbers === true)), refs: defs.map(refKind), template: Object.fromEntries(names.map((n) => [n, undefined])) };
     prepared.set(op, p);
   }
   return p;
+}
+
+function refKind(def: FieldDef): number {
+  return def.kind === "vm" || def.kind === "fd" || def.kind === "map" || def.kind === "pin" ? 1 : def.kind === "as" ? 2 : def.kind === "fd_or_number" ? 3 : 0;
+}
+
+/**
+ * The sentence the field's reader would throw because of what its name is bound to (a reference to a name that
+ * names nothing, an "as" that names a live object), or null: random traces hit these on a third of their ops, and
+ * a thrown and caught error costs more than the op.
+ */
+function nameRefusal(ref: number, field: string, v: unknown, names: Names): string | null {
+  if (typeof v !== "string") return null;
+  if (ref === 2) return names.taken(v);
+  // fd_or_number (3): only a string that is not a number is a name (its reader's rule).
+  return ref === 1 || !/^\s*[+-]?\d/.test(v) ? names.unknown(field, v) : null;
 }
 
 /** Refuses a field the op does not take, naming it, with the nearest known field. */
@@ -256,15 +274,21 @@ export function checkFields(name: string, op: OpDef, line: Record<string, unknow
 /**
  * Reads a trace line for its op (whose fields checkFields has checked):
  * missing fields and malformed values are trace errors, raised before anything
- * runs. Names are resolved here, and "as" is checked free.
+ * runs. Names are resolved here, and "as" is checked free. A name refused for
+ * what it is bound to (unknown, or an "as" already live) comes back as the
+ * trace error's sentence instead of thrown (the same sentence, at the same
+ * field: fields are read in order either way).
  */
-
-export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names, p: Prepared = prepare(op)): Args {
+export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names, p: Prepared = prepare(op)): Args | string {
   const args: Args = { ...p.template };
   for (let k = 0; k < p.names.length; k++) {
     const field = p.names[k];
     const v = line[field];
-    args[field] = v !== undefined && Object.hasOwn(line, field) ? p.readers[k](field, v, names) : absent(field, p.defs[k], op);
+    if (v !== undefined && Object.hasOwn(line, field)) {
+      const refused = p.refs[k] === 0 ? null : nameRefusal(p.refs[k], field, v, names);
+      if (refused !== null) return refused;
+      args[field] = p.readers[k](field, v, names);
+    } else args[field] = absent(field, p.defs[k], op);
   }
   // Declared padding ("reserved", "pad1", "pad2") is accepted whatever it holds, as the kernel ignores it.
   return args;

@@ -22,8 +22,19 @@ export class Names {
 
   /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
   checkFree(name: string): void {
+    const why = this.taken(name);
+    if (why) throw new TraceError(why);
+  }
+
+  /** Why `as` cannot bind `name` (checkFree's sentence), or null. */
+  taken(name: string): string | null {
     const old = this.table.get(name);
-    if (old && isLive(old)) throw new TraceError(`as: "${name}" already names a live object`);
+    return old && isLive(old) ? `as: "${name}" already names a live object` : null;
+  }
+
+  /** Why a reference to `name` cannot be read because it names nothing (get's sentence), or null. */
+  unknown(field: string, name: string): string | null {
+    return this.table.has(name) ? null : `${field}: unknown name ${show(name)}`;
   }
 
   bind(name: string, obj: Named | null, kind: Dead["dead"]): void {
@@ -33,7 +44,7 @@ export class Names {
   private get(field: string, name: unknown): Named {
     if (typeof name !== "string") throw new TraceError(`${field}: expected a name, got ${show(name)}`);
     const o = this.table.get(name);
-    if (!o) throw new TraceError(`${field}: unknown name ${show(name)}`);
+    if (!o) throw new TraceError(this.unknown(field, name)!);
     return o;
   }
 

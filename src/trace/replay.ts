@@ -158,6 +158,7 @@ export class Replayer {
     if (reentry) return failed(i, lineNo, op, `${op}: ${reentry}`, expect);
     try {
       const args = readArgs(op, entry.def, line, this.names, entry.prepared);
+      if (typeof args === "string") return failed(i, lineNo, op, `${op}: ${args}`, expect);
       return { i, lineNo, op, result: entry.run(this.ctx, args), expect };
     } catch (e) {
       if (e instanceof TraceError) return failed(i, lineNo, op, `${op}: ${e.message}`, expect);
