@@ -13,6 +13,7 @@ import { show, type Json } from "./json.js";
 import type { Names } from "./names.js";
 import { toBits, toCap, toFlags, toProt, toVmType, wrap } from "./numbers.js";
 import type { CType, FieldDef, OpDef } from "./opdefs.js";
+import { copyAt, shapeSite } from "./shape.js";
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */
 function distance(a: string, b: string): number {
@@ -235,6 +236,8 @@ export interface Prepared {
   refs: readonly number[];
   /** Every field present, undefined: copied per line, so that each line's args share one shape. */
   template: Args;
+  /** Where the template is copied (shape.ts): a copy site of its own, not one shared by every op. */
+  site: number;
 }
 const prepared = new WeakMap<OpDef, Prepared>();
 export function prepare(op: OpDef): Prepared {
@@ -243,7 +246,7 @@ export function prepare(op: OpDef): Prepared {
     const known = knownFields(op);
     const names = Object.keys(op.fields);
     const defs = names.map((n) => op.fields[n]);
-    p = { known, knownSet: new Set(known), names, defs, readers: defs.map((d) => fieldReader(d, op.numbers === true)), refs: defs.map(refKind), template: Object.fromEntries(names.map((n) => [n, undefined])) };
+    p = { known, knownSet: new Set(known), names, defs, readers: defs.map((d) => fieldReader(d, op.numbers === true)), refs: defs.map(refKind), template: Object.fromEntries(names.map((n) => [n, undefined])), site: shapeSite() };
     prepared.set(op, p);
   }
   return p;
@@ -280,7 +283,7 @@ export function checkFields(name: string, op: OpDef, line: Record<string, unknow
  * field: fields are read in order either way).
  */
 export function readArgs(name: string, op: OpDef, line: Record<string, unknown>, names: Names, p: Prepared = prepare(op)): Args | string {
-  const args: Args = { ...p.template };
+  const args = copyAt(p.site, p.template) as Args;
   for (let k = 0; k < p.names.length; k++) {
     const field = p.names[k];
     const v = line[field];
