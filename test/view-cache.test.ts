@@ -3,6 +3,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ViewCache } from "../src/kvm/views.js";
 import type { GmemFile } from "../src/kvm/objects.js";
+import { Simulator } from "../src/api/simulator.js";
+import type { FileView, Policy } from "../src/policy/types.js";
 
 /** The fields makeFileView() reads, for a file of a given id. */
 function file(id: number, window: [number, number] = [0, 16]): GmemFile {
@@ -20,7 +22,34 @@ test("a file's view is made once and reused until the file changes (drop), then 
   const w = c.get(f);
   assert.is.not(w, v);
   assert.equal(w.window, [4, 8]);
-  assert.ok(Object.isFrozen(w) && Object.isFrozen(w.window) && Object.isFrozen(w.perm));
+  // Kept unfrozen: askPolicy() deeply freezes what any policy but gmemsim's own (which only reads) is shown.
+  assert.ok(!Object.isFrozen(w));
+});
+
+test("a cached view is deeply frozen whenever a policy other than gmemsim's own sees it, the first time and after", () => {
+  const seen: boolean[] = [];
+  const frozen = (v: FileView) => Object.isFrozen(v) && Object.isFrozen(v.window) && Object.isFrozen(v.perm) && Object.isFrozen(v.donated) && v.donated.every((d) => Object.isFrozen(d));
+  const policy: Policy = {
+    name: "looker",
+    fallocate(req) {
+      seen.push(frozen(req.file));
+      try {
+        (req.file.window as unknown as number[])[1] = 0;
+      } catch {
+        // Strict mode: the write throws.
+      }
+      return { allow: true };
+    },
+  };
+  const sim = new Simulator({ policy });
+  const vm = sim.createVm();
+  const g = vm.createGuestMemfd(1 << 20);
+  const lent = g.link(sim.createVm(), ["r", "w", "alloc"], "share", { offset: 0, len: 16 * 4096 });
+  lent.allocate(0, 4096);
+  lent.allocate(4096, 4096);
+  assert.equal(seen, [true, true]);
+  // The window the engine enforces is still the link's: a page past it is refused.
+  assert.throws(() => lent.allocate(16 * 4096, 4096));
 });
 
 test("files sharing a slot (ids 5 and 1029) or far past the first slots each get their own view", () => {

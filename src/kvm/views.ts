@@ -27,11 +27,11 @@ export class ViewCache {
 
   get(f: GmemFile | SystemGmem): FileView {
     // A detached view of the implicit bind (id -1) lives for one call: not kept.
-    if (f.id < 0) return makeFileView(f);
+    if (f.id < 0) return plainFileView(f);
     const k = f.id & (VIEW_SLOTS - 1);
     // Identity, not id: another file sharing the slot remakes its view.
     if (this.files[k] === f) return this.views[k]!;
-    const view = makeFileView(f);
+    const view = plainFileView(f);
     for (let n = this.files.length; n < k; n++) {
       this.files.push(null);
       this.views.push(null);
@@ -79,20 +79,35 @@ export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | Sys
   return h.viewCache.get(f);
 }
 
-/** A view made for one question (the foreign hook is asked once per file: keeping its view would only cost bytes). */
+/** A view made for one question (the foreign hook is asked once per file: keeping its view would only cost bytes); deeply frozen. */
 export function makeFileView(f: GmemFile | SystemGmem): FileView {
-  return Object.freeze({
+  const v = plainFileView(f);
+  Object.freeze(v.perm);
+  Object.freeze(v.window);
+  for (const d of v.donated) Object.freeze(d);
+  Object.freeze(v.donated);
+  return Object.freeze(v);
+}
+
+/**
+ * A file's view as the cache keeps it, not frozen: every request that carries it goes through askPolicy(), which
+ * deeply freezes what any policy but gmemsim's own is shown (so a cached view is frozen from the first time such a
+ * policy sees it), and gmemsim's own policy only reads. Object.freeze is a call into the runtime (~0.2 us each, four
+ * or more per view), and a fuzzed trace makes its files' views anew.
+ */
+function plainFileView(f: GmemFile | SystemGmem): FileView {
+  return {
     id: f.id,
     vm: f instanceof SystemGmem ? -1 : f.vm.id,
     inode: f.inode.id,
-    perm: Object.freeze(permList(f.perm)),
+    perm: permList(f.perm),
     owner: f.owner,
     origin: f.origin,
     parent: f.parent ? f.parent.id : null,
     migrating: f.migrating,
-    window: Object.freeze([f.window[0], f.window[1]] as const),
-    donated: Object.freeze(f.donated.map(([s, e]) => Object.freeze([s, e] as const))),
-  });
+    window: [f.window[0], f.window[1]] as const,
+    donated: f.donated.map(([s, e]) => [s, e] as const),
+  };
 }
 
 export function vmView(v: Vm): VmView {
