@@ -221,11 +221,19 @@ export class EngineCore implements Core {
   }
 
   snapshot(): Float64Array {
+    return this.snapshotView().slice();
+  }
+
+  /**
+   * The snapshot's words where the core wrote them, not copied: valid only until the next command (as changes()
+   * is). For a caller that copies or compares them at once (the fuzzer's lockstep core keeps one buffer for them).
+   */
+  snapshotView(): Float64Array {
     this.flush();
     const len = this.x.snapshot();
     // Building the stream may have grown memory: a detached view would drop later pushes silently.
     this.fresh();
-    return new Float64Array(this.buffer, this.x.snapshotPtr(), len).slice();
+    return new Float64Array(this.buffer, this.x.snapshotPtr(), len);
   }
 
   /**
