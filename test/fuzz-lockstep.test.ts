@@ -79,4 +79,19 @@ test("the reference model's lent snapshot words (the lockstep comparison reads t
   assert.equal(Array.from(copy), before, "a later snapshot wrote into an earlier copy");
 });
 
+test("the lockstep core's snapshot is the engine's, in a buffer of its own that later commands leave alone", () => {
+  const core = new LockstepCore(new EngineCore(), new ReferenceCore());
+  const { g } = guest(core);
+  g.allocate(0, 4096);
+  const s = core.snapshot();
+  const words = Array.from(s);
+  assert.equal(words, Array.from(core.engine.snapshot()));
+  // The engine rewrites its snapshot area at its next snapshot; the lockstep core's words stay until its own next one.
+  g.allocate(4096, 4096);
+  core.engine.snapshot();
+  assert.equal(Array.from(s), words);
+  assert.ok(core.snapshot().length > words.length);
+  assert.is(core.divergence, null);
+});
+
 test.run();
