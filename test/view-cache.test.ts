@@ -4,7 +4,8 @@ import * as assert from "uvu/assert";
 import { ViewCache } from "../src/kvm/views.js";
 import type { GmemFile } from "../src/kvm/objects.js";
 import { Simulator } from "../src/api/simulator.js";
-import type { FileView, Policy } from "../src/policy/types.js";
+import type { FileView, ForeignRequest, Policy } from "../src/policy/types.js";
+import { defaultPolicy } from "../src/policy/default.js";
 
 /** The fields makeFileView() reads, for a file of a given id. */
 function file(id: number, window: [number, number] = [0, 16]): GmemFile {
@@ -75,6 +76,24 @@ test("a new cache holds only the slots its files use, not all of them", () => {
   c.get(file(6));
   const files = (c as unknown as { files: unknown[] }).files;
   assert.is(files.length, 7);
+});
+
+test("the foreign hook's request is deeply frozen for a policy of the caller's, and plain for gmemsim's own (which only reads)", () => {
+  const seen: boolean[] = [];
+  const record = (req: ForeignRequest) => {
+    seen.push(Object.isFrozen(req.file) && Object.isFrozen(req.file.window) && Object.isFrozen(req.file.perm) && Object.isFrozen(req.vm));
+    return "map" as const;
+  };
+  const sim = new Simulator({ policy: { name: "looker", foreign: record } });
+  sim.createVm().createGuestMemfd(1 << 20);
+  const own = defaultPolicy.foreign;
+  defaultPolicy.foreign = record;
+  try {
+    new Simulator().createVm().createGuestMemfd(1 << 20);
+  } finally {
+    defaultPolicy.foreign = own;
+  }
+  assert.equal(seen, [true, false]);
 });
 
 test.run();
