@@ -85,4 +85,22 @@ test("BigMap holds keys across shards like a Map: size, get, delete, iteration",
   assert.is(m.size, 0);
 });
 
+test("BigMap's keys below 2^22, looked up without the shard map, are found after their shard empties and fills again; iteration keeps insertion order across shards", () => {
+  const m = new BigMap<string>();
+  m.set(2 ** 40, "high");
+  m.set(3, "a");
+  assert.is(m.get(3), "a");
+  assert.ok(m.delete(3));
+  assert.is(m.get(3), undefined);
+  assert.ok(!m.has(3));
+  m.set(5, "b");
+  assert.is(m.get(5), "b");
+  assert.ok(m.has(5));
+  assert.equal([...m.keys()], [2 ** 40, 5]);
+  m.clear();
+  assert.is(m.get(5), undefined);
+  m.set(5, "c");
+  assert.is(m.get(5), "c");
+});
+
 test.run();

@@ -8,6 +8,8 @@ const SHARD_KEYS = 2 ** 22;
 
 export class BigMap<V> {
   private readonly shards = new Map<number, Map<number, V>>();
+  /** Shard 0 (keys below 2^22: nearly every key), also in `shards`: looked up without the shard map. */
+  private low: Map<number, V> | undefined;
   private count = 0;
 
   get size(): number {
@@ -15,17 +17,22 @@ export class BigMap<V> {
   }
 
   get(k: number): V | undefined {
+    if (k >= 0 && k < SHARD_KEYS) return this.low?.get(k);
     return this.shards.get(Math.floor(k / SHARD_KEYS))?.get(k);
   }
 
   has(k: number): boolean {
+    if (k >= 0 && k < SHARD_KEYS) return this.low?.has(k) ?? false;
     return this.shards.get(Math.floor(k / SHARD_KEYS))?.has(k) ?? false;
   }
 
   set(k: number, v: V): this {
     const id = Math.floor(k / SHARD_KEYS);
     let shard = this.shards.get(id);
-    if (!shard) this.shards.set(id, (shard = new Map()));
+    if (!shard) {
+      this.shards.set(id, (shard = new Map()));
+      if (id === 0) this.low = shard;
+    }
     const before = shard.size;
     shard.set(k, v);
     this.count += shard.size - before;
@@ -37,12 +44,16 @@ export class BigMap<V> {
     const shard = this.shards.get(id);
     if (!shard || !shard.delete(k)) return false;
     this.count--;
-    if (shard.size === 0) this.shards.delete(id);
+    if (shard.size === 0) {
+      this.shards.delete(id);
+      if (id === 0) this.low = undefined;
+    }
     return true;
   }
 
   clear(): void {
     this.shards.clear();
+    this.low = undefined;
     this.count = 0;
   }
 
