@@ -36,9 +36,13 @@ function slotOf(name: string): number {
 
 export class Names {
   private readonly table = new Map<string, Named>();
-  /** The slot cache of peek(): a slot's name ("" when empty) and what it is bound to, kept in step by bind(). */
-  private readonly slotName: string[] = new Array<string>(SLOTS).fill("");
-  private readonly slotObj: Array<Named | undefined> = new Array<Named | undefined>(SLOTS).fill(undefined);
+  /**
+   * The slot cache of peek(): a slot's name ("" when empty) and what it is bound to, kept in step by bind(). Made at
+   * peek()'s first call: a namespace peek() never reads (a fuzzed trace's Simulator keeps one it never uses) does not
+   * pay for its 8 KB.
+   */
+  private slotName: string[] | null = null;
+  private slotObj: Array<Named | undefined> = [];
 
   /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
   checkFree(name: string): void {
@@ -60,7 +64,7 @@ export class Names {
   bind(name: string, obj: Named | null, kind: Dead["dead"]): void {
     const o = obj ?? { dead: kind };
     this.table.set(name, o);
-    if (name.length <= SLOT_NAME_MAX) {
+    if (this.slotName !== null && name.length <= SLOT_NAME_MAX) {
       const s = slotOf(name);
       if (this.slotName[s] === name) this.slotObj[s] = o;
     }
@@ -111,12 +115,17 @@ export class Names {
   /** What a name is bound to now, if anything (no checks: for fast paths that fall back to the checked readers above). */
   peek(name: string): Named | undefined {
     if (name.length > SLOT_NAME_MAX) return this.table.get(name);
+    let slotName = this.slotName;
+    if (slotName === null) {
+      slotName = this.slotName = new Array<string>(SLOTS).fill("");
+      this.slotObj = new Array<Named | undefined>(SLOTS).fill(undefined);
+    }
     const s = slotOf(name);
-    if (this.slotName[s] === name) return this.slotObj[s];
+    if (slotName[s] === name) return this.slotObj[s];
     const o = this.table.get(name);
     if (o !== undefined) {
       // A flat copy: a slice of a long string would keep that string alive in the slot.
-      this.slotName[s] = name.length < 13 ? name : (name + " ").slice(0, name.length);
+      slotName[s] = name.length < 13 ? name : (name + " ").slice(0, name.length);
       this.slotObj[s] = o;
     }
     return o;
