@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Simulator } from "../src/index.js";
 import { BigMap } from "../src/core/reference/bigmap.js";
+import { ascending } from "../src/core/reference/state.js";
 
 
 /** A VM with an MMAP|INIT_SHARED file of 64 pages bound at gpa 0, mapped at "m", and a memfd "f". */
@@ -101,6 +102,13 @@ test("BigMap's keys below 2^22, looked up without the shard map, are found after
   assert.is(m.get(5), undefined);
   m.set(5, "c");
   assert.is(m.get(5), "c");
+});
+
+test("the reference model's ascending() sorts keys numerically, large ones too, and leaves sorted ones as they are", () => {
+  assert.equal(ascending([10, 9, 2 ** 40, 0, 100, 2 ** 22]), [0, 9, 10, 100, 2 ** 22, 2 ** 40]);
+  assert.equal(ascending(new Map([[3, 0], [1, 0], [2, 0]]).keys()), [1, 2, 3]);
+  assert.equal(ascending([1, 2, 3]), [1, 2, 3]);
+  assert.equal(ascending([]), []);
 });
 
 test.run();

@@ -117,7 +117,17 @@ export function overlap(a: number, b: number, c: number, d: number): [number, nu
 export function ascending(keys: Iterable<number>): number[] {
   const a = [...keys];
   // Keys mostly come in order already (ids are made ascending, pages often allocated so): a pass, then a sort only if not.
-  for (let i = 1; i < a.length; i++) if (a[i - 1] > a[i]) return a.sort((x, y) => x - y);
+  for (let i = 1; i < a.length; i++) if (a[i - 1] > a[i]) return sortNumbers(a);
+  return a;
+}
+
+/**
+ * Sorts integers ascending in place, through a Float64Array's sort: a numeric sort in the engine, where
+ * Array.prototype.sort calls a comparator per comparison (keys here are integers: no NaN, no -0).
+ */
+function sortNumbers(a: number[]): number[] {
+  const t = Float64Array.from(a).sort();
+  for (let i = 0; i < a.length; i++) a[i] = t[i];
   return a;
 }
 
