@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { DEFAULT_WEIGHTS, opArbitrary } from "../src/fuzz/arbitraries.js";
+import { DEFAULT_WEIGHTS, opArbitrary, rec as recordOf } from "../src/fuzz/arbitraries.js";
 import { choice, int, one, pick, rec } from "../src/fuzz/choices.js";
 
 test("a failing op shrinks to its simplest fields: first values, range minimums, what the failure needs", () => {
@@ -51,6 +51,33 @@ test("ops come with their weights", () => {
 test("a seed draws the same ops", () => {
   assert.equal(fc.sample(opArbitrary(), { seed: 6, numRuns: 200 }), fc.sample(opArbitrary(), { seed: 6, numRuns: 200 }));
   assert.not.equal(fc.sample(opArbitrary(), { seed: 6, numRuns: 200 }), fc.sample(opArbitrary(), { seed: 7, numRuns: 200 }));
+});
+
+test("rec() (the setup's and the sequences' records) draws and shrinks as fc.record does, as plain objects", () => {
+  const model = {
+    types: fc.array(fc.constantFrom("default", "sw_protected"), { minLength: 3, maxLength: 3 }),
+    vms: fc.integer({ min: 1, max: 3 }),
+    files: fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom<unknown>(["MMAP"], "MMAP", 0)), { minLength: 1, maxLength: 3 }),
+    mapped: fc.boolean(),
+  };
+  const plain = (o: object) => ({ ...o });
+  for (const seed of [1, 2, 3]) {
+    const ours = fc.sample(recordOf(model), { seed, numRuns: 50 });
+    assert.equal(ours.map(plain), fc.sample(fc.record(model), { seed, numRuns: 50 }).map(plain));
+    assert.ok(ours.every((o) => Object.getPrototypeOf(o) === Object.prototype));
+  }
+  // The same failure, shrunk along the same path to the same counterexample.
+  const failing = (arb: fc.Arbitrary<{ vms: number; files: unknown[] }>) =>
+    fc.check(
+      fc.property(arb, (o) => o.vms < 3 || o.files.length < 2),
+      { seed: 4, numRuns: 500 },
+    );
+  const x = failing(recordOf(model));
+  const y = failing(fc.record(model));
+  assert.ok(x.failed && y.failed);
+  assert.equal(plain(x.counterexample![0]), plain(y.counterexample![0]));
+  assert.is(x.numShrinks, y.numShrinks);
+  assert.is(x.counterexamplePath, y.counterexamplePath);
 });
 
 test.run();
