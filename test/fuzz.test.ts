@@ -130,4 +130,22 @@ test("the model-based command set drives fc.modelRun, and finds a flawed policy'
   assert.match(String(r.errorInstance), /owner control/);
 });
 
+test("checkTrace reads kernel, policy and design once for as long as they stay the same: a bad kernel is refused every time, and each trace runs under the options it is given", () => {
+  for (let k = 0; k < 2; k++) assert.throws(() => checkTrace(PREFIX, { kernel: "7.3" }), /kernel/);
+  const trace = [{ op: "create_guest_memfd_system", as: "s", size: 65536, flags: 0 }];
+  const run = (design?: string) => {
+    const out: unknown[] = [];
+    assert.is(checkTrace(trace, { design, onOp: (_k, _op, r) => out.push(r) }), null);
+    return out[0] as Record<string, unknown>;
+  };
+  for (let k = 0; k < 2; k++) {
+    assert.is(run("system").ret, 0, "the system design runs its own op");
+    assert.is.not(run().ret, 0, "the vm design refuses it");
+  }
+  const punch = [...PREFIX, { op: "fallocate", fd: "g0", mode: "KEEP_SIZE", offset: 0, len: 4096 }, { op: "gmem_link", fd: "g0", vm: "v1", as: "lent", perm: ["r"], mode: "share" }, { op: "fallocate", fd: "lent", mode: ["KEEP_SIZE", "PUNCH_HOLE"], offset: 0, len: 4096 }];
+  assert.is(checkTrace(punch), null);
+  assert.is(checkTrace(punch, { policy: flawed })?.kind, "security property");
+  assert.is(checkTrace(punch), null);
+});
+
 test.run();

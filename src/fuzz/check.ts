@@ -9,6 +9,7 @@
  * and the objects involved, named as the trace named them.
  */
 import { Simulator, type SimulatorOptions } from "../api/simulator.js";
+import { Host, type HostOptions } from "../kvm/host.js";
 import { EngineCore } from "../core/engine.js";
 import { ReferenceCore } from "../core/reference/index.js";
 import { Checker, type CheckReport } from "../check/checker.js";
@@ -71,23 +72,37 @@ function profileOf(name: string | undefined): KernelProfile | string {
   return p;
 }
 
+/**
+ * The host options a Simulator read from the last kernel, policy and design checkTrace was given (a fuzzing run
+ * gives the same ones for every trace): the options are checked, and their errors worded, by a Simulator once,
+ * and later traces with the same ones get their kernel layer (a Host) straight from what it read.
+ */
+let lastRead: { kernel: string | undefined; policy: Policy | undefined; design: string | undefined; host: HostOptions } | null = null;
+
+function hostFor(cores: LockstepCore, o: CheckOptions): Host {
+  const r = lastRead;
+  if (r !== null && r.kernel === o.kernel && r.policy === o.policy && r.design === o.design) return new Host(cores, r.host);
+  const { host } = new Simulator({ core: cores, kernel: profileOf(o.kernel), policy: o.policy, design: o.design as SimulatorOptions["design"] });
+  lastRead = { kernel: o.kernel, policy: o.policy, design: o.design, host: { profile: host.profile, policy: host.policy, design: host.design, frameLimit: host.frameLimit } };
+  return host;
+}
+
 export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOptions = {}): TraceFailure | null {
-  const design = o.design as SimulatorOptions["design"];
   const cores = freshCores();
-  const engine = new Simulator({ core: cores, kernel: profileOf(o.kernel), policy: o.policy, design });
-  const re = new Replayer(engine.host);
-  // Cores just reset (or new), to which the Simulator sent nothing: the checker starts from an empty state.
-  const checker = new Checker(engine.host, cores.pushed === 0);
+  const host = hostFor(cores, o);
+  const re = new Replayer(host);
+  // Cores just reset (or new), to which the kernel layer sent nothing: the checker starts from an empty state.
+  const checker = new Checker(host, cores.pushed === 0);
   const everyOp = o.everyOp ?? true;
   const incremental = o.incremental ?? true;
   let finalSnapshot: Float64Array | null = null;
-  const events = engine.host.events;
+  const events = host.events;
   for (let k = 0; k < trace.length; k++) {
     const op = trace[k];
     const pushed = cores.pushed;
     const recorded = events.length;
     const a = re.op(op as never, k + 1);
-    engine.host.sync();
+    host.sync();
     o.onOp?.(k, op, a.result);
     if (cores.divergence)
       return { kind: "divergence", index: k, op, detail: `${describeDivergence(cores.divergence)}; the op answered ${stringifyJson(resultLine(a))}` };
@@ -95,7 +110,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
     if (last) {
       // The last op gets the full check: it also compares the state kept from the change log with the core's,
       // and the engine's whole state with the reference model's (LockstepCore.snapshot()).
-      finalSnapshot = engine.snapshot();
+      finalSnapshot = cores.snapshot();
       if (cores.divergence) return { kind: "divergence", index: k, op, detail: describeDivergence(cores.divergence) };
       const bad = firstFailure(checker.full(finalSnapshot), re.names);
       if (bad) return { ...bad, index: k, op };
@@ -109,7 +124,7 @@ export function checkTrace(trace: Array<Record<string, unknown>>, o: CheckOption
       if (bad) return { ...bad, index: k, op };
     }
   }
-  if (finalSnapshot === null) engine.snapshot();
+  if (finalSnapshot === null) cores.snapshot();
   if (cores.divergence) return { kind: "divergence", index: trace.length - 1, op: trace[trace.length - 1] ?? {}, detail: describeDivergence(cores.divergence) };
   return null;
 }
