@@ -15,7 +15,7 @@ import { EngineCore } from "../src/core/engine.js";
 import { ReferenceCore } from "../src/core/reference/index.js";
 import { Simulator } from "../src/api/simulator.js";
 import { Checker, checkInvariants, checkSecurity } from "../src/check/checker.js";
-import { CoreState } from "../src/check/state.js";
+import { CoreState, Ids } from "../src/check/state.js";
 import { render } from "../src/check/violation.js";
 import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "../src/fuzz/arbitraries.js";
 import { loadPolicy } from "../src/policy/load.js";
@@ -354,6 +354,24 @@ test("reports name objects as the trace bound them", () => {
   const p = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", "test/policy/flawed-punch.jsonl", "--check", "--policy", "examples/policies/flawed.mjs"], { encoding: "utf8" });
   assert.is(p.status, 1, p.stderr);
   assert.match(p.stderr, /2 owner control: file lent \(vm guest\) punched pages \[0, 16\) without a punch right granted by the owner/);
+});
+
+test("the ids an op touched (Ids) hold each id once, in the order first added, as a list and past 16 ids through a set; clear() empties them", () => {
+  const ids = new Ids();
+  for (const id of [3, 1, 3, 2, 1]) ids.add(id);
+  assert.equal(ids.list, [3, 1, 2]);
+  assert.is(ids.size, 3);
+  assert.ok(ids.has(2) && !ids.has(4));
+  for (let id = 0; id < 40; id++) ids.add(id);
+  for (let id = 39; id >= 0; id--) ids.add(id);
+  assert.is(ids.size, 40);
+  assert.equal(ids.list.slice(0, 4), [3, 1, 2, 0]);
+  assert.ok(ids.has(39) && !ids.has(40));
+  ids.clear();
+  assert.is(ids.size, 0);
+  assert.ok(!ids.has(3));
+  ids.add(3);
+  assert.equal(ids.list, [3]);
 });
 
 test.run();

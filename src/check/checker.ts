@@ -108,8 +108,8 @@ export class Checker {
       // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
       const files = this.bindingFiles;
       if (files.size) files.clear();
-      for (const id of t.files) files.add(id);
-      for (const id of t.vms) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
+      for (const id of t.files.list) files.add(id);
+      for (const id of t.vms.list) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
       for (const id of files) {
         const f = st.files.get(id);
         if (f) checkBindings(st, f, inv);
@@ -117,7 +117,7 @@ export class Checker {
     }
     checkTotals(st, inv);
     checkDoubled(st, t.doubled, inv);
-    for (const id of t.inodes) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
+    for (const id of t.inodes.list) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
     for (const id of news.inodes) if (!t.inodes.has(id)) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
     for (const d of news.donations) checkDonorReach(st, d, sec);
     if (t.files.size) for (const d of this.history.donations) if (t.files.has(d.donor) && !news.donations.includes(d)) checkDonorReach(st, d, sec);
@@ -140,7 +140,7 @@ export class Checker {
       for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
     };
     for (const pfn of t.pfns) for (const e of st.mappers.get(pfn) ?? []) out.add(e);
-    for (const id of t.vms) wholeVm(id);
+    for (const id of t.vms.list) wholeVm(id);
     // A map made or gone, or one through a file whose blocked ranges may have grown, changes what the shared path
     // reaches: every SPTE through a memslot over the map's range, in any VM.
     const mapRange = (m: { hva: number; npages: number }) => {
@@ -152,7 +152,7 @@ export class Checker {
         }
       }
     };
-    for (const id of t.files) {
+    for (const id of t.files.list) {
       const f = st.files.get(id);
       if (f) wholeVm(f.vm);
     }
@@ -165,7 +165,7 @@ export class Checker {
   }
 
   /** The SPTEs in the memslots bound to files of these inodes. */
-  private throughInodes(ids: ReadonlySet<number>): Set<CSpte> {
+  private throughInodes(ids: { has(id: number): boolean }): Set<CSpte> {
     const st = this.state;
     const out = new Set<CSpte>();
     for (const f of st.files.values()) {

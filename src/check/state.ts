@@ -13,6 +13,37 @@ export interface CInode { id: number; npages: number; kind: number; gmemFlags: n
 export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
 export interface CVm { id: number; slots: SnapSlot[]; sptes: Map<number, CSpte>; ctx: number }
 
+/**
+ * The ids of one kind an op touched, each once: an op touches one to a handful, so they are a list (emptied by
+ * dropping it: a Set's clear() allocates a new table, about half the ops a fuzzed trace checks), with a Set beside
+ * it only past SET_AFTER ids, so that a large op stays linear.
+ */
+export class Ids {
+  list: number[] = [];
+  private set: Set<number> | null = null;
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  has(id: number): boolean {
+    return this.set !== null ? this.set.has(id) : this.list.includes(id);
+  }
+
+  add(id: number): void {
+    if (this.has(id)) return;
+    this.list.push(id);
+    if (this.set !== null) this.set.add(id);
+    else if (this.list.length > SET_AFTER) this.set = new Set(this.list);
+  }
+
+  clear(): void {
+    if (this.list.length) this.list = [];
+    this.set = null;
+  }
+}
+const SET_AFTER = 16;
+
 /** What one change stream touched. */
 export interface Touched {
   /** SPTEs installed or changed (live ones only). */
@@ -20,18 +51,18 @@ export interface Touched {
   /** pfns whose page changed, appeared or went (a page's old and new pfn). */
   pfns: Set<number>;
   /** VMs, files, inodes and maps created, changed or gone. */
-  vms: Set<number>;
+  vms: Ids;
   /** Inodes whose PRIVATE runs changed (profile next's conversions). */
-  attrs: Set<number>;
-  files: Set<number>;
-  inodes: Set<number>;
+  attrs: Ids;
+  files: Ids;
+  inodes: Ids;
   /** Maps made or gone, with their records (as they were, for those gone). */
   maps: Map<number, SnapMap>;
   /** Pages given a pfn another live page holds. */
   doubled: CPage[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Set(), attrs: new Set(), files: new Set(), inodes: new Set(), maps: new Map(), doubled: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [] });
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
 const BUILD_SCRATCH = touchedNothing();
