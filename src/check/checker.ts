@@ -14,7 +14,7 @@ import * as A from "../abi/core-abi.js";
 import type { Core } from "../core/core.js";
 import type { HostEvent } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
-import { CoreState, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
+import { CoreState, Ids, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
 import { History, type HistoryNews } from "./history.js";
 import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
@@ -47,7 +47,7 @@ export class Checker {
   private history = new History();
   private first = true;
   private readonly hasProperties: boolean;
-  private readonly bindingFiles = new Set<number>();
+  private readonly bindingFiles = new Ids();
   /** A step's violations as found (emptied when it reports them). */
   private readonly inv: Violation[] = [];
   private readonly sec: Violation[] = [];
@@ -110,7 +110,7 @@ export class Checker {
       if (files.size) files.clear();
       for (const id of t.files.list) files.add(id);
       for (const id of t.vms.list) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
-      for (const id of files) {
+      for (const id of files.list) {
         const f = st.files.get(id);
         if (f) checkBindings(st, f, inv);
       }
