@@ -126,10 +126,17 @@ export function ascending(keys: Iterable<number>): number[] {
  * Array.prototype.sort calls a comparator per comparison (keys here are integers: no NaN, no -0).
  */
 function sortNumbers(a: number[]): number[] {
-  const t = Float64Array.from(a).sort();
-  for (let i = 0; i < a.length; i++) a[i] = t[i];
+  const n = a.length;
+  // One scratch buffer for every sort (a new typed array would cost a backing store per call).
+  if (n > SORT_SCRATCH.length) SORT_SCRATCH = new Float64Array(Math.max(n, 2 * SORT_SCRATCH.length));
+  const t = SORT_SCRATCH.subarray(0, n);
+  for (let i = 0; i < n; i++) t[i] = a[i];
+  t.sort();
+  for (let i = 0; i < n; i++) a[i] = t[i];
+  if (SORT_SCRATCH.length > 1 << 16) SORT_SCRATCH = new Float64Array(1024);
   return a;
 }
+let SORT_SCRATCH = new Float64Array(1024);
 
 export function inRanges(ranges: Array<[number, number]>, x: number): boolean {
   return ranges.some(([s, e]) => x >= s && x < e);
