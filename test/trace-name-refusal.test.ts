@@ -19,10 +19,22 @@ test("readArgs returns an unknown name's sentence for a reference of each kind, 
   assert.is(read("close", { fd: "g9" }), 'fd: unknown name "g9"');
   assert.is(read("load", { map: "m1", offset: 0 }), 'map: unknown name "m1"');
   assert.is(read("unpin", { pin: "p0" }), 'pin: unknown name "p0"');
+  names.bind("m9", null, "map");
+  assert.is(read("load", { map: "m9", offset: 0 }), 'map: map "m9" was never created');
   // An fd or a number: a name only when it is not a number.
   assert.is(read("set_user_memory_region2", { vm: "v", slot: 0, flags: 0, guest_phys_addr: 0, memory_size: 0, userspace_addr: 0, guest_memfd: "g" }), 'vm: unknown name "v"');
   const sim = new Simulator();
   sim.apply([{ op: "create_vm", as: "v0", type: "default" }]);
+  // A map must be a live map: one unmapped, one never created (a failed mmap) and a name of something else.
+  const maps = sim.apply([
+    { op: "anon_map", as: "m0", len: 4096 },
+    { op: "munmap", map: "m0" },
+    { op: "load", map: "m0", offset: 0 },
+    { op: "anon_map", as: "m1", len: 0 },
+    { op: "load", map: "m1", offset: 0 },
+    { op: "load", map: "v0", offset: 0 },
+  ]) as Array<{ error?: string }>;
+  assert.equal(maps.slice(2).filter((_, k) => k !== 1).map((r) => r.error), ['line 3: load: map: map "m0" has been unmapped', 'line 5: load: map: map "m1" was never created', 'line 6: load: map: "v0" is not a map']);
   const live = sim.apply([{ op: "create_vm", as: "v0", type: "default" }])[0] as { error?: string };
   assert.is(live.error, 'line 1: create_vm: as: "v0" already names a live object');
 });

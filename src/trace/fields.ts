@@ -232,7 +232,7 @@ export interface Prepared {
   names: readonly string[];
   defs: readonly FieldDef[];
   readers: readonly FieldReader[];
-  /** Per field: 1 if it names an object (vm, fd, map, pin), 2 if it binds a name ("as"), 3 for an fd or a number, 0 otherwise. */
+  /** Per field: 1 if it names an object (vm, fd, pin), 2 if it binds a name ("as"), 3 for an fd or a number, 4 for a map, 0 otherwise. */
   refs: readonly number[];
   /** Every field present, undefined: copied per line, so that each line's args share one shape. */
   template: Args;
@@ -253,17 +253,19 @@ export function prepare(op: OpDef): Prepared {
 }
 
 function refKind(def: FieldDef): number {
-  return def.kind === "vm" || def.kind === "fd" || def.kind === "map" || def.kind === "pin" ? 1 : def.kind === "as" ? 2 : def.kind === "fd_or_number" ? 3 : 0;
+  return def.kind === "vm" || def.kind === "fd" || def.kind === "pin" ? 1 : def.kind === "as" ? 2 : def.kind === "fd_or_number" ? 3 : def.kind === "map" ? 4 : 0;
 }
 
 /**
  * The sentence the field's reader would throw because of what its name is bound to (a reference to a name that
- * names nothing, an "as" that names a live object), or null: random traces hit these on a third of their ops, and
- * a thrown and caught error costs more than the op.
+ * names nothing, a map that is not a live map, an "as" that names a live object), or null: random traces hit these
+ * on a third of their ops, and a thrown and caught error costs more than the op.
  */
 function nameRefusal(ref: number, field: string, v: unknown, names: Names): string | null {
   if (typeof v !== "string") return null;
   if (ref === 2) return names.taken(v);
+  // A map (4) must also be live: a dead or unmapped one is refused here too.
+  if (ref === 4) return names.mapRefusal(field, v);
   // fd_or_number (3): only a string that is not a number is a name (its reader's rule).
   return ref === 1 || !/^\s*[+-]?\d/.test(v) ? names.unknown(field, v) : null;
 }

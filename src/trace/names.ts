@@ -96,12 +96,20 @@ export class Names {
   /** A live map by name: a dead one is a trace error. */
   map(field: string, name: unknown): HostMap {
     const o = this.get(field, name);
-    if (o instanceof HostMap) {
-      if (!o.alive) throw new TraceError(`${field}: map "${name}" has been unmapped`);
-      return o;
-    }
-    if ("dead" in o && o.dead === "map") throw new TraceError(`${field}: map "${name}" was never created`);
-    throw new TraceError(`${field}: "${name}" is not a map`);
+    if (o instanceof HostMap && o.alive) return o;
+    throw new TraceError(this.notMap(field, name as string, o)!);
+  }
+
+  /** Why `name` cannot be read as a live map (map()'s sentence), or null when it can. */
+  mapRefusal(field: string, name: string): string | null {
+    const o = this.table.get(name);
+    return o === undefined ? this.unknown(field, name) : this.notMap(field, name, o);
+  }
+
+  private notMap(field: string, name: string, o: Named): string | null {
+    if (o instanceof HostMap) return o.alive ? null : `${field}: map "${name}" has been unmapped`;
+    if ("dead" in o && o.dead === "map") return `${field}: map "${name}" was never created`;
+    return `${field}: "${name}" is not a map`;
   }
 
   /** A pin by name (profile next's `unpin`); whether it is still live is the op's to check. */
