@@ -109,7 +109,10 @@ export class Checker {
       const files = this.bindingFiles;
       if (files.size) files.clear();
       for (const id of t.files.list) files.add(id);
-      for (const id of t.vms.list) for (const sl of st.vms.get(id)?.slots ?? []) if (sl.file >= 0) files.add(sl.file);
+      for (const id of t.vms.list) {
+        const vm = st.vms.get(id);
+        if (vm) for (const sl of vm.slots) if (sl.file >= 0) files.add(sl.file);
+      }
       for (const id of files.list) {
         const f = st.files.get(id);
         if (f) checkBindings(st, f, inv);
@@ -136,10 +139,15 @@ export class Checker {
     if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
     // Into the touched set itself (the state's, cleared at its next apply): no new set per op.
     const out = t.sptes;
+    // (No `?? []` fallbacks: most pfns have no mapper, and each would be an array to iterate.)
     const wholeVm = (id: number) => {
-      for (const e of st.vms.get(id)?.sptes.values() ?? []) out.add(e);
+      const vm = st.vms.get(id);
+      if (vm) for (const e of vm.sptes.values()) out.add(e);
     };
-    for (const pfn of t.pfns) for (const e of st.mappers.get(pfn) ?? []) out.add(e);
+    for (const pfn of t.pfns) {
+      const mappers = st.mappers.get(pfn);
+      if (mappers) for (const e of mappers) out.add(e);
+    }
     for (const id of t.vms.list) wholeVm(id);
     // A map made or gone, or one through a file whose blocked ranges may have grown, changes what the shared path
     // reaches: every SPTE through a memslot over the map's range, in any VM.
