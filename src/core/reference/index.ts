@@ -44,18 +44,19 @@ export class ReferenceCore implements Core {
       case A.OP_ALLOCATE: this.results[r + 1] = m.allocate(a, b, c); break;
       case A.OP_PUNCH: this.results[r + 1] = m.punch(a, b, c); break;
       case A.OP_HOST_ACCESS: {
-        const [code, value] = m.hostAccess(a, b, c);
-        this.results[r] = code;
-        this.results[r + 1] = value;
+        // The answer's words read by index: destructuring would walk the array's iterator (a guest or host access per op).
+        const w = m.hostAccess(a, b, c);
+        this.results[r] = w[0];
+        this.results[r + 1] = w[1];
         break;
       }
       case A.OP_HOSTMAP_CREATE: m.hostmapCreate(a, b, c, d, e, f, g); break;
       case A.OP_HOSTMAP_DESTROY: m.hostmapDestroy(a); break;
       case A.OP_GUEST_ACCESS: {
-        const [code, value, aux] = m.guestAccess(a, b, c, d, e, f);
-        this.results[r] = code;
-        this.results[r + 1] = value;
-        this.results[r + 2] = aux;
+        const w = m.guestAccess(a, b, c, d, e, f);
+        this.results[r] = w[0];
+        this.results[r + 1] = w[1];
+        this.results[r + 2] = w[2];
         break;
       }
       case A.OP_ZAP_GFNS: m.zapGfnsCmd(a, b, c); break;
