@@ -53,18 +53,4 @@ test("fields are still read in order: a malformed field before an unknown name i
   assert.is(n.error, undefined, "a number string is an fd number, not a name");
 });
 
-test("peek()'s slot cache is made at its first call, and finds names bound before and after it", () => {
-  const names = new Names();
-  const slots = () => (names as unknown as { slotName: string[] | null }).slotName;
-  const a = { dead: "vm" as const };
-  const b = { dead: "fd" as const };
-  names.bind("v0", null, "vm");
-  assert.is(slots(), null, "a namespace never peeked holds no slot cache");
-  assert.equal(names.peek("v0"), a);
-  assert.ok(Array.isArray(slots()));
-  names.bind("v0", null, "fd");
-  assert.equal(names.peek("v0"), b);
-  assert.is(names.peek("v1"), undefined);
-});
-
 test.run();
