@@ -27,8 +27,8 @@ export class BigMap<V> {
   }
 
   set(k: number, v: V): this {
-    const id = Math.floor(k / SHARD_KEYS);
-    let shard = this.shards.get(id);
+    const id = k >= 0 && k < SHARD_KEYS ? 0 : Math.floor(k / SHARD_KEYS);
+    let shard = id === 0 ? this.low : this.shards.get(id);
     if (!shard) {
       this.shards.set(id, (shard = new Map()));
       if (id === 0) this.low = shard;
@@ -40,8 +40,8 @@ export class BigMap<V> {
   }
 
   delete(k: number): boolean {
-    const id = Math.floor(k / SHARD_KEYS);
-    const shard = this.shards.get(id);
+    const id = k >= 0 && k < SHARD_KEYS ? 0 : Math.floor(k / SHARD_KEYS);
+    const shard = id === 0 ? this.low : this.shards.get(id);
     if (!shard || !shard.delete(k)) return false;
     this.count--;
     if (shard.size === 0) {
