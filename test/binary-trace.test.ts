@@ -151,6 +151,35 @@ test("a long binary trace (many input windows and output buffers of the core) an
   assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
 });
 
+test("a binary trace whose successes fill the core's output buffer between lines of text answers in the text's order (the lines held before a full buffer go out first)", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  let x = 11;
+  for (let k = 0; k < 40_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const page = (x >>> 8) % 256;
+    // A line of text every 4,000: more than an output buffer of successes (some 2,700 lines) lies between two.
+    if (k % 4_000 === 1_000) lines.push('{"op":"stats","vm":"v"}');
+    else if (x & 1) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read" }));
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "write", value: x >>> 24 }));
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  let full = 0;
+  for (const bytes of replayBinaryJson(h2, encodeTrace(text))) {
+    if (bytes.length > 60_000) full++;
+    got += new TextDecoder().decode(bytes);
+  }
+  assert.ok(full >= 10, `full output buffers (${full})`);
+  const g = got.split("\n");
+  const w = want.split("\n");
+  for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
+  assert.is(g.length, w.length);
+});
+
 /** Bytes in pieces of the given sizes (cycled), as a pipe delivers them. */
 async function* pieces(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
   for (let at = 0, k = 0; at < bytes.length; k++) {
