@@ -105,26 +105,6 @@ function digitsAt(dst: usize, x: u64): i32 {
   return n;
 }
 
-/**
- * A byte's value in decimal at o, then `}` and a newline, in one store
- * (bytes past the line's end are overwritten by the next line, or lie beyond
- * what binOutLen() reports); returns the line's end. No branch on the number
- * of digits: random bytes mix one, two and three digits, which branches
- * mispredict.
- */
-@inline function byteLineEnd(o: usize, v: u32): usize {
-  let h = v / 100;
-  let r = v - h * 100;
-  let t = r / 10;
-  let u = r - t * 10;
-  // Three digits, the hundreds first; as many as the value has are kept from the right.
-  let three: u64 = <u64>(48 + h) | (<u64>(48 + t) << 8) | (<u64>(48 + u) << 16);
-  let nd = 1 + <i32>(v >= 10) + <i32>(v >= 100);
-  let drop = <u64>(24 - 8 * nd);
-  store<u64>(o, (three >> drop) | (<u64>CLOSE << (<u64>(8 * nd))));
-  return o + <usize>nd + 2;
-}
-
 // The line index in decimal, kept as it counts up (lines are numbered one after another).
 const counter = memory.data(24, 8);
 let counterLen: i32 = 0;
@@ -151,6 +131,37 @@ const OPEN: u64 = 0x3a2269227b; // {"i":
 const RET: u64 = 0x303a22746572222c; // ,"ret":0
 const VALUE: u64 = 0x2265756c6176222c; // ,"value" (then :)
 const CLOSE: u16 = 0x0a7d; // }\n
+
+/**
+ * Each byte value's ending of a line, `V}` and a newline, as the word stored
+ * there (little-endian), with its length in the top byte: one load and one
+ * store for a line's value, no digit arithmetic. Filled at start-up.
+ */
+const VALUE_ENDS = memory.data(256 * 8, 8);
+function fillValueEnds(): void {
+  for (let v: u32 = 0; v < 256; v++) {
+    let h = v / 100;
+    let t = (v / 10) % 10;
+    let u = v % 10;
+    let nd: u32 = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    let three: u64 = <u64>(48 + h) | (<u64>(48 + t) << 8) | (<u64>(48 + u) << 16);
+    let word = (three >> <u64>(24 - 8 * nd)) | (<u64>CLOSE << <u64>(8 * nd)) | (<u64>(nd + 2) << 56);
+    store<u64>(VALUE_ENDS + (<usize>v << 3), word);
+  }
+}
+fillValueEnds();
+
+/**
+ * A byte's value in decimal at o, then `}` and a newline, in one store
+ * (bytes past the line's end are overwritten by the next line, or lie beyond
+ * what binOutLen() reports); returns the line's end.
+ */
+@inline function byteLineEnd(o: usize, v: u32): usize {
+  let word = load<u64>(VALUE_ENDS + (<usize>(v & 255) << 3));
+  store<u64>(o, word);
+  return o + <usize>(word >> 56);
+}
+
 
 /**
  * Reads and runs records from binIn[start, len), writing success lines to
