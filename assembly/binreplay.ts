@@ -7,6 +7,12 @@
  * takes that line; the result lines written here are the success lines only,
  * {"i":N,"ret":0} and {"i":N,"ret":0,"value":V}, byte for byte what the
  * trace reader writes for them.
+ *
+ * The loop is written against the branch predictor: records mix ops, varint
+ * lengths and value widths at random, so a varint is decoded from one 8-byte
+ * load, the command runs on integers (typedInts(), no word conversion), and
+ * a line's ending comes from a table of words; what branches remain are the
+ * stops and the op's own work.
  */
 import {
   BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT,
