@@ -210,6 +210,29 @@ test("under a policy of the caller's (refusing punches, or calling back into its
   assert.match(String(lines[2].message), /no punching here/);
 });
 
+test("a name bound again (its VM destroyed, a new one created under it) names the new VM on the hot paths, met before or not", () => {
+  const sim = new Simulator();
+  // Names made per op (as a caller's template strings are), so no two lookups share a string.
+  const vm = (k: number) => `vm${k}`.slice(0, 2) + "x";
+  const out = sim.apply([
+    { op: "create_vm", as: vm(0), type: "default" },
+    { op: "create_guest_memfd", vm: vm(0), as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "set_user_memory_region2", vm: vm(0), slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    { op: "vcpu_access", vm: vm(1), gpa: 0, access: "write", value: 7 },
+    { op: "vcpu_access", vm: vm(2), gpa: 0, access: "read" },
+  ]);
+  assert.equal(out[4], { i: 4, ret: 0, value: 7 });
+  // Destroyed: the name now names a dead VM (fd -1); bound again, it names a VM with no memslot (an MMIO exit).
+  const again = sim.apply([
+    { op: "destroy_vm", vm: vm(3) },
+    { op: "vcpu_access", vm: vm(4), gpa: 0, access: "read" },
+    { op: "create_vm", as: vm(5), type: "default" },
+    { op: "vcpu_access", vm: vm(6), gpa: 0, access: "read" },
+  ]);
+  assert.is(again[1].errno, "EBADF", JSON.stringify(again[1]));
+  assert.is((again[3] as { exit?: unknown }).exit, "mmio", JSON.stringify(again[3]));
+});
+
 test("an op object's getter that calls apply() again sees every earlier op of the batch run, and each op keeps its place and its i", () => {
   const [sim] = twins();
   let seen: unknown = null;
