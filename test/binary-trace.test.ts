@@ -327,6 +327,40 @@ test("a damaged binary trace is refused with a sentence saying where", () => {
   assert.throws(() => decodeTrace(new TextEncoder().encode("{}")), /not a gmemsim binary trace/);
 });
 
+test("a fallocate record the core stops at after its offset (a len of 8 varint bytes, a damaged mode form) is taken from its first byte: answered as its text, or refused as the record reader refuses it", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  const reads = (n: number) => Array.from({ length: n }, (_, k) => JSON.stringify({ op: "vcpu_access", vm: "v", gpa: k * 4096, access: "read" }));
+  // The first fallocate on g gives its name a handle in the core; the core reads the next ones itself.
+  lines.push(...reads(10), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: 8192, len: 4096 }));
+  lines.push(JSON.stringify({ op: "fallocate", fd: "g", mode: 1, offset: 4096, len: 2 ** 50 }), ...reads(10));
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  assert.match(want, /"errno":"EINVAL"|"errno":"EFBIG"|"errno":"ENOSPC"/, "the long len is refused by the kernel layer");
+  const bin = encodeTrace(text);
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  for (const b of replayBinaryJson(h2, bin)) got += new TextDecoder().decode(b);
+  assert.is(got, want);
+  // The punch's mode form (2, then its len 4096 as 0x80 0x20) damaged to 9.
+  let at = -1;
+  for (let i = 0; i + 4 < bin.length; i++) if (bin[i] === 5 && bin[i + 2] === 0x80 && bin[i + 3] === 0x40 && bin[i + 4] === 2) at = i;
+  assert.ok(at > 0, "the punch's record");
+  const bad = bin.slice();
+  bad[at + 4] = 9;
+  const refusal = (core: EngineCore | ReferenceCore) => {
+    try {
+      for (const _ of replayBinaryJson(new Host(core), bad)) void _;
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "no refusal";
+  };
+  assert.is(refusal(new EngineCore()), refusal(new ReferenceCore()));
+  assert.match(refusal(new EngineCore()), /unknown mode form 9 at byte/);
+});
+
 test("gmemsim convert makes a binary trace that gmemsim replay runs to the same output, and converts it back exactly", () => {
   const dir = mkdtempSync(join(tmpdir(), "gmemsim-binary-"));
   try {
