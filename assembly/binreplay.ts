@@ -10,7 +10,7 @@
  *
  * The loop is written against the branch predictor: records mix ops, varint
  * lengths and value widths at random, so a varint is decoded from one 8-byte
- * load, the command runs on integers (typedInts(), no word conversion), and
+ * load, the command runs on integers (typedCmd<i64>(), no word conversion), and
  * a line's ending comes from a table of words; what branches remain are the
  * stops and the op's own work.
  */
@@ -20,7 +20,7 @@ import {
   BIN_REC_LOAD as R_LOAD, BIN_REC_STORE as R_STORE, BIN_MODE_FORMS, BIN_REC_LONGEST,
   TYPED_READ, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD,
 } from "../src/abi/core-abi";
-import { typedInts, typedHandle, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
+import { typedCmd, typedHandle, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
 import { grow } from "./alloc";
 
 export const binIn = memory.data(BIN_IN_CAP, 16);
@@ -217,7 +217,7 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
       b = valued ? <i64>load<u8>(binIn + <usize>q) : 0;
       pos = q + valued;
     }
-    let st = typedInts(op, typedHandle(h), a, b);
+    let st = typedCmd<i64>(op, typedHandle(h), a, b);
     if (st == RAN_FIX) return BIN_RESULT;
     if (st != RAN_OK) {
       pos = p;

@@ -102,37 +102,49 @@ export let okValue: f64 = 0;
  */
 @inline export function typedOne(opw: f64, hw: f64, a: f64, b: f64): i32 {
   // Each word becomes an integer once (words.ts), or -1 when it is not one in range; every check after is on integers.
-  return typedInts(<i32>wordIndex(opw, 8), <i32>wordIndex(hw, <u64>handles), wordIndex(a, INDEX_LIMIT), wordIndex(b, INDEX_LIMIT));
+  return typedCmd<f64>(<i32>wordIndex(opw, 8), <i32>wordIndex(hw, <u64>handles), a, b);
 }
 
 /**
- * typedOne() on words already made integers: op below 8 and h a handle
- * index, or -1; a and b below 2^52, or -1 (not an integer in range). The
- * binary replay decodes its records straight to these (its varints are
- * integers below 2^49), so it converts no word.
+ * x as an index below `below`, or -1: a word (f64) by words.ts, or an
+ * integer (i64) the binary replay decoded (a varint: below 2^49) by a compare.
  */
-@inline export function typedInts(op: i32, h: i32, a: i64, b: i64): i32 {
+@inline function asIndex<W>(x: W, below: u64): i64 {
+  if (isFloat<W>()) return wordIndex(<f64>x, below);
+  return <u64>x < below ? <i64>x : -1;
+}
+
+/**
+ * typedOne() once its opcode and handle are indexes (op below 8 and h a
+ * handle index, or -1), on its a and b as words (f64: typedRun()) or as
+ * integers (i64: binRun(), whose varints are integers below 2^49). Each is
+ * made an index where its op reads it, so typedRun() converts only the words
+ * a command uses.
+ */
+@inline export function typedCmd<W>(op: i32, h: i32, aw: W, bw: W): i32 {
   if ((op | h) < 0) return NEEDS_KERNEL;
   let e = table + <usize>h * TYPED_HANDLE_BYTES;
   let kind = load<i32>(e);
   okValue = 0;
-  // A failed index is -1: as a u64 it passes every bound, so one unsigned compare refuses it.
-  let byte: i64 = op == T_WRITE || op == T_STORE ? (<u64>b < 256 ? b : -1) : 0;
   if (<u64>(op - T_READ) <= <u64>(T_EXEC - T_READ)) {
     // An address from 2^52 bytes up (beyond any memslot the kernel layer accepts) goes its way too.
-    if (kind != HOT_VM || (a | byte) < 0 || !take(1)) return NEEDS_KERNEL;
+    let addr = asIndex<W>(aw, INDEX_LIMIT);
+    let byte: i64 = op == T_WRITE ? asIndex<W>(bw, 256) : 0;
+    if (kind != HOT_VM || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
     let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
-    guestAccess(raw, load<i32>(e, 4), <u64>a >> 12, access, 0, <u32>byte, load<i32>(e, 8));
+    guestAccess(raw, load<i32>(e, 4), <u64>addr >> 12, access, 0, <u32>byte, load<i32>(e, 8));
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
     if (op == T_READ) okValue = load<f64>(raw, 8);
     return RAN_OK;
   }
   if (op == T_ALLOCATE || op == T_PUNCH) {
+    let off = asIndex<W>(aw, INDEX_LIMIT);
+    let len = asIndex<W>(bw, INDEX_LIMIT);
     // Whole pages (a failed index is -1: all ones, never aligned), the length non-zero.
-    if (kind != HOT_FILE || ((a | b) & 4095) != 0 || b == 0) return NEEDS_KERNEL;
+    if (kind != HOT_FILE || ((off | len) & 4095) != 0 || len == 0) return NEEDS_KERNEL;
     let ino = getInode(load<i32>(e, 8));
-    let ps = <u64>a >> 12;
-    let pn = <u64>b >> 12;
+    let ps = <u64>off >> 12;
+    let pn = <u64>len >> 12;
     let stop = ps + pn;
     if (op == T_ALLOCATE) {
       if (stop > ino.npages || !take(<f64>pn)) return NEEDS_KERNEL;
@@ -142,9 +154,10 @@ export let okValue: f64 = 0;
   }
   if (op == T_LOAD || op == T_STORE) {
     let npages = load<f64>(e, 24);
-    let limit = npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT;
-    if (kind != HOT_MAP || <u64>a >= limit || byte < 0 || !take(1)) return NEEDS_KERNEL;
-    hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>a >> 12), op == T_STORE, <u32>byte);
+    let addr = asIndex<W>(aw, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT);
+    let byte: i64 = op == T_STORE ? asIndex<W>(bw, 256) : 0;
+    if (kind != HOT_MAP || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
+    hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>addr >> 12), op == T_STORE, <u32>byte);
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
     if (op == T_LOAD) okValue = load<f64>(raw, 8);
     return RAN_OK;
@@ -152,7 +165,7 @@ export let okValue: f64 = 0;
   return NEEDS_KERNEL;
 }
 
-/** h if it is an index into the handle table, else -1 (typedInts()' form). */
+/** h if it is an index into the handle table, else -1 (typedCmd()'s form). */
 @inline export function typedHandle(h: i32): i32 {
   return <u32>h < <u32>handles ? h : -1;
 }
