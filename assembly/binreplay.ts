@@ -10,9 +10,9 @@
  *
  * The loop is written against the branch predictor: records mix ops, varint
  * lengths and value widths at random, so a varint is decoded from one 8-byte
- * load, the command runs on integers (typedCmd<i64>(), no word conversion), and
- * a line's ending comes from a table of words; what branches remain are the
- * stops and the op's own work.
+ * load, the command runs on integers (typedCmd<i64>(), no word conversion),
+ * and a line's ending comes from a table of words; what branches remain are
+ * the stops and the op's own work.
  */
 import {
   BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT,
@@ -167,7 +167,6 @@ fillValueEnds();
   store<u64>(o, word);
   return o + <usize>(word >> 56);
 }
-
 
 /**
  * Reads and runs records from binIn[start, len), writing success lines to
