@@ -17,28 +17,8 @@ function isLive(o: Named): boolean {
   return o.fdOpen;
 }
 
-/**
- * Slots of names met lately, by a hash of their characters computed here. A
- * batch caller's names are often strings made per op (`v${k}`), whose hash
- * V8 computes on the first Map lookup through a call out of the lookup
- * (measured ~10 ns a lookup more than a name met before); a few character
- * reads and a compare cost less. Names longer than SLOT_NAME_MAX skip it.
- */
-const SLOTS = 512;
-const SLOT_NAME_MAX = 32;
-
-function slotOf(name: string): number {
-  const n = name.length;
-  let h = n;
-  for (let k = 0; k < n; k++) h = Math.imul(h ^ name.charCodeAt(k), 0x9e3779b1);
-  return h >>> 23; // the top 9 bits: SLOTS
-}
-
 export class Names {
   private readonly table = new Map<string, Named>();
-  /** The slot cache of peek(): a slot's name ("" when empty) and what it is bound to, kept in step by bind(). */
-  private readonly slotName: string[] = new Array<string>(SLOTS).fill("");
-  private readonly slotObj: Array<Named | undefined> = new Array<Named | undefined>(SLOTS).fill(undefined);
 
   /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
   checkFree(name: string): void {
@@ -47,12 +27,7 @@ export class Names {
   }
 
   bind(name: string, obj: Named | null, kind: Dead["dead"]): void {
-    const o = obj ?? { dead: kind };
-    this.table.set(name, o);
-    if (name.length <= SLOT_NAME_MAX) {
-      const s = slotOf(name);
-      if (this.slotName[s] === name) this.slotObj[s] = o;
-    }
+    this.table.set(name, obj ?? { dead: kind });
   }
 
   private get(field: string, name: unknown): Named {
@@ -99,16 +74,7 @@ export class Names {
 
   /** What a name is bound to now, if anything (no checks: for fast paths that fall back to the checked readers above). */
   peek(name: string): Named | undefined {
-    if (name.length > SLOT_NAME_MAX) return this.table.get(name);
-    const s = slotOf(name);
-    if (this.slotName[s] === name) return this.slotObj[s];
-    const o = this.table.get(name);
-    if (o !== undefined) {
-      // A flat copy: a slice of a long string would keep that string alive in the slot.
-      this.slotName[s] = name.length < 13 ? name : (name + " ").slice(0, name.length);
-      this.slotObj[s] = o;
-    }
-    return o;
+    return this.table.get(name);
   }
 
   has(name: string): boolean {
