@@ -7,14 +7,20 @@
  * takes that line; the result lines written here are the success lines only,
  * {"i":N,"ret":0} and {"i":N,"ret":0,"value":V}, byte for byte what the
  * trace reader writes for them.
+ *
+ * The loop is written against the branch predictor: records mix ops, varint
+ * lengths and value widths at random, so a varint is decoded from one 8-byte
+ * load, the command runs on integers (typedCmd<i64>(), no word conversion),
+ * and a line's ending comes from a table of words; what branches remain are
+ * the stops and the op's own work.
  */
 import {
   BIN_IN_CAP, BIN_OUT_CAP, BIN_INPUT, BIN_OUTPUT, BIN_RECORD, BIN_COMMAND, BIN_RESULT,
-  BIN_REC_READ as R_READ, BIN_REC_WRITE as R_WRITE, BIN_REC_EXEC as R_EXEC, BIN_REC_FALLOCATE as R_FALLOCATE,
+  BIN_REC_READ as R_READ, BIN_REC_WRITE as R_WRITE, BIN_REC_FALLOCATE as R_FALLOCATE,
   BIN_REC_LOAD as R_LOAD, BIN_REC_STORE as R_STORE, BIN_MODE_FORMS, BIN_REC_LONGEST,
-  TYPED_READ, TYPED_WRITE, TYPED_EXEC, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD, TYPED_STORE,
+  TYPED_READ, TYPED_ALLOCATE, TYPED_PUNCH, TYPED_LOAD,
 } from "../src/abi/core-abi";
-import { typedOne, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
+import { typedCmd, typedHandle, typedBegin, okValue, RAN_OK, RAN_FIX } from "./typed";
 import { grow } from "./alloc";
 
 export const binIn = memory.data(BIN_IN_CAP, 16);
@@ -64,21 +70,33 @@ export function resetBinReplay(): void {
   // The window and the output are not zeroed: a run reads only bytes written for it and reports how many it wrote.
 }
 
-/** A varint of at most 7 bytes at p (so below 2^49: no 2^53 check), or -1; leaves its end in `pos`. */
-@inline function varint7(p: i32): f64 {
-  let x: f64 = 0;
-  let scale: f64 = 1;
-  for (let k = 0; k < 7; k++) {
-    let b = <u32>load<u8>(binIn + <usize>(p + k));
-    x += <f64>(b & 0x7f) * scale;
-    if (!(b & 0x80)) {
-      pos = p + k + 1;
-      return x;
-    }
-    scale *= 128;
-  }
-  return -1;
+/** The high bits of a varint's first 7 bytes (in a little-endian word): a clear one ends the varint. */
+const HIGH7: u64 = 0x0080808080808080;
+/** The 7 value bits of each of those bytes. */
+const LOW7: u64 = 0x007f7f7f7f7f7f7f;
+
+/**
+ * A varint of at most 7 bytes (so below 2^49) at p, or -1; its length in
+ * `varLen`. Read from one 8-byte load, without a branch per byte (a varint's
+ * length varies from record to record, which a loop's exit mispredicts):
+ * the first clear high bit gives the length, and three shift-and-mask steps
+ * pack the 7-bit groups together. The load may read past the window's bytes:
+ * those are masked off (binRun() reads only where a longest record fits).
+ */
+@inline function varint7(p: i32): i64 {
+  let x = load<u64>(binIn + <usize>p);
+  let ends = ~x & HIGH7;
+  if (ends == 0) return -1;
+  let z = ctz(ends); // 8k + 7 for the last byte, k
+  varLen = (<i32>z >> 3) + 1;
+  // The bits up to that last byte's high bit, then the value bits among them.
+  let v = x & (ends ^ (ends - 1)) & LOW7;
+  v = (v & 0x007f007f007f007f) | ((v & 0x7f007f007f007f00) >> 1); // 14-bit groups in 16-bit lanes
+  v = (v & 0x00003fff00003fff) | ((v & 0x3fff00003fff0000) >> 2); // 28-bit groups in 32-bit lanes
+  v = (v & 0x000000000fffffff) | ((v & 0x0fffffff00000000) >> 4); // one 49-bit value
+  return <i64>v;
 }
+let varLen: i32 = 0;
 
 /** x in decimal at dst; returns how many digits. */
 function digitsAt(dst: usize, x: u64): i32 {
@@ -91,26 +109,6 @@ function digitsAt(dst: usize, x: u64): i32 {
     x /= 10;
   } while (x != 0);
   return n;
-}
-
-/** A byte's value in decimal at o; returns the end. */
-@inline function byteAt(o: usize, v: u32): usize {
-  if (v >= 100) {
-    let h = v / 100;
-    let t = (v - h * 100) / 10;
-    store<u8>(o, <u8>(48 + h));
-    store<u8>(o, <u8>(48 + t), 1);
-    store<u8>(o, <u8>(48 + v - h * 100 - t * 10), 2);
-    return o + 3;
-  }
-  if (v >= 10) {
-    let t = v / 10;
-    store<u8>(o, <u8>(48 + t));
-    store<u8>(o, <u8>(48 + v - t * 10), 1);
-    return o + 2;
-  }
-  store<u8>(o, <u8>(48 + v));
-  return o + 1;
 }
 
 // The line index in decimal, kept as it counts up (lines are numbered one after another).
@@ -139,6 +137,36 @@ const OPEN: u64 = 0x3a2269227b; // {"i":
 const RET: u64 = 0x303a22746572222c; // ,"ret":0
 const VALUE: u64 = 0x2265756c6176222c; // ,"value" (then :)
 const CLOSE: u16 = 0x0a7d; // }\n
+
+/**
+ * Each byte value's ending of a line, `V}` and a newline, as the word stored
+ * there (little-endian), with its length in the top byte: one load and one
+ * store for a line's value, no digit arithmetic. Filled at start-up.
+ */
+const VALUE_ENDS = memory.data(256 * 8, 8);
+function fillValueEnds(): void {
+  for (let v: u32 = 0; v < 256; v++) {
+    let h = v / 100;
+    let t = (v / 10) % 10;
+    let u = v % 10;
+    let nd: u32 = v >= 100 ? 3 : v >= 10 ? 2 : 1;
+    let three: u64 = <u64>(48 + h) | (<u64>(48 + t) << 8) | (<u64>(48 + u) << 16);
+    let word = (three >> <u64>(24 - 8 * nd)) | (<u64>CLOSE << <u64>(8 * nd)) | (<u64>(nd + 2) << 56);
+    store<u64>(VALUE_ENDS + (<usize>v << 3), word);
+  }
+}
+fillValueEnds();
+
+/**
+ * A byte's value in decimal at o, then `}` and a newline, in one store
+ * (bytes past the line's end are overwritten by the next line, or lie beyond
+ * what binOutLen() reports); returns the line's end.
+ */
+@inline function byteLineEnd(o: usize, v: u32): usize {
+  let word = load<u64>(VALUE_ENDS + (<usize>(v & 255) << 3));
+  store<u64>(o, word);
+  return o + <usize>(word >> 56);
+}
 
 /**
  * Reads and runs records from binIn[start, len), writing success lines to
@@ -171,22 +199,24 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
     if (h < 0) return BIN_RECORD;
     let a = varint7(p + 2);
     if (a < 0) return BIN_RECORD;
+    let q = p + 2 + varLen;
     let op: i32;
-    let b: f64 = 0;
+    let b: i64 = 0;
     if (tag == R_FALLOCATE) {
-      let form = <i32>load<u8>(binIn + <usize>pos);
+      let form = <i32>load<u8>(binIn + <usize>q);
       if (form >= BIN_MODE_FORMS) return BIN_RECORD;
-      b = varint7(pos + 1);
+      b = varint7(q + 1);
       if (b < 0) return BIN_RECORD;
+      pos = q + 1 + varLen;
       op = form < 2 ? TYPED_ALLOCATE : TYPED_PUNCH; // forms 0 and 1 keep the size, 2 and 3 punch
     } else {
-      if (tag == R_WRITE || tag == R_STORE) {
-        b = <f64>load<u8>(binIn + <usize>pos);
-        pos++;
-      }
-      op = tag == R_READ ? TYPED_READ : tag == R_WRITE ? TYPED_WRITE : tag == R_EXEC ? TYPED_EXEC : tag == R_LOAD ? TYPED_LOAD : TYPED_STORE;
+      // The tags READ..EXEC and LOAD..STORE run in the typed opcodes' order (core-abi.ts): an offset each, by a select.
+      op = tag >= R_LOAD ? tag + (TYPED_LOAD - R_LOAD) : tag + (TYPED_READ - R_READ);
+      let valued = <i32>(tag == R_WRITE) | <i32>(tag == R_STORE);
+      b = valued ? <i64>load<u8>(binIn + <usize>q) : 0;
+      pos = q + valued;
     }
-    let st = typedOne(<f64>op, <f64>h, a, b);
+    let st = typedCmd<i64>(op, typedHandle(h), a, b);
     if (st == RAN_FIX) return BIN_RESULT;
     if (st != RAN_OK) {
       pos = p;
@@ -202,13 +232,15 @@ export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i
     o += <usize>counterLen;
     store<u64>(o, RET);
     o += 8;
-    if (tag == R_READ || tag == R_LOAD) {
-      store<u64>(o, VALUE);
-      store<u8>(o, 58, 8);
-      o = byteAt(o + 9, <u32>okValue);
-    }
-    store<u16>(o, CLOSE);
-    outLen = <i32>(o + 2 - binOut);
+    // No branch on the op (mixed ops mispredict it): ,"value":V}\n is written, and for an op that reads no byte
+    // }\n over its start.
+    store<u64>(o, VALUE);
+    store<u8>(o, 58, 8);
+    let valueEnd = byteLineEnd(o + 9, <u32>okValue);
+    let reads = (tag == R_READ) | (tag == R_LOAD);
+    let end = reads ? valueEnd : o + 2;
+    store<u16>(end - 2, CLOSE);
+    outLen = <i32>(end - binOut);
     count++;
     countUp();
   }

@@ -26,6 +26,12 @@ const CMD = TYPED_CMD_WORDS;
 const RES = TYPED_RES_WORDS;
 
 export const typedCmdBuf = memory.data(TYPED_CAPACITY * CMD * 8, 16);
+/**
+ * The results. A run writes words 0, 1 and 3 of each; words 2 and 4 to 7 are
+ * 0 in every result it reports (the kernel layer translates a fixup in its
+ * own copy), so they keep the zeros the module starts with: nothing ever
+ * writes them, and a run stores three words per command, not eight.
+ */
 export const typedResBuf = memory.data(TYPED_CAPACITY * RES * 8, 16);
 /** Indexes of the results the kernel layer must still translate (an exit, an errno, a signal). */
 export const typedFixBuf = memory.data(TYPED_CAPACITY * 4, 16);
@@ -67,8 +73,8 @@ export function resetTyped(): void {
   headroom = 0;
   spent = 0;
   fixups = 0;
-  // The buffers are not zeroed: a run reads only commands written for it and writes every result it reports
-  // (zeroing them would add 100 KiB to every reset, which a fuzzer does per trace).
+  // The buffers are not zeroed: a run reads only commands written for it and writes every result word that is
+  // not always 0 (zeroing them would add 100 KiB to every reset, which a fuzzer does per trace).
 }
 
 /** A frame (or n) out of the headroom, if there is that much. */
@@ -91,21 +97,39 @@ export let okValue: f64 = 0;
  * One typed command (its four words), if the core may run it: RAN_OK (the
  * byte read in okValue), RAN_FIX (the core's code and value at `raw`), or
  * NEEDS_KERNEL, having run nothing.
- * Inlined into typedRun() and binRun(): a call less per command (about
- * 1 ns of a typed command's cost, side by side).
+ * Inlined into typedRun(): a call less per command (about 1 ns of a typed
+ * command's cost, side by side).
  */
 @inline export function typedOne(opw: f64, hw: f64, a: f64, b: f64): i32 {
   // Each word becomes an integer once (words.ts), or -1 when it is not one in range; every check after is on integers.
-  let op = wordIndex(opw, 8);
-  let h = wordIndex(hw, <u64>handles);
+  return typedCmd<f64>(<i32>wordIndex(opw, 8), <i32>wordIndex(hw, <u64>handles), a, b);
+}
+
+/**
+ * x as an index below `below`, or -1: a word (f64) by words.ts, or an
+ * integer (i64) the binary replay decoded (a varint: below 2^49) by a compare.
+ */
+@inline function asIndex<W>(x: W, below: u64): i64 {
+  if (isFloat<W>()) return wordIndex(<f64>x, below);
+  return <u64>x < below ? <i64>x : -1;
+}
+
+/**
+ * typedOne() once its opcode and handle are indexes (op below 8 and h a
+ * handle index, or -1), on its a and b as words (f64: typedRun()) or as
+ * integers (i64: binRun(), whose varints are integers below 2^49). Each is
+ * made an index where its op reads it, so typedRun() converts only the words
+ * a command uses.
+ */
+@inline export function typedCmd<W>(op: i32, h: i32, aw: W, bw: W): i32 {
   if ((op | h) < 0) return NEEDS_KERNEL;
   let e = table + <usize>h * TYPED_HANDLE_BYTES;
   let kind = load<i32>(e);
   okValue = 0;
   if (<u64>(op - T_READ) <= <u64>(T_EXEC - T_READ)) {
     // An address from 2^52 bytes up (beyond any memslot the kernel layer accepts) goes its way too.
-    let addr = wordIndex(a, INDEX_LIMIT);
-    let byte: i64 = op == T_WRITE ? wordIndex(b, 256) : 0;
+    let addr = asIndex<W>(aw, INDEX_LIMIT);
+    let byte: i64 = op == T_WRITE ? asIndex<W>(bw, 256) : 0;
     if (kind != HOT_VM || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
     let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
     guestAccess(raw, load<i32>(e, 4), <u64>addr >> 12, access, 0, <u32>byte, load<i32>(e, 8));
@@ -114,8 +138,8 @@ export let okValue: f64 = 0;
     return RAN_OK;
   }
   if (op == T_ALLOCATE || op == T_PUNCH) {
-    let off = wordIndex(a, INDEX_LIMIT);
-    let len = wordIndex(b, INDEX_LIMIT);
+    let off = asIndex<W>(aw, INDEX_LIMIT);
+    let len = asIndex<W>(bw, INDEX_LIMIT);
     // Whole pages (a failed index is -1: all ones, never aligned), the length non-zero.
     if (kind != HOT_FILE || ((off | len) & 4095) != 0 || len == 0) return NEEDS_KERNEL;
     let ino = getInode(load<i32>(e, 8));
@@ -130,8 +154,8 @@ export let okValue: f64 = 0;
   }
   if (op == T_LOAD || op == T_STORE) {
     let npages = load<f64>(e, 24);
-    let addr = wordIndex(a, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT);
-    let byte: i64 = op == T_STORE ? wordIndex(b, 256) : 0;
+    let addr = asIndex<W>(aw, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT);
+    let byte: i64 = op == T_STORE ? asIndex<W>(bw, 256) : 0;
     if (kind != HOT_MAP || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
     hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>addr >> 12), op == T_STORE, <u32>byte);
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
@@ -139,6 +163,11 @@ export let okValue: f64 = 0;
     return RAN_OK;
   }
   return NEEDS_KERNEL;
+}
+
+/** h if it is an index into the handle table, else -1 (typedCmd()'s form). */
+@inline export function typedHandle(h: i32): i32 {
+  return <u32>h < <u32>handles ? h : -1;
 }
 
 /** Start a run: `room` frames of headroom; false while changes are noted (every command then goes the kernel layer's way: the change log notes core commands). */
@@ -172,16 +201,11 @@ export function typedRun(n: i32, start: i32, room: f64): i32 {
     let r = typedResBuf + (<usize>i << 6);
     let st = typedOne(load<f64>(c), load<f64>(c, 8), load<f64>(c, 16), load<f64>(c, 24));
     if (st == NEEDS_KERNEL) return i;
-    // Eight stores, not memory.fill: a bulk-memory call costs more than the words.
+    // Words 0, 1 and 3 only: the others of every result here are 0, and nothing writes them (see typedResBuf).
     let ok = st == RAN_OK;
     store<f64>(r, ok ? 0 : load<f64>(raw));
     store<f64>(r, ok ? 0 : load<f64>(raw, 8), 8);
-    store<f64>(r, 0, 16);
     store<f64>(r, ok ? okValue : 0, 24);
-    store<f64>(r, 0, 32);
-    store<f64>(r, 0, 40);
-    store<f64>(r, 0, 48);
-    store<f64>(r, 0, 56);
     if (!ok) {
       store<i32>(typedFixBuf + (<usize>fixups << 2), i);
       fixups++;

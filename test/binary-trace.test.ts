@@ -151,6 +151,66 @@ test("a long binary trace (many input windows and output buffers of the core) an
   assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
 });
 
+test("a binary trace whose successes fill the core's output buffer between lines of text answers in the text's order (the lines held before a full buffer go out first)", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  let x = 11;
+  for (let k = 0; k < 40_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const page = (x >>> 8) % 256;
+    // A line of text every 4,000: more than an output buffer of successes (some 2,700 lines) lies between two.
+    if (k % 4_000 === 1_000) lines.push('{"op":"stats","vm":"v"}');
+    else if (x & 1) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read" }));
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "write", value: x >>> 24 }));
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  let full = 0;
+  for (const bytes of replayBinaryJson(h2, encodeTrace(text))) {
+    if (bytes.length > 60_000) full++;
+    got += new TextDecoder().decode(bytes);
+  }
+  assert.ok(full >= 10, `full output buffers (${full})`);
+  const g = got.split("\n");
+  const w = want.split("\n");
+  for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
+  assert.is(g.length, w.length);
+});
+
+test("a binary trace's varints of every length answer as its text does: gpas of 5, 6 and 7 varint bytes run in the core, 8 bytes go the kernel layer's way", () => {
+  // Memslots high in the guest physical space (up to 2^52), one gmem file each.
+  const bases = [2 ** 30 + 2 ** 29, 2 ** 37 + 2 ** 36, 2 ** 45 + 2 ** 44, 2 ** 50];
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}'];
+  bases.forEach((base, k) => {
+    lines.push(JSON.stringify({ op: "create_guest_memfd", vm: "v", as: `g${k}`, size: 65536, flags: ["MMAP", "INIT_SHARED"] }));
+    lines.push(JSON.stringify({ op: "set_user_memory_region2", vm: "v", slot: k, flags: "GUEST_MEMFD", guest_phys_addr: base, memory_size: 65536, guest_memfd: `g${k}` }));
+  });
+  let x = 5;
+  for (let k = 0; k < 4_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    // Pages 16 to 19 lie past each memslot (MMIO exits); an offset within the page too.
+    const gpa = bases[x & 3] + ((x >>> 8) % 20) * 4096 + ((x >>> 3) & 31);
+    if (x & 4) lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa, access: "read" }));
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa, access: "write", value: x >>> 24 }));
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  assert.ok((want.match(/"value":/g) ?? []).length > 1_000, "reads that succeed");
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  for (const bytes of replayBinaryJson(h2, encodeTrace(text))) got += new TextDecoder().decode(bytes);
+  const g = got.split("\n");
+  const w = want.split("\n");
+  for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
+  assert.is(g.length, w.length);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+});
+
 /** Bytes in pieces of the given sizes (cycled), as a pipe delivers them. */
 async function* pieces(bytes: Uint8Array, sizes: number[]): AsyncGenerator<Uint8Array> {
   for (let at = 0, k = 0; at < bytes.length; k++) {
@@ -265,6 +325,40 @@ test("a damaged binary trace is refused with a sentence saying where", () => {
   bad[8] = 9;
   assert.throws(() => decodeTrace(bad), /version 9 is not 1/);
   assert.throws(() => decodeTrace(new TextEncoder().encode("{}")), /not a gmemsim binary trace/);
+});
+
+test("a fallocate record the core stops at after its offset (a len of 8 varint bytes, a damaged mode form) is taken from its first byte: answered as its text, or refused as the record reader refuses it", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  const reads = (n: number) => Array.from({ length: n }, (_, k) => JSON.stringify({ op: "vcpu_access", vm: "v", gpa: k * 4096, access: "read" }));
+  // The first fallocate on g gives its name a handle in the core; the core reads the next ones itself.
+  lines.push(...reads(10), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: 8192, len: 4096 }));
+  lines.push(JSON.stringify({ op: "fallocate", fd: "g", mode: 1, offset: 4096, len: 2 ** 50 }), ...reads(10));
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  assert.match(want, /"errno":"EINVAL"|"errno":"EFBIG"|"errno":"ENOSPC"/, "the long len is refused by the kernel layer");
+  const bin = encodeTrace(text);
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  for (const b of replayBinaryJson(h2, bin)) got += new TextDecoder().decode(b);
+  assert.is(got, want);
+  // The punch's mode form (2, then its len 4096 as 0x80 0x20) damaged to 9.
+  let at = -1;
+  for (let i = 0; i + 4 < bin.length; i++) if (bin[i] === 5 && bin[i + 2] === 0x80 && bin[i + 3] === 0x40 && bin[i + 4] === 2) at = i;
+  assert.ok(at > 0, "the punch's record");
+  const bad = bin.slice();
+  bad[at + 4] = 9;
+  const refusal = (core: EngineCore | ReferenceCore) => {
+    try {
+      for (const _ of replayBinaryJson(new Host(core), bad)) void _;
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return "no refusal";
+  };
+  assert.is(refusal(new EngineCore()), refusal(new ReferenceCore()));
+  assert.match(refusal(new EngineCore()), /unknown mode form 9 at byte/);
 });
 
 test("gmemsim convert makes a binary trace that gmemsim replay runs to the same output, and converts it back exactly", () => {

@@ -418,10 +418,12 @@ export const CHG_ALL = 9007199254740992;
  *    x = hva_page, y = npages. Kind 0: every command on it needs the kernel layer.
  *  - typedRun(n, start, room) runs commands [start, n) of the typed command
  *    buffer, in order, as GUEST_ACCESS, ALLOCATE, PUNCH and HOST_ACCESS would,
- *    writing each one's 8 result words: all 0 on RES_OK but word 3 (the byte
- *    of a read or load); otherwise words 0 and 1 are the core's code and value
- *    and its index is listed among the fixups, for the kernel layer to
- *    translate. It stops at the first command that is not plainly one of those
+ *    each one's 8 result words in the result buffer: all 0 on RES_OK but word
+ *    3 (the byte of a read or load); otherwise words 0 and 1 are the core's
+ *    code and value and its index is listed among the fixups, for the kernel
+ *    layer to translate. A run stores words 0, 1 and 3; words 2 and 4 to 7
+ *    are 0 in every result, and so are never written (the module's zeros).
+ *    It stops at the first command that is not plainly one of those
  *    (an opcode or handle word that is no index, a handle of another kind, an
  *    address or length that is no in-range integer, an unaligned or empty
  *    range, an allocation past EOF), that could make more frames than `room`

@@ -304,8 +304,20 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       rp.claimed(ran);
       this.lineNo += ran;
       const n = t.binOutLen();
-      if (n > 0) w.raw(t.binOut().subarray(0, n));
       abs = this.base + t.binPos();
+      // A full output buffer goes out as one copy of its own (not copied into the writer, then out again), after
+      // what the writer holds.
+      if (why === A.BIN_OUTPUT) {
+        rd.pos = abs;
+        const full = t.binOut().slice(0, n);
+        if (w.length) {
+          yield w.done();
+          w.length = 0;
+        }
+        yield full;
+        continue;
+      }
+      if (n > 0) w.raw(t.binOut().subarray(0, n));
       rd.pos = abs;
       if (why === A.BIN_RECORD || why === A.BIN_COMMAND) {
         const got = rd.next(this.r);
