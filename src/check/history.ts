@@ -26,6 +26,8 @@ export interface HistoryNews {
 const NO_NEWS: HistoryNews = Object.freeze({ donations: [], moves: [], inodes: new Set<number>(), gaveUp: [] });
 /** What an owner holds: every right (one set, read only, for every file absent from the grants). */
 const OWNER: ReadonlySet<Perm> = new Set(ALL_PERMS);
+/** No right (a file a move revoked). */
+const NONE: ReadonlySet<Perm> = new Set();
 const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
@@ -68,7 +70,7 @@ export class History {
       if (extra.length)
         out.push(violation("1 no escalation", `@file:${e.file} (@vm:${e.vm}) was linked from @file:${e.parent} with ${fmt(e.perm)}, but @file:${e.parent} held only ${fmt(e.parentPerm)}`));
       const parent = this.held(e.parent);
-      this.grants.set(e.file, new Set(e.mode === "migrate" ? [] : e.perm.filter((p) => parent.has(p))));
+      this.grants.set(e.file, e.mode === "migrate" ? NONE : new Set(e.perm.filter((p) => parent.has(p))));
       if (e.mode === "donate") {
         const d: Donation = { donor: e.parent, vm: e.parentVm, window: e.window };
         this.donations.push(d);
@@ -78,8 +80,9 @@ export class History {
         else this.donationsByVm.set(d.vm, [d]);
       }
     } else if (e.kind === "move") {
-      for (const f of e.promoted) this.grants.set(f, new Set(ALL_PERMS));
-      for (const f of e.revoked) this.grants.set(f, new Set());
+      // The shared read-only sets: grants are replaced, never changed in place.
+      for (const f of e.promoted) this.grants.set(f, OWNER);
+      for (const f of e.revoked) this.grants.set(f, NONE);
       let set = this.moved.get(e.src);
       if (!set) this.moved.set(e.src, (set = new Set()));
       for (const i of e.inodes) set.add(i);
