@@ -19,9 +19,11 @@
  *
  * The core itself keeps its page caches and stage-2 tables in block maps
  * (assembly/blockmap.ts): blocks of 64 aligned keys (a presence mask and the
- * values) under a B+tree directory of block numbers, with a small cache of
- * recently used blocks in front of it; ordered, as its range operations and
- * snapshots need, where these hash tables are not.
+ * values) under a directory of block numbers, a flat array while a map's
+ * blocks lie within 30 block numbers (as every map of the tiers workload
+ * does) and a B+tree with a small cache of recently used blocks beyond;
+ * ordered, as its range operations and snapshots need, where these hash
+ * tables are not.
  */
 #include <stdint.h>
 #include <stdio.h>

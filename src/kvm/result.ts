@@ -21,7 +21,15 @@ export function ok(extra?: Record<string, unknown>): Result {
 export const OK: Result = Object.freeze({ ret: 0 }) as Result;
 
 export function fail(errno: ErrnoName, message: string): Result {
-  const r: Result = { errno };
+  return withMessage({ errno }, message);
+}
+
+/**
+ * Gives a result (or a result line) the sentence behind it: a `message` that
+ * is not enumerable, so that the line stays exactly the kernel's in JSON and
+ * in deep comparisons, and messageOf() reads it. Returns r.
+ */
+export function withMessage<T extends object>(r: T, message: string): T {
   Object.defineProperty(r, "message", { value: message, enumerable: false });
   return r;
 }

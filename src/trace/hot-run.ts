@@ -27,6 +27,7 @@ import {
 import { hotArgs, HOT_EXEC, HOT_FALLOCATE, HOT_READ, HOT_WRITE, takeTarget } from "./hot-lines.js";
 import type { ResultLine } from "./replay.js";
 import { typedOk, typedResult } from "./typed-result.js";
+import { withMessage } from "../kvm/result.js";
 
 /** Ops a run holds at most: it is run when full. */
 const RUN = 4096;
@@ -150,7 +151,7 @@ export class HotRun {
     const r = typedResult(res, k, false, this.typed.message(k));
     const line = { i, ...r } as ResultLine;
     const why = (r as { message?: string }).message;
-    if (why) Object.defineProperty(line, "message", { value: why, enumerable: false });
+    if (why) withMessage(line, why);
     return line;
   }
 }

@@ -6,7 +6,7 @@
 import { TraceError } from "../errors.js";
 import type { Host } from "../kvm/host.js";
 import { policyReentry } from "../kvm/ask.js";
-import { messageOf, OK, type Result } from "../kvm/result.js";
+import { messageOf, OK, withMessage, type Result } from "../kvm/result.js";
 import { parseJson, JsonFraction, JsonSyntaxError, show, type Json } from "./json.js";
 import { Names } from "./names.js";
 import { OPS, type OpContext } from "./ops.js";
@@ -253,7 +253,7 @@ export function resultLine(r: LineRecord): ResultLine {
   const line: ResultLine = { i: r.i, ...r.result };
   // The explanation travels along, not enumerable, so that result lines stay exactly the kernel's.
   const why = messageOf(r.result as Result);
-  if (why) Object.defineProperty(line, "message", { value: why, enumerable: false });
+  if (why) withMessage(line, why);
   return line;
 }
 

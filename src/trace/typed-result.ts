@@ -6,7 +6,7 @@
  * binary trace's replay, apply's hot runs).
  */
 import { KVM_EXIT_INTERNAL_ERROR, KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO, SIGBUS, TYPED_RES_WORDS } from "../api/typed.js";
-import type { Result } from "../kvm/result.js";
+import { withMessage, type Result } from "../kvm/result.js";
 import { ERRNO, type ErrnoName } from "../uapi/errno.js";
 
 const ERRNO_NAME: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([k, v]) => [v, k as ErrnoName]));
@@ -34,6 +34,6 @@ export function typedResult(res: Float64Array, k: number, read: boolean, why: st
   else if (exit === KVM_EXIT_MEMORY_FAULT) r = { errno: ERRNO_NAME[errno], exit: "memory_fault", gpa: res[o + 4], size: res[o + 6], flags: res[o + 5] ? ["PRIVATE"] : [] };
   else if (signal) r = { signal: signal === SIGBUS ? "SIGBUS" : "SIGSEGV" };
   else r = { errno: ERRNO_NAME[errno] };
-  if (why) Object.defineProperty(r, "message", { value: why, enumerable: false });
+  if (why) withMessage(r, why);
   return r;
 }

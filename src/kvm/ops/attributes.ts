@@ -10,7 +10,7 @@ import * as A from "../../abi/core-abi.js";
 import { KVM_MEMORY_ATTRIBUTE_PRIVATE } from "../../uapi/constants.js";
 import { outOfFrames, type Host } from "../host.js";
 import { GmemFile, HostMap, Pin, SystemGmem, type Fd } from "../objects.js";
-import { fail, type Result } from "../result.js";
+import { fail, withMessage, type Result } from "../result.js";
 import { hasPrivateMemory } from "./vm.js";
 import { fileView } from "../views.js";
 import { askPolicy } from "../ask.js";
@@ -61,7 +61,7 @@ export function setMemoryAttributes2(h: Host, fd: Fd | null, a: Attributes2): Re
     delete res.ret;
     res.errno = "EAGAIN";
     res.error_offset = out[base + 1] * 4096;
-    Object.defineProperty(res, "message", { value: `the page at offset ${res.error_offset} has an outstanding reference (a pin): kvm_gmem_has_outstanding_references()`, enumerable: false });
+    withMessage(res, `the page at offset ${res.error_offset} has an outstanding reference (a pin): kvm_gmem_has_outstanding_references()`);
   }, A.OP_SET_ATTRIBUTES, fd.inode.id, start, end, toPrivate ? 1 : 0);
   return res;
 }
@@ -94,7 +94,7 @@ export function pin(h: Host, map: HostMap, offset: bigint, len: bigint): [Result
     p.alive = false;
     delete res.ret;
     res.errno = "EFAULT";
-    Object.defineProperty(res, "message", { value: "a page of the range cannot be faulted in writable (past EOF, private, poisoned, donated, or the mapping is not writable)", enumerable: false });
+    withMessage(res, "a page of the range cannot be faulted in writable (past EOF, private, poisoned, donated, or the mapping is not writable)");
   }, A.OP_PIN, p.id, map.hvaPage + Number(offset >> 12n), Number(len >> 12n));
   // Settled now, so that whether the pin's name is live never depends on when a batch is flushed.
   h.sync();

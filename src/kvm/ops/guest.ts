@@ -7,7 +7,7 @@
 import * as A from "../../abi/core-abi.js";
 import { outOfFrames, type Host, type StaticFiller } from "../host.js";
 import { GmemFile, SystemGmem, type Fd, type Vm } from "../objects.js";
-import { exact, fail, ok, type Result } from "../result.js";
+import { exact, fail, ok, withMessage, type Result } from "../result.js";
 import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
@@ -253,7 +253,7 @@ export function memoryFailure(h: Host, fd: Fd | null, offset: bigint): Result {
     if (res[base] !== A.RES_NO_PAGE) return;
     delete r.ret;
     r.errno = "EINVAL";
-    Object.defineProperty(r, "message", { value: `the page at offset ${offset} is absent: there is no folio to fail (kvm_gmem_error_folio() runs on a folio)`, enumerable: false });
+    withMessage(r, `the page at offset ${offset} is absent: there is no folio to fail (kvm_gmem_error_folio() runs on a folio)`);
   }, A.OP_MEMORY_FAILURE, fd.inode.id, Number(offset >> 12n));
   return r;
 }

@@ -9,7 +9,7 @@ import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, TASK_SIZE, PROT_EXEC, PROT_REA
 
 import type { Host, StaticFiller } from "../host.js";
 import { GmemFile, HostMap, Memfd, SystemGmem, type Fd } from "../objects.js";
-import { fail, ok, type Result } from "../result.js";
+import { fail, ok, withMessage, type Result } from "../result.js";
 
 function rightsOf(prot: number): number {
   return (prot & PROT_READ ? A.RIGHT_R : 0) | (prot & PROT_WRITE ? A.RIGHT_W : 0) | (prot & PROT_EXEC ? A.RIGHT_X : 0);
@@ -93,9 +93,7 @@ export function queueHostAccess(h: Host, map: HostMap, offset: number, store: bo
 export function hostAccessDenied(h: Host): Result | null {
   // Out of frames, a host fault cannot be served; the simulated process is not OOM-killed, it gets SIGBUS.
   if (!h.faultFits()) {
-    const r: Result = { signal: "SIGBUS" };
-    Object.defineProperty(r, "message", { value: `the host holds its limit of ${h.frameLimit} frames`, enumerable: false });
-    return r;
+    return withMessage<Result>({ signal: "SIGBUS" }, `the host holds its limit of ${h.frameLimit} frames`);
   }
   return null;
 }
