@@ -16,6 +16,8 @@ import { mergeReports } from "../src/campaign/merge.js";
 import { intersectRanges, uncoveredLines } from "../src/campaign/policy-coverage.js";
 import { policySource, runShard } from "../src/campaign/shard.js";
 import { edgeClass, recordingPolicy, ruleKey, traceKeys, withoutLinePrefix } from "../src/fuzz/coverage.js";
+import { askedAsDefault } from "../src/kvm/ask.js";
+import type { Policy } from "../src/policy/types.js";
 import { naivePolicy } from "../src/designs/naive.js";
 import { defaultPolicy } from "../src/policy/default.js";
 import type { VmBindRequest } from "../src/policy/types.js";
@@ -25,6 +27,36 @@ import { checkTrace } from "../src/fuzz/check.js";
 import { loadPolicy } from "../src/policy/load.js";
 
 const cli = (args: string[]) => spawnSync(process.execPath, ["bin/gmemsim.js", ...args], { encoding: "utf8" });
+
+/** A trace that asks the link hook once. */
+const LINK_TRACE = [
+  { op: "create_vm", as: "a", type: "default" },
+  { op: "create_vm", as: "b", type: "default" },
+  { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: 0 },
+  { op: "gmem_link", fd: "g", vm: "b", as: "h", perm: ["r"], mode: "share" },
+];
+
+test("the fuzzer's decision recorder is asked as the default policy only around it: a user's policy is still shown frozen requests", () => {
+  const frozen: boolean[] = [];
+  const user: Policy = {
+    name: "user",
+    link(req) {
+      frozen.push(Object.isFrozen(req) && Object.isFrozen(req.source) && Object.isFrozen(req.perm));
+      return { allow: true };
+    },
+  };
+  const keys = traceKeys(LINK_TRACE, { policy: user });
+  assert.equal(frozen, [true], "the user's policy saw its request deeply frozen under the recorder");
+  assert.ok(keys.some((k) => k.startsWith("gmem_link|ok||link share")), keys.join("\n"));
+  // A wrapper marked askedAsDefault() is asked as the default policy is: its request unfrozen (no freeze per ask).
+  const seen: boolean[] = [];
+  const wrapper = (mark: boolean): Policy => {
+    const p: Policy = { name: defaultPolicy.name, link: (req) => (seen.push(Object.isFrozen(req)), defaultPolicy.link!(req)) };
+    return mark ? askedAsDefault(p) : p;
+  };
+  for (const mark of [false, true]) checkTrace(LINK_TRACE, { policy: wrapper(mark) });
+  assert.equal(seen, [true, false]);
+});
 
 test("the recording policy decides exactly as the policy: every hook passes through, a system-design bind included", () => {
   const sink: string[] = [];

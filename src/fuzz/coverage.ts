@@ -21,6 +21,8 @@
  */
 import { messageOf, type Result } from "../kvm/result.js";
 import { defaultPolicyFor } from "../kvm/host.js";
+import { askedAsDefault } from "../kvm/ask.js";
+import { defaultPolicy } from "../policy/default.js";
 import { designByName } from "../kvm/design.js";
 import { checkTrace, type CheckOptions, type TraceFailure } from "./check.js";
 import type { BindRequest, Decision, FallocateRequest, FileView, LinkRequest, MigrateRequest, Policy, VmBindRequest } from "../policy/types.js";
@@ -188,7 +190,10 @@ export function recordingPolicy(policy: Policy, sink: string[]): Policy {
 export function checkWithKeys(trace: ReadonlyArray<Record<string, unknown>>, o: CheckOptions = {}, succeeded?: WeakSet<object>): { failure: TraceFailure | null; keys: string[] } {
   const sink: string[] = [];
   const keys: string[] = [];
-  const policy = recordingPolicy(o.policy ?? defaultPolicyFor(designByName(o.design ?? "vm")), sink);
+  const base = o.policy ?? defaultPolicyFor(designByName(o.design ?? "vm"));
+  const recorder = recordingPolicy(base, sink);
+  // Around the default policy the recorder is as pure as it: asked as it is, without freezing every request.
+  const policy = base === defaultPolicy ? askedAsDefault(recorder) : recorder;
   const failure = checkTrace(trace as Array<Record<string, unknown>>, { ...o, policy, onOp: (_k, op, result) => keys.push(opKey(op, result, sink, succeeded)) });
   return { failure, keys };
 }

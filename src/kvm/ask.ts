@@ -12,7 +12,10 @@
  *
  * The built-in default policy is part of gmemsim and does not write to its
  * requests, so its requests are not frozen: Object.freeze costs ~0.2 us per
- * object on V8, more than the rest of a fallocate. Every other policy's are.
+ * object on V8, more than the rest of a fallocate. The same holds for a
+ * wrapper gmemsim makes around it that only reads its requests (the fuzzer's
+ * decision recorder), once marked with askedAsDefault(). Every other policy's
+ * requests are frozen.
  */
 import type { Decision, Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
@@ -24,6 +27,21 @@ type Hook = { [K in keyof Policy]-?: NonNullable<Policy[K]> extends (req: never)
 type RequestOf<K extends Hook> = Parameters<NonNullable<Policy[K]>>[0];
 
 const ALLOW: Decision = Object.freeze({ allow: true as const });
+
+/** Wrappers of gmemsim's own around the default policy, asked as it is (askedAsDefault()). */
+const asDefault = new WeakSet<Policy>();
+
+/**
+ * Marks `wrapper`, a policy gmemsim made around the default policy, to be asked
+ * as the default policy is: directly, its requests unfrozen. Only for wrappers
+ * that pass each request to the default policy, return its decision unchanged,
+ * and otherwise only read the request (never keep, change or call back).
+ * Returns the wrapper.
+ */
+export function askedAsDefault<P extends Policy>(wrapper: P): P {
+  asDefault.add(wrapper);
+  return wrapper;
+}
 
 /**
  * The hosts whose policies are deciding right now, innermost last, and their
@@ -69,7 +87,7 @@ export function askPolicy<K extends Hook>(h: Host, hook: K, req: RequestOf<K>): 
   const policy = h.policy;
   const fn = policy[hook] as ((r: RequestOf<K>) => Decision) | undefined;
   if (!fn) return ALLOW;
-  if (policy === defaultPolicy) {
+  if (policy === defaultPolicy || asDefault.has(policy)) {
     // gmemsim's own policy is pure: it neither throws, nor calls back, nor answers anything but a Decision,
     // so it is asked directly (a fallocate asks once per call); its perm is still copied.
     const d = fn.call(policy, req);
