@@ -12,7 +12,8 @@
  *  - the trace paths: JSONL replay beside only parsing the same JSONL and
  *    beside replaying its binary form (src/trace/binary.ts),
  *    checked replay (one op at a time, invariants and security properties
- *    after each, on a slice) and fuzzing (random traces, checked).
+ *    after each, on a slice) and fuzzing (random traces, checked; and
+ *    coverage-guided, gmemsim fuzz's default).
  * Every path is checked first: the same bytes read and the same final
  * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of a few
  * alternating rounds after a warm-up round; only ratios measured in this one run are reported, each
@@ -37,6 +38,7 @@ import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace } from "../src/trace/binary.js";
 import { replayBinaryJson } from "../src/trace/binary-replay.js";
 import { fuzzRun } from "../src/fuzz/run.js";
+import { guidedRun } from "../src/fuzz/guided.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
 import { measureCheck, type CheckBench } from "./check.js";
 
@@ -495,25 +497,30 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   const bin = encodeTrace(text);
   const binSum = binaryReadSum(bin);
   if (binSum !== want.readSum) throw new Error(`bench tiers: binary replay disagrees with the model: bytes read ${binSum} vs ${want.readSum}`);
-  // Fuzzing at a size where a run's start-up is small beside its ops.
-  const fuzzOps = Math.max(20_000, Math.floor(n / 5));
+  // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), in rounds of n / 2 ops.
+  const fuzzOps = Math.max(20_000, Math.floor(n / 2));
   // A fuzzing worker runs for minutes: its rate is the one once V8 has compiled what a checked op runs through
-  // (the trace reader, the kernel layer, both cores, the checker, the generator), which takes some 200,000 fuzzed
-  // ops. Rounds right after start-up measured that compilation (in CPU time, its threads' too): 20,000-op rounds
-  // ran ~30k, 50k, 70k, 90k ops/s and were still climbing. So fuzzing first runs 2n ops unmeasured.
-  fuzzRun({ seed: 6, ops: 2 * n });
+  // (the trace reader, the kernel layer, both cores, the checker, the generator, the coverage keys). Rounds of
+  // 100,000 blind ops right after start-up ran (CPU time, the compiler's threads included) 64k, 135k, 158k,
+  // 216k, then 248k-310k ops/s: still climbing past 400,000 ops. So each mode first runs 5n ops unmeasured.
+  fuzzRun({ seed: 6, ops: 5 * n });
+  guidedRun({ seed: 6, ops: 5 * n });
+  const fuzzRound = (k: string, r: number, run: (seed: number) => { ops: number; failure?: unknown }) => {
+    let fuzzed = 0;
+    const t = timeIt(() => {
+      const rep = run(7 + r);
+      if (rep.failure) throw new Error(`bench tiers: ${k} fuzzing found a failure under the default policy`);
+      fuzzed = rep.ops;
+    });
+    keep(k, (t / fuzzed) * fuzzOps);
+  };
   for (let r = 0; r <= rounds; r++) {
-    if (r === 1) for (const k of ["jsonl", "binary", "parse", "fuzz"]) best.delete(k);
+    if (r === 1) for (const k of ["jsonl", "binary", "parse", "fuzz", "guided"]) best.delete(k);
     keep("jsonl", timeIt(() => runJsonl(text)));
     keep("binary", timeIt(() => runBinary(bin)));
     keep("parse", timeIt(() => parseJsonl(text)));
-    let fuzzed = 0;
-    const t = timeIt(() => {
-      const rep = fuzzRun({ seed: 7 + r, ops: fuzzOps });
-      if (rep.failure) throw new Error("bench tiers: fuzzing found a failure under the default policy");
-      fuzzed = rep.ops;
-    });
-    keep("fuzz", (t / fuzzed) * fuzzOps);
+    fuzzRound("fuzz", r, (seed) => fuzzRun({ seed, ops: fuzzOps }));
+    fuzzRound("guided", r, (seed) => guidedRun({ seed, ops: fuzzOps }));
   }
 
   const c = runC(setup, traffic, 5 * (rounds + 1));
@@ -532,6 +539,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
     { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: null },
     { name: "fuzzing (random traces, checked, 1 worker)", ops: fuzzOps, ns_per_op: per("fuzz", fuzzOps), ns_per_op_10x: null },
+    { name: "fuzzing, coverage-guided (gmemsim fuzz's default)", ops: fuzzOps, ns_per_op: per("guided", fuzzOps), ns_per_op_10x: null },
   ];
   // A path's figure for the ratios: its best ns/op over the two lengths where it ran both (on a shared machine
   // one round of either can be disturbed, and the longer run is the steadier; the flat-cost ratios compare the two).
@@ -555,7 +563,8 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     binary_speedup_over_jsonl: ratio(ns("JSONL replay"), ns("binary trace")),
     checked_over_unchecked: checked.rows[1].checked_over_unchecked,
     checked_growth_over_length_growth: checked.checked_time_growth / checked.length_growth,
-    fuzz_checked_ops_per_s: 1e9 / ns("fuzzing")!,
+    fuzz_checked_ops_per_s: 1e9 / ns("fuzzing (random")!,
+    guided_checked_ops_per_s: 1e9 / ns("fuzzing, coverage-guided")!,
     typed_flat_10x: ratio(per("typed10x", big), per("typed", n)),
     apply_flat_10x: ratio(per("apply10x", big), per("apply", n)),
     handles_flat_10x: ratio(per("handles10x", big), per("handles", n)),
@@ -578,7 +587,8 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     target("3 flat cost", "handles ns/op at 10x the ops over at 1x", q.handles_flat_10x, 1.2),
     target("4 checking", "replay --check time over replay's (longer spread trace)", q.checked_over_unchecked, 5),
     target("4 checking", "--check time growth over trace growth (1: linear)", q.checked_growth_over_length_growth, 1.2),
-    target("4 checking", "fuzzing, checked ops/s per worker", q.fuzz_checked_ops_per_s, null, 200_000),
+    target("4 checking", "fuzzing, checked ops/s per worker (random traces)", q.fuzz_checked_ops_per_s, null, 200_000),
+    target("4 checking", "fuzzing, checked ops/s per worker (coverage-guided)", q.guided_checked_ops_per_s, null, 200_000),
     target("5 streaming", "JSONL replay time over only parsing the JSONL", q.jsonl_over_parse, 1.5),
     target("5 streaming", "binary replay's speed over JSONL replay's", q.binary_speedup_over_jsonl, null, 10),
     target("6 core", "core alone's time over the C limit's", q.core_over_c, 1.5),
