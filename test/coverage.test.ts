@@ -36,6 +36,14 @@ const LINK_TRACE = [
   { op: "gmem_link", fd: "g", vm: "b", as: "h", perm: ["r"], mode: "share" },
 ];
 
+test("a checked run hands mutation the gmem_link ops that returned 0, and no other op", () => {
+  const trace = [...LINK_TRACE, { op: "gmem_link", fd: "g", vm: "b", as: "h", perm: ["r"], mode: "share" }, { op: "fallocate", fd: "g", mode: 1, offset: 0, len: 4096 }];
+  const ok = new WeakSet<object>();
+  traceKeys(trace, {}, ok);
+  // The first link succeeded; the second binds a live name again (a trace error); the creates and the fallocate succeeded but are no links.
+  assert.equal(trace.map((o) => ok.has(o)), [false, false, false, true, false, false]);
+});
+
 test("the fuzzer's decision recorder is asked as the default policy only around it: a user's policy is still shown frozen requests", () => {
   const frozen: boolean[] = [];
   const user: Policy = {
