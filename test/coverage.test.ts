@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { mergeReports } from "../src/campaign/merge.js";
 import { intersectRanges, uncoveredLines } from "../src/campaign/policy-coverage.js";
 import { policySource, runShard } from "../src/campaign/shard.js";
-import { edgeClass, recordingPolicy, ruleKey, traceKeys, withoutLinePrefix } from "../src/fuzz/coverage.js";
+import { checkWithKeys, edgeClass, recordingPolicy, ruleKey, traceKeys, withoutLinePrefix } from "../src/fuzz/coverage.js";
 import { askedAsDefault } from "../src/kvm/ask.js";
 import type { Policy } from "../src/policy/types.js";
 import { naivePolicy } from "../src/designs/naive.js";
@@ -176,6 +176,15 @@ test("the off-by-one at a donated window's end is caught by aiming at the window
   // The violating op starts at the last page of the donated window (the link without offset and len donates the whole 1 MiB file).
   const end = link.len === undefined ? 256 : (Number(link.offset) + Number(link.len)) / 4096;
   assert.is(Number(at.offset) / 4096, end - 1, JSON.stringify(r.failure!.trace));
+});
+
+test("the decision recorder kept per policy carries nothing from a failed trace into the next", async () => {
+  const policy = await loadPolicy("examples/policies/flawed-window-end.mjs");
+  const failed = guidedRun({ seed: 1, ops: 50_000, policy }).failure!.trace;
+  const clean = [...LINK_TRACE, { op: "fallocate", fd: "g", mode: 1, offset: 0, len: 4096 }];
+  // The same policy's kept recorder, right after a trace that stopped at a violating op, against a recorder of its own.
+  assert.ok(checkWithKeys(failed, { policy }).failure, "the shrunk trace fails again");
+  assert.equal(traceKeys(clean, { policy }), traceKeys(clean, { policy: { ...policy } }));
 });
 
 test("same seed, same guided run; guidance changes the traces, blind runs keep none in a corpus", () => {

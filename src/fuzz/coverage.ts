@@ -188,14 +188,32 @@ export function recordingPolicy(policy: Policy, sink: string[]): Policy {
  * receives each gmem_link op that returned 0 (mutation aims at links that worked).
  */
 export function checkWithKeys(trace: ReadonlyArray<Record<string, unknown>>, o: CheckOptions = {}, succeeded?: WeakSet<object>): { failure: TraceFailure | null; keys: string[] } {
-  const sink: string[] = [];
   const keys: string[] = [];
-  const base = o.policy ?? defaultPolicyFor(designByName(o.design ?? "vm"));
-  const recorder = recordingPolicy(base, sink);
-  // Around the default policy the recorder is as pure as it: asked as it is, without freezing every request.
-  const policy = base === defaultPolicy ? askedAsDefault(recorder) : recorder;
+  const { policy, sink } = recorderFor(o.policy ?? defaultPolicyFor(designByName(o.design ?? "vm")));
+  // A trace that ended inside an op left that op's decisions.
+  sink.length = 0;
   const failure = checkTrace(trace as Array<Record<string, unknown>>, { ...o, policy, onOp: (_k, op, result) => keys.push(opKey(op, result, sink, succeeded)) });
   return { failure, keys };
+}
+
+/**
+ * The recorder of each policy, and the sink it writes to, kept for the next
+ * trace: one made per trace cost its allocation, and made every trace's
+ * options look new to checkTrace(), which reads them once while they stay the
+ * same (a Simulator per trace).
+ */
+const recorders = new WeakMap<Policy, { policy: Policy; sink: string[] }>();
+
+function recorderFor(base: Policy): { policy: Policy; sink: string[] } {
+  let r = recorders.get(base);
+  if (r === undefined) {
+    const sink: string[] = [];
+    const recorder = recordingPolicy(base, sink);
+    // Around the default policy the recorder is as pure as it: asked as it is, without freezing every request.
+    r = { policy: base === defaultPolicy ? askedAsDefault(recorder) : recorder, sink };
+    recorders.set(base, r);
+  }
+  return r;
 }
 
 /** The coverage keys one trace reaches (checkWithKeys()'s). */
