@@ -46,15 +46,21 @@ test("a checked run hands mutation the gmem_link ops that returned 0, and no oth
 
 test("the fuzzer's decision recorder is asked as the default policy only around it: a user's policy is still shown frozen requests", () => {
   const frozen: boolean[] = [];
+  const foreign: boolean[] = [];
   const user: Policy = {
     name: "user",
     link(req) {
       frozen.push(Object.isFrozen(req) && Object.isFrozen(req.source) && Object.isFrozen(req.perm));
       return { allow: true };
     },
+    foreign(req) {
+      foreign.push(Object.isFrozen(req.file) && Object.isFrozen(req.file.window) && Object.isFrozen(req.vm));
+      return "map";
+    },
   };
   const keys = traceKeys(LINK_TRACE, { policy: user });
   assert.equal(frozen, [true], "the user's policy saw its request deeply frozen under the recorder");
+  assert.ok(foreign.length > 0 && foreign.every((f) => f), `its foreign hook saw frozen views: ${foreign}`);
   assert.ok(keys.some((k) => k.startsWith("gmem_link|ok||link share")), keys.join("\n"));
   // A wrapper marked askedAsDefault() is asked as the default policy is: its request unfrozen (no freeze per ask).
   const seen: boolean[] = [];

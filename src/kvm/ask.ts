@@ -43,6 +43,11 @@ export function askedAsDefault<P extends Policy>(wrapper: P): P {
   return wrapper;
 }
 
+/** Whether `policy` is asked as gmemsim's own default policy is: it, or a wrapper of it marked by askedAsDefault(). */
+export function askedAsOwn(policy: Policy): boolean {
+  return policy === defaultPolicy || asDefault.has(policy);
+}
+
 /**
  * The hosts whose policies are deciding right now, innermost last, and their
  * hooks. A policy's calls into its own host are refused, so decisions nest only
@@ -87,7 +92,7 @@ export function askPolicy<K extends Hook>(h: Host, hook: K, req: RequestOf<K>): 
   const policy = h.policy;
   const fn = policy[hook] as ((r: RequestOf<K>) => Decision) | undefined;
   if (!fn) return ALLOW;
-  if (policy === defaultPolicy || asDefault.has(policy)) {
+  if (askedAsOwn(policy)) {
     // gmemsim's own policy is pure: it neither throws, nor calls back, nor answers anything but a Decision,
     // so it is asked directly (a fallocate asks once per call); its perm is still copied.
     const d = fn.call(policy, req);

@@ -2,7 +2,7 @@
 import { SystemGmem, type GmemFile, type Vm } from "./objects.js";
 import { permList } from "./perm.js";
 import type { FileView, ForeignRequest, Policy, SystemFileView, VmView } from "../policy/types.js";
-import { defaultPolicy } from "../policy/default.js";
+import { askedAsOwn } from "./ask.js";
 
 /** Slots of a host's view cache: a power of two, so that a file's id picks its slot with a mask. */
 const VIEW_SLOTS = 1024;
@@ -116,7 +116,7 @@ function plainFileView(f: GmemFile | SystemGmem): FileView {
  * but gmemsim's own, which only reads (four or five Object.freeze calls cost ~0.3 us, on every file a trace makes).
  */
 export function foreignRequest(policy: Policy, f: GmemFile): ForeignRequest {
-  if (policy === defaultPolicy) return { file: plainFileView(f), vm: plainVmView(f.vm) };
+  if (askedAsOwn(policy)) return { file: plainFileView(f), vm: plainVmView(f.vm) };
   return { file: makeFileView(f), vm: vmView(f.vm) };
 }
 
