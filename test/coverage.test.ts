@@ -16,7 +16,7 @@ import { mergeReports } from "../src/campaign/merge.js";
 import { intersectRanges, uncoveredLines } from "../src/campaign/policy-coverage.js";
 import { policySource, runShard } from "../src/campaign/shard.js";
 import { checkWithKeys, edgeClass, recordingPolicy, ruleKey, traceKeys, withoutLinePrefix } from "../src/fuzz/coverage.js";
-import { askedAsDefault } from "../src/kvm/ask.js";
+import { askedAsDefault } from "../src/kvm/own-policy.js";
 import type { Policy } from "../src/policy/types.js";
 import { naivePolicy } from "../src/designs/naive.js";
 import { defaultPolicy } from "../src/policy/default.js";

@@ -21,7 +21,7 @@
  */
 import { messageOf, type Result } from "../kvm/result.js";
 import { defaultPolicyFor } from "../kvm/host.js";
-import { askedAsDefault } from "../kvm/ask.js";
+import { askedAsDefault } from "../kvm/own-policy.js";
 import { defaultPolicy } from "../policy/default.js";
 import { designByName } from "../kvm/design.js";
 import { checkTrace, type CheckOptions, type TraceFailure } from "./check.js";

@@ -14,11 +14,11 @@
  * requests, so its requests are not frozen: Object.freeze costs ~0.2 us per
  * object on V8, more than the rest of a fallocate. The same holds for a
  * wrapper gmemsim makes around it that only reads its requests (the fuzzer's
- * decision recorder), once marked with askedAsDefault(). Every other policy's
+ * decision recorder), once marked with askedAsDefault() (own-policy.ts). Every other policy's
  * requests are frozen.
  */
 import type { Decision, Policy } from "../policy/types.js";
-import { defaultPolicy } from "../policy/default.js";
+import { askedAsOwn } from "./own-policy.js";
 import { isPerm } from "./perm.js";
 import type { Host } from "./host.js";
 
@@ -27,26 +27,6 @@ type Hook = { [K in keyof Policy]-?: NonNullable<Policy[K]> extends (req: never)
 type RequestOf<K extends Hook> = Parameters<NonNullable<Policy[K]>>[0];
 
 const ALLOW: Decision = Object.freeze({ allow: true as const });
-
-/** Wrappers of gmemsim's own around the default policy, asked as it is (askedAsDefault()). */
-const asDefault = new WeakSet<Policy>();
-
-/**
- * Marks `wrapper`, a policy gmemsim made around the default policy, to be asked
- * as the default policy is: directly, its requests unfrozen. Only for wrappers
- * that pass each request to the default policy, return its decision unchanged,
- * and otherwise only read the request (never keep, change or call back).
- * Returns the wrapper.
- */
-export function askedAsDefault<P extends Policy>(wrapper: P): P {
-  asDefault.add(wrapper);
-  return wrapper;
-}
-
-/** Whether `policy` is asked as gmemsim's own default policy is: it, or a wrapper of it marked by askedAsDefault(). */
-export function askedAsOwn(policy: Policy): boolean {
-  return policy === defaultPolicy || asDefault.has(policy);
-}
 
 /**
  * The hosts whose policies are deciding right now, innermost last, and their

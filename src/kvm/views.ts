@@ -2,7 +2,7 @@
 import { SystemGmem, type GmemFile, type Vm } from "./objects.js";
 import { permList } from "./perm.js";
 import type { FileView, ForeignRequest, Policy, SystemFileView, VmView } from "../policy/types.js";
-import { askedAsOwn } from "./ask.js";
+import { askedAsOwn } from "./own-policy.js";
 
 /** Slots of a host's view cache: a power of two, so that a file's id picks its slot with a mask. */
 const VIEW_SLOTS = 1024;
