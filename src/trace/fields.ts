@@ -142,7 +142,7 @@ function readField(field: string, def: FieldDef, v: unknown, names: Names): ArgV
       return name;
     }
     case "fd_or_number":
-      return typeof v === "string" && !/^\s*[+-]?\d/.test(v) ? names.fd(field, v) : Number(wrap(toBits(field, v as Json), "u32"));
+      return typeof v === "string" && namesFd(v) ? names.fd(field, v) : Number(wrap(toBits(field, v as Json), "u32"));
     case "userspace_addr":
       return readUserspaceAddr(field, v, names);
     case "bool":
@@ -252,8 +252,20 @@ export function prepare(op: OpDef): Prepared {
   return p;
 }
 
+/** What a field's name refers to, for nameRefusal(): nothing, an object, the name "as" binds, an fd or a number, a map. */
+const REF_NONE = 0;
+const REF_OBJECT = 1;
+const REF_AS = 2;
+const REF_FD_OR_NUMBER = 3;
+const REF_MAP = 4;
+
 function refKind(def: FieldDef): number {
-  return def.kind === "vm" || def.kind === "fd" || def.kind === "pin" ? 1 : def.kind === "as" ? 2 : def.kind === "fd_or_number" ? 3 : def.kind === "map" ? 4 : 0;
+  return def.kind === "vm" || def.kind === "fd" || def.kind === "pin" ? REF_OBJECT : def.kind === "as" ? REF_AS : def.kind === "fd_or_number" ? REF_FD_OR_NUMBER : def.kind === "map" ? REF_MAP : REF_NONE;
+}
+
+/** An fd_or_number given as a string names an fd unless it reads as a number. */
+function namesFd(v: string): boolean {
+  return !/^\s*[+-]?\d/.test(v);
 }
 
 /**
@@ -263,11 +275,10 @@ function refKind(def: FieldDef): number {
  */
 function nameRefusal(ref: number, field: string, v: unknown, names: Names): string | null {
   if (typeof v !== "string") return null;
-  if (ref === 2) return names.taken(v);
-  // A map (4) must also be live: a dead or unmapped one is refused here too.
-  if (ref === 4) return names.mapRefusal(field, v);
-  // fd_or_number (3): only a string that is not a number is a name (its reader's rule).
-  return ref === 1 || !/^\s*[+-]?\d/.test(v) ? names.unknown(field, v) : null;
+  if (ref === REF_AS) return names.taken(v);
+  // A map must also be live: a dead or unmapped one is refused here too.
+  if (ref === REF_MAP) return names.mapRefusal(field, v);
+  return ref === REF_OBJECT || namesFd(v) ? names.unknown(field, v) : null;
 }
 
 /** Refuses a field the op does not take, naming it, with the nearest known field. */
@@ -290,7 +301,7 @@ export function readArgs(name: string, op: OpDef, line: Record<string, unknown>,
     const field = p.names[k];
     const v = line[field];
     if (v !== undefined && Object.hasOwn(line, field)) {
-      const refused = p.refs[k] === 0 ? null : nameRefusal(p.refs[k], field, v, names);
+      const refused = p.refs[k] === REF_NONE ? null : nameRefusal(p.refs[k], field, v, names);
       if (refused !== null) return refused;
       args[field] = p.readers[k](field, v, names);
     } else args[field] = absent(field, p.defs[k], op);
