@@ -223,6 +223,17 @@ test("kept private runs the snapshot does not have are caught by the full check"
   assert.match(render(full.invariants[0]), /private runs differ/);
 });
 
+test("a kept file or VM the snapshot does not have is caught by the full check, named", () => {
+  for (const kind of ["files", "vms"] as const) {
+    const { checker, kept } = keptAfterOps();
+    const table = kept[kind] as Map<number, unknown>;
+    table.set(99, { ...(table.values().next().value as object), id: 99 });
+    const full = checker.full();
+    assert.equal(full.invariants.map((v) => v.rule), ["0 change log"], kind);
+    assert.match(render(full.invariants[0]), kind === "files" ? /file 99 differs/ : /vm 99 is in the kept state only/, kind);
+  }
+});
+
 test("a checker told its core is empty when it is not is caught by the full check (the objects are in the snapshot only)", () => {
   const sim = new Simulator({ core: new EngineCore() });
   sim.apply([

@@ -11,6 +11,7 @@
  * contents, a VM's counters, the pfn allocator's words.
  */
 import * as A from "../abi/core-abi.js";
+import { readSnapshot } from "./snapshot.js";
 import { listed, type CoreState, type CPage, type CSpte } from "./state.js";
 
 const pageWords = (p: CPage | undefined) => (p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent");
@@ -152,36 +153,14 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
   }
 }
 
-/** The first object the kept state holds and snapshot `s` does not (a second walk, only when the counts differ). */
+/** The first object the kept state holds and snapshot `s` does not (read whole, only when the counts differ). */
 function keptOnly(st: CoreState, s: Float64Array): string {
-  const ids = { inodes: new Set<number>(), files: new Set<number>(), vms: new Set<number>(), maps: new Set<number>(), attrs: new Set<number>() };
-  for (let i = 0; ; ) {
-    const tag = s[i];
-    if (tag === A.SNAP_INODE) {
-      ids.inodes.add(s[i + 1]);
-      i += 6 + s[i + 5] * 5;
-    } else if (tag === A.SNAP_FILE) {
-      ids.files.add(s[i + 1]);
-      i += 6 + s[i + 5] * 3;
-      i += 1 + s[i] * 2;
-    } else if (tag === A.SNAP_VM) {
-      ids.vms.add(s[i + 1]);
-      i += 3 + s[i + 2] * 7;
-      i += 1 + s[i] * 3 + 5;
-    } else if (tag === A.SNAP_MAP) {
-      ids.maps.add(s[i + 1]);
-      i += 8;
-    } else if (tag === A.SNAP_ATTR) {
-      ids.attrs.add(s[i + 1]);
-      i += 3 + s[i + 2] * 2;
-    } else if (tag === A.SNAP_DETACHED) i += 3;
-    else break;
-  }
-  for (const id of st.inodes.keys()) if (!ids.inodes.has(id)) return only("@inode", id, true);
-  for (const id of st.files.keys()) if (!ids.files.has(id)) return `@file:${id} differs`;
-  for (const id of st.maps.keys()) if (!ids.maps.has(id)) return `@map:${id} differs`;
-  for (const id of st.vms.keys()) if (!ids.vms.has(id)) return only("@vm", id, true);
-  for (const id of st.attrs.keys()) if (!ids.attrs.has(id)) return `@inode:${id}'s private runs differ`;
+  const snap = readSnapshot(s);
+  for (const id of st.inodes.keys()) if (!snap.inodes.has(id)) return only("@inode", id, true);
+  for (const id of st.files.keys()) if (!snap.files.has(id)) return `@file:${id} differs`;
+  for (const id of st.maps.keys()) if (!snap.maps.has(id)) return `@map:${id} differs`;
+  for (const id of st.vms.keys()) if (!snap.vms.has(id)) return only("@vm", id, true);
+  for (const id of st.attrs.keys()) if (!snap.attrs.has(id)) return `@inode:${id}'s private runs differ`;
   return "the kept state holds objects the snapshot does not";
 }
 
