@@ -184,7 +184,7 @@ test("the off-by-one at a donated window's end is caught by aiming at the window
   assert.is(Number(at.offset) / 4096, end - 1, JSON.stringify(r.failure!.trace));
 });
 
-test("the decision recorder kept per policy carries nothing from a failed trace into the next", async () => {
+test("the decision recorder kept per policy gives a trace after a failed one the keys a recorder of its own gives", async () => {
   const policy = await loadPolicy("examples/policies/flawed-window-end.mjs");
   const failed = guidedRun({ seed: 1, ops: 50_000, policy }).failure!.trace;
   const clean = [...LINK_TRACE, { op: "fallocate", fd: "g", mode: 1, offset: 0, len: 4096 }];

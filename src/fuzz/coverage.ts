@@ -189,9 +189,8 @@ export function recordingPolicy(policy: Policy, sink: string[]): Policy {
  */
 export function checkWithKeys(trace: ReadonlyArray<Record<string, unknown>>, o: CheckOptions = {}, succeeded?: WeakSet<object>): { failure: TraceFailure | null; keys: string[] } {
   const keys: string[] = [];
+  // The sink is empty between traces: checkTrace() hands every op it ran to onOp, whose opKey() empties it.
   const { policy, sink } = recorderFor(o.policy ?? defaultPolicyFor(designByName(o.design ?? "vm")));
-  // A trace that ended inside an op left that op's decisions.
-  sink.length = 0;
   const failure = checkTrace(trace as Array<Record<string, unknown>>, { ...o, policy, onOp: (_k, op, result) => keys.push(opKey(op, result, sink, succeeded)) });
   return { failure, keys };
 }
