@@ -60,6 +60,7 @@ import { typedCmdBuf, typedResBuf, typedFixBuf, typedRun as runTyped, typedHandl
 import { binIn, binOut, binNames as nameTable, binRun as runBin, binPos as posBin, binOutLen as outLenBin, binCount as countBin, binRecordStart as startBin, resetBinReplay } from "./binreplay";
 import { rawCode as codeRaw, rawValue as valueRaw } from "./typed";
 import "./abort";
+export { hotAccess, hotFallocate } from "./hotcall";
 
 /** Command buffer: CMD_CAPACITY x CMD_WORDS doubles (static: never moves). */
 export function cmdPtr(): usize {

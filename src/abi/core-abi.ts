@@ -484,3 +484,15 @@ export const BIN_OUTPUT = 1;
 export const BIN_RECORD = 2;
 export const BIN_COMMAND = 3;
 export const BIN_RESULT = 4;
+
+/**
+ * Hot calls (an optional part of a core: the engine has them, the reference
+ * model does not): a command the object API's handles need answered at once,
+ * run from its arguments, with no command buffer written and no batch. The
+ * kernel layer makes them only with nothing queued and no change log (which
+ * notes the batch's commands), and only after every check it makes for the
+ * command queued. Each leaves its result words at result 0, as a batch of one.
+ *  - hotAccess(vm, gfn, access, byte, attr): GUEST_ACCESS with private 0;
+ *    returns its value word (the byte, for a read) on RES_OK, else -1 - code.
+ *  - hotFallocate(inode, start, stop, punch): ALLOCATE (punch 0) or PUNCH (1).
+ */

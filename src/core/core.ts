@@ -31,7 +31,24 @@ export interface Core {
   reset(): boolean;
   /** The typed entry (core-abi.ts "Typed entry"), where the core has one; views are valid until the next call into the core. */
   readonly typed?: TypedEntry;
+  /** The hot calls (core-abi.ts "Hot calls"), where the core has them. */
+  readonly hot?: HotEntry;
 }
+
+/**
+ * A core's hot calls (core-abi.ts "Hot calls"): each runs its command at once
+ * when nothing is queued and no change is noted, and otherwise runs nothing
+ * and says so (the caller then queues the command).
+ */
+export interface HotEntry {
+  /** GUEST_ACCESS with private 0: its value word (the byte, for a read) on RES_OK, -1 - code otherwise (its words at result 0), or NOT_NOW. */
+  access(vm: number, gfn: number, access: number, byte: number, attr: number): number;
+  /** ALLOCATE or PUNCH (punch true) of pages [start, stop) of an inode; false when it did not run. */
+  fallocate(inode: number, start: number, stop: number, punch: boolean): boolean;
+}
+
+/** HotEntry.access()'s answer when it ran nothing (a result code is at most a small integer, so -1 - code is never this). */
+export const NOT_NOW = -(2 ** 31);
 
 /** A core's typed entry: its buffers as views, and its calls (core-abi.ts "Typed entry"). */
 export interface TypedEntry {

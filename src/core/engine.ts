@@ -5,7 +5,7 @@
  * once per batch. Views are rebuilt whenever memory.grow detached them.
  */
 import * as A from "../abi/core-abi.js";
-import type { Core, TypedEntry } from "./core.js";
+import { NOT_NOW, type Core, type HotEntry, type TypedEntry } from "./core.js";
 import { WASM_RELEASE_BASE64 } from "./wasm-binary.generated.js";
 
 /** The module's exports (assembly/index.ts): numbers only. */
@@ -50,6 +50,9 @@ export interface EngineExports {
   binRecordStart(): number;
   rawCode(): number;
   rawValue(): number;
+  /** Hot calls (core-abi.ts "Hot calls"). */
+  hotAccess(vm: number, gfn: number, access: number, byte: number, attr: number): number;
+  hotFallocate(inode: number, start: number, stop: number, punch: number): void;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -101,6 +104,32 @@ export class EngineCore implements Core {
     this.startBytes = this.x.memory.buffer.byteLength;
     this.views();
     this.typed = this.typedEntry();
+    this.hot = this.hotEntry();
+  }
+
+  readonly hot: HotEntry;
+
+  /**
+   * The hot calls run only with the batch empty (what is queued runs first, in
+   * order) and no change log (which notes the batch's commands). A call can
+   * grow the memory (a new frame), so the views are checked after it, as after
+   * a flush; nothing is waiting for onFlush with the batch empty.
+   */
+  private hotEntry(): HotEntry {
+    return {
+      access: (vm, gfn, access, byte, attr) => {
+        if (this.count > 0 || this.tracking) return NOT_NOW;
+        const v = this.x.hotAccess(vm, gfn, access, byte, attr);
+        this.fresh();
+        return v;
+      },
+      fallocate: (inode, start, stop, punch) => {
+        if (this.count > 0 || this.tracking) return false;
+        this.x.hotFallocate(inode, start, stop, punch ? 1 : 0);
+        this.fresh();
+        return true;
+      },
+    };
   }
 
   private typedEntry(): TypedEntry {
