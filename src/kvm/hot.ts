@@ -58,6 +58,7 @@ export function writeHotEntry(h: Host, obj: Vm | GmemFile | SystemGmem | HostMap
   }
 }
 
-function fileHot(h: Host, f: GmemFile): boolean {
+/** Whether a gmem file's fallocates of whole pages need none of the kernel layer's per-op checks but EOF and the frame limit (the comment above). */
+export function fileHot(h: Host, f: GmemFile): boolean {
   return f.fdOpen && !f.linked && !fallocateJudged(f) && defaultAllowsWhole(h, f);
 }

@@ -15,6 +15,7 @@ import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
 import { defaultPolicy } from "../../policy/default.js";
 import type { FallocateRequest, FileView } from "../../policy/types.js";
+import { fileHot } from "../hot.js";
 
 /**
  * The design's checks, after the kernel's own: a linked file stays inside its
@@ -105,6 +106,10 @@ export const MAX_LFS_PAGES = 2 ** 51;
  * inode/file design's (window, policy).
  */
 export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, len: Bytes): Result {
+  if (fd instanceof GmemFile && (mode === FALLOC_FL_KEEP_SIZE || mode === (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))) {
+    const r = hotFallocate(h, fd, mode !== FALLOC_FL_KEEP_SIZE, offset, len);
+    if (r !== null) return r;
+  }
   if (!fd || !fd.fdOpen) return fail("EBADF", "fd is not open");
   splitBytes(offset, off);
   splitBytes(len, ln);
@@ -134,3 +139,27 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   return OK;
 }
 
+/**
+ * fallocate() of whole pages, given as safe integers, on a gmem file whose
+ * fallocates need no check but EOF and the frame limit (src/kvm/hot.ts
+ * fileHot(): open, not linked, not kept by the history, and allowed whole by
+ * gmemsim's own policy): every other check of fallocate() passes for it, in
+ * its order, so only those two are made, and the command runs at once where
+ * the core can (its hot call), queued otherwise. null, having done nothing,
+ * for anything else: fallocate() then makes every check.
+ */
+function hotFallocate(h: Host, fd: GmemFile, punch: boolean, offset: Bytes, len: Bytes): Result | null {
+  if (typeof offset !== "number" || typeof len !== "number" || !(offset >= 0 && len > 0 && offset + len <= Number.MAX_SAFE_INTEGER)) return null;
+  // A page count: a division by 4096 is exact, so an integer quotient is an aligned byte value.
+  const start = offset / 4096;
+  const stop = start + len / 4096;
+  if (!Number.isInteger(start) || !Number.isInteger(stop) || !fileHot(h, fd)) return null;
+  const inode = fd.inode;
+  if (!punch) {
+    if (stop > inode.npages) return null;
+    if (!h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
+  }
+  const hot = h.core.hot;
+  if (hot === undefined || !hot.fallocate(inode.id, start, stop, punch)) h.core.push(punch ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
+  return OK;
+}

@@ -11,6 +11,7 @@ import { exact, fail, ok, withMessage, type Result } from "../result.js";
 import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
+import { NOT_NOW } from "../../core/core.js";
 
 export type Access = "read" | "write" | "exec";
 /** An access's core code (A.ACCESS_*): compares, where a keyed load of a table would be a lookup by string. */
@@ -197,10 +198,28 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   checkPrivate(h, vm, gfn, priv);
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
+  const read = access === "read";
+  // On a VM without private memory the access is shared (private 0) and notes nothing afterwards: the core's hot
+  // call runs it, when it can now (nothing queued before it). Not while a typed run reads every flush (batchSink):
+  // a policy's call back in the middle of one takes now(), whose flush that reader sees.
+  const hot = h.core.hot;
+  if (hot !== undefined && h.batchSink === null && !hasPrivateMemory(vm!)) {
+    const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArgOf(h, vm!, gfn));
+    if (v >= 0) {
+      // The byte read is a small integer, kept as one (| 0: a double would be boxed).
+      const r: Result = read ? { ret: 0, value: v | 0 } : { ret: 0 };
+      return r;
+    }
+    if (v !== NOT_NOW) {
+      const r: Result = read ? { ret: 0, value: 0 } : { ret: 0 };
+      fillAccess(h.core.results, 0, r, gpa, read);
+      return r;
+    }
+  }
   const index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value, true);
   // A read's result has its value's slot from the start (a property added later costs another allocation).
-  const r: Result = access === "read" ? { ret: 0, value: 0 } : { ret: 0 };
-  fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, access === "read");
+  const r: Result = read ? { ret: 0, value: 0 } : { ret: 0 };
+  fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, read);
   return r;
 }
 
