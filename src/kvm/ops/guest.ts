@@ -106,6 +106,15 @@ export function attrArgOf(h: Host, vm: Vm, gfn: number): number {
 }
 
 /**
+ * The core's private argument of an access (core-abi.ts GUEST_ACCESS): a VM
+ * with private memory faults as the attribute says (attrArg: 0, 1 or
+ * DERIVED); any other VM's accesses are all shared (0).
+ */
+function privArgOf(vm: Vm, attrArg: number): number {
+  return hasPrivateMemory(vm) ? attrArg : 0;
+}
+
+/**
  * Queues a vCPU access that vcpuDenied() let through (access: A.ACCESS_*);
  * returns the command's index in the core's batch (run at once, the batch synced, when `now`). Whether it is private is
  * derived here, once, for every tier (callers check a given flag with
@@ -114,7 +123,7 @@ export function attrArgOf(h: Host, vm: Vm, gfn: number): number {
  */
 export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number, now = false): number {
   const attrArg = attrArgOf(h, vm, gfn);
-  const privArg = hasPrivateMemory(vm) ? attrArg : 0;
+  const privArg = privArgOf(vm, attrArg);
   // A VM's first successful private access puts its context in use (move_enc_context_from then refuses it as a
   // target). Whether it was private, as the core resolved it, is in its own result (aux: core-abi.ts GUEST_ACCESS).
   const notePrivate = privArg !== 0 && !vm.ranPrivate;
@@ -203,8 +212,9 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   // call runs it, when it can now (nothing queued before it). Not while a typed run reads every flush (batchSink):
   // a policy's call back in the middle of one takes now(), whose flush that reader sees.
   const hot = h.core.hot;
-  if (hot !== undefined && h.batchSink === null && !hasPrivateMemory(vm!)) {
-    const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArgOf(h, vm!, gfn));
+  const attrArg = hot === undefined ? 0 : attrArgOf(h, vm!, gfn);
+  if (hot !== undefined && h.batchSink === null && privArgOf(vm!, attrArg) === 0) {
+    const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArg);
     if (v >= 0) {
       // The byte read is a small integer, kept as one (| 0: a double would be boxed).
       const r: Result = read ? { ret: 0, value: v | 0 } : { ret: 0 };
