@@ -208,9 +208,10 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   const denied = vcpuDenied(h, vm);
   if (denied) return denied;
   const read = access === "read";
-  // On a VM without private memory the access is shared (private 0) and notes nothing afterwards: the core's hot
-  // call runs it, when it can now (nothing queued before it). Not while a typed run reads every flush (batchSink):
-  // a policy's call back in the middle of one takes now(), whose flush that reader sees.
+  // An access whose private argument is 0 (privArgOf(): any access of a VM without private memory, and one of a
+  // shared gfn of a VM with it) notes nothing afterwards: the core's hot call runs it, when it can now (nothing
+  // queued before it). Not while a typed run reads every flush (batchSink): a policy's call back in the middle of
+  // one takes now(), whose flush that reader sees.
   const hot = h.core.hot;
   const attrArg = hot === undefined ? 0 : attrArgOf(h, vm!, gfn);
   if (hot !== undefined && h.batchSink === null && privArgOf(vm!, attrArg) === 0) {
