@@ -7,7 +7,7 @@ import { Simulator } from "../src/api/simulator.js";
 import type { FileView, ForeignRequest, Policy } from "../src/policy/types.js";
 import { defaultPolicy } from "../src/policy/default.js";
 
-/** The fields makeFileView() reads, for a file of a given id. */
+/** The fields a file's view is made from, for a file of a given id. */
 function file(id: number, window: [number, number] = [0, 16]): GmemFile {
   return { id, vm: { id: 1 }, inode: { id: 2 }, perm: new Set(["r", "w"]), owner: true, origin: "create", parent: null, migrating: false, window, donated: [] } as unknown as GmemFile;
 }

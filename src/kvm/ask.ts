@@ -20,6 +20,7 @@
 import type { Decision, Policy } from "../policy/types.js";
 import { askedAsOwn } from "./own-policy.js";
 import { isPerm } from "./perm.js";
+import { deepFreeze } from "./freeze.js";
 import type { Host } from "./host.js";
 
 /** The hooks a policy may define; each takes its request and returns a Decision. */
@@ -35,14 +36,6 @@ const ALLOW: Decision = Object.freeze({ allow: true as const });
  */
 const decidingHosts: Host[] = [];
 const decidingHooks: string[] = [];
-
-function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
-  }
-  return v;
-}
 
 /** Why `d` is not a Decision, or null when it is one. */
 function badDecision(d: unknown): string | null {

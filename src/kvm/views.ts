@@ -3,6 +3,7 @@ import { SystemGmem, type GmemFile, type Vm } from "./objects.js";
 import { permList } from "./perm.js";
 import type { FileView, ForeignRequest, Policy, SystemFileView, VmView } from "../policy/types.js";
 import { askedAsOwn } from "./own-policy.js";
+import { deepFreeze } from "./freeze.js";
 
 /** Slots of a host's view cache: a power of two, so that a file's id picks its slot with a mask. */
 const VIEW_SLOTS = 1024;
@@ -80,16 +81,6 @@ export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | Sys
   return h.viewCache.get(f);
 }
 
-/** A view made for one question (the foreign hook is asked once per file: keeping its view would only cost bytes); deeply frozen. */
-export function makeFileView(f: GmemFile | SystemGmem): FileView {
-  const v = plainFileView(f);
-  Object.freeze(v.perm);
-  Object.freeze(v.window);
-  for (const d of v.donated) Object.freeze(d);
-  Object.freeze(v.donated);
-  return Object.freeze(v);
-}
-
 /**
  * A file's view as the cache keeps it, not frozen: every request that carries it goes through askPolicy(), which
  * deeply freezes what any policy but gmemsim's own is shown (so a cached view is frozen from the first time such a
@@ -116,8 +107,8 @@ function plainFileView(f: GmemFile | SystemGmem): FileView {
  * but gmemsim's own, which only reads (four or five Object.freeze calls cost ~0.3 us, on every file a trace makes).
  */
 export function foreignRequest(policy: Policy, f: GmemFile): ForeignRequest {
-  if (askedAsOwn(policy)) return { file: plainFileView(f), vm: plainVmView(f.vm) };
-  return { file: makeFileView(f), vm: vmView(f.vm) };
+  const req = { file: plainFileView(f), vm: plainVmView(f.vm) };
+  return askedAsOwn(policy) ? req : deepFreeze(req);
 }
 
 export function vmView(v: Vm): VmView {
