@@ -213,21 +213,18 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   // queued before it). Not while a typed run reads every flush (batchSink): a policy's call back in the middle of
   // one takes now(), whose flush that reader sees.
   const hot = h.core.hot;
-  const attrArg = hot === undefined ? 0 : attrArgOf(h, vm!, gfn);
-  if (hot !== undefined && h.batchSink === null && privArgOf(vm!, attrArg) === 0) {
-    const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArg);
-    if (v >= 0) {
+  // Where the answer's words are: result 0 after a hot call that did not succeed, the command's index otherwise.
+  let index = -1;
+  if (hot !== undefined && h.batchSink === null) {
+    const attrArg = attrArgOf(h, vm!, gfn);
+    if (privArgOf(vm!, attrArg) === 0) {
+      const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArg);
       // The byte read is a small integer, kept as one (| 0: a double would be boxed).
-      const r: Result = read ? { ret: 0, value: v | 0 } : { ret: 0 };
-      return r;
-    }
-    if (v !== NOT_NOW) {
-      const r: Result = read ? { ret: 0, value: 0 } : { ret: 0 };
-      fillAccess(h.core.results, 0, r, gpa, read);
-      return r;
+      if (v >= 0) return read ? { ret: 0, value: v | 0 } : { ret: 0 };
+      if (v !== NOT_NOW) index = 0;
     }
   }
-  const index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value, true);
+  if (index < 0) index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value, true);
   // A read's result has its value's slot from the start (a property added later costs another allocation).
   const r: Result = read ? { ret: 0, value: 0 } : { ret: 0 };
   fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, read);
