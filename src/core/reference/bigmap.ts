@@ -6,6 +6,11 @@
  */
 const SHARD_KEYS = 2 ** 22;
 
+/** The shard of key k (keys below 2^22, nearly all, without a division). */
+function shardOf(k: number): number {
+  return k >= 0 && k < SHARD_KEYS ? 0 : Math.floor(k / SHARD_KEYS);
+}
+
 export class BigMap<V> {
   private readonly shards = new Map<number, Map<number, V>>();
   /** Shard 0 (keys below 2^22: nearly every key), also in `shards`: looked up without the shard map. */
@@ -17,18 +22,16 @@ export class BigMap<V> {
   }
 
   get(k: number): V | undefined {
-    if (k >= 0 && k < SHARD_KEYS) return this.low?.get(k);
-    return this.shards.get(Math.floor(k / SHARD_KEYS))?.get(k);
+    return this.shardAt(shardOf(k))?.get(k);
   }
 
   has(k: number): boolean {
-    if (k >= 0 && k < SHARD_KEYS) return this.low?.has(k) ?? false;
-    return this.shards.get(Math.floor(k / SHARD_KEYS))?.has(k) ?? false;
+    return this.shardAt(shardOf(k))?.has(k) ?? false;
   }
 
   set(k: number, v: V): this {
-    const id = k >= 0 && k < SHARD_KEYS ? 0 : Math.floor(k / SHARD_KEYS);
-    let shard = id === 0 ? this.low : this.shards.get(id);
+    const id = shardOf(k);
+    let shard = this.shardAt(id);
     if (!shard) {
       this.shards.set(id, (shard = new Map()));
       if (id === 0) this.low = shard;
@@ -40,8 +43,8 @@ export class BigMap<V> {
   }
 
   delete(k: number): boolean {
-    const id = k >= 0 && k < SHARD_KEYS ? 0 : Math.floor(k / SHARD_KEYS);
-    const shard = id === 0 ? this.low : this.shards.get(id);
+    const id = shardOf(k);
+    const shard = this.shardAt(id);
     if (!shard || !shard.delete(k)) return false;
     this.count--;
     if (shard.size === 0) {
@@ -49,6 +52,11 @@ export class BigMap<V> {
       if (id === 0) this.low = undefined;
     }
     return true;
+  }
+
+  /** Shard `id`, if it holds keys: shard 0 from its own field. */
+  private shardAt(id: number): Map<number, V> | undefined {
+    return id === 0 ? this.low : this.shards.get(id);
   }
 
   clear(): void {
