@@ -112,4 +112,76 @@ test("a policy that calls back into its simulator gets a clear error (EDEADLK, o
   }
 });
 
+/** The system design's hooks (SPEC §2.3): a gmem_bind of VM a, and b faulting privately on a page a prepared. */
+const BIND: object[] = [
+  { op: "create_vm", as: "a", type: "sw_protected" },
+  { op: "create_guest_memfd_system", as: "g", size: 65536 },
+  { op: "gmem_bind", fd: "g", vm: "a" },
+];
+const FOREIGN: object[] = [
+  { op: "create_vm", as: "a", type: "sw_protected" },
+  { op: "create_vm", as: "b", type: "sw_protected" },
+  { op: "create_guest_memfd_system", as: "g", size: 65536 },
+  { op: "gmem_bind", fd: "g", vm: "a" },
+  { op: "gmem_bind", fd: "g", vm: "b" },
+  ...["a", "b"].flatMap((vm) => [
+    { op: "set_user_memory_region2", vm, slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    { op: "set_memory_attributes", vm, address: 0, size: 65536, attributes: "PRIVATE" },
+  ]),
+  { op: "vcpu_access", vm: "a", gpa: 0, access: "write", private: true, value: 42 },
+  { op: "vcpu_access", vm: "b", gpa: 0, access: "read", private: true },
+];
+
+test("the system design's bind hook goes through the same wrapper: a throw, a garbage answer or a write to its frozen request is EPERM with the reason, and the VM stays unbound", () => {
+  const binds: Array<[Policy["bind"], RegExp]> = [
+    [() => { throw new Error("boom"); }, /policy error: bind\(\) threw: boom/],
+    [(() => undefined) as never, /policy error: bind\(\) returned nothing instead of a decision/],
+    [(() => ({ allow: "yes" })) as never, /policy error: bind\(\) returned an object whose "allow" is neither true nor false/],
+    [(req) => { (req as unknown as { perm: string[] }).perm.push("w"); return { allow: true }; }, /policy error: bind\(\) threw: .*not extensible/],
+  ];
+  for (const engine of ["wasm", "reference"] as const)
+    for (const [bind, reason] of binds) {
+      const sim = new Simulator({ engine, design: "system", kernel: "6.18+swprot", policy: { name: "binder", bind } });
+      const out = sim.apply([...BIND, { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" }]);
+      assert.is(out[2].errno, "EPERM", engine);
+      assert.match((out[2] as { message?: string }).message!, reason);
+      assert.is(out[3].errno, "EINVAL", `${engine}: a memslot on a file its VM is not bound to`);
+    }
+});
+
+test("a bind hook calling back into its simulator is refused there, and the bind goes on as the hook decides", () => {
+  let sim: Simulator;
+  const got: unknown[] = [];
+  const policy: Policy = {
+    name: "meddler",
+    bind() {
+      got.push(errnoOf(() => sim.createVm()));
+      return { allow: true };
+    },
+  };
+  sim = new Simulator({ design: "system", kernel: "6.18+swprot", policy });
+  const out = sim.apply(BIND);
+  assert.is((got[0] as { errno: string }).errno, "EDEADLK");
+  assert.is(out[2].ret, 0);
+});
+
+test("a foreign hook that throws or answers anything but map, zero or refuse is taken as refuse: b's private fault on a's page is the EACCES exit, and nothing crashes", () => {
+  const foreigns: Array<Policy["foreign"]> = [() => { throw new Error("boom"); }, (() => "banana") as never, (() => undefined) as never];
+  for (const engine of ["wasm", "reference"] as const)
+    for (const foreign of foreigns) {
+      const sim = new Simulator({ engine, design: "system", kernel: "6.18+swprot", policy: { name: "stranger", foreign } });
+      const out = sim.apply(FOREIGN);
+      assert.equal(out.map((r) => (r as { error?: string }).error), out.map(() => undefined), engine);
+      assert.equal(out[10], { i: 10, errno: "EACCES", exit: "memory_fault", gpa: 0, size: 4096, flags: ["PRIVATE"] }, engine);
+    }
+  // The vm design asks it at create_guest_memfd: the file is made, and works.
+  const sim = new Simulator({ policy: { name: "stranger", foreign: foreigns[0] } });
+  const out = sim.apply([
+    { op: "create_vm", as: "v", type: "default" },
+    { op: "create_guest_memfd", vm: "v", as: "g", size: 65536 },
+    { op: "fallocate", fd: "g", mode: "KEEP_SIZE", offset: 0, len: 4096 },
+  ]);
+  assert.equal(out.map((r) => r.ret), [0, 0, 0]);
+});
+
 test.run();

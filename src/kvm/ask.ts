@@ -1,11 +1,15 @@
 /**
- * The one way the kernel layer asks its policy: askPolicy(h, "link", req).
+ * The one way the kernel layer asks its policy: askPolicy(h, "link", req) for
+ * a Decision, askForeign(h, req) for a file's answer to foreign pages.
  *
  * A policy is someone else's code, so nothing it does may corrupt the engine:
  * - its request is deeply frozen (it cannot change the window or the perm list
  *   the engine then enforces);
  * - a policy that throws, or returns anything but a Decision, is a deny whose
- *   reason says so (EPERM at the call site), never a crash or an "allow";
+ *   reason says so (EPERM at the call site), never a crash or an "allow"; a
+ *   foreign hook that throws or answers anything but "map", "zero" or
+ *   "refuse" is taken as "refuse", the answer that shows no page to a VM it
+ *   was not prepared for;
  * - a policy that calls back into its simulator (an op, the API) while it
  *   decides gets a clear error there (policyReentry), and the call changes nothing.
  * A hook the policy does not define allows.
@@ -17,7 +21,7 @@
  * decision recorder), once marked with askedAsDefault() (own-policy.ts). Every other policy's
  * requests are frozen.
  */
-import type { Decision, Policy } from "../policy/types.js";
+import type { Decision, ForeignFault, ForeignRequest, Policy } from "../policy/types.js";
 import { askedAsOwn } from "./own-policy.js";
 import { isPerm } from "./perm.js";
 import { deepFreeze } from "./freeze.js";
@@ -71,23 +75,50 @@ export function askPolicy<K extends Hook>(h: Host, hook: K, req: RequestOf<K>): 
     const d = fn.call(policy, req);
     return d.allow && d.perm ? { allow: true, perm: [...d.perm] } : d;
   }
-  deepFreeze(req);
-  decidingHosts.push(h);
-  decidingHooks.push(hook);
-  let d: unknown;
-  try {
-    d = fn.call(policy, req);
-  } catch (e) {
-    return { allow: false, reason: `policy error: ${hook}() threw: ${describe(e)}` };
-  } finally {
-    decidingHosts.pop();
-    decidingHooks.pop();
-  }
+  const d = callHook(h, hook, fn, req);
+  if (d === THREW) return { allow: false, reason: `policy error: ${hook}() threw: ${THREW.why}` };
   const bad = badDecision(d);
   if (bad) return { allow: false, reason: `policy error: ${hook}() ${bad}` };
   const ok = d as Decision;
   // A copy: the policy keeps no handle on what the engine enforces.
   return ok.allow ? (ok.perm ? { allow: true, perm: [...ok.perm] } : ALLOW) : { allow: false, reason: ok.reason };
+}
+
+/** What callHook() answers for a hook that threw; `why` says what it threw (read at once: the next throw rewrites it). */
+const THREW = { why: "" };
+
+/**
+ * Calls hook `fn` of a policy of someone else's on its request, deeply frozen
+ * first, with its calls back into this host refused meanwhile; its answer, or
+ * THREW.
+ */
+function callHook<R>(h: Host, hook: string, fn: (r: R) => unknown, req: R): unknown {
+  deepFreeze(req);
+  decidingHosts.push(h);
+  decidingHooks.push(hook);
+  try {
+    return fn.call(h.policy, req);
+  } catch (e) {
+    THREW.why = describe(e);
+    return THREW;
+  } finally {
+    decidingHosts.pop();
+    decidingHooks.pop();
+  }
+}
+
+/**
+ * Asks the host's policy what a new file's faults on pages prepared under
+ * another context do (SPEC §2.3): "map" when it has no foreign hook; a throw
+ * or any answer but the three is "refuse".
+ */
+export function askForeign(h: Host, req: ForeignRequest): ForeignFault {
+  const policy = h.policy;
+  const fn = policy.foreign;
+  if (!fn) return "map";
+  if (askedAsOwn(policy)) return fn.call(policy, req);
+  const a = callHook(h, "foreign", fn, req);
+  return a === "map" || a === "zero" || a === "refuse" ? a : "refuse";
 }
 
 /** While a policy of this host decides: the sentence refusing a call back into the simulator. */

@@ -17,6 +17,7 @@ import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
 import { defaultSystemPolicy } from "../policy/system.js";
 import { foreignRequest, ViewCache } from "./views.js";
+import { askForeign } from "./ask.js";
 import { DESIGNS, type Design } from "./design.js";
 
 /**
@@ -271,7 +272,7 @@ export class Host {
 
   /** The policy's answer for a new file: what its faults on pages prepared under another context do. */
   askForeign(file: GmemFile): void {
-    const mode = this.policy.foreign?.(foreignRequest(this.policy, file)) ?? "map";
+    const mode = askForeign(this, foreignRequest(file));
     if (mode !== "map") this.core.push(A.OP_FILE_SET_FOREIGN, file.id, mode === "zero" ? A.FOREIGN_ZERO : A.FOREIGN_REFUSE);
   }
 

@@ -1,9 +1,7 @@
 /** Read-only plain-data views of kernel objects, the only thing policies see: the kernel layer's adapter to its policy. */
 import { SystemGmem, type GmemFile, type Vm } from "./objects.js";
 import { permList } from "./perm.js";
-import type { FileView, ForeignRequest, Policy, SystemFileView, VmView } from "../policy/types.js";
-import { askedAsOwn } from "./own-policy.js";
-import { deepFreeze } from "./freeze.js";
+import type { FileView, ForeignRequest, SystemFileView, VmView } from "../policy/types.js";
 
 /** Slots of a host's view cache: a power of two, so that a file's id picks its slot with a mask. */
 const VIEW_SLOTS = 1024;
@@ -102,13 +100,9 @@ function plainFileView(f: GmemFile | SystemGmem): FileView {
   };
 }
 
-/**
- * The foreign hook's request (asked once per new file, not through askPolicy()): deeply frozen for any policy
- * but gmemsim's own, which only reads (four or five Object.freeze calls cost ~0.3 us, on every file a trace makes).
- */
-export function foreignRequest(policy: Policy, f: GmemFile): ForeignRequest {
-  const req = { file: plainFileView(f), vm: plainVmView(f.vm) };
-  return askedAsOwn(policy) ? req : deepFreeze(req);
+/** The foreign hook's request (asked once per new file, by askForeign(), which freezes it for any policy but gmemsim's own). */
+export function foreignRequest(f: GmemFile): ForeignRequest {
+  return { file: plainFileView(f), vm: plainVmView(f.vm) };
 }
 
 export function vmView(v: Vm): VmView {
@@ -119,13 +113,13 @@ function plainVmView(v: Vm): VmView {
   return { id: v.id, type: v.type, ctx: v.ctx, contextMovedAway: v.contextMovedAway };
 }
 
-/** A system-design fd, with the VMs bound to it (made per request: binding is not a hot path). */
+/** A system-design fd, with the VMs bound to it (made per request: binding is not a hot path; askPolicy() freezes it). */
 export function systemFileView(s: SystemGmem): SystemFileView {
-  return Object.freeze({
+  return {
     id: s.id,
     inode: s.inode.id,
     flags: s.inode.flags,
-    bound: Object.freeze([...s.views].map(([vm, f]) => Object.freeze({ vm: vm.id, perm: Object.freeze(permList(f.perm)) }))),
-    unbound: Object.freeze([...s.unbound].map((vm) => vm.id)),
-  });
+    bound: [...s.views].map(([vm, f]) => ({ vm: vm.id, perm: permList(f.perm) })),
+    unbound: [...s.unbound].map((vm) => vm.id),
+  };
 }

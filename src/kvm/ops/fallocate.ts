@@ -131,10 +131,8 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   const stop = endPages;
   const op = mode & FALLOC_FL_PUNCH_HOLE ? "punch" : "alloc";
   if (op === "alloc" && stop > inode.npages) return fail("EINVAL", `offset + len = ${stop * 4096} is beyond the file size ${inode.size}`);
-  const denied = designCheck(h, fd, op, start, stop);
+  const denied = designCheck(h, fd, op, start, stop) ?? runFallocate(h, inode.id, op === "punch", start, stop);
   if (denied) return denied;
-  if (op === "alloc" && !h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
-  h.core.push(op === "punch" ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
   if (fd instanceof GmemFile && fallocateJudged(fd)) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
   return OK;
 }
@@ -154,12 +152,18 @@ function hotFallocate(h: Host, fd: GmemFile, punch: boolean, offset: Bytes, len:
   const start = offset / 4096;
   const stop = start + len / 4096;
   if (!Number.isInteger(start) || !Number.isInteger(stop) || !fileHot(h, fd)) return null;
-  const inode = fd.inode;
-  if (!punch) {
-    if (stop > inode.npages) return null;
-    if (!h.rangeFits(inode.id, start, stop)) return outOfFrames(h);
-  }
+  if (!punch && stop > fd.inode.npages) return null;
+  return runFallocate(h, fd.inode.id, punch, start, stop) ?? OK;
+}
+
+/**
+ * The fallocate itself, once every other check has passed: the frame limit
+ * (ENOMEM) for an allocate, then the command, run at once where the core can
+ * (its hot call), queued otherwise. null when it ran.
+ */
+function runFallocate(h: Host, inode: number, punch: boolean, start: number, stop: number): Result | null {
+  if (!punch && !h.rangeFits(inode, start, stop)) return outOfFrames(h);
   const hot = h.core.hot;
-  if (hot === undefined || !hot.fallocate(inode.id, start, stop, punch)) h.core.push(punch ? A.OP_PUNCH : A.OP_ALLOCATE, inode.id, start, stop);
-  return OK;
+  if (hot === undefined || !hot.fallocate(inode, start, stop, punch)) h.core.push(punch ? A.OP_PUNCH : A.OP_ALLOCATE, inode, start, stop);
+  return null;
 }

@@ -120,9 +120,9 @@ function privArgOf(vm: Vm, attrArg: number): number {
  * derived here, once, for every tier (callers check a given flag with
  * privateDisagrees() first): with in-place conversion the core reads the
  * gfn's attribute through its binding (DERIVED); otherwise the VM's attribute.
+ * `attrArg` is attrArgOf()'s answer, passed by a caller that has asked it already.
  */
-export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number, now = false): number {
-  const attrArg = attrArgOf(h, vm, gfn);
+export function queueVcpuAccess(h: Host, vm: Vm, gfn: number, access: number, value: number, now = false, attrArg = attrArgOf(h, vm, gfn)): number {
   const privArg = privArgOf(vm, attrArg);
   // A VM's first successful private access puts its context in use (move_enc_context_from then refuses it as a
   // target). Whether it was private, as the core resolved it, is in its own result (aux: core-abi.ts GUEST_ACCESS).
@@ -215,16 +215,14 @@ export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access
   const hot = h.core.hot;
   // Where the answer's words are: result 0 after a hot call that did not succeed, the command's index otherwise.
   let index = -1;
-  if (hot !== undefined && h.batchSink === null) {
-    const attrArg = attrArgOf(h, vm!, gfn);
-    if (privArgOf(vm!, attrArg) === 0) {
-      const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArg);
-      // The byte read is a small integer, kept as one (| 0: a double would be boxed).
-      if (v >= 0) return read ? { ret: 0, value: v | 0 } : { ret: 0 };
-      if (v !== NOT_NOW) index = 0;
-    }
+  const attrArg = attrArgOf(h, vm!, gfn);
+  if (hot !== undefined && h.batchSink === null && privArgOf(vm!, attrArg) === 0) {
+    const v = hot.access(vm!.id, gfn, accessCode(access), value, attrArg);
+    // The byte read is a small integer, kept as one (| 0: a double would be boxed).
+    if (v >= 0) return read ? { ret: 0, value: v | 0 } : { ret: 0 };
+    if (v !== NOT_NOW) index = 0;
   }
-  if (index < 0) index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value, true);
+  if (index < 0) index = queueVcpuAccess(h, vm!, gfn, accessCode(access), value, true, attrArg);
   // A read's result has its value's slot from the start (a property added later costs another allocation).
   const r: Result = read ? { ret: 0, value: 0 } : { ret: 0 };
   fillAccess(h.core.results, index * A.RES_WORDS, r, gpa, read);

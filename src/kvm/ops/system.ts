@@ -13,6 +13,7 @@ import { guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
 import { invalidateView, systemFileView, vmView } from "../views.js";
 import { IMPLICIT_PERM } from "../design.js";
+import { askPolicy } from "../ask.js";
 import { supportedGmemFlags } from "./vm.js";
 
 function notThisDesign(h: Host, op: string): Result {
@@ -40,7 +41,7 @@ function bindDecision(h: Host, fd: SystemGmem, vm: Vm, perm: readonly Perm[], im
   if (fd.views.has(vm)) return fail("EEXIST", `vm ${vm.id} is already bound to this guest_memfd`);
   if (fd.inode.flags & GUEST_MEMFD_FLAG_INIT_SHARED && !(supportedGmemFlags(h.profile, vm) & GUEST_MEMFD_FLAG_INIT_SHARED))
     return fail("EINVAL", `a guest_memfd created with INIT_SHARED cannot be bound to a VM with private memory (profile ${h.profile.name} does not convert in place)`);
-  const d = h.policy.bind?.({ kind: "vm", file: systemFileView(fd), vm: vmView(vm), perm: Object.freeze([...perm]), implicit }) ?? { allow: true as const };
+  const d = askPolicy(h, "bind", { kind: "vm", file: systemFileView(fd), vm: vmView(vm), perm: [...perm], implicit });
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   return new Set<Perm>(d.perm ?? perm);
 }
