@@ -37,6 +37,10 @@ test('an unknown Simulator option or value is EINVAL naming the option and listi
   assert.ok(e.message.endsWith(listed), `the profile list of profileByName: ${e.message}`);
   throwsGmem(() => new Simulator({ egnine: "wasm" } as never), "EINVAL", /egnine: unknown option of Simulator \(did you mean engine\?\)/);
   throwsGmem(() => new Simulator({ policy: { name: "p", link: 5 } as never }), "EINVAL", /policy: link must be a function/);
+  // A misspelt hook would never be asked (an absent hook allows): it is refused, as is a property that is no predicate.
+  throwsGmem(() => new Simulator({ policy: { name: "p", bnid: () => ({ allow: false, reason: "no" }) } as never }), "EINVAL", /policy: "bnid" is no key of a policy \(it takes name, link, fallocate, bind, migrate, convert, foreign, properties\)/);
+  throwsGmem(() => new Simulator({ policy: { name: "p", foreign: "refuse" } as never }), "EINVAL", /policy: foreign must be a function, got string/);
+  throwsGmem(() => new Simulator({ policy: { name: "p", properties: { tidy: true } } as never }), "EINVAL", /policy: properties\.tidy must be a function, got boolean/);
   throwsGmem(() => new Simulator("wasm" as never), "EINVAL", /Simulator: expected an options object/);
 });
 

@@ -13,6 +13,7 @@ import type { Core } from "../core/core.js";
 import { DEFAULT_FRAME_LIMIT, Host } from "../kvm/host.js";
 import { policyReentry } from "../kvm/ask.js";
 import type { Policy } from "../policy/types.js";
+import { policyShapeError } from "../policy/shape.js";
 import { DEFAULT_PROFILE, profileByName, type KernelProfile } from "../kvm/profile.js";
 import { messageOf, type Result } from "../kvm/result.js";
 import type { GmemFile as GmemFileObj, HostMap, Memfd as MemfdObj, SystemGmem as SystemGmemObj, Vm as VmObj } from "../kvm/objects.js";
@@ -67,7 +68,6 @@ export interface SimulatorOptions {
 }
 
 const ENGINES = ["wasm", "reference"] as const;
-const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate", "convert", "foreign"];
 
 /** A 64-bit argument: a number, a bigint, or a string in strtoull syntax, as in traces. */
 const u64 = (name: string, x: unknown): bigint => wrap(toBits(name, x as never), "u64");
@@ -140,11 +140,8 @@ function readSimulatorOptions(o: unknown): { profile: KernelProfile; core: Core;
   else throw new TraceError(`kernel: expected a profile name or a KernelProfile, got ${show(opts.kernel)}`);
   const policy = opts.policy;
   if (policy !== undefined) {
-    if (policy === null || typeof policy !== "object" || typeof (policy as Policy).name !== "string") throw new TraceError(`policy: expected a Policy object with a name, got ${show(policy)}`);
-    for (const hook of POLICY_HOOKS) {
-      const fn = (policy as Record<string, unknown>)[hook];
-      if (fn !== undefined && typeof fn !== "function") throw new TraceError(`policy: ${hook} must be a function, got ${show(fn)}`);
-    }
+    const why = policyShapeError(policy);
+    if (why) throw new TraceError(`policy: ${why}`);
   }
   const frameLimit = opts.frameLimit;
   if (frameLimit !== undefined && !(typeof frameLimit === "number" && Number.isSafeInteger(frameLimit) && frameLimit > 0 && frameLimit <= DEFAULT_FRAME_LIMIT))
