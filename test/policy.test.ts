@@ -11,7 +11,9 @@ import { Simulator } from "../src/api/simulator.js";
 import { checkSecurity } from "../src/check/checker.js";
 import { loadPolicy } from "../src/policy/load.js";
 import type { Policy } from "../src/policy/types.js";
+import type { SecurityState } from "../src/check/security.js";
 import { defaultPolicy } from "../src/policy/default.js";
+import { fuzzRun } from "../src/fuzz/run.js";
 
 const FLAWED_TRACE = new URL("./policy/flawed-punch.jsonl", import.meta.url).pathname;
 const flawed = await loadPolicy("examples/policies/flawed.mjs");
@@ -118,6 +120,28 @@ test("gmemsim replay --policy flawed.mjs --check exits 1 naming the property and
   assert.match(p.stderr, /2 owner control/);
   const ok = spawnSync(process.execPath, ["bin/gmemsim.js", "replay", FLAWED_TRACE, "--check", "--policy", "examples/policies/sound.mjs"], { encoding: "utf8" });
   assert.is(ok.status, 0, ok.stderr);
+});
+
+test("a policy property that throws, or answers a truthy non-sentence, is a violation of that property saying so, never a crash, in a full check and in a fuzz run's per-op check", () => {
+  const props = {
+    fragile: (st: SecurityState) => (st.snapshot ? (null as unknown as { x: string }).x : null),
+    numeric: (st: SecurityState) => (st.snapshot ? (42 as unknown as string) : null),
+    idiom: (st: SecurityState) => st.events.length > 1000 && "never",
+  };
+  const policy: Policy = { ...defaultPolicy, name: "props", properties: props };
+  const sim = new Simulator({ policy });
+  sim.apply([
+    { op: "create_vm", as: "v", type: "default" },
+    { op: "create_guest_memfd", vm: "v", as: "g", size: 65536 },
+    { op: "fallocate", fd: "g", mode: "KEEP_SIZE", offset: 0, len: 4096 },
+  ]);
+  const flaws = checkSecurity(sim.host);
+  assert.is(flaws.length, 2, flaws.join("\n"));
+  assert.match(flaws[0], /^policy property fragile: the property threw: Cannot read properties of null/);
+  assert.match(flaws[1], /^policy property numeric: the property returned number 42 instead of a sentence or null/);
+  const r = fuzzRun({ seed: 1, ops: 2000, policy: { name: "thrower", properties: { fragile: props.fragile } } });
+  assert.ok(r.failure, "the fuzz run stops at the throw");
+  assert.match(JSON.stringify(r.failure), /policy property fragile: the property threw/);
 });
 
 test.run();

@@ -21,6 +21,7 @@ import { checkDonorReach, checkSpteSecurity } from "./security.js";
 import { checkInPlace, checkSpteInPlace } from "./inplace.js";
 import { readSnapshot } from "./snapshot.js";
 import { diffKept } from "./kept.js";
+import { checkPolicyProperties } from "./properties.js";
 import { render, violation, type Namer, type Violation } from "./violation.js";
 
 /** What a check reads: the core (through snapshots and change streams), the recorded history, the policy's own properties. */
@@ -192,11 +193,7 @@ export class Checker {
     const props = this.src.policy.properties;
     if (!props || !this.hasProperties) return;
     // A policy's own properties may read anything: they get the whole state, at the cost of a full snapshot.
-    const state = { snapshot: readSnapshot(this.src.core.snapshot()), events: this.src.events };
-    for (const [name, fn] of Object.entries(props)) {
-      const bad = fn(state);
-      if (bad) sec.push(violation(`policy property ${name}`, bad));
-    }
+    checkPolicyProperties(props, { snapshot: readSnapshot(this.src.core.snapshot()), events: this.src.events }, sec);
   }
 
   /**
@@ -260,13 +257,7 @@ function fullReport(src: CheckSource): CheckReport {
   checkEverything(st, new History(), src.events, inv, sec);
   if (src.profile?.inPlace) checkInPlace(st, inv);
   const props = src.policy.properties ?? {};
-  if (Object.keys(props).length) {
-    const state = { snapshot: readSnapshot(src.core.snapshot()), events: src.events };
-    for (const [name, fn] of Object.entries(props)) {
-      const bad = fn(state);
-      if (bad) sec.push(violation(`policy property ${name}`, bad));
-    }
-  }
+  if (Object.keys(props).length) checkPolicyProperties(props, { snapshot: readSnapshot(src.core.snapshot()), events: src.events }, sec);
   return { invariants: inv, security: sec };
 }
 

@@ -111,8 +111,8 @@ export interface ForeignRequest {
 /** allow, optionally with the permissions to grant (link and VM bind), or deny with a reason. */
 export type Decision = { allow: true; perm?: readonly Perm[] } | { allow: false; reason: string };
 
-/** A named predicate over the state and the history; returns a description of a violation, or null. */
-export type PolicyProperty = (state: import("../check/security.js").SecurityState) => string | null;
+/** A named predicate over the state and the history; returns a description of a violation, or null (any falsy answer holds). */
+export type PolicyProperty = (state: import("../check/security.js").SecurityState) => string | null | undefined | false;
 
 export interface Policy {
   readonly name: string;
