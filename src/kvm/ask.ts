@@ -26,6 +26,7 @@ import { askedAsOwn } from "./own-policy.js";
 import { isPerm } from "./perm.js";
 import { deepFreeze } from "./freeze.js";
 import type { Host } from "./host.js";
+import { thrownText } from "../errors.js";
 
 /** The hooks a policy may define; each takes its request and returns a Decision. */
 type Hook = { [K in keyof Policy]-?: NonNullable<Policy[K]> extends (req: never) => Decision ? K : never }[keyof Policy];
@@ -51,14 +52,6 @@ function badDecision(d: unknown): string | null {
   }
   if (o.allow === false) return typeof o.reason === "string" ? null : 'returned a "deny" without a reason string';
   return 'returned an object whose "allow" is neither true nor false';
-}
-
-function describe(e: unknown): string {
-  try {
-    return e instanceof Error ? e.message : String(e);
-  } catch {
-    return "an unprintable value";
-  }
 }
 
 /**
@@ -99,7 +92,7 @@ function callHook<R>(h: Host, hook: string, fn: (r: R) => unknown, req: R): unkn
   try {
     return fn.call(h.policy, req);
   } catch (e) {
-    THREW.why = describe(e);
+    THREW.why = thrownText(e);
     return THREW;
   } finally {
     decidingHosts.pop();
