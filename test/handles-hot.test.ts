@@ -2,7 +2,7 @@
  * The handles' hot calls (core-abi.ts "Hot calls"): vm.access/read/write and
  * gmem.allocate/punchHole run their command straight in the engine's core
  * where it can (nothing queued, no change log), and fallocate() skips the
- * checks a hot file (src/kvm/hot.ts fileHot()) always passes. Neither may
+ * checks a hot file (src/kvm/ops/fallocate.ts fileHot()) always passes. Neither may
  * change an answer: the same calls on the reference model (which has no hot
  * calls, so every call takes the kernel layer's whole path) must give the same
  * results, errnos, sentences, history and state, and so must the same calls

@@ -16,8 +16,7 @@ import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
 import { defaultPolicy } from "../policy/default.js";
 import { defaultSystemPolicy } from "../policy/system.js";
-import { foreignRequest, ViewCache } from "./views.js";
-import { askForeign } from "./ask.js";
+import { ViewCache } from "./views.js";
 import { DESIGNS, type Design } from "./design.js";
 
 /**
@@ -257,9 +256,7 @@ export class Host {
     this.inodes.add(inode);
     this.core.push(A.OP_INODE_CREATE, inode.id, inode.npages, A.INODE_GMEM, flags);
     this.events.push({ kind: "inode", inode: inode.id, open: true });
-    const file = this.newFile(inode, vm, A.RIGHTS_ALL);
-    this.askForeign(file);
-    return file;
+    return this.newFile(inode, vm, A.RIGHTS_ALL);
   }
 
   newFile(inode: Inode, vm: Vm, rights: number, lineage: Lineage | null = null): GmemFile {
@@ -268,12 +265,6 @@ export class Host {
     vm.files++;
     this.core.push(A.OP_FILE_CREATE, file.id, inode.id, vm.id, rights);
     return file;
-  }
-
-  /** The policy's answer for a new file: what its faults on pages prepared under another context do. */
-  askForeign(file: GmemFile): void {
-    const mode = askForeign(this, foreignRequest(file));
-    if (mode !== "map") this.core.push(A.OP_FILE_SET_FOREIGN, file.id, mode === "zero" ? A.FOREIGN_ZERO : A.FOREIGN_REFUSE);
   }
 
   /** System design: a gmem inode and its fd, owned by no VM (no core file: VMs get theirs when they bind). */

@@ -25,7 +25,7 @@ import type { Host } from "./host.js";
 import { GmemFile, HostMap, SystemGmem, Vm } from "./objects.js";
 import { attrArgOf, vcpuFdDenied } from "./ops/guest.js";
 import { hasPrivateMemory } from "./ops/vm.js";
-import { defaultAllowsWhole, fallocateJudged } from "./ops/fallocate.js";
+import { fileHot } from "./ops/fallocate.js";
 
 /**
  * Writes handle entry k (core-abi.ts layout: i32 view words k * 8 .., f64
@@ -56,9 +56,4 @@ export function writeHotEntry(h: Host, obj: Vm | GmemFile | SystemGmem | HostMap
     f64[d + 2] = obj.hvaPage;
     f64[d + 3] = obj.npages;
   }
-}
-
-/** Whether a gmem file's fallocates of whole pages need none of the kernel layer's per-op checks but EOF and the frame limit (the comment above). */
-export function fileHot(h: Host, f: GmemFile): boolean {
-  return f.fdOpen && !f.linked && !fallocateJudged(f) && defaultAllowsWhole(h, f);
 }

@@ -15,7 +15,6 @@ import { askPolicy } from "../ask.js";
 import { ALL_PERMS } from "../perm.js";
 import { defaultPolicy } from "../../policy/default.js";
 import type { FallocateRequest, FileView } from "../../policy/types.js";
-import { fileHot } from "../hot.js";
 
 /**
  * The design's checks, after the kernel's own: a linked file stays inside its
@@ -87,6 +86,17 @@ function askWhole(h: Host, f: GmemFile | SystemGmem, view: FileView): boolean {
 }
 
 /**
+ * Whether a gmem file's fallocates of whole pages need none of the per-op
+ * checks but EOF and the frame limit: open, not linked, not kept by the
+ * history, and allowed whole by gmemsim's own policy. Then fallocate()'s fast
+ * path makes only those two, and the typed entry may run them in the core
+ * (src/kvm/hot.ts).
+ */
+export function fileHot(h: Host, f: GmemFile): boolean {
+  return f.fdOpen && !f.linked && !fallocateJudged(f) && defaultAllowsWhole(h, f);
+}
+
+/**
  * Whether the history keeps this fd's fallocates: only what the security
  * properties judge, fallocates by files with less than the owner's rights.
  */
@@ -139,9 +149,8 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
 
 /**
  * fallocate() of whole pages, given as safe integers, on a gmem file whose
- * fallocates need no check but EOF and the frame limit (src/kvm/hot.ts
- * fileHot(): open, not linked, not kept by the history, and allowed whole by
- * gmemsim's own policy): every other check of fallocate() passes for it, in
+ * fallocates need no check but EOF and the frame limit (fileHot()): every
+ * other check of fallocate() passes for it, in
  * its order, so only those two are made, and the command runs at once where
  * the core can (its hot call), queued otherwise. null, having done nothing,
  * for anything else: fallocate() then makes every check.

@@ -9,6 +9,7 @@ import type { Host } from "../host.js";
 import { GmemFile, Memfd, SystemGmem, type Fd, type Vm } from "../objects.js";
 import { exact, fail, ok, type Result } from "../result.js";
 import { supportedGmemFlags } from "./vm.js";
+import { setForeignMode } from "./foreign.js";
 import { memfdIo, memfdTruncate } from "./memfd.js";
 
 export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bigint): [Result, GmemFile | null] {
@@ -20,7 +21,9 @@ export function createGuestMemfd(h: Host, vm: Vm | null, size: bigint, flags: bi
   const ssize = BigInt.asIntN(64, size);
   if (ssize <= 0n || ssize % 4096n !== 0n)
     return [fail("EINVAL", `size ${ssize} must be positive as a loff_t and a multiple of 4096`), null];
-  return [ok(), h.newGmem(vm, ssize, Number(flags))];
+  const file = h.newGmem(vm, ssize, Number(flags));
+  setForeignMode(h, file);
+  return [ok(), file];
 }
 
 function openFd(fd: Fd | null): fd is Fd {

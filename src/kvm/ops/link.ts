@@ -13,6 +13,7 @@ import { ALL_PERMS, guestRights, permList, type Perm } from "../perm.js";
 import { fail, ok, type Result } from "../result.js";
 import { fileView, invalidateView, vmView } from "../views.js";
 import { askPolicy } from "../ask.js";
+import { setForeignMode } from "./foreign.js";
 
 export type LinkMode = "share" | "donate" | "migrate";
 
@@ -36,7 +37,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   file.perm = granted;
   file.owner = false;
   file.migrating = mode === "migrate";
-  h.askForeign(file);
+  setForeignMode(h, file);
   h.events.push({ kind: "link", file: file.id, vm: vm.id, inode: fd.inode.id, parent: fd.id, parentVm: fd.vm.id, mode, perm: permList(granted), parentPerm: permList(fd.perm), window: [window[0], window[1]] });
   if (mode === "donate") {
     // The window leaves the donor for good: its SPTEs there go, its maps fault there.

@@ -15,6 +15,7 @@ import { invalidateView, systemFileView, vmView } from "../views.js";
 import { IMPLICIT_PERM } from "../design.js";
 import { askPolicy } from "../ask.js";
 import { supportedGmemFlags } from "./vm.js";
+import { setForeignMode } from "./foreign.js";
 
 function notThisDesign(h: Host, op: string): Result {
   return fail("ENOTTY", `${op} is an ioctl of the system-scoped design; this host runs design "${h.design.name}"`);
@@ -56,7 +57,7 @@ function attach(h: Host, fd: SystemGmem, vm: Vm, granted: Set<Perm>): GmemFile {
   file.owner = false;
   fd.views.set(vm, file);
   invalidateView(h, fd);
-  h.askForeign(file);
+  setForeignMode(h, file);
   h.events.push({ kind: "bind", file: file.id, vm: vm.id, inode: fd.inode.id, system: fd.id, perm: permList(granted) });
   return file;
 }
