@@ -18,7 +18,7 @@
  * Then three punches of a whole 1 TiB file are timed: empty, with 1,000
  * scattered pages, and one of the host's VMs' files.
  *
- * The issue's target: 1,024 VMs, 10 million populated pages, under 1.5 GiB of
+ * The scale target: 1,024 VMs, 10 million populated pages, under 1.5 GiB of
  * resident memory, at most 32 bytes per populated page.
  */
 import { writeFileSync } from "node:fs";
@@ -290,7 +290,7 @@ export async function runScale(values: ScaleOptions): Promise<number> {
   const rssOk = last.rss_bytes < 1.5 * 2 ** 30;
   const bppOk = last.total_bytes_per_page <= 32;
   const full = last.vms >= 1024 && last.populated_pages >= 10_000_000;
-  console.log(`\nthe issue's target (1,024 VMs, 10,000,000 pages: RSS under 1,536 MiB, at most 32 bytes per populated page in all)${full ? "" : ": applies to the full run; figures of this run"}:`);
+  console.log(`\nthe scale target (1,024 VMs, 10,000,000 pages: RSS under 1,536 MiB, at most 32 bytes per populated page in all)${full ? "" : ": applies to the full run; figures of this run"}:`);
   console.log(`  RSS ${(last.rss_bytes / MiB).toFixed(0)} MiB${full ? (rssOk ? ": met" : ": NOT met") : ""}; ${last.total_bytes_per_page.toFixed(1)} bytes per populated page (engine ${last.engine_bytes_per_page.toFixed(1)})${full ? (bppOk ? ": met" : ": NOT met") : ""}`);
   console.log(`plot: ${out}, ${png}`);
   return 0;

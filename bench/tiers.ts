@@ -637,7 +637,7 @@ export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; core
   out.push(`JavaScript heap per object (5,000 of each): VM ${m.vm.toFixed(0)} B, gmem file with its inode ${m.gmem_file.toFixed(0)} B, mapping ${m.mapping.toFixed(0)} B`);
   const c = t.checked.rows;
   out.push(`replay --check on the spread trace: ${c.map((r) => `${r.ops} ops ${(r.checked_s * 1000).toFixed(0)} ms (${r.checked_over_unchecked.toFixed(2)}x replay)`).join(", ")}; ${t.checked.length_growth}x the ops took ${t.checked.checked_time_growth.toFixed(2)}x the time`);
-  out.push("targets (issue #12), each figure from this run:");
+  out.push("speed targets, each figure from this run:");
   for (const g of t.targets)
     out.push(`  ${g.met === null ? "  -" : g.met ? " met" : "NOT"}  ${g.item.padEnd(15)} ${g.measure.padEnd(58)} ${(g.value === null ? "-" : g.value >= 1000 ? Math.round(g.value).toLocaleString("en-US") : g.value.toFixed(2)).padStart(9)}  (${g.bound})`);
   return out;
