@@ -17,8 +17,35 @@ function isLive(o: Named): boolean {
   return o.fdOpen;
 }
 
+/**
+ * peek()'s slots of names met lately, each found by a hash of the name's
+ * length and its first and last characters, and checked in JavaScript: the
+ * slot's length and end characters (kept as numbers), then the characters
+ * between, read from the slot's copy of the name. A batch caller's names are
+ * strings made per op (`v${k}`), which the Map compares with its own key
+ * through a string equality builtin called out of line (the strings being
+ * different objects); a short name's few character reads cost less. Names
+ * longer than SLOT_NAME_MAX, and the empty name, skip the slots. A slot
+ * holds what bind() last bound its name to: bind() writes the name's slot.
+ */
+const SLOTS = 512;
+const SLOT_NAME_MAX = 32;
+
+/** A name's end characters, packed (with its length, they are the whole of a name of 1 or 2 characters). */
+const endsOf = (name: string, n: number): number => (name.charCodeAt(0) << 16) | name.charCodeAt(n - 1);
+/** The slot of a name of length n with these ends: the top 9 bits (SLOTS) of a multiplicative hash. */
+const slotOf = (ends: number, n: number): number => Math.imul(ends ^ Math.imul(n, 0x85ebca6b), 0x9e3779b1) >>> 23;
+
+/** A flat copy of a name for a slot: a slice or a concatenation of a longer string would keep that string alive. */
+const flat = (name: string): string => (name.length < 13 ? name : (name + " ").slice(0, name.length));
+
 export class Names {
   private readonly table = new Map<string, Named>();
+  /** peek()'s slots: a slot's name length (0 when empty), end characters (endsOf()), name and what it is bound to. */
+  private readonly slotLen = new Int32Array(SLOTS);
+  private readonly slotEnds = new Int32Array(SLOTS);
+  private readonly slotName: string[] = new Array<string>(SLOTS).fill("");
+  private readonly slotObj: Array<Named | undefined> = new Array<Named | undefined>(SLOTS).fill(undefined);
 
   /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
   checkFree(name: string): void {
@@ -38,7 +65,20 @@ export class Names {
   }
 
   bind(name: string, obj: Named | null, kind: Dead["dead"]): void {
-    this.table.set(name, obj ?? { dead: kind });
+    const o = obj ?? { dead: kind };
+    this.table.set(name, o);
+    // The name's slot follows the table (a name bound again must not be found bound to its old object).
+    const n = name.length;
+    if (n > 0 && n <= SLOT_NAME_MAX) this.fill(name, n, endsOf(name, n), o);
+  }
+
+  /** Makes the slot of `name` (of length n, with these ends) hold it, bound to o. */
+  private fill(name: string, n: number, ends: number, o: Named): void {
+    const s = slotOf(ends, n);
+    this.slotLen[s] = n;
+    this.slotEnds[s] = ends;
+    this.slotName[s] = flat(name);
+    this.slotObj[s] = o;
   }
 
   private get(field: string, name: unknown): Named {
@@ -93,7 +133,19 @@ export class Names {
 
   /** What a name is bound to now, if anything (no checks: for fast paths that fall back to the checked readers above). */
   peek(name: string): Named | undefined {
-    return this.table.get(name);
+    const n = name.length;
+    if (n === 0 || n > SLOT_NAME_MAX) return this.table.get(name);
+    const ends = endsOf(name, n);
+    const s = slotOf(ends, n);
+    if (this.slotLen[s] === n && this.slotEnds[s] === ends) {
+      const known = this.slotName[s];
+      let k = 1;
+      while (k < n - 1 && known.charCodeAt(k) === name.charCodeAt(k)) k++;
+      if (k >= n - 1) return this.slotObj[s];
+    }
+    const o = this.table.get(name);
+    if (o !== undefined) this.fill(name, n, ends, o);
+    return o;
   }
 
   has(name: string): boolean {
