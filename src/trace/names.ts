@@ -36,16 +36,26 @@ const endsOf = (name: string, n: number): number => (name.charCodeAt(0) << 16) |
 /** The slot of a name of length n with these ends: the top 9 bits (SLOTS) of a multiplicative hash. */
 const slotOf = (ends: number, n: number): number => Math.imul(ends ^ Math.imul(n, 0x85ebca6b), 0x9e3779b1) >>> 23;
 
+/**
+ * The empty slots every namespace starts with, shared (never written): a
+ * namespace makes its own at its first peek() that misses, so that one that is
+ * never peeked (a fuzzed trace's checker's) costs no slots.
+ */
+const NO_LEN = new Int32Array(SLOTS);
+const NO_ENDS = new Int32Array(SLOTS);
+const NO_NAME: string[] = new Array<string>(SLOTS).fill("");
+const NO_OBJ: Array<Named | undefined> = new Array<Named | undefined>(SLOTS).fill(undefined);
+
 /** A flat copy of a name for a slot: a slice or a concatenation of a longer string would keep that string alive. */
 const flat = (name: string): string => (name.length < 13 ? name : (name + " ").slice(0, name.length));
 
 export class Names {
   private readonly table = new Map<string, Named>();
   /** peek()'s slots: a slot's name length (0 when empty), end characters (endsOf()), name and what it is bound to. */
-  private readonly slotLen = new Int32Array(SLOTS);
-  private readonly slotEnds = new Int32Array(SLOTS);
-  private readonly slotName: string[] = new Array<string>(SLOTS).fill("");
-  private readonly slotObj: Array<Named | undefined> = new Array<Named | undefined>(SLOTS).fill(undefined);
+  private slotLen = NO_LEN;
+  private slotEnds = NO_ENDS;
+  private slotName = NO_NAME;
+  private slotObj = NO_OBJ;
 
   /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
   checkFree(name: string): void {
@@ -69,11 +79,17 @@ export class Names {
     this.table.set(name, o);
     // The name's slot follows the table (a name bound again must not be found bound to its old object).
     const n = name.length;
-    if (n > 0 && n <= SLOT_NAME_MAX) this.fill(name, n, endsOf(name, n), o);
+    if (n > 0 && n <= SLOT_NAME_MAX && this.slotLen !== NO_LEN) this.fill(name, n, endsOf(name, n), o);
   }
 
-  /** Makes the slot of `name` (of length n, with these ends) hold it, bound to o. */
+  /** Makes the slot of `name` (of length n, with these ends) hold it, bound to o; the slots are made at the first. */
   private fill(name: string, n: number, ends: number, o: Named): void {
+    if (this.slotLen === NO_LEN) {
+      this.slotLen = new Int32Array(SLOTS);
+      this.slotEnds = new Int32Array(SLOTS);
+      this.slotName = new Array<string>(SLOTS).fill("");
+      this.slotObj = new Array<Named | undefined>(SLOTS).fill(undefined);
+    }
     const s = slotOf(ends, n);
     this.slotLen[s] = n;
     this.slotEnds[s] = ends;
