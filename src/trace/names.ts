@@ -19,7 +19,7 @@ function isLive(o: Named): boolean {
 
 /**
  * peek()'s slots of names met lately, each found by a hash of the name's
- * length and its first and last characters, and checked in JavaScript: the
+ * length, its first character and its last two, and checked in JavaScript: the
  * slot's length and end characters (kept as numbers), then the characters
  * between, read from the slot's copy of the name. A batch caller's names are
  * strings made per op (`v${k}`), which the Map compares with its own key
@@ -33,8 +33,15 @@ const SLOT_NAME_MAX = 32;
 
 /** A name's end characters, packed (with its length, they are the whole of a name of 1 or 2 characters). */
 const endsOf = (name: string, n: number): number => (name.charCodeAt(0) << 16) | name.charCodeAt(n - 1);
-/** The slot of a name of length n with these ends: the top 9 bits (SLOTS) of a multiplicative hash. */
-const slotOf = (ends: number, n: number): number => Math.imul(ends ^ Math.imul(n, 0x85ebca6b), 0x9e3779b1) >>> 23;
+/**
+ * The slot of a name of length n with these ends: the top 9 bits (SLOTS) of a
+ * multiplicative hash of them, its length and its last character but one
+ * (names often differ only there and at the end: v10, v21).
+ */
+function slotOf(name: string, n: number, ends: number): number {
+  const c = n > 1 ? name.charCodeAt(n - 2) : 0;
+  return Math.imul(ends ^ Math.imul(n ^ (c << 8), 0x85ebca6b), 0x9e3779b1) >>> 23;
+}
 
 /**
  * The empty slots every namespace starts with, shared (never written): a
@@ -79,18 +86,20 @@ export class Names {
     this.table.set(name, o);
     // The name's slot follows the table (a name bound again must not be found bound to its old object).
     const n = name.length;
-    if (n > 0 && n <= SLOT_NAME_MAX && this.slotLen !== NO_LEN) this.fill(name, n, endsOf(name, n), o);
+    if (n > 0 && n <= SLOT_NAME_MAX && this.slotLen !== NO_LEN) {
+      const ends = endsOf(name, n);
+      this.fill(name, n, ends, slotOf(name, n, ends), o);
+    }
   }
 
-  /** Makes the slot of `name` (of length n, with these ends) hold it, bound to o; the slots are made at the first. */
-  private fill(name: string, n: number, ends: number, o: Named): void {
+  /** Makes slot s hold `name` (of length n, with these ends), bound to o; the slots are made at the first. */
+  private fill(name: string, n: number, ends: number, s: number, o: Named): void {
     if (this.slotLen === NO_LEN) {
       this.slotLen = new Int32Array(SLOTS);
       this.slotEnds = new Int32Array(SLOTS);
       this.slotName = new Array<string>(SLOTS).fill("");
       this.slotObj = new Array<Named | undefined>(SLOTS).fill(undefined);
     }
-    const s = slotOf(ends, n);
     this.slotLen[s] = n;
     this.slotEnds[s] = ends;
     this.slotName[s] = flat(name);
@@ -152,7 +161,7 @@ export class Names {
     const n = name.length;
     if (n === 0 || n > SLOT_NAME_MAX) return this.table.get(name);
     const ends = endsOf(name, n);
-    const s = slotOf(ends, n);
+    const s = slotOf(name, n, ends);
     if (this.slotLen[s] === n && this.slotEnds[s] === ends) {
       const known = this.slotName[s];
       let k = 1;
@@ -160,7 +169,7 @@ export class Names {
       if (k >= n - 1) return this.slotObj[s];
     }
     const o = this.table.get(name);
-    if (o !== undefined) this.fill(name, n, ends, o);
+    if (o !== undefined) this.fill(name, n, ends, s, o);
     return o;
   }
 
