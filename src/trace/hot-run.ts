@@ -58,12 +58,12 @@ export class HotRun {
   private readonly cmds = new Float64Array(RUN * TYPED_CMD_WORDS);
   private readonly res = new Float64Array(RUN * TYPED_RES_WORDS);
   /**
-   * Each op's place in the caller's results, and its "i" (a plain array: a
-   * small integer read from it stays one, where a typed array's double would
-   * make every line's "i" a boxed number).
+   * The first op's place in the caller's results and its "i": a run's ops
+   * follow each other in both (take() runs what it holds first otherwise), so
+   * op k's are these plus k.
    */
-  private readonly place = new Int32Array(RUN);
-  private readonly index: number[] = new Array<number>(RUN).fill(0);
+  private at0 = 0;
+  private i0 = 0;
   private n = 0;
   private out: unknown[] = [];
   /** The typed handle of each VM and gmem file met, by its id (checked against the object: ids are per kind). */
@@ -89,10 +89,12 @@ export class HotRun {
    * Takes the op readHotOp() just read (op: HOT_*), whose line is `i` and
    * goes to place `at` of the results, if the typed tier has its command: a
    * guest access on a VM, or an allocate or punch (KEEP_SIZE, alone or with
-   * PUNCH_HOLE) on a gmem file. false, having taken nothing, otherwise.
+   * PUNCH_HOLE) on a gmem file. false, having taken nothing, otherwise. An
+   * op whose place or "i" does not follow the run's last runs the run first.
    */
   take(op: number, i: number, at: number): boolean {
     const t = takeTarget();
+    if (this.n > 0 && (at !== this.at0 + this.n || i !== this.i0 + this.n)) this.run();
     const c = this.n * TYPED_CMD_WORDS;
     const cmds = this.cmds;
     if (op === HOT_FALLOCATE) {
@@ -109,8 +111,10 @@ export class HotRun {
       cmds[c + 2] = hotArgs.gpa;
       cmds[c + 3] = hotArgs.value;
     }
-    this.place[this.n] = at;
-    this.index[this.n] = i;
+    if (this.n === 0) {
+      this.at0 = at;
+      this.i0 = i;
+    }
     this.n++;
     return true;
   }
@@ -138,12 +142,13 @@ export class HotRun {
     const res = this.res;
     const out = this.out;
     this.typed.run(this.cmds.subarray(0, n * TYPED_CMD_WORDS), res);
-    for (let k = 0; k < n; k++) out[this.place[k]] = this.line(k, res);
+    const at0 = this.at0;
+    for (let k = 0; k < n; k++) out[at0 + k] = this.line(k, res);
   }
 
   /** Op k's result line from its result words (src/api/typed.ts), as its own path makes it. */
   private line(k: number, res: Float64Array): ResultLine {
-    const i = this.index[k];
+    const i = this.i0 + k;
     const o = k * TYPED_RES_WORDS;
     if (typedOk(res, k)) return okLine(i, this.cmds[k * TYPED_CMD_WORDS] === TYPED_READ, res[o + 3]);
     // A command the typed tier calls malformed: take() makes none, so this is a bug of gmemsim, said as one.
