@@ -45,9 +45,11 @@ function slotOf(name: string, n: number, ends: number): number {
 
 /**
  * The empty slots every namespace starts with, shared (never written): a
- * namespace makes its own at its first peek() that misses, so that one that is
- * never peeked (a fuzzed trace's checker's) costs no slots.
+ * namespace makes its own once peek() has missed SLOTS_AFTER times, so that
+ * one peeked little or never (a fuzzed trace's namespaces, a few hundred ops
+ * each) costs no slots.
  */
+const SLOTS_AFTER = 64;
 const NO_LEN = new Int32Array(SLOTS);
 const NO_ENDS = new Int32Array(SLOTS);
 const NO_NAME: string[] = new Array<string>(SLOTS).fill("");
@@ -63,6 +65,8 @@ export class Names {
   private slotEnds = NO_ENDS;
   private slotName = NO_NAME;
   private slotObj = NO_OBJ;
+  /** peek()'s misses while the slots are not made. */
+  private misses = 0;
 
   /** Check that `as` may be bound before the op runs, so a refusal changes nothing. */
   checkFree(name: string): void {
@@ -92,7 +96,7 @@ export class Names {
     }
   }
 
-  /** Makes slot s hold `name` (of length n, with these ends), bound to o; the slots are made at the first. */
+  /** Makes slot s hold `name` (of length n, with these ends), bound to o; the slots are made at the first fill. */
   private fill(name: string, n: number, ends: number, s: number, o: Named): void {
     if (this.slotLen === NO_LEN) {
       this.slotLen = new Int32Array(SLOTS);
@@ -169,7 +173,7 @@ export class Names {
       if (k >= n - 1) return this.slotObj[s];
     }
     const o = this.table.get(name);
-    if (o !== undefined) this.fill(name, n, ends, s, o);
+    if (o !== undefined && (this.slotLen !== NO_LEN || ++this.misses >= SLOTS_AFTER)) this.fill(name, n, ends, s, o);
     return o;
   }
 
