@@ -69,8 +69,16 @@ export function own(obj: object, k: string): unknown {
 
 /** A JSON object (trace lines: no prototype; API objects: a plain object), not an array or a class instance. */
 export function isRecord(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const p = Object.getPrototypeOf(v);
+  if (v === null || typeof v !== "object") return false;
+  let p: unknown;
+  try {
+    if (Array.isArray(v)) return false;
+    p = Object.getPrototypeOf(v);
+  } catch {
+    // A revoked proxy (Array.isArray and getPrototypeOf throw on it), or a proxy whose getPrototypeOf trap throws:
+    // no plain object, said as such, where the throw would have escaped apply().
+    return false;
+  }
   return p === null || p === Object.prototype;
 }
 
