@@ -234,7 +234,12 @@ export function show(v: unknown): string {
   try {
     s = typeof v === "function" || typeof v === "symbol" ? `a ${typeof v}` : v === undefined ? "nothing" : writeValue(v);
   } catch {
-    s = Object.prototype.toString.call(v);
+    // A hostile value (a proxy whose traps throw; a revoked proxy, on which even toString throws) still gets a name.
+    try {
+      s = Object.prototype.toString.call(v);
+    } catch {
+      s = "an unreadable object";
+    }
   }
   return s.length > 60 ? s.slice(0, 57) + "..." : s;
 }
