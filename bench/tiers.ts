@@ -15,8 +15,9 @@
  *    after each, on a slice) and fuzzing (random traces, checked; and
  *    coverage-guided, gmemsim fuzz's default).
  * Every path is checked first: the same bytes read and the same final
- * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of a few
- * alternating rounds after a warm-up round; only ratios measured in this one run are reported, each
+ * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of as many
+ * runs as the figures it is compared with, in alternating rounds after a warm-up round, but fuzzing's,
+ * a long run's median rate (fuzzRate below); only ratios measured in this one run are reported, each
  * path at its best ns/op over the two lengths it ran.
  * Flat cost: each tier is also timed at 10x the ops, ns/op compared.
  */
@@ -521,7 +522,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   // run, measured over its second half. A worker runs for minutes, and its rate there is what counts: V8 has
   // compiled what a checked op runs through (rounds of 100,000 blind ops right after start-up ran 64k, 135k,
   // 158k, 216k, then 248k-310k ops/s), and a guided run's corpus has filled with mutants, longer than fresh traces
-  // (46 ops on average in the first 100,000 ops, 59 past 1,500,000) and slower per op: fresh 50,000-op runs after a
+  // (46 ops on average in the first 100,000 ops, 57 to 59 past 1,500,000) and slower per op: fresh 50,000-op runs after a
   // warm-up read ~15-20% above a long run's second half, which is what `gmemsim fuzz` prints.
   const fuzzOps = 20 * n;
   const fuzzRate = (k: string, run: (onProgress: (p: { ops: number }) => void) => { ops: number; failure?: unknown }) => {
@@ -531,17 +532,13 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     let from = -1;
     let t0 = 0;
     const rep = run((p) => {
-      if (p.ops < fuzzOps / 2) return;
+      if (p.ops < fuzzOps / 2 || (from >= 0 && p.ops - from < n)) return;
       const u = process.cpuUsage();
       const t = (u.user + u.system) * 1000;
-      if (from >= 0 && p.ops - from >= n) {
-        segments.push((t - t0) / (p.ops - from));
-        from = -1;
-      }
-      if (from < 0) {
-        from = p.ops;
-        t0 = t;
-      }
+      // A segment ends where the next begins.
+      if (from >= 0) segments.push((t - t0) / (p.ops - from));
+      from = p.ops;
+      t0 = t;
     });
     if (rep.failure) throw new Error(`bench tiers: ${k} fuzzing found a failure under the default policy`);
     segments.sort((a, b) => a - b);

@@ -46,8 +46,8 @@ const TRACE_ERROR_PROTOTYPE: TraceError = Object.create(Error.prototype, {
 // util.inspect names it by its constructor's name, which a bundler may rename: "[TraceError: ...]" as before.
 Object.defineProperty(TraceError, "name", { value: "TraceError" });
 
-/** What someone else's code threw (a policy's hook or property), as text: its message, or the value; never a throw itself. */
-export function thrownText(e: unknown): string {
+/** What someone else's code threw or returned (a policy's hook or property), as text: an Error's message, else the value; never a throw itself. */
+export function foreignText(e: unknown): string {
   try {
     return e instanceof Error ? e.message : String(e);
   } catch {

@@ -24,7 +24,7 @@ test("policy requests are deeply frozen: a policy that writes to req.window cann
   const policy: Policy = {
     name: "widener",
     link(req) {
-      seen.push(Object.isFrozen(req), Object.isFrozen(req.window), Object.isFrozen(req.perm), Object.isFrozen(req.source), Object.isFrozen(req.source.window));
+      seen.push(Object.isFrozen(req), Object.isFrozen(req.window), Object.isFrozen(req.perm), Object.isFrozen(req.source), Object.isFrozen(req.source.window), Object.isFrozen(req.vm));
       try {
         (req.window as [number, number])[1] = 256;
       } catch {
@@ -38,7 +38,7 @@ test("policy requests are deeply frozen: a policy that writes to req.window cann
   const b = sim.createVm();
   const g = a.createGuestMemfd(1 << 20);
   const linked = g.link(b, ["r", "w", "alloc"], "share", { offset: 0, len: 4096 });
-  assert.equal(seen, [true, true, true, true, true]);
+  assert.equal(seen, [true, true, true, true, true, true]);
   linked.allocate(0, 4096);
   const e = errnoOf(() => linked.allocate(4096, 4096));
   assert.is(e?.errno, "EINVAL", "the window is still one page");

@@ -8,7 +8,7 @@
 import type { PolicyProperty } from "../policy/types.js";
 import type { SecurityState } from "./security.js";
 import { violation, type Violation } from "./violation.js";
-import { thrownText } from "../errors.js";
+import { foreignText } from "../errors.js";
 
 /** Checks every property of `props` on `state`, pushing each one broken (or broken itself) to `out`. */
 export function checkPolicyProperties(props: Readonly<Record<string, PolicyProperty>>, state: SecurityState, out: Violation[]): void {
@@ -17,11 +17,11 @@ export function checkPolicyProperties(props: Readonly<Record<string, PolicyPrope
     try {
       bad = fn(state);
     } catch (e) {
-      out.push(violation(`policy property ${name}`, `the property threw: ${thrownText(e)}`));
+      out.push(violation(`policy property ${name}`, `the property threw: ${foreignText(e)}`));
       continue;
     }
     // Holds on null, and on any falsy answer (`return broken && "why"` is the idiom).
     if (!bad) continue;
-    out.push(violation(`policy property ${name}`, typeof bad === "string" ? bad : `the property returned ${typeof bad} ${thrownText(bad)} instead of a sentence or null`));
+    out.push(violation(`policy property ${name}`, typeof bad === "string" ? bad : `the property returned ${typeof bad} ${foreignText(bad)} instead of a sentence or null`));
   }
 }

@@ -24,9 +24,8 @@
 import type { Decision, ForeignFault, ForeignRequest, Policy } from "../policy/types.js";
 import { askedAsOwn } from "./own-policy.js";
 import { isPerm } from "./perm.js";
-import { deepFreeze } from "./freeze.js";
 import type { Host } from "./host.js";
-import { thrownText } from "../errors.js";
+import { foreignText } from "../errors.js";
 
 /** The hooks a policy may define; each takes its request and returns a Decision. */
 type Hook = { [K in keyof Policy]-?: NonNullable<Policy[K]> extends (req: never) => Decision ? K : never }[keyof Policy];
@@ -41,6 +40,15 @@ const ALLOW: Decision = Object.freeze({ allow: true as const });
  */
 const decidingHosts: Host[] = [];
 const decidingHooks: string[] = [];
+
+/** Freezes what a policy of someone else's is shown, through: it cannot change the windows and permission lists the engine then enforces. Objects already frozen are taken as frozen through. */
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
 
 /** Why `d` is not a Decision, or null when it is one. */
 function badDecision(d: unknown): string | null {
@@ -92,7 +100,7 @@ function callHook<R>(h: Host, hook: string, fn: (r: R) => unknown, req: R): unkn
   try {
     return fn.call(h.policy, req);
   } catch (e) {
-    THREW.why = thrownText(e);
+    THREW.why = foreignText(e);
     return THREW;
   } finally {
     decidingHosts.pop();

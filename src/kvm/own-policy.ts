@@ -2,7 +2,7 @@
  * Which policies are gmemsim's own: the default policy, and wrappers gmemsim
  * makes around it that only read their requests (the fuzzer's decision
  * recorder, src/fuzz/coverage.ts). Such a policy is asked directly and shown
- * unfrozen requests and views (ask.ts, views.ts); any other policy is someone
+ * unfrozen requests and views (ask.ts); any other policy is someone
  * else's code, and is shown them deeply frozen.
  */
 import { defaultPolicy } from "../policy/default.js";

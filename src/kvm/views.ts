@@ -80,7 +80,7 @@ export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | Sys
 }
 
 /**
- * A file's view as the cache keeps it, not frozen: every request that carries it goes through askPolicy(), which
+ * A file's view as the cache keeps it, not frozen: every request that carries it goes through askPolicy() or askForeign(), which
  * deeply freezes what any policy but gmemsim's own is shown (so a cached view is frozen from the first time such a
  * policy sees it), and gmemsim's own policy only reads. Object.freeze is a call into the runtime (~0.2 us each, four
  * or more per view), and a fuzzed trace makes its files' views anew.
@@ -102,14 +102,11 @@ function plainFileView(f: GmemFile | SystemGmem): FileView {
 
 /** The foreign hook's request (asked once per new file, by askForeign(), which freezes it for any policy but gmemsim's own). */
 export function foreignRequest(f: GmemFile): ForeignRequest {
-  return { file: plainFileView(f), vm: plainVmView(f.vm) };
+  return { file: plainFileView(f), vm: vmView(f.vm) };
 }
 
+/** A VM as policies see it (made per request; askPolicy() freezes it for any policy but gmemsim's own). */
 export function vmView(v: Vm): VmView {
-  return Object.freeze(plainVmView(v));
-}
-
-function plainVmView(v: Vm): VmView {
   return { id: v.id, type: v.type, ctx: v.ctx, contextMovedAway: v.contextMovedAway };
 }
 

@@ -5,7 +5,7 @@
  * object of named predicates; and no other key, since a misspelt hook would
  * otherwise never be asked (an absent hook allows).
  */
-export const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate", "convert", "foreign"] as const;
+const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate", "convert", "foreign"] as const;
 const KEYS: readonly string[] = ["name", ...POLICY_HOOKS, "properties"];
 
 /** Why `p` is not a usable policy, as a sentence naming the key, or null. */

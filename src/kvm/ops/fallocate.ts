@@ -141,8 +141,10 @@ export function fallocate(h: Host, fd: Fd | null, mode: number, offset: Bytes, l
   const stop = endPages;
   const op = mode & FALLOC_FL_PUNCH_HOLE ? "punch" : "alloc";
   if (op === "alloc" && stop > inode.npages) return fail("EINVAL", `offset + len = ${stop * 4096} is beyond the file size ${inode.size}`);
-  const denied = designCheck(h, fd, op, start, stop) ?? runFallocate(h, inode.id, op === "punch", start, stop);
+  const denied = designCheck(h, fd, op, start, stop);
   if (denied) return denied;
+  const noFrames = runFallocate(h, inode.id, op === "punch", start, stop);
+  if (noFrames) return noFrames;
   if (fd instanceof GmemFile && fallocateJudged(fd)) h.events.push({ kind: "fallocate", file: fd.id, vm: fd.vm.id, inode: inode.id, op, range: [start, stop] });
   return OK;
 }
