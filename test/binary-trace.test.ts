@@ -11,7 +11,8 @@ import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, MORE, Reader, ty
 import { replayBinary, replayBinaryJson, replayBinaryJsonStream, replayBinaryStream } from "../src/trace/binary-replay.js";
 import { ReferenceCore } from "../src/core/reference/index.js";
 import { resultJson } from "../src/trace/result-json.js";
-import { replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
+import { Replayer, replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
+import { TypedBatch } from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
 import { digestSnapshot } from "../src/core/digest.js";
@@ -119,7 +120,7 @@ test("the binary replay's result-line bytes are exactly the text replay's result
 });
 
 test("a long binary trace (many input windows and output buffers of the core) answers as its text does, names rebound and objects closed on the way", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw"}'];
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
   let x = 7;
   for (let k = 0; k < 60_000; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -178,6 +179,50 @@ test("a binary trace whose successes fill the core's output buffer between lines
   const w = want.split("\n");
   for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
   assert.is(g.length, w.length);
+});
+
+test("on the engine, the first compact record of a name (after the trace's start, and after each line of text) runs in the core once the name enters its table, as the records after it do: the kernel layer runs no typed command for it", () => {
+  const setup = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
+  const traffic: string[] = [];
+  for (let k = 0; k < 300; k++) {
+    traffic.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: k & 1 ? "read" : "write", ...(k & 1 ? {} : { value: k & 255 }) }));
+    traffic.push(JSON.stringify({ op: "fallocate", fd: "g", mode: 1, offset: (k % 200) * 4096, len: 4096 }));
+    traffic.push(JSON.stringify({ op: "load", map: "m", offset: k * 7 }));
+    // Lines of text on the way: each empties the name table, so every name enters it again.
+    if (k % 100 === 50) traffic.push('{"op":"stats","vm":"v"}', "# a comment");
+  }
+  // The trace's last bytes go the kernel layer's way (the core reads a record only where its longest form fits): text there.
+  traffic.push('{"op":"stats","vm":"v"}');
+  const typedRuns = (run: () => void): number => {
+    const run0 = TypedBatch.prototype.run;
+    let n = 0;
+    TypedBatch.prototype.run = function (this: TypedBatch, ...a: Parameters<typeof run0>) {
+      n++;
+      return run0.apply(this, a);
+    };
+    try {
+      run();
+    } finally {
+      TypedBatch.prototype.run = run0;
+    }
+    return n;
+  };
+  const text = [...setup, ...traffic].join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  assert.is(typedRuns(() => { for (const b of replayBinaryJson(h2, encodeTrace(text))) got += new TextDecoder().decode(b); }), 0);
+  assert.is(got, want);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+  // A trace whose first line is a compact record, on names a replayer already holds.
+  const h3 = new Host(new EngineCore());
+  const rp = new Replayer(h3);
+  setup.forEach((line, k) => rp.line(line, k + 1));
+  let rest = "";
+  assert.is(typedRuns(() => { for (const b of replayBinaryJson(h3, encodeTrace(traffic.join("\n")), 4096, rp)) rest += new TextDecoder().decode(b); }), 0);
+  assert.is(rest, want.split("\n").slice(setup.length).join("\n"));
 });
 
 test("a binary trace's varints of every length answer as its text does: gpas of 5, 6 and 7 varint bytes run in the core, 8 bytes go the kernel layer's way", () => {

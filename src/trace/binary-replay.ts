@@ -241,10 +241,11 @@ function textLine(w: Writer, rec: LineRecord): void {
  * replayBinaryJson() on a core with the binary replay entry: the core reads,
  * runs and answers the compact records whose names have a handle in its name
  * table; each line it stops at is taken here, one at a time, as the other
- * forms take it. A name enters the table when it is first resolved here
- * (with its handle's table entry written afresh, src/kvm/hot.ts); any line
- * of text empties the table, since it may rebind a name or change what an
- * object allows.
+ * forms take it. A name enters the table when the core first stops at a
+ * record of it (with its handle's table entry written afresh,
+ * src/kvm/hot.ts), and the core then runs that record too; any line of text
+ * empties the table, since it may rebind a name or change what an object
+ * allows.
  */
 class CoreJsonReplay implements Pump<Uint8Array> {
   private readonly rd = new Reader();
@@ -286,7 +287,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       if (got === MORE) return;
       this.started = true;
       t.binNames(0);
-      if (got !== null) this.lineRecord();
+      if (got !== null && this.lineRecord()) rd.pos = rd.lineStart;
     }
     let abs = rd.pos;
     for (;;) {
@@ -322,7 +323,8 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       if (why === A.BIN_RECORD || why === A.BIN_COMMAND) {
         const got = rd.next(this.r);
         if (got === MORE) break;
-        if (got !== null) this.lineRecord();
+        // A record whose name has just entered the table is the core's to run: it starts there again.
+        if (got !== null && this.lineRecord()) rd.pos = rd.lineStart;
       } else if (why === A.BIN_RESULT) {
         rd.pos = this.base + t.binRecordStart();
         rd.next(this.r);
@@ -350,20 +352,32 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     this.winLen = part.length;
   }
 
-  /** The line record the reader just read (after any NAME records), taken here as the other forms take it; none at the end. */
-  private lineRecord(): void {
+  /**
+   * The line record the reader just read (after any NAME records), taken here
+   * as the other forms take it; none at the end. True, having run nothing,
+   * for a compact record whose name had no handle in the core's table and now
+   * has one: the core runs it, as it runs the records after it (a typed run
+   * here would run the same command on the same handle entry).
+   */
+  private lineRecord(): boolean {
     const r = this.r;
-    this.lineNo++;
-    const h = r.tag === R_TEXT ? -1 : this.resolve(r);
-    if (h < 0) {
-      this.t.binNames(this.rd.names.length).fill(-1);
-      const rec = this.rp.line(this.rd.line(r), this.lineNo);
-      this.host.sync();
-      if (rec) textLine(this.w, rec);
-      return;
+    if (r.tag !== R_TEXT) {
+      const entered = this.t.binNames(this.rd.names.length)[r.name] >= 0;
+      const h = this.resolve(r);
+      if (h >= 0 && !entered) return true;
+      if (h >= 0) {
+        this.lineNo++;
+        this.typed.run(this.commandOf(h), this.res);
+        this.answer(this.cmd, false);
+        return false;
+      }
     }
-    this.typed.run(this.commandOf(h), this.res);
-    this.answer(this.cmd, false);
+    this.lineNo++;
+    this.t.binNames(this.rd.names.length).fill(-1);
+    const rec = this.rp.line(this.rd.line(r), this.lineNo);
+    this.host.sync();
+    if (rec) textLine(this.w, rec);
+    return false;
   }
 
   /** The typed command of the record in hand, on handle h. */
