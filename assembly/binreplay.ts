@@ -170,15 +170,16 @@ fillValueEnds();
 
 /**
  * Reads and runs records from binIn[start, len), writing success lines to
- * binOut from its start; `at` is the counted index of the first line, `room`
+ * binOut from byte `outAt` (what lies before is the kernel layer's, not yet
+ * taken); `at` is the counted index of the first line, `room`
  * the frame headroom (typedSpent() after). `final`: the window ends where
  * the trace does (a record cut short there is the kernel layer's to refuse).
  * Returns why it stopped (BIN_*); binPos(), binOutLen() and binCount() say
  * where.
  */
-export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i32 {
+export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool, outAt: i32): i32 {
   pos = start;
-  outLen = 0;
+  outLen = min(max(outAt, 0), BIN_OUT_CAP);
   count = at;
   counterLen = digitsAt(counter, <u64>at);
   if (!typedBegin(room)) return BIN_COMMAND;

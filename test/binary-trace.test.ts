@@ -13,6 +13,7 @@ import { ReferenceCore } from "../src/core/reference/index.js";
 import { resultJson } from "../src/trace/result-json.js";
 import { Replayer, replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
 import { TypedBatch } from "../src/api/typed.js";
+import { BIN_IN_CAP, BIN_OUT_CAP } from "../src/abi/core-abi.js";
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
 import { digestSnapshot } from "../src/core/digest.js";
@@ -223,6 +224,32 @@ test("on the engine, the first compact record of a name (after the trace's start
   let rest = "";
   assert.is(typedRuns(() => { for (const b of replayBinaryJson(h3, encodeTrace(traffic.join("\n")), 4096, rp)) rest += new TextDecoder().decode(b); }), 0);
   assert.is(rest, want.split("\n").slice(setup.length).join("\n"));
+});
+
+test("on the engine, the binary replay gathers its result lines, the core's and those of lines of text, in the core's output buffer across input windows, and gives them out a full buffer at a time", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  let x = 5;
+  for (let k = 0; k < 60_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const page = (x >>> 8) % 256;
+    // Lines of text close together: one often comes when the buffer is too full for its result line.
+    if (k % 7 === 3) lines.push(k % 2 ? '{"op":"stats","vm":"v"}' : JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read", private: false }));
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096 + 3, access: "write", value: x >>> 24 }));
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const bin = encodeTrace(text);
+  assert.ok(bin.length > 3 * BIN_IN_CAP, `several input windows (${bin.length} bytes)`);
+  const h2 = new Host(new EngineCore());
+  const chunks = [...replayBinaryJson(h2, bin)];
+  assert.is(chunks.map((b) => new TextDecoder().decode(b)).join(""), want);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+  assert.ok(chunks.length > 20, `${chunks.length} chunks`);
+  // The bytes fed are taken twice (as fed, then once the trace is known to end there): each time, what is ready goes out.
+  const sizes = chunks.slice(0, -2).map((b) => b.length);
+  assert.ok(sizes.every((n) => n > BIN_OUT_CAP - 1024 && n <= BIN_OUT_CAP), `chunk sizes ${sizes.join(" ")}`);
 });
 
 test("a binary trace's varints of every length answer as its text does: gpas of 5, 6 and 7 varint bytes run in the core, 8 bytes go the kernel layer's way", () => {

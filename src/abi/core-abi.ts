@@ -452,8 +452,11 @@ export const HOT_MAP = 3;
  * the trace, each run as its typed command (as typedRun() would, on the same
  * handle table), and the success lines written, {"i":N,"ret":0} (plus
  * ,"value":V for a read or load) and a newline. binRun(len, start, at, room,
- * final) reads records from window byte `start` on, N counting from `at`,
- * and returns why it stopped:
+ * final, outAt) reads records from window byte `start` on, N counting from
+ * `at`, writes their lines from output byte `outAt` on (the bytes before it
+ * are kept: the output gathers across windows and the kernel layer's lines,
+ * and is copied out once, when full), and returns why it stopped (binOutLen():
+ * where the output ends):
  *  - BIN_INPUT: the window has no whole record left (binPos(): where the next begins);
  *  - BIN_OUTPUT: the output buffer is nearly full;
  *  - BIN_RECORD: the record at binPos() is not one the core reads (text, a

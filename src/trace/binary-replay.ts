@@ -252,7 +252,13 @@ class CoreJsonReplay implements Pump<Uint8Array> {
   private readonly typed: TypedBatch;
   /** Handles given so far (TypedBatch numbers them from 0): the core's table holds as many. */
   private handleCount = 0;
-  private readonly w = new Writer();
+  /**
+   * The core's output buffer gathers the result lines, the core's and those
+   * taken here, in order, across input windows; it is copied out once, when
+   * full (into `ready`) or when the bytes fed so far are done.
+   */
+  private outLen = 0;
+  private readonly ready: Uint8Array[] = [];
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
   private readonly cmd = new Float64Array(TYPED_CMD_WORDS);
   private readonly res = new Float64Array(TYPED_RES_WORDS);
@@ -280,7 +286,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
   }
 
   *drain(): Generator<Uint8Array> {
-    const { t, rd, host, rp, w } = this;
+    const { t, rd, host, rp, ready } = this;
     if (!this.started) {
       // The header first (the reader takes it with the first record).
       const got = rd.next(this.r);
@@ -299,27 +305,19 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       }
       const from = rp.nextIndex;
       const final = rd.eof && this.base + this.winLen === rd.end;
-      const why = t.binRun(this.winLen, abs - this.base, from, host.frameHeadroom(1024), final);
+      const why = t.binRun(this.winLen, abs - this.base, from, host.frameHeadroom(1024), final, this.outLen);
       host.reserveFrames(t.spent());
       const ran = t.binCount() - from;
       rp.claimed(ran);
       this.lineNo += ran;
-      const n = t.binOutLen();
+      this.outLen = t.binOutLen();
       abs = this.base + t.binPos();
-      // A full output buffer goes out as one copy of its own (not copied into the writer, then out again), after
-      // what the writer holds.
+      rd.pos = abs;
       if (why === A.BIN_OUTPUT) {
-        rd.pos = abs;
-        const full = t.binOut().slice(0, n);
-        if (w.length) {
-          yield w.done();
-          w.length = 0;
-        }
-        yield full;
+        this.takeOut();
+        yield* this.giveReady();
         continue;
       }
-      if (n > 0) w.raw(t.binOut().subarray(0, n));
-      rd.pos = abs;
       if (why === A.BIN_RECORD || why === A.BIN_COMMAND) {
         const got = rd.next(this.r);
         if (got === MORE) break;
@@ -332,16 +330,43 @@ class CoreJsonReplay implements Pump<Uint8Array> {
         this.answer(this.commandOf(this.t.binNames(this.rd.names.length)[this.r.name]), true);
       } else if (why === A.BIN_INPUT && final) break;
       abs = rd.pos;
-      if (w.length >= A.BIN_OUT_CAP) {
-        yield w.done();
-        w.length = 0;
-      }
+      if (ready.length) yield* this.giveReady();
     }
     rd.pos = abs;
-    if (w.length) {
-      yield w.done();
-      w.length = 0;
+    // What is ready goes out now: the next piece may be long in coming.
+    this.takeOut();
+    yield* this.giveReady();
+  }
+
+  /** The output so far, copied out of the core's buffer (which is then empty). */
+  private takeOut(): void {
+    if (this.outLen > 0) this.ready.push(this.t.binOut().slice(0, this.outLen));
+    this.outLen = 0;
+  }
+
+  private *giveReady(): Generator<Uint8Array> {
+    const ready = this.ready;
+    for (let k = 0; k < ready.length; k++) yield ready[k];
+    ready.length = 0;
+  }
+
+  /** A result line taken here, after the output so far: written into the core's output buffer where it fits. */
+  private put(rec: LineRecord): void {
+    const line = resultJson(rec);
+    // A UTF-8 byte per UTF-16 unit at most 3, and a newline.
+    if (this.outLen + 3 * line.length + 1 > A.BIN_OUT_CAP) {
+      this.takeOut();
+      if (3 * line.length + 1 > A.BIN_OUT_CAP) {
+        const bytes = encoder.encode(line + "\n");
+        if (bytes.length > A.BIN_OUT_CAP) return void this.ready.push(bytes);
+        this.t.binOut().set(bytes);
+        this.outLen = bytes.length;
+        return;
+      }
     }
+    const out = this.t.binOut();
+    this.outLen += encoder.encodeInto(line, out.subarray(this.outLen)).written;
+    out[this.outLen++] = 10;
   }
 
   /** The trace from `abs` into the core's input window. */
@@ -376,7 +401,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     this.t.binNames(this.rd.names.length).fill(-1);
     const rec = this.rp.line(this.rd.line(r), this.lineNo);
     this.host.sync();
-    if (rec) textLine(this.w, rec);
+    if (rec) this.put(rec);
     return false;
   }
 
@@ -390,7 +415,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
   private answer(cmd: Float64Array, ranInCore: boolean): void {
     if (ranInCore) this.typed.resultOfCore(cmd, this.t.rawCode(), this.t.rawValue(), this.res);
     const rec: LineRecord = { i: this.rp.claim(), lineNo: this.lineNo, op: opName(cmd[0]), result: resultOf(cmd, this.res, 0, ranInCore ? undefined : this.typed.message(0)) };
-    textLine(this.w, rec);
+    this.put(rec);
   }
 
   /** The handle a compact record's name resolves to (then entered in the core's name table), or -1. */
