@@ -19,7 +19,7 @@
  * runs as the figures it is compared with, in alternating rounds after a warm-up round, but fuzzing's,
  * a long run's median rate (fuzzRate below); only ratios measured in this one run are reported, each
  * path at its best ns/op over the two lengths it ran.
- * Flat cost: each tier is also timed at 10x the ops, ns/op compared.
+ * Flat cost: each tier is also timed at 10x the ops, ns/op compared. The trace paths run at both lengths too.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -440,8 +440,10 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     return typedCommands(stream, w.vms.map((v) => typed.handle(v)), w.files.map((f) => typed.handle(f)));
   })();
   let opsBig: object[] | null = applyOps(stream);
-  // The JSONL trace of the first n ops, made now: the object tiers' million op objects go before the trace paths run.
+  // The JSONL traces of the first n and of all 10 n ops, made now: the object tiers' op objects go before the trace
+  // paths run.
   const text = traceText(opsBig, n);
+  const textBig = traceText(opsBig, big);
 
   // Record the core's command stream for n ops through the typed tier (the same commands every tier sends).
   const rec = new RecordingCore(new EngineCore());
@@ -505,18 +507,28 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   }
   // The trace paths: JSONL replay against only parsing it, its binary form, and fuzzing. Each times in a heap
   // without the object tiers' inputs, as a replaying process would.
+  // At both lengths, as the tiers above: a replay's fixed costs (its setup lines run through the kernel layer's
+  // checks, the first name of each object resolved, the state filling up) weigh on a fast replay's figure at n.
   opsBig = null;
   fullGc();
-  const jsonlSum = runJsonl(text);
-  if (jsonlSum !== want.readSum) throw new Error(`bench tiers: JSONL replay disagrees with the model: bytes read ${jsonlSum} vs ${want.readSum}`);
+  const wantBig = answer(big);
   const bin = encodeTrace(text);
-  const binSum = binaryReadSum(bin);
-  if (binSum !== want.readSum) throw new Error(`bench tiers: binary replay disagrees with the model: bytes read ${binSum} vs ${want.readSum}`);
+  const binBig = encodeTrace(textBig);
+  for (const [m, t, b, w] of [[n, text, bin, want], [big, textBig, binBig, wantBig]] as const) {
+    const jsonlSum = runJsonl(t);
+    if (jsonlSum !== w.readSum) throw new Error(`bench tiers: JSONL replay of ${m} ops disagrees with the model: bytes read ${jsonlSum} vs ${w.readSum}`);
+    const binSum = binaryReadSum(b);
+    if (binSum !== w.readSum) throw new Error(`bench tiers: binary replay of ${m} ops disagrees with the model: bytes read ${binSum} vs ${w.readSum}`);
+  }
+  const tracePaths = ["jsonl", "binary", "parse"].flatMap((k) => [k, `${k}10x`]);
   for (let r = 0; r <= rounds; r++) {
-    if (r === 1) for (const k of ["jsonl", "binary", "parse"]) best.delete(k);
+    if (r === 1) for (const k of tracePaths) best.delete(k);
     keep("jsonl", timeIt(() => runJsonl(text)));
     keep("binary", timeIt(() => runBinary(bin)));
     keep("parse", timeIt(() => parseJsonl(text)));
+    keep("jsonl10x", timeIt(() => runJsonl(textBig)));
+    keep("binary10x", timeIt(() => runBinary(binBig)));
+    keep("parse10x", timeIt(() => parseJsonl(textBig)));
   }
   // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), each as a worker runs: one long
   // run, measured over its second half. A worker runs for minutes, and its rate there is what counts: V8 has
@@ -559,9 +571,9 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     { name: "apply (trace ops as objects, 4,096 a call)", ops: n, ns_per_op: per("apply", n), ns_per_op_10x: per("apply10x", big) },
     { name: "handles (vm.access, gmem.allocate/punchHole)", ops: n, ns_per_op: per("handles", n), ns_per_op_10x: per("handles10x", big) },
     { name: "handles (vm.read/write, gmem.allocate/punchHole)", ops: n, ns_per_op: per("rw", n), ns_per_op_10x: per("rw10x", big) },
-    { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: null },
-    { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: null },
-    { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: null },
+    { name: "JSONL replay (parse, run, result lines)", ops: n, ns_per_op: per("jsonl", n), ns_per_op_10x: per("jsonl10x", big) },
+    { name: "only parsing the same JSONL", ops: n, ns_per_op: per("parse", n), ns_per_op_10x: per("parse10x", big) },
+    { name: "binary trace replay (gmemsim convert)", ops: n, ns_per_op: per("binary", n), ns_per_op_10x: per("binary10x", big) },
     { name: "fuzzing (random traces, checked, 1 worker)", ops: fuzzOps, ns_per_op: per("fuzz", fuzzOps), ns_per_op_10x: null },
     { name: "fuzzing, coverage-guided (gmemsim fuzz's default)", ops: fuzzOps, ns_per_op: per("guided", fuzzOps), ns_per_op_10x: null },
   ];

@@ -12,6 +12,8 @@ test("every tier of the guest-traffic bench agrees with the plain-JS model and i
   const r = benchTiers(2000, 1);
   assert.equal(r.rows.map((x) => x.name.split(" ")[0]), ["plain-JS", "core", "C", "typed", "apply", "handles", "handles", "JSONL", "only", "binary", "fuzzing", "fuzzing,"]);
   for (const row of r.rows) if (!row.name.startsWith("C ")) assert.ok(row.ns_per_op! > 0, row.name);
+  // The tiers and the trace paths also ran at 10x the ops (the ratios take each at its best of the two).
+  for (const row of r.rows.slice(3, 10)) assert.ok(row.ns_per_op_10x! > 0, `${row.name} at 10x`);
   for (const k of ["typed_speedup_over_model", "typed_over_core", "apply_speed_vs_model", "handles_speed_vs_model", "typed_flat_10x", "apply_flat_10x", "handles_flat_10x", "jsonl_over_parse", "binary_speedup_over_jsonl", "checked_over_unchecked", "fuzz_checked_ops_per_s", "guided_checked_ops_per_s"]) assert.ok(r.ratios[k]! > 0, k);
   // Every target has its figure from this run (timing never gates the test: only that each was measured).
   for (const g of r.targets) if (!g.measure.includes("C limit")) assert.ok(typeof g.value === "number" && g.value > 0 && typeof g.met === "boolean", g.measure);

@@ -22,7 +22,12 @@ test("every copy site makes a fresh plain object with the template's keys, in or
 test("op declarations take copy sites in turn, so that no site copies every op's template", () => {
   const sites = new Set(Object.values(OP_DEFS).map((d) => prepare(d).site));
   assert.ok(sites.size >= 8, `only ${sites.size} copy sites for ${Object.keys(OP_DEFS).length} ops`);
-  assert.type(shapeSite(), "number");
+});
+
+test("shapeSite() hands out every copy site once before it hands out one again", () => {
+  const turn = Array.from({ length: 16 }, () => shapeSite());
+  assert.equal([...turn].sort((a, b) => a - b), Array.from({ length: 16 }, (_, k) => k));
+  assert.is(shapeSite(), turn[0]);
 });
 
 test.run();
