@@ -226,6 +226,41 @@ test("on the engine, the first compact record of a name (after the trace's start
   assert.is(rest, want.split("\n").slice(setup.length).join("\n"));
 });
 
+test("a blank line or a comment between compact records runs nothing, so the binary replay keeps what each name resolves to across it (a line of text that runs resolves every name again)", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  for (let k = 0; k < 400; k++) {
+    lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: "read" }), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: (k % 64) * 4096, len: 4096 }));
+    if (k % 4 === 1) lines.push(k % 8 === 1 ? "# a comment" : "");
+    if (k === 200) lines.push('{"op":"stats","vm":"v"}');
+  }
+  lines.push('{"op":"stats","vm":"v"}');
+  const text = lines.join("\n") + "\n";
+  const h0 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h0, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const handles = (run: () => string): [number, string] => {
+    const handle0 = TypedBatch.prototype.handle;
+    let n = 0;
+    TypedBatch.prototype.handle = function (this: TypedBatch, ...a: Parameters<typeof handle0>) {
+      n++;
+      return handle0.apply(this, a);
+    };
+    try {
+      const out = run();
+      return [n, out];
+    } finally {
+      TypedBatch.prototype.handle = handle0;
+    }
+  };
+  // The two names are resolved at the start and again after the stats line: never for a comment or a blank line.
+  for (const core of [() => new EngineCore(), () => new ReferenceCore()]) {
+    const h1 = new Host(core());
+    assert.equal(handles(() => [...replayBinaryJson(h1, encodeTrace(text))].map((b) => new TextDecoder().decode(b)).join("")), [4, want]);
+    const h2 = new Host(core());
+    assert.equal(handles(() => [...replayBinary(h2, encodeTrace(text))].flat().map((rec) => resultJson(rec) + "\n").join("")), [4, want]);
+  }
+});
+
 test("on the engine, the binary replay gathers its result lines, the core's and those of lines of text, in the core's output buffer across input windows, and gives them out a full buffer at a time", () => {
   const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
   let x = 5;

@@ -99,7 +99,7 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   private readonly lineOf: Float64Array;
   /** Where each typed command's line sits in the chunk. */
   private readonly slot: Int32Array;
-  /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name). */
+  /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name; a blank line or a comment runs nothing). */
   private readonly objOf: Array<Vm | GmemFile | HostMap | null | undefined> = [];
   private readonly handleOf: number[] = [];
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
@@ -139,9 +139,12 @@ class Chunks implements Pump<Array<LineRecord | number>> {
       if (h < 0) {
         // Text, or a compact record whose name the fast path cannot take: the line itself, through the trace reader.
         this.runFast();
-        this.objOf.length = 0;
         const rec = rp.line(rd.line(r), this.lineNo);
-        if (rec) this.items.push(rec);
+        // A blank line or a comment (no record) ran nothing: every name resolves as it did.
+        if (rec) {
+          this.objOf.length = 0;
+          this.items.push(rec);
+        }
       } else {
         const n = this.n++;
         writeCommand(cmds, n * TYPED_CMD_WORDS, r, h);
@@ -244,8 +247,8 @@ function textLine(w: Writer, rec: LineRecord): void {
  * forms take it. A name enters the table when the core first stops at a
  * record of it (with its handle's table entry written afresh,
  * src/kvm/hot.ts), and the core then runs that record too; any line of text
- * empties the table, since it may rebind a name or change what an object
- * allows.
+ * that runs (not a blank line or a comment) empties the table, since it may
+ * rebind a name or change what an object allows.
  */
 class CoreJsonReplay implements Pump<Uint8Array> {
   private readonly rd = new Reader();
@@ -398,10 +401,11 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       }
     }
     this.lineNo++;
-    this.t.binNames(this.rd.names.length).fill(-1);
     const rec = this.rp.line(this.rd.line(r), this.lineNo);
     this.host.sync();
-    if (rec) this.put(rec);
+    if (rec === null) return false; // a blank line or a comment: nothing ran, every name resolves as it did
+    this.t.binNames(this.rd.names.length).fill(-1);
+    this.put(rec);
     return false;
   }
 
