@@ -226,12 +226,13 @@ test("on the engine, the first compact record of a name (after the trace's start
   assert.is(rest, want.split("\n").slice(setup.length).join("\n"));
 });
 
-test("a blank line or a comment between compact records runs nothing, so the binary replay keeps what each name resolves to across it (a line of text that runs resolves every name again)", () => {
+test("a blank line, a comment or a stats line between compact records changes no name nor object, so the binary replay keeps what each name resolves to across it; any other line of text resolves every name again", () => {
   const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
   for (let k = 0; k < 400; k++) {
     lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: "read" }), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: (k % 64) * 4096, len: 4096 }));
     if (k % 4 === 1) lines.push(k % 8 === 1 ? "# a comment" : "");
-    if (k === 200) lines.push('{"op":"stats","vm":"v"}');
+    if (k % 50 === 3) lines.push(k % 100 === 3 ? '{"op":"stats","vm":"v"}' : '{"op":"stats","fd":"g"}', '{"op":"stats"}', '{"op":"stats","vm":"nope"}');
+    if (k === 200) lines.push('{"op":"create_vm","as":"w","type":"default"}');
   }
   lines.push('{"op":"stats","vm":"v"}');
   const text = lines.join("\n") + "\n";
@@ -252,7 +253,7 @@ test("a blank line or a comment between compact records runs nothing, so the bin
       TypedBatch.prototype.handle = handle0;
     }
   };
-  // The two names are resolved at the start and again after the stats line: never for a comment or a blank line.
+  // The two names are resolved at the start and again after create_vm: never for a comment, a blank line or stats.
   for (const core of [() => new EngineCore(), () => new ReferenceCore()]) {
     const h1 = new Host(core());
     assert.equal(handles(() => [...replayBinaryJson(h1, encodeTrace(text))].map((b) => new TextDecoder().decode(b)).join("")), [4, want]);

@@ -99,7 +99,7 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   private readonly lineOf: Float64Array;
   /** Where each typed command's line sits in the chunk. */
   private readonly slot: Int32Array;
-  /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name; a blank line or a comment runs nothing). */
+  /** Each name index's object and typed handle, while no line of text that may rebind a name has run since (keepsNames()). */
   private readonly objOf: Array<Vm | GmemFile | HostMap | null | undefined> = [];
   private readonly handleOf: number[] = [];
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
@@ -140,9 +140,8 @@ class Chunks implements Pump<Array<LineRecord | number>> {
         // Text, or a compact record whose name the fast path cannot take: the line itself, through the trace reader.
         this.runFast();
         const rec = rp.line(rd.line(r), this.lineNo);
-        // A blank line or a comment (no record) ran nothing: every name resolves as it did.
         if (rec) {
-          this.objOf.length = 0;
+          if (!keepsNames(rec)) this.objOf.length = 0;
           this.items.push(rec);
         }
       } else {
@@ -246,9 +245,9 @@ function textLine(w: Writer, rec: LineRecord): void {
  * table; each line it stops at is taken here, one at a time, as the other
  * forms take it. A name enters the table when the core first stops at a
  * record of it (with its handle's table entry written afresh,
- * src/kvm/hot.ts), and the core then runs that record too; any line of text
- * that runs (not a blank line or a comment) empties the table, since it may
- * rebind a name or change what an object allows.
+ * src/kvm/hot.ts), and the core then runs that record too; a line of text
+ * that may rebind a name or change what an object allows (keepsNames())
+ * empties the table.
  */
 class CoreJsonReplay implements Pump<Uint8Array> {
   private readonly rd = new Reader();
@@ -403,8 +402,8 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     this.lineNo++;
     const rec = this.rp.line(this.rd.line(r), this.lineNo);
     this.host.sync();
-    if (rec === null) return false; // a blank line or a comment: nothing ran, every name resolves as it did
-    this.t.binNames(this.rd.names.length).fill(-1);
+    if (rec === null) return false; // a blank line or a comment
+    if (!keepsNames(rec)) this.t.binNames(this.rd.names.length).fill(-1);
     this.put(rec);
     return false;
   }
@@ -433,6 +432,19 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     this.t.binNames(this.rd.names.length)[r.name] = h;
     return h;
   }
+}
+
+/**
+ * Whether a line of text that ran leaves every name resolving as before, to
+ * an object whose hot entry (src/kvm/hot.ts) reads the same: a `stats` line,
+ * which only reads the core's counters (src/trace/ops.ts stats:
+ * gu.stats(), gu.inodeStats()), whatever its result. Any other op may
+ * rebind a name, close an fd or change what an object allows (and one that
+ * failed may have failed part way), so the names are resolved again after
+ * it. A blank line or a comment gives no record: it ran nothing.
+ */
+function keepsNames(rec: LineRecord): boolean {
+  return rec.op === "stats";
 }
 
 /** A compact record as its typed command (4 words at `at`), on handle h. */
