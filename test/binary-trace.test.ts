@@ -266,8 +266,8 @@ test("on the engine, the binary replay gathers its result lines, the core's and 
   for (let k = 0; k < 60_000; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     const page = (x >>> 8) % 256;
-    // Lines of text close together: one often comes when the buffer is too full for its result line.
-    if (k % 7 === 3) lines.push(k % 2 ? '{"op":"stats","vm":"v"}' : JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read", private: false }));
+    // Lines of text close together, with long result lines: one often comes when the buffer is too full for its line.
+    if (k % 5 === 3) lines.push(k % 2 ? '{"op":"stats","vm":"a-name-no-line-of-this-trace-has-made-so-far"}' : JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read", private: false }));
     else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096 + 3, access: "write", value: x >>> 24 }));
   }
   const text = lines.join("\n") + "\n";

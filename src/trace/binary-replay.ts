@@ -352,22 +352,20 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     ready.length = 0;
   }
 
-  /** A result line taken here, after the output so far: written into the core's output buffer where it fits. */
+  /** A result line taken here, after the output so far: encoded into the core's output buffer, with its newline. */
   private put(rec: LineRecord): void {
     const line = resultJson(rec);
-    // A UTF-8 byte per UTF-16 unit at most 3, and a newline.
-    if (this.outLen + 3 * line.length + 1 > A.BIN_OUT_CAP) {
+    let out = this.t.binOut();
+    let done = encoder.encodeInto(line, out.subarray(this.outLen, A.BIN_OUT_CAP - 1));
+    if (done.read < line.length) {
+      // It does not fit after the output so far (the bytes written past that are dropped): the output goes out first.
       this.takeOut();
-      if (3 * line.length + 1 > A.BIN_OUT_CAP) {
-        const bytes = encoder.encode(line + "\n");
-        if (bytes.length > A.BIN_OUT_CAP) return void this.ready.push(bytes);
-        this.t.binOut().set(bytes);
-        this.outLen = bytes.length;
-        return;
-      }
+      out = this.t.binOut();
+      done = encoder.encodeInto(line, out.subarray(0, A.BIN_OUT_CAP - 1));
+      // Longer than the buffer: a chunk of its own.
+      if (done.read < line.length) return void this.ready.push(encoder.encode(line + "\n"));
     }
-    const out = this.t.binOut();
-    this.outLen += encoder.encodeInto(line, out.subarray(this.outLen)).written;
+    this.outLen += done.written;
     out[this.outLen++] = 10;
   }
 
