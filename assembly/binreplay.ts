@@ -169,26 +169,46 @@ fillValueEnds();
 }
 
 /**
+ * Where the compact record at p ends, as binRun() reads it (the bytes past
+ * the window's end read as whatever lies there); past the window, so that
+ * binRun() stops there, when it is not one binRun() reads.
+ */
+function recordEnd(p: i32): i32 {
+  let tag = <i32>load<u8>(binIn + <usize>p);
+  if (tag < R_READ || tag > R_STORE) return i32.MAX_VALUE;
+  if (varint7(p + 2) < 0) return i32.MAX_VALUE;
+  let q = p + 2 + varLen;
+  if (tag != R_FALLOCATE) return q + (<i32>(tag == R_WRITE) | <i32>(tag == R_STORE));
+  if (varint7(q + 1) < 0) return i32.MAX_VALUE;
+  return q + 1 + varLen;
+}
+
+/**
  * Reads and runs records from binIn[start, len), writing success lines to
- * binOut from its start; `at` is the counted index of the first line, `room`
+ * binOut from byte `outAt` (what lies before is the kernel layer's, not yet
+ * taken); `at` is the counted index of the first line, `room`
  * the frame headroom (typedSpent() after). `final`: the window ends where
- * the trace does (a record cut short there is the kernel layer's to refuse).
+ * the trace does, so its last records are read up to `len` (a record cut
+ * short there is the kernel layer's to refuse); otherwise reading stops
+ * where a longest record might not fit, to go on in the next window.
  * Returns why it stopped (BIN_*); binPos(), binOutLen() and binCount() say
  * where.
  */
-export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool): i32 {
+export function binRun(len: i32, start: i32, at: f64, room: f64, final: bool, outAt: i32): i32 {
   pos = start;
-  outLen = 0;
+  outLen = min(max(outAt, 0), BIN_OUT_CAP);
   count = at;
   counterLen = digitsAt(counter, <u64>at);
   if (!typedBegin(room)) return BIN_COMMAND;
   if (len > BIN_IN_CAP) len = BIN_IN_CAP;
-  // How far records can be read without a check of each byte (the last few of a trace go the kernel layer's way).
+  // How far records can be read without a check of their end: past it, one may be cut short at the window's end.
   let safe = len - BIN_REC_LONGEST;
   for (;;) {
     let p = pos;
     if (p >= len) return BIN_INPUT;
-    if (p > safe) return final ? BIN_RECORD : BIN_INPUT;
+    // Near the end of the trace, a record that ends by `len` is read as anywhere (one cut short goes the kernel
+    // layer's way, to be refused); short of it, the rest is read from the next window.
+    if (p > safe && (!final || recordEnd(p) > len)) return final ? BIN_RECORD : BIN_INPUT;
     if (outLen + LINE_MAX > BIN_OUT_CAP) return BIN_OUTPUT;
     recordStart = p;
     let tag = <i32>load<u8>(binIn + <usize>p);

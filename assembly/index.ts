@@ -228,9 +228,9 @@ export function binNames(n: i32): usize {
   return nameTable(n);
 }
 
-/** Reads and runs the window's records from `start`; returns why it stopped (BIN_*). */
-export function binRun(len: i32, start: i32, at: f64, room: f64, final: i32): i32 {
-  return runBin(len, start, at, room, final != 0);
+/** Reads and runs the window's records from `start`, its lines written from binOut byte `outAt`; returns why it stopped (BIN_*). */
+export function binRun(len: i32, start: i32, at: f64, room: f64, final: i32, outAt: i32): i32 {
+  return runBin(len, start, at, room, final != 0, outAt);
 }
 
 export function binPos(): i32 {

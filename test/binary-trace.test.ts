@@ -11,7 +11,9 @@ import { compactLines, decodeTrace, encodeTrace, isBinaryTrace, MORE, Reader, ty
 import { replayBinary, replayBinaryJson, replayBinaryJsonStream, replayBinaryStream } from "../src/trace/binary-replay.js";
 import { ReferenceCore } from "../src/core/reference/index.js";
 import { resultJson } from "../src/trace/result-json.js";
-import { replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
+import { Replayer, replayText, resultLine, explain, type LineRecord } from "../src/trace/replay.js";
+import { TypedBatch } from "../src/api/typed.js";
+import { BIN_IN_CAP, BIN_OUT_CAP } from "../src/abi/core-abi.js";
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
 import { digestSnapshot } from "../src/core/digest.js";
@@ -119,7 +121,7 @@ test("the binary replay's result-line bytes are exactly the text replay's result
 });
 
 test("a long binary trace (many input windows and output buffers of the core) answers as its text does, names rebound and objects closed on the way", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw"}'];
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
   let x = 7;
   for (let k = 0; k < 60_000; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -178,6 +180,110 @@ test("a binary trace whose successes fill the core's output buffer between lines
   const w = want.split("\n");
   for (let k = 0; k < w.length; k++) if (g[k] !== w[k]) assert.unreachable(`line ${k}: ${g[k]} vs ${w[k]}`);
   assert.is(g.length, w.length);
+});
+
+test("on the engine, the first compact record of a name (after the trace's start, and after each line of text) runs in the core once the name enters its table, as the records after it do, and so do the trace's last records: the kernel layer runs no typed command for them", () => {
+  const setup = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
+  const traffic: string[] = [];
+  for (let k = 0; k < 300; k++) {
+    traffic.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: k & 1 ? "read" : "write", ...(k & 1 ? {} : { value: k & 255 }) }));
+    traffic.push(JSON.stringify({ op: "fallocate", fd: "g", mode: 1, offset: (k % 200) * 4096, len: 4096 }));
+    traffic.push(JSON.stringify({ op: "load", map: "m", offset: k * 7 }));
+    // Lines of text on the way: each empties the name table, so every name enters it again.
+    if (k % 100 === 50) traffic.push('{"op":"create_vm","as":"w' + k + '","type":"default"}', "# a comment");
+  }
+  const typedRuns = (run: () => void): number => {
+    const run0 = TypedBatch.prototype.run;
+    let n = 0;
+    TypedBatch.prototype.run = function (this: TypedBatch, ...a: Parameters<typeof run0>) {
+      n++;
+      return run0.apply(this, a);
+    };
+    try {
+      run();
+    } finally {
+      TypedBatch.prototype.run = run0;
+    }
+    return n;
+  };
+  const text = [...setup, ...traffic].join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const h2 = new Host(new EngineCore());
+  let got = "";
+  assert.is(typedRuns(() => { for (const b of replayBinaryJson(h2, encodeTrace(text))) got += new TextDecoder().decode(b); }), 0);
+  assert.is(got, want);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+  // A trace whose first line is a compact record, on names a replayer already holds.
+  const h3 = new Host(new EngineCore());
+  const rp = new Replayer(h3);
+  setup.forEach((line, k) => rp.line(line, k + 1));
+  let rest = "";
+  assert.is(typedRuns(() => { for (const b of replayBinaryJson(h3, encodeTrace(traffic.join("\n")), 4096, rp)) rest += new TextDecoder().decode(b); }), 0);
+  assert.is(rest, want.split("\n").slice(setup.length).join("\n"));
+});
+
+test("a blank line, a comment or a stats line between compact records changes no name nor object, so the binary replay keeps what each name resolves to across it; any other line of text resolves every name again", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  for (let k = 0; k < 400; k++) {
+    lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: "read" }), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: (k % 64) * 4096, len: 4096 }));
+    if (k % 4 === 1) lines.push(k % 8 === 1 ? "# a comment" : "");
+    if (k % 50 === 3) lines.push(k % 100 === 3 ? '{"op":"stats","vm":"v"}' : '{"op":"stats","fd":"g"}', '{"op":"stats"}', '{"op":"stats","vm":"nope"}');
+    if (k === 200) lines.push('{"op":"create_vm","as":"w","type":"default"}');
+  }
+  lines.push('{"op":"stats","vm":"v"}');
+  const text = lines.join("\n") + "\n";
+  const h0 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h0, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const handles = (run: () => string): [number, string] => {
+    const handle0 = TypedBatch.prototype.handle;
+    let n = 0;
+    TypedBatch.prototype.handle = function (this: TypedBatch, ...a: Parameters<typeof handle0>) {
+      n++;
+      return handle0.apply(this, a);
+    };
+    try {
+      const out = run();
+      return [n, out];
+    } finally {
+      TypedBatch.prototype.handle = handle0;
+    }
+  };
+  // The two names are resolved at the start and again after create_vm: never for a comment, a blank line or stats.
+  for (const core of [() => new EngineCore(), () => new ReferenceCore()]) {
+    const h1 = new Host(core());
+    assert.equal(handles(() => [...replayBinaryJson(h1, encodeTrace(text))].map((b) => new TextDecoder().decode(b)).join("")), [4, want]);
+    const h2 = new Host(core());
+    assert.equal(handles(() => [...replayBinary(h2, encodeTrace(text))].flat().map((rec) => resultJson(rec) + "\n").join("")), [4, want]);
+  }
+});
+
+test("on the engine, the binary replay gathers its result lines, the core's and those of lines of text, in the core's output buffer across input windows, and gives them out a full buffer at a time", () => {
+  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  let x = 5;
+  for (let k = 0; k < 60_000; k++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const page = (x >>> 8) % 256;
+    // Lines of text close together, with long result lines: one often comes when the buffer is too full for its line.
+    if (k % 5 === 3) lines.push(k % 2 ? '{"op":"stats","vm":"a-name-no-line-of-this-trace-has-made-so-far"}' : JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096, access: "read", private: false }));
+    else lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: page * 4096 + 3, access: "write", value: x >>> 24 }));
+  }
+  const text = lines.join("\n") + "\n";
+  const h1 = new Host(new EngineCore());
+  let want = "";
+  for (const batch of replayText(h1, text)) for (const rec of batch) want += resultJson(rec) + "\n";
+  const bin = encodeTrace(text);
+  assert.ok(bin.length > 3 * BIN_IN_CAP, `several input windows (${bin.length} bytes)`);
+  const h2 = new Host(new EngineCore());
+  const chunks = [...replayBinaryJson(h2, bin)];
+  assert.is(chunks.map((b) => new TextDecoder().decode(b)).join(""), want);
+  assert.is(digestSnapshot(h2.core.snapshot()), digestSnapshot(h1.core.snapshot()));
+  assert.ok(chunks.length > 20, `${chunks.length} chunks`);
+  // The bytes fed are taken twice (as fed, then once the trace is known to end there): each time, what is ready goes out.
+  const sizes = chunks.slice(0, -2).map((b) => b.length);
+  assert.ok(sizes.every((n) => n > BIN_OUT_CAP - 1024 && n <= BIN_OUT_CAP), `chunk sizes ${sizes.join(" ")}`);
 });
 
 test("a binary trace's varints of every length answer as its text does: gpas of 5, 6 and 7 varint bytes run in the core, 8 bytes go the kernel layer's way", () => {

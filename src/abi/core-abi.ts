@@ -452,13 +452,18 @@ export const HOT_MAP = 3;
  * the trace, each run as its typed command (as typedRun() would, on the same
  * handle table), and the success lines written, {"i":N,"ret":0} (plus
  * ,"value":V for a read or load) and a newline. binRun(len, start, at, room,
- * final) reads records from window byte `start` on, N counting from `at`,
- * and returns why it stopped:
- *  - BIN_INPUT: the window has no whole record left (binPos(): where the next begins);
+ * final, outAt) reads records from window byte `start` on, N counting from
+ * `at`, writes their lines from output byte `outAt` on (the bytes before it
+ * are kept: the output gathers across windows and the kernel layer's lines,
+ * and is copied out once, when full), and returns why it stopped (binOutLen():
+ * where the output ends):
+ *  - BIN_INPUT: the window has no whole record left (binPos(): where the next
+ *    begins); short of the trace's end (`final` false), the window's last
+ *    BIN_REC_LONGEST bytes are left for the next window;
  *  - BIN_OUTPUT: the output buffer is nearly full;
  *  - BIN_RECORD: the record at binPos() is not one the core reads (text, a
  *    name, a tag, name or number it does not take, a name index whose table
- *    entry is -1, or one of the window's last bytes when `final`): nothing ran;
+ *    entry is -1, or a record cut short at the end of a `final` window): nothing ran;
  *  - BIN_COMMAND: the record at binPos() decodes, but its command needs the
  *    kernel layer (typedRun() would stop there): nothing ran;
  *  - BIN_RESULT: the record at binRecordStart() ran and did not succeed: its

@@ -73,7 +73,7 @@ export interface TypedEntry {
   binOut(): Uint8Array;
   /** Room for n name indexes; the name table. */
   binNames(n: number): Int32Array;
-  binRun(len: number, start: number, at: number, room: number, final: boolean): number;
+  binRun(len: number, start: number, at: number, room: number, final: boolean, outAt: number): number;
   binPos(): number;
   binOutLen(): number;
   binCount(): number;

@@ -43,7 +43,7 @@ export interface EngineExports {
   binInPtr(): number;
   binOutPtr(): number;
   binNames(n: number): number;
-  binRun(len: number, start: number, at: number, room: number, final: number): number;
+  binRun(len: number, start: number, at: number, room: number, final: number, outAt: number): number;
   binPos(): number;
   binOutLen(): number;
   binCount(): number;
@@ -159,9 +159,9 @@ export class EngineCore implements Core {
         this.fresh();
         return new Int32Array(this.buffer, p, n);
       },
-      binRun: (len, start, at, room, final) => {
+      binRun: (len, start, at, room, final, outAt) => {
         this.flush();
-        const why = this.x.binRun(len, start, at, room, final ? 1 : 0);
+        const why = this.x.binRun(len, start, at, room, final ? 1 : 0, outAt);
         this.fresh();
         return why;
       },

@@ -99,7 +99,7 @@ class Chunks implements Pump<Array<LineRecord | number>> {
   private readonly lineOf: Float64Array;
   /** Where each typed command's line sits in the chunk. */
   private readonly slot: Int32Array;
-  /** Each name index's object and typed handle, while no line of text has run since (text may rebind any name). */
+  /** Each name index's object and typed handle, while no line of text that may rebind a name has run since (keepsNames()). */
   private readonly objOf: Array<Vm | GmemFile | HostMap | null | undefined> = [];
   private readonly handleOf: number[] = [];
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
@@ -139,9 +139,11 @@ class Chunks implements Pump<Array<LineRecord | number>> {
       if (h < 0) {
         // Text, or a compact record whose name the fast path cannot take: the line itself, through the trace reader.
         this.runFast();
-        this.objOf.length = 0;
         const rec = rp.line(rd.line(r), this.lineNo);
-        if (rec) this.items.push(rec);
+        if (rec) {
+          if (!keepsNames(rec)) this.objOf.length = 0;
+          this.items.push(rec);
+        }
       } else {
         const n = this.n++;
         writeCommand(cmds, n * TYPED_CMD_WORDS, r, h);
@@ -241,17 +243,24 @@ function textLine(w: Writer, rec: LineRecord): void {
  * replayBinaryJson() on a core with the binary replay entry: the core reads,
  * runs and answers the compact records whose names have a handle in its name
  * table; each line it stops at is taken here, one at a time, as the other
- * forms take it. A name enters the table when it is first resolved here
- * (with its handle's table entry written afresh, src/kvm/hot.ts); any line
- * of text empties the table, since it may rebind a name or change what an
- * object allows.
+ * forms take it. A name enters the table when the core first stops at a
+ * record of it (with its handle's table entry written afresh,
+ * src/kvm/hot.ts), and the core then runs that record too; a line of text
+ * that may rebind a name or change what an object allows (keepsNames())
+ * empties the table.
  */
 class CoreJsonReplay implements Pump<Uint8Array> {
   private readonly rd = new Reader();
   private readonly typed: TypedBatch;
   /** Handles given so far (TypedBatch numbers them from 0): the core's table holds as many. */
   private handleCount = 0;
-  private readonly w = new Writer();
+  /**
+   * The core's output buffer gathers the result lines, the core's and those
+   * taken here, in order, across input windows; it is copied out once, when
+   * full (into `ready`) or when the bytes fed so far are done.
+   */
+  private outLen = 0;
+  private readonly ready: Uint8Array[] = [];
   private readonly r: Rec = { tag: 0, text: "", name: 0, a: 0, b: 0, form: 0 };
   private readonly cmd = new Float64Array(TYPED_CMD_WORDS);
   private readonly res = new Float64Array(TYPED_RES_WORDS);
@@ -279,14 +288,14 @@ class CoreJsonReplay implements Pump<Uint8Array> {
   }
 
   *drain(): Generator<Uint8Array> {
-    const { t, rd, host, rp, w } = this;
+    const { t, rd, host, rp, ready } = this;
     if (!this.started) {
       // The header first (the reader takes it with the first record).
       const got = rd.next(this.r);
       if (got === MORE) return;
       this.started = true;
       t.binNames(0);
-      if (got !== null) this.lineRecord();
+      if (got !== null && this.lineRecord()) rd.pos = rd.lineStart;
     }
     let abs = rd.pos;
     for (;;) {
@@ -298,31 +307,24 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       }
       const from = rp.nextIndex;
       const final = rd.eof && this.base + this.winLen === rd.end;
-      const why = t.binRun(this.winLen, abs - this.base, from, host.frameHeadroom(1024), final);
+      const why = t.binRun(this.winLen, abs - this.base, from, host.frameHeadroom(1024), final, this.outLen);
       host.reserveFrames(t.spent());
       const ran = t.binCount() - from;
       rp.claimed(ran);
       this.lineNo += ran;
-      const n = t.binOutLen();
+      this.outLen = t.binOutLen();
       abs = this.base + t.binPos();
-      // A full output buffer goes out as one copy of its own (not copied into the writer, then out again), after
-      // what the writer holds.
+      rd.pos = abs;
       if (why === A.BIN_OUTPUT) {
-        rd.pos = abs;
-        const full = t.binOut().slice(0, n);
-        if (w.length) {
-          yield w.done();
-          w.length = 0;
-        }
-        yield full;
+        this.takeOut();
+        yield* this.giveReady();
         continue;
       }
-      if (n > 0) w.raw(t.binOut().subarray(0, n));
-      rd.pos = abs;
       if (why === A.BIN_RECORD || why === A.BIN_COMMAND) {
         const got = rd.next(this.r);
         if (got === MORE) break;
-        if (got !== null) this.lineRecord();
+        // A record whose name has just entered the table is the core's to run: it starts there again.
+        if (got !== null && this.lineRecord()) rd.pos = rd.lineStart;
       } else if (why === A.BIN_RESULT) {
         rd.pos = this.base + t.binRecordStart();
         rd.next(this.r);
@@ -330,16 +332,41 @@ class CoreJsonReplay implements Pump<Uint8Array> {
         this.answer(this.commandOf(this.t.binNames(this.rd.names.length)[this.r.name]), true);
       } else if (why === A.BIN_INPUT && final) break;
       abs = rd.pos;
-      if (w.length >= A.BIN_OUT_CAP) {
-        yield w.done();
-        w.length = 0;
-      }
+      if (ready.length) yield* this.giveReady();
     }
     rd.pos = abs;
-    if (w.length) {
-      yield w.done();
-      w.length = 0;
+    // What is ready goes out now: the next piece may be long in coming.
+    this.takeOut();
+    yield* this.giveReady();
+  }
+
+  /** The output so far, copied out of the core's buffer (which is then empty). */
+  private takeOut(): void {
+    if (this.outLen > 0) this.ready.push(this.t.binOut().slice(0, this.outLen));
+    this.outLen = 0;
+  }
+
+  private *giveReady(): Generator<Uint8Array> {
+    const ready = this.ready;
+    for (let k = 0; k < ready.length; k++) yield ready[k];
+    ready.length = 0;
+  }
+
+  /** A result line taken here, after the output so far: encoded into the core's output buffer, with its newline. */
+  private put(rec: LineRecord): void {
+    const line = resultJson(rec);
+    let out = this.t.binOut();
+    let done = encoder.encodeInto(line, out.subarray(this.outLen, A.BIN_OUT_CAP - 1));
+    if (done.read < line.length) {
+      // It does not fit after the output so far (the bytes written past that are dropped): the output goes out first.
+      this.takeOut();
+      out = this.t.binOut();
+      done = encoder.encodeInto(line, out.subarray(0, A.BIN_OUT_CAP - 1));
+      // Longer than the buffer: a chunk of its own.
+      if (done.read < line.length) return void this.ready.push(encoder.encode(line + "\n"));
     }
+    this.outLen += done.written;
+    out[this.outLen++] = 10;
   }
 
   /** The trace from `abs` into the core's input window. */
@@ -350,20 +377,33 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     this.winLen = part.length;
   }
 
-  /** The line record the reader just read (after any NAME records), taken here as the other forms take it; none at the end. */
-  private lineRecord(): void {
+  /**
+   * The line record the reader just read (after any NAME records), taken here
+   * as the other forms take it; none at the end. True, having run nothing,
+   * for a compact record whose name had no handle in the core's table and now
+   * has one: the core runs it, as it runs the records after it (a typed run
+   * here would run the same command on the same handle entry).
+   */
+  private lineRecord(): boolean {
     const r = this.r;
-    this.lineNo++;
-    const h = r.tag === R_TEXT ? -1 : this.resolve(r);
-    if (h < 0) {
-      this.t.binNames(this.rd.names.length).fill(-1);
-      const rec = this.rp.line(this.rd.line(r), this.lineNo);
-      this.host.sync();
-      if (rec) textLine(this.w, rec);
-      return;
+    if (r.tag !== R_TEXT) {
+      const entered = this.t.binNames(this.rd.names.length)[r.name] >= 0;
+      const h = this.resolve(r);
+      if (h >= 0 && !entered) return true;
+      if (h >= 0) {
+        this.lineNo++;
+        this.typed.run(this.commandOf(h), this.res);
+        this.answer(this.cmd, false);
+        return false;
+      }
     }
-    this.typed.run(this.commandOf(h), this.res);
-    this.answer(this.cmd, false);
+    this.lineNo++;
+    const rec = this.rp.line(this.rd.line(r), this.lineNo);
+    this.host.sync();
+    if (rec === null) return false; // a blank line or a comment
+    if (!keepsNames(rec)) this.t.binNames(this.rd.names.length).fill(-1);
+    this.put(rec);
+    return false;
   }
 
   /** The typed command of the record in hand, on handle h. */
@@ -376,7 +416,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
   private answer(cmd: Float64Array, ranInCore: boolean): void {
     if (ranInCore) this.typed.resultOfCore(cmd, this.t.rawCode(), this.t.rawValue(), this.res);
     const rec: LineRecord = { i: this.rp.claim(), lineNo: this.lineNo, op: opName(cmd[0]), result: resultOf(cmd, this.res, 0, ranInCore ? undefined : this.typed.message(0)) };
-    textLine(this.w, rec);
+    this.put(rec);
   }
 
   /** The handle a compact record's name resolves to (then entered in the core's name table), or -1. */
@@ -390,6 +430,19 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     this.t.binNames(this.rd.names.length)[r.name] = h;
     return h;
   }
+}
+
+/**
+ * Whether a line of text that ran leaves every name resolving as before, to
+ * an object whose hot entry (src/kvm/hot.ts) reads the same: a `stats` line,
+ * which only reads the core's counters (src/trace/ops.ts stats:
+ * gu.stats(), gu.inodeStats()), whatever its result. Any other op may
+ * rebind a name, close an fd or change what an object allows (and one that
+ * failed may have failed part way), so the names are resolved again after
+ * it. A blank line or a comment gives no record: it ran nothing.
+ */
+function keepsNames(rec: LineRecord): boolean {
+  return rec.op === "stats";
 }
 
 /** A compact record as its typed command (4 words at `at`), on handle h. */

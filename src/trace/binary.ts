@@ -221,6 +221,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export class Reader {
   /** The offset of the next record. */
   pos = 0;
+  /** The offset of the record next() last gave (past the NAME records taken before it). */
+  lineStart = 0;
   readonly names: string[] = [];
   endsWithNewline = false;
   /** The bytes from `start` to `end` (offsets in the trace). */
@@ -336,6 +338,7 @@ export class Reader {
     const tag = buf[p - o];
     const name = buf[p - o + 1];
     if (tag < R_READ || tag > R_STORE || name >= 0x80 || name >= this.names.length) return this.nextChecked(out);
+    const at = p;
     p += 2;
     let a = 0;
     let scale = 1;
@@ -366,6 +369,7 @@ export class Reader {
     out.a = a;
     out.b = b;
     out.form = form;
+    this.lineStart = at;
     this.pos = p;
     return out;
   }
@@ -390,11 +394,13 @@ export class Reader {
         if (!this.eof) throw SHORT;
         return null;
       }
+      const at = this.pos;
       const tag = this.byte();
       if (tag === R_NAME) {
         this.names.push(this.string());
         continue;
       }
+      this.lineStart = at;
       out.tag = tag;
       if (tag === R_TEXT) {
         out.text = this.string();
