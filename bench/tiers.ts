@@ -523,9 +523,12 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   const tracePaths = ["jsonl", "binary", "parse"].flatMap((k) => [k, `${k}10x`]);
   for (let r = 0; r <= rounds; r++) {
     if (r === 1) for (const k of tracePaths) best.delete(k);
-    keep("jsonl", timeIt(() => runJsonl(text)));
-    keep("binary", timeIt(() => runBinary(bin)));
-    keep("parse", timeIt(() => parseJsonl(text)));
+    // Five times a round at n, once at 10 n, as the tiers above.
+    for (let k = 0; k < TRIES; k++) {
+      keep("jsonl", timeIt(() => runJsonl(text)));
+      keep("binary", timeIt(() => runBinary(bin)));
+      keep("parse", timeIt(() => parseJsonl(text)));
+    }
     keep("jsonl10x", timeIt(() => runJsonl(textBig)));
     keep("binary10x", timeIt(() => runBinary(binBig)));
     keep("parse10x", timeIt(() => parseJsonl(textBig)));
