@@ -115,16 +115,21 @@ export class EngineCore implements Core {
    * grow the memory (a new frame), so the views are checked after it, as after
    * a flush; nothing is waiting for onFlush with the batch empty.
    */
+  /** Whether a hot call must wait: commands are queued, or changes are noted. */
+  private busy(): boolean {
+    return this.count > 0 || this.tracking;
+  }
+
   private hotEntry(): HotEntry {
     return {
       access: (vm, gfn, access, byte, attr) => {
-        if (this.count > 0 || this.tracking) return NOT_NOW;
+        if (this.busy()) return NOT_NOW;
         const v = this.x.hotAccess(vm, gfn, access, byte, attr);
         this.fresh();
         return v;
       },
       fallocate: (inode, start, stop, punch) => {
-        if (this.count > 0 || this.tracking) return false;
+        if (this.busy()) return false;
         this.x.hotFallocate(inode, start, stop, punch ? 1 : 0);
         this.fresh();
         return true;
