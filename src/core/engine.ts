@@ -109,17 +109,17 @@ export class EngineCore implements Core {
 
   readonly hot: HotEntry;
 
+  /** Whether a hot call must wait: commands are queued, or changes are noted. */
+  private busy(): boolean {
+    return this.count > 0 || this.tracking;
+  }
+
   /**
    * The hot calls run only with the batch empty (what is queued runs first, in
    * order) and no change log (which notes the batch's commands). A call can
    * grow the memory (a new frame), so the views are checked after it, as after
    * a flush; nothing is waiting for onFlush with the batch empty.
    */
-  /** Whether a hot call must wait: commands are queued, or changes are noted. */
-  private busy(): boolean {
-    return this.count > 0 || this.tracking;
-  }
-
   private hotEntry(): HotEntry {
     return {
       access: (vm, gfn, access, byte, attr) => {
