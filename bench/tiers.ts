@@ -654,9 +654,10 @@ export function benchTiers(n: number, rounds = 3): TierReport {
 }
 
 /** The report as lines of a table (the CLI's bench prints them). */
-export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; cores: number; load: number; commit: string }): string[] {
+export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; cores: number; load: number; steal?: number | null; commit: string }): string[] {
   const out: string[] = [];
-  out.push(`public tiers  (node ${ctx.node}, ${ctx.cpu}, ${ctx.cores} cores, load ${ctx.load.toFixed(1)}, commit ${ctx.commit})`);
+  const steal = ctx.steal === undefined || ctx.steal === null ? "" : `, steal ${ctx.steal.toFixed(1)}%`;
+  out.push(`public tiers  (node ${ctx.node}, ${ctx.cpu}, ${ctx.cores} cores, load ${ctx.load.toFixed(1)}${steal}, commit ${ctx.commit})`);
   out.push(t.workload);
   const model = t.rows[0].ns_per_op!;
   out.push(`${"path".padEnd(48)} ${"ops".padStart(8)} ${"ns/op".padStart(9)} ${"vs model".padStart(9)} ${"ns/op at 10x".padStart(13)}`);

@@ -5,6 +5,7 @@
  * pass/fail.
  */
 import { execSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Simulator } from "../src/api/simulator.js";
 import { digestSnapshot } from "../src/core/digest.js";
@@ -186,6 +187,27 @@ function time(engine: "wasm" | "reference", w: Workload, scale: number) {
   return { ops, ns, nsPerOp: ns / ops, bytes: sim.host.core.memoryBytes(), rssGrowth, digest: digestSnapshot(sim.snapshot()) };
 }
 
+/**
+ * The machine's CPU time so far, all cores (Linux's /proc/stat, in ticks): all
+ * of it, and what the hypervisor gave other guests while this one waited
+ * ("steal"); null where there is no /proc/stat.
+ */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** The share of the machine's CPU time that went to steal since `t0` (percent), or null. */
+function stealSince(t0: { total: number; steal: number } | null): number | null {
+  const t1 = cpuTicks();
+  if (!t0 || !t1 || t1.total <= t0.total) return null;
+  return (100 * (t1.steal - t0.steal)) / (t1.total - t0.total);
+}
+
 function context() {
   let commit = "unknown";
   const cores = cpus().length;
@@ -205,9 +227,12 @@ export interface WorkloadOptions {
 
 export async function runBench(values: WorkloadOptions): Promise<number> {
   const scale = values.quick ? 1 : 5;
-  const ctx = context();
+  const before = context();
+  const ticks = cpuTicks();
   // The public tiers beside the core alone, the plain-JS model and the C limit (bench/tiers.ts).
   const tiers = benchTiers(values.quick ? 20_000 : 100_000, 3);
+  // The steal over the tiers' run: a shared machine's other guests slow every path, and not alike.
+  const ctx = { ...before, steal: stealSince(ticks) };
   if (values.tiers) {
     if (values.json) console.log(JSON.stringify({ context: ctx, tiers }));
     else console.log(tiersLines(tiers, ctx).join("\n"));

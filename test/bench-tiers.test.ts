@@ -6,7 +6,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { benchTiers } from "../bench/tiers.js";
+import { benchTiers, tiersLines } from "../bench/tiers.js";
 
 test("every tier of the guest-traffic bench agrees with the plain-JS model and is reported", () => {
   const r = benchTiers(2000, 1);
@@ -17,6 +17,10 @@ test("every tier of the guest-traffic bench agrees with the plain-JS model and i
   for (const k of ["typed_speedup_over_model", "typed_over_core", "apply_speed_vs_model", "handles_speed_vs_model", "typed_flat_10x", "apply_flat_10x", "handles_flat_10x", "jsonl_over_parse", "binary_speedup_over_jsonl", "checked_over_unchecked", "fuzz_checked_ops_per_s", "guided_checked_ops_per_s"]) assert.ok(r.ratios[k]! > 0, k);
   // Every target has its figure from this run (timing never gates the test: only that each was measured).
   for (const g of r.targets) if (!g.measure.includes("C limit")) assert.ok(typeof g.value === "number" && g.value > 0 && typeof g.met === "boolean", g.measure);
+  // The header carries the machine's context: the steal over the run where the machine reports one.
+  const ctx = { node: "v20", cpu: "cpu", cores: 2, load: 0.5, commit: "abc" };
+  assert.match(tiersLines(r, { ...ctx, steal: 3.25 })[0], /load 0\.5, steal 3\.3%, commit abc\)$/);
+  assert.match(tiersLines(r, { ...ctx, steal: null })[0], /load 0\.5, commit abc\)$/);
 });
 
 test.run();
