@@ -182,6 +182,23 @@ test("a binary trace whose successes fill the core's output buffer between lines
   assert.is(g.length, w.length);
 });
 
+/** How many times TypedBatch's `method` was called while fn ran, and what fn returned. */
+function callsOf<T>(method: "run" | "handle", fn: () => T): [number, T] {
+  const proto = TypedBatch.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const original = proto[method];
+  let n = 0;
+  proto[method] = function (this: TypedBatch, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  try {
+    const out = fn();
+    return [n, out];
+  } finally {
+    proto[method] = original;
+  }
+}
+
 test("on the engine, the first compact record of a name (after the trace's start, and after each line of text) runs in the core once the name enters its table, as the records after it do, and so do the trace's last records: the kernel layer runs no typed command for them", () => {
   const setup = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
   const traffic: string[] = [];
@@ -192,20 +209,7 @@ test("on the engine, the first compact record of a name (after the trace's start
     // Lines of text on the way: each empties the name table, so every name enters it again.
     if (k % 100 === 50) traffic.push('{"op":"create_vm","as":"w' + k + '","type":"default"}', "# a comment");
   }
-  const typedRuns = (run: () => void): number => {
-    const run0 = TypedBatch.prototype.run;
-    let n = 0;
-    TypedBatch.prototype.run = function (this: TypedBatch, ...a: Parameters<typeof run0>) {
-      n++;
-      return run0.apply(this, a);
-    };
-    try {
-      run();
-    } finally {
-      TypedBatch.prototype.run = run0;
-    }
-    return n;
-  };
+  const typedRuns = (run: () => void): number => callsOf("run", run)[0];
   const text = [...setup, ...traffic].join("\n") + "\n";
   const h1 = new Host(new EngineCore());
   let want = "";
@@ -237,20 +241,7 @@ test("a blank line, a comment or a stats line between compact records changes no
   const h0 = new Host(new EngineCore());
   let want = "";
   for (const batch of replayText(h0, text)) for (const rec of batch) want += resultJson(rec) + "\n";
-  const handles = (run: () => string): [number, string] => {
-    const handle0 = TypedBatch.prototype.handle;
-    let n = 0;
-    TypedBatch.prototype.handle = function (this: TypedBatch, ...a: Parameters<typeof handle0>) {
-      n++;
-      return handle0.apply(this, a);
-    };
-    try {
-      const out = run();
-      return [n, out];
-    } finally {
-      TypedBatch.prototype.handle = handle0;
-    }
-  };
+  const handles = (run: () => string): [number, string] => callsOf("handle", run);
   // The two names are resolved at the start and again after create_vm: never for a comment, a blank line or stats.
   for (const core of [() => new EngineCore(), () => new ReferenceCore()]) {
     const h1 = new Host(core());
