@@ -14,7 +14,7 @@ import { GmemFile, Memfd, Vm } from "../kvm/objects.js";
 import type { Result } from "../kvm/result.js";
 import * as fal from "../kvm/ops/fallocate.js";
 import * as gu from "../kvm/ops/guest.js";
-import type { Names } from "./names.js";
+import { flatName, type Names } from "./names.js";
 
 const ACCESS_HEAD = '{"op":"vcpu_access","vm":"';
 const FALLOCATE_HEAD = '{"op":"fallocate","fd":"';
@@ -87,7 +87,7 @@ function name(): string {
     if (k === n) return known;
   }
   // A flat copy: a slice of a long text would keep the whole text alive in the slot.
-  const fresh = n < 13 ? line.slice(start, at - 1) : (line.slice(start, at - 1) + " ").slice(0, n);
+  const fresh = flatName(line.slice(start, at - 1));
   nameSlots[slot] = fresh;
   return fresh;
 }

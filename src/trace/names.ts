@@ -55,8 +55,13 @@ const NO_ENDS = new Int32Array(SLOTS);
 const NO_NAME: string[] = new Array<string>(SLOTS).fill("");
 const NO_OBJ: Array<Named | undefined> = new Array<Named | undefined>(SLOTS).fill(undefined);
 
-/** A flat copy of a name for a slot: a slice or a concatenation of a longer string would keep that string alive. */
-const flat = (name: string): string => (name.length < 13 ? name : (name + " ").slice(0, name.length));
+/**
+ * A flat copy of a name, for a cache that outlives it: a slice or a
+ * concatenation of a longer string would keep that string alive (V8 copies a
+ * slice shorter than 13 characters; a longer one is copied through a
+ * concatenation, which is flattened when sliced).
+ */
+export const flatName = (name: string): string => (name.length < 13 ? name : (name + " ").slice(0, name.length));
 
 export class Names {
   private readonly table = new Map<string, Named>();
@@ -106,7 +111,7 @@ export class Names {
     }
     this.slotLen[s] = n;
     this.slotEnds[s] = ends;
-    this.slotName[s] = flat(name);
+    this.slotName[s] = flatName(name);
     this.slotObj[s] = o;
   }
 
