@@ -77,7 +77,7 @@ export function askPolicy<K extends Hook>(h: Host, hook: K, req: RequestOf<K>): 
     return d.allow && d.perm ? { allow: true, perm: [...d.perm] } : d;
   }
   const d = callHook(h, hook, fn, req);
-  if (d === THREW) return { allow: false, reason: `policy error: ${hook}() threw: ${THREW.why}` };
+  if (d instanceof Thrown) return { allow: false, reason: `policy error: ${hook}() threw: ${d.why}` };
   const bad = badDecision(d);
   if (bad) return { allow: false, reason: `policy error: ${hook}() ${bad}` };
   const ok = d as Decision;
@@ -85,13 +85,15 @@ export function askPolicy<K extends Hook>(h: Host, hook: K, req: RequestOf<K>): 
   return ok.allow ? (ok.perm ? { allow: true, perm: [...ok.perm] } : ALLOW) : { allow: false, reason: ok.reason };
 }
 
-/** What callHook() answers for a hook that threw; `why` says what it threw (read at once: the next throw rewrites it). */
-const THREW = { why: "" };
+/** What callHook() answers for a hook that threw, saying what it threw (made only then: a throw is rare). */
+class Thrown {
+  constructor(readonly why: string) {}
+}
 
 /**
  * Calls hook `fn` of a policy of someone else's on its request, deeply frozen
  * first, with its calls back into this host refused meanwhile; its answer, or
- * THREW.
+ * a Thrown.
  */
 function callHook<R>(h: Host, hook: string, fn: (r: R) => unknown, req: R): unknown {
   deepFreeze(req);
@@ -100,8 +102,7 @@ function callHook<R>(h: Host, hook: string, fn: (r: R) => unknown, req: R): unkn
   try {
     return fn.call(h.policy, req);
   } catch (e) {
-    THREW.why = foreignText(e);
-    return THREW;
+    return new Thrown(foreignText(e));
   } finally {
     decidingHosts.pop();
     decidingHooks.pop();
