@@ -2,14 +2,12 @@
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import type { Policy } from "./types.js";
-import { policyShapeError } from "./shape.js";
+import { modulePolicy } from "./shape.js";
 import { importTsPolicy, TS_POLICY } from "./compile-ts.js";
 
 export async function loadPolicy(file: string): Promise<Policy> {
   const mod = TS_POLICY.test(file) ? await importTsPolicy(file) : await import(pathToFileURL(resolve(file)).href);
-  const p = (mod.default ?? mod.policy) as Policy | undefined;
-  if (!p) throw new Error(`${file}: expected a default export (or "policy") that is a policy object with a name`);
-  const why = policyShapeError(p);
-  if (why) throw new Error(`${file}: policy: ${why}`);
+  const p = modulePolicy(mod);
+  if (typeof p === "string") throw new Error(`${file}: ${p}`);
   return p;
 }

@@ -5,6 +5,8 @@
  * object of named predicates; and no other key, since a misspelt hook would
  * otherwise never be asked (an absent hook allows).
  */
+import type { Policy } from "./types.js";
+
 const POLICY_HOOKS = ["link", "fallocate", "bind", "migrate", "convert", "foreign"] as const;
 const KEYS: readonly string[] = ["name", ...POLICY_HOOKS, "properties"];
 
@@ -19,4 +21,16 @@ export function policyShapeError(p: unknown): string | null {
   if (props === null || typeof props !== "object") return "properties must be an object of named predicates";
   for (const [name, fn] of Object.entries(props)) if (typeof fn !== "function") return `properties.${name} must be a function, got ${typeof fn}`;
   return null;
+}
+
+/**
+ * The policy a loaded module exports (its default export, or one named
+ * "policy"), or why it has none usable, as a sentence to follow the module's
+ * name and a colon: the one rule of the `--policy` loader and the playground's.
+ */
+export function modulePolicy(mod: Readonly<Record<string, unknown>>): Policy | string {
+  const p = mod.default ?? mod.policy;
+  if (!p) return 'needs a default export (or "policy") that is a policy object with a name';
+  const why = policyShapeError(p);
+  return why ? `policy: ${why}` : (p as Policy);
 }

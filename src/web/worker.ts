@@ -13,7 +13,7 @@ import { traceNamer } from "../trace/namer.js";
 import { stringifyJson } from "../trace/json.js";
 import { DEFAULT_PROFILE, knownProfileNames } from "../kvm/profile.js";
 import type { Policy } from "../policy/types.js";
-import { policyShapeError } from "../policy/shape.js";
+import { modulePolicy } from "../policy/shape.js";
 import { expectMismatch, Replayer, resultLine, type LineRecord } from "../trace/replay.js";
 import { effectOf, sceneOf, type NameBook } from "./scene.js";
 import type { Kind, Request, Response, RunRequest, RunResult, StepResult } from "./protocol.js";
@@ -58,10 +58,8 @@ async function loadPolicy(choice: RunRequest["policy"]): Promise<Policy | undefi
     } catch (e) {
       throw new Error(`${what} could not be loaded: ${(e as Error)?.message ?? e}`);
     }
-    const p = (mod.default ?? mod.policy) as Policy | undefined;
-    if (!p) throw new Error(`${what} needs a default export (or "policy") that is a policy object with a name`);
-    const why = policyShapeError(p);
-    if (why) throw new Error(`${what}: policy: ${why}`);
+    const p = modulePolicy(mod);
+    if (typeof p === "string") throw new Error(`${what}: ${p}`);
     return p;
   } finally {
     if (choice.kind === "pasted") URL.revokeObjectURL(url);
