@@ -56,6 +56,9 @@ function replay(gen: Generator<LineRecord[]>, host: Host) {
   return { lines, why, state: digestSnapshot(host.core.snapshot()) };
 }
 
+/** A VM bound whole to a 1 MiB gmem file (v, g): the start of most traces here. */
+const ONE_VM = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+
 test("a JSONL trace converted to binary and back is the same text, byte for byte", () => {
   fc.assert(
     fc.property(traceArbitrary({ maxLength: 48 }), fc.nat(1000), (trace, seed) => {
@@ -121,7 +124,7 @@ test("the binary replay's result-line bytes are exactly the text replay's result
 });
 
 test("a long binary trace (many input windows and output buffers of the core) answers as its text does, names rebound and objects closed on the way", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
+  const lines = [...ONE_VM, '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
   let x = 7;
   for (let k = 0; k < 60_000; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -154,7 +157,7 @@ test("a long binary trace (many input windows and output buffers of the core) an
 });
 
 test("a binary trace whose successes fill the core's output buffer between lines of text answers in the text's order (the lines held before a full buffer go out first)", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  const lines = [...ONE_VM];
   let x = 11;
   for (let k = 0; k < 40_000; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -200,7 +203,7 @@ function callsOf<T>(method: "run" | "handle", fn: () => T): [number, T] {
 }
 
 test("on the engine, the first compact record of a name (after the trace's start, and after each line of text) runs in the core once the name enters its table, as the records after it do, and so do the trace's last records: the kernel layer runs no typed command for them", () => {
-  const setup = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}', '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
+  const setup = [...ONE_VM, '{"op":"mmap","fd":"g","as":"m","offset":0,"len":65536,"prot":"rw","shared":true}'];
   const traffic: string[] = [];
   for (let k = 0; k < 300; k++) {
     traffic.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: k & 1 ? "read" : "write", ...(k & 1 ? {} : { value: k & 255 }) }));
@@ -229,7 +232,7 @@ test("on the engine, the first compact record of a name (after the trace's start
 });
 
 test("a blank line, a comment or a stats line between compact records changes no name nor object, so the binary replay keeps what each name resolves to across it; any other line of text resolves every name again", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  const lines = [...ONE_VM];
   for (let k = 0; k < 400; k++) {
     lines.push(JSON.stringify({ op: "vcpu_access", vm: "v", gpa: (k % 64) * 4096, access: "read" }), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: (k % 64) * 4096, len: 4096 }));
     if (k % 4 === 1) lines.push(k % 8 === 1 ? "# a comment" : "");
@@ -252,7 +255,7 @@ test("a blank line, a comment or a stats line between compact records changes no
 });
 
 test("on the engine, the binary replay gathers its result lines, the core's and those of lines of text, in the core's output buffer across input windows, and gives them out a full buffer at a time", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  const lines = [...ONE_VM];
   let x = 5;
   for (let k = 0; k < 60_000; k++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
@@ -425,7 +428,7 @@ test("a damaged binary trace is refused with a sentence saying where", () => {
 });
 
 test("a fallocate record the core stops at after its offset (a len of 8 varint bytes, a damaged mode form) is taken from its first byte: answered as its text, or refused as the record reader refuses it", () => {
-  const lines = ['{"op":"create_vm","as":"v","type":"default"}', '{"op":"create_guest_memfd","vm":"v","as":"g","size":1048576,"flags":["MMAP","INIT_SHARED"]}', '{"op":"set_user_memory_region2","vm":"v","slot":0,"flags":"GUEST_MEMFD","guest_phys_addr":0,"memory_size":1048576,"guest_memfd":"g"}'];
+  const lines = [...ONE_VM];
   const reads = (n: number) => Array.from({ length: n }, (_, k) => JSON.stringify({ op: "vcpu_access", vm: "v", gpa: k * 4096, access: "read" }));
   // The first fallocate on g gives its name a handle in the core; the core reads the next ones itself.
   lines.push(...reads(10), JSON.stringify({ op: "fallocate", fd: "g", mode: 3, offset: 8192, len: 4096 }));
