@@ -285,6 +285,27 @@ for (const engine of ["wasm", "reference"] as const) {
     assert.ok(said.includes("3 donation is final: file 0 (vm 0) can still reach the window [0, 4) it donated"), said.join("; "));
   });
 
+  test(`a donor's shared access through userspace_addr maps the anon page, not the donated window (${engine})`, () => {
+    // A default VM's accesses are shared, and a memslot bound to a file without MMAP is not gmem-only: the gfn
+    // maps the page of userspace_addr, so the donated window of the file stays unmapped (SPEC §2 vcpu_access).
+    const sim = new Simulator({ core: makeCore(engine) });
+    const checker = new Checker(sim.host);
+    const ops = [
+      { op: "create_vm", as: "a", type: "default" },
+      { op: "create_vm", as: "b", type: "default" },
+      { op: "create_guest_memfd", vm: "a", as: "g", size: 131072, flags: 0 },
+      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, userspace_addr: { anon: "m" }, guest_memfd: "g", guest_memfd_offset: 4096 },
+      { op: "gmem_link", fd: "g", vm: "b", as: "gb", perm: ["r", "w"], offset: 8192, len: 16384, mode: "donate" },
+      { op: "vcpu_access", vm: "a", gpa: 8192, access: "write", value: 7 },
+      { op: "vcpu_access", vm: "a", gpa: 4096, access: "exec" },
+    ];
+    const results: Array<{ ret?: number }> = [];
+    const reports = ops.map((op) => (results.push(sim.apply([op])[0] as { ret?: number }), checker.step()));
+    assert.equal(results.map((r) => r.ret), [0, 0, 0, 0, 0, 0, 0], JSON.stringify(results));
+    assert.equal(reports.flatMap((r) => r.security.map((v) => render(v))), []);
+    assert.equal(checker.full().security.map((v) => render(v)), []);
+  });
+
   test(`a pfn freed and reused within one batch is not taken for a pfn held twice (${engine})`, () => {
     const core = makeCore(engine);
     core.push(A.OP_VM_CREATE, 0);

@@ -10,7 +10,8 @@ import type { HostEvent } from "../kvm/host.js";
 import { ALL_PERMS, type Perm } from "../kvm/perm.js";
 import { violation, type Violation } from "./violation.js";
 
-export interface Donation { readonly donor: number; readonly vm: number; readonly window: readonly [number, number] }
+/** A window of `inode` (pages) that file `donor` of `vm` gave away. */
+export interface Donation { readonly donor: number; readonly vm: number; readonly inode: number; readonly window: readonly [number, number] }
 export interface Move { readonly src: number; readonly inodes: ReadonlySet<number> }
 
 /** What a batch of new events added. */
@@ -72,7 +73,7 @@ export class History {
       const parent = this.held(e.parent);
       this.grants.set(e.file, e.mode === "migrate" ? NONE : new Set(e.perm.filter((p) => parent.has(p))));
       if (e.mode === "donate") {
-        const d: Donation = { donor: e.parent, vm: e.parentVm, window: e.window };
+        const d: Donation = { donor: e.parent, vm: e.parentVm, inode: e.inode, window: e.window };
         this.donations.push(d);
         news.donations.push(d);
         const list = this.donationsByVm.get(d.vm);

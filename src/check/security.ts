@@ -24,13 +24,14 @@ export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte,
   // 6. Right key.
   if (page.flags & A.PG_PRIVATE && page.ctx !== vm.ctx)
     out.push(violation("6 right key", `@vm:${vm.id} (context ${vm.ctx}) maps gfn ${hex(sp.gfn)}${sp.rights & A.SPTE_PRIVATE ? " private" : ""}, a page of @inode:${page.inode} prepared private under context ${page.ctx}`));
-  // 3. The donor maps nothing in a window it donated.
+  // 3. The donor maps nothing in a window it donated: no page of the window through the donor file's memslots.
+  // The page mapped decides, not the memslot's pgoff: a shared gfn of a memslot that is not gmem-only maps its
+  // userspace_addr's page, not the gmem file's (SPEC §2, vcpu_access).
   const donations = h.donationsByVm.get(vm.id);
   if (donations) {
     const slot = slotOf(vm, sp.gfn);
-    const pgoff = slot ? slot.pgoff + sp.gfn - slot.base : -1;
     for (const d of donations) {
-      if (slot && slot.file === d.donor && overlaps(d.window, pgoff, pgoff + 1))
+      if (slot && slot.file === d.donor && page.inode === d.inode && overlaps(d.window, page.pgoff, page.pgoff + 1))
         out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} in the window [${d.window[0]}, ${d.window[1]}) @file:${d.donor} donated`));
     }
   }
