@@ -6,7 +6,7 @@ import {
   CMD_WORDS, RES_WORDS, CMD_CAPACITY, RES_OK,
   OP_VM_CREATE, OP_VM_DESTROY, OP_INODE_CREATE, OP_INODE_DESTROY, OP_FILE_CREATE,
   OP_FILE_RELEASE, OP_SLOT_CREATE, OP_SLOT_SET_UADDR, OP_SLOT_DELETE, OP_SLOT_MOVE,
-  OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
+  OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY, OP_HOSTMAP_COW,
   OP_GUEST_ACCESS, OP_ZAP_GFNS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS,
   OP_STATS_HOST, OP_STATS_VM, OP_STATS_INODE, OP_VM_SET_CTX, OP_FILE_BLOCK,
   OP_SET_ATTRIBUTES, OP_GFN_PRIVATE, OP_PIN, OP_UNPIN,
@@ -20,7 +20,7 @@ import { getVm } from "./kvm";
 import { inodeCreate, inodeDestroy, getInode, allocate, inodeStats } from "./inode";
 import { fileCreate, fileRelease, fileSetRights, fileSetForeign } from "./file";
 import { vmCreate, vmDestroy, vmSetCtx, slotCreate, slotDelete, slotMoveTo, slotUaddr } from "./memory_region";
-import { mapCreate, getMap } from "./hostmap";
+import { mapCreate, getMap, mapSetCow } from "./hostmap";
 import { punch, memoryFailure, mapDestroy, fileBlock } from "./invalidate";
 import { guestAccess, hostAccess } from "./fault";
 import { zapRange } from "./stage2";
@@ -123,6 +123,10 @@ export function runBatch(n: i32): void {
         break;
       case OP_HOSTMAP_DESTROY:
         mapDestroy(getMap(i32At(c, 1)));
+        put(r, RES_OK);
+        break;
+      case OP_HOSTMAP_COW:
+        mapSetCow(i32At(c, 1), i32At(c, 2));
         put(r, RES_OK);
         break;
       case OP_STATS_HOST:

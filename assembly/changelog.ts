@@ -9,7 +9,7 @@ import {
   CMD_WORDS,
   OP_VM_CREATE, OP_VM_DESTROY, OP_INODE_CREATE, OP_INODE_DESTROY, OP_FILE_CREATE,
   OP_FILE_RELEASE, OP_SLOT_CREATE, OP_SLOT_SET_UADDR, OP_SLOT_DELETE, OP_SLOT_MOVE,
-  OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY,
+  OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY, OP_HOSTMAP_COW,
   OP_GUEST_ACCESS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS, OP_VM_SET_CTX, OP_FILE_BLOCK,
   OP_INODE_RESIZE, OP_INODE_FILL, CHG_ALL, OP_SET_ATTRIBUTES, OP_PIN,
   CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END,
@@ -17,7 +17,7 @@ import {
 import { inodes, Inode } from "./inode";
 import { files, GmemFile } from "./file";
 import { vms, Kvm } from "./kvm";
-import { maps, HostMap, findMap } from "./hostmap";
+import { maps, HostMap, findMap, isPrivate } from "./hostmap";
 import { Memslot, slotByGfn, slotById } from "./memslot";
 import { resize } from "./alloc";
 import { bmForEach } from "./blockmap";
@@ -81,7 +81,18 @@ export function noteSptes(vm: Kvm, start: u64, end: u64): void {
 /** The page a host map shows at hva page, if a map holds it. */
 function noteHostPage(hva: u64): void {
   let m = findMap(hva);
-  if (m !== null) notePage(m.inode, m.pgoff + (hva - m.hva));
+  if (m === null) return;
+  notePage(m.inode, m.pgoff + (hva - m.hva));
+  if (isPrivate(m)) notePage(m.cow, hva - m.hva);
+}
+
+/** Every copy of the inode's private maps (a resize may free them). */
+function noteCopies(ino: Inode): void {
+  let ml = ino.maps;
+  for (let i = 0, n = ml.len; i < n; i++) {
+    let m = changetype<HostMap>(<usize>ml.get(i));
+    if (isPrivate(m)) note(CHG_PAGES, m.cow.id, 0, <u64>CHG_ALL);
+  }
 }
 
 /** The memslot's file, before a command changes the memslot. */
@@ -118,10 +129,13 @@ export function noteCommand(c: usize): void {
     case OP_INODE_FILL:
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>arg(c, 3));
       break;
-    case OP_INODE_RESIZE:
+    case OP_INODE_RESIZE: {
       note(CHG_INODE, a, 0, 0);
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>CHG_ALL);
+      let p = inodes.get(a);
+      if (p != 0) noteCopies(changetype<Inode>(p));
       break;
+    }
     case OP_MEMORY_FAILURE:
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>arg(c, 2) + 1);
       break;
@@ -133,7 +147,9 @@ export function noteCommand(c: usize): void {
     case OP_PIN: {
       let hva = <u64>arg(c, 2);
       let m = findMap(hva);
-      if (m !== null) note(CHG_PAGES, m.inode.id, m.pgoff + (hva - m.hva), m.pgoff + (hva - m.hva) + <u64>arg(c, 3));
+      if (m === null) break;
+      note(CHG_PAGES, m.inode.id, m.pgoff + (hva - m.hva), m.pgoff + (hva - m.hva) + <u64>arg(c, 3));
+      if (isPrivate(m)) note(CHG_PAGES, m.cow.id, hva - m.hva, hva - m.hva + <u64>arg(c, 3));
       break;
     }
     case OP_VM_CREATE:
@@ -168,6 +184,7 @@ export function noteCommand(c: usize): void {
       break;
     case OP_HOSTMAP_CREATE:
     case OP_HOSTMAP_DESTROY:
+    case OP_HOSTMAP_COW:
       note(CHG_MAP, a, 0, 0);
       break;
     default:

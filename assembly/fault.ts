@@ -16,12 +16,12 @@ import { put } from "./result";
 import { Kvm, getVm, s2Ref } from "./kvm";
 import { Memslot, slotByGfn } from "./memslot";
 import { getFile, fileBlocks } from "./file";
-import { faultPage, hostFaultable } from "./inode";
-import { HostMap, findMap } from "./hostmap";
+import { faultPage, hostFaultable, pagesRef } from "./inode";
+import { HostMap, findMap, isPrivate } from "./hostmap";
 import { install, SPTE_SHIFT } from "./stage2";
-import { bmLookup, bmLookupInline, lookupBlock } from "./blockmap";
+import { bmGet, bmLookup, bmLookupInline, lookupBlock } from "./blockmap";
 import { frameByte, setFrameByte, frameFlags, setFrameFlags, frameCtx, setFrameCtx } from "./frames";
-import { invalidate } from "./invalidate";
+import { invalidate, notifyHva } from "./invalidate";
 
 /** What hostPage() found instead of a page. */
 const NO_PAGE: i32 = -1;
@@ -38,6 +38,31 @@ function hostPage(m: HostMap, hva: u64): i64 {
   if (pgoff >= ino.npages || !hostFaultable(ino, pgoff) || fileBlocks(m.file, pgoff)) return NO_PAGE;
   let pfn = faultPage(ino, pgoff);
   return pfn == 0 ? POISONED : <i64>pfn;
+}
+
+/** Whether the last hostPageFor() made a copy (and so ran the MMU notifier over its hva page). */
+let copied = false;
+
+/**
+ * The page an access at hva reaches through map m: hostPage(), or for a
+ * private map (HOSTMAP_COW) its copy of the page when it has one; a write
+ * where it has none copies the file's page first (do_cow_fault(): the file's
+ * page is faulted in as for a read, then copied into a new anon frame), and
+ * the notifier zaps the SPTEs that mapped the file's page at hva.
+ */
+export function hostPageFor(m: HostMap, hva: u64, write: bool): i64 {
+  copied = false;
+  if (!isPrivate(m)) return hostPage(m, hva);
+  let idx = hva - m.hva;
+  let cp = bmGet(pagesRef(m.cow), idx);
+  if (cp != 0) return <i64>cp;
+  let got = hostPage(m, hva);
+  if (got < 0 || !write) return got;
+  let pfn = faultPage(m.cow, idx);
+  setFrameByte(pfn, frameByte(<u32>got));
+  notifyHva(hva, hva + 1);
+  copied = true;
+  return <i64>pfn;
 }
 
 /** The access itself, on a page the vCPU may touch (read: value = the byte; aux: whether it was private, as derived). */
@@ -128,10 +153,15 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
     let hva = m.uaddr + (gfn - m.base);
     let hm = findMap(hva);
     if (hm === null || !(hm.rights & (access == ACCESS_WRITE ? RIGHT_W : RIGHT_R))) return put(r, RES_EFAULT, 0, <f64>gfn);
-    let got = hostPage(hm, hva);
+    let got = hostPageFor(hm, hva, access == ACCESS_WRITE);
     if (got == NO_PAGE) return put(r, RES_EFAULT, 0, <f64>gfn);
     if (got == POISONED) return put(r, RES_SIGBUS, 0, <f64>gfn);
     pfn = <u32>got;
+    if (copied) {
+      // The copy's notifier may have zapped this VM's SPTE at gfn: find the install position again.
+      spte = bmLookup(s2Ref(vm), gfn);
+      block = lookupBlock;
+    }
   }
   // 5.
   let rights: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_R | RIGHT_W : RIGHT_R | RIGHT_X;
@@ -143,7 +173,7 @@ export function hostAccess(r: usize, hva: u64, write: bool, byte: u32): void {
   let m = findMap(hva);
   if (m === null) return put(r, RES_SIGSEGV); // the kernel layer never sends this
   if (!(m.rights & (write ? RIGHT_W : RIGHT_R))) return put(r, RES_SIGSEGV);
-  let got = hostPage(m, hva);
+  let got = hostPageFor(m, hva, write);
   if (got < 0) return put(r, RES_SIGBUS);
   let pfn = <u32>got;
   if (write) setFrameByte(pfn, byte);

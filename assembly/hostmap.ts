@@ -18,6 +18,17 @@ export class HostMap {
   pgoff: u64 = 0;
   /** The gmem file mapped (its blocked ranges apply), or -1 for anon memory and memfds. */
   file: i32 = -1;
+  /** A private map's copied pages, by page of the map (HOSTMAP_COW), or none (0). */
+  cow: Inode = changetype<Inode>(0);
+}
+
+@inline export function isPrivate(m: HostMap): bool {
+  return changetype<usize>(m.cow) != 0;
+}
+
+/** HOSTMAP_COW: the map is private, its copies in the anon inode `inodeId`. */
+export function mapSetCow(id: i32, inodeId: i32): void {
+  getMap(id).cow = getInode(inodeId);
 }
 
 // Static, not made at start-up: reset() then only has to zero it.

@@ -10,7 +10,8 @@ import { RES_OK, RES_EFAULT, RIGHT_W, PG_HWPOISON } from "../src/abi/core-abi";
 import { put } from "./result";
 import { Table } from "./vec";
 import { alloc, free } from "./alloc";
-import { findMap } from "./hostmap";
+import { findMap, isPrivate } from "./hostmap";
+import { hostPageFor } from "./fault";
 import { fileBlocks } from "./file";
 import { faultPage, hostFaultable, pagesRef } from "./inode";
 import { bmGet } from "./blockmap";
@@ -30,8 +31,11 @@ export function pin(r: usize, id: i32, hva: u64, npages: u64): void {
   // FOLL_WRITE on a mapping without write permission fails GUP.
   if (!(map.rights & RIGHT_W)) return put(r, RES_EFAULT);
   let ino = map.inode;
+  let priv = isPrivate(map);
   // Every page is checked before any is touched (an all-or-nothing pin).
   for (let k: u64 = 0; k < npages; k++) {
+    // A private map's copy is what a writable GUP pins; the file's page only matters where there is none.
+    if (priv && bmGet(pagesRef(map.cow), hva + k - map.hva) != 0) continue;
     let pgoff = map.pgoff + (hva + k - map.hva);
     // Past EOF, a private page (kvm_gmem_fault_user_mapping()'s SIGBUS), a donated window: the fault fails.
     if (pgoff >= ino.npages || !hostFaultable(ino, pgoff) || fileBlocks(map.file, pgoff)) return put(r, RES_EFAULT);
@@ -41,7 +45,8 @@ export function pin(r: usize, id: i32, hva: u64, npages: u64): void {
   let block = alloc(<usize>(npages + 1) << 2);
   store<u32>(block, <u32>npages);
   for (let k: u64 = 0; k < npages; k++) {
-    let pfn = faultPage(ino, map.pgoff + (hva + k - map.hva));
+    // FOLL_WRITE breaks copy-on-write: a private map's pages are copied first, as a store would.
+    let pfn = priv ? <u32>hostPageFor(map, hva + k, true) : faultPage(ino, map.pgoff + (hva + k - map.hva));
     pinFrame(pfn);
     store<u32>(block + (<usize>(k + 1) << 2), pfn);
   }

@@ -7,12 +7,28 @@
 import { Inode, faultPage } from "./inode";
 import { bmForEach } from "./blockmap";
 import { punch } from "./invalidate";
+import { HostMap, isPrivate } from "./hostmap";
 import { setFrameByte, anonPages, gmemPages } from "./frames";
 
-/** The inode's size becomes npages; a shrink is a punch of what lies past the new end. Returns pages freed. */
+/**
+ * The inode's size becomes npages; a shrink is a punch of what lies past the
+ * new end, then the private maps' copies of those pages go too
+ * (truncate_pagecache() unmaps even the COWed pages). Returns the inode's
+ * pages freed.
+ */
 export function inodeResize(ino: Inode, npages: u64): i64 {
   let freed: i64 = 0;
-  if (npages < ino.npages) freed = punch(ino, npages, ino.npages);
+  if (npages < ino.npages) {
+    freed = punch(ino, npages, ino.npages);
+    let ml = ino.maps;
+    for (let i = 0, n = ml.len; i < n; i++) {
+      let m = changetype<HostMap>(<usize>ml.get(i));
+      if (!isPrivate(m)) continue;
+      // Map pages showing pgoffs from npages on.
+      let from = npages > m.pgoff ? npages - m.pgoff : 0;
+      if (from < m.npages) punch(m.cow, from, m.npages);
+    }
+  }
   ino.npages = npages;
   return freed;
 }

@@ -9,7 +9,7 @@
 import { resize } from "./alloc";
 import { GmemFile } from "./file";
 import { Kvm } from "./kvm";
-import { HostMap } from "./hostmap";
+import { HostMap, isPrivate } from "./hostmap";
 import { Memslot } from "./memslot";
 import { Ranges } from "./vec";
 import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
@@ -132,6 +132,7 @@ export function emitSlots(vm: Kvm): void {
 
 /** A map record: tag, id, hva page, npages, inode, pgoff, rights, file. */
 export function emitMap(tag: i32, id: i32, m: HostMap): void {
-  reserve(8);
+  reserve(9);
   emit(tag); emit(id); emit(<f64>m.hva); emit(<f64>m.npages); emit(m.inode.id); emit(<f64>m.pgoff); emit(m.rights); emit(m.file);
+  emit(isPrivate(m) ? m.cow.id : -1);
 }

@@ -150,6 +150,9 @@ export const OP_PUNCH = 12;
  * RES_SIGBUS; a gmem inode without INIT_SHARED: RES_SIGBUS; pgoff blocked in
  * the map's file (FILE_BLOCK): RES_SIGBUS; a poisoned page: RES_SIGBUS. Otherwise the page is got or created, zeroed and marked uptodate
  * if it was not, and a store fills it with byte. value = the page's byte.
+ * A private map (HOSTMAP_COW) reads its copy of the page when it has one, with
+ * none of the checks after the rights; a store where it has none copies the
+ * page first (see HOSTMAP_COW) and fills the copy.
  */
 export const OP_HOST_ACCESS = 13;
 /**
@@ -265,6 +268,26 @@ export const OP_INODE_FILL = 41;
 /** COUNT_PRESENT(inode, start, end): value = present pages of the inode in [start, end) (asked only near the frame limit). */
 export const OP_COUNT_PRESENT = 42;
 
+// ---- private mappings of ordinary files (MAP_PRIVATE of a memfd): copy-on-write ----
+/**
+ * HOSTMAP_COW(map, inode): the live map is private. `inode`, an anon inode of
+ * the map's npages that nothing else uses, holds the map's copied pages by
+ * page of the map (hva_page - map.hva_page), as the anon pages of a
+ * MAP_PRIVATE VMA. A load, or a guest read or exec through the map (step 4 of
+ * GUEST_ACCESS), takes the copy when there is one, else the file's page as
+ * for any map. A store or a guest write where there is no copy first gets the
+ * file's page as a load would (the same checks and results; do_cow_fault()
+ * faults the file page in), then makes the copy: a new frame in `inode` with
+ * the page's byte, after which the MMU notifier runs over that hva page
+ * (wp_page_copy()), zapping the SPTEs that mapped the file's page there. A
+ * PUNCH of the file keeps the copies (unmap_mapping_range() without
+ * even_cows), though its notifier zaps the SPTEs of the whole range; an
+ * INODE_RESIZE shrink frees the copies of the pages past the new end, after
+ * its punch (truncate_pagecache() with even_cows). HOSTMAP_DESTROY leaves
+ * `inode` to the kernel layer's INODE_DESTROY.
+ */
+export const OP_HOSTMAP_COW = 43;
+
 /**
  * Zapping: every SPTE removed counts zaps += 1 in its VM. No other command
  * changes counters.
@@ -281,7 +304,7 @@ export const OP_COUNT_PRESENT = 42;
  *    npages, flags, file, pgoff, uaddr_page), ascending slot; m, then
  *    m x (gfn, pfn, rights), ascending gfn; then sptes, faults, zaps, exits, ctx;
  *  - for each live host map, ascending id: SNAP_MAP, id, hva_page, npages,
- *    inode, pgoff, rights, file;
+ *    inode, pgoff, rights, file, cow (its HOSTMAP_COW inode, or -1);
  *  - SNAP_END, gmem pages, anon pages, next never-used pfn, free-stack depth.
  */
 export const SNAP_INODE = 1;
@@ -348,7 +371,10 @@ export const OP_GFN_PRIVATE = 26;
  * uptodate if it was not, and its frame's pin count grows by one; the pin
  * remembers its frames. A frame that PUNCH or INODE_DESTROY removes from its
  * inode while pinned is detached: it stays allocated (counted in gmem or anon
- * pages as before) until its last pin goes, then it is freed.
+ * pages as before) until its last pin goes, then it is freed. Through a
+ * private map (HOSTMAP_COW) a page that has a copy skips the checks and its
+ * copy is pinned; any other is checked as above, then copied as a store
+ * would copy it, and the copy is pinned.
  */
 export const OP_PIN = 27;
 /** UNPIN(pin): every frame of the pin loses one pin, in the order pinned; a detached frame left with none is freed. */
@@ -375,7 +401,7 @@ export const OP_UNPIN = 28;
  *    b x (start, end): a live file (as in the snapshot);
  *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,
  *    uaddr_page), ctx: a live VM's memslots and context (SPTEs come apart);
- *  - CHG_MAP, id, hva_page, npages, inode, pgoff, rights, file: a live map;
+ *  - CHG_MAP, id, hva_page, npages, inode, pgoff, rights, file, cow: a live map;
  *  - CHG_GONE, kind (CHG_INODE, CHG_FILE, CHG_VM or CHG_MAP), id: an object
  *    that no longer exists, with everything in it (pages, SPTEs, bindings);
  *  - CHG_END, gmem pages, anon pages, next never-used pfn, free-stack depth,
@@ -386,14 +412,17 @@ export const OP_UNPIN = 28;
  *    VM_SET_CTX's callers [0, 2^53));
  *  - ALLOCATE, PUNCH and INODE_FILL: their page range; INODE_RESIZE: the
  *    inode, and its pages from the new size on; MEMORY_FAILURE: its page;
- *    SET_ATTRIBUTES: its page range; PIN: the pages of the map it pins;
- *    HOST_ACCESS: the page of the map at hva_page; GUEST_ACCESS: the pages
- *    the access may fault in (through the gfn's memslot: the file's page at
- *    its pgoff, and the page of the host map at its userspace_addr);
+ *    SET_ATTRIBUTES: its page range; PIN: the pages of the map it pins (and
+ *    of its HOSTMAP_COW inode);
+ *    HOST_ACCESS: the page of the map at hva_page (and of its HOSTMAP_COW
+ *    inode); GUEST_ACCESS: the pages the access may fault in (through the
+ *    gfn's memslot: the file's page at its pgoff, and the page of the host
+ *    map at its userspace_addr, and of that map's HOSTMAP_COW inode);
+ *    INODE_RESIZE also the HOSTMAP_COW inodes of the inode's maps;
  *  - the object each command names: VM_CREATE, VM_DESTROY, VM_SET_CTX and
  *    every SLOT_* its VM; SLOT_* also the memslot's file (as it was before
  *    the command); INODE_*: the inode; FILE_*: the file, FILE_RELEASE also its
- *    VM (its memslots lose the file); HOSTMAP_*: the map.
+ *    VM (its memslots lose the file); HOSTMAP_* (HOSTMAP_COW too): the map.
  */
 export const CHG_SPTES = 11;
 export const CHG_PAGES = 12;

@@ -341,7 +341,7 @@ export class TypedBatch {
           const why = gu.privateDisagrees(this.host, obj, Math.floor(a / 4096), true);
           if (why) return this.malformed(i, res, `word 0: ${why}`);
         }
-        const denied = gu.vcpuDenied(this.host, obj);
+        const denied = gu.vcpuDenied(this.host, obj, op === TYPED_WRITE);
         if (denied) return this.failed(i, res, denied);
         return gu.queueVcpuAccess(this.host, obj, Math.floor(a / 4096), ACCESS_OF[op], op === TYPED_WRITE ? b : 0);
       }
@@ -362,7 +362,7 @@ export class TypedBatch {
           res[i * TYPED_RES_WORDS + 2] = SIGSEGV;
           return DONE;
         }
-        const denied = mm.hostAccessDenied(this.host);
+        const denied = mm.hostAccessDenied(this.host, obj, op === TYPED_STORE);
         if (denied) {
           res[i * TYPED_RES_WORDS + 2] = SIGBUS;
           this.failures.set(i, denied);

@@ -118,9 +118,9 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
     } else if (tag === A.SNAP_MAP) {
       const id = s[i + 1];
       const m = st.maps.get(id);
-      if (!m || m.hva !== s[i + 2] || m.npages !== s[i + 3] || m.inode !== s[i + 4] || m.pgoff !== s[i + 5] || m.rights !== s[i + 6] || m.file !== s[i + 7]) return `@map:${id} differs`;
+      if (!m || m.hva !== s[i + 2] || m.npages !== s[i + 3] || m.inode !== s[i + 4] || m.pgoff !== s[i + 5] || m.rights !== s[i + 6] || m.file !== s[i + 7] || m.cow !== s[i + 8]) return `@map:${id} differs`;
       maps++;
-      i += 8;
+      i += 9;
     } else if (tag === A.SNAP_ATTR) {
       const id = s[i + 1];
       const n = s[i + 2];

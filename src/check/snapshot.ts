@@ -10,7 +10,8 @@ export interface SnapFile { id: number; inode: number; vm: number; rights: numbe
 export interface SnapSlot { slot: number; base: number; npages: number; flags: number; file: number; pgoff: number; uaddr: number }
 export interface SnapSpte { gfn: number; pfn: number; rights: number }
 export interface SnapVm { id: number; slots: SnapSlot[]; sptes: SnapSpte[]; counters: { sptes: number; faults: number; zaps: number; exits: number }; ctx: number }
-export interface SnapMap { id: number; hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number }
+/** cow: a private map's inode of copied pages, by page of the map (core-abi.ts HOSTMAP_COW), or -1. */
+export interface SnapMap { id: number; hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number; cow: number }
 export interface Snapshot {
   inodes: Map<number, SnapInode>;
   files: Map<number, SnapFile>;
@@ -55,7 +56,7 @@ export function readSnapshot(s: Float64Array): Snapshot {
       vm.ctx = next();
       snap.vms.set(vm.id, vm);
     } else if (tag === A.SNAP_MAP) {
-      const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() };
+      const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() };
       snap.maps.set(m.id, m);
     } else if (tag === A.SNAP_ATTR) {
       const id = next();

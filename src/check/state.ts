@@ -162,7 +162,7 @@ export class CoreState {
         vm.ctx = next();
         st.vms.set(vm.id, vm);
       } else if (tag === A.SNAP_MAP) {
-        const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() };
+        const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() };
         st.maps.set(m.id, m);
       } else if (tag === A.SNAP_ATTR) {
         const id = next();
@@ -263,10 +263,10 @@ export class CoreState {
         vm.ctx = s[i++];
         t.vms.add(id);
       } else if (tag === A.CHG_MAP) {
-        const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7] };
+        const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7], cow: s[i + 8] };
         this.maps.set(m.id, m);
         t.maps.set(m.id, m);
-        i += 8;
+        i += 9;
       } else if (tag === A.CHG_GONE) {
         this.gone(s[i + 1], s[i + 2], t);
         i += 3;

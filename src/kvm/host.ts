@@ -98,6 +98,8 @@ export class Host {
   readonly vms = new Set<Vm>();
   readonly inodes = new Set<Inode>();
   readonly maps = new Set<HostMap>();
+  /** Live private maps (HOSTMAP_COW): while there are any, a guest write may copy a page, and so make two frames. */
+  privateMaps = 0;
   readonly policy: Policy;
   readonly design: Design;
   /** The files' views the policy was shown, kept until they change (views.ts). */
@@ -230,15 +232,19 @@ export class Host {
     this.framesBound += n;
   }
 
-  /** Whether a fault may make one more frame: false only once the limit is reached. */
-  faultFits(): boolean {
-    if (this.framesBound < this.frameLimit) {
-      this.framesBound++;
+  /**
+   * Whether a fault may make `n` more frames (1, or 2 for a write that may
+   * copy a page of a private map: the file's page and the copy): false only
+   * once fewer than n are left under the limit.
+   */
+  faultFits(n = 1): boolean {
+    if (this.framesBound + n <= this.frameLimit) {
+      this.framesBound += n;
       return true;
     }
     this.framesBound = this.framesInUse();
-    if (this.framesBound >= this.frameLimit) return false;
-    this.framesBound++;
+    if (this.framesBound + n > this.frameLimit) return false;
+    this.framesBound += n;
     return true;
   }
 
@@ -293,14 +299,22 @@ export class Host {
     return BigInt(this.nextHvaPage) << 12n;
   }
 
-  /** Place a host mapping of npages in the host's virtual address space. */
-  newMap(npages: number, prot: number, backing: HostMap["backing"], inodeId: number, pgoff: number, rights: number): HostMap {
+  /**
+   * Place a host mapping of npages in the host's virtual address space; a
+   * private one (MAP_PRIVATE of a memfd) gets an anon inode for its copies.
+   */
+  newMap(npages: number, prot: number, backing: HostMap["backing"], inodeId: number, pgoff: number, rights: number, priv = false): HostMap {
     const map = new HostMap(this.nextId.map++, this.nextHvaPage, npages, prot, backing);
     map.inodeId = inodeId;
     map.pgoff = pgoff;
     this.nextHvaPage += npages + HVA_GUARD_PAGES;
     this.maps.add(map);
     this.core.push(A.OP_HOSTMAP_CREATE, map.id, map.hvaPage, npages, inodeId, pgoff, rights, backing instanceof GmemFile ? backing.id : -1);
+    if (priv) {
+      map.cowInodeId = this.newAnonInode(npages);
+      this.core.push(A.OP_HOSTMAP_COW, map.id, map.cowInodeId);
+      this.privateMaps++;
+    }
     if (backing instanceof GmemFile || backing instanceof Memfd || backing instanceof SystemGmem) backing.maps++;
     return map;
   }
@@ -325,6 +339,11 @@ export class Host {
     map.alive = false;
     this.maps.delete(map);
     this.core.push(A.OP_HOSTMAP_DESTROY, map.id);
+    if (map.cowInodeId >= 0) {
+      // The copies go with the mapping, before the file it held.
+      this.core.push(A.OP_INODE_DESTROY, map.cowInodeId);
+      this.privateMaps--;
+    }
     const b = map.backing;
     if (b instanceof GmemFile) {
       b.maps--;

@@ -298,6 +298,8 @@ export class HostMap {
   /** The inode it shows and the first pgoff (set by Host.newMap; pins count the frames they may make). */
   inodeId = -1;
   pgoff = 0;
+  /** A private map's (MAP_PRIVATE of a memfd) anon inode of copied pages (core-abi.ts HOSTMAP_COW), or -1. */
+  cowInodeId = -1;
   constructor(
     readonly id: number,
     /** First host virtual page (address >> 12). */

@@ -37,7 +37,11 @@ export class RefChangeLog {
   }
 
   private noteHostPage(hva: number): void {
-    for (const m of this.m.s.maps.values()) if (hva >= m.hva && hva < m.hva + m.npages) this.note(A.CHG_PAGES, m.inode, m.pgoff + (hva - m.hva), m.pgoff + (hva - m.hva) + 1);
+    for (const m of this.m.s.maps.values()) {
+      if (hva < m.hva || hva >= m.hva + m.npages) continue;
+      this.note(A.CHG_PAGES, m.inode, m.pgoff + (hva - m.hva), m.pgoff + (hva - m.hva) + 1);
+      if (m.cow >= 0) this.note(A.CHG_PAGES, m.cow, hva - m.hva, hva - m.hva + 1);
+    }
   }
 
   /** Before a command runs: what it may change. */
@@ -66,6 +70,8 @@ export class RefChangeLog {
       case A.OP_INODE_RESIZE:
         this.note(A.CHG_INODE, a);
         this.note(A.CHG_PAGES, a, b, A.CHG_ALL);
+        // A shrink also frees the copies of the inode's private maps.
+        for (const m of s.maps.values()) if (m.inode === a && m.cow >= 0) this.note(A.CHG_PAGES, m.cow, 0, A.CHG_ALL);
         break;
       case A.OP_MEMORY_FAILURE:
         this.note(A.CHG_PAGES, a, b, b + 1);
@@ -77,7 +83,9 @@ export class RefChangeLog {
         break;
       case A.OP_PIN: {
         for (const m of s.maps.values()) {
-          if (b >= m.hva && b < m.hva + m.npages) this.note(A.CHG_PAGES, m.inode, m.pgoff + (b - m.hva), m.pgoff + (b - m.hva) + c);
+          if (b < m.hva || b >= m.hva + m.npages) continue;
+          this.note(A.CHG_PAGES, m.inode, m.pgoff + (b - m.hva), m.pgoff + (b - m.hva) + c);
+          if (m.cow >= 0) this.note(A.CHG_PAGES, m.cow, b - m.hva, b - m.hva + c);
         }
         break;
       }
@@ -115,6 +123,7 @@ export class RefChangeLog {
         break;
       case A.OP_HOSTMAP_CREATE:
       case A.OP_HOSTMAP_DESTROY:
+      case A.OP_HOSTMAP_COW:
         this.note(A.CHG_MAP, a);
         break;
     }
@@ -170,7 +179,7 @@ export class RefChangeLog {
       } else if (tag === A.CHG_MAP) {
         const m = s.maps.get(id);
         if (!m) out.push(A.CHG_GONE, tag, id);
-        else out.push(A.CHG_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
+        else out.push(A.CHG_MAP, id, m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file, m.cow);
       }
     }
     this.notes = [];

@@ -52,6 +52,7 @@ export class ReferenceCore implements Core {
       }
       case A.OP_HOSTMAP_CREATE: m.hostmapCreate(a, b, c, d, e, f, g); break;
       case A.OP_HOSTMAP_DESTROY: m.hostmapDestroy(a); break;
+      case A.OP_HOSTMAP_COW: m.hostmapCow(a, b); break;
       case A.OP_GUEST_ACCESS: {
         const w = m.guestAccess(a, b, c, d, e, f);
         this.results[r] = w[0];

@@ -5,7 +5,11 @@
  */
 import * as A from "../../abi/core-abi.js";
 import { BigMap } from "./bigmap.js";
-import { RefState, RefInode, RefVm, RefSlot, overlap, ascending, inRanges, addRange, removeRange } from "./state.js";
+import { RefState, RefInode, RefMap, RefVm, RefSlot, overlap, ascending, inRanges, addRange, removeRange } from "./state.js";
+
+/** What pageFor() answers instead of a pfn (pfns are positive). */
+const NO_PAGE = -1;
+const POISONED = -2;
 
 export class RefModel {
   readonly s = new RefState();
@@ -212,7 +216,15 @@ export class RefModel {
 
   inodeResize(inodeId: number, npages: number): number {
     const inode = this.s.inodes.get(inodeId)!;
-    const freed = npages < inode.npages ? this.punch(inodeId, npages, inode.npages) : 0;
+    let freed = 0;
+    if (npages < inode.npages) {
+      freed = this.punch(inodeId, npages, inode.npages);
+      // The private maps' copies of the pages past the new end go too (truncate_pagecache() unmaps COWed pages).
+      for (const mapId of ascending(inode.maps)) {
+        const m = this.s.maps.get(mapId)!;
+        if (m.cow >= 0) this.punch(m.cow, Math.max(0, npages - m.pgoff), m.npages);
+      }
+    }
     inode.npages = npages;
     return freed;
   }
@@ -231,15 +243,37 @@ export class RefModel {
   hostAccess(hva: number, write: number, byte: number): [number, number] {
     const m = this.findMap(hva)!;
     if (!(m.rights & (write ? A.RIGHT_W : A.RIGHT_R))) return [A.RES_SIGSEGV, 0];
-    const inode = this.s.inodes.get(m.inode)!;
-    const pgoff = m.pgoff + (hva - m.hva);
-    if (pgoff >= inode.npages) return [A.RES_SIGBUS, 0];
-    if (inRanges(inode.priv, pgoff)) return [A.RES_SIGBUS, 0];
-    if (this.blockedInMap(m, pgoff)) return [A.RES_SIGBUS, 0];
-    if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0];
-    const f = this.s.frames.get(this.faultIn(inode, pgoff))!;
+    const got = this.pageFor(m, hva, write !== 0);
+    if (got < 0) return [A.RES_SIGBUS, 0];
+    const f = this.s.frames.get(got)!;
     if (write) f.byte = byte;
     return [A.RES_OK, f.byte];
+  }
+
+  /**
+   * The pfn an access at hva reaches through map m (NO_PAGE or POISONED
+   * instead): a private map's copy when it has one; else the file's page,
+   * faulted in, which a write through a private map then copies (HOSTMAP_COW).
+   */
+  private pageFor(m: RefMap, hva: number, write: boolean): number {
+    if (m.cow >= 0) {
+      const copy = this.s.inodes.get(m.cow)!.pages.get(hva - m.hva);
+      if (copy !== undefined) return copy;
+    }
+    const inode = this.s.inodes.get(m.inode)!;
+    const pgoff = m.pgoff + (hva - m.hva);
+    if (pgoff >= inode.npages || inRanges(inode.priv, pgoff) || this.blockedInMap(m, pgoff)) return NO_PAGE;
+    if (this.poisoned(inode, pgoff)) return POISONED;
+    const pfn = this.faultIn(inode, pgoff);
+    if (!write || m.cow < 0) return pfn;
+    const copy = this.faultIn(this.s.inodes.get(m.cow)!, hva - m.hva);
+    this.s.frames.get(copy)!.byte = this.s.frames.get(pfn)!.byte;
+    this.invalidateHva(hva, hva + 1);
+    return copy;
+  }
+
+  hostmapCow(mapId: number, inode: number): void {
+    this.s.maps.get(mapId)!.cow = inode;
   }
 
   private blockedInMap(m: { file: number }, pgoff: number): boolean {
@@ -247,7 +281,7 @@ export class RefModel {
   }
 
   hostmapCreate(map: number, hva: number, npages: number, inode: number, pgoff: number, rights: number, file: number): void {
-    this.s.maps.set(map, { hva, npages, inode, pgoff, rights, file });
+    this.s.maps.set(map, { hva, npages, inode, pgoff, rights, file, cow: -1 });
     this.s.inodes.get(inode)!.maps.push(map);
   }
 
@@ -338,13 +372,10 @@ export class RefModel {
       const hva = slot.uaddr + (gfn - slot.base);
       const m = this.findMap(hva);
       if (!m || !(m.rights & (access === A.ACCESS_WRITE ? A.RIGHT_W : A.RIGHT_R))) return [A.RES_EFAULT, 0, gfn];
-      const inode = this.s.inodes.get(m.inode)!;
-      const pgoff = m.pgoff + (hva - m.hva);
-      if (pgoff >= inode.npages) return [A.RES_EFAULT, 0, gfn];
-      if (inRanges(inode.priv, pgoff)) return [A.RES_EFAULT, 0, gfn];
-      if (this.blockedInMap(m, pgoff)) return [A.RES_EFAULT, 0, gfn];
-      if (this.poisoned(inode, pgoff)) return [A.RES_SIGBUS, 0, gfn];
-      pfn = this.faultIn(inode, pgoff);
+      const got = this.pageFor(m, hva, access === A.ACCESS_WRITE);
+      if (got === NO_PAGE) return [A.RES_EFAULT, 0, gfn];
+      if (got === POISONED) return [A.RES_SIGBUS, 0, gfn];
+      pfn = got;
     }
 
     const old = vm.sptes.get(gfn);
@@ -422,13 +453,16 @@ export class RefModel {
     const m = this.findMap(hva)!;
     if (!(m.rights & A.RIGHT_W)) return A.RES_EFAULT;
     const inode = this.s.inodes.get(m.inode)!;
+    const copies = m.cow >= 0 ? this.s.inodes.get(m.cow)!.pages : null;
     for (let k = 0; k < npages; k++) {
+      if (copies?.has(hva + k - m.hva)) continue;
       const pgoff = m.pgoff + (hva + k - m.hva);
       if (pgoff >= inode.npages || inRanges(inode.priv, pgoff) || this.blockedInMap(m, pgoff) || this.poisoned(inode, pgoff)) return A.RES_EFAULT;
     }
     const frames: number[] = [];
     for (let k = 0; k < npages; k++) {
-      const pfn = this.faultIn(inode, m.pgoff + (hva + k - m.hva));
+      // A private map pins its copies, copying as a store would (FOLL_WRITE breaks copy-on-write).
+      const pfn = copies ? this.pageFor(m, hva + k, true) : this.faultIn(inode, m.pgoff + (hva + k - m.hva));
       this.s.pinCount.set(pfn, (this.s.pinCount.get(pfn) ?? 0) + 1);
       frames.push(pfn);
     }
@@ -512,6 +546,7 @@ export class RefModel {
       const m = s.maps.get(id)!;
       out.push2(A.SNAP_MAP, id);
       out.push6(m.hva, m.npages, m.inode, m.pgoff, m.rights, m.file);
+      out.push(m.cow);
     }
     for (const id of inodeIds) {
       const a = s.inodes.get(id)!.priv;

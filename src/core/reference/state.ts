@@ -75,6 +75,8 @@ export interface RefMap {
   rights: number;
   /** The gmem file the map goes through, or -1. */
   file: number;
+  /** A private map's anon inode of copied pages, by page of the map (HOSTMAP_COW), or -1. */
+  cow: number;
 }
 
 export class RefState {

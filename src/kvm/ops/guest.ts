@@ -78,12 +78,13 @@ export function privateDisagrees(h: Host, vm: Vm, gfn: number, priv: boolean): s
 
 /**
  * The kernel layer's checks before a vCPU access reaches the core, in order:
- * null when it may run (a frame is then reserved for its fault).
+ * null when it may run (a frame is then reserved for its fault; two for a
+ * write while a private map exists, which may copy a page through it).
  */
-export function vcpuDenied(h: Host, vm: Vm | null): Result | null {
+export function vcpuDenied(h: Host, vm: Vm | null, write = false): Result | null {
   const fd = vcpuFdDenied(vm);
   if (fd) return fd;
-  if (!h.faultFits()) return outOfFrames(h);
+  if (!h.faultFits(write && h.privateMaps > 0 ? 2 : 1)) return outOfFrames(h);
   return null;
 }
 
@@ -192,7 +193,7 @@ function checkPrivate(h: Host, vm: Vm | null, gfn: number, priv: boolean | undef
 export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number, r: Result = { ret: 0 }): Result {
   const gfn = gfnOf(gpa);
   checkPrivate(h, vm, gfn, priv);
-  const denied = vcpuDenied(h, vm);
+  const denied = vcpuDenied(h, vm, access === "write");
   if (denied) return denied;
   h.fillLater(queueVcpuAccess(h, vm!, gfn, accessCode(access), value), access === "read" ? fillRead : fillOther, r, gpa);
   return r;
@@ -205,7 +206,7 @@ export function vcpuAccess(h: Host, vm: Vm | null, gpa: Bytes, access: Access, p
 export function vcpuAccessNow(h: Host, vm: Vm | null, gpa: Bytes, access: Access, priv: boolean | undefined, value: number): Result {
   const gfn = gfnOf(gpa);
   checkPrivate(h, vm, gfn, priv);
-  const denied = vcpuDenied(h, vm);
+  const denied = vcpuDenied(h, vm, access === "write");
   if (denied) return denied;
   const read = access === "read";
   // An access whose private argument is 0 (privArgOf(): any access of a VM without private memory, and one of a

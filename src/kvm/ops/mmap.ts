@@ -54,7 +54,8 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
   if (off >= MAX_LFS_FILESIZE || MAX_LFS_FILESIZE - off < rounded) return [fail("EOVERFLOW", `offset ${offset} + len ${len} is beyond the largest file offset`), null];
   const npages = pagesOf(len);
   const pgoff = Number(off >> 12n);
-  if (fd instanceof Memfd) return [ok(), h.newMap(npages, prot, fd, fd.inodeId, pgoff, rightsOf(prot))];
+  // A memfd may be mapped private: copy-on-write, as any shmem file (core-abi.ts HOSTMAP_COW).
+  if (fd instanceof Memfd) return [ok(), h.newMap(npages, prot, fd, fd.inodeId, pgoff, rightsOf(prot), !shared)];
   if (prot & PROT_EXEC) return [fail("EPERM", "PROT_EXEC on a file of a noexec mount (anon inodes)"), null];
   if (!(fd instanceof GmemFile || fd instanceof SystemGmem)) return [fail("ENODEV", "a VM fd cannot be mapped"), null];
   if (!(fd.inode.flags & GUEST_MEMFD_FLAG_MMAP)) return [fail("ENODEV", "the guest_memfd was created without GUEST_MEMFD_FLAG_MMAP"), null];
@@ -90,9 +91,10 @@ export function queueHostAccess(h: Host, map: HostMap, offset: number, store: bo
 }
 
 /** The kernel layer's check before a host access reaches the core: null when it may (a frame is then reserved). */
-export function hostAccessDenied(h: Host): Result | null {
+export function hostAccessDenied(h: Host, map: HostMap, store: boolean): Result | null {
   // Out of frames, a host fault cannot be served; the simulated process is not OOM-killed, it gets SIGBUS.
-  if (!h.faultFits()) {
+  // A store through a private map may copy the page: room for the file's page and the copy.
+  if (!h.faultFits(store && map.cowInodeId >= 0 ? 2 : 1)) {
     return withMessage<Result>({ signal: "SIGBUS" }, `the host holds its limit of ${h.frameLimit} frames`);
   }
   return null;
@@ -114,7 +116,7 @@ const fillStore: StaticFiller = (res, base, r) => fillHostAccess(res, base, r, f
 
 /** A load or store at byte `offset` of a map (the trace layer checked it lies inside); its Result is final at the next flush. */
 export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
-  const denied = hostAccessDenied(h);
+  const denied = hostAccessDenied(h, map, store);
   if (denied) return denied;
   const r: Result = { ret: 0 };
   h.fillLater(queueHostAccess(h, map, offset, store, value), store ? fillStore : fillLoad, r, null);
@@ -123,7 +125,7 @@ export function hostAccess(h: Host, map: HostMap, offset: number, store: boolean
 
 /** The same access run at once (the object API's Mapping.load and store): the Result is read straight from the result words. */
 export function hostAccessNow(h: Host, map: HostMap, offset: number, store: boolean, value: number): Result {
-  const denied = hostAccessDenied(h);
+  const denied = hostAccessDenied(h, map, store);
   if (denied) return denied;
   const index = queueHostAccess(h, map, offset, store, value);
   h.sync();
