@@ -218,7 +218,7 @@ export const OP_DEFS: Readonly<Record<string, OpDef>> = {
     extension: "simulator",
   },
   mmap: {
-    doc: "mmap(2) of a file: gmem needs GUEST_MEMFD_FLAG_MMAP and a shared mapping.",
+    doc: "mmap(2) of a file: gmem needs GUEST_MEMFD_FLAG_MMAP and a shared mapping; a memfd may also be mapped private, copy-on-write (a store or a guest write copies the file's page; punches keep the copies, a shrink drops them).",
     fields: {
       fd: fd(),
       as: as("the name of the new map"),
