@@ -170,7 +170,7 @@ export function runBatch(n: i32): void {
         put(r, RES_OK);
         break;
       case OP_INODE_RESIZE:
-        put(r, RES_OK, <f64>inodeResize(getInode(i32At(c, 1)), u64At(c, 2)));
+        put(r, RES_OK, <f64>inodeResize(getInode(i32At(c, 1)), u64At(c, 2), i32At(c, 3) != 0));
         break;
       case OP_INODE_FILL:
         put(r, RES_OK, <f64>inodeFill(getInode(i32At(c, 1)), u64At(c, 2), u64At(c, 3), <u32>i32At(c, 4)));

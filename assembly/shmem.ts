@@ -11,15 +11,15 @@ import { HostMap, isPrivate } from "./hostmap";
 import { setFrameByte, anonPages, gmemPages } from "./frames";
 
 /**
- * The inode's size becomes npages; a shrink is a punch of what lies past the
- * new end, then the private maps' copies of those pages go too
- * (truncate_pagecache() unmaps even the COWed pages). Returns the inode's
- * pages freed.
+ * The inode's size becomes npages; a truncating resize (a shrink) is a punch
+ * of everything from the new end on, past the old end too, then the private
+ * maps' copies of those pages go as well (truncate_pagecache() unmaps even
+ * the COWed pages). Returns the inode's pages freed.
  */
-export function inodeResize(ino: Inode, npages: u64): i64 {
+export function inodeResize(ino: Inode, npages: u64, truncate: bool): i64 {
   let freed: i64 = 0;
-  if (npages < ino.npages) {
-    freed = punch(ino, npages, ino.npages);
+  if (truncate) {
+    freed = punch(ino, npages, u64.MAX_VALUE);
     let ml = ino.maps;
     for (let i = 0, n = ml.len; i < n; i++) {
       let m = changetype<HostMap>(<usize>ml.get(i));

@@ -252,10 +252,13 @@ export const OP_FILE_SET_FOREIGN = 29;
 
 // ---- ordinary files (shmem memfds): their size changes, and write(2) fills pages ----
 /**
- * INODE_RESIZE(inode, npages): an anon inode's size becomes npages pages
- * (shmem_setattr() → truncate_setsize()). Shrinking first runs PUNCH(inode,
- * npages, old npages): the MMU notifier for its host maps, then the pages at
- * or past the new end are freed. value = pages freed.
+ * INODE_RESIZE(inode, npages, truncate): an anon inode's size becomes npages
+ * pages (shmem_setattr() → truncate_setsize()). With truncate (the size
+ * shrank, in bytes) it first runs PUNCH(inode, npages, 2^64 - 1): the MMU
+ * notifier for its host maps, then every page at or past the new end is
+ * freed, those a KEEP_SIZE fallocate made past the old end too
+ * (shmem_truncate_range(inode, newsize, -1)). A grow frees nothing.
+ * value = pages freed.
  */
 export const OP_INODE_RESIZE = 40;
 /**

@@ -100,7 +100,7 @@ export class ReferenceCore implements Core {
       case A.OP_UNPIN: m.unpin(a); break;
       // ---- foreign encryption contexts (both designs) ----
       case A.OP_FILE_SET_FOREIGN: m.fileSetForeign(a, b); break;
-      case A.OP_INODE_RESIZE: this.results[r + 1] = m.inodeResize(a, b); break;
+      case A.OP_INODE_RESIZE: this.results[r + 1] = m.inodeResize(a, b, c !== 0); break;
       case A.OP_INODE_FILL: this.results[r + 1] = m.inodeFill(a, b, c, d); break;
       case A.OP_COUNT_PRESENT: this.results[r + 1] = [...m.s.inodes.get(a)!.pages.keys()].filter((p) => p >= b && p < c).length; break;
       default:

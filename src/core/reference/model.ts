@@ -214,11 +214,12 @@ export class RefModel {
     return victims.length;
   }
 
-  inodeResize(inodeId: number, npages: number): number {
+  inodeResize(inodeId: number, npages: number, truncate: boolean): number {
     const inode = this.s.inodes.get(inodeId)!;
     let freed = 0;
-    if (npages < inode.npages) {
-      freed = this.punch(inodeId, npages, inode.npages);
+    if (truncate) {
+      // Everything from the new end on, past the old end too (pages a KEEP_SIZE fallocate made there).
+      freed = this.punch(inodeId, npages, Infinity);
       // The private maps' copies of the pages past the new end go too (truncate_pagecache() unmaps COWed pages).
       for (const mapId of ascending(inode.maps)) {
         const m = this.s.maps.get(mapId)!;
