@@ -25,7 +25,7 @@ interface Snap {
   inodes: Map<number, { npages: number; pages: Page[] }>;
   files: Map<number, { inode: number; vm: number; rights: number; bindings: { pgoff: number; npages: number; slot: number }[]; blocked: [number, number][] }>;
   vms: Map<number, { sptes: { gfn: number; pfn: number; rights: number }[]; faults: number; zaps: number; exits: number; ctx: number }>;
-  maps: Map<number, { hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number }>;
+  maps: Map<number, { hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number; cow: number }>;
   end: { gmem: number; anon: number; nextPfn: number; freeDepth: number };
 }
 
@@ -64,7 +64,7 @@ function core(module = compiled) {
         out.vms.set(id, { sptes, faults: next(), zaps: next(), exits: next(), ctx: next() });
       } else if (tag === A.SNAP_MAP) {
         const id = next();
-        out.maps.set(id, { hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next() });
+        out.maps.set(id, { hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() });
       } else if (tag === A.SNAP_ATTR) {
         // An inode's PRIVATE attribute runs (every gmem inode without INIT_SHARED has one): not read here.
         next();
