@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import * as A from "../src/abi/core-abi.js";
 import type { EngineExports } from "../src/core/engine.js";
 import { rawInstance, runRaw, type Cmd } from "./helpers/raw-core.js";
+import { readSnapshot } from "../src/check/snapshot.js";
 
 const wasm = readFileSync(new URL("../build/gmemsim.wasm", import.meta.url));
 const compiled = new WebAssembly.Module(wasm);
@@ -33,53 +34,12 @@ interface Snap {
 function core(module = compiled) {
   const x: Exports = rawInstance(module);
   const run = (...cmds: Cmd[]): number[][] => runRaw(x, cmds);
+  // The checker's reader (src/check/snapshot.ts), reshaped for these tests: one reader of the layout.
   const snapshot = (): Snap => {
-    const n = x.snapshot();
-    const s = new Float64Array(x.memory.buffer, x.snapshotPtr(), n);
-    let i = 0;
-    const next = () => s[i++];
-    const out: Snap = { inodes: new Map(), files: new Map(), vms: new Map(), maps: new Map(), end: { gmem: 0, anon: 0, nextPfn: 0, freeDepth: 0 } };
-    for (;;) {
-      const tag = next();
-      if (tag === A.SNAP_INODE) {
-        const id = next(), npages = next();
-        next(); next();
-        const pages: Page[] = [];
-        for (let k = next(); k > 0; k--) pages.push({ pgoff: next(), pfn: next(), byte: next(), flags: next(), ctx: next() });
-        out.inodes.set(id, { npages, pages });
-      } else if (tag === A.SNAP_FILE) {
-        const id = next(), inode = next(), vm = next(), rights = next();
-        const bindings = [];
-        for (let k = next(); k > 0; k--) bindings.push({ pgoff: next(), npages: next(), slot: next() });
-        const blocked: [number, number][] = [];
-        for (let k = next(); k > 0; k--) blocked.push([next(), next()]);
-        out.files.set(id, { inode, vm, rights, bindings, blocked });
-      } else if (tag === A.SNAP_VM) {
-        const id = next();
-        const slots = next();
-        i += slots * 7;
-        const sptes = [];
-        for (let k = next(); k > 0; k--) sptes.push({ gfn: next(), pfn: next(), rights: next() });
-        next();
-        out.vms.set(id, { sptes, faults: next(), zaps: next(), exits: next(), ctx: next() });
-      } else if (tag === A.SNAP_MAP) {
-        const id = next();
-        out.maps.set(id, { hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() });
-      } else if (tag === A.SNAP_ATTR) {
-        // An inode's PRIVATE attribute runs (every gmem inode without INIT_SHARED has one): not read here.
-        next();
-        const runs = next();
-        i += runs * 2;
-      } else if (tag === A.SNAP_DETACHED) {
-        i += 2;
-      } else if (tag === A.SNAP_END) {
-        out.end = { gmem: next(), anon: next(), nextPfn: next(), freeDepth: next() };
-        assert.is(i, n, "the stream ends with SNAP_END's words");
-        return out;
-      } else {
-        throw new Error(`bad snapshot tag ${tag} at ${i - 1}`);
-      }
-    }
+    const n = x.snapshot(); // first: it may grow the memory, and writes where snapshotPtr() then points
+    const s = readSnapshot(new Float64Array(x.memory.buffer, x.snapshotPtr(), n));
+    const vms = new Map([...s.vms].map(([id, v]) => [id, { sptes: v.sptes, faults: v.counters.faults, zaps: v.counters.zaps, exits: v.counters.exits, ctx: v.ctx }]));
+    return { inodes: s.inodes, files: s.files, vms, maps: s.maps, end: { gmem: s.gmemPages, anon: s.anonPages, nextPfn: s.nextPfn, freeDepth: s.freeDepth } };
   };
   return { x, run, snapshot };
 }
