@@ -246,6 +246,29 @@ test("a checker told its core is empty when it is not is caught by the full chec
   assert.match(render(full.invariants[0]), /is in the snapshot only/);
 });
 
+test("a copy-on-write that forgets its MMU notifier is caught at the store that copies, by the per-op check", () => {
+  const core = new ReferenceCore();
+  const sim = new Simulator({ core });
+  const checker = new Checker(sim.host);
+  const ops = [
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "memfd", as: "f", size: 16384 },
+    { op: "mmap", fd: "f", as: "p", offset: 0, len: 16384, prot: "rw", shared: false },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: 0, guest_phys_addr: 0, memory_size: 16384, userspace_addr: { map: "p" } },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "read" },
+  ];
+  const before = ops.map((op) => (sim.apply([op]), checker.step()));
+  assert.equal(before.flatMap((r) => r.invariants.map((v) => render(v))), []);
+  // The copy's notifier is lost (the reference model's, patched for one op): the guest's SPTE stays on the file's page.
+  const model = core.model as unknown as { invalidateHva(hs: number, he: number): void };
+  const notify = model.invalidateHva;
+  model.invalidateHva = () => {};
+  assert.equal(sim.apply([{ op: "store", map: "p", offset: 4096, value: 9 }])[0].ret, 0);
+  model.invalidateHva = notify;
+  const said = checker.step().invariants.map((v) => render(v));
+  assert.ok(said.some((v) => v.startsWith("1 no stale mapping")), said.join("; "));
+});
+
 for (const engine of ["wasm", "reference"] as const) {
   test(`a core that forgets kvm_gmem_release() is caught at the close that shows it, by the per-op check (${engine})`, () => {
     const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_RELEASE);

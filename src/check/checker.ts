@@ -167,6 +167,15 @@ export class Checker {
     }
     if (t.files.size) for (const m of st.maps.values()) if (t.files.has(m.file)) mapRange(m);
     for (const m of t.maps.values()) mapRange(m);
+    // A private map's new copy (core-abi.ts HOSTMAP_COW) changes what the shared path reaches at its hva page: an
+    // SPTE left on the file's page there would be stale, and it maps no page that changed.
+    if (st.copiesOf.size) {
+      for (const pfn of t.pfns) {
+        const p = st.byPfn.get(pfn);
+        const m = p && st.copiesOf.get(p.inode);
+        if (m) mapRange({ hva: m.hva + p.pgoff, npages: 1 });
+      }
+    }
     for (const d of news.donations) wholeVm(d.vm);
     for (const m of news.moves) wholeVm(m.src);
     for (const vm of news.gaveUp) wholeVm(vm);

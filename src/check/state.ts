@@ -72,6 +72,8 @@ export class CoreState {
   readonly files = new Map<number, CFile>();
   readonly vms = new Map<number, CVm>();
   readonly maps = new Map<number, SnapMap>();
+  /** The private maps (core-abi.ts HOSTMAP_COW), by the inode of their copies. */
+  readonly copiesOf = new Map<number, SnapMap>();
   readonly byPfn = new Map<number, CPage>();
   /** The SPTEs mapping each pfn. */
   readonly mappers = new Map<number, Set<CSpte>>();
@@ -164,6 +166,7 @@ export class CoreState {
       } else if (tag === A.SNAP_MAP) {
         const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() };
         st.maps.set(m.id, m);
+        if (m.cow >= 0) st.copiesOf.set(m.cow, m);
       } else if (tag === A.SNAP_ATTR) {
         const id = next();
         const runs: Array<[number, number]> = [];
@@ -265,6 +268,7 @@ export class CoreState {
       } else if (tag === A.CHG_MAP) {
         const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7], cow: s[i + 8] };
         this.maps.set(m.id, m);
+        if (m.cow >= 0) this.copiesOf.set(m.cow, m);
         t.maps.set(m.id, m);
         i += 9;
       } else if (tag === A.CHG_GONE) {
@@ -376,6 +380,7 @@ export class CoreState {
     } else if (kind === A.CHG_MAP) {
       const m = this.maps.get(id);
       if (m) t.maps.set(id, m);
+      if (m && m.cow >= 0) this.copiesOf.delete(m.cow);
       this.maps.delete(id);
     }
   }
