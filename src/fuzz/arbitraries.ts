@@ -437,9 +437,29 @@ export const KERNEL_WEIGHTS: Record<OpName, number> = {
 /** A gpa just below 2^48 that a 128 KiB memslot still fits under. */
 const HIGH_GPA = "0xfffffffe0000";
 
-/** Rewrites one op so that the live kernel can run it; ops it cannot run at all are in KERNEL_WEIGHTS at 0. */
+/** A byte count or offset given as a plain non-negative number, made a whole number of pages (up, or down for an offset); others as they are. */
+function wholePages(v: unknown, down: boolean): unknown {
+  if (typeof v !== "number" || v < 0 || v % 4096 === 0) return v;
+  return (down ? Math.floor(v / 4096) : Math.ceil(v / 4096)) * 4096;
+}
+
+/**
+ * Rewrites one op so that the live kernel can run it, and so that what the two
+ * sides answer can be compared; ops it cannot run at all are in KERNEL_WEIGHTS
+ * at 0. A page's contents are one byte (SPEC §1), exact against the kernel
+ * while traces fill or clear whole pages: the byte counts and offsets of file
+ * writes, reads (which move the position writes use) and fallocates are
+ * whole pages here, their negative and huge values kept (the alignment
+ * errnos are the conformance traces' to check: fallocate.jsonl).
+ */
 export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknown> {
   switch (op.op) {
+    case "read":
+    case "write":
+      return { ...op, len: wholePages(op.len, false) };
+    case "pread":
+    case "pwrite":
+      return { ...op, len: wholePages(op.len, false), offset: wholePages(op.offset, true) };
     case "create_vm":
       return op.type === "sw_protected" ? { ...op, type: "default" } : op;
     case "create_guest_memfd":
@@ -448,10 +468,12 @@ export function kernelSafeOp(op: Record<string, unknown>): Record<string, unknow
       return op.guest_phys_addr === "0x10000000000000" ? { ...op, guest_phys_addr: HIGH_GPA } : op;
     case "set_memory_attributes":
       return op.address === "0x10000000000000" ? { ...op, address: HIGH_GPA } : op;
-    case "fallocate":
+    case "fallocate": {
       // On a memfd an allocation is real memory, even past EOF: keep it to a few MiB (a gmem file here is at most 4 MiB, so
       // longer allocations there fail with EINVAL all the same).
-      return op.len === "0x4000000000000" && !String(op.mode).includes("PUNCH_HOLE") ? { ...op, len: 8388608 } : op;
+      const aligned = { ...op, offset: wholePages(op.offset, true), len: wholePages(op.len, false) };
+      return aligned.len === "0x4000000000000" && !String(op.mode).includes("PUNCH_HOLE") ? { ...aligned, len: 8388608 } : aligned;
+    }
     case "vcpu_access": {
       const { private: _private, ...rest } = op;
       return rest;
