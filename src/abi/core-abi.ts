@@ -254,7 +254,8 @@ export const OP_FILE_SET_FOREIGN = 29;
 /**
  * INODE_RESIZE(inode, npages, truncate): an anon inode's size becomes npages
  * pages (shmem_setattr() → truncate_setsize()). With truncate (the size
- * shrank, in bytes) it first runs PUNCH(inode, npages, 2^64 - 1): the MMU
+ * did not grow: it shrank, in bytes, or was set to itself) it first runs
+ * PUNCH(inode, npages, 2^64 - 1): the MMU
  * notifier for its host maps, then every page at or past the new end is
  * freed, those a KEEP_SIZE fallocate made past the old end too
  * (shmem_truncate_range(inode, newsize, -1)). A grow frees nothing.

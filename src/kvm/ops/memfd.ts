@@ -31,16 +31,17 @@ const USER_BUFFER_MAX = TASK_SIZE - 0x10000n;
 const pagesUp = (bytes: bigint): number => Number((bytes + 4095n) >> 12n);
 
 /**
- * The size changes (shmem_setattr()): a shrink, even within a page, frees
- * every page past the new end, those allocated past the old end included
- * (shmem_truncate_range(inode, newsize, -1)); a grow frees nothing.
+ * The size is set (shmem_setattr()): unless it grows, even to the same size
+ * or within a page, every page past the new end is freed, those allocated
+ * past the old end included (shmem_truncate_range(inode, newsize, -1) for
+ * newsize <= oldsize); a grow frees nothing.
  */
 function setSize(h: Host, fd: Memfd, size: bigint): void {
-  const shrink = size < fd.size;
+  const truncate = size <= fd.size;
   const before = pagesUp(fd.size);
   fd.size = size;
   const after = pagesUp(size);
-  if (shrink || after !== before) h.core.push(A.OP_INODE_RESIZE, fd.inodeId, after, shrink ? 1 : 0);
+  if (truncate || after !== before) h.core.push(A.OP_INODE_RESIZE, fd.inodeId, after, truncate ? 1 : 0);
 }
 
 /**
