@@ -40,9 +40,6 @@ function hostPage(m: HostMap, hva: u64): i64 {
   return pfn == 0 ? POISONED : <i64>pfn;
 }
 
-/** Whether the last hostPageFor() made a copy (and so ran the MMU notifier over its hva page). */
-let copied = false;
-
 /**
  * The page an access at hva reaches through map m: hostPage(), or for a
  * private map (HOSTMAP_COW) its copy of the page when it has one; a write
@@ -51,7 +48,6 @@ let copied = false;
  * the notifier zaps the SPTEs that mapped the file's page at hva.
  */
 export function hostPageFor(m: HostMap, hva: u64, write: bool): i64 {
-  copied = false;
   if (!isPrivate(m)) return hostPage(m, hva);
   let idx = hva - m.hva;
   let cp = bmGet(pagesRef(m.cow), idx);
@@ -61,7 +57,6 @@ export function hostPageFor(m: HostMap, hva: u64, write: bool): i64 {
   let pfn = faultPage(m.cow, idx);
   setFrameByte(pfn, frameByte(<u32>got));
   notifyHva(hva, hva + 1);
-  copied = true;
   return <i64>pfn;
 }
 
@@ -157,8 +152,9 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
     if (got == NO_PAGE) return put(r, RES_EFAULT, 0, <f64>gfn);
     if (got == POISONED) return put(r, RES_SIGBUS, 0, <f64>gfn);
     pfn = <u32>got;
-    if (copied) {
-      // The copy's notifier may have zapped this VM's SPTE at gfn: find the install position again.
+    if (access == ACCESS_WRITE && isPrivate(hm)) {
+      // A write through a private map may have copied the page, whose notifier may have zapped this VM's SPTE at
+      // gfn: find the install position again.
       spte = bmLookup(s2Ref(vm), gfn);
       block = lookupBlock;
     }

@@ -130,7 +130,7 @@ export function emitSlots(vm: Kvm): void {
   }
 }
 
-/** A map record: tag, id, hva page, npages, inode, pgoff, rights, file. */
+/** A map record: tag, id, hva page, npages, inode, pgoff, rights, file, copy inode (HOSTMAP_COW) or -1. */
 export function emitMap(tag: i32, id: i32, m: HostMap): void {
   reserve(9);
   emit(tag); emit(id); emit(<f64>m.hva); emit(<f64>m.npages); emit(m.inode.id); emit(<f64>m.pgoff); emit(m.rights); emit(m.file);

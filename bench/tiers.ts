@@ -473,10 +473,10 @@ export function benchTiers(n: number, rounds = 3): TierReport {
   }
 
   const best = new Map<string, number>();
-  // The first try of each round at n is also kept apart: the flat-cost ratios divide the 10n figure, one run a
-  // round, by the n figure over as many runs (the best of five times as many would favour the shorter length).
-  let first = false;
-  const keep = (k: string, ns: number) => {
+  // A path's first try of each round at n is also kept apart (`first`, for the flat-cost ratios): they divide the
+  // 10n figure, one run a round, by the n figure over as many runs (the best of five times as many would favour
+  // the shorter length).
+  const keep = (k: string, ns: number, first = false) => {
     best.set(k, Math.min(best.get(k) ?? Infinity, ns));
     if (first) best.set(`${k}1`, Math.min(best.get(`${k}1`) ?? Infinity, ns));
   };
@@ -490,23 +490,22 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     for (const m of [n, big]) {
       const tag = m === n ? "" : "10x";
       for (let k = 0; k < (m === n ? TRIES : 1); k++) {
-        first = m === n && k === 0;
+        const first = m === n && k === 0;
         keep(`model${tag}`, timeIt(() => {
           const model = new JsModel();
           for (let v = 0; v < VMS; v++) model.addVm(PAGES);
           model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
         }));
-        { const w = world(); keep(`typed${tag}`, timeIt(() => runTyped(w, cmdsBig, m))); }
+        { const w = world(); keep(`typed${tag}`, timeIt(() => runTyped(w, cmdsBig, m)), first); }
         {
           const sim = new Simulator();
           sim.apply(applySetup());
-          keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig!, m)));
+          keep(`apply${tag}`, timeIt(() => runApply(sim, opsBig!, m)), first);
         }
-        { const w = world(); keep(`handles${tag}`, timeIt(() => runHandles(w, stream, m))); }
+        { const w = world(); keep(`handles${tag}`, timeIt(() => runHandles(w, stream, m)), first); }
         { const w = world(); keep(`rw${tag}`, timeIt(() => runHandles(w, stream, m, true))); }
       }
     }
-    first = false;
     for (let k = 0; k < TRIES; k++) {
       const core = new EngineCore();
       core.runStream(setup);

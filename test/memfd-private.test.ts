@@ -83,4 +83,24 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+test("a guest write after a read of the same gfn through a private mapping replaces the SPTE: both cores end in the same state", () => {
+  // The write copies the page and the copy's notifier zaps the read's SPTE on the file's page, in the same fault:
+  // the install must not use the position the fault looked up before the zap.
+  const state = (engine: "wasm" | "reference") => {
+    const sim = new Simulator({ engine });
+    const vm = sim.createVm();
+    const f = sim.memfd(16384);
+    const p = f.mmap(0, 16384, "rw", false);
+    vm.setUserMemoryRegion2({ slot: 0, flags: 0, guestPhysAddr: 0, memorySize: 16384, userspaceAddr: p });
+    for (const gpa of [0, 4096, 8192, 12288]) vm.access(gpa, "read");
+    vm.access(4096, "write", { value: 3 });
+    const seen = [0, 4096, 8192, 12288].map((gpa) => vm.access(gpa, "read").value);
+    return { seen, stats: vm.stats(), snapshot: Array.from(sim.snapshot()) };
+  };
+  const wasm = state("wasm");
+  assert.equal(wasm.seen, [0, 3, 0, 0]);
+  assert.is(wasm.stats.sptes, 4);
+  assert.equal(wasm, state("reference"));
+});
+
 test.run();
