@@ -59,14 +59,26 @@ export function guidedRun(o: GuidedOptions): GuidedReport {
   let mutants = 0;
   // The ops that returned 0 in the coverage replays: mutation aims at links that worked.
   const succeeded = new WeakSet<object>();
-  for (let chunk = 0; ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline); chunk++) {
-    const batch = fc.sample(fresh, { seed: (Math.imul(o.seed, 0x9e3779b1) + chunk) | 0, numRuns: CHUNK });
+  // Fresh traces come from batches of CHUNK, made only as they are used up: most traces of a guided run are
+  // mutants, and a batch made per CHUNK traces run (most of it never run) cost ~5% of the run. The latest batch's
+  // ops are what mutation inserts and splices.
+  let batch: Trace[] = [];
+  let freshOps: Trace = [];
+  let taken = 0;
+  let made = 0;
+  const refill = () => {
+    batch = fc.sample(fresh, { seed: (Math.imul(o.seed, 0x9e3779b1) + made++) | 0, numRuns: CHUNK });
     // The batch's ops in one list, by a plain loop (Array.prototype.flat is a slow generic path in V8: ~2% of a run).
-    const freshOps: Trace = [];
+    freshOps = [];
     for (const t of batch) for (const op of t) freshOps.push(op);
+    taken = 0;
+  };
+  refill();
+  while (ops < o.ops && (o.deadline === undefined || performance.now() < o.deadline)) {
     for (let k = 0; k < CHUNK && ops < o.ops; k++) {
       const mutant = guide && corpus.size > 0 && r() < MUTANTS;
-      const trace = mutant ? mutate(corpus.pick(r()), r, freshOps, succeeded) : batch[k];
+      if (!mutant && taken === batch.length) refill();
+      const trace = mutant ? mutate(corpus.pick(r()), r, freshOps, succeeded) : batch[taken++];
       if (mutant) mutants++;
       ops += trace.length;
       traces++;
