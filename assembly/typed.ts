@@ -11,7 +11,7 @@
  * kernel layer runs it on its own path and starts the core again after it.
  */
 import {
-  RES_OK, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, TYPED_CAPACITY, TYPED_HANDLE_BYTES, HOT_VM, HOT_FILE, HOT_MAP,
+  RES_OK, ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC, TYPED_CAPACITY, TYPED_HANDLE_BYTES, TYPED_FAULT_FRAMES, HOT_VM, HOT_FILE, HOT_MAP,
   TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ as T_READ, TYPED_WRITE as T_WRITE, TYPED_EXEC as T_EXEC,
   TYPED_ALLOCATE as T_ALLOCATE, TYPED_PUNCH as T_PUNCH, TYPED_LOAD as T_LOAD, TYPED_STORE as T_STORE,
 } from "../src/abi/core-abi";
@@ -130,7 +130,7 @@ export let okValue: f64 = 0;
     // An address from 2^52 bytes up (beyond any memslot the kernel layer accepts) goes its way too.
     let addr = asIndex<W>(aw, INDEX_LIMIT);
     let byte: i64 = op == T_WRITE ? asIndex<W>(bw, 256) : 0;
-    if (kind != HOT_VM || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
+    if (kind != HOT_VM || (addr | byte) < 0 || !take(<f64>TYPED_FAULT_FRAMES)) return NEEDS_KERNEL;
     let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
     guestAccess(raw, load<i32>(e, 4), <u64>addr >> 12, access, 0, <u32>byte, load<i32>(e, 8));
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
@@ -156,7 +156,7 @@ export let okValue: f64 = 0;
     let npages = load<f64>(e, 24);
     let addr = asIndex<W>(aw, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT);
     let byte: i64 = op == T_STORE ? asIndex<W>(bw, 256) : 0;
-    if (kind != HOT_MAP || (addr | byte) < 0 || !take(1)) return NEEDS_KERNEL;
+    if (kind != HOT_MAP || (addr | byte) < 0 || !take(<f64>TYPED_FAULT_FRAMES)) return NEEDS_KERNEL;
     hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>addr >> 12), op == T_STORE, <u32>byte);
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
     if (op == T_LOAD) okValue = load<f64>(raw, 8);

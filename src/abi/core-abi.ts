@@ -475,6 +475,8 @@ export const TYPED_PUNCH = 5;
 export const TYPED_LOAD = 6;
 export const TYPED_STORE = 7;
 export const TYPED_HANDLE_BYTES = 32;
+/** Frames the typed entry reserves for a guest or host access (its fault's page): the kernel layer marks hot only the objects whose accesses make no more (Host.faultFrames()). */
+export const TYPED_FAULT_FRAMES = 1;
 export const HOT_VM = 1;
 export const HOT_FILE = 2;
 export const HOT_MAP = 3;

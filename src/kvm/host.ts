@@ -98,7 +98,7 @@ export class Host {
   readonly vms = new Set<Vm>();
   readonly inodes = new Set<Inode>();
   readonly maps = new Set<HostMap>();
-  /** Live private maps (HOSTMAP_COW): while there are any, a guest write may copy a page, and so make two frames. */
+  /** Live private maps (HOSTMAP_COW): faultFrames() reads it. */
   privateMaps = 0;
   readonly policy: Policy;
   readonly design: Design;
@@ -233,10 +233,17 @@ export class Host {
   }
 
   /**
-   * Whether a fault may make `n` more frames (1, or 2 for a write that may
-   * copy a page of a private map: the file's page and the copy): false only
-   * once fewer than n are left under the limit.
+   * The frames a fault may make: its page, and for a write that may go
+   * through a private map (HOSTMAP_COW) the copy as well (do_cow_fault()
+   * faults the file's page in, then copies it). A host store goes through
+   * `map`; a guest write through whatever map its memslot's hva falls in,
+   * which the core finds: any private map may be it.
    */
+  faultFrames(write: boolean, map?: HostMap): number {
+    return write && (map ? map.cowInodeId >= 0 : this.privateMaps > 0) ? 2 : 1;
+  }
+
+  /** Whether a fault may make `n` more frames (faultFrames()): false only once fewer than n are left under the limit. */
   faultFits(n = 1): boolean {
     if (this.framesBound + n <= this.frameLimit) {
       this.framesBound += n;

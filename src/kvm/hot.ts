@@ -5,15 +5,17 @@
  * the core only runs what they would let through.
  *  - A VM whose fd no access gets past refusal on (vcpuFdDenied()) and that has
  *    no private memory: every access is shared, and its attr_private does not
- *    depend on the gfn (attrArgOf()); and only while the host has no private
- *    map, through which a write may copy a page (two frames: vcpuDenied()).
+ *    depend on the gfn (attrArgOf()); and only while its accesses make no
+ *    more frames than the core reserves for one (Host.faultFrames(): none
+ *    while the host has a private map, through which a write may copy).
  *  - A gmem file (not a system-design fd) whose fallocates the history does
  *    not keep (fallocateJudged()), that is not linked (no window), under the
  *    built-in default policy, which allows allocating over the whole file and
  *    punching over every offset. That policy refuses a range only for what it
  *    overlaps (a donated window) or for the file itself, so its allow for the
  *    widest ranges holds for every range inside them.
- *  - A live host mapping that is not private (a store may copy: two frames).
+ *  - A live host mapping whose stores make no more frames than the core
+ *    reserves for one (not a private map, where a store may copy).
  * What remains per op (a command's numbers, the frame limit) the core checks
  * against what it is given and hands back to the kernel layer when in doubt.
  * The table is rewritten for each typed run (src/api/typed.ts), since any
@@ -41,8 +43,7 @@ export function writeHotEntry(h: Host, obj: Vm | GmemFile | SystemGmem | HostMap
   f64[d + 2] = 0;
   f64[d + 3] = 0;
   if (obj instanceof Vm) {
-    // While a private map exists a write may copy a page (two frames), past the core's one-frame headroom check.
-    if (vcpuFdDenied(obj) || hasPrivateMemory(obj) || obj.privateRanges.length || h.privateMaps > 0) return;
+    if (vcpuFdDenied(obj) || hasPrivateMemory(obj) || obj.privateRanges.length || h.faultFrames(true) > A.TYPED_FAULT_FRAMES) return;
     i32[w] = A.HOT_VM;
     i32[w + 1] = obj.id;
     i32[w + 2] = attrArgOf(h, obj, 0);
@@ -52,7 +53,7 @@ export function writeHotEntry(h: Host, obj: Vm | GmemFile | SystemGmem | HostMap
     i32[w + 1] = obj.id;
     i32[w + 2] = obj.inode.id;
   } else if (obj instanceof HostMap) {
-    if (!obj.alive || obj.cowInodeId >= 0) return;
+    if (!obj.alive || h.faultFrames(true, obj) > A.TYPED_FAULT_FRAMES) return;
     i32[w] = A.HOT_MAP;
     i32[w + 1] = obj.id;
     f64[d + 2] = obj.hvaPage;

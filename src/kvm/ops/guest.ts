@@ -78,13 +78,13 @@ export function privateDisagrees(h: Host, vm: Vm, gfn: number, priv: boolean): s
 
 /**
  * The kernel layer's checks before a vCPU access reaches the core, in order:
- * null when it may run (a frame is then reserved for its fault; two for a
- * write while a private map exists, which may copy a page through it).
+ * null when it may run (the frames its fault may make are then reserved:
+ * Host.faultFrames()).
  */
 export function vcpuDenied(h: Host, vm: Vm | null, write = false): Result | null {
   const fd = vcpuFdDenied(vm);
   if (fd) return fd;
-  if (!h.faultFits(write && h.privateMaps > 0 ? 2 : 1)) return outOfFrames(h);
+  if (!h.faultFits(h.faultFrames(write))) return outOfFrames(h);
   return null;
 }
 

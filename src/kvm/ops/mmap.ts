@@ -93,8 +93,7 @@ export function queueHostAccess(h: Host, map: HostMap, offset: number, store: bo
 /** The kernel layer's check before a host access reaches the core: null when it may (a frame is then reserved). */
 export function hostAccessDenied(h: Host, map: HostMap, store: boolean): Result | null {
   // Out of frames, a host fault cannot be served; the simulated process is not OOM-killed, it gets SIGBUS.
-  // A store through a private map may copy the page: room for the file's page and the copy.
-  if (!h.faultFits(store && map.cowInodeId >= 0 ? 2 : 1)) {
+  if (!h.faultFits(h.faultFrames(store, map))) {
     return withMessage<Result>({ signal: "SIGBUS" }, `the host holds its limit of ${h.frameLimit} frames`);
   }
   return null;
