@@ -3,13 +3,16 @@
  * trace (spread-trace.ts) is replayed on the engine without checks, with the
  * per-op checks of `replay --check` (what each op changed, and the whole state
  * once at the end), and with a whole-state check after every op, at two
- * lengths; printed as times and as ratios measured side by side in this run.
+ * lengths; then the host trace (host-trace.ts), the same traffic on hosts of
+ * two sizes, unchecked and with --check. Printed as times and as ratios
+ * measured side by side in this run.
  */
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
 import { replayText } from "../src/trace/replay.js";
 import { Checker } from "../src/check/checker.js";
 import { spreadTrace } from "./spread-trace.js";
+import { hostTrace } from "./host-trace.js";
 
 type Mode = "unchecked" | "checked" | "full";
 
@@ -47,6 +50,14 @@ export interface CheckBench {
   /** Checked time of the long trace over the short one's, beside how many times longer it is. */
   checked_time_growth: number;
   length_growth: number;
+  /** The host trace: the same traffic on a host of `vms` VMs and on one of `host_growth` times as many. */
+  host: {
+    traffic_ops: number;
+    rows: Array<{ vms: number; unchecked_s: number; checked_s: number; checked_over_unchecked: number }>;
+    host_growth: number;
+    /** --check over replay on the larger host, over the same on the smaller (1: checking costs what the ops change). */
+    check_ratio_growth: number;
+  };
 }
 
 /** Times the spread trace at two lengths (250 and 2,000 ops quick, else 1,000 and 8,000). */
@@ -65,7 +76,17 @@ export function measureCheck(quick = false): CheckBench {
     const full = ops === small ? timeReplay(text, "full") : null;
     return { ops, unchecked_s: unchecked, checked_s: checked, full_every_op_s: full, checked_over_unchecked: checked / unchecked };
   });
-  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small };
+  const fewVms = quick ? 100 : 500;
+  const traffic = quick ? 2000 : 20_000;
+  timeReplay(hostTrace(fewVms, traffic, 2), "checked");
+  const hostRows = [fewVms, fewVms * 8].map((vms) => {
+    const text = hostTrace(vms, traffic);
+    const unchecked = best(text, "unchecked", runs);
+    const checked = best(text, "checked", runs);
+    return { vms, unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
+  });
+  const host = { traffic_ops: traffic, rows: hostRows, host_growth: 8, check_ratio_growth: hostRows[1].checked_over_unchecked / hostRows[0].checked_over_unchecked };
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host };
 }
 
 /** The figures as lines for people. */
@@ -76,5 +97,8 @@ export function checkBenchLines(b: CheckBench): string[] {
     lines.push(`  ${r.ops} ops: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked${full}`);
   }
   lines.push(`  ${b.length_growth}x the ops took ${b.checked_time_growth.toFixed(2)}x the --check time (linear: ${b.length_growth}x)`);
+  lines.push(`replay of the host trace (each VM's memory a shared memfd mapping; ${b.host.traffic_ops} ops of traffic, 4 setup lines a VM), best of ${b.runs}`);
+  for (const r of b.host.rows) lines.push(`  ${r.vms} VMs: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
+  lines.push(`  ${b.host.host_growth}x the VMs made --check ${b.host.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
   return lines;
 }

@@ -14,7 +14,7 @@ export const SPREAD_FILES = 16;
 const FILE_PAGES = 4096;
 
 /** A small deterministic PRNG (mulberry32), so the same n gives the same trace. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -269,6 +269,33 @@ test("a copy-on-write that forgets its MMU notifier is caught at the store that 
   assert.ok(said.some((v) => v.startsWith("1 no stale mapping")), said.join("; "));
 });
 
+test("a donation whose notifier forgets a host mapping of the donor file is caught at the donation, through another VM's memslot over that mapping, by the per-op check", () => {
+  const core = new ReferenceCore();
+  const sim = new Simulator({ core });
+  const checker = new Checker(sim.host);
+  const ops = [
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_vm", as: "b", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "mmap", fd: "g", as: "p", offset: 0, len: 65536, prot: "rw", shared: true },
+    // VM b reaches a's file only through the host mapping (the shared path): no VM of the file sees its SPTE.
+    { op: "set_user_memory_region2", vm: "b", slot: 0, flags: 0, guest_phys_addr: 0, memory_size: 65536, userspace_addr: { map: "p" } },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "write", value: 5 },
+  ];
+  const before = ops.map((op) => (sim.apply([op]), checker.step()));
+  assert.equal(before.flatMap((r) => r.invariants.map((v) => render(v))), []);
+  assert.is(sim.apply([{ op: "stats", vm: "b" }])[0].sptes, 1);
+  // The donation blocks page 1 of g; its notifier over g's host mappings is lost (the reference model's, patched
+  // for one op), so b's SPTE stays on a page g no longer reaches.
+  const model = core.model as unknown as { notifyMaps(...a: unknown[]): void };
+  const notify = model.notifyMaps;
+  model.notifyMaps = () => {};
+  assert.equal(sim.apply([{ op: "gmem_link", fd: "g", vm: "a", as: "h", perm: ["r"], offset: 4096, len: 4096, mode: "donate" }])[0].ret, 0);
+  model.notifyMaps = notify;
+  const said = checker.step().invariants.map((v) => render(v));
+  assert.ok(said.some((v) => v.startsWith("1 no stale mapping") && v.includes("SPTE vm 1 ")), said.join("; "));
+});
+
 for (const engine of ["wasm", "reference"] as const) {
   test(`a core that forgets kvm_gmem_release() is caught at the close that shows it, by the per-op check (${engine})`, () => {
     const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_RELEASE);
@@ -396,13 +423,16 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
-test("bench --check --quick times the spread trace in three modes and reports the ratios (no timing threshold)", async () => {
+test("bench --check --quick times the spread trace in three modes and the host trace on two hosts, and reports the ratios (no timing threshold)", async () => {
   const { measureCheck, checkBenchLines } = await import("../bench/check.js");
   const b = measureCheck(true);
   assert.equal(b.rows.map((r) => r.ops), [250, 2000]);
   for (const r of b.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
   assert.ok(b.rows[0].full_every_op_s! > 0);
-  assert.is(checkBenchLines(b).length, 4);
+  assert.equal(b.host.rows.map((r) => r.vms), [100, 800]);
+  for (const r of b.host.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
+  assert.ok(b.host.check_ratio_growth > 0);
+  assert.is(checkBenchLines(b).length, 8);
 });
 
 test("reports name objects as the trace bound them", () => {

@@ -153,19 +153,18 @@ export class Checker {
     // A map made or gone, or one through a file whose blocked ranges may have grown, changes what the shared path
     // reaches: every SPTE through a memslot over the map's range, in any VM.
     const mapRange = (m: { hva: number; npages: number }) => {
-      for (const vm of st.vms.values()) {
-        for (const sl of vm.slots) {
-          const lo = Math.max(m.hva, sl.uaddr);
-          const hi = Math.min(m.hva + m.npages, sl.uaddr + sl.npages);
-          if (lo < hi) spteRange(vm, sl.base + (lo - sl.uaddr), sl.base + (hi - sl.uaddr), out);
-        }
-      }
+      st.hva.slotsOver(m.hva, m.hva + m.npages, (id, sl) => {
+        const vm = st.vms.get(id);
+        const lo = Math.max(m.hva, sl.uaddr);
+        const hi = Math.min(m.hva + m.npages, sl.uaddr + sl.npages);
+        if (vm && lo < hi) spteRange(vm, sl.base + (lo - sl.uaddr), sl.base + (hi - sl.uaddr), out);
+      });
     };
     for (const id of t.files.list) {
       const f = st.files.get(id);
       if (f) wholeVm(f.vm);
     }
-    if (t.files.size) for (const m of st.maps.values()) if (t.files.has(m.file)) mapRange(m);
+    for (const id of t.files.list) for (const m of st.hva.mapsOfFile(id)) mapRange(m);
     for (const m of t.maps.values()) mapRange(m);
     // A private map's new copy (core-abi.ts HOSTMAP_COW) changes what the shared path reaches at its hva page: an
     // SPTE left on the file's page there would be stale, and it maps no page that changed.
@@ -183,16 +182,17 @@ export class Checker {
   }
 
   /** The SPTEs in the memslots bound to files of these inodes. */
-  private throughInodes(ids: { has(id: number): boolean }): Set<CSpte> {
+  private throughInodes(ids: { list: readonly number[] }): Set<CSpte> {
     const st = this.state;
     const out = new Set<CSpte>();
-    for (const f of st.files.values()) {
-      if (!ids.has(f.inode)) continue;
-      const vm = st.vms.get(f.vm);
-      if (!vm) continue;
-      for (const b of f.bindings) {
-        const sl = vm.slots.find((x) => x.slot === b.slot);
-        if (sl) spteRange(vm, sl.base, sl.base + sl.npages, out);
+    for (const id of ids.list) {
+      for (const f of st.filesOf(id)) {
+        const vm = st.vms.get(f.vm);
+        if (!vm) continue;
+        for (const b of f.bindings) {
+          const sl = vm.slots.find((x) => x.slot === b.slot);
+          if (sl) spteRange(vm, sl.base, sl.base + sl.npages, out);
+        }
       }
     }
     return out;

@@ -41,18 +41,17 @@ export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[
     if (file && file.inode === page.inode && pgoff === page.pgoff && !blocked(file.blocked, pgoff)) rights = file.rights;
     if (rights < 0 && !(slot.flags & A.SLOT_GMEM_ONLY)) {
       const hva = slot.uaddr + (e.gfn - slot.base);
-      for (const m of st.maps.values()) {
-        if (hva < m.hva || hva >= m.hva + m.npages) continue;
+      const m = st.hva.mapAt(hva);
+      if (m) {
         // A private map (HOSTMAP_COW) shows its copy where it has one, and the file's page, never writable, where not.
         const idx = hva - m.hva;
         if (m.cow >= 0 && st.inodes.get(m.cow)?.pages.has(idx)) {
           if (page.inode === m.cow && page.pgoff === idx) rights = A.RIGHTS_ALL;
-          continue;
+        } else if (m.inode === page.inode) {
+          const mp = m.pgoff + idx;
+          const through = m.file >= 0 ? st.files.get(m.file) : undefined;
+          if (mp === page.pgoff && !(through && blocked(through.blocked, mp))) rights = m.cow >= 0 ? A.RIGHTS_ALL & ~A.RIGHT_W : A.RIGHTS_ALL;
         }
-        if (m.inode !== page.inode) continue;
-        const mp = m.pgoff + idx;
-        const through = m.file >= 0 ? st.files.get(m.file) : undefined;
-        if (mp === page.pgoff && !(through && blocked(through.blocked, mp))) rights = m.cow >= 0 ? A.RIGHTS_ALL & ~A.RIGHT_W : A.RIGHTS_ALL;
       }
     }
   }

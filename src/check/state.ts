@@ -6,6 +6,7 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
+import { HvaIndex } from "./hva-index.js";
 
 export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
 export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
@@ -72,6 +73,10 @@ export class CoreState {
   readonly files = new Map<number, CFile>();
   readonly vms = new Map<number, CVm>();
   readonly maps = new Map<number, SnapMap>();
+  /** Maps by hva and memslots by userspace_addr, across VMs (the shared path's side). */
+  readonly hva = new HvaIndex();
+  /** Each inode's files, by id. */
+  private readonly fileIds = new Map<number, Set<number>>();
   /** The private maps (core-abi.ts HOSTMAP_COW), by the inode of their copies. */
   readonly copiesOf = new Map<number, SnapMap>();
   readonly byPfn = new Map<number, CPage>();
@@ -125,11 +130,49 @@ export class CoreState {
     if (set && set.size === 0) this.mappers.delete(e.pfn);
   }
 
+  private setFile(f: CFile): void {
+    const old = this.files.get(f.id);
+    if (old && old.inode !== f.inode) this.unlistFile(old);
+    this.files.set(f.id, f);
+    let ids = this.fileIds.get(f.inode);
+    if (!ids) this.fileIds.set(f.inode, (ids = new Set()));
+    ids.add(f.id);
+  }
+
+  private unlistFile(f: CFile): void {
+    const ids = this.fileIds.get(f.inode);
+    ids?.delete(f.id);
+    if (ids && ids.size === 0) this.fileIds.delete(f.inode);
+  }
+
+  /** The files of an inode. */
+  *filesOf(inode: number): Iterable<CFile> {
+    const ids = this.fileIds.get(inode);
+    if (ids) for (const id of ids) yield this.files.get(id)!;
+  }
+
+  private setMap(m: SnapMap): void {
+    const old = this.maps.get(m.id);
+    if (old) {
+      this.hva.removeMap(old);
+      if (old.cow >= 0) this.copiesOf.delete(old.cow);
+    }
+    this.maps.set(m.id, m);
+    this.hva.addMap(m);
+    if (m.cow >= 0) this.copiesOf.set(m.cow, m);
+  }
+
+  private setSlots(vm: CVm, slots: SnapSlot[]): void {
+    this.hva.replaceSlots(vm.id, vm.slots, slots);
+    vm.slots = slots;
+  }
+
   // ---- full snapshots ----
 
   /** The whole state from a snapshot stream (core-abi.ts, "Snapshot"). */
   static fromSnapshot(s: Float64Array): CoreState {
     const st = new CoreState();
+    st.hva.beginBulk();
     // What building touches is not reported (only the pages found doubled): one scratch record, emptied after each build.
     const t = BUILD_SCRATCH;
     t.doubled = [];
@@ -153,20 +196,20 @@ export class CoreState {
         for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
         const b = next();
         for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
-        st.files.set(f.id, f);
+        st.setFile(f);
       } else if (tag === A.SNAP_VM) {
         const vm: CVm = { id: next(), slots: [], sptes: new Map(), ctx: 0 };
         const n = next();
-        for (let k = 0; k < n; k++) vm.slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
+        const slots: SnapSlot[] = [];
+        for (let k = 0; k < n; k++) slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
+        st.setSlots(vm, slots);
         const m = next();
         for (let k = 0; k < m; k++) st.addSpte(vm, { vm: vm.id, gfn: next(), pfn: next(), rights: next() }, t);
         i += 4; // counters: no check reads them
         vm.ctx = next();
         st.vms.set(vm.id, vm);
       } else if (tag === A.SNAP_MAP) {
-        const m: SnapMap = { id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() };
-        st.maps.set(m.id, m);
-        if (m.cow >= 0) st.copiesOf.set(m.cow, m);
+        st.setMap({ id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() });
       } else if (tag === A.SNAP_ATTR) {
         const id = next();
         const runs: Array<[number, number]> = [];
@@ -182,6 +225,7 @@ export class CoreState {
         // Emptied here, not at the next build's start: the scratch keeps no SPTE of this state alive.
         t.sptes.clear();
         t.pfns.clear();
+        st.hva.endBulk();
         return st;
       } else {
         throw new Error(`snapshot: unexpected tag ${tag} at word ${i - 1}`);
@@ -254,21 +298,21 @@ export class CoreState {
         for (let k = 0; k < n; k++, i += 3) f.bindings.push({ pgoff: s[i], npages: s[i + 1], slot: s[i + 2] });
         const b = s[i++];
         for (let k = 0; k < b; k++, i += 2) f.blocked.push([s[i], s[i + 1]]);
-        this.files.set(f.id, f);
+        this.setFile(f);
         t.files.add(f.id);
       } else if (tag === A.CHG_VM) {
         const id = s[i + 1];
         const vm = this.vms.get(id) ?? this.newVm(id, t);
         const n = s[i + 2];
         i += 3;
-        vm.slots = [];
-        for (let k = 0; k < n; k++, i += 7) vm.slots.push({ slot: s[i], base: s[i + 1], npages: s[i + 2], flags: s[i + 3], file: s[i + 4], pgoff: s[i + 5], uaddr: s[i + 6] });
+        const slots: SnapSlot[] = [];
+        for (let k = 0; k < n; k++, i += 7) slots.push({ slot: s[i], base: s[i + 1], npages: s[i + 2], flags: s[i + 3], file: s[i + 4], pgoff: s[i + 5], uaddr: s[i + 6] });
+        this.setSlots(vm, slots);
         vm.ctx = s[i++];
         t.vms.add(id);
       } else if (tag === A.CHG_MAP) {
         const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7], cow: s[i + 8] };
-        this.maps.set(m.id, m);
-        if (m.cow >= 0) this.copiesOf.set(m.cow, m);
+        this.setMap(m);
         t.maps.set(m.id, m);
         i += 9;
       } else if (tag === A.CHG_GONE) {
@@ -370,17 +414,25 @@ export class CoreState {
       this.attrs.delete(id);
       t.inodes.add(id);
     } else if (kind === A.CHG_FILE) {
+      const f = this.files.get(id);
+      if (f) this.unlistFile(f);
       this.files.delete(id);
       t.files.add(id);
     } else if (kind === A.CHG_VM) {
       const vm = this.vms.get(id);
-      if (vm) for (const e of [...vm.sptes.values()]) this.dropSpte(vm, e);
+      if (vm) {
+        for (const e of [...vm.sptes.values()]) this.dropSpte(vm, e);
+        this.setSlots(vm, []);
+      }
       this.vms.delete(id);
       t.vms.add(id);
     } else if (kind === A.CHG_MAP) {
       const m = this.maps.get(id);
-      if (m) t.maps.set(id, m);
-      if (m && m.cow >= 0) this.copiesOf.delete(m.cow);
+      if (m) {
+        t.maps.set(id, m);
+        if (m.cow >= 0) this.copiesOf.delete(m.cow);
+        this.hva.removeMap(m);
+      }
       this.maps.delete(id);
     }
   }

@@ -1,0 +1,154 @@
+/**
+ * The host-virtual-address side of the checkers' state (state.ts): host
+ * mappings by hva and memslots by userspace_addr across every VM, so that
+ * the checks that follow the shared path (hva_to_pfn(), the MMU notifier)
+ * cost what an op changed, not what the host holds: which map an SPTE's hva
+ * falls in (find_vma()), which memslots of any VM show a map's pages
+ * (kvm_handle_hva_range() over every VM), and which maps go through a file.
+ *
+ * Maps never overlap (VMAs), so they are kept sorted by hva and found by a
+ * binary search, as the core keeps them. Memslots of different VMs may show
+ * the same pages, so they are kept sorted by userspace_addr with the largest
+ * memslot's size beside: the memslots meeting a range start within that size
+ * before it. All addresses are in pages.
+ */
+import type { SnapMap, SnapSlot } from "./snapshot.js";
+
+export interface SlotRef {
+  readonly vm: number;
+  readonly slot: SnapSlot;
+}
+
+export class HvaIndex {
+  private readonly maps: SnapMap[] = [];
+  private readonly slots: SlotRef[] = [];
+  /** Memslots by size (pages), each size's count: the largest bounds how far before a range a memslot meeting it starts. */
+  private readonly sizes = new Map<number, number>();
+  private largest = 0;
+  private readonly byFile = new Map<number, Set<SnapMap>>();
+  /** Adding in bulk (a whole snapshot): appended, sorted once at the end (endBulk()). */
+  private bulk = false;
+
+  beginBulk(): void {
+    this.bulk = true;
+  }
+
+  endBulk(): void {
+    this.bulk = false;
+    this.maps.sort((a, b) => a.hva - b.hva);
+    this.slots.sort((a, b) => a.slot.uaddr - b.slot.uaddr);
+  }
+
+  // ---- maps ----
+
+  /** First index whose map starts at or after hva. */
+  private mapIndex(hva: number): number {
+    const a = this.maps;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid].hva < hva) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  addMap(m: SnapMap): void {
+    if (this.bulk) this.maps.push(m);
+    else this.maps.splice(this.mapIndex(m.hva), 0, m);
+    if (m.file >= 0) {
+      let set = this.byFile.get(m.file);
+      if (!set) this.byFile.set(m.file, (set = new Set()));
+      set.add(m);
+    }
+  }
+
+  removeMap(m: SnapMap): void {
+    const a = this.maps;
+    // Maps at one hva are at most one live map and the record it replaces: look from the first for this one.
+    for (let i = this.mapIndex(m.hva); i < a.length && a[i].hva === m.hva; i++) {
+      if (a[i] === m) {
+        a.splice(i, 1);
+        break;
+      }
+    }
+    const set = m.file >= 0 ? this.byFile.get(m.file) : undefined;
+    if (set) {
+      set.delete(m);
+      if (set.size === 0) this.byFile.delete(m.file);
+    }
+  }
+
+  /** The map holding hva page, if any. */
+  mapAt(hva: number): SnapMap | undefined {
+    const i = this.mapIndex(hva + 1) - 1;
+    const m = i >= 0 ? this.maps[i] : undefined;
+    return m && hva < m.hva + m.npages ? m : undefined;
+  }
+
+  /** The maps through gmem file (or memfd) id `file`. */
+  mapsOfFile(file: number): Iterable<SnapMap> {
+    return this.byFile.get(file) ?? NONE;
+  }
+
+  // ---- memslots ----
+
+  /** First index whose memslot starts at or after uaddr. */
+  private slotIndex(uaddr: number): number {
+    const a = this.slots;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid].slot.uaddr < uaddr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  addSlot(vm: number, slot: SnapSlot): void {
+    if (this.bulk) this.slots.push({ vm, slot });
+    else this.slots.splice(this.slotIndex(slot.uaddr), 0, { vm, slot });
+    this.sizes.set(slot.npages, (this.sizes.get(slot.npages) ?? 0) + 1);
+    if (slot.npages > this.largest) this.largest = slot.npages;
+  }
+
+  removeSlot(slot: SnapSlot): void {
+    const a = this.slots;
+    for (let i = this.slotIndex(slot.uaddr); i < a.length && a[i].slot.uaddr === slot.uaddr; i++) {
+      if (a[i].slot === slot) {
+        a.splice(i, 1);
+        break;
+      }
+    }
+    const n = (this.sizes.get(slot.npages) ?? 1) - 1;
+    if (n > 0) this.sizes.set(slot.npages, n);
+    else {
+      this.sizes.delete(slot.npages);
+      // The sizes in use are few (memslots come in a handful of sizes): the next largest is found among them.
+      if (slot.npages === this.largest) {
+        this.largest = 0;
+        for (const size of this.sizes.keys()) if (size > this.largest) this.largest = size;
+      }
+    }
+  }
+
+  /** A VM's memslots changed from `before` to `after` (arrays of records; a record kept is left in place). */
+  replaceSlots(vm: number, before: readonly SnapSlot[], after: readonly SnapSlot[]): void {
+    for (const s of before) if (!after.includes(s)) this.removeSlot(s);
+    for (const s of after) if (!before.includes(s)) this.addSlot(vm, s);
+  }
+
+  /** Calls fn for each memslot, of any VM, that shows some page of hva pages [lo, hi). */
+  slotsOver(lo: number, hi: number, fn: (vm: number, slot: SnapSlot) => void): void {
+    const a = this.slots;
+    for (let i = this.slotIndex(lo - this.largest + 1); i < a.length; i++) {
+      const r = a[i];
+      if (r.slot.uaddr >= hi) break;
+      if (r.slot.uaddr + r.slot.npages > lo) fn(r.vm, r.slot);
+    }
+  }
+}
+
+const NONE: readonly SnapMap[] = [];
