@@ -35,23 +35,15 @@ export class HvaIndex {
 
   endBulk(): void {
     this.bulk = false;
-    this.maps.sort((a, b) => a.hva - b.hva);
-    this.slots.sort((a, b) => a.slot.uaddr - b.slot.uaddr);
+    this.maps.sort((a, b) => mapStart(a) - mapStart(b));
+    this.slots.sort((a, b) => slotStart(a) - slotStart(b));
   }
 
   // ---- maps ----
 
   /** First index whose map starts at or after hva. */
   private mapIndex(hva: number): number {
-    const a = this.maps;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid].hva < hva) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.maps, hva, mapStart);
   }
 
   addMap(m: SnapMap): void {
@@ -96,15 +88,7 @@ export class HvaIndex {
 
   /** First index whose memslot starts at or after uaddr. */
   private slotIndex(uaddr: number): number {
-    const a = this.slots;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid].slot.uaddr < uaddr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return lowerBound(this.slots, uaddr, slotStart);
   }
 
   addSlot(vm: number, slot: SnapSlot): void {
@@ -152,3 +136,17 @@ export class HvaIndex {
 }
 
 const NONE: readonly SnapMap[] = [];
+const mapStart = (m: SnapMap) => m.hva;
+const slotStart = (r: SlotRef) => r.slot.uaddr;
+
+/** The first index of `a` (ascending by `key`) whose key is at or past k. */
+function lowerBound<T>(a: readonly T[], k: number, key: (x: T) => number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (key(a[mid]) < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
