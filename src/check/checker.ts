@@ -110,10 +110,7 @@ export class Checker {
       const files = this.bindingFiles;
       if (files.size) files.clear();
       for (const id of t.files.list) files.add(id);
-      for (const id of t.vms.list) {
-        const vm = st.vms.get(id);
-        if (vm) for (const sl of vm.slots) if (sl.file >= 0) files.add(sl.file);
-      }
+      for (const id of t.slotFiles.list) files.add(id);
       for (const id of files.list) {
         const f = st.files.get(id);
         if (f) checkBindings(st, f, inv);
@@ -137,7 +134,7 @@ export class Checker {
   private affected(t: Touched, news: HistoryNews): Set<CSpte> {
     const st = this.state;
     // Most ops change nothing beyond their own SPTEs and pages.
-    if (!t.pfns.size && !t.vms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
+    if (!t.pfns.size && !t.ranges.length && !t.wholeVms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
     // Into the touched set itself (the state's, cleared at its next apply): no new set per op.
     const out = t.sptes;
     // (No `?? []` fallbacks: most pfns have no mapper, and each would be an array to iterate.)
@@ -149,7 +146,13 @@ export class Checker {
       const mappers = st.mappers.get(pfn);
       if (mappers) for (const e of mappers) out.add(e);
     }
-    for (const id of t.vms.list) wholeVm(id);
+    // A VM's memslots or a file that changed: the SPTEs of the memslots they concern (state.ts notes them).
+    for (const id of t.wholeVms.list) wholeVm(id);
+    const r = t.ranges;
+    for (let k = 0; k < r.length; k += 3) {
+      const vm = st.vms.get(r[k]);
+      if (vm) spteRange(vm, r[k + 1], r[k + 2], out);
+    }
     // A map made or gone, or one through a file whose blocked ranges may have grown, changes what the shared path
     // reaches: every SPTE through a memslot over the map's range, in any VM.
     const mapRange = (m: { hva: number; npages: number }) => {
@@ -160,10 +163,6 @@ export class Checker {
         if (vm && lo < hi) spteRange(vm, sl.base + (lo - sl.uaddr), sl.base + (hi - sl.uaddr), out);
       });
     };
-    for (const id of t.files.list) {
-      const f = st.files.get(id);
-      if (f) wholeVm(f.vm);
-    }
     for (const id of t.files.list) for (const m of st.hva.mapsOfFile(id)) mapRange(m);
     for (const m of t.maps.values()) mapRange(m);
     // A private map's new copy (core-abi.ts HOSTMAP_COW) changes what the shared path reaches at its hva page: an

@@ -69,9 +69,8 @@ export function checkBindings(st: CoreState, f: CFile, out: Violation[]): void {
   for (let k = 1; k < bs.length; k++) {
     if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`));
   }
-  const vm = st.vms.get(f.vm);
   for (const b of bs) {
-    const slot = vm?.slots.find((sl) => sl.slot === b.slot);
+    const slot = st.slotOfVm(f.vm, b.slot);
     if (!slot || slot.file !== f.id) out.push(violation(BINDINGS, `@file:${f.id} binding at pgoff ${b.pgoff} names slot ${b.slot}, which is not bound to it in @vm:${f.vm}`));
   }
 }

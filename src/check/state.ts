@@ -61,9 +61,21 @@ export interface Touched {
   maps: Map<number, SnapMap>;
   /** Pages given a pfn another live page holds. */
   doubled: CPage[];
+  /**
+   * The gfn ranges whose SPTEs a memslot or file change may have left stale, as flat [vm, start, end] triples:
+   * the memslots that changed (as they were and as they are) and the memslots bound to a file that changed.
+   */
+  ranges: number[];
+  /** VMs whose every SPTE may have changed its standing (a new encryption context). */
+  wholeVms: Ids;
+  /** The files of memslots that changed (as they were and as they are): their bindings may have changed. */
+  slotFiles: Ids;
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids() });
+
+const sameSlot = (a: SnapSlot, b: SnapSlot) =>
+  a.slot === b.slot && a.base === b.base && a.npages === b.npages && a.flags === b.flags && a.file === b.file && a.pgoff === b.pgoff && a.uaddr === b.uaddr;
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
 const BUILD_SCRATCH = touchedNothing();
@@ -130,13 +142,52 @@ export class CoreState {
     if (set && set.size === 0) this.mappers.delete(e.pfn);
   }
 
-  private setFile(f: CFile): void {
+  private setFile(f: CFile, t: Touched | null): void {
     const old = this.files.get(f.id);
+    if (t) this.fileRanges(old, f, t);
     if (old && old.inode !== f.inode) this.unlistFile(old);
     this.files.set(f.id, f);
     let ids = this.fileIds.get(f.inode);
     if (!ids) this.fileIds.set(f.inode, (ids = new Set()));
     ids.add(f.id);
+  }
+
+  /**
+   * The gfn ranges a file's change reaches: every binding's memslot, as it was and as it is, when what the file
+   * grants changed (its rights, blocked windows, inode or VM) or it is gone (`after` undefined); only the bindings
+   * that changed otherwise.
+   */
+  private fileRanges(before: CFile | undefined, after: CFile | undefined, t: Touched): void {
+    const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm || !sameRanges(before.blocked, after.blocked);
+    const note = (f: CFile, b: CFile["bindings"][number]) => {
+      const sl = this.slotOfVm(f.vm, b.slot);
+      if (sl) t.ranges.push(f.vm, sl.base, sl.base + sl.npages);
+    };
+    if (whole) {
+      for (const f of [before, after]) if (f) for (const b of f.bindings) note(f, b);
+      return;
+    }
+    diffLists(before!.bindings, after!.bindings, byBinding, (a, b) => {
+      if (a && b && a.npages === b.npages) return;
+      if (a) note(before!, a);
+      if (b) note(after!, b);
+    });
+  }
+
+  /** Memslot `slot` of VM `vm`, if it has one. */
+  slotOfVm(vm: number, slot: number): SnapSlot | undefined {
+    const v = this.vms.get(vm);
+    if (!v) return undefined;
+    // The core lists a VM's memslots by id: a search, with a scan for a list out of that order.
+    const a = v.slots;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid].slot < slot) lo = mid + 1;
+      else hi = mid;
+    }
+    return a[lo]?.slot === slot ? a[lo] : a.find((x) => x.slot === slot);
   }
 
   private unlistFile(f: CFile): void {
@@ -162,9 +213,33 @@ export class CoreState {
     if (m.cow >= 0) this.copiesOf.set(m.cow, m);
   }
 
-  private setSlots(vm: CVm, slots: SnapSlot[]): void {
-    this.hva.replaceSlots(vm.id, vm.slots, slots);
-    vm.slots = slots;
+  /**
+   * A VM's memslots as the stream lists them now: a record equal to one it had is kept (the index is left
+   * alone), the others replace what they replace, and with `t` each changed memslot's gfn range (as it was and as
+   * it is) and file are noted.
+   */
+  private setSlots(vm: CVm, slots: SnapSlot[], t: Touched | null): void {
+    const kept = new Map<SnapSlot, SnapSlot>();
+    diffLists(vm.slots, slots, bySlotId, (old, now) => {
+      if (old && now && sameSlot(old, now)) {
+        kept.set(now, old);
+        return;
+      }
+      if (old) {
+        this.hva.removeSlot(old);
+        if (t) this.slotChanged(vm.id, old, t);
+      }
+      if (now) {
+        this.hva.addSlot(vm.id, now);
+        if (t) this.slotChanged(vm.id, now, t);
+      }
+    });
+    vm.slots = kept.size ? slots.map((sl) => kept.get(sl) ?? sl) : slots;
+  }
+
+  private slotChanged(vm: number, sl: SnapSlot, t: Touched): void {
+    t.ranges.push(vm, sl.base, sl.base + sl.npages);
+    if (sl.file >= 0) t.slotFiles.add(sl.file);
   }
 
   // ---- full snapshots ----
@@ -196,13 +271,13 @@ export class CoreState {
         for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
         const b = next();
         for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
-        st.setFile(f);
+        st.setFile(f, null);
       } else if (tag === A.SNAP_VM) {
         const vm: CVm = { id: next(), slots: [], sptes: new Map(), ctx: 0 };
         const n = next();
         const slots: SnapSlot[] = [];
         for (let k = 0; k < n; k++) slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
-        st.setSlots(vm, slots);
+        st.setSlots(vm, slots, null);
         const m = next();
         for (let k = 0; k < m; k++) st.addSpte(vm, { vm: vm.id, gfn: next(), pfn: next(), rights: next() }, t);
         i += 4; // counters: no check reads them
@@ -260,6 +335,9 @@ export class CoreState {
     if (t.files.size) t.files.clear();
     if (t.inodes.size) t.inodes.clear();
     if (t.maps.size) t.maps.clear();
+    if (t.wholeVms.size) t.wholeVms.clear();
+    if (t.slotFiles.size) t.slotFiles.clear();
+    if (t.ranges.length) t.ranges.length = 0;
     // Setting an array's length is a runtime call in V8: only when there is something to drop.
     if (t.doubled.length) t.doubled.length = 0;
     const clashes = this.clashes;
@@ -298,7 +376,7 @@ export class CoreState {
         for (let k = 0; k < n; k++, i += 3) f.bindings.push({ pgoff: s[i], npages: s[i + 1], slot: s[i + 2] });
         const b = s[i++];
         for (let k = 0; k < b; k++, i += 2) f.blocked.push([s[i], s[i + 1]]);
-        this.setFile(f);
+        this.setFile(f, t);
         t.files.add(f.id);
       } else if (tag === A.CHG_VM) {
         const id = s[i + 1];
@@ -307,8 +385,10 @@ export class CoreState {
         i += 3;
         const slots: SnapSlot[] = [];
         for (let k = 0; k < n; k++, i += 7) slots.push({ slot: s[i], base: s[i + 1], npages: s[i + 2], flags: s[i + 3], file: s[i + 4], pgoff: s[i + 5], uaddr: s[i + 6] });
-        this.setSlots(vm, slots);
-        vm.ctx = s[i++];
+        this.setSlots(vm, slots, t);
+        const ctx = s[i++];
+        if (ctx !== vm.ctx) t.wholeVms.add(id);
+        vm.ctx = ctx;
         t.vms.add(id);
       } else if (tag === A.CHG_MAP) {
         const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7], cow: s[i + 8] };
@@ -415,14 +495,17 @@ export class CoreState {
       t.inodes.add(id);
     } else if (kind === A.CHG_FILE) {
       const f = this.files.get(id);
-      if (f) this.unlistFile(f);
+      if (f) {
+        this.fileRanges(f, undefined, t);
+        this.unlistFile(f);
+      }
       this.files.delete(id);
       t.files.add(id);
     } else if (kind === A.CHG_VM) {
       const vm = this.vms.get(id);
       if (vm) {
         for (const e of [...vm.sptes.values()]) this.dropSpte(vm, e);
-        this.setSlots(vm, []);
+        this.setSlots(vm, [], null);
       }
       this.vms.delete(id);
       t.vms.add(id);
@@ -450,4 +533,30 @@ export function listed(s: Float64Array, at: number, n: number, words: number, ke
     else hi = mid;
   }
   return false;
+}
+
+function sameRanges(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): boolean {
+  return a.length === b.length && a.every(([x, y], k) => x === b[k][0] && y === b[k][1]);
+}
+
+const bySlotId = (a: SnapSlot, b: SnapSlot) => a.slot - b.slot;
+const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
+
+/**
+ * Pairs the records of two lists by `order` (a record in one list with no equal in the other is paired with
+ * undefined), calling visit(before, after) for each pair. The core lists memslots by id and bindings by pgoff, so
+ * a merge walks both once; a list out of that order is sorted first.
+ */
+function diffLists<T>(before: readonly T[], after: readonly T[], order: (a: T, b: T) => number, visit: (a: T | undefined, b: T | undefined) => void): void {
+  const sorted = (xs: readonly T[]) => xs.every((x, k) => k === 0 || order(xs[k - 1], x) < 0);
+  const a = sorted(before) ? before : [...before].sort(order);
+  const b = sorted(after) ? after : [...after].sort(order);
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const c = i === a.length ? 1 : j === b.length ? -1 : order(a[i], b[j]);
+    if (c === 0) visit(a[i++], b[j++]);
+    else if (c < 0) visit(a[i++], undefined);
+    else visit(undefined, b[j++]);
+  }
 }
