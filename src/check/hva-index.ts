@@ -10,8 +10,12 @@
  * binary search, as the core keeps them. Memslots of different VMs may show
  * the same pages, so they are kept sorted by userspace_addr with the largest
  * memslot's size beside: the memslots meeting a range start within that size
- * before it. All addresses are in pages.
+ * before it. A gmem-only memslot (SLOT_GMEM_ONLY) is left out: its faults never
+ * go through its userspace_addr, so no map decides what its SPTEs reach (and
+ * such memslots, often at userspace_addr 0 and large, would widen every
+ * search). All addresses are in pages.
  */
+import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
 
 export interface SlotRef {
@@ -92,6 +96,7 @@ export class HvaIndex {
   }
 
   addSlot(vm: number, slot: SnapSlot): void {
+    if (slot.flags & A.SLOT_GMEM_ONLY) return;
     if (this.bulk) this.slots.push({ vm, slot });
     else this.slots.splice(this.slotIndex(slot.uaddr), 0, { vm, slot });
     this.sizes.set(slot.npages, (this.sizes.get(slot.npages) ?? 0) + 1);
@@ -99,6 +104,7 @@ export class HvaIndex {
   }
 
   removeSlot(slot: SnapSlot): void {
+    if (slot.flags & A.SLOT_GMEM_ONLY) return;
     const a = this.slots;
     for (let i = this.slotIndex(slot.uaddr); i < a.length && a[i].slot.uaddr === slot.uaddr; i++) {
       if (a[i].slot === slot) {
@@ -124,7 +130,7 @@ export class HvaIndex {
     for (const s of after) if (!before.includes(s)) this.addSlot(vm, s);
   }
 
-  /** Calls fn for each memslot, of any VM, that shows some page of hva pages [lo, hi). */
+  /** Calls fn for each memslot, of any VM, that shows some page of hva pages [lo, hi) (gmem-only ones aside). */
   slotsOver(lo: number, hi: number, fn: (vm: number, slot: SnapSlot) => void): void {
     const a = this.slots;
     for (let i = this.slotIndex(lo - this.largest + 1); i < a.length; i++) {
