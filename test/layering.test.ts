@@ -25,7 +25,6 @@ const ROOT = resolve(new URL("..", import.meta.url).pathname);
 /** Edges allowed for now: "file -> target" (or "file prints", "file exports NAME", "file exposes .NAME"), each with why. */
 const ALLOWED: Record<string, string> = {
   "src/api/simulator.ts exposes .host": "Simulator.host is what gmemsim/check's checkInvariants and checkSecurity take; the handles' .obj is @internal",
-  "src/policy/types.ts -> src/check/security.ts": "type-only: a policy property's argument is the checker's SecurityState (whole snapshot and history)",
   "bench/micro.ts prints": "the tinybench suites print their tables; the CLI's bench subcommand imports them as they are",
   "bench/scale.ts prints": "the scale run prints its table; the CLI's bench subcommand imports it as it is",
   "bench/workloads.ts prints": "the standard workloads print their table; the CLI's bench subcommand imports them as they are",

@@ -48,8 +48,5 @@ export function checkDonorReach(st: CoreState, d: Donation, out: Violation[]): v
     out.push(violation("3 donation is final", `@file:${d.donor} (@vm:${d.vm}) can still reach the window [${d.window[0]}, ${d.window[1]}) it donated`));
 }
 
-/** What a policy's own properties see: the whole state and the whole history. */
-export interface SecurityState {
-  readonly snapshot: import("./snapshot.js").Snapshot;
-  readonly events: readonly import("../kvm/host.js").HostEvent[];
-}
+// What a policy's own properties see is the policy API's (src/policy/facts.ts).
+export type { SecurityState } from "../policy/facts.js";

@@ -3,30 +3,10 @@
  * that checkers look at state the same way whichever core produced it.
  */
 import * as A from "../abi/core-abi.js";
+import type { SnapPage, SnapInode, SnapFile, SnapSlot, SnapSpte, SnapVm, SnapMap, Snapshot } from "../policy/facts.js";
 
-export interface SnapPage { pgoff: number; pfn: number; byte: number; flags: number; ctx: number }
-export interface SnapInode { id: number; npages: number; kind: number; gmemFlags: number; pages: SnapPage[] }
-export interface SnapFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
-export interface SnapSlot { slot: number; base: number; npages: number; flags: number; file: number; pgoff: number; uaddr: number }
-export interface SnapSpte { gfn: number; pfn: number; rights: number }
-export interface SnapVm { id: number; slots: SnapSlot[]; sptes: SnapSpte[]; counters: { sptes: number; faults: number; zaps: number; exits: number }; ctx: number }
-/** cow: a private map's inode of copied pages, by page of the map (core-abi.ts HOSTMAP_COW), or -1. */
-export interface SnapMap { id: number; hva: number; npages: number; inode: number; pgoff: number; rights: number; file: number; cow: number }
-export interface Snapshot {
-  inodes: Map<number, SnapInode>;
-  files: Map<number, SnapFile>;
-  vms: Map<number, SnapVm>;
-  maps: Map<number, SnapMap>;
-  gmemPages: number;
-  anonPages: number;
-  nextPfn: number;
-  freeDepth: number;
-  /** Profile next: each inode's PRIVATE pgoff runs (absent: none private). */
-  attrs: Map<number, Array<[number, number]>>;
-  /** Frames detached from their inode while pinned (counted in gmemPages / anonPages). */
-  detachedGmem: number;
-  detachedAnon: number;
-}
+// The types are the policy API's (src/policy/facts.ts: what a policy's properties read); this module reads them.
+export type { SnapPage, SnapInode, SnapFile, SnapSlot, SnapSpte, SnapVm, SnapMap, Snapshot };
 
 export function readSnapshot(s: Float64Array): Snapshot {
   let i = 0;

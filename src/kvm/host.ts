@@ -12,36 +12,15 @@ import type { Core } from "../core/core.js";
 import { DEFAULT_PROFILE, type KernelProfile } from "./profile.js";
 import { GmemFile, HostMap, Inode, Memfd, Pin, SystemGmem, Vm, type Lineage } from "./objects.js";
 import { fail, type Result } from "./result.js";
-import type { Perm } from "./perm.js";
 import type { Policy } from "../policy/types.js";
+import type { HostEvent } from "../policy/facts.js";
 import { defaultPolicy } from "../policy/default.js";
 import { defaultSystemPolicy } from "../policy/system.js";
 import { ViewCache } from "./views.js";
 import { DESIGNS, type Design } from "./design.js";
 
-/**
- * What the checkers need of the history: the facts the kernel layer
- * established, in order, as plain data recorded when the op ran (ids, windows
- * and rights as they were then), so that nothing done later (a close, a
- * release) changes what an earlier op is judged by. Only successful operations
- * are recorded.
- *  - link: `file` of `vm` was made on `inode` from `parent` (of `parentVm`).
- *  - fallocate: by a file with less than the owner's rights (the others cannot
- *    break a property).
- *  - move: move_enc_context_from; `promoted` are the target's files that took
- *    the owner's place, `revoked` the source's files on the moved inodes that
- *    lost every right.
- *  - inode: a gmem inode opened (its first file) or freed (its last file went).
- */
-export type HostEvent =
-  | { kind: "link"; file: number; vm: number; inode: number; parent: number; parentVm: number; mode: "share" | "donate" | "migrate"; perm: Perm[]; parentPerm: Perm[]; window: [number, number] }
-  | { kind: "fallocate"; file: number; vm: number; inode: number; op: "alloc" | "punch"; range: [number, number] }
-  | { kind: "move"; target: number; src: number; inodes: number[]; promoted: number[]; revoked: number[] }
-  | { kind: "inode"; inode: number; open: boolean }
-  // The system design (SPEC §2.3): `vm` bound to system fd `system` through its view `file` on `inode`;
-  // and unbound, with the VMs still bound then (a donation, when there are any).
-  | { kind: "bind"; file: number; vm: number; inode: number; system: number; perm: Perm[] }
-  | { kind: "unbind"; file: number; vm: number; inode: number; system: number; others: number[] };
+// The history's records are the policy API's (src/policy/facts.ts: what a policy's properties read); this module records them.
+export type { HostEvent };
 
 type Filler = (res: Float64Array, base: number) => void;
 

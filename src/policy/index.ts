@@ -5,3 +5,4 @@
  */
 export { defaultPolicy } from "./default.js";
 export type { Policy, Decision, FileView, VmView, LinkRequest, FallocateRequest, BindRequest, MigrateRequest, PolicyProperty } from "./types.js";
+export type { SecurityState, Snapshot, HostEvent } from "./facts.js";

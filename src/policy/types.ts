@@ -112,7 +112,7 @@ export interface ForeignRequest {
 export type Decision = { allow: true; perm?: readonly Perm[] } | { allow: false; reason: string };
 
 /** A named predicate over the state and the history; returns a description of a violation, or null (any falsy answer holds). */
-export type PolicyProperty = (state: import("../check/security.js").SecurityState) => string | null | undefined | false;
+export type PolicyProperty = (state: import("./facts.js").SecurityState) => string | null | undefined | false;
 
 export interface Policy {
   readonly name: string;
