@@ -117,6 +117,16 @@ test("fuzz --out that cannot be written fails before the campaign starts, and le
   assert.not.ok(existsSync(join(dir, "fresh")), "the check removes the directories it made");
 });
 
+test("fuzz --mix is refused without --against kernel, and an unknown mix is refused, naming the mixes", () => {
+  const r = run(["fuzz", "--mix", "memfd", "--ops", "10"]);
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /--mix memfd applies to --against kernel/);
+  assert.is(r.out, "");
+  const u = run(["fuzz", "--against", "kernel", "--mix", "shmem", "--ops", "10"]);
+  assert.is(u.code, 2, u.err);
+  assert.match(u.err, /'shmem' is invalid\. Allowed choices are default, memfd, gmem, memslots, lifecycle/);
+});
+
 test("fuzz --against kernel under a profile other than the live kernel's build is refused: the two would differ by design", () => {
   const r = run(["fuzz", "--against", "kernel", "--kernel", "next", "--ops", "10"]);
   assert.is(r.code, 2, r.err);

@@ -8,6 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { kernelAvailability } from "../src/oracle/driver.js";
 import { explainDivergence, runKernelFuzz, type KernelDivergence } from "../src/fuzz/kernel.js";
+import { KERNEL_MIXES } from "../src/fuzz/mixes.js";
 
 /**
  * Simulator bugs found by this fuzzer and reported to the owners of src/kvm,
@@ -46,6 +47,19 @@ if (!avail.ok) {
     assert.ok(r.ops >= OPS, `ran the whole budget (${r.ops} ops)`);
     assert.ok(r.compared > OPS * 0.9, `most ops were compared (${r.compared} of ${r.ops})`);
   });
+}
+
+// The campaigns' op mixes (fuzz --against kernel --mix, src/fuzz/mixes.ts), a short run each.
+const MIX_OPS = Math.max(500, Math.round(OPS / 4));
+for (const mix of Object.keys(KERNEL_MIXES).filter((m) => m !== "default")) {
+  const mixName = `${MIX_OPS} random ops of the ${mix} mix (seed ${SEED}) give the same result on the simulator and on the live kernel`;
+  if (!avail.ok) test.skip(mixName, () => {});
+  else
+    test(mixName, async () => {
+      const r = await runKernelFuzz({ seed: SEED, ops: MIX_OPS, mix, shrinkTimeLimitMs: 20_000 });
+      if (r.failure) assert.unreachable(`${explainDivergence(r.failure.divergence)}\nshrunk trace (${r.failure.trace.length} ops):\n${r.failure.trace.map((op) => JSON.stringify(op)).join("\n")}`);
+      assert.ok(r.ops >= MIX_OPS && r.compared > MIX_OPS * 0.9, `ran and compared the budget (${r.compared} of ${r.ops} ops)`);
+    });
 }
 
 test.run();

@@ -11,6 +11,7 @@
  */
 import { kernelProfile, profileNames, readableFile, seconds, seedRange, wholeNumber, writableDir } from "./flags.js";
 import { DESIGNS } from "../kvm/design.js";
+import { KERNEL_MIXES } from "../fuzz/mixes.js";
 
 export interface FlagDecl {
   /** commander's spelling: "--json" (a switch) or "--ops <N>" (takes a value). */
@@ -73,6 +74,7 @@ const FUZZ_FLAGS: FlagDecl[] = [
   kernelFlag,
   { flags: "--out <DIR>", description: "where the shrunk failing trace is written (checked writable before the run starts)", parse: writableDir, default: "fuzz-out" },
   { flags: "--blind", description: "no coverage guidance: plain random traces" },
+  { flags: "--mix <MIX>", description: "--against kernel: the op mix (memfd, gmem, memslots, lifecycle: one family of ops weighted up; default: everything)", choices: Object.keys(KERNEL_MIXES), default: "default" },
   designFlag,
   { flags: "--compare", description: "run each --policy on the same seeds and compare what they reach and break" },
   { flags: "--seeds <A..B>", description: "a campaign over a range of seeds, one shard per seed (or per --shard seeds)", parse: seedRange(SEED_MAX) },

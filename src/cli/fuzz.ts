@@ -1,6 +1,7 @@
 /**
  * gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S]
  *              [--workers N] [--policy FILE] [--kernel VERSION[+OPTION...]] [--out DIR] [--blind]
+ *              [--mix MIX] (--against kernel)
  * gmemsim fuzz --seeds A..B [--shard K] [--campaign NAME] [--report FILE] [--json] ...
  * gmemsim fuzz --queue redis://HOST:PORT --campaign NAME --seeds A..B ...
  * gmemsim fuzz --compare [--policy FILE ...] [--seeds A..B] [--ops N]
@@ -46,7 +47,7 @@ import { compareGuidance, medianOps } from "../fuzz/compare.js";
 import { guidedRun, type GuidedReport } from "../fuzz/guided.js";
 
 const USAGE =
-  "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel VERSION[+OPTION...]] [--out DIR] [--blind] [--design vm|system|system+implicit]\n" +
+  "gmemsim fuzz [--against reference|kernel] [--seed N] [--ops N | --seconds S] [--workers N] [--policy FILE] [--kernel VERSION[+OPTION...]] [--out DIR] [--blind] [--design vm|system|system+implicit] [--mix MIX]\n" +
   "       gmemsim fuzz --seeds A..B [--shard K] [--campaign NAME] [--report FILE] [--json] [--queue redis://HOST:PORT] [--ops N] [--policy FILE] [--kernel P] [--workers N]\n" +
   "       gmemsim fuzz --compare [--policy FILE ...] [--seeds A..B] [--ops N] [--json]";
 
@@ -119,6 +120,7 @@ export interface FuzzOptions {
   kernel: string;
   out: string;
   blind?: boolean;
+  mix: string;
   design: string;
   compare?: boolean;
   seeds?: [number, number];
@@ -147,12 +149,14 @@ export async function fuzzCommand(values: FuzzOptions): Promise<number> {
   if (policies.length > 1) die(`--policy is given once (several only with --compare)\nusage: ${USAGE}`);
   const policyFile = policies[0];
   const campaignMode = values.queue !== undefined || values.seeds !== undefined || values.report !== undefined || values.campaign !== undefined;
+  if (values.mix !== "default" && values.against !== "kernel")
+    die(`--mix ${values.mix} applies to --against kernel: runs against the reference model draw from every op and are guided by coverage\nusage: ${USAGE}`);
   if (values.against === "kernel") {
     if (policyFile !== undefined) die("--policy applies to --against reference: the live kernel has no inode/file design to put a policy on");
     if (campaignMode || values.blind) die("--queue, --seeds, --campaign, --report and --blind apply to --against reference");
     // Only the build the live kernel is can agree with it op by op.
     if (kernel !== LIVE_PROFILE) die(`--against kernel compares with the live kernel, which is the ${LIVE_PROFILE} build: --kernel ${kernel} would differ by design (fuzz that profile against the reference model)\nusage: ${USAGE}`);
-    return kernelFuzz({ seed: values.seed ?? Date.now() % 2 ** 31, ops: values.ops ?? 100_000, kernel, out: values.out });
+    return kernelFuzz({ seed: values.seed ?? Date.now() % 2 ** 31, ops: values.ops ?? 100_000, kernel, out: values.out, mix: values.mix });
   }
   // Guidance mutates toward the inode/file design's windows and links; on the system design it found the naive
   // bind policy's flaw later than blind runs (seeds 1..3: 20,303 / 10,734 / 28,925 ops against 1,267 / 10,773 /
@@ -324,7 +328,7 @@ async function compareRun(o: { policyFiles: string[]; seeds: [number, number]; o
  * --against kernel: exit 0 when every op agreed, 1 on a divergence (the shrunk
  * trace written to outDir), 3 when the kernel cannot be used here.
  */
-async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: string }): Promise<number> {
+async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: string; mix: string }): Promise<number> {
   const { kernelAvailability } = await import("../oracle/driver.js");
   const { runKernelFuzz, explainDivergence, divergenceFile, OracleRunError, traceText } = await import("../fuzz/kernel.js");
   const avail = kernelAvailability();
@@ -332,14 +336,17 @@ async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: s
   const tty = process.stderr.isTTY;
   let lastReport = 0;
   const fmt = (n: number) => n.toLocaleString("en-US");
+  const mixNote = o.mix === "default" ? "" : `, mix ${o.mix}`;
+  const mixFlag = o.mix === "default" ? "" : ` --mix ${o.mix}`;
   const line = (p: { ops: number; traces: number; compared: number; seconds: number }) =>
-    `fuzz --against kernel: seed ${o.seed}: ${fmt(p.ops)} ops in ${fmt(p.traces)} traces (${fmt(p.compared)} compared with the kernel), ${fmt(Math.round(p.ops / Math.max(p.seconds, 1e-9)))} ops/s`;
+    `fuzz --against kernel: seed ${o.seed}${mixNote}: ${fmt(p.ops)} ops in ${fmt(p.traces)} traces (${fmt(p.compared)} compared with the kernel), ${fmt(Math.round(p.ops / Math.max(p.seconds, 1e-9)))} ops/s`;
   let report;
   try {
     report = await runKernelFuzz({
       seed: o.seed,
       ops: o.ops,
       kernel: o.kernel,
+      mix: o.mix,
       onProgress: (p) => {
         const now = performance.now();
         if (!tty && now - lastReport < 5000) return;
@@ -363,7 +370,7 @@ async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: s
   process.stderr.write(`${tty ? "\r" : ""}${line(report)}\n`);
   if (!report.failure) {
     console.log(
-      `fuzz --against kernel: no divergence in ${fmt(report.ops)} ops (${fmt(report.compared)} compared with the kernel, ${fmt(report.traceErrors)} of them trace errors on both sides; ${fmt(report.unsupported)} unsupported) in ${fmt(report.traces)} traces, ${report.seconds.toFixed(1)} s (seed ${o.seed}, profile ${o.kernel})`,
+      `fuzz --against kernel: no divergence in ${fmt(report.ops)} ops (${fmt(report.compared)} compared with the kernel, ${fmt(report.traceErrors)} of them trace errors on both sides; ${fmt(report.unsupported)} unsupported) in ${fmt(report.traces)} traces, ${report.seconds.toFixed(1)} s (seed ${o.seed}${mixNote}, profile ${o.kernel})`,
     );
     return 0;
   }
@@ -372,13 +379,13 @@ async function kernelFuzz(o: { seed: number; ops: number; kernel: string; out: s
   mkdirSync(o.out, { recursive: true });
   const file = join(o.out, `kernel-fuzz-${o.seed}.jsonl`);
   const header = [
-    `gmemsim fuzz --against kernel --seed ${o.seed}${o.kernel === LIVE_PROFILE ? "" : ` --kernel ${o.kernel}`}: trace ${f.traceIndex} of the campaign (${f.originalLength} ops) diverged; fast-check shrank it to these ${f.trace.length} ops in ${f.shrinkSeconds.toFixed(1)} s.`,
+    `gmemsim fuzz --against kernel --seed ${o.seed}${mixFlag}${o.kernel === LIVE_PROFILE ? "" : ` --kernel ${o.kernel}`}: trace ${f.traceIndex} of the campaign (${f.originalLength} ops) diverged; fast-check shrank it to these ${f.trace.length} ops in ${f.shrinkSeconds.toFixed(1)} s.`,
     paragraph,
     `Each op up to the divergent one carries the kernel's answer as its expect.`,
   ];
   writeFileSync(file, divergenceFile(f.comparison, f.trace, header));
   const k = o.kernel === LIVE_PROFILE ? "" : ` --kernel ${o.kernel}`;
-  console.log(`fuzz --against kernel: DIVERGENCE (seed ${o.seed}, after ${fmt(report.ops)} ops). Shrunk to ${f.trace.length} ops, written to ${file}.`);
+  console.log(`fuzz --against kernel: DIVERGENCE (seed ${o.seed}${mixNote}, after ${fmt(report.ops)} ops). Shrunk to ${f.trace.length} ops, written to ${file}.`);
   console.log(paragraph);
   console.log(`Replay it with: gmemsim replay ${file} --check${k} (the simulator), and gmemsim kernel ${file} (the kernel).`);
   return 1;

@@ -19,6 +19,7 @@ import { Simulator } from "../api/simulator.js";
 import { runOnKernel, type KernelResult } from "../oracle/driver.js";
 import type { ResultLine } from "../trace/replay.js";
 import { kernelTraceArbitrary } from "./arbitraries.js";
+import { KERNEL_MIXES } from "./mixes.js";
 import { stringifyJson } from "../trace/json.js";
 import { LIVE_PROFILE } from "../kvm/profile.js";
 
@@ -203,6 +204,8 @@ export interface KernelFuzzOptions {
   kernel?: string;
   /** Longest random body of a trace (after its setup). Default 40. */
   maxLength?: number;
+  /** The op mix, by name (KERNEL_MIXES in ./arbitraries.ts). Default "default". */
+  mix?: string;
   /** Oracle processes in flight at once. Default: the number of CPUs, 2 to 4. */
   concurrency?: number;
   /** Shrinking stops after this long and keeps the smallest trace found. Default 120 s. */
@@ -270,7 +273,9 @@ export async function runKernelFuzz(opts: KernelFuzzOptions): Promise<KernelFuzz
   const profile = opts.kernel ?? LIVE_PROFILE;
   const maxLength = opts.maxLength ?? 40;
   const minLength = 8;
-  const arb = kernelTraceArbitrary({ minLength, maxLength });
+  const weights = KERNEL_MIXES[opts.mix ?? "default"];
+  if (!weights) throw new RangeError(`mix: "${opts.mix}" is none of ${Object.keys(KERNEL_MIXES).join(", ")}`);
+  const arb = kernelTraceArbitrary({ minLength, maxLength, weights });
   const traces = generate(arb, opts.seed, opts.ops, minLength);
   const concurrency = Math.max(1, opts.concurrency ?? Math.min(4, Math.max(2, availableParallelism())));
   const t0 = performance.now();
