@@ -121,7 +121,10 @@ export class Checker {
     for (const id of t.inodes.list) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
     for (const id of news.inodes) if (!t.inodes.has(id)) checkInodeLife(id, st.inodes.get(id), this.history.openInodes.has(id), inv);
     for (const d of news.donations) checkDonorReach(st, d, sec);
-    if (t.files.size) for (const d of this.history.donations) if (t.files.has(d.donor) && !news.donations.includes(d)) checkDonorReach(st, d, sec);
+    // An earlier donation is looked at again where its donor file stopped blocking pgoffs (state.ts notes them).
+    const u = t.unblocked;
+    for (let k = 0; k < u.length; k += 3)
+      for (const d of this.history.donationsByFile.get(u[k]) ?? []) if (d.window[0] < u[k + 2] && u[k + 1] < d.window[1] && !news.donations.includes(d)) checkDonorReach(st, d, sec);
     this.properties(sec);
     if (!inv.length && !sec.length) return CLEAN;
     const report = { invariants: inv.slice(), security: sec.slice() };
@@ -174,7 +177,19 @@ export class Checker {
         if (m) mapRange({ hva: m.hva + p.pgoff, npages: 1 });
       }
     }
-    for (const d of news.donations) wholeVm(d.vm);
+    // A donation: the donor's SPTEs over the window, through the donor file's memslots (property 3 looks there);
+    // the file's own change, when the core made it, reaches the same gfns (state.ts).
+    for (const d of news.donations) {
+      const f = st.files.get(d.donor);
+      const vm = st.vms.get(d.vm);
+      if (!f || !vm) continue;
+      for (const b of f.bindings) {
+        const sl = st.slotOfVm(f.vm, b.slot);
+        const s = Math.max(d.window[0], b.pgoff);
+        const e = Math.min(d.window[1], b.pgoff + b.npages);
+        if (sl && s < e) spteRange(vm, sl.base + (s - sl.pgoff), sl.base + (e - sl.pgoff), out);
+      }
+    }
     for (const m of news.moves) wholeVm(m.src);
     for (const vm of news.gaveUp) wholeVm(vm);
     return out;

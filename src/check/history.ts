@@ -36,8 +36,8 @@ export class History {
   /** Rights by file id; a file absent here was made by create_guest_memfd: an owner, with every right. */
   private readonly grants = new Map<number, ReadonlySet<Perm>>();
   readonly donations: Donation[] = [];
-  /** Donations by donor VM. */
-  readonly donationsByVm = new Map<number, Donation[]>();
+  /** Donations by donor file. */
+  readonly donationsByFile = new Map<number, Donation[]>();
   /** Moved inodes by source VM. */
   readonly moved = new Map<number, Set<number>>();
   /** gmem inodes the kernel layer has open. */
@@ -76,9 +76,9 @@ export class History {
         const d: Donation = { donor: e.parent, vm: e.parentVm, inode: e.inode, window: e.window };
         this.donations.push(d);
         news.donations.push(d);
-        const list = this.donationsByVm.get(d.vm);
+        const list = this.donationsByFile.get(d.donor);
         if (list) list.push(d);
-        else this.donationsByVm.set(d.vm, [d]);
+        else this.donationsByFile.set(d.donor, [d]);
       }
     } else if (e.kind === "move") {
       // The shared read-only sets: grants are replaced, never changed in place.
@@ -106,8 +106,8 @@ export class History {
       if (e.op === "punch" && !this.held(e.file).has("punch"))
         out.push(violation("2 owner control", `@file:${e.file} (@vm:${e.vm}) punched pages [${e.range[0]}, ${e.range[1]}) without a punch right granted by the owner`));
       // 3. Donation is final: no fallocate by the donor in the window, ever again.
-      for (const d of this.donationsByVm.get(e.vm) ?? []) {
-        if (e.file === d.donor && overlaps(d.window, e.range[0], e.range[1]))
+      for (const d of this.donationsByFile.get(e.file) ?? []) {
+        if (overlaps(d.window, e.range[0], e.range[1]))
           out.push(violation("3 donation is final", `@file:${d.donor} (@vm:${d.vm}) fallocated pages [${e.range[0]}, ${e.range[1]}) of the window [${d.window[0]}, ${d.window[1]}) it donated`));
       }
       // 4. Migration is exclusive: the source touches nothing of the moved inodes.

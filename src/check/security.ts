@@ -27,12 +27,14 @@ export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte,
   // 3. The donor maps nothing in a window it donated: no page of the window through the donor file's memslots.
   // The page mapped decides, not the memslot's pgoff: a shared gfn of a memslot that is not gmem-only maps its
   // userspace_addr's page, not the gmem file's (SPEC §2, vcpu_access).
-  const donations = h.donationsByVm.get(vm.id);
-  if (donations) {
+  if (h.donationsByFile.size) {
     const slot = slotOf(vm, sp.gfn);
-    for (const d of donations) {
-      if (slot && slot.file === d.donor && page.inode === d.inode && overlaps(d.window, page.pgoff, page.pgoff + 1))
-        out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} in the window [${d.window[0]}, ${d.window[1]}) @file:${d.donor} donated`));
+    const donations = slot && slot.file >= 0 ? h.donationsByFile.get(slot.file) : undefined;
+    if (donations) {
+      for (const d of donations) {
+        if (d.vm === vm.id && page.inode === d.inode && overlaps(d.window, page.pgoff, page.pgoff + 1))
+          out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} in the window [${d.window[0]}, ${d.window[1]}) @file:${d.donor} donated`));
+      }
     }
   }
   // 3. The system design: a VM that gave an inode up by gmem_unbind maps none of it.

@@ -70,9 +70,11 @@ export interface Touched {
   wholeVms: Ids;
   /** The files of memslots that changed (as they were and as they are): their bindings may have changed. */
   slotFiles: Ids;
+  /** Pgoffs a file no longer blocks (it did before the change), as flat [file, start, end] triples: a donation there would be reachable again. */
+  unblocked: number[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids() });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
 
 const sameSlot = (a: SnapSlot, b: SnapSlot) =>
   a.slot === b.slot && a.base === b.base && a.npages === b.npages && a.flags === b.flags && a.file === b.file && a.pgoff === b.pgoff && a.uaddr === b.uaddr;
@@ -158,15 +160,23 @@ export class CoreState {
    * that changed otherwise.
    */
   private fileRanges(before: CFile | undefined, after: CFile | undefined, t: Touched): void {
-    const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm || !sameRanges(before.blocked, after.blocked);
-    const note = (f: CFile, b: CFile["bindings"][number]) => {
+    if (before && after && !sameRanges(before.blocked, after.blocked))
+      for (const [lo, hi] of coverageRuns(before.blocked, after.blocked, LOST)) t.unblocked.push(after.id, lo, hi);
+    const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm;
+    // Over [lo, hi) of the file's pgoffs (a binding's whole memslot by default).
+    const note = (f: CFile, b: CFile["bindings"][number], lo = -Infinity, hi = Infinity) => {
       const sl = this.slotOfVm(f.vm, b.slot);
-      if (sl) t.ranges.push(f.vm, sl.base, sl.base + sl.npages);
+      const s = Math.max(lo, b.pgoff);
+      const e = Math.min(hi, b.pgoff + b.npages);
+      if (sl && s < e) t.ranges.push(f.vm, sl.base + (s - sl.pgoff), sl.base + (e - sl.pgoff));
     };
     if (whole) {
       for (const f of [before, after]) if (f) for (const b of f.bindings) note(f, b);
       return;
     }
+    // The pgoffs whose blocking came or went (a donation blocks a window): the bindings' gfns over them only.
+    if (!sameRanges(before!.blocked, after!.blocked))
+      for (const [lo, hi] of coverageChange(before!.blocked, after!.blocked)) for (const f of [before!, after!]) for (const b of f.bindings) note(f, b, lo, hi);
     diffLists(before!.bindings, after!.bindings, byBinding, (a, b) => {
       if (a && b && a.npages === b.npages) return;
       if (a) note(before!, a);
@@ -338,6 +348,7 @@ export class CoreState {
     if (t.wholeVms.size) t.wholeVms.clear();
     if (t.slotFiles.size) t.slotFiles.clear();
     if (t.ranges.length) t.ranges.length = 0;
+    if (t.unblocked.length) t.unblocked.length = 0;
     // Setting an array's length is a runtime call in V8: only when there is something to drop.
     if (t.doubled.length) t.doubled.length = 0;
     const clashes = this.clashes;
@@ -537,6 +548,45 @@ export function listed(s: Float64Array, at: number, n: number, words: number, ke
 
 function sameRanges(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): boolean {
   return a.length === b.length && a.every(([x, y], k) => x === b[k][0] && y === b[k][1]);
+}
+
+/**
+ * The [start, end) runs covered by one of two lists of ranges and not by the other (a window blocked next to
+ * another makes the two one range: only the new pages are a change).
+ */
+export function coverageChange(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  return coverageRuns(a, b, EITHER);
+}
+
+const EITHER = (inA: boolean, inB: boolean) => inA !== inB;
+/** Covered by the first list (as it was) and not by the second (as it is). */
+const LOST = (inA: boolean, inB: boolean) => inA && !inB;
+
+/** The [start, end) runs where `keep` holds of being covered by a and by b. */
+export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>, keep: (inA: boolean, inB: boolean) => boolean): Array<[number, number]> {
+  // Each list's ranges as +1 at a start and -1 at an end, swept in order: a run is a change where the two counts
+  // disagree about being covered.
+  const edges: Array<[number, number, number]> = [];
+  for (const [s, e] of a) edges.push([s, 1, 0], [e, -1, 0]);
+  for (const [s, e] of b) edges.push([s, 0, 1], [e, 0, -1]);
+  edges.sort((x, y) => x[0] - y[0]);
+  const out: Array<[number, number]> = [];
+  let inA = 0;
+  let inB = 0;
+  for (let k = 0; k < edges.length; ) {
+    const at = edges[k][0];
+    for (; k < edges.length && edges[k][0] === at; k++) {
+      inA += edges[k][1];
+      inB += edges[k][2];
+    }
+    const next = k < edges.length ? edges[k][0] : at;
+    if (next > at && keep(inA > 0, inB > 0)) {
+      const last = out[out.length - 1];
+      if (last && last[1] === at) last[1] = next;
+      else out.push([at, next]);
+    }
+  }
+  return out;
 }
 
 const bySlotId = (a: SnapSlot, b: SnapSlot) => a.slot - b.slot;
