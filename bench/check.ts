@@ -4,8 +4,9 @@
  * per-op checks of `replay --check` (what each op changed, and the whole state
  * once at the end), and with a whole-state check after every op, at two
  * lengths; then the host trace (host-trace.ts), the same traffic on hosts of
- * two sizes, unchecked and with --check. Printed as times and as ratios
- * measured side by side in this run.
+ * two sizes, and the VM trace (vm-trace.ts), the same memslots and donations
+ * in VMs of two sizes, each unchecked and with --check. Printed as times and
+ * as ratios measured side by side in this run.
  */
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
@@ -13,6 +14,7 @@ import { replayText } from "../src/trace/replay.js";
 import { Checker } from "../src/check/checker.js";
 import { spreadTrace } from "./spread-trace.js";
 import { hostTrace } from "./host-trace.js";
+import { vmTrace } from "./vm-trace.js";
 
 type Mode = "unchecked" | "checked" | "full";
 
@@ -32,6 +34,33 @@ function timeReplay(text: string, mode: Mode): number {
   if (checker) {
     const r = checker.full();
     if (r.invariants.length || r.security.length) throw new Error("bench --check: the final check failed");
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * The trace's lines after its first `setupLines` replayed one at a time, unchecked or each checked for what it
+ * changed; returns seconds. The setup runs first, untimed (a checker made after it checks the whole state once,
+ * untimed too): the timed part is the changes alone, on a state as big as the setup made it.
+ */
+function timeAfterSetup(text: string, setupLines: number, mode: "unchecked" | "checked"): number {
+  const host = new Host(new EngineCore());
+  let checker: Checker | null = null;
+  let t0 = 0;
+  for (const batch of replayText(host, text, 1)) {
+    for (const rec of batch) {
+      if ("error" in rec.result) throw new Error(`bench --check: line ${rec.lineNo}: ${rec.result.error}`);
+      if (rec.lineNo === setupLines) {
+        if (mode === "checked") {
+          checker = new Checker(host);
+          if (checker.full().invariants.length) throw new Error("bench --check: the setup's check failed");
+        }
+        t0 = performance.now();
+      } else if (checker) {
+        const r = checker.step();
+        if (r.invariants.length || r.security.length) throw new Error(`bench --check: a check failed at line ${rec.lineNo}`);
+      }
+    }
   }
   return (performance.now() - t0) / 1000;
 }
@@ -56,6 +85,13 @@ export interface CheckBench {
     rows: Array<{ vms: number; unchecked_s: number; checked_s: number; checked_over_unchecked: number }>;
     host_growth: number;
     /** --check over replay on the larger host, over the same on the smaller (1: checking costs what the ops change). */
+    check_ratio_growth: number;
+  };
+  /** The VM trace: the same memslot and donation changes in a VM of `pages` mapped pages and in one `vm_growth` times as big. */
+  vm: {
+    changes: number;
+    rows: Array<{ pages: number; unchecked_s: number; checked_s: number; checked_over_unchecked: number }>;
+    vm_growth: number;
     check_ratio_growth: number;
   };
 }
@@ -86,7 +122,22 @@ export function measureCheck(quick = false): CheckBench {
     return { vms, unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
   });
   const host = { traffic_ops: traffic, rows: hostRows, host_growth: 8, check_ratio_growth: hostRows[1].checked_over_unchecked / hostRows[0].checked_over_unchecked };
-  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host };
+  const fewPages = quick ? 500 : 2500;
+  const changes = quick ? 200 : 1000;
+  const warmVm = vmTrace(fewPages, changes, 2);
+  timeAfterSetup(warmVm.text, warmVm.setupLines, "checked");
+  const vmRows = [fewPages, fewPages * 8].map((pages) => {
+    const { text, setupLines } = vmTrace(pages, changes);
+    let unchecked = Infinity;
+    let checked = Infinity;
+    for (let k = 0; k < runs; k++) {
+      unchecked = Math.min(unchecked, timeAfterSetup(text, setupLines, "unchecked"));
+      checked = Math.min(checked, timeAfterSetup(text, setupLines, "checked"));
+    }
+    return { pages, unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
+  });
+  const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: vmRows[1].checked_over_unchecked / vmRows[0].checked_over_unchecked };
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm };
 }
 
 /** The figures as lines for people. */
@@ -100,5 +151,8 @@ export function checkBenchLines(b: CheckBench): string[] {
   lines.push(`replay of the host trace (each VM's memory a shared memfd mapping; ${b.host.traffic_ops} ops of traffic, 4 setup lines a VM), best of ${b.runs}`);
   for (const r of b.host.rows) lines.push(`  ${r.vms} VMs: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
   lines.push(`  ${b.host.host_growth}x the VMs made --check ${b.host.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  lines.push(`replay of the VM trace (${b.vm.changes} memslots added and windows donated in one VM, a guest read after each, timed after the VM's pages are mapped), best of ${b.runs}`);
+  for (const r of b.vm.rows) lines.push(`  ${r.pages} mapped pages: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
+  lines.push(`  ${b.vm.vm_growth}x the pages made --check ${b.vm.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
   return lines;
 }

@@ -610,6 +610,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     checked_over_unchecked: checked.rows[1].checked_over_unchecked,
     checked_growth_over_length_growth: checked.checked_time_growth / checked.length_growth,
     checked_host_growth: checked.host.check_ratio_growth,
+    checked_vm_growth: checked.vm.check_ratio_growth,
     fuzz_checked_ops_per_s: 1e9 / ns("fuzzing (random")!,
     guided_checked_ops_per_s: 1e9 / ns("fuzzing, coverage-guided")!,
     typed_flat_10x: ratio(per("typed10x", big), per("typed1", n)),
@@ -635,6 +636,7 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     target("4 checking", "replay --check time over replay's (longer spread trace)", q.checked_over_unchecked, 5),
     target("4 checking", "--check time growth over trace growth (1: linear)", q.checked_growth_over_length_growth, 1.2),
     target("4 checking", "--check over replay, 8x the VMs over 1x (1: flat)", q.checked_host_growth, 1.2),
+    target("4 checking", "--check over replay, a VM 8x as big over 1x (1: flat)", q.checked_vm_growth, 1.2),
     target("4 checking", "fuzzing, checked ops/s per worker (random traces)", q.fuzz_checked_ops_per_s, null, 200_000),
     target("4 checking", "fuzzing, checked ops/s per worker (coverage-guided)", q.guided_checked_ops_per_s, null, 200_000),
     target("5 streaming", "JSONL replay time over only parsing the JSONL", q.jsonl_over_parse, 1.5),
@@ -674,6 +676,8 @@ export function tiersLines(t: TierReport, ctx: { node: string; cpu: string; core
   out.push(`replay --check on the spread trace: ${c.map((r) => `${r.ops} ops ${(r.checked_s * 1000).toFixed(0)} ms (${r.checked_over_unchecked.toFixed(2)}x replay)`).join(", ")}; ${t.checked.length_growth}x the ops took ${t.checked.checked_time_growth.toFixed(2)}x the time`);
   const hc = t.checked.host;
   out.push(`replay --check on the host trace (${hc.traffic_ops.toLocaleString("en-US")} ops of traffic): ${hc.rows.map((r) => `${r.vms} VMs ${(r.checked_s * 1000).toFixed(0)} ms (${r.checked_over_unchecked.toFixed(2)}x replay)`).join(", ")}`);
+  const vc = t.checked.vm;
+  out.push(`replay --check on the VM trace (${vc.changes.toLocaleString("en-US")} memslots and donations): ${vc.rows.map((r) => `${r.pages} pages ${(r.checked_s * 1000).toFixed(0)} ms (${r.checked_over_unchecked.toFixed(2)}x replay)`).join(", ")}`);
   out.push("speed targets, each figure from this run:");
   for (const g of t.targets)
     out.push(`  ${g.met === null ? "  -" : g.met ? " met" : "NOT"}  ${g.item.padEnd(15)} ${g.measure.padEnd(58)} ${(g.value === null ? "-" : g.value >= 1000 ? Math.round(g.value).toLocaleString("en-US") : g.value.toFixed(2)).padStart(9)}  (${g.bound})`);

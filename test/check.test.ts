@@ -526,7 +526,9 @@ test("bench --check --quick times the spread trace in three modes and the host t
   assert.equal(b.host.rows.map((r) => r.vms), [100, 800]);
   for (const r of b.host.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
   assert.ok(b.host.check_ratio_growth > 0);
-  assert.is(checkBenchLines(b).length, 8);
+  assert.equal(b.vm.rows.map((r) => r.pages), [500, 4000]);
+  for (const r of b.vm.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
+  assert.is(checkBenchLines(b).length, 12);
 });
 
 test("reports name objects as the trace bound them", () => {
