@@ -565,11 +565,13 @@ const LOST = (inA: boolean, inB: boolean) => inA && !inB;
 /** The [start, end) runs where `keep` holds of being covered by a and by b. */
 export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>, keep: (inA: boolean, inB: boolean) => boolean): Array<[number, number]> {
   // Each list's ranges as +1 at a start and -1 at an end, swept in order: a run is a change where the two counts
-  // disagree about being covered.
-  const edges: Array<[number, number, number]> = [];
-  for (const [s, e] of a) edges.push([s, 1, 0], [e, -1, 0]);
-  for (const [s, e] of b) edges.push([s, 0, 1], [e, 0, -1]);
-  edges.sort((x, y) => x[0] - y[0]);
+  // disagree about being covered. The core lists blocked windows as ascending runs apart, whose edges come in
+  // order already: the two lists' edges are merged; other lists are sorted.
+  const ea: Array<[number, number, number]> = [];
+  const eb: Array<[number, number, number]> = [];
+  for (const [s, e] of a) ea.push([s, 1, 0], [e, -1, 0]);
+  for (const [s, e] of b) eb.push([s, 0, 1], [e, 0, -1]);
+  const edges = ascending(ea) && ascending(eb) ? mergeEdges(ea, eb) : [...ea, ...eb].sort((x, y) => x[0] - y[0]);
   const out: Array<[number, number]> = [];
   let inA = 0;
   let inB = 0;
@@ -586,6 +588,16 @@ export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: Rea
       else out.push([at, next]);
     }
   }
+  return out;
+}
+
+const ascending = (edges: ReadonlyArray<readonly [number, number, number]>) => edges.every((x, k) => k === 0 || edges[k - 1][0] <= x[0]);
+
+function mergeEdges<T extends readonly [number, number, number]>(a: readonly T[], b: readonly T[]): T[] {
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j === b.length || (i < a.length && a[i][0] <= b[j][0]) ? a[i++] : b[j++]);
   return out;
 }
 
