@@ -564,14 +564,14 @@ const LOST = (inA: boolean, inB: boolean) => inA && !inB;
 
 /** The [start, end) runs where `keep` holds of being covered by a and by b. */
 export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>, keep: (inA: boolean, inB: boolean) => boolean): Array<[number, number]> {
-  // Each list's ranges as +1 at a start and -1 at an end, swept in order: a run is a change where the two counts
-  // disagree about being covered. The core lists blocked windows as ascending runs apart, whose edges come in
-  // order already: the two lists' edges are merged; other lists are sorted.
-  const ea: Array<[number, number, number]> = [];
-  const eb: Array<[number, number, number]> = [];
-  for (const [s, e] of a) ea.push([s, 1, 0], [e, -1, 0]);
-  for (const [s, e] of b) eb.push([s, 0, 1], [e, 0, -1]);
-  const edges = ascending(ea) && ascending(eb) ? mergeEdges(ea, eb) : [...ea, ...eb].sort((x, y) => x[0] - y[0]);
+  // The core lists blocked windows as ascending runs apart: their edges are walked in place, in order.
+  if (isRuns(a) && isRuns(b)) return runsWalk(a, b, keep);
+  // Any other lists: each range as +1 at a start and -1 at an end, sorted and swept: a run is where the two
+  // counts say what `keep` asks.
+  const edges: Array<[number, number, number]> = [];
+  for (const [s, e] of a) edges.push([s, 1, 0], [e, -1, 0]);
+  for (const [s, e] of b) edges.push([s, 0, 1], [e, 0, -1]);
+  edges.sort((x, y) => x[0] - y[0]);
   const out: Array<[number, number]> = [];
   let inA = 0;
   let inB = 0;
@@ -591,13 +591,31 @@ export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: Rea
   return out;
 }
 
-const ascending = (edges: ReadonlyArray<readonly [number, number, number]>) => edges.every((x, k) => k === 0 || edges[k - 1][0] <= x[0]);
+type Runs = ReadonlyArray<readonly [number, number]>;
 
-function mergeEdges<T extends readonly [number, number, number]>(a: readonly T[], b: readonly T[]): T[] {
-  const out: T[] = [];
+/** Ascending runs, each after the one before it ends: their edges, start and end in turn, never go down. */
+const isRuns = (r: Runs) => r.every(([s, e], k) => s <= e && (k === 0 || r[k - 1][1] <= s));
+
+/**
+ * coverageRuns() on two lists of runs (isRuns()): their edges, taken in order from both, where the number of a
+ * list's edges passed says whether a page is in one of its runs (odd: inside).
+ */
+function runsWalk(a: Runs, b: Runs, keep: (inA: boolean, inB: boolean) => boolean): Array<[number, number]> {
+  const edge = (r: Runs, k: number) => (k < r.length * 2 ? r[k >> 1][k & 1] : Infinity);
+  const out: Array<[number, number]> = [];
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) out.push(j === b.length || (i < a.length && a[i][0] <= b[j][0]) ? a[i++] : b[j++]);
+  for (let at = Math.min(edge(a, 0), edge(b, 0)); at !== Infinity; ) {
+    while (edge(a, i) === at) i++;
+    while (edge(b, j) === at) j++;
+    const next = Math.min(edge(a, i), edge(b, j));
+    if (next !== Infinity && keep((i & 1) === 1, (j & 1) === 1)) {
+      const last = out[out.length - 1];
+      if (last && last[1] === at) last[1] = next;
+      else out.push([at, next]);
+    }
+    at = next;
+  }
   return out;
 }
 
