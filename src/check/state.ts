@@ -247,6 +247,49 @@ export class CoreState {
     vm.slots = kept.size ? slots.map((sl) => kept.get(sl) ?? sl) : slots;
   }
 
+  /**
+   * A CHG_VM record's n memslots (7 words each from word `at`) as the VM's: compared with the records it has in
+   * place, both by id as the core lists them, so that only a memslot that changed is made anew (a VM's change is
+   * mostly one memslot, or its context alone). Returns the word after them.
+   */
+  private applySlots(vm: CVm, s: Float64Array, at: number, n: number, t: Touched): number {
+    const end = at + n * 7;
+    const old = vm.slots;
+    let byId = true;
+    for (let w = at + 7; w < end && byId; w += 7) byId = s[w - 7] < s[w];
+    for (let k = 1; k < old.length && byId; k++) byId = old[k - 1].slot < old[k].slot;
+    const read = (w: number): SnapSlot => ({ slot: s[w], base: s[w + 1], npages: s[w + 2], flags: s[w + 3], file: s[w + 4], pgoff: s[w + 5], uaddr: s[w + 6] });
+    if (!byId) {
+      const slots: SnapSlot[] = [];
+      for (let w = at; w < end; w += 7) slots.push(read(w));
+      this.setSlots(vm, slots, t);
+      return end;
+    }
+    const next: SnapSlot[] = new Array(n);
+    const gone = (o: SnapSlot) => {
+      this.hva.removeSlot(o);
+      this.slotChanged(vm.id, o, t);
+    };
+    let j = 0;
+    for (let k = 0, w = at; k < n; k++, w += 7) {
+      while (j < old.length && old[j].slot < s[w]) gone(old[j++]);
+      const o = j < old.length && old[j].slot === s[w] ? old[j] : undefined;
+      if (o && o.base === s[w + 1] && o.npages === s[w + 2] && o.flags === s[w + 3] && o.file === s[w + 4] && o.pgoff === s[w + 5] && o.uaddr === s[w + 6]) {
+        next[k] = o;
+        j++;
+        continue;
+      }
+      if (o) gone(old[j++]);
+      const sl = read(w);
+      this.hva.addSlot(vm.id, sl);
+      this.slotChanged(vm.id, sl, t);
+      next[k] = sl;
+    }
+    while (j < old.length) gone(old[j++]);
+    vm.slots = next;
+    return end;
+  }
+
   private slotChanged(vm: number, sl: SnapSlot, t: Touched): void {
     t.ranges.push(vm, sl.base, sl.base + sl.npages);
     if (sl.file >= 0) t.slotFiles.add(sl.file);
@@ -394,9 +437,7 @@ export class CoreState {
         const vm = this.vms.get(id) ?? this.newVm(id, t);
         const n = s[i + 2];
         i += 3;
-        const slots: SnapSlot[] = [];
-        for (let k = 0; k < n; k++, i += 7) slots.push({ slot: s[i], base: s[i + 1], npages: s[i + 2], flags: s[i + 3], file: s[i + 4], pgoff: s[i + 5], uaddr: s[i + 6] });
-        this.setSlots(vm, slots, t);
+        i = this.applySlots(vm, s, i, n, t);
         const ctx = s[i++];
         if (ctx !== vm.ctx) t.wholeVms.add(id);
         vm.ctx = ctx;
