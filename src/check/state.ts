@@ -160,8 +160,10 @@ export class CoreState {
    * that changed otherwise.
    */
   private fileRanges(before: CFile | undefined, after: CFile | undefined, t: Touched): void {
-    if (before && after && !sameRanges(before.blocked, after.blocked))
-      for (const [lo, hi] of coverageRuns(before.blocked, after.blocked, LOST)) t.unblocked.push(after.id, lo, hi);
+    // Blocked pgoffs that came or went (a donation blocks a window): the bindings' gfns over them; those that went
+    // are noted for the donations of the file.
+    const blocked = before && after && !sameRanges(before.blocked, after.blocked) ? coverageDiff(before.blocked, after.blocked) : null;
+    if (blocked) for (const [lo, hi] of blocked.lost) t.unblocked.push(after!.id, lo, hi);
     const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm;
     // Over [lo, hi) of the file's pgoffs (a binding's whole memslot by default).
     const note = (f: CFile, b: CFile["bindings"][number], lo = -Infinity, hi = Infinity) => {
@@ -174,9 +176,7 @@ export class CoreState {
       for (const f of [before, after]) if (f) for (const b of f.bindings) note(f, b);
       return;
     }
-    // The pgoffs whose blocking came or went (a donation blocks a window): the bindings' gfns over them only.
-    if (!sameRanges(before!.blocked, after!.blocked))
-      for (const [lo, hi] of coverageChange(before!.blocked, after!.blocked)) for (const f of [before!, after!]) for (const b of f.bindings) note(f, b, lo, hi);
+    if (blocked) for (const [lo, hi] of [...blocked.gained, ...blocked.lost]) for (const f of [before!, after!]) for (const b of f.bindings) note(f, b, lo, hi);
     diffLists(before!.bindings, after!.bindings, byBinding, (a, b) => {
       if (a && b && a.npages === b.npages) return;
       if (a) note(before!, a);
@@ -591,29 +591,49 @@ function sameRanges(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArra
   return a.length === b.length && a.every(([x, y], k) => x === b[k][0] && y === b[k][1]);
 }
 
-/**
- * The [start, end) runs covered by one of two lists of ranges and not by the other (a window blocked next to
- * another makes the two one range: only the new pages are a change).
- */
-export function coverageChange(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
-  return coverageRuns(a, b, EITHER);
+type Runs = ReadonlyArray<readonly [number, number]>;
+
+/** What a change of a list of ranges did to the pages it covers: [start, end) runs, ascending, none touching the next. */
+export interface CoverageDiff {
+  /** Covered now (by b) and not before (by a). */
+  gained: Array<[number, number]>;
+  /** Covered before and not now. */
+  lost: Array<[number, number]>;
 }
 
-const EITHER = (inA: boolean, inB: boolean) => inA !== inB;
-/** Covered by the first list (as it was) and not by the second (as it is). */
-const LOST = (inA: boolean, inB: boolean) => inA && !inB;
-
-/** The [start, end) runs where `keep` holds of being covered by a and by b. */
-export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>, keep: (inA: boolean, inB: boolean) => boolean): Array<[number, number]> {
-  // The core lists blocked windows as ascending runs apart: their edges are walked in place, in order.
-  if (isRuns(a) && isRuns(b)) return runsWalk(a, b, keep);
-  // Any other lists: each range as +1 at a start and -1 at an end, sorted and swept: a run is where the two
-  // counts say what `keep` asks.
+/**
+ * The pages a list of ranges covers and another does not, both ways (a window blocked next to another makes the
+ * two one range: only the new pages are gained).
+ */
+export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
+  const d: CoverageDiff = { gained: [], lost: [] };
+  const piece = (at: number, next: number, inA: boolean, inB: boolean) => {
+    if (next <= at || inA === inB) return;
+    const out = inB ? d.gained : d.lost;
+    const last = out[out.length - 1];
+    if (last && last[1] === at) last[1] = next;
+    else out.push([at, next]);
+  };
+  // The core lists blocked windows as ascending runs apart: their edges are walked in place, in order, where the
+  // number of a list's edges passed says whether a page is in one of its runs (odd: inside).
+  if (isRuns(a) && isRuns(b)) {
+    const edge = (r: Runs, k: number) => (k < r.length * 2 ? r[k >> 1][k & 1] : Infinity);
+    let i = 0;
+    let j = 0;
+    for (let at = Math.min(edge(a, 0), edge(b, 0)); at !== Infinity; ) {
+      while (edge(a, i) === at) i++;
+      while (edge(b, j) === at) j++;
+      const next = Math.min(edge(a, i), edge(b, j));
+      if (next !== Infinity) piece(at, next, (i & 1) === 1, (j & 1) === 1);
+      at = next;
+    }
+    return d;
+  }
+  // Any other lists: each range as +1 at a start and -1 at an end, sorted and swept.
   const edges: Array<[number, number, number]> = [];
   for (const [s, e] of a) edges.push([s, 1, 0], [e, -1, 0]);
   for (const [s, e] of b) edges.push([s, 0, 1], [e, 0, -1]);
   edges.sort((x, y) => x[0] - y[0]);
-  const out: Array<[number, number]> = [];
   let inA = 0;
   let inB = 0;
   for (let k = 0; k < edges.length; ) {
@@ -622,43 +642,13 @@ export function coverageRuns(a: ReadonlyArray<readonly [number, number]>, b: Rea
       inA += edges[k][1];
       inB += edges[k][2];
     }
-    const next = k < edges.length ? edges[k][0] : at;
-    if (next > at && keep(inA > 0, inB > 0)) {
-      const last = out[out.length - 1];
-      if (last && last[1] === at) last[1] = next;
-      else out.push([at, next]);
-    }
+    if (k < edges.length) piece(at, edges[k][0], inA > 0, inB > 0);
   }
-  return out;
+  return d;
 }
-
-type Runs = ReadonlyArray<readonly [number, number]>;
 
 /** Ascending runs, each after the one before it ends: their edges, start and end in turn, never go down. */
 const isRuns = (r: Runs) => r.every(([s, e], k) => s <= e && (k === 0 || r[k - 1][1] <= s));
-
-/**
- * coverageRuns() on two lists of runs (isRuns()): their edges, taken in order from both, where the number of a
- * list's edges passed says whether a page is in one of its runs (odd: inside).
- */
-function runsWalk(a: Runs, b: Runs, keep: (inA: boolean, inB: boolean) => boolean): Array<[number, number]> {
-  const edge = (r: Runs, k: number) => (k < r.length * 2 ? r[k >> 1][k & 1] : Infinity);
-  const out: Array<[number, number]> = [];
-  let i = 0;
-  let j = 0;
-  for (let at = Math.min(edge(a, 0), edge(b, 0)); at !== Infinity; ) {
-    while (edge(a, i) === at) i++;
-    while (edge(b, j) === at) j++;
-    const next = Math.min(edge(a, i), edge(b, j));
-    if (next !== Infinity && keep((i & 1) === 1, (j & 1) === 1)) {
-      const last = out[out.length - 1];
-      if (last && last[1] === at) last[1] = next;
-      else out.push([at, next]);
-    }
-    at = next;
-  }
-  return out;
-}
 
 const bySlotId = (a: SnapSlot, b: SnapSlot) => a.slot - b.slot;
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
