@@ -179,16 +179,13 @@ export class Checker {
     }
     // A donation: the donor's SPTEs over the window, through the donor file's memslots (property 3 looks there);
     // the file's own change, when the core made it, reaches the same gfns (state.ts).
+    const gfns = (vm: number, start: number, end: number) => {
+      const v = st.vms.get(vm);
+      if (v) spteRange(v, start, end, out);
+    };
     for (const d of news.donations) {
       const f = st.files.get(d.donor);
-      const vm = st.vms.get(d.vm);
-      if (!f || !vm) continue;
-      for (const b of f.bindings) {
-        const sl = st.slotOfVm(f.vm, b.slot);
-        const s = Math.max(d.window[0], b.pgoff);
-        const e = Math.min(d.window[1], b.pgoff + b.npages);
-        if (sl && s < e) spteRange(vm, sl.base + (s - sl.pgoff), sl.base + (e - sl.pgoff), out);
-      }
+      if (f) for (const b of f.bindings) st.bindingGfns(f, b, d.window[0], d.window[1], gfns);
     }
     for (const m of news.moves) wholeVm(m.src);
     for (const vm of news.gaveUp) wholeVm(vm);
@@ -199,16 +196,11 @@ export class Checker {
   private throughInodes(ids: { list: readonly number[] }): Set<CSpte> {
     const st = this.state;
     const out = new Set<CSpte>();
-    for (const id of ids.list) {
-      for (const f of st.filesOf(id)) {
-        const vm = st.vms.get(f.vm);
-        if (!vm) continue;
-        for (const b of f.bindings) {
-          const sl = vm.slots.find((x) => x.slot === b.slot);
-          if (sl) spteRange(vm, sl.base, sl.base + sl.npages, out);
-        }
-      }
-    }
+    const gfns = (vm: number, start: number, end: number) => {
+      const v = st.vms.get(vm);
+      if (v) spteRange(v, start, end, out);
+    };
+    for (const id of ids.list) for (const f of st.filesOf(id)) for (const b of f.bindings) st.bindingGfns(f, b, -Infinity, Infinity, gfns);
     return out;
   }
 

@@ -165,13 +165,9 @@ export class CoreState {
     const blocked = before && after && !sameRanges(before.blocked, after.blocked) ? coverageDiff(before.blocked, after.blocked) : null;
     if (blocked) for (const [lo, hi] of blocked.lost) t.unblocked.push(after!.id, lo, hi);
     const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm;
+    const push = (vm: number, start: number, end: number) => t.ranges.push(vm, start, end);
     // Over [lo, hi) of the file's pgoffs (a binding's whole memslot by default).
-    const note = (f: CFile, b: CFile["bindings"][number], lo = -Infinity, hi = Infinity) => {
-      const sl = this.slotOfVm(f.vm, b.slot);
-      const s = Math.max(lo, b.pgoff);
-      const e = Math.min(hi, b.pgoff + b.npages);
-      if (sl && s < e) t.ranges.push(f.vm, sl.base + (s - sl.pgoff), sl.base + (e - sl.pgoff));
-    };
+    const note = (f: CFile, b: CFile["bindings"][number], lo = -Infinity, hi = Infinity) => this.bindingGfns(f, b, lo, hi, push);
     if (whole) {
       for (const f of [before, after]) if (f) for (const b of f.bindings) note(f, b);
       return;
@@ -182,6 +178,14 @@ export class CoreState {
       if (a) note(before!, a);
       if (b) note(after!, b);
     });
+  }
+
+  /** The gfns through which binding `b` of file `f` shows its pgoffs in [lo, hi), if any: fn(vm, start, end). */
+  bindingGfns(f: CFile, b: CFile["bindings"][number], lo: number, hi: number, fn: (vm: number, start: number, end: number) => void): void {
+    const sl = this.slotOfVm(f.vm, b.slot);
+    const s = Math.max(lo, b.pgoff);
+    const e = Math.min(hi, b.pgoff + b.npages);
+    if (sl && s < e) fn(f.vm, sl.base + (s - sl.pgoff), sl.base + (e - sl.pgoff));
   }
 
   /** Memslot `slot` of VM `vm`, if it has one. */
