@@ -594,9 +594,11 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     return r.ns_per_op !== null && r.ns_per_op_10x !== null ? Math.min(r.ns_per_op, r.ns_per_op_10x) : r.ns_per_op;
   };
   const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
-  // replay --check beside replay, as bench --check measures it: the spread trace at two lengths.
-  const checked = measureCheck(n < 100_000);
+  // The heap per object first: measured after the check traces (which leave large states to collect), one VM's
+  // bytes read 0 or less in two runs of test/bench-tiers.test.ts out of three; measured before them, in none of six.
   const bytes = jsBytesPerObject();
+  // replay --check beside replay, as bench --check measures it: the spread, host and VM traces.
+  const checked = measureCheck(n < 100_000);
   const model = ns("plain-JS");
   const q = {
     typed_speedup_over_model: ratio(model, ns("typed")),
