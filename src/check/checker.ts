@@ -179,10 +179,7 @@ export class Checker {
     }
     // A donation: the donor's SPTEs over the window, through the donor file's memslots (property 3 looks there);
     // the file's own change, when the core made it, reaches the same gfns (state.ts).
-    const gfns = (vm: number, start: number, end: number) => {
-      const v = st.vms.get(vm);
-      if (v) spteRange(v, start, end, out);
-    };
+    const gfns = into(st, out);
     for (const d of news.donations) {
       const f = st.files.get(d.donor);
       if (f) for (const b of f.bindings) st.bindingGfns(f, b, d.window[0], d.window[1], gfns);
@@ -196,10 +193,7 @@ export class Checker {
   private throughInodes(ids: { list: readonly number[] }): Set<CSpte> {
     const st = this.state;
     const out = new Set<CSpte>();
-    const gfns = (vm: number, start: number, end: number) => {
-      const v = st.vms.get(vm);
-      if (v) spteRange(v, start, end, out);
-    };
+    const gfns = into(st, out);
     for (const id of ids.list) for (const f of st.filesOf(id)) for (const b of f.bindings) st.bindingGfns(f, b, -Infinity, Infinity, gfns);
     return out;
   }
@@ -234,6 +228,14 @@ export class Checker {
     this.properties(sec);
     return { invariants: inv, security: sec };
   }
+}
+
+/** A receiver of gfn ranges (CoreState.bindingGfns()) that adds the SPTEs there to `out`. */
+function into(st: CoreState, out: Set<CSpte>): (vm: number, start: number, end: number) => void {
+  return (vm, start, end) => {
+    const v = st.vms.get(vm);
+    if (v) spteRange(v, start, end, out);
+  };
 }
 
 function spteRange(vm: CVm, start: number, end: number, out: Set<CSpte>): void {
