@@ -404,7 +404,8 @@ export const OP_UNPIN = 28;
  *  - CHG_FILE, id, inode, vm, rights, n, n x (pgoff, npages, slot), b,
  *    b x (start, end): a live file (as in the snapshot);
  *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,
- *    uaddr_page), ctx: a live VM's memslots and context (SPTEs come apart);
+ *    uaddr_page), ascending slot, then ctx: a live VM's memslots and context
+ *    (as in the snapshot; SPTEs come apart);
  *  - CHG_MAP, id, hva_page, npages, inode, pgoff, rights, file, cow: a live map;
  *  - CHG_GONE, kind (CHG_INODE, CHG_FILE, CHG_VM or CHG_MAP), id: an object
  *    that no longer exists, with everything in it (pages, SPTEs, bindings);

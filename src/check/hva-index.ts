@@ -124,12 +124,6 @@ export class HvaIndex {
     }
   }
 
-  /** A VM's memslots changed from `before` to `after` (arrays of records; a record kept is left in place). */
-  replaceSlots(vm: number, before: readonly SnapSlot[], after: readonly SnapSlot[]): void {
-    for (const s of before) if (!after.includes(s)) this.removeSlot(s);
-    for (const s of after) if (!before.includes(s)) this.addSlot(vm, s);
-  }
-
   /** Calls fn for each memslot, of any VM, that shows some page of hva pages [lo, hi) (gmem-only ones aside). */
   slotsOver(lo: number, hi: number, fn: (vm: number, slot: SnapSlot) => void): void {
     const a = this.slots;
@@ -146,7 +140,7 @@ const mapStart = (m: SnapMap) => m.hva;
 const slotStart = (r: SlotRef) => r.slot.uaddr;
 
 /** The first index of `a` (ascending by `key`) whose key is at or past k. */
-function lowerBound<T>(a: readonly T[], k: number, key: (x: T) => number): number {
+export function lowerBound<T>(a: readonly T[], k: number, key: (x: T) => number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {

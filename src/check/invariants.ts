@@ -65,9 +65,8 @@ export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[
 
 /** Invariant 2 for one file: its bindings never overlap, and bind a slot of the file's own VM that names the file. */
 export function checkBindings(st: CoreState, f: CFile, out: Violation[]): void {
-  // The core lists a file's bindings by pgoff: sorted here only when they come otherwise.
-  const inOrder = f.bindings.every((b, k) => k === 0 || f.bindings[k - 1].pgoff <= b.pgoff);
-  const bs = inOrder ? f.bindings : [...f.bindings].sort((a, b) => a.pgoff - b.pgoff);
+  // Ascending pgoff, as the core lists them (core-abi.ts SNAP_FILE, CHG_FILE).
+  const bs = f.bindings;
   for (let k = 1; k < bs.length; k++) {
     if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`));
   }

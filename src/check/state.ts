@@ -6,7 +6,7 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
-import { HvaIndex } from "./hva-index.js";
+import { HvaIndex, lowerBound } from "./hva-index.js";
 
 export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
 export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
@@ -76,8 +76,6 @@ export interface Touched {
 
 export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
 
-const sameSlot = (a: SnapSlot, b: SnapSlot) =>
-  a.slot === b.slot && a.base === b.base && a.npages === b.npages && a.flags === b.flags && a.file === b.file && a.pgoff === b.pgoff && a.uaddr === b.uaddr;
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
 const BUILD_SCRATCH = touchedNothing();
@@ -192,16 +190,9 @@ export class CoreState {
   slotOfVm(vm: number, slot: number): SnapSlot | undefined {
     const v = this.vms.get(vm);
     if (!v) return undefined;
-    // The core lists a VM's memslots by id: a search, with a scan for a list out of that order.
-    const a = v.slots;
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (a[mid].slot < slot) lo = mid + 1;
-      else hi = mid;
-    }
-    return a[lo]?.slot === slot ? a[lo] : a.find((x) => x.slot === slot);
+    // A VM's memslots are kept by id (applySlots()).
+    const sl = v.slots[lowerBound(v.slots, slot, slotId)];
+    return sl?.slot === slot ? sl : undefined;
   }
 
   private unlistFile(f: CFile): void {
@@ -228,51 +219,18 @@ export class CoreState {
   }
 
   /**
-   * A VM's memslots as the stream lists them now: a record equal to one it had is kept (the index is left
-   * alone), the others replace what they replace, and with `t` each changed memslot's gfn range (as it was and as
-   * it is) and file are noted.
+   * A VM's n memslots as a stream lists them (7 words each from word `at`): compared with the records it has, both
+   * by id, so that only a memslot that changed is made anew and indexed again (a VM's change is mostly one memslot,
+   * or its context alone), and with `t` each changed memslot's gfn range (as it was and as it is) and file are
+   * noted. Both lists are in id order (core-abi.ts CHG_VM, SNAP_VM), which slotOfVm() searches. Returns the word
+   * after the memslots.
    */
-  private setSlots(vm: CVm, slots: SnapSlot[], t: Touched | null): void {
-    const kept = new Map<SnapSlot, SnapSlot>();
-    diffLists(vm.slots, slots, bySlotId, (old, now) => {
-      if (old && now && sameSlot(old, now)) {
-        kept.set(now, old);
-        return;
-      }
-      if (old) {
-        this.hva.removeSlot(old);
-        if (t) this.slotChanged(vm.id, old, t);
-      }
-      if (now) {
-        this.hva.addSlot(vm.id, now);
-        if (t) this.slotChanged(vm.id, now, t);
-      }
-    });
-    vm.slots = kept.size ? slots.map((sl) => kept.get(sl) ?? sl) : slots;
-  }
-
-  /**
-   * A CHG_VM record's n memslots (7 words each from word `at`) as the VM's: compared with the records it has in
-   * place, both by id as the core lists them, so that only a memslot that changed is made anew (a VM's change is
-   * mostly one memslot, or its context alone). Returns the word after them.
-   */
-  private applySlots(vm: CVm, s: Float64Array, at: number, n: number, t: Touched): number {
-    const end = at + n * 7;
+  private applySlots(vm: CVm, s: Float64Array, at: number, n: number, t: Touched | null): number {
     const old = vm.slots;
-    let byId = true;
-    for (let w = at + 7; w < end && byId; w += 7) byId = s[w - 7] < s[w];
-    for (let k = 1; k < old.length && byId; k++) byId = old[k - 1].slot < old[k].slot;
-    const read = (w: number): SnapSlot => ({ slot: s[w], base: s[w + 1], npages: s[w + 2], flags: s[w + 3], file: s[w + 4], pgoff: s[w + 5], uaddr: s[w + 6] });
-    if (!byId) {
-      const slots: SnapSlot[] = [];
-      for (let w = at; w < end; w += 7) slots.push(read(w));
-      this.setSlots(vm, slots, t);
-      return end;
-    }
     const next: SnapSlot[] = new Array(n);
     const gone = (o: SnapSlot) => {
       this.hva.removeSlot(o);
-      this.slotChanged(vm.id, o, t);
+      if (t) this.slotChanged(vm.id, o, t);
     };
     let j = 0;
     for (let k = 0, w = at; k < n; k++, w += 7) {
@@ -284,14 +242,14 @@ export class CoreState {
         continue;
       }
       if (o) gone(old[j++]);
-      const sl = read(w);
+      const sl: SnapSlot = { slot: s[w], base: s[w + 1], npages: s[w + 2], flags: s[w + 3], file: s[w + 4], pgoff: s[w + 5], uaddr: s[w + 6] };
       this.hva.addSlot(vm.id, sl);
-      this.slotChanged(vm.id, sl, t);
+      if (t) this.slotChanged(vm.id, sl, t);
       next[k] = sl;
     }
     while (j < old.length) gone(old[j++]);
     vm.slots = next;
-    return end;
+    return at + n * 7;
   }
 
   private slotChanged(vm: number, sl: SnapSlot, t: Touched): void {
@@ -332,9 +290,7 @@ export class CoreState {
       } else if (tag === A.SNAP_VM) {
         const vm: CVm = { id: next(), slots: [], sptes: new Map(), ctx: 0 };
         const n = next();
-        const slots: SnapSlot[] = [];
-        for (let k = 0; k < n; k++) slots.push({ slot: next(), base: next(), npages: next(), flags: next(), file: next(), pgoff: next(), uaddr: next() });
-        st.setSlots(vm, slots, null);
+        i = st.applySlots(vm, s, i, n, null);
         const m = next();
         for (let k = 0; k < m; k++) st.addSpte(vm, { vm: vm.id, gfn: next(), pfn: next(), rights: next() }, t);
         i += 4; // counters: no check reads them
@@ -561,7 +517,7 @@ export class CoreState {
       const vm = this.vms.get(id);
       if (vm) {
         for (const e of [...vm.sptes.values()]) this.dropSpte(vm, e);
-        this.setSlots(vm, [], null);
+        for (const sl of vm.slots) this.hva.removeSlot(sl);
       }
       this.vms.delete(id);
       t.vms.add(id);
@@ -606,66 +562,41 @@ export interface CoverageDiff {
 }
 
 /**
- * The pages a list of ranges covers and another does not, both ways (a window blocked next to another makes the
- * two one range: only the new pages are gained).
+ * The pages one list of runs (ascending and merged, as the core lists blocked windows: core-abi.ts) covers and
+ * another does not, both ways: a window blocked next to another makes the two one run, and only the new pages are
+ * gained. The two lists' edges are walked in order, where the number of a list's edges passed says whether a page
+ * is in one of its runs (odd: inside).
  */
 export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
   const d: CoverageDiff = { gained: [], lost: [] };
-  const piece = (at: number, next: number, inA: boolean, inB: boolean) => {
-    if (next <= at || inA === inB) return;
-    const out = inB ? d.gained : d.lost;
-    const last = out[out.length - 1];
-    if (last && last[1] === at) last[1] = next;
-    else out.push([at, next]);
-  };
-  // The core lists blocked windows as ascending runs apart: their edges are walked in place, in order, where the
-  // number of a list's edges passed says whether a page is in one of its runs (odd: inside).
-  if (isRuns(a) && isRuns(b)) {
-    const edge = (r: Runs, k: number) => (k < r.length * 2 ? r[k >> 1][k & 1] : Infinity);
-    let i = 0;
-    let j = 0;
-    for (let at = Math.min(edge(a, 0), edge(b, 0)); at !== Infinity; ) {
-      while (edge(a, i) === at) i++;
-      while (edge(b, j) === at) j++;
-      const next = Math.min(edge(a, i), edge(b, j));
-      if (next !== Infinity) piece(at, next, (i & 1) === 1, (j & 1) === 1);
-      at = next;
+  const edge = (r: Runs, k: number) => (k < r.length * 2 ? r[k >> 1][k & 1] : Infinity);
+  let i = 0;
+  let j = 0;
+  for (let at = Math.min(edge(a, 0), edge(b, 0)); at !== Infinity; ) {
+    while (edge(a, i) === at) i++;
+    while (edge(b, j) === at) j++;
+    const next = Math.min(edge(a, i), edge(b, j));
+    const inA = (i & 1) === 1;
+    const inB = (j & 1) === 1;
+    if (next !== Infinity && inA !== inB) {
+      const out = inB ? d.gained : d.lost;
+      const last = out[out.length - 1];
+      if (last && last[1] === at) last[1] = next;
+      else out.push([at, next]);
     }
-    return d;
-  }
-  // Any other lists: each range as +1 at a start and -1 at an end, sorted and swept.
-  const edges: Array<[number, number, number]> = [];
-  for (const [s, e] of a) edges.push([s, 1, 0], [e, -1, 0]);
-  for (const [s, e] of b) edges.push([s, 0, 1], [e, 0, -1]);
-  edges.sort((x, y) => x[0] - y[0]);
-  let inA = 0;
-  let inB = 0;
-  for (let k = 0; k < edges.length; ) {
-    const at = edges[k][0];
-    for (; k < edges.length && edges[k][0] === at; k++) {
-      inA += edges[k][1];
-      inB += edges[k][2];
-    }
-    if (k < edges.length) piece(at, edges[k][0], inA > 0, inB > 0);
+    at = next;
   }
   return d;
 }
 
-/** Ascending runs, each after the one before it ends: their edges, start and end in turn, never go down. */
-const isRuns = (r: Runs) => r.every(([s, e], k) => s <= e && (k === 0 || r[k - 1][1] <= s));
-
-const bySlotId = (a: SnapSlot, b: SnapSlot) => a.slot - b.slot;
+const slotId = (sl: SnapSlot) => sl.slot;
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
 
 /**
- * Pairs the records of two lists by `order` (a record in one list with no equal in the other is paired with
- * undefined), calling visit(before, after) for each pair. The core lists memslots by id and bindings by pgoff, so
- * a merge walks both once; a list out of that order is sorted first.
+ * Pairs the records of two lists ascending by `order` (a record in one list with no equal in the other is paired
+ * with undefined), calling visit(before, after) for each pair, in one walk of both.
  */
-function diffLists<T>(before: readonly T[], after: readonly T[], order: (a: T, b: T) => number, visit: (a: T | undefined, b: T | undefined) => void): void {
-  const sorted = (xs: readonly T[]) => xs.every((x, k) => k === 0 || order(xs[k - 1], x) < 0);
-  const a = sorted(before) ? before : [...before].sort(order);
-  const b = sorted(after) ? after : [...after].sort(order);
+function diffLists<T>(a: readonly T[], b: readonly T[], order: (a: T, b: T) => number, visit: (a: T | undefined, b: T | undefined) => void): void {
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
