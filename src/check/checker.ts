@@ -16,7 +16,7 @@ import type { HostEvent } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
 import { CoreState, Ids, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
 import { History, type HistoryNews } from "./history.js";
-import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals } from "./invariants.js";
+import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals, slotOf } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
 import { checkInPlace, checkSpteInPlace } from "./inplace.js";
 import { readSnapshot } from "./snapshot.js";
@@ -99,9 +99,11 @@ export class Checker {
     for (const e of sptes) {
       const vm = st.vms.get(e.vm);
       if (!vm || vm.sptes.get(e.gfn) !== e) continue;
-      checkSpteReach(st, vm, e, inv);
-      checkSpteSecurity(st, this.history, vm, e, sec);
-      if (inPlace) checkSpteInPlace(st, vm, e, inv);
+      // Its memslot, found once for the three.
+      const slot = slotOf(vm, e.gfn);
+      checkSpteReach(st, vm, e, inv, slot);
+      checkSpteSecurity(st, this.history, vm, e, sec, slot);
+      if (inPlace) checkSpteInPlace(st, vm, e, inv, slot);
     }
     // In-place conversion: an inode whose attribute runs changed is checked through every binding of it (a conversion zaps through all of them).
     if (inPlace && t.attrs.size) for (const e of this.throughInodes(t.attrs)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
@@ -253,8 +255,9 @@ function checkEverything(st: CoreState, h: History, events: readonly HostEvent[]
   h.read(events, sec);
   for (const vm of st.vms.values()) {
     for (const e of vm.sptes.values()) {
-      checkSpteReach(st, vm, e, inv);
-      checkSpteSecurity(st, h, vm, e, sec);
+      const slot = slotOf(vm, e.gfn);
+      checkSpteReach(st, vm, e, inv, slot);
+      checkSpteSecurity(st, h, vm, e, sec, slot);
     }
   }
   for (const f of st.files.values()) checkBindings(st, f, inv);

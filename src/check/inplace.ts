@@ -12,14 +12,14 @@
 import * as A from "../abi/core-abi.js";
 import type { CoreState, CSpte, CVm } from "./state.js";
 import { violation, type Violation } from "./violation.js";
+import { slotOf } from "./invariants.js";
 
 function inRuns(runs: Array<[number, number]> | undefined, pgoff: number): boolean {
   return !!runs && runs.some(([s, e]) => pgoff >= s && pgoff < e);
 }
 
 /** Invariant 1, extended, for one SPTE: its privateness equals the inode attribute of the page it maps through a gmem binding. */
-export function checkSpteInPlace(st: CoreState, vm: CVm, e: CSpte, out: Violation[]): void {
-  const slot = vm.slots.find((sl) => e.gfn >= sl.base && e.gfn < sl.base + sl.npages);
+export function checkSpteInPlace(st: CoreState, vm: CVm, e: CSpte, out: Violation[], slot = slotOf(vm, e.gfn)): void {
   if (!slot || slot.file < 0) return;
   const file = st.files.get(slot.file);
   if (!file) return;

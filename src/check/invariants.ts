@@ -25,10 +25,9 @@ export function slotOf(vm: CVm, gfn: number) {
 }
 
 /** Invariant 1 for one SPTE: it reaches a present, unpoisoned page through a live path of its VM, with no more rights than the file's. */
-export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[]): void {
+export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[], slot = slotOf(vm, e.gfn)): void {
   // The sentence is built only for a violation: this runs for every SPTE an op touches.
   const where = () => `@vm:${vm.id} gfn ${hex(e.gfn)} -> pfn ${e.pfn}`;
-  const slot = slotOf(vm, e.gfn);
   if (!slot) {
     out.push(violation(STALE, `SPTE ${where()} lies in no memslot`));
     return;

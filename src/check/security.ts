@@ -13,8 +13,8 @@ import { violation, type Violation } from "./violation.js";
 
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
-/** 3, 4, 5 and 6 for one SPTE. */
-export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte, out: Violation[]): void {
+/** 3, 4, 5 and 6 for one SPTE (in memslot `slot`, if the caller has found it). */
+export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte, out: Violation[], slot = slotOf(vm, sp.gfn)): void {
   const page = st.byPfn.get(sp.pfn);
   // 5. No use after free.
   if (!page) {
@@ -28,7 +28,6 @@ export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte,
   // The page mapped decides, not the memslot's pgoff: a shared gfn of a memslot that is not gmem-only maps its
   // userspace_addr's page, not the gmem file's (SPEC §2, vcpu_access).
   if (h.donationsByFile.size) {
-    const slot = slotOf(vm, sp.gfn);
     const donations = slot && slot.file >= 0 ? h.donationsByFile.get(slot.file) : undefined;
     if (donations) {
       for (const d of donations) {
