@@ -204,7 +204,7 @@ export interface KernelFuzzOptions {
   kernel?: string;
   /** Longest random body of a trace (after its setup). Default 40. */
   maxLength?: number;
-  /** The op mix, by name (KERNEL_MIXES in ./arbitraries.ts). Default "default". */
+  /** The op mix, by name (KERNEL_MIXES in ./mixes.ts). Default "default". */
   mix?: string;
   /** Oracle processes in flight at once. Default: the number of CPUs, 2 to 4. */
   concurrency?: number;

@@ -9,10 +9,9 @@ import type { OpName } from "./arbitraries.js";
 /**
  * Each mix is weights over KERNEL_WEIGHTS: the default spreads its ops
  * over everything, and a rule that needs several ops of one family in a row
- * turns up late there. Campaigns with these mixes found the shmem rules the
- * default had not (a private mapping's copy-on-write, a shrink freeing pages
- * past the new end, an ftruncate to the same size truncating) within a few
- * tens of thousands of ops.
+ * turns up late there. A campaign with the memfd weights found a shmem rule
+ * that default campaigns had not (an ftruncate to the size the file has
+ * truncates).
  *  - memfd: shmem files, their mappings, sizes and file I/O (`read` weighs
  *    read and write, `pread` pread and pwrite), with guest accesses through
  *    the mappings;
