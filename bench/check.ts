@@ -65,24 +65,37 @@ function timeAfterSetup(text: string, setupLines: number, mode: "unchecked" | "c
   return (performance.now() - t0) / 1000;
 }
 
-/** The best of `runs` (the machine is shared; the minimum is the least disturbed). */
-function best(text: string, mode: Mode, runs: number): number {
-  let t = Infinity;
-  for (let k = 0; k < runs; k++) t = Math.min(t, timeReplay(text, mode));
-  return t;
+interface Pair {
+  unchecked_s: number;
+  checked_s: number;
+  checked_over_unchecked: number;
 }
+
+/** A trace unchecked and checked, in turn, the best of `runs` each (the machine is shared; the minimum is the least disturbed). */
+function bestPair(time: (mode: "unchecked" | "checked") => number, runs: number): Pair {
+  let unchecked = Infinity;
+  let checked = Infinity;
+  for (let k = 0; k < runs; k++) {
+    unchecked = Math.min(unchecked, time("unchecked"));
+    checked = Math.min(checked, time("checked"));
+  }
+  return { unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
+}
+
+/** --check over replay at the larger size, over the same at the smaller (1: checking costs what the ops change). */
+const ratioGrowth = (rows: readonly Pair[]) => rows[1].checked_over_unchecked / rows[0].checked_over_unchecked;
 
 export interface CheckBench {
   trace: string;
   runs: number;
-  rows: Array<{ ops: number; unchecked_s: number; checked_s: number; full_every_op_s: number | null; checked_over_unchecked: number }>;
+  rows: Array<{ ops: number; full_every_op_s: number | null } & Pair>;
   /** Checked time of the long trace over the short one's, beside how many times longer it is. */
   checked_time_growth: number;
   length_growth: number;
   /** The host trace: the same traffic on a host of `vms` VMs and on one of `host_growth` times as many. */
   host: {
     traffic_ops: number;
-    rows: Array<{ vms: number; unchecked_s: number; checked_s: number; checked_over_unchecked: number }>;
+    rows: Array<{ vms: number } & Pair>;
     host_growth: number;
     /** --check over replay on the larger host, over the same on the smaller (1: checking costs what the ops change). */
     check_ratio_growth: number;
@@ -90,7 +103,7 @@ export interface CheckBench {
   /** The VM trace: the same memslot and donation changes in a VM of `pages` mapped pages and in one `vm_growth` times as big. */
   vm: {
     changes: number;
-    rows: Array<{ pages: number; unchecked_s: number; checked_s: number; checked_over_unchecked: number }>;
+    rows: Array<{ pages: number } & Pair>;
     vm_growth: number;
     check_ratio_growth: number;
   };
@@ -106,37 +119,27 @@ export function measureCheck(quick = false): CheckBench {
   for (const mode of ["unchecked", "checked"] as const) timeReplay(warm, mode);
   const rows = [small, large].map((ops) => {
     const text = spreadTrace(ops);
-    const unchecked = best(text, "unchecked", runs);
-    const checked = best(text, "checked", runs);
+    const pair = bestPair((mode) => timeReplay(text, mode), runs);
     // The whole state after every op is quadratic in the trace: timed once, at the short length only.
-    const full = ops === small ? timeReplay(text, "full") : null;
-    return { ops, unchecked_s: unchecked, checked_s: checked, full_every_op_s: full, checked_over_unchecked: checked / unchecked };
+    return { ops, ...pair, full_every_op_s: ops === small ? timeReplay(text, "full") : null };
   });
   const fewVms = quick ? 100 : 500;
   const traffic = quick ? 2000 : 20_000;
   timeReplay(hostTrace(fewVms, traffic, 2), "checked");
   const hostRows = [fewVms, fewVms * 8].map((vms) => {
     const text = hostTrace(vms, traffic);
-    const unchecked = best(text, "unchecked", runs);
-    const checked = best(text, "checked", runs);
-    return { vms, unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
+    return { vms, ...bestPair((mode) => timeReplay(text, mode), runs) };
   });
-  const host = { traffic_ops: traffic, rows: hostRows, host_growth: 8, check_ratio_growth: hostRows[1].checked_over_unchecked / hostRows[0].checked_over_unchecked };
+  const host = { traffic_ops: traffic, rows: hostRows, host_growth: 8, check_ratio_growth: ratioGrowth(hostRows) };
   const fewPages = quick ? 500 : 2500;
   const changes = quick ? 200 : 1000;
   const warmVm = vmTrace(fewPages, changes, 2);
   timeAfterSetup(warmVm.text, warmVm.setupLines, "checked");
   const vmRows = [fewPages, fewPages * 8].map((pages) => {
     const { text, setupLines } = vmTrace(pages, changes);
-    let unchecked = Infinity;
-    let checked = Infinity;
-    for (let k = 0; k < runs; k++) {
-      unchecked = Math.min(unchecked, timeAfterSetup(text, setupLines, "unchecked"));
-      checked = Math.min(checked, timeAfterSetup(text, setupLines, "checked"));
-    }
-    return { pages, unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
+    return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode), runs) };
   });
-  const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: vmRows[1].checked_over_unchecked / vmRows[0].checked_over_unchecked };
+  const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: ratioGrowth(vmRows) };
   return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm };
 }
 
