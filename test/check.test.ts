@@ -316,7 +316,7 @@ test("a memslot delete that leaves its SPTEs is caught at the delete, by the per
 });
 
 for (const engine of ["wasm", "reference"] as const) {
-  test(`the state kept from the change log follows a memslot moved, given a flag and deleted, as a snapshot has it (${engine})`, () => {
+  test(`the state kept from the change log follows a memslot moved and deleted, as a snapshot has it, through a LOG_DIRTY_PAGES toggle the core does not keep (${engine})`, () => {
     const sim = new Simulator({ core: makeCore(engine) });
     const checker = new Checker(sim.host);
     const slot = (gpa: number, flags: string | number) => ({ op: "set_user_memory_region2", vm: "a", slot: 3, flags, guest_phys_addr: gpa, memory_size: 65536, userspace_addr: { map: "m" } });

@@ -107,7 +107,7 @@ export class Checker {
     }
     // In-place conversion: an inode whose attribute runs changed is checked through every binding of it (a conversion zaps through all of them).
     if (inPlace && t.attrs.size) for (const e of this.throughInodes(t.attrs)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
-    if (t.files.size || t.vms.size) {
+    if (t.files.size || t.slotFiles.size) {
       // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
       const files = this.bindingFiles;
       if (files.size) files.clear();

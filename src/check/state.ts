@@ -51,10 +51,9 @@ export interface Touched {
   sptes: Set<CSpte>;
   /** pfns whose page changed, appeared or went (a page's old and new pfn). */
   pfns: Set<number>;
-  /** VMs, files, inodes and maps created, changed or gone. */
-  vms: Ids;
   /** Inodes whose PRIVATE runs changed (profile next's conversions). */
   attrs: Ids;
+  /** Files, inodes and maps created, changed or gone. */
   files: Ids;
   inodes: Ids;
   /** Maps made or gone, with their records (as they were, for those gone). */
@@ -74,7 +73,7 @@ export interface Touched {
   unblocked: number[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), vms: new Ids(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
 
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
@@ -343,7 +342,6 @@ export class CoreState {
     // clear() gives a collection a new table even when it is empty: most ops touch only SPTEs and pfns.
     if (t.sptes.size) t.sptes.clear();
     if (t.pfns.size) t.pfns.clear();
-    if (t.vms.size) t.vms.clear();
     if (t.attrs.size) t.attrs.clear();
     if (t.files.size) t.files.clear();
     if (t.inodes.size) t.inodes.clear();
@@ -361,7 +359,7 @@ export class CoreState {
       const tag = s[i];
       if (tag === A.CHG_SPTES) {
         const id = s[i + 1];
-        const vm = this.vms.get(id) ?? this.newVm(id, t);
+        const vm = this.vms.get(id) ?? this.newVm(id);
         i = this.applySptes(vm, s, i, t);
       } else if (tag === A.CHG_PAGES) {
         const id = s[i + 1];
@@ -394,14 +392,13 @@ export class CoreState {
         t.files.add(f.id);
       } else if (tag === A.CHG_VM) {
         const id = s[i + 1];
-        const vm = this.vms.get(id) ?? this.newVm(id, t);
+        const vm = this.vms.get(id) ?? this.newVm(id);
         const n = s[i + 2];
         i += 3;
         i = this.applySlots(vm, s, i, n, t);
         const ctx = s[i++];
         if (ctx !== vm.ctx) t.wholeVms.add(id);
         vm.ctx = ctx;
-        t.vms.add(id);
       } else if (tag === A.CHG_MAP) {
         const m: SnapMap = { id: s[i + 1], hva: s[i + 2], npages: s[i + 3], inode: s[i + 4], pgoff: s[i + 5], rights: s[i + 6], file: s[i + 7], cow: s[i + 8] };
         this.setMap(m);
@@ -491,10 +488,9 @@ export class CoreState {
     return at + n * 3;
   }
 
-  private newVm(id: number, t: Touched): CVm {
+  private newVm(id: number): CVm {
     const vm: CVm = { id, slots: [], sptes: new Map(), ctx: id + 1 };
     this.vms.set(id, vm);
-    t.vms.add(id);
     return vm;
   }
 
@@ -520,7 +516,6 @@ export class CoreState {
         for (const sl of vm.slots) this.hva.removeSlot(sl);
       }
       this.vms.delete(id);
-      t.vms.add(id);
     } else if (kind === A.CHG_MAP) {
       const m = this.maps.get(id);
       if (m) {
