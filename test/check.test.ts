@@ -15,8 +15,9 @@ import { EngineCore } from "../src/core/engine.js";
 import { ReferenceCore } from "../src/core/reference/index.js";
 import { Simulator } from "../src/api/simulator.js";
 import { Checker, checkInvariants, checkSecurity } from "../src/check/checker.js";
-import { CoreState, Ids, coverageDiff } from "../src/check/state.js";
-import { render } from "../src/check/violation.js";
+import { CoreState, Ids, coverageDiff, type Touched } from "../src/check/state.js";
+import { render, type Violation } from "../src/check/violation.js";
+import { checkInPlace } from "../src/check/inplace.js";
 import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "../src/fuzz/arbitraries.js";
 import { loadPolicy } from "../src/policy/load.js";
 import type { Policy } from "../src/policy/types.js";
@@ -550,6 +551,63 @@ for (const engine of ["wasm", "reference"] as const) {
     assert.ok(said.some((t) => /^1 no stale mapping: vm 0 gfn 0x1 is mapped shared, but inode 0 page 1 is PRIVATE \(in-place conversion\)$/.test(t)), said.join("; "));
   });
 }
+
+/** A checker on profile next's in-place conversion, after `ops`, with the Touched of each later step recorded. */
+function convertingChecker(ops: object[]): { sim: Simulator; checker: Checker; kept: CoreState; touched: () => Touched } {
+  const sim = new Simulator({ core: new EngineCore(), kernel: "next+swprot" });
+  const checker = new Checker(sim.host);
+  for (const op of ops) {
+    const [r] = sim.apply([op]);
+    assert.is(r.ret, 0, JSON.stringify(r));
+    assert.equal(checker.step().invariants, []);
+  }
+  const kept = (checker as unknown as { state: CoreState }).state;
+  let last: Touched | null = null;
+  const apply = kept.apply.bind(kept);
+  kept.apply = (s) => (last = apply(s));
+  return { sim, checker, kept, touched: () => last! };
+}
+
+const CONVERTING = [
+  { op: "create_vm", as: "a", type: "sw_protected" },
+  { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+  { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+];
+
+test("with in-place conversion, the per-op check looks at the pages a conversion changed, not at every run of the inode", () => {
+  const { sim, checker, touched } = convertingChecker(CONVERTING);
+  const convert = (offset: number, size: number, attributes: string | number) => {
+    const [r] = sim.apply([{ op: "set_memory_attributes2", fd: "g", offset, size, attributes }]);
+    assert.is(r.ret, 0, JSON.stringify(r));
+    assert.equal(checker.step().invariants, []);
+    return touched().converted;
+  };
+  assert.equal(convert(0, 8192, "PRIVATE"), [0, 0, 2]);
+  assert.equal(convert(8 * 4096, 3 * 4096, "PRIVATE"), [0, 8, 11], "a second run: only its pages");
+  // Pages 1..9: 1 and 8 were private already; 2..7 become private, joining the two runs into one.
+  assert.equal(convert(4096, 9 * 4096, "PRIVATE"), [0, 2, 8]);
+  assert.equal(convert(4 * 4096, 2 * 4096, 0), [0, 4, 6], "back to shared: the hole it makes");
+  // A conversion that changes nothing (already shared) changes no page.
+  assert.equal(convert(14 * 4096, 4096, 0), []);
+});
+
+test("with in-place conversion, an SPTE whose privateness disagrees with its page is caught among several runs, on either side of each edge", () => {
+  const { sim, checker, kept } = convertingChecker(CONVERTING);
+  for (const [offset, size] of [[0, 2], [4, 3], [9, 1], [12, 2]]) sim.apply([{ op: "set_memory_attributes2", fd: "g", offset: offset * 4096, size: size * 4096, attributes: "PRIVATE" }]);
+  // A private or shared access on each page installs an SPTE of the page's own kind.
+  for (let p = 0; p < 16; p++) sim.apply([{ op: "vcpu_access", vm: "a", gpa: p * 4096, access: "read" }]);
+  assert.equal(checker.step().invariants, []);
+  const runs = [...kept.attrs.values()][0];
+  assert.equal(runs, [[0, 2], [4, 7], [9, 10], [12, 14]]);
+  // Flip each SPTE's private bit: every page, inside a run or outside, then disagrees with its SPTE.
+  const vm = [...kept.vms.values()][0];
+  for (const e of vm.sptes.values()) e.rights ^= A.SPTE_PRIVATE;
+  const found: Violation[] = [];
+  checkInPlace(kept, found);
+  const said = found.map((v) => render(v));
+  const pages = said.map((t) => Number(/page (\d+)/.exec(t)![1])).sort((x, y) => x - y);
+  assert.equal(pages, [...Array(16).keys()], said.join("; "));
+});
 
 test("bench --check --quick times the spread trace in three modes and the host trace on two hosts, and reports the ratios (no timing threshold)", async () => {
   const { measureCheck, checkBenchLines } = await import("../bench/check.js");

@@ -105,8 +105,9 @@ export class Checker {
       checkSpteSecurity(st, this.history, vm, e, sec, slot);
       if (inPlace) checkSpteInPlace(st, vm, e, inv, slot);
     }
-    // In-place conversion: an inode whose attribute runs changed is checked through every binding of it (a conversion zaps through all of them).
-    if (inPlace && t.attrs.size) for (const e of this.throughInodes(t.attrs)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
+    // In-place conversion: the pages whose attribute changed are checked through every binding of their inode (a
+    // conversion zaps through all of them).
+    if (inPlace && t.converted.length) for (const e of this.throughInodes(t.converted)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
     if (t.files.size || t.slotFiles.size) {
       // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
       const files = this.bindingFiles;
@@ -191,12 +192,13 @@ export class Checker {
     return out;
   }
 
-  /** The SPTEs in the memslots bound to files of these inodes. */
-  private throughInodes(ids: { list: readonly number[] }): Set<CSpte> {
+  /** The SPTEs through which the files of an inode show these pgoffs (flat [inode, start, end] triples). */
+  private throughInodes(ranges: readonly number[]): Set<CSpte> {
     const st = this.state;
     const out = new Set<CSpte>();
     const gfns = into(st, out);
-    for (const id of ids.list) for (const f of st.filesOf(id)) for (const b of f.bindings) st.bindingGfns(f, b, -Infinity, Infinity, gfns);
+    for (let k = 0; k < ranges.length; k += 3)
+      for (const f of st.filesOf(ranges[k])) for (const b of f.bindings) st.bindingGfns(f, b, ranges[k + 1], ranges[k + 2], gfns);
     return out;
   }
 

@@ -13,10 +13,15 @@ import * as A from "../abi/core-abi.js";
 import type { CoreState, CSpte, CVm } from "./state.js";
 import { violation, type Violation } from "./violation.js";
 import { slotOf } from "./invariants.js";
+import { lowerBound } from "./hva-index.js";
 
+/** Whether pgoff is in one of the runs (ascending and disjoint, as the core lists them): a binary search, since conversions can leave many. */
 function inRuns(runs: Array<[number, number]> | undefined, pgoff: number): boolean {
-  return !!runs && runs.some(([s, e]) => pgoff >= s && pgoff < e);
+  if (!runs) return false;
+  const k = lowerBound(runs, pgoff + 1, runStart) - 1;
+  return k >= 0 && pgoff < runs[k][1];
 }
+const runStart = (r: [number, number]) => r[0];
 
 /** Invariant 1, extended, for one SPTE: its privateness equals the inode attribute of the page it maps through a gmem binding. */
 export function checkSpteInPlace(st: CoreState, vm: CVm, e: CSpte, out: Violation[], slot = slotOf(vm, e.gfn)): void {

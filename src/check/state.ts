@@ -51,8 +51,8 @@ export interface Touched {
   sptes: Set<CSpte>;
   /** pfns whose page changed, appeared or went (a page's old and new pfn). */
   pfns: Set<number>;
-  /** Inodes whose PRIVATE runs changed (profile next's conversions). */
-  attrs: Ids;
+  /** Pgoffs whose PRIVATE attribute changed (profile next's conversions), as flat [inode, start, end] triples. */
+  converted: number[];
   /** Files, inodes and maps created, changed or gone. */
   files: Ids;
   inodes: Ids;
@@ -73,7 +73,7 @@ export interface Touched {
   unblocked: number[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), attrs: new Ids(), files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), converted: [], files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
 
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
@@ -342,7 +342,7 @@ export class CoreState {
     // clear() gives a collection a new table even when it is empty: most ops touch only SPTEs and pfns.
     if (t.sptes.size) t.sptes.clear();
     if (t.pfns.size) t.pfns.clear();
-    if (t.attrs.size) t.attrs.clear();
+    if (t.converted.length) t.converted = [];
     if (t.files.size) t.files.clear();
     if (t.inodes.size) t.inodes.clear();
     if (t.maps.size) t.maps.clear();
@@ -377,7 +377,12 @@ export class CoreState {
         const runs: Array<[number, number]> = [];
         for (let k = 0; k < n; k++, i += 2) runs.push([s[i], s[i + 1]]);
         const before = this.attrs.get(id) ?? [];
-        if (runs.length !== before.length || runs.some(([a, b], k) => a !== before[k][0] || b !== before[k][1])) t.attrs.add(id);
+        if (!sameRanges(before, runs)) {
+          // Only the pages whose attribute changed: a conversion's range, not every run the inode holds.
+          const d = coverageDiff(before, runs);
+          for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
+          for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
+        }
         if (runs.length) this.attrs.set(id, runs);
         else this.attrs.delete(id);
         t.inodes.add(id);
