@@ -12,7 +12,7 @@ import {
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY, OP_HOSTMAP_COW,
   OP_GUEST_ACCESS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS, OP_VM_SET_CTX, OP_FILE_BLOCK,
   OP_INODE_RESIZE, OP_INODE_FILL, CHG_ALL, OP_SET_ATTRIBUTES, OP_PIN,
-  CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END,
+  CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END, CHG_ATTRS,
 } from "../src/abi/core-abi";
 import { inodes, Inode } from "./inode";
 import { files, GmemFile } from "./file";
@@ -22,7 +22,7 @@ import { Memslot, slotByGfn, slotById } from "./memslot";
 import { resize } from "./alloc";
 import { bmForEach } from "./blockmap";
 import { gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
-import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitFile, emitSlots, emitMap } from "./stream";
+import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitRunsAround, emitFile, emitSlots, emitMap } from "./stream";
 
 export let tracking = false;
 
@@ -142,7 +142,7 @@ export function noteCommand(c: usize): void {
     // ---- profile next: a to-shared conversion unprepares its pages; a pin faults in the pages it pins ----
     case OP_SET_ATTRIBUTES:
       note(CHG_PAGES, a, <u64>arg(c, 2), <u64>arg(c, 3));
-      note(CHG_INODE, a, 0, 0);
+      note(CHG_ATTRS, a, <u64>arg(c, 2), <u64>arg(c, 3));
       break;
     case OP_PIN: {
       let hva = <u64>arg(c, 2);
@@ -222,6 +222,10 @@ function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
     reserve(5);
     emit(CHG_INODE); emit(id); emit(<f64>ino.npages); emit(ino.kind); emit(ino.gmemFlags);
     emitRuns(ino.priv);
+  } else if (tag == CHG_ATTRS) {
+    let p = inodes.get(id);
+    // An inode gone since has its CHG_GONE from its destroy's own note.
+    if (p != 0) emitRunsAround(id, changetype<Inode>(p).priv, start, end);
   } else if (tag == CHG_FILE) {
     let p = files.get(id);
     if (p == 0) return gone(tag, id);

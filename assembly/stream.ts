@@ -12,6 +12,7 @@ import { Kvm } from "./kvm";
 import { HostMap, isPrivate } from "./hostmap";
 import { Memslot } from "./memslot";
 import { Ranges } from "./vec";
+import { CHG_ATTRS } from "../src/abi/core-abi";
 import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
 import { frameByte, frameFlags, frameCtx } from "./frames";
 
@@ -103,6 +104,18 @@ export function emitRuns(a: Ranges): void {
   emit(a.len);
   for (let i = 0; i < a.len; i++) {
     emit(<f64>a.start(i)); emit(<f64>a.end(i));
+  }
+}
+
+/** A CHG_ATTRS record: the runs of `a` that overlap or touch [s, e), found by a binary search. */
+export function emitRunsAround(id: i32, a: Ranges, s: u64, e: u64): void {
+  let i = a.firstTouching(s);
+  let j = i;
+  while (j < a.len && a.start(j) <= e) j++;
+  reserve(5 + <usize>(j - i) * 2);
+  emit(CHG_ATTRS); emit(id); emit(<f64>s); emit(<f64>e); emit(j - i);
+  for (let k = i; k < j; k++) {
+    emit(<f64>a.start(k)); emit(<f64>a.end(k));
   }
 }
 

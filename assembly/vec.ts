@@ -117,6 +117,11 @@ export class Ranges {
     return lo;
   }
 
+  /** The first range that ends at or after x: the first to overlap or touch a span starting at x. */
+  firstTouching(x: u64): i32 {
+    return this.firstEndingFrom(x);
+  }
+
   /** Whether some range holds x. */
   @inline has(x: u64): bool {
     return this.len != 0 && this.search(x);

@@ -5,8 +5,10 @@
  * once at the end), and with a whole-state check after every op, at two
  * lengths; then the host trace (host-trace.ts), the same traffic on hosts of
  * two sizes, and the VM trace (vm-trace.ts), the same memslots and donations
- * in VMs of two sizes, each unchecked and with --check. Printed as times and
- * as ratios measured side by side in this run.
+ * in VMs of two sizes, and the conversion trace (conversion-trace.ts), the
+ * same in-place conversions on inodes of two sizes cut into runs, each
+ * unchecked and with --check. Printed as times and as ratios measured side by
+ * side in this run.
  */
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
@@ -15,6 +17,8 @@ import { Checker } from "../src/check/checker.js";
 import { spreadTrace } from "./spread-trace.js";
 import { hostTrace } from "./host-trace.js";
 import { vmTrace } from "./vm-trace.js";
+import { conversionTrace, CONVERSION_PROFILE } from "./conversion-trace.js";
+import { profileByName, type KernelProfile } from "../src/kvm/profile.js";
 
 type Mode = "unchecked" | "checked" | "full";
 
@@ -43,8 +47,8 @@ function timeReplay(text: string, mode: Mode): number {
  * changed; returns seconds. The setup runs first, untimed (a checker made after it checks the whole state once,
  * untimed too): the timed part is the changes alone, on a state as big as the setup made it.
  */
-function timeAfterSetup(text: string, setupLines: number, mode: "unchecked" | "checked"): number {
-  const host = new Host(new EngineCore());
+function timeAfterSetup(text: string, setupLines: number, mode: "unchecked" | "checked", profile?: KernelProfile): number {
+  const host = new Host(new EngineCore(), { profile });
   let checker: Checker | null = null;
   let t0 = 0;
   for (const batch of replayText(host, text, 1)) {
@@ -107,6 +111,13 @@ export interface CheckBench {
     vm_growth: number;
     check_ratio_growth: number;
   };
+  /** The conversion trace: the same conversions on an inode of `pages` pages (pages / 2 runs) and on one `inode_growth` times as big. */
+  conversion: {
+    changes: number;
+    rows: Array<{ pages: number } & Pair>;
+    inode_growth: number;
+    check_ratio_growth: number;
+  };
 }
 
 /** Times the spread trace at two lengths (250 and 2,000 ops quick, else 1,000 and 8,000). */
@@ -140,7 +151,16 @@ export function measureCheck(quick = false): CheckBench {
     return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode), runs) };
   });
   const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: ratioGrowth(vmRows) };
-  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm };
+  const profile = profileByName(CONVERSION_PROFILE);
+  const fewRuns = quick ? 500 : 2000;
+  const warmConv = conversionTrace(fewRuns, changes, 2);
+  timeAfterSetup(warmConv.text, warmConv.setupLines, "checked", profile);
+  const convRows = [fewRuns, fewRuns * 8].map((pages) => {
+    const { text, setupLines } = conversionTrace(pages, changes);
+    return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) };
+  });
+  const conversion = { changes, rows: convRows, inode_growth: 8, check_ratio_growth: ratioGrowth(convRows) };
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm, conversion };
 }
 
 /** The figures as lines for people. */
@@ -157,5 +177,9 @@ export function checkBenchLines(b: CheckBench): string[] {
   lines.push(`replay of the VM trace (${b.vm.changes} memslots added and windows donated in one VM, a guest read after each, timed after the VM's pages are mapped), best of ${b.runs}`);
   for (const r of b.vm.rows) lines.push(`  ${r.pages} mapped pages: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
   lines.push(`  ${b.vm.vm_growth}x the pages made --check ${b.vm.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  const c = b.conversion;
+  lines.push(`replay of the conversion trace (${c.changes} four-page in-place conversions on an inode cut into a run every other page, a guest read after each, timed after the setup; profile ${CONVERSION_PROFILE}), best of ${b.runs}`);
+  for (const r of c.rows) lines.push(`  ${r.pages} pages (${r.pages / 2} runs): unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
+  lines.push(`  ${c.inode_growth}x the pages and runs made --check ${c.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
   return lines;
 }

@@ -515,9 +515,10 @@ function withoutSptes(s: Float64Array): Float64Array {
     if (tag === A.CHG_SPTES) len = 5 + s[i + 4] * 3;
     else if (tag === A.CHG_PAGES) len = 5 + s[i + 4] * 5;
     else if (tag === A.CHG_INODE) len = 6 + s[i + 5] * 2;
+    else if (tag === A.CHG_ATTRS) len = 5 + s[i + 4] * 2;
     else if (tag === A.CHG_FILE) len = 6 + s[i + 5] * 3 + 1 + s[i + 6 + s[i + 5] * 3] * 2;
     else if (tag === A.CHG_VM) len = 3 + s[i + 2] * 7 + 1;
-    else if (tag === A.CHG_MAP) len = 8;
+    else if (tag === A.CHG_MAP) len = 9;
     else if (tag === A.CHG_GONE) len = 3;
     else len = s.length - i; // CHG_END closes the stream
     if (tag !== A.CHG_SPTES) out.push(...s.subarray(i, i + len));
@@ -591,6 +592,29 @@ test("with in-place conversion, the per-op check looks at the pages a conversion
   assert.equal(convert(14 * 4096, 4096, 0), []);
 });
 
+for (const engine of ["wasm", "reference"] as const) {
+  test(`with in-place conversion, the runs kept from CHG_ATTRS records equal the snapshot's after batches of conversions that merge and split runs (${engine})`, () => {
+    const conversion = fc.record({ at: fc.nat(63), pages: fc.integer({ min: 1, max: 8 }), toPrivate: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(fc.array(conversion, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 4 }), (batches) => {
+        const sim = new Simulator({ core: makeCore(engine), kernel: "next+swprot" });
+        const checker = new Checker(sim.host);
+        sim.apply(CONVERTING.map((o) => (o.op === "create_guest_memfd" ? { ...o, size: 72 * 4096 } : o.op === "set_user_memory_region2" ? { ...o, memory_size: 72 * 4096 } : o)));
+        checker.step();
+        for (const batch of batches) {
+          // One apply: the change stream of the batch holds a CHG_ATTRS record per conversion, all for the one inode.
+          const res = sim.apply(batch.map((c) => ({ op: "set_memory_attributes2", fd: "g", offset: c.at * 4096, size: c.pages * 4096, attributes: c.toPrivate ? "PRIVATE" : 0 })));
+          for (const r of res) assert.is(r.ret, 0, JSON.stringify(r));
+          assert.equal(checker.step().invariants, []);
+        }
+        const full = checker.full();
+        assert.equal(full.invariants.map((v) => render(v)), []);
+      }),
+      { numRuns: 60, seed: 5 },
+    );
+  });
+}
+
 test("with in-place conversion, an SPTE whose privateness disagrees with its page is caught among several runs, on either side of each edge", () => {
   const { sim, checker, kept } = convertingChecker(CONVERTING);
   for (const [offset, size] of [[0, 2], [4, 3], [9, 1], [12, 2]]) sim.apply([{ op: "set_memory_attributes2", fd: "g", offset: offset * 4096, size: size * 4096, attributes: "PRIVATE" }]);
@@ -609,7 +633,7 @@ test("with in-place conversion, an SPTE whose privateness disagrees with its pag
   assert.equal(pages, [...Array(16).keys()], said.join("; "));
 });
 
-test("bench --check --quick times the spread trace in three modes and the host trace on two hosts, and reports the ratios (no timing threshold)", async () => {
+test("bench --check --quick times the spread trace in three modes, the host trace on two hosts, the VM trace in two VMs and the conversion trace on two inodes, and reports the ratios (no timing threshold)", async () => {
   const { measureCheck, checkBenchLines } = await import("../bench/check.js");
   const b = measureCheck(true);
   assert.equal(b.rows.map((r) => r.ops), [250, 2000]);
@@ -620,7 +644,9 @@ test("bench --check --quick times the spread trace in three modes and the host t
   assert.ok(b.host.check_ratio_growth > 0);
   assert.equal(b.vm.rows.map((r) => r.pages), [500, 4000]);
   for (const r of b.vm.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
-  assert.is(checkBenchLines(b).length, 12);
+  assert.equal(b.conversion.rows.map((r) => r.pages), [500, 4000]);
+  for (const r of b.conversion.rows) assert.ok(r.unchecked_s > 0 && r.checked_s > 0 && r.checked_over_unchecked > 0);
+  assert.is(checkBenchLines(b).length, 16);
 });
 
 test("reports name objects as the trace bound them", () => {

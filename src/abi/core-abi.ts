@@ -399,8 +399,13 @@ export const OP_UNPIN = 28;
  *  - CHG_PAGES, inode, start, end, n, then n x (pgoff, pfn, byte, flags, ctx):
  *    the pages now in [start, end) of a live inode;
  *  - CHG_INODE, id, npages, kind, gmem_flags, n, n x (start, end): a live
- *    inode with its PRIVATE attribute runs (ascending, merged; as SNAP_ATTR),
- *    noted also by SET_ATTRIBUTES;
+ *    inode with its PRIVATE attribute runs (ascending, merged; as SNAP_ATTR);
+ *  - CHG_ATTRS, inode, start, end, n, n x (start, end): the PRIVATE runs of a
+ *    live inode that overlap or touch [start, end), whole and ascending. A
+ *    conversion changes the runs there only (merging or splitting those that
+ *    reach it), so these replace every run the reader holds that overlaps or
+ *    touches [start, end): a conversion costs the runs around it, not all of
+ *    the inode's;
  *  - CHG_FILE, id, inode, vm, rights, n, n x (pgoff, npages, slot), b,
  *    b x (start, end): a live file (as in the snapshot);
  *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,
@@ -417,7 +422,7 @@ export const OP_UNPIN = 28;
  *    VM_SET_CTX's callers [0, 2^53));
  *  - ALLOCATE, PUNCH and INODE_FILL: their page range; INODE_RESIZE: the
  *    inode, and its pages from the new size on; MEMORY_FAILURE: its page;
- *    SET_ATTRIBUTES: its page range; PIN: the pages of the map it pins (and
+ *    SET_ATTRIBUTES: its page range, and its runs (CHG_ATTRS); PIN: the pages of the map it pins (and
  *    of its HOSTMAP_COW inode);
  *    HOST_ACCESS: the page of the map at hva_page (and of its HOSTMAP_COW
  *    inode); GUEST_ACCESS: the pages the access may fault in (through the
@@ -437,6 +442,7 @@ export const CHG_VM = 15;
 export const CHG_MAP = 16;
 export const CHG_GONE = 17;
 export const CHG_END = 18;
+export const CHG_ATTRS = 19;
 /** The end of every gfn and pgoff range (2^53): a note over all of a VM's SPTEs. */
 export const CHG_ALL = 9007199254740992;
 

@@ -177,6 +177,37 @@ export class CoreState {
     });
   }
 
+  /**
+   * A CHG_ATTRS record at s[i]: the runs it lists replace the kept runs of its inode that overlap or touch its
+   * range (core-abi.ts says why that is exact), found by binary search; the pages whose attribute changed are
+   * noted. Returns the index after the record.
+   */
+  private applyAttrs(s: Float64Array, i: number, t: Touched): number {
+    const id = s[i + 1];
+    const start = s[i + 2];
+    const end = s[i + 3];
+    const n = s[i + 4];
+    i += 5;
+    const now: Array<[number, number]> = [];
+    for (let k = 0; k < n; k++, i += 2) now.push([s[i], s[i + 1]]);
+    let runs = this.attrs.get(id);
+    if (!runs) {
+      if (n === 0) return i;
+      this.attrs.set(id, (runs = []));
+    }
+    const from = lowerBound(runs, start, runEnd);
+    let to = from;
+    while (to < runs.length && runs[to][0] <= end) to++;
+    const before = runs.slice(from, to);
+    if (sameRanges(before, now)) return i;
+    const d = coverageDiff(before, now);
+    for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
+    for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
+    runs.splice(from, to - from, ...now);
+    if (runs.length === 0) this.attrs.delete(id);
+    return i;
+  }
+
   /** The gfns through which binding `b` of file `f` shows its pgoffs in [lo, hi), if any: fn(vm, start, end). */
   bindingGfns(f: CFile, b: CFile["bindings"][number], lo: number, hi: number, fn: (vm: number, start: number, end: number) => void): void {
     const sl = this.slotOfVm(f.vm, b.slot);
@@ -386,6 +417,8 @@ export class CoreState {
         if (runs.length) this.attrs.set(id, runs);
         else this.attrs.delete(id);
         t.inodes.add(id);
+      } else if (tag === A.CHG_ATTRS) {
+        i = this.applyAttrs(s, i, t);
       } else if (tag === A.CHG_FILE) {
         const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: [], blocked: [] };
         const n = s[i + 5];
@@ -590,6 +623,7 @@ export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
 }
 
 const slotId = (sl: SnapSlot) => sl.slot;
+const runEnd = (r: readonly [number, number]) => r[1];
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
 
 /**

@@ -79,7 +79,7 @@ export class RefChangeLog {
       // ---- profile next: a to-shared conversion unprepares its pages; a pin faults in the pages it pins ----
       case A.OP_SET_ATTRIBUTES:
         this.note(A.CHG_PAGES, a, b, c);
-        this.note(A.CHG_INODE, a);
+        this.note(A.CHG_ATTRS, a, b, c);
         break;
       case A.OP_PIN: {
         for (const m of s.maps.values()) {
@@ -153,6 +153,13 @@ export class RefChangeLog {
           out.push(A.CHG_INODE, id, inode.npages, inode.kind, inode.gmemFlags, inode.priv.length);
           for (const [s0, e0] of inode.priv) out.push(s0, e0);
         }
+      } else if (tag === A.CHG_ATTRS) {
+        // The runs that overlap or touch [start, end) (an inode gone since has its CHG_GONE from its destroy).
+        const inode = s.inodes.get(id);
+        if (!inode) continue;
+        const around = inode.priv.filter(([s0, e0]) => e0 >= start && s0 <= end);
+        out.push(A.CHG_ATTRS, id, start, end, around.length);
+        for (const [s0, e0] of around) out.push(s0, e0);
       } else if (tag === A.CHG_FILE) {
         const f = s.files.get(id);
         if (!f) {
