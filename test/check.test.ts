@@ -18,6 +18,7 @@ import { Checker, checkInvariants, checkSecurity } from "../src/check/checker.js
 import { CoreState, Ids, coverageDiff, type Touched } from "../src/check/state.js";
 import { render, type Violation } from "../src/check/violation.js";
 import { checkInPlace } from "../src/check/inplace.js";
+import { RunList } from "../src/check/runs.js";
 import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "../src/fuzz/arbitraries.js";
 import { loadPolicy } from "../src/policy/load.js";
 import type { Policy } from "../src/policy/types.js";
@@ -218,7 +219,7 @@ test("kept counts of held pages that drifted are caught by the full check", () =
 
 test("kept private runs the snapshot does not have are caught by the full check", () => {
   const { checker, kept } = keptAfterOps();
-  kept.attrs.set([...kept.inodes.keys()][0], [[0, 1]]);
+  kept.attrs.set([...kept.inodes.keys()][0], RunList.from([[0, 1]]));
   const full = checker.full();
   assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
   assert.match(render(full.invariants[0]), /private runs differ/);
@@ -621,7 +622,7 @@ test("with in-place conversion, an SPTE whose privateness disagrees with its pag
   // A private or shared access on each page installs an SPTE of the page's own kind.
   for (let p = 0; p < 16; p++) sim.apply([{ op: "vcpu_access", vm: "a", gpa: p * 4096, access: "read" }]);
   assert.equal(checker.step().invariants, []);
-  const runs = [...kept.attrs.values()][0];
+  const runs = [...kept.attrs.values()][0].toArray();
   assert.equal(runs, [[0, 2], [4, 7], [9, 10], [12, 14]]);
   // Flip each SPTE's private bit: every page, inside a run or outside, then disagrees with its SPTE.
   const vm = [...kept.vms.values()][0];

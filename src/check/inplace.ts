@@ -13,15 +13,7 @@ import * as A from "../abi/core-abi.js";
 import type { CoreState, CSpte, CVm } from "./state.js";
 import { violation, type Violation } from "./violation.js";
 import { slotOf } from "./invariants.js";
-import { lowerBound } from "./hva-index.js";
 
-/** Whether pgoff is in one of the runs (ascending and disjoint, as the core lists them): a binary search, since conversions can leave many. */
-function inRuns(runs: Array<[number, number]> | undefined, pgoff: number): boolean {
-  if (!runs) return false;
-  const k = lowerBound(runs, pgoff + 1, runStart) - 1;
-  return k >= 0 && pgoff < runs[k][1];
-}
-const runStart = (r: [number, number]) => r[0];
 
 /** Invariant 1, extended, for one SPTE: its privateness equals the inode attribute of the page it maps through a gmem binding. */
 export function checkSpteInPlace(st: CoreState, vm: CVm, e: CSpte, out: Violation[], slot = slotOf(vm, e.gfn)): void {
@@ -29,7 +21,7 @@ export function checkSpteInPlace(st: CoreState, vm: CVm, e: CSpte, out: Violatio
   const file = st.files.get(slot.file);
   if (!file) return;
   const pgoff = slot.pgoff + (e.gfn - slot.base);
-  const priv = inRuns(st.attrs.get(file.inode), pgoff);
+  const priv = st.attrs.get(file.inode)?.has(pgoff) ?? false;
   const sptePriv = (e.rights & A.SPTE_PRIVATE) !== 0;
   if (priv !== sptePriv)
     out.push(violation("1 no stale mapping", `@vm:${vm.id} gfn 0x${e.gfn.toString(16)} is mapped ${sptePriv ? "private" : "shared"}, but @inode:${file.inode} page ${pgoff} is ${priv ? "PRIVATE" : "shared"} (in-place conversion)`));

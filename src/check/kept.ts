@@ -124,7 +124,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
     } else if (tag === A.SNAP_ATTR) {
       const id = s[i + 1];
       const n = s[i + 2];
-      const runs = st.attrs.get(id);
+      const runs = st.attrs.get(id)?.toArray();
       i += 3;
       let same = runs !== undefined && runs.length === n;
       for (let k = 0; k < n; k++, i += 2) if (same && (runs![k][0] !== s[i] || runs![k][1] !== s[i + 1])) same = false;

@@ -7,6 +7,7 @@
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
 import { HvaIndex, lowerBound } from "./hva-index.js";
+import { RunList, type Run } from "./runs.js";
 
 export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
 export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
@@ -103,7 +104,7 @@ export class CoreState {
   detachedGmem = 0;
   detachedAnon = 0;
   /** Each inode's PRIVATE runs (from snapshots and the change stream), for the in-place invariant. */
-  attrs = new Map<number, Array<[number, number]>>();
+  attrs = new Map<number, RunList>();
 
   // ---- building blocks ----
 
@@ -188,23 +189,20 @@ export class CoreState {
     const end = s[i + 3];
     const n = s[i + 4];
     i += 5;
-    const now: Array<[number, number]> = [];
+    const now: Run[] = [];
     for (let k = 0; k < n; k++, i += 2) now.push([s[i], s[i + 1]]);
     let runs = this.attrs.get(id);
     if (!runs) {
       if (n === 0) return i;
-      this.attrs.set(id, (runs = []));
+      this.attrs.set(id, (runs = new RunList()));
     }
-    const from = lowerBound(runs, start, runEnd);
-    let to = from;
-    while (to < runs.length && runs[to][0] <= end) to++;
-    const before = runs.slice(from, to);
-    if (sameRanges(before, now)) return i;
-    const d = coverageDiff(before, now);
-    for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
-    for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
-    runs.splice(from, to - from, ...now);
-    if (runs.length === 0) this.attrs.delete(id);
+    const before = runs.replaceAround(start, end, now);
+    if (!sameRanges(before, now)) {
+      const d = coverageDiff(before, now);
+      for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
+      for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
+    }
+    if (runs.size === 0) this.attrs.delete(id);
     return i;
   }
 
@@ -330,9 +328,9 @@ export class CoreState {
         st.setMap({ id: next(), hva: next(), npages: next(), inode: next(), pgoff: next(), rights: next(), file: next(), cow: next() });
       } else if (tag === A.SNAP_ATTR) {
         const id = next();
-        const runs: Array<[number, number]> = [];
+        const runs: Run[] = [];
         for (let k = next(); k > 0; k--) runs.push([next(), next()]);
-        st.attrs.set(id, runs);
+        st.attrs.set(id, RunList.from(runs));
       } else if (tag === A.SNAP_DETACHED) {
         st.detachedGmem = next();
         st.detachedAnon = next();
@@ -407,14 +405,14 @@ export class CoreState {
         // Its PRIVATE runs (profile next's conversions change them): kept as full snapshots keep them.
         const runs: Array<[number, number]> = [];
         for (let k = 0; k < n; k++, i += 2) runs.push([s[i], s[i + 1]]);
-        const before = this.attrs.get(id) ?? [];
+        const before = this.attrs.get(id)?.toArray() ?? [];
         if (!sameRanges(before, runs)) {
           // Only the pages whose attribute changed: a conversion's range, not every run the inode holds.
           const d = coverageDiff(before, runs);
           for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
           for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
         }
-        if (runs.length) this.attrs.set(id, runs);
+        if (runs.length) this.attrs.set(id, RunList.from(runs));
         else this.attrs.delete(id);
         t.inodes.add(id);
       } else if (tag === A.CHG_ATTRS) {
@@ -623,7 +621,6 @@ export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
 }
 
 const slotId = (sl: SnapSlot) => sl.slot;
-const runEnd = (r: readonly [number, number]) => r[1];
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
 
 /**
