@@ -12,17 +12,17 @@ import {
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY, OP_HOSTMAP_COW,
   OP_GUEST_ACCESS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS, OP_VM_SET_CTX, OP_FILE_BLOCK,
   OP_INODE_RESIZE, OP_INODE_FILL, CHG_ALL, OP_SET_ATTRIBUTES, OP_PIN,
-  CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END, CHG_ATTRS,
+  CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END, CHG_ATTRS, CHG_SLOT, CHG_BINDING,
 } from "../src/abi/core-abi";
 import { inodes, Inode } from "./inode";
 import { files, GmemFile } from "./file";
 import { vms, Kvm } from "./kvm";
 import { maps, HostMap, findMap, isPrivate } from "./hostmap";
-import { Memslot, slotByGfn, slotById } from "./memslot";
+import { Memslot, slotByGfn, findSlot } from "./memslot";
 import { resize } from "./alloc";
 import { bmForEach } from "./blockmap";
 import { gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
-import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitRunsAround, emitFile, emitSlots, emitMap } from "./stream";
+import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitRunsAround, emitFile, emitSlots, emitSlot, emitBinding, emitMap } from "./stream";
 
 export let tracking = false;
 
@@ -95,12 +95,12 @@ function noteCopies(ino: Inode): void {
   }
 }
 
-/** The memslot's file, before a command changes the memslot. */
-function noteSlotFile(vmId: i32, slotId: i32): void {
+/** The binding of memslot `slotId` of VM vmId in its file, at its pgoff, before a command changes the memslot. */
+function noteSlotBinding(vmId: i32, slotId: i32): void {
   let p = vms.get(vmId);
   if (p == 0) return;
-  let m = slotById(changetype<Kvm>(p), slotId);
-  if (m.file >= 0) note(CHG_FILE, m.file, 0, 0);
+  let m = findSlot(changetype<Kvm>(p), slotId);
+  if (m !== null && m.file >= 0) note(CHG_BINDING, m.file, <u64>slotId, m.pgoff);
 }
 
 /** Before command c runs: note what it may change (core-abi.ts lists it). */
@@ -155,17 +155,16 @@ export function noteCommand(c: usize): void {
     case OP_VM_CREATE:
     case OP_VM_DESTROY:
     case OP_VM_SET_CTX:
-    case OP_SLOT_SET_UADDR:
       note(CHG_VM, a, 0, 0);
       break;
     case OP_SLOT_CREATE:
-      note(CHG_VM, a, 0, 0);
-      if (<i32>arg(c, 5) >= 0) note(CHG_FILE, <i32>arg(c, 5), 0, 0);
-      break;
+    case OP_SLOT_SET_UADDR:
     case OP_SLOT_DELETE:
     case OP_SLOT_MOVE:
-      note(CHG_VM, a, 0, 0);
-      noteSlotFile(a, <i32>arg(c, 2));
+      // The memslot alone (its id in start), and its binding: in the file it has now, and in the one it will have.
+      note(CHG_SLOT, a, <u64>arg(c, 2), 0);
+      noteSlotBinding(a, <i32>arg(c, 2));
+      if (op == OP_SLOT_CREATE && <i32>arg(c, 5) >= 0) note(CHG_BINDING, <i32>arg(c, 5), <u64>arg(c, 2), <u64>arg(c, 6));
       break;
     case OP_INODE_CREATE:
     case OP_INODE_DESTROY:
@@ -239,6 +238,14 @@ function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
     emitSlots(vm);
     reserve(1);
     emit(vm.ctx);
+  } else if (tag == CHG_SLOT) {
+    let p = vms.get(id);
+    // A VM gone since has its CHG_GONE from its destroy's own note.
+    if (p != 0) emitSlot(id, <i32>start, findSlot(changetype<Kvm>(p), <i32>start));
+  } else if (tag == CHG_BINDING) {
+    let p = files.get(id);
+    // A file gone since has its CHG_GONE from its release's own note.
+    if (p != 0) emitBinding(id, changetype<GmemFile>(p).bindings, <i32>start, end);
   } else if (tag == CHG_MAP) {
     let p = maps.get(id);
     if (p == 0) return gone(tag, id);

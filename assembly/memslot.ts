@@ -41,6 +41,12 @@ function searchId(vm: Kvm, id: i32): i32 {
   return -lo - 1;
 }
 
+/** The memslot with this id, or null (the change log asks after a command that may have deleted it). */
+export function findSlot(vm: Kvm, id: i32): Memslot | null {
+  let i = searchId(vm, id);
+  return i >= 0 ? changetype<Memslot>(<usize>vm.byId.get(i)) : null;
+}
+
 export function slotById(vm: Kvm, id: i32): Memslot {
   let i = searchId(vm, id);
   assert(i >= 0, "no such memslot");

@@ -11,8 +11,9 @@ import { GmemFile } from "./file";
 import { Kvm } from "./kvm";
 import { HostMap, isPrivate } from "./hostmap";
 import { Memslot } from "./memslot";
-import { Ranges } from "./vec";
-import { CHG_ATTRS } from "../src/abi/core-abi";
+import { Ranges, Vec } from "./vec";
+import { CHG_ATTRS, CHG_SLOT, CHG_BINDING } from "../src/abi/core-abi";
+import { firstEndingAfter } from "./binding";
 import { SPTE_SHIFT, SPTE_BITS } from "./stage2";
 import { frameByte, frameFlags, frameCtx } from "./frames";
 
@@ -141,6 +142,34 @@ export function emitSlots(vm: Kvm): void {
     emit(m.id); emit(<f64>m.base); emit(<f64>m.npages); emit(m.flags);
     emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
   }
+}
+
+/** A CHG_SLOT record: the memslot of VM vm with id `slot` as it is, or that there is none. */
+export function emitSlot(vm: i32, slot: i32, m: Memslot | null): void {
+  reserve(10);
+  emit(CHG_SLOT); emit(vm); emit(slot);
+  if (m === null) {
+    emit(0);
+    return;
+  }
+  emit(1); emit(<f64>m.base); emit(<f64>m.npages); emit(m.flags); emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
+}
+
+/** A CHG_BINDING record: the binding of memslot `slot` at pgoff in the bindings v of file `file`, by its length (0: none). */
+export function emitBinding(file: i32, v: Vec, slot: i32, pgoff: u64): void {
+  reserve(5);
+  emit(CHG_BINDING); emit(file); emit(slot); emit(<f64>pgoff);
+  // Those that start at pgoff follow the first that ends after it (one that starts before, overlapping, is passed).
+  for (let i = firstEndingAfter(v, pgoff), n = v.len; i < n; i++) {
+    let m = changetype<Memslot>(<usize>v.get(i));
+    if (m.pgoff < pgoff) continue;
+    if (m.pgoff > pgoff) break;
+    if (m.id == slot) {
+      emit(<f64>m.npages);
+      return;
+    }
+  }
+  emit(0);
 }
 
 /** A map record: tag, id, hva page, npages, inode, pgoff, rights, file, copy inode (HOSTMAP_COW) or -1. */

@@ -5,9 +5,10 @@
  * once at the end), and with a whole-state check after every op, at two
  * lengths; then the host trace (host-trace.ts), the same traffic on hosts of
  * two sizes, and the VM trace (vm-trace.ts), the same memslots and donations
- * in VMs of two sizes, and the conversion trace (conversion-trace.ts), the
- * same in-place conversions on inodes of two sizes cut into runs, each
- * unchecked and with --check. Printed as times and as ratios measured side by
+ * in VMs of two sizes, the slots trace (slots-trace.ts), the same memslot
+ * churn in VMs of two numbers of memslots, and the conversion trace
+ * (conversion-trace.ts), the same in-place conversions on inodes of two sizes
+ * cut into runs, each unchecked and with --check. Printed as times and as ratios measured side by
  * side in this run.
  */
 import { Host } from "../src/kvm/host.js";
@@ -18,6 +19,7 @@ import { spreadTrace } from "./spread-trace.js";
 import { hostTrace } from "./host-trace.js";
 import { vmTrace } from "./vm-trace.js";
 import { conversionTrace, CONVERSION_PROFILE } from "./conversion-trace.js";
+import { slotsTrace } from "./slots-trace.js";
 import { profileByName, type KernelProfile } from "../src/kvm/profile.js";
 
 type Mode = "unchecked" | "checked" | "full";
@@ -111,6 +113,13 @@ export interface CheckBench {
     vm_growth: number;
     check_ratio_growth: number;
   };
+  /** The slots trace: the same memslot deletes and re-creations in a VM of `slots` memslots and in one of `slot_growth` times as many. */
+  slots: {
+    changes: number;
+    rows: Array<{ slots: number } & Pair>;
+    slot_growth: number;
+    check_ratio_growth: number;
+  };
   /** The conversion trace: the same conversions on an inode of `pages` pages (pages / 2 runs) and on one `inode_growth` times as big. */
   conversion: {
     changes: number;
@@ -151,6 +160,15 @@ export function measureCheck(quick = false): CheckBench {
     return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode), runs) };
   });
   const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: ratioGrowth(vmRows) };
+  const fewSlots = quick ? 250 : 1000;
+  const slotChanges = quick ? 500 : 4000;
+  const warmSlots = slotsTrace(fewSlots, slotChanges, 2);
+  timeAfterSetup(warmSlots.text, warmSlots.setupLines, "checked");
+  const slotRows = [fewSlots, fewSlots * 8].map((n) => {
+    const { text, setupLines } = slotsTrace(n, slotChanges);
+    return { slots: n, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode), runs) };
+  });
+  const slots = { changes: slotChanges, rows: slotRows, slot_growth: 8, check_ratio_growth: ratioGrowth(slotRows) };
   const profile = profileByName(CONVERSION_PROFILE);
   const fewRuns = quick ? 500 : 2000;
   // Conversions cost a few microseconds each: 4,000 of them, so that the timed part is not a few milliseconds.
@@ -162,7 +180,7 @@ export function measureCheck(quick = false): CheckBench {
     return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) };
   });
   const conversion = { changes: conversions, rows: convRows, inode_growth: 8, check_ratio_growth: ratioGrowth(convRows) };
-  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm, conversion };
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm, slots, conversion };
 }
 
 /** The figures as lines for people. */
@@ -179,6 +197,10 @@ export function checkBenchLines(b: CheckBench): string[] {
   lines.push(`replay of the VM trace (${b.vm.changes} memslots added and windows donated in one VM, a guest read after each, timed after the VM's pages are mapped), best of ${b.runs}`);
   for (const r of b.vm.rows) lines.push(`  ${r.pages} mapped pages: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
   lines.push(`  ${b.vm.vm_growth}x the pages made --check ${b.vm.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  const sl = b.slots;
+  lines.push(`replay of the slots trace (${sl.changes} one-page memslots deleted or made again in one VM, a guest read after each, timed after the setup), best of ${b.runs}`);
+  for (const r of sl.rows) lines.push(`  ${r.slots} memslots: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
+  lines.push(`  ${sl.slot_growth}x the memslots made --check ${sl.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
   const c = b.conversion;
   lines.push(`replay of the conversion trace (${c.changes} four-page in-place conversions on an inode cut into a run every other page, a guest read after each, timed after the setup; profile ${CONVERSION_PROFILE}), best of ${b.runs}`);
   for (const r of c.rows) lines.push(`  ${r.pages} pages (${r.pages / 2} runs): unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);

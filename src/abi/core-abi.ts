@@ -411,6 +411,15 @@ export const OP_UNPIN = 28;
  *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,
  *    uaddr_page), ascending slot, then ctx: a live VM's memslots and context
  *    (as in the snapshot; SPTEs come apart);
+ *  - CHG_SLOT, vm, slot, present, then when present (1) base_gfn, npages,
+ *    flags, file, pgoff, uaddr_page: one memslot of a live VM as it is (0:
+ *    there is none with that id);
+ *  - CHG_BINDING, file, slot, pgoff, npages: the binding of that memslot at
+ *    that pgoff in a live file's bindings, by its length (0: none there).
+ *    SLOT_* commands note their memslot and its
+ *    binding these two ways, not their VM and file: a memslot change costs
+ *    that memslot, not every memslot of the VM and every binding of the file
+ *    (a file's record, when also noted, lists its bindings as they are);
  *  - CHG_MAP, id, hva_page, npages, inode, pgoff, rights, file, cow: a live map;
  *  - CHG_GONE, kind (CHG_INODE, CHG_FILE, CHG_VM or CHG_MAP), id: an object
  *    that no longer exists, with everything in it (pages, SPTEs, bindings);
@@ -429,10 +438,12 @@ export const OP_UNPIN = 28;
  *    gfn's memslot: the file's page at its pgoff, and the page of the host
  *    map at its userspace_addr, and of that map's HOSTMAP_COW inode);
  *    INODE_RESIZE also the HOSTMAP_COW inodes of the inode's maps;
- *  - the object each command names: VM_CREATE, VM_DESTROY, VM_SET_CTX and
- *    every SLOT_* its VM; SLOT_* also the memslot's file (as it was before
- *    the command); INODE_*: the inode; FILE_*: the file, FILE_RELEASE also its
- *    VM (its memslots lose the file); HOSTMAP_* (HOSTMAP_COW too): the map.
+ *  - the object each command names: VM_CREATE, VM_DESTROY and VM_SET_CTX
+ *    its VM; every SLOT_* its memslot (CHG_SLOT) and that memslot's binding
+ *    in its file as it was and as it is (CHG_BINDING, at the memslot's pgoff
+ *    then and now); INODE_*: the inode; FILE_*:
+ *    the file, FILE_RELEASE also its VM (its memslots lose the file);
+ *    HOSTMAP_* (HOSTMAP_COW too): the map.
  */
 export const CHG_SPTES = 11;
 export const CHG_PAGES = 12;
@@ -443,6 +454,8 @@ export const CHG_MAP = 16;
 export const CHG_GONE = 17;
 export const CHG_END = 18;
 export const CHG_ATTRS = 19;
+export const CHG_SLOT = 20;
+export const CHG_BINDING = 21;
 /** The end of every gfn and pgoff range (2^53): a note over all of a VM's SPTEs. */
 export const CHG_ALL = 9007199254740992;
 

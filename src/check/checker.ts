@@ -16,7 +16,7 @@ import type { HostEvent } from "../kvm/host.js";
 import type { Policy } from "../policy/types.js";
 import { CoreState, Ids, type CPage, type CSpte, type CVm, type Touched } from "./state.js";
 import { History, type HistoryNews } from "./history.js";
-import { checkBindings, checkDoubled, checkInodeLife, checkSpteReach, checkTotals, slotOf } from "./invariants.js";
+import { checkBindings, checkBindingsAt, checkDoubled, checkInodeLife, checkSpteReach, checkTotals, slotOf } from "./invariants.js";
 import { checkDonorReach, checkSpteSecurity } from "./security.js";
 import { checkInPlace, checkSpteInPlace } from "./inplace.js";
 import { readSnapshot } from "./snapshot.js";
@@ -48,7 +48,6 @@ export class Checker {
   private history = new History();
   private first = true;
   private readonly hasProperties: boolean;
-  private readonly bindingFiles = new Ids();
   /** A step's violations as found (emptied when it reports them). */
   private readonly inv: Violation[] = [];
   private readonly sec: Violation[] = [];
@@ -108,16 +107,15 @@ export class Checker {
     // In-place conversion: the pages whose attribute changed are checked through every binding of their inode (a
     // conversion zaps through all of them).
     if (inPlace && t.converted.length) for (const e of this.throughInodes(t.converted)) if (!sptes.has(e)) checkSpteInPlace(st, st.vms.get(e.vm)!, e, inv);
-    if (t.files.size || t.slotFiles.size) {
-      // The touched files and those bound in touched VMs, each once (into a set kept for this, not a new one per op).
-      const files = this.bindingFiles;
-      if (files.size) files.clear();
-      for (const id of t.files.list) files.add(id);
-      for (const id of t.slotFiles.list) files.add(id);
-      for (const id of files.list) {
-        const f = st.files.get(id);
-        if (f) checkBindings(st, f, inv);
-      }
+    // A file whose record came is checked whole (its record listed every binding); a changed memslot's binding
+    // where it lies, with its neighbours.
+    for (const id of t.files.list) {
+      const f = st.files.get(id);
+      if (f) checkBindings(st, f, inv);
+    }
+    for (let k = 0; k < t.slotBindings.length; k += 2) {
+      const f = t.files.has(t.slotBindings[k]) ? undefined : st.files.get(t.slotBindings[k]);
+      if (f) checkBindingsAt(st, f, t.slotBindings[k + 1], inv);
     }
     checkTotals(st, inv);
     checkDoubled(st, t.doubled, inv);

@@ -8,6 +8,7 @@
 import * as A from "../abi/core-abi.js";
 import type { CoreState, CSpte, CVm, CFile, CInode } from "./state.js";
 import { violation, type Violation } from "./violation.js";
+import { lowerBound } from "./hva-index.js";
 
 const STALE = "1 no stale mapping";
 const BINDINGS = "2 bindings";
@@ -64,16 +65,34 @@ export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[
 
 /** Invariant 2 for one file: its bindings never overlap, and bind a slot of the file's own VM that names the file. */
 export function checkBindings(st: CoreState, f: CFile, out: Violation[]): void {
-  // Ascending pgoff, as the core lists them (core-abi.ts SNAP_FILE, CHG_FILE).
+  checkBindingRun(st, f, 0, f.bindings.length, out);
+}
+
+/**
+ * checkBindings() where a changed memslot's binding lies (at pgoff, as it was or as it is): the bindings that
+ * start there and their neighbours on each side, the only ones such a change can make overlap or leave stale.
+ */
+export function checkBindingsAt(st: CoreState, f: CFile, pgoff: number, out: Violation[]): void {
   const bs = f.bindings;
-  for (let k = 1; k < bs.length; k++) {
+  const from = lowerBound(bs, pgoff, bindingPgoff);
+  let to = from;
+  while (to < bs.length && bs[to].pgoff === pgoff) to++;
+  checkBindingRun(st, f, Math.max(0, from - 1), Math.min(bs.length, to + 1), out);
+}
+
+/** Bindings [from, to) of f (ascending pgoff, as the core lists them: core-abi.ts SNAP_FILE, CHG_FILE): no two overlap, each names a memslot bound to f. */
+function checkBindingRun(st: CoreState, f: CFile, from: number, to: number, out: Violation[]): void {
+  const bs = f.bindings;
+  for (let k = from + 1; k < to; k++) {
     if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`));
   }
-  for (const b of bs) {
+  for (let k = from; k < to; k++) {
+    const b = bs[k];
     const slot = st.slotOfVm(f.vm, b.slot);
     if (!slot || slot.file !== f.id) out.push(violation(BINDINGS, `@file:${f.id} binding at pgoff ${b.pgoff} names slot ${b.slot}, which is not bound to it in @vm:${f.vm}`));
   }
 }
+const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
 
 /** Invariant 3, the totals: the host's page counts equal the pages live inodes hold. */
 export function checkTotals(st: CoreState, out: Violation[]): void {

@@ -68,13 +68,13 @@ export interface Touched {
   ranges: number[];
   /** VMs whose every SPTE may have changed its standing (a new encryption context). */
   wholeVms: Ids;
-  /** The files of memslots that changed (as they were and as they are): their bindings may have changed. */
-  slotFiles: Ids;
+  /** The bindings of changed memslots, as they were and as they are, as flat [file, pgoff] pairs: checked where they lie (or whole, with their file, when it is in `files`). */
+  slotBindings: number[];
   /** Pgoffs a file no longer blocks (it did before the change), as flat [file, start, end] triples: a donation there would be reachable again. */
   unblocked: number[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), converted: [], files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotFiles: new Ids(), unblocked: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), converted: [], files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotBindings: [], unblocked: [] });
 
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
@@ -280,9 +280,57 @@ export class CoreState {
     return at + n * 7;
   }
 
+  /**
+   * A CHG_SLOT record at s[i]: one memslot as it is now, or none with its id. The VM's memslots (by id) follow
+   * it, and the gfns it covered and covers are noted, as applySlots() notes a memslot that changed (its binding
+   * comes in CHG_BINDING records). Returns the index after the record.
+   */
+  private applySlot(s: Float64Array, i: number, t: Touched): number {
+    const vmId = s[i + 1];
+    const id = s[i + 2];
+    const present = s[i + 3] === 1;
+    const after = i + (present ? 10 : 4);
+    const vm = this.vms.get(vmId) ?? this.newVm(vmId);
+    const slots = vm.slots;
+    const k = lowerBound(slots, id, slotId);
+    const old = slots[k]?.slot === id ? slots[k] : undefined;
+    const sl: SnapSlot | undefined = present ? { slot: id, base: s[i + 4], npages: s[i + 5], flags: s[i + 6], file: s[i + 7], pgoff: s[i + 8], uaddr: s[i + 9] } : undefined;
+    if (old === undefined && sl === undefined) return after;
+    if (old && sl && old.base === sl.base && old.npages === sl.npages && old.flags === sl.flags && old.file === sl.file && old.pgoff === sl.pgoff && old.uaddr === sl.uaddr) return after;
+    if (old) {
+      this.hva.removeSlot(old);
+      this.slotChanged(vmId, old, t);
+    }
+    if (sl) {
+      this.hva.addSlot(vmId, sl);
+      this.slotChanged(vmId, sl, t);
+      if (old) slots[k] = sl;
+      else slots.splice(k, 0, sl);
+    } else slots.splice(k, 1);
+    return after;
+  }
+
+  /**
+   * A CHG_BINDING record: file `file`'s binding of memslot `slot` at `pgoff`, `npages` long (0: none), put into
+   * its list (by pgoff, then memslot) or taken out; a file's record in the same stream may have listed it
+   * already: either way once.
+   */
+  private binding(file: number, slot: number, pgoff: number, npages: number): void {
+    const f = this.files.get(file);
+    if (!f) return;
+    const list = f.bindings;
+    let k = lowerBound(list, pgoff, bindingPgoff);
+    while (k < list.length && list[k].pgoff === pgoff && list[k].slot < slot) k++;
+    const there = k < list.length && list[k].pgoff === pgoff && list[k].slot === slot;
+    if (npages === 0) {
+      if (there) list.splice(k, 1);
+    } else if (there) list[k] = { pgoff, npages, slot };
+    else list.splice(k, 0, { pgoff, npages, slot });
+  }
+
   private slotChanged(vm: number, sl: SnapSlot, t: Touched): void {
     t.ranges.push(vm, sl.base, sl.base + sl.npages);
-    if (sl.file >= 0) t.slotFiles.add(sl.file);
+    if (sl.file >= 0) t.slotBindings.push(sl.file, sl.pgoff);
   }
 
   // ---- full snapshots ----
@@ -376,7 +424,7 @@ export class CoreState {
     if (t.inodes.size) t.inodes.clear();
     if (t.maps.size) t.maps.clear();
     if (t.wholeVms.size) t.wholeVms.clear();
-    if (t.slotFiles.size) t.slotFiles.clear();
+    if (t.slotBindings.length) t.slotBindings = [];
     if (t.ranges.length) t.ranges.length = 0;
     if (t.unblocked.length) t.unblocked.length = 0;
     // Setting an array's length is a runtime call in V8: only when there is something to drop.
@@ -417,6 +465,11 @@ export class CoreState {
         t.inodes.add(id);
       } else if (tag === A.CHG_ATTRS) {
         i = this.applyAttrs(s, i, t);
+      } else if (tag === A.CHG_SLOT) {
+        i = this.applySlot(s, i, t);
+      } else if (tag === A.CHG_BINDING) {
+        this.binding(s[i + 1], s[i + 2], s[i + 3], s[i + 4]);
+        i += 5;
       } else if (tag === A.CHG_FILE) {
         const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: [], blocked: [] };
         const n = s[i + 5];
@@ -621,6 +674,7 @@ export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
 }
 
 const slotId = (sl: SnapSlot) => sl.slot;
+const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
 
 /**

@@ -45,7 +45,7 @@ export class RefChangeLog {
   }
 
   /** Before a command runs: what it may change. */
-  noteCommand(op: number, a: number, b: number, c: number, _d: number, e: number): void {
+  noteCommand(op: number, a: number, b: number, c: number, _d: number, e: number, f: number): void {
     const s = this.m.s;
     switch (op) {
       case A.OP_GUEST_ACCESS: {
@@ -92,18 +92,17 @@ export class RefChangeLog {
       case A.OP_VM_CREATE:
       case A.OP_VM_DESTROY:
       case A.OP_VM_SET_CTX:
+        this.note(A.CHG_VM, a);
+        break;
       case A.OP_SLOT_SET_UADDR:
-        this.note(A.CHG_VM, a);
-        break;
       case A.OP_SLOT_CREATE:
-        this.note(A.CHG_VM, a);
-        if (e >= 0) this.note(A.CHG_FILE, e);
-        break;
       case A.OP_SLOT_DELETE:
       case A.OP_SLOT_MOVE: {
-        this.note(A.CHG_VM, a);
-        const file = s.vms.get(a)?.slots.get(b)?.file ?? -1;
-        if (file >= 0) this.note(A.CHG_FILE, file);
+        // The memslot alone (its id in start), and its binding: in the file it has now, and in the one it will have.
+        this.note(A.CHG_SLOT, a, b);
+        const sl = s.vms.get(a)?.slots.get(b);
+        if (sl && sl.file >= 0) this.note(A.CHG_BINDING, sl.file, b, sl.pgoff);
+        if (op === A.OP_SLOT_CREATE && e >= 0) this.note(A.CHG_BINDING, e, b, f);
         break;
       }
       case A.OP_INODE_CREATE:
@@ -183,6 +182,19 @@ export class RefChangeLog {
           out.push(sl.slot, sl.base, sl.npages, sl.flags, sl.file, sl.pgoff, sl.uaddr);
         }
         out.push(vm.ctx);
+      } else if (tag === A.CHG_SLOT) {
+        // A VM gone since has its CHG_GONE from its destroy's own note.
+        const vm = s.vms.get(id);
+        if (!vm) continue;
+        const sl = vm.slots.get(start);
+        if (!sl) out.push(A.CHG_SLOT, id, start, 0);
+        else out.push(A.CHG_SLOT, id, start, 1, sl.base, sl.npages, sl.flags, sl.file, sl.pgoff, sl.uaddr);
+      } else if (tag === A.CHG_BINDING) {
+        // A file gone since has its CHG_GONE from its release's own note.
+        const f = s.files.get(id);
+        if (!f) continue;
+        const b = f.bindings.find((x) => x.slot === start && x.pgoff === end);
+        out.push(A.CHG_BINDING, id, start, end, b ? b.npages : 0);
       } else if (tag === A.CHG_MAP) {
         const m = s.maps.get(id);
         if (!m) out.push(A.CHG_GONE, tag, id);

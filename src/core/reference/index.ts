@@ -29,7 +29,7 @@ export class ReferenceCore implements Core {
     const res = this.results;
     for (let k = r; k < r + A.RES_WORDS; k++) res[k] = 0;
     const m = this.model;
-    this.log?.noteCommand(op, a, b, c, d, e);
+    this.log?.noteCommand(op, a, b, c, d, e, f);
     switch (op) {
       case A.OP_VM_CREATE: m.vmCreate(a); break;
       case A.OP_VM_DESTROY: m.vmDestroy(a); break;
