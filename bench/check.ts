@@ -173,10 +173,10 @@ export function measureCheck(quick = false): CheckBench {
   const fewRuns = quick ? 500 : 2000;
   // Conversions cost a few microseconds each: 4,000 of them, so that the timed part is not a few milliseconds.
   const conversions = quick ? 500 : 4000;
-  const warmConv = conversionTrace(fewRuns, conversions, 2);
+  const warmConv = conversionTrace(fewRuns, conversions, 2, fewRuns);
   timeAfterSetup(warmConv.text, warmConv.setupLines, "checked", profile);
   const convRows = [fewRuns, fewRuns * 8].map((pages) => {
-    const { text, setupLines } = conversionTrace(pages, conversions);
+    const { text, setupLines } = conversionTrace(pages, conversions, 1, fewRuns);
     return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) };
   });
   const conversion = { changes: conversions, rows: convRows, inode_growth: 8, check_ratio_growth: ratioGrowth(convRows) };
@@ -202,7 +202,7 @@ export function checkBenchLines(b: CheckBench): string[] {
   for (const r of sl.rows) lines.push(`  ${r.slots} memslots: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
   lines.push(`  ${sl.slot_growth}x the memslots made --check ${sl.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
   const c = b.conversion;
-  lines.push(`replay of the conversion trace (${c.changes} four-page in-place conversions on an inode cut into a run every other page, a guest read after each, timed after the setup; profile ${CONVERSION_PROFILE}), best of ${b.runs}`);
+  lines.push(`replay of the conversion trace (${c.changes} four-page in-place conversions in the first ${c.rows[0].pages} pages of an inode cut into a run every other page, a guest read there after each, timed after the setup; profile ${CONVERSION_PROFILE}), best of ${b.runs}`);
   for (const r of c.rows) lines.push(`  ${r.pages} pages (${r.pages / 2} runs): unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
   lines.push(`  ${c.inode_growth}x the pages and runs made --check ${c.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
   return lines;
