@@ -8,6 +8,7 @@
  * reference), and the inode lives while any file of it does.
  */
 
+import { INDEX_FROM, SpanIndex } from "./span-index.js";
 import { ALL_PERMS, type Perm } from "./perm.js";
 
 export type VmType = number;
@@ -38,6 +39,8 @@ export class Vm {
   alive = true;
   /** Its memslots: none (null), the only one, or a Map by id from the second on. */
   private slotRef: Memslot | Map<number, Memslot> | null = null;
+  /** Its memslots by gfn, once it has INDEX_FROM of them (span-index.ts). */
+  private byGfn: SpanIndex<Memslot> | null = null;
   /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); replaced, never changed in place. */
   privateRanges: ReadonlyArray<readonly [number, number]> = NO_RANGES;
   /** Encryption context (ASID/HKID); 0 once it moved to another VM. */
@@ -71,15 +74,37 @@ export class Vm {
   addSlot(slot: Memslot): void {
     const r = this.slotRef;
     if (r === null) this.slotRef = slot;
-    else if (r instanceof Map) r.set(slot.id, slot);
-    else this.slotRef = new Map([[r.id, r], [slot.id, slot]]);
+    else if (r instanceof Map) {
+      r.set(slot.id, slot);
+      if (this.byGfn) this.byGfn.add(slot);
+      else if (r.size >= INDEX_FROM) this.byGfn = new SpanIndex(slotStart, slotEnd, r.values());
+    } else this.slotRef = new Map([[r.id, r], [slot.id, slot]]);
   }
   removeSlot(id: number): void {
     const r = this.slotRef;
-    if (r instanceof Map) r.delete(id);
-    else if (r !== null && r.id === id) this.slotRef = null;
+    if (r instanceof Map) {
+      const slot = r.get(id);
+      if (slot && this.byGfn) this.byGfn.remove(slot);
+      r.delete(id);
+    } else if (r !== null && r.id === id) this.slotRef = null;
+  }
+  /** KVM_MR_MOVE: the memslot's new base gfn. */
+  moveSlot(slot: Memslot, baseGfn: number): void {
+    this.byGfn?.remove(slot);
+    slot.baseGfn = baseGfn;
+    this.byGfn?.add(slot);
+  }
+  /** Whether a memslot other than `id` overlaps gfns [start, end). */
+  overlapsSlot(id: number, start: number, end: number): boolean {
+    if (this.byGfn) return this.byGfn.firstOverlap(start, end, this.slot(id)) !== undefined;
+    for (const s of this.slots) if (s.id !== id && start < s.baseGfn + s.npages && s.baseGfn < end) return true;
+    return false;
   }
 }
+const slotStart = (m: Memslot) => m.baseGfn;
+const slotEnd = (m: Memslot) => m.baseGfn + m.npages;
+const bindingStart = (m: Memslot) => m.pgoff;
+const bindingEnd = (m: Memslot) => m.pgoff + m.npages;
 
 export class Inode {
   /**
@@ -150,6 +175,8 @@ export class GmemFile {
   released = false;
   /** The memslots bound to this file: none (null), the only one, or a Set from the second on. */
   private bindingRef: Memslot | Set<Memslot> | null = null;
+  /** The same by pgoff, once there are INDEX_FROM of them (span-index.ts). */
+  private byPgoff: SpanIndex<Memslot> | null = null;
   /**
    * Permissions (the owner holds all; a linked file what the policy granted).
    * Replaced, never changed in place: every owner shares one set (a Set per
@@ -197,18 +224,31 @@ export class GmemFile {
   addBinding(slot: Memslot): void {
     const r = this.bindingRef;
     if (r === null) this.bindingRef = slot;
-    else if (r instanceof Set) r.add(slot);
-    else if (r !== slot) this.bindingRef = new Set([r, slot]);
+    else if (r instanceof Set) {
+      if (r.has(slot)) return;
+      r.add(slot);
+      if (this.byPgoff) this.byPgoff.add(slot);
+      else if (r.size >= INDEX_FROM) this.byPgoff = new SpanIndex(bindingStart, bindingEnd, r);
+    } else if (r !== slot) this.bindingRef = new Set([r, slot]);
   }
   removeBinding(slot: Memslot): void {
     const r = this.bindingRef;
-    if (r instanceof Set) r.delete(slot);
-    else if (r === slot) this.bindingRef = null;
+    if (r instanceof Set) {
+      if (r.delete(slot)) this.byPgoff?.remove(slot);
+    } else if (r === slot) this.bindingRef = null;
   }
   /** kvm_gmem_release(): its memslots stay, without a file. */
   dropBindings(): void {
     for (const slot of this.bindings) slot.file = null;
     this.bindingRef = null;
+    this.byPgoff = null;
+  }
+  /** The binding with the lowest pgoff that overlaps pgoffs [start, end) (what kvm_gmem_bind()'s xa_find() finds), if any. */
+  firstBindingOverlap(start: number, end: number): Memslot | undefined {
+    if (this.byPgoff) return this.byPgoff.firstOverlap(start, end);
+    let first: Memslot | undefined;
+    for (const s of this.bindings) if (start < s.pgoff + s.npages && s.pgoff < end && (!first || s.pgoff < first.pgoff)) first = s;
+    return first;
   }
 
   /** Made by gmem_link: its window is enforced (EINVAL outside it). */

@@ -37,11 +37,6 @@ function flagsValid(flags: number): boolean {
   return (flags & ~valid) === 0;
 }
 
-function overlapsOtherSlot(vm: Vm, id: number, start: number, end: number): boolean {
-  for (const s of vm.slots) if (s.id !== id && start < s.baseGfn + s.npages && s.baseGfn < end) return true;
-  return false;
-}
-
 /** kvm_gmem_bind()'s checks up to the overlap check (next: kvm_gmem_prepare_memory_region()); the file when the slot may bind. */
 function bindCheck(h: Host, vm: Vm, fd: Fd | null | number, offset: bigint, npages: number): Result | GmemFile {
   if (typeof fd === "number") {
@@ -69,11 +64,8 @@ function bindCheck(h: Host, vm: Vm, fd: Fd | null | number, offset: bigint, npag
 function bindingOverlap(h: Host, fd: GmemFile, offset: bigint, npages: number): Result | null {
   const start = Number(BigInt.asIntN(64, offset) >> 12n);
   const end = start + npages;
-  for (const s of fd.bindings) {
-    if (start < s.pgoff + s.npages && s.pgoff < end)
-      return fail(h.profile.bindingOverlapErrno, `file pages [${start}, ${end}) are already bound to slot ${s.id}`);
-  }
-  return null;
+  const s = fd.firstBindingOverlap(start, end);
+  return s ? fail(h.profile.bindingOverlapErrno, `file pages [${start}, ${end}) are already bound to slot ${s.id}`) : null;
 }
 
 export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Result {
@@ -116,7 +108,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
       return ok();
     } else return ok();
   }
-  if (overlapsOtherSlot(vm, id, baseGfn, baseGfn + npages))
+  if (vm.overlapsSlot(id, baseGfn, baseGfn + npages))
     return fail("EEXIST", `gpa range [0x${r.guestPhysAddr.toString(16)}, +0x${size.toString(16)}) overlaps another memslot`);
   let file: GmemFile | null = null;
   if (gmem) {
@@ -148,7 +140,7 @@ export function setUserMemoryRegion2(h: Host, vm: Vm | null, r: RegionArgs): Res
     if (o) return o;
   }
   if (move) {
-    old!.baseGfn = baseGfn;
+    vm.moveSlot(old!, baseGfn);
     h.core.push(A.OP_SLOT_MOVE, vm.id, id, baseGfn);
     return ok();
   }
