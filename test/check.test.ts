@@ -211,6 +211,15 @@ test("a kept index of SPTEs by pfn that lost an SPTE is caught by the full check
   assert.match(render(full.invariants[0]), /index of SPTEs by pfn misses/);
 });
 
+test("a kept index of memslots by gfn that lost a memslot is caught by the full check", () => {
+  const { checker, kept } = keptAfterOps();
+  const vm = [...kept.vms.values()][0];
+  vm.byGfn = [];
+  const full = checker.full();
+  assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
+  assert.match(render(full.invariants[0]), /memslots by gfn differs/);
+});
+
 test("kept counts of held pages that drifted are caught by the full check", () => {
   const { checker, kept } = keptAfterOps();
   kept.heldGmem++;

@@ -22,7 +22,10 @@ export const hex = (gfn: number) => `0x${gfn.toString(16)}`;
 
 /** The memslot of vm holding gfn. */
 export function slotOf(vm: CVm, gfn: number) {
-  return vm.slots.find((sl) => gfn >= sl.base && gfn < sl.base + sl.npages);
+  // Memslots of a VM never overlap: the one that starts last at or before gfn is the only one that may hold it.
+  const g = vm.byGfn;
+  const sl = g[lowerBound(g, gfn + 1, slotBase) - 1];
+  return sl !== undefined && gfn < sl.base + sl.npages ? sl : undefined;
 }
 
 /** Invariant 1 for one SPTE: it reaches a present, unpoisoned page through a live path of its VM, with no more rights than the file's. */
@@ -93,6 +96,7 @@ function checkBindingRun(st: CoreState, f: CFile, from: number, to: number, out:
   }
 }
 const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
+const slotBase = (sl: { base: number }) => sl.base;
 
 /** Invariant 3, the totals: the host's page counts equal the pages live inodes hold. */
 export function checkTotals(st: CoreState, out: Violation[]): void {

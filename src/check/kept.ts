@@ -114,6 +114,10 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       sptes += m;
       i += 4; // counters: no check reads them
       if (!same || vm.ctx !== s[i]) return `@vm:${id}'s memslots or context differ`;
+      // Its memslots by gfn (slotOf() searches them) must be the same memslots, in base order.
+      const byId = new Set(vm.slots);
+      if (vm.byGfn.length !== vm.slots.length || vm.byGfn.some((sl, k) => !byId.has(sl) || (k > 0 && vm.byGfn[k - 1].base > sl.base)))
+        return `the kept index of @vm:${id}'s memslots by gfn differs from its memslots`;
       i++;
     } else if (tag === A.SNAP_MAP) {
       const id = s[i + 1];

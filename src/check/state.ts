@@ -13,7 +13,8 @@ export interface CPage { readonly inode: number; readonly pgoff: number; pfn: nu
 export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
 export interface CInode { id: number; npages: number; kind: number; gmemFlags: number; pages: Map<number, CPage> }
 export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
-export interface CVm { id: number; slots: SnapSlot[]; sptes: Map<number, CSpte>; ctx: number }
+/** A VM: its memslots by id (as the core lists them) and by base gfn (for the memslot of a gfn), its SPTEs by gfn. */
+export interface CVm { id: number; slots: SnapSlot[]; byGfn: SnapSlot[]; sptes: Map<number, CSpte>; ctx: number }
 
 /**
  * The ids of one kind an op touched, each once: an op touches one to a handful, so they are a list (emptied by
@@ -277,6 +278,8 @@ export class CoreState {
     }
     while (j < old.length) gone(old[j++]);
     vm.slots = next;
+    // A whole list (a VM's record, made for a new VM or context or a file's release): sorted anew by base gfn.
+    vm.byGfn = [...next].sort((a, b) => a.base - b.base);
     return at + n * 7;
   }
 
@@ -300,12 +303,20 @@ export class CoreState {
     if (old) {
       this.hva.removeSlot(old);
       this.slotChanged(vmId, old, t);
+      const g = vm.byGfn;
+      for (let j = lowerBound(g, old.base, slotBase); j < g.length && g[j].base === old.base; j++) {
+        if (g[j] === old) {
+          g.splice(j, 1);
+          break;
+        }
+      }
     }
     if (sl) {
       this.hva.addSlot(vmId, sl);
       this.slotChanged(vmId, sl, t);
       if (old) slots[k] = sl;
       else slots.splice(k, 0, sl);
+      vm.byGfn.splice(lowerBound(vm.byGfn, sl.base, slotBase), 0, sl);
     } else slots.splice(k, 1);
     return after;
   }
@@ -364,7 +375,7 @@ export class CoreState {
         for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
         st.setFile(f, null);
       } else if (tag === A.SNAP_VM) {
-        const vm: CVm = { id: next(), slots: [], sptes: new Map(), ctx: 0 };
+        const vm: CVm = { id: next(), slots: [], byGfn: [], sptes: new Map(), ctx: 0 };
         const n = next();
         i = st.applySlots(vm, s, i, n, null);
         const m = next();
@@ -578,7 +589,7 @@ export class CoreState {
   }
 
   private newVm(id: number): CVm {
-    const vm: CVm = { id, slots: [], sptes: new Map(), ctx: id + 1 };
+    const vm: CVm = { id, slots: [], byGfn: [], sptes: new Map(), ctx: id + 1 };
     this.vms.set(id, vm);
     return vm;
   }
@@ -674,6 +685,7 @@ export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
 }
 
 const slotId = (sl: SnapSlot) => sl.slot;
+const slotBase = (sl: SnapSlot) => sl.base;
 const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
 
