@@ -284,9 +284,9 @@ export class CoreState {
   }
 
   /**
-   * A CHG_SLOT record at s[i]: one memslot as it is now, or none with its id. The VM's memslots (by id) follow
-   * it, and the gfns it covered and covers are noted, as applySlots() notes a memslot that changed (its binding
-   * comes in CHG_BINDING records). Returns the index after the record.
+   * A CHG_SLOT record at s[i]: one memslot as it is now, or none with its id. The VM's memslots, by id and by
+   * base gfn, follow it, and the gfns it covered and covers are noted, as applySlots() notes a memslot that
+   * changed (its binding comes in CHG_BINDING records). Returns the index after the record.
    */
   private applySlot(s: Float64Array, i: number, t: Touched): number {
     const vmId = s[i + 1];
