@@ -110,7 +110,7 @@ export function emitRuns(a: Ranges): void {
 
 /** A CHG_ATTRS record: the runs of `a` that overlap or touch [s, e), found by a binary search. */
 export function emitRunsAround(id: i32, a: Ranges, s: u64, e: u64): void {
-  let i = a.firstTouching(s);
+  let i = a.firstEndingFrom(s);
   let j = i;
   while (j < a.len && a.start(j) <= e) j++;
   reserve(5 + <usize>(j - i) * 2);
@@ -139,9 +139,14 @@ export function emitSlots(vm: Kvm): void {
   emit(v.len);
   for (let i = 0; i < v.len; i++) {
     let m = changetype<Memslot>(<usize>v.get(i));
-    emit(m.id); emit(<f64>m.base); emit(<f64>m.npages); emit(m.flags);
-    emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
+    emit(m.id);
+    emitSlotWords(m);
   }
+}
+
+/** A memslot's six words after its id (CHG_VM, SNAP_VM, CHG_SLOT): base gfn, npages, flags, file, pgoff, uaddr page. */
+@inline function emitSlotWords(m: Memslot): void {
+  emit(<f64>m.base); emit(<f64>m.npages); emit(m.flags); emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
 }
 
 /** A CHG_SLOT record: the memslot of VM vm with id `slot` as it is, or that there is none. */
@@ -152,7 +157,8 @@ export function emitSlot(vm: i32, slot: i32, m: Memslot | null): void {
     emit(0);
     return;
   }
-  emit(1); emit(<f64>m.base); emit(<f64>m.npages); emit(m.flags); emit(m.file); emit(<f64>m.pgoff); emit(<f64>m.uaddr);
+  emit(1);
+  emitSlotWords(m);
 }
 
 /** A CHG_BINDING record: the binding of memslot `slot` at pgoff in the bindings v of file `file`, by its length (0: none). */

@@ -107,19 +107,14 @@ export class Ranges {
     return load<u64>(this.data + (<usize>i << 4), 8);
   }
 
-  /** First index whose range ends at or after x (a range ending at x touches x). */
-  private firstEndingFrom(x: u64): i32 {
+  /** First index whose range ends at or after x (a range ending at x touches x): the first to overlap or touch a span starting at x. */
+  firstEndingFrom(x: u64): i32 {
     let lo = 0, hi = this.len;
     while (lo < hi) {
       let mid = (lo + hi) >>> 1;
       if (this.end(mid) < x) lo = mid + 1; else hi = mid;
     }
     return lo;
-  }
-
-  /** The first range that ends at or after x: the first to overlap or touch a span starting at x. */
-  firstTouching(x: u64): i32 {
-    return this.firstEndingFrom(x);
   }
 
   /** Whether some range holds x. */

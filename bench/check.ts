@@ -8,8 +8,8 @@
  * in VMs of two sizes, the slots trace (slots-trace.ts), the same memslot
  * churn in VMs of two numbers of memslots, and the conversion trace
  * (conversion-trace.ts), the same in-place conversions on inodes of two sizes
- * cut into runs, each unchecked and with --check. Printed as times and as ratios measured side by
- * side in this run.
+ * cut into runs, each unchecked and with --check. Printed as times and as
+ * ratios measured side by side in this run.
  */
 import { Host } from "../src/kvm/host.js";
 import { EngineCore } from "../src/core/engine.js";
@@ -88,6 +88,19 @@ function bestPair(time: (mode: "unchecked" | "checked") => number, runs: number)
   return { unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
 }
 
+/**
+ * A trace made at `few` and at 8x `few` (each row named by `key`), each timed after its setup (timeAfterSetup()),
+ * after one checked warm-up run at `few` with another seed.
+ */
+function afterSetupRows<K extends string>(key: K, few: number, make: (size: number, seed: number) => { text: string; setupLines: number }, runs: number, profile?: KernelProfile): Array<Record<K, number> & Pair> {
+  const warm = make(few, 2);
+  timeAfterSetup(warm.text, warm.setupLines, "checked", profile);
+  return [few, few * 8].map((size) => {
+    const { text, setupLines } = make(size, 1);
+    return { [key]: size, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) } as Record<K, number> & Pair;
+  });
+}
+
 /** --check over replay at the larger size, over the same at the smaller (1: checking costs what the ops change). */
 const ratioGrowth = (rows: readonly Pair[]) => rows[1].checked_over_unchecked / rows[0].checked_over_unchecked;
 
@@ -153,57 +166,47 @@ export function measureCheck(quick = false): CheckBench {
   const host = { traffic_ops: traffic, rows: hostRows, host_growth: 8, check_ratio_growth: ratioGrowth(hostRows) };
   const fewPages = quick ? 500 : 2500;
   const changes = quick ? 200 : 1000;
-  const warmVm = vmTrace(fewPages, changes, 2);
-  timeAfterSetup(warmVm.text, warmVm.setupLines, "checked");
-  const vmRows = [fewPages, fewPages * 8].map((pages) => {
-    const { text, setupLines } = vmTrace(pages, changes);
-    return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode), runs) };
-  });
+  const vmRows = afterSetupRows("pages", fewPages, (pages, seed) => vmTrace(pages, changes, seed), runs);
   const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: ratioGrowth(vmRows) };
   const fewSlots = quick ? 250 : 1000;
   const slotChanges = quick ? 500 : 4000;
-  const warmSlots = slotsTrace(fewSlots, slotChanges, 2);
-  timeAfterSetup(warmSlots.text, warmSlots.setupLines, "checked");
-  const slotRows = [fewSlots, fewSlots * 8].map((n) => {
-    const { text, setupLines } = slotsTrace(n, slotChanges);
-    return { slots: n, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode), runs) };
-  });
+  const slotRows = afterSetupRows("slots", fewSlots, (n, seed) => slotsTrace(n, slotChanges, seed), runs);
   const slots = { changes: slotChanges, rows: slotRows, slot_growth: 8, check_ratio_growth: ratioGrowth(slotRows) };
-  const profile = profileByName(CONVERSION_PROFILE);
   const fewRuns = quick ? 500 : 2000;
   // Conversions cost a few microseconds each: 4,000 of them, so that the timed part is not a few milliseconds.
   const conversions = quick ? 500 : 4000;
-  const warmConv = conversionTrace(fewRuns, conversions, 2, fewRuns);
-  timeAfterSetup(warmConv.text, warmConv.setupLines, "checked", profile);
-  const convRows = [fewRuns, fewRuns * 8].map((pages) => {
-    const { text, setupLines } = conversionTrace(pages, conversions, 1, fewRuns);
-    return { pages, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) };
-  });
+  const convRows = afterSetupRows("pages", fewRuns, (pages, seed) => conversionTrace(pages, conversions, seed, fewRuns), runs, profileByName(CONVERSION_PROFILE));
   const conversion = { changes: conversions, rows: convRows, inode_growth: 8, check_ratio_growth: ratioGrowth(convRows) };
   return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm, slots, conversion };
 }
+
+const ms = (s: number) => (s * 1000).toFixed(0);
+/** A row's line: what it is, its two times and their ratio. */
+const pairLine = (what: string, r: Pair) => `  ${what}: unchecked ${ms(r.unchecked_s)} ms, --check ${ms(r.checked_s)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`;
+/** A trace's last line: what grew 8x, and how much more --check cost against replay. */
+const growthLine = (what: string, growth: number) => `  ${what} made --check ${growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`;
 
 /** The figures as lines for people. */
 export function checkBenchLines(b: CheckBench): string[] {
   const lines = [`replay of the spread trace (16 files), engine core, best of ${b.runs}`];
   for (const r of b.rows) {
     const full = r.full_every_op_s === null ? "" : `; whole state every op ${r.full_every_op_s.toFixed(2)} s (${(r.full_every_op_s / r.checked_s).toFixed(1)}x --check)`;
-    lines.push(`  ${r.ops} ops: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked${full}`);
+    lines.push(`${pairLine(`${r.ops} ops`, r)}${full}`);
   }
   lines.push(`  ${b.length_growth}x the ops took ${b.checked_time_growth.toFixed(2)}x the --check time (linear: ${b.length_growth}x)`);
   lines.push(`replay of the host trace (each VM's memory a shared memfd mapping; ${b.host.traffic_ops} ops of traffic, 4 setup lines a VM), best of ${b.runs}`);
-  for (const r of b.host.rows) lines.push(`  ${r.vms} VMs: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
-  lines.push(`  ${b.host.host_growth}x the VMs made --check ${b.host.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  for (const r of b.host.rows) lines.push(pairLine(`${r.vms} VMs`, r));
+  lines.push(growthLine(`${b.host.host_growth}x the VMs`, b.host.check_ratio_growth));
   lines.push(`replay of the VM trace (${b.vm.changes} memslots added and windows donated in one VM, a guest read after each, timed after the VM's pages are mapped), best of ${b.runs}`);
-  for (const r of b.vm.rows) lines.push(`  ${r.pages} mapped pages: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
-  lines.push(`  ${b.vm.vm_growth}x the pages made --check ${b.vm.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  for (const r of b.vm.rows) lines.push(pairLine(`${r.pages} mapped pages`, r));
+  lines.push(growthLine(`${b.vm.vm_growth}x the pages`, b.vm.check_ratio_growth));
   const sl = b.slots;
   lines.push(`replay of the slots trace (${sl.changes} one-page memslots deleted or made again in one VM, a guest read after each, timed after the setup), best of ${b.runs}`);
-  for (const r of sl.rows) lines.push(`  ${r.slots} memslots: unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
-  lines.push(`  ${sl.slot_growth}x the memslots made --check ${sl.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  for (const r of sl.rows) lines.push(pairLine(`${r.slots} memslots`, r));
+  lines.push(growthLine(`${sl.slot_growth}x the memslots`, sl.check_ratio_growth));
   const c = b.conversion;
   lines.push(`replay of the conversion trace (${c.changes} four-page in-place conversions in the first ${c.rows[0].pages} pages of an inode cut into a run every other page, a guest read there after each, timed after the setup; profile ${CONVERSION_PROFILE}), best of ${b.runs}`);
-  for (const r of c.rows) lines.push(`  ${r.pages} pages (${r.pages / 2} runs): unchecked ${(r.unchecked_s * 1000).toFixed(0)} ms, --check ${(r.checked_s * 1000).toFixed(0)} ms = ${r.checked_over_unchecked.toFixed(2)}x unchecked`);
-  lines.push(`  ${c.inode_growth}x the pages and runs made --check ${c.check_ratio_growth.toFixed(2)}x as costly against replay (checks that cost what ops change: 1)`);
+  for (const r of c.rows) lines.push(pairLine(`${r.pages} pages (${r.pages / 2} runs)`, r));
+  lines.push(growthLine(`${c.inode_growth}x the pages and runs`, c.check_ratio_growth));
   return lines;
 }

@@ -516,6 +516,22 @@ for (const engine of ["wasm", "reference"] as const) {
   });
 }
 
+/** Applies ops one at a time, each succeeding and leaving the per-op check clean. */
+function applyClean(sim: Simulator, checker: Checker, ops: object[]): void {
+  for (const op of ops) {
+    const [r] = sim.apply([op]);
+    assert.is(r.ret, 0, JSON.stringify(r));
+    assert.equal(checker.step().invariants, []);
+  }
+}
+
+/** A VM whose memory is a gmem file converted in place (profile next): a sw_protected VM, its file (MMAP, INIT_SHARED) bound whole. */
+const CONVERTING = [
+  { op: "create_vm", as: "a", type: "sw_protected" },
+  { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+  { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+];
+
 /** The change stream without its CHG_SPTES records. */
 const withoutSptes = (s: Float64Array) => withoutRecords(s, A.CHG_SPTES);
 
@@ -548,17 +564,7 @@ for (const engine of ["wasm", "reference"] as const) {
     const core = new FaultyCore(makeCore(engine), () => false, (s) => (editing ? withoutSptes(s) : s));
     const sim = new Simulator({ core, kernel: "next+swprot" });
     const checker = new Checker(sim.host);
-    const ops = [
-      { op: "create_vm", as: "a", type: "sw_protected" },
-      { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
-      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
-      { op: "vcpu_access", vm: "a", gpa: 4096, access: "read" },
-    ];
-    for (const op of ops) {
-      const [r] = sim.apply([op]);
-      assert.is(r.ret, 0, JSON.stringify(r));
-      assert.equal(checker.step().invariants, []);
-    }
+    applyClean(sim, checker, [...CONVERTING, { op: "vcpu_access", vm: "a", gpa: 4096, access: "read" }]);
     // The conversion zaps gfn 1's shared SPTE in the core; the kept state, missing that record, still maps it shared.
     editing = true;
     const [r] = sim.apply([{ op: "set_memory_attributes2", fd: "g", offset: 4096, size: 4096, attributes: "PRIVATE" }]);
@@ -572,23 +578,13 @@ for (const engine of ["wasm", "reference"] as const) {
 function convertingChecker(ops: object[]): { sim: Simulator; checker: Checker; kept: CoreState; touched: () => Touched } {
   const sim = new Simulator({ core: new EngineCore(), kernel: "next+swprot" });
   const checker = new Checker(sim.host);
-  for (const op of ops) {
-    const [r] = sim.apply([op]);
-    assert.is(r.ret, 0, JSON.stringify(r));
-    assert.equal(checker.step().invariants, []);
-  }
+  applyClean(sim, checker, ops);
   const kept = (checker as unknown as { state: CoreState }).state;
   let last: Touched | null = null;
   const apply = kept.apply.bind(kept);
   kept.apply = (s) => (last = apply(s));
   return { sim, checker, kept, touched: () => last! };
 }
-
-const CONVERTING = [
-  { op: "create_vm", as: "a", type: "sw_protected" },
-  { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
-  { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
-];
 
 test("with in-place conversion, the per-op check looks at the pages a conversion changed, not at every run of the inode", () => {
   const { sim, checker, touched } = convertingChecker(CONVERTING);
@@ -661,11 +657,7 @@ for (const engine of ["wasm", "reference"] as const) {
       { op: "set_user_memory_region2", vm: "a", slot: 1, flags: "GUEST_MEMFD", guest_phys_addr: 1048576, memory_size: 16384, guest_memfd: "g", guest_memfd_offset: 16384 },
       { op: "set_user_memory_region2", vm: "a", slot: 2, flags: "GUEST_MEMFD", guest_phys_addr: 2097152, memory_size: 16384, guest_memfd: "g", guest_memfd_offset: 32768 },
     ];
-    for (const op of ops) {
-      const [r] = sim.apply([op]);
-      assert.is(r.ret, 0, JSON.stringify(r));
-      assert.equal(checker.step().invariants, []);
-    }
+    applyClean(sim, checker, ops);
     // The kept state misses the record that the binding of slot 1 went: as a core that forgot to unbind it.
     editing = true;
     const [r] = sim.apply([{ op: "set_user_memory_region2", vm: "a", slot: 1, flags: 0, guest_phys_addr: 1048576, memory_size: 0, userspace_addr: 0 }]);

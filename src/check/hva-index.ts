@@ -17,6 +17,7 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
+import { insertSorted, lowerBound, removeSorted } from "../sorted.js";
 
 export interface SlotRef {
   readonly vm: number;
@@ -52,7 +53,7 @@ export class HvaIndex {
 
   addMap(m: SnapMap): void {
     if (this.bulk) this.maps.push(m);
-    else this.maps.splice(this.mapIndex(m.hva), 0, m);
+    else insertSorted(this.maps, m, mapStart);
     if (m.file >= 0) {
       let set = this.byFile.get(m.file);
       if (!set) this.byFile.set(m.file, (set = new Set()));
@@ -61,14 +62,8 @@ export class HvaIndex {
   }
 
   removeMap(m: SnapMap): void {
-    const a = this.maps;
-    // Maps at one hva are at most one live map and the record it replaces: look from the first for this one.
-    for (let i = this.mapIndex(m.hva); i < a.length && a[i].hva === m.hva; i++) {
-      if (a[i] === m) {
-        a.splice(i, 1);
-        break;
-      }
-    }
+    // Maps at one hva are at most one live map and the record it replaces.
+    removeSorted(this.maps, m, mapStart);
     const set = m.file >= 0 ? this.byFile.get(m.file) : undefined;
     if (set) {
       set.delete(m);
@@ -98,7 +93,7 @@ export class HvaIndex {
   addSlot(vm: number, slot: SnapSlot): void {
     if (slot.flags & A.SLOT_GMEM_ONLY) return;
     if (this.bulk) this.slots.push({ vm, slot });
-    else this.slots.splice(this.slotIndex(slot.uaddr), 0, { vm, slot });
+    else insertSorted(this.slots, { vm, slot }, slotStart);
     this.sizes.set(slot.npages, (this.sizes.get(slot.npages) ?? 0) + 1);
     if (slot.npages > this.largest) this.largest = slot.npages;
   }
@@ -138,15 +133,3 @@ export class HvaIndex {
 const NONE: readonly SnapMap[] = [];
 const mapStart = (m: SnapMap) => m.hva;
 const slotStart = (r: SlotRef) => r.slot.uaddr;
-
-/** The first index of `a` (ascending by `key`) whose key is at or past k. */
-export function lowerBound<T>(a: readonly T[], k: number, key: (x: T) => number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (key(a[mid]) < k) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}

@@ -6,9 +6,9 @@
  * never in a policy.
  */
 import * as A from "../abi/core-abi.js";
-import type { CoreState, CSpte, CVm, CFile, CInode } from "./state.js";
+import { bindingPgoff, slotBase, type CoreState, type CSpte, type CVm, type CFile, type CInode } from "./state.js";
 import { violation, type Violation } from "./violation.js";
-import { lowerBound } from "./hva-index.js";
+import { lowerBound } from "../sorted.js";
 
 const STALE = "1 no stale mapping";
 const BINDINGS = "2 bindings";
@@ -95,8 +95,6 @@ function checkBindingRun(st: CoreState, f: CFile, from: number, to: number, out:
     if (!slot || slot.file !== f.id) out.push(violation(BINDINGS, `@file:${f.id} binding at pgoff ${b.pgoff} names slot ${b.slot}, which is not bound to it in @vm:${f.vm}`));
   }
 }
-const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
-const slotBase = (sl: { base: number }) => sl.base;
 
 /** Invariant 3, the totals: the host's page counts equal the pages live inodes hold. */
 export function checkTotals(st: CoreState, out: Violation[]): void {

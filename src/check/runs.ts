@@ -8,6 +8,8 @@
  * it. Here a replacement costs a search over the blocks, the runs it replaces
  * and two blocks' worth of copying.
  */
+import { lowerBound } from "../sorted.js";
+
 export type Run = [number, number];
 
 const BLOCK = 256;
@@ -46,11 +48,10 @@ export class RunList {
 
   /** Whether a run holds x. */
   has(x: number): boolean {
-    const bi = this.blockEndingFrom(x + 1);
+    const bi = lowerBound(this.blocks, x + 1, lastEnd);
     if (bi === this.blocks.length) return false;
     const b = this.blocks[bi];
-    const k = endingFrom(b, x + 1);
-    return b[k][0] <= x;
+    return b[lowerBound(b, x + 1, runEnd)][0] <= x;
   }
 
   /**
@@ -59,7 +60,7 @@ export class RunList {
    */
   replaceAround(start: number, end: number, now: readonly Run[]): Run[] {
     const blocks = this.blocks;
-    let bi = this.blockEndingFrom(start);
+    let bi = lowerBound(blocks, start, lastEnd);
     if (bi === blocks.length) {
       // Every run ends before start: `now` goes after them, into the last block.
       if (now.length === 0) return [];
@@ -67,7 +68,7 @@ export class RunList {
       if (blocks.length === 0) blocks.push([]);
     }
     const first = blocks[bi];
-    const k0 = endingFrom(first, start);
+    const k0 = lowerBound(first, start, runEnd);
     // The replaced runs: from run k0 of block bi on, while they start at or before end (they may reach into later blocks).
     const before: Run[] = [];
     let bj = bi;
@@ -93,30 +94,8 @@ export class RunList {
     this.count += now.length - before.length;
     return before;
   }
-
-  /** The first block whose last run ends at or after x (blocks.length if none). */
-  private blockEndingFrom(x: number): number {
-    const blocks = this.blocks;
-    let lo = 0;
-    let hi = blocks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const b = blocks[mid];
-      if (b[b.length - 1][1] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
 }
 
-/** The first run of b that ends at or after x (b.length if none). */
-function endingFrom(b: readonly Run[], x: number): number {
-  let lo = 0;
-  let hi = b.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (b[mid][1] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+/** Ends: runs are searched by where they end (the first to overlap or touch a span is the first that ends at or after its start). */
+const runEnd = (r: Run) => r[1];
+const lastEnd = (b: Run[]) => b[b.length - 1][1];

@@ -6,7 +6,8 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
-import { HvaIndex, lowerBound } from "./hva-index.js";
+import { HvaIndex } from "./hva-index.js";
+import { insertSorted, lowerBound, removeSorted } from "../sorted.js";
 import { RunList, type Run } from "./runs.js";
 
 export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
@@ -197,12 +198,7 @@ export class CoreState {
       if (n === 0) return i;
       this.attrs.set(id, (runs = new RunList()));
     }
-    const before = runs.replaceAround(start, end, now);
-    if (!sameRanges(before, now)) {
-      const d = coverageDiff(before, now);
-      for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
-      for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
-    }
+    noteConverted(id, runs.replaceAround(start, end, now), now, t);
     if (runs.size === 0) this.attrs.delete(id);
     return i;
   }
@@ -265,13 +261,13 @@ export class CoreState {
     for (let k = 0, w = at; k < n; k++, w += 7) {
       while (j < old.length && old[j].slot < s[w]) gone(old[j++]);
       const o = j < old.length && old[j].slot === s[w] ? old[j] : undefined;
-      if (o && o.base === s[w + 1] && o.npages === s[w + 2] && o.flags === s[w + 3] && o.file === s[w + 4] && o.pgoff === s[w + 5] && o.uaddr === s[w + 6]) {
+      if (o && sameSlot(o, s, w + 1)) {
         next[k] = o;
         j++;
         continue;
       }
       if (o) gone(old[j++]);
-      const sl: SnapSlot = { slot: s[w], base: s[w + 1], npages: s[w + 2], flags: s[w + 3], file: s[w + 4], pgoff: s[w + 5], uaddr: s[w + 6] };
+      const sl = slotAt(s[w], s, w + 1);
       this.hva.addSlot(vm.id, sl);
       if (t) this.slotChanged(vm.id, sl, t);
       next[k] = sl;
@@ -297,26 +293,19 @@ export class CoreState {
     const slots = vm.slots;
     const k = lowerBound(slots, id, slotId);
     const old = slots[k]?.slot === id ? slots[k] : undefined;
-    const sl: SnapSlot | undefined = present ? { slot: id, base: s[i + 4], npages: s[i + 5], flags: s[i + 6], file: s[i + 7], pgoff: s[i + 8], uaddr: s[i + 9] } : undefined;
-    if (old === undefined && sl === undefined) return after;
-    if (old && sl && old.base === sl.base && old.npages === sl.npages && old.flags === sl.flags && old.file === sl.file && old.pgoff === sl.pgoff && old.uaddr === sl.uaddr) return after;
+    if (old === undefined ? !present : present && sameSlot(old, s, i + 4)) return after;
+    const sl = present ? slotAt(id, s, i + 4) : undefined;
     if (old) {
       this.hva.removeSlot(old);
       this.slotChanged(vmId, old, t);
-      const g = vm.byGfn;
-      for (let j = lowerBound(g, old.base, slotBase); j < g.length && g[j].base === old.base; j++) {
-        if (g[j] === old) {
-          g.splice(j, 1);
-          break;
-        }
-      }
+      removeSorted(vm.byGfn, old, slotBase);
     }
     if (sl) {
       this.hva.addSlot(vmId, sl);
       this.slotChanged(vmId, sl, t);
       if (old) slots[k] = sl;
       else slots.splice(k, 0, sl);
-      vm.byGfn.splice(lowerBound(vm.byGfn, sl.base, slotBase), 0, sl);
+      insertSorted(vm.byGfn, sl, slotBase);
     } else slots.splice(k, 1);
     return after;
   }
@@ -461,16 +450,10 @@ export class CoreState {
         else inode.npages = s[i + 2]; // a memfd's size changes (INODE_RESIZE)
         const n = s[i + 5];
         i += 6;
-        // Its PRIVATE runs (profile next's conversions change them): kept as full snapshots keep them.
-        const runs: Array<[number, number]> = [];
+        // All its PRIVATE runs (an inode made, or resized; a conversion sends the runs around it, CHG_ATTRS).
+        const runs: Run[] = [];
         for (let k = 0; k < n; k++, i += 2) runs.push([s[i], s[i + 1]]);
-        const before = this.attrs.get(id)?.toArray() ?? [];
-        if (!sameRanges(before, runs)) {
-          // Only the pages whose attribute changed: a conversion's range, not every run the inode holds.
-          const d = coverageDiff(before, runs);
-          for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
-          for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
-        }
+        noteConverted(id, this.attrs.get(id)?.toArray() ?? [], runs, t);
         if (runs.length) this.attrs.set(id, RunList.from(runs));
         else this.attrs.delete(id);
         t.inodes.add(id);
@@ -642,6 +625,14 @@ export function listed(s: Float64Array, at: number, n: number, words: number, ke
   return false;
 }
 
+/** The pages of inode `id` whose attribute differs between runs `before` and `now`, noted in t.converted. */
+function noteConverted(id: number, before: Runs, now: Runs, t: Touched): void {
+  if (sameRanges(before, now)) return;
+  const d = coverageDiff(before, now);
+  for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
+  for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
+}
+
 function sameRanges(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): boolean {
   return a.length === b.length && a.every(([x, y], k) => x === b[k][0] && y === b[k][1]);
 }
@@ -684,9 +675,20 @@ export function coverageDiff(a: Runs, b: Runs): CoverageDiff {
   return d;
 }
 
+/** Memslot `slot` from its six words at s[at] (base_gfn, npages, flags, file, pgoff, uaddr_page: core-abi.ts CHG_VM, CHG_SLOT). */
+function slotAt(slot: number, s: Float64Array, at: number): SnapSlot {
+  return { slot, base: s[at], npages: s[at + 1], flags: s[at + 2], file: s[at + 3], pgoff: s[at + 4], uaddr: s[at + 5] };
+}
+
+/** Whether memslot o is what its six words at s[at] say. */
+function sameSlot(o: SnapSlot, s: Float64Array, at: number): boolean {
+  return o.base === s[at] && o.npages === s[at + 1] && o.flags === s[at + 2] && o.file === s[at + 3] && o.pgoff === s[at + 4] && o.uaddr === s[at + 5];
+}
+
 const slotId = (sl: SnapSlot) => sl.slot;
-const slotBase = (sl: SnapSlot) => sl.base;
-const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
+/** The keys of a VM's memslots by gfn and of a file's bindings (invariants.ts searches them too). */
+export const slotBase = (sl: SnapSlot) => sl.base;
+export const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
 const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
 
 /**

@@ -8,7 +8,7 @@
  * reference), and the inode lives while any file of it does.
  */
 
-import { INDEX_FROM, SpanIndex } from "./span-index.js";
+import { SpanIndex } from "./span-index.js";
 import { ALL_PERMS, type Perm } from "./perm.js";
 
 export type VmType = number;
@@ -39,7 +39,7 @@ export class Vm {
   alive = true;
   /** Its memslots: none (null), the only one, or a Map by id from the second on. */
   private slotRef: Memslot | Map<number, Memslot> | null = null;
-  /** Its memslots by gfn, once it has INDEX_FROM of them (span-index.ts). */
+  /** Its memslots by gfn, from the second on (span-index.ts). */
   private byGfn: SpanIndex<Memslot> | null = null;
   /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); replaced, never changed in place. */
   privateRanges: ReadonlyArray<readonly [number, number]> = NO_RANGES;
@@ -76,15 +76,17 @@ export class Vm {
     if (r === null) this.slotRef = slot;
     else if (r instanceof Map) {
       r.set(slot.id, slot);
-      if (this.byGfn) this.byGfn.add(slot);
-      else if (r.size >= INDEX_FROM) this.byGfn = new SpanIndex(slotStart, slotEnd, r.values());
-    } else this.slotRef = new Map([[r.id, r], [slot.id, slot]]);
+      this.byGfn!.add(slot);
+    } else {
+      this.slotRef = new Map([[r.id, r], [slot.id, slot]]);
+      this.byGfn = new SpanIndex(slotStart, slotEnd, [r, slot]);
+    }
   }
   removeSlot(id: number): void {
     const r = this.slotRef;
     if (r instanceof Map) {
       const slot = r.get(id);
-      if (slot && this.byGfn) this.byGfn.remove(slot);
+      if (slot) this.byGfn!.remove(slot);
       r.delete(id);
     } else if (r !== null && r.id === id) this.slotRef = null;
   }
@@ -96,15 +98,18 @@ export class Vm {
   }
   /** Whether a memslot other than `id` overlaps gfns [start, end). */
   overlapsSlot(id: number, start: number, end: number): boolean {
-    if (this.byGfn) return this.byGfn.firstOverlap(start, end, this.slot(id)) !== undefined;
-    for (const s of this.slots) if (s.id !== id && start < s.baseGfn + s.npages && s.baseGfn < end) return true;
-    return false;
+    const r = this.slotRef;
+    if (r === null) return false;
+    if (r instanceof Map) return this.byGfn!.firstOverlap(start, end, r.get(id)) !== undefined;
+    return r.id !== id && spanOverlaps(r.baseGfn, r.npages, start, end);
   }
 }
 const slotStart = (m: Memslot) => m.baseGfn;
 const slotEnd = (m: Memslot) => m.baseGfn + m.npages;
 const bindingStart = (m: Memslot) => m.pgoff;
 const bindingEnd = (m: Memslot) => m.pgoff + m.npages;
+/** Whether [base, base + npages) and [start, end) share a page (the one memslot or binding, before there is an index). */
+const spanOverlaps = (base: number, npages: number, start: number, end: number) => start < base + npages && base < end;
 
 export class Inode {
   /**
@@ -175,7 +180,7 @@ export class GmemFile {
   released = false;
   /** The memslots bound to this file: none (null), the only one, or a Set from the second on. */
   private bindingRef: Memslot | Set<Memslot> | null = null;
-  /** The same by pgoff, once there are INDEX_FROM of them (span-index.ts). */
+  /** The same by pgoff, from the second on (span-index.ts). */
   private byPgoff: SpanIndex<Memslot> | null = null;
   /**
    * Permissions (the owner holds all; a linked file what the policy granted).
@@ -227,9 +232,11 @@ export class GmemFile {
     else if (r instanceof Set) {
       if (r.has(slot)) return;
       r.add(slot);
-      if (this.byPgoff) this.byPgoff.add(slot);
-      else if (r.size >= INDEX_FROM) this.byPgoff = new SpanIndex(bindingStart, bindingEnd, r);
-    } else if (r !== slot) this.bindingRef = new Set([r, slot]);
+      this.byPgoff!.add(slot);
+    } else if (r !== slot) {
+      this.bindingRef = new Set([r, slot]);
+      this.byPgoff = new SpanIndex(bindingStart, bindingEnd, [r, slot]);
+    }
   }
   removeBinding(slot: Memslot): void {
     const r = this.bindingRef;
@@ -245,10 +252,10 @@ export class GmemFile {
   }
   /** The binding with the lowest pgoff that overlaps pgoffs [start, end) (what kvm_gmem_bind()'s xa_find() finds), if any. */
   firstBindingOverlap(start: number, end: number): Memslot | undefined {
-    if (this.byPgoff) return this.byPgoff.firstOverlap(start, end);
-    let first: Memslot | undefined;
-    for (const s of this.bindings) if (start < s.pgoff + s.npages && s.pgoff < end && (!first || s.pgoff < first.pgoff)) first = s;
-    return first;
+    const r = this.bindingRef;
+    if (r === null) return undefined;
+    if (r instanceof Set) return this.byPgoff!.firstOverlap(start, end);
+    return spanOverlaps(r.pgoff, r.npages, start, end) ? r : undefined;
   }
 
   /** Made by gmem_link: its window is enforced (EINVAL outside it). */
