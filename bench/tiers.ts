@@ -17,7 +17,7 @@
  * Every path is checked first: the same bytes read and the same final
  * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of as many
  * runs as the figures it is compared with, in alternating rounds after a warm-up round, but fuzzing's,
- * a long run's median rate (fuzzRate below); only ratios measured in this one run are reported, each
+ * a long run's median rate, in a worker thread (bench/fuzz-rate.ts); only ratios measured in this one run are reported, each
  * path at its best ns/op over the two lengths it ran.
  * Flat cost: each tier is also timed at 10x the ops, ns/op compared. The trace paths run at both lengths too.
  */
@@ -38,8 +38,7 @@ import { replayText, type LineRecord } from "../src/trace/replay.js";
 import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace } from "../src/trace/binary.js";
 import { replayBinaryJson } from "../src/trace/binary-replay.js";
-import { fuzzRun } from "../src/fuzz/run.js";
-import { guidedRun } from "../src/fuzz/guided.js";
+import { fuzzNsPerOp } from "./fuzz-rate.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
 import { measureCheck, type CheckBench } from "./check.js";
 
@@ -416,7 +415,7 @@ export interface TierReport {
  * Measures every path on n ops (and the public tiers and the model also on 10 n);
  * throws if any path disagrees with the plain-JS model.
  */
-export function benchTiers(n: number, rounds = 3): TierReport {
+export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   const big = n * 10;
   const stream = makeStream(big);
 
@@ -540,34 +539,17 @@ export function benchTiers(n: number, rounds = 3): TierReport {
     keep("binary10x", timeIt(() => runBinary(binBig)));
     keep("parse10x", timeIt(() => parseJsonl(textBig)));
   }
-  // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), each as a worker runs: one long
-  // run, measured over its second half. A worker runs for minutes, and its rate there is what counts: V8 has
-  // compiled what a checked op runs through (rounds of 100,000 blind ops right after start-up ran 64k, 135k,
-  // 158k, 216k, then 248k-310k ops/s), and a guided run's corpus has filled with mutants, longer than fresh traces
-  // (46 ops on average in the first 100,000 ops, 57 to 59 past 1,500,000) and slower per op: fresh 50,000-op runs after a
-  // warm-up read ~15-20% above a long run's second half, which is what `gmemsim fuzz` prints.
+  // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), each as a worker runs: in a worker
+  // thread of its own (bench/fuzz-rate.ts says why), one long run measured over its second half. A worker runs for
+  // minutes, and its rate there is what counts: V8 has compiled what a checked op runs through (rounds of 100,000
+  // blind ops right after start-up ran 64k, 135k, 158k, 216k, then 248k-310k ops/s), and a guided run's corpus has
+  // filled with mutants, longer than fresh traces (46 ops on average in the first 100,000 ops, 57 to 59 past
+  // 1,500,000) and slower per op: fresh 50,000-op runs after a warm-up read ~15-20% above a long run's second half,
+  // which is what `gmemsim fuzz` prints.
   const fuzzOps = 20 * n;
-  const fuzzRate = (k: string, run: (onProgress: (p: { ops: number }) => void) => { ops: number; failure?: unknown }) => {
-    // The second half in segments of about n ops; the median segment's rate, so that one busy moment of a shared
-    // machine does not make the figure, and the best one does not either.
-    const segments: number[] = [];
-    let from = -1;
-    let t0 = 0;
-    const rep = run((p) => {
-      if (p.ops < fuzzOps / 2 || (from >= 0 && p.ops - from < n)) return;
-      const u = process.cpuUsage();
-      const t = (u.user + u.system) * 1000;
-      // A segment ends where the next begins.
-      if (from >= 0) segments.push((t - t0) / (p.ops - from));
-      from = p.ops;
-      t0 = t;
-    });
-    if (rep.failure) throw new Error(`bench tiers: ${k} fuzzing found a failure under the default policy`);
-    segments.sort((a, b) => a - b);
-    best.set(k, segments[segments.length >> 1] * fuzzOps);
-  };
-  fuzzRate("fuzz", (onProgress) => fuzzRun({ seed: 7, ops: fuzzOps, onProgress }));
-  fuzzRate("guided", (onProgress) => guidedRun({ seed: 7, ops: fuzzOps, onProgress }));
+  // This thread's heap settled first: it waits idle while the workers run.
+  fullGc();
+  for (const [k, kind] of [["fuzz", "blind"], ["guided", "guided"]] as const) best.set(k, (await fuzzNsPerOp({ kind, seed: 7, ops: fuzzOps, segment: n })) * fuzzOps);
 
   const c = runC(setup, traffic, TRIES * rounds);
   if ("readSum" in c && (c.counters !== want.counters || c.readSum !== want.readSum)) throw new Error(`bench tiers: the C limit disagrees with the model: bytes read ${c.readSum} vs ${want.readSum}, counters ${c.counters} vs ${want.counters}`);

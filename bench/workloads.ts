@@ -230,7 +230,7 @@ export async function runBench(values: WorkloadOptions): Promise<number> {
   const before = context();
   const ticks = cpuTicks();
   // The public tiers beside the core alone, the plain-JS model and the C limit (bench/tiers.ts).
-  const tiers = benchTiers(values.quick ? 20_000 : 100_000, 3);
+  const tiers = await benchTiers(values.quick ? 20_000 : 100_000, 3);
   // The steal over the tiers' run: a shared machine's other guests slow every path, and not alike.
   const ctx = { ...before, steal: stealSince(ticks) };
   if (values.tiers) {
