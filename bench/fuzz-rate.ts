@@ -1,7 +1,8 @@
 /**
  * Fuzzing's checked rate as a worker runs: each measured in a worker thread of
- * its own, as `gmemsim fuzz` runs its runs (src/fuzz/worker.ts), so that the
- * rate is that of a heap holding the fuzzer alone. Measured in the benchmark's
+ * its own, so that the rate is that of a heap holding the fuzzer alone, as a
+ * `gmemsim fuzz` worker's does (a worker thread, src/fuzz/worker.ts, or with
+ * one worker the CLI's process, which holds nothing else). Measured in the benchmark's
  * own thread, beside the other paths' inputs (the JSONL traces, the op objects,
  * the recorded command stream), a guided run read 120k-190k checked ops/s where
  * the same run in a clean heap read 230k: every major collection marked the
