@@ -17,7 +17,7 @@
  * Every path is checked first: the same bytes read and the same final
  * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of as many
  * runs as the figures it is compared with, in alternating rounds after a warm-up round, but fuzzing's,
- * a long run's median rate, in a worker thread (bench/fuzz-rate.ts); only ratios measured in this one run are reported, each
+ * a long run's median rate, in a worker thread (bench/clean-heap.ts), as replay --check's; only ratios measured in this one run are reported, each
  * path at its best ns/op over the two lengths it ran.
  * Flat cost: each tier is also timed at 10x the ops, ns/op compared. The trace paths run at both lengths too.
  */
@@ -38,9 +38,9 @@ import { replayText, type LineRecord } from "../src/trace/replay.js";
 import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace } from "../src/trace/binary.js";
 import { replayBinaryJson } from "../src/trace/binary-replay.js";
-import { fuzzNsPerOp } from "./fuzz-rate.js";
+import { checkInWorker, fuzzNsPerOp } from "./clean-heap.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
-import { measureCheck, type CheckBench } from "./check.js";
+import type { CheckBench } from "./check.js";
 
 const VMS = 16;
 /** Pages per VM's file and memslot: 4 MiB each. */
@@ -540,7 +540,7 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
     keep("parse10x", timeIt(() => parseJsonl(textBig)));
   }
   // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), each as a worker runs: in a worker
-  // thread of its own (bench/fuzz-rate.ts says why), one long run measured over its second half. A worker runs for
+  // thread of its own (bench/clean-heap.ts says why), one long run measured over its second half. A worker runs for
   // minutes, and its rate there is what counts: V8 has compiled what a checked op runs through (rounds of 100,000
   // blind ops right after start-up ran 64k, 135k, 158k, 216k, then 248k-310k ops/s), and a guided run's corpus has
   // filled with mutants, longer than fresh traces (46 ops on average in the first 100,000 ops, 57 to 59 past
@@ -576,11 +576,10 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
     return r.ns_per_op !== null && r.ns_per_op_10x !== null ? Math.min(r.ns_per_op, r.ns_per_op_10x) : r.ns_per_op;
   };
   const ratio = (a: number | null, b: number | null) => (a && b ? a / b : null);
-  // The heap per object first: measured after the check traces (which leave large states to collect), one VM's
-  // bytes read 0 or less in two runs of test/bench-tiers.test.ts out of three; measured before them, in none of six.
   const bytes = jsBytesPerObject();
-  // replay --check beside replay, as bench --check measures it: the spread, host and VM traces.
-  const checked = measureCheck(n < 100_000);
+  // replay --check beside replay, as bench --check measures it (all its traces), in a heap of its own as a replaying
+  // process has.
+  const checked = await checkInWorker(n < 100_000);
   const model = ns("plain-JS");
   const q = {
     typed_speedup_over_model: ratio(model, ns("typed")),

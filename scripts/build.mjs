@@ -45,8 +45,8 @@ if (nodeOutputs.some(stale)) {
     banner: { js: "import { createRequire as __gmemsimRequire } from 'node:module'; const require = __gmemsimRequire(import.meta.url);" },
   });
 }
-if (stale("build/bench/bench.js") || stale("build/bench/fuzz-rate-worker.js")) {
-  await build({ ...common, entryPoints: { bench: "bench/index.ts", "fuzz-rate-worker": "bench/fuzz-rate-worker.ts" }, outdir: "build/bench", platform: "node", target: "node20", packages: "external" });
+if (stale("build/bench/bench.js") || stale("build/bench/clean-heap-worker.js")) {
+  await build({ ...common, entryPoints: { bench: "bench/index.ts", "clean-heap-worker": "bench/clean-heap-worker.ts" }, outdir: "build/bench", platform: "node", target: "node20", packages: "external" });
 }
 if (stale("build/browser/gmemsim.js")) {
   await build({ ...common, entryPoints: { gmemsim: "src/index.ts" }, outdir: "build/browser", platform: "browser", target: "es2022", minify: true });

@@ -1,11 +1,11 @@
-/** A worker thread of bench/fuzz-rate.ts: one fuzzing run, its median ns per checked op over its second half posted back. */
+/** A worker thread of bench/clean-heap.ts: one measurement, its figures posted back. */
 import { parentPort, workerData } from "node:worker_threads";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { guidedRun } from "../src/fuzz/guided.js";
-import type { FuzzRateJob } from "./fuzz-rate.js";
+import { measureCheck } from "./check.js";
+import type { CleanHeapJob, FuzzJob } from "./clean-heap.js";
 
-const job = workerData as FuzzRateJob;
-try {
+function fuzzNs(job: FuzzJob): number {
   // The second half in segments of about `segment` ops (a segment ends where the next begins).
   const segments: number[] = [];
   let from = -1;
@@ -22,7 +22,12 @@ try {
   if (rep.failure) throw new Error("it found a failure under the default policy");
   if (!segments.length) throw new Error(`its second half held no segment of ${job.segment} ops`);
   segments.sort((a, b) => a - b);
-  parentPort!.postMessage({ ns: segments[segments.length >> 1] });
+  return segments[segments.length >> 1];
+}
+
+const job = workerData as CleanHeapJob;
+try {
+  parentPort!.postMessage({ value: job.kind === "check" ? measureCheck(job.quick) : fuzzNs(job) });
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });
 }
