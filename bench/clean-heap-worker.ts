@@ -3,6 +3,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { fuzzRun } from "../src/fuzz/run.js";
 import { guidedRun } from "../src/fuzz/guided.js";
 import { measureCheck } from "./check.js";
+import { measureTracePaths } from "./trace-paths.js";
 import type { CleanHeapJob, FuzzJob } from "./clean-heap.js";
 
 function fuzzNs(job: FuzzJob): number {
@@ -27,7 +28,8 @@ function fuzzNs(job: FuzzJob): number {
 
 const job = workerData as CleanHeapJob;
 try {
-  parentPort!.postMessage({ value: job.kind === "check" ? measureCheck(job.quick) : fuzzNs(job) });
+  const value = job.kind === "check" ? measureCheck(job.quick) : job.kind === "traces" ? measureTracePaths(job.n, job.rounds) : fuzzNs(job);
+  parentPort!.postMessage({ value });
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });
 }

@@ -1,14 +1,14 @@
 /**
- * Measurements that each take a heap of their own: fuzzing's checked rate and
- * `replay --check` against `replay` (bench/check.ts), run by bench --tiers in a
- * worker thread each, so that they measure a heap holding what a fuzzing
- * worker or a replaying process holds, as a `gmemsim fuzz` worker's does (a
- * worker thread, src/fuzz/worker.ts, or with one worker the CLI's process,
- * which holds nothing else) and as `gmemsim bench --check` does. Measured in
- * the benchmark's own thread, beside the other paths' inputs (the JSONL
- * traces, the op objects, the recorded command stream), a guided run read
- * 120k-190k checked ops/s where the same run in a clean heap read 230k: every
- * major collection marked the benchmark's data too.
+ * Measurements that each take a heap of their own, run by bench --tiers in a
+ * worker thread each: fuzzing's checked rate, as a `gmemsim fuzz` worker's
+ * heap holds the fuzzer alone (a worker thread, src/fuzz/worker.ts, or with
+ * one worker the CLI's process, which holds nothing else); the trace paths
+ * (bench/trace-paths.ts) and `replay --check` against `replay`
+ * (bench/check.ts), as a replaying process's heap holds its trace alone.
+ * Measured in the benchmark's own thread, beside the other paths' inputs (the
+ * JSONL traces, the op objects, the recorded command stream), a guided run
+ * read 120k-190k checked ops/s where the same run in a clean heap read 230k:
+ * every major collection marked the benchmark's data too.
  *
  * Times are CPU time over the process (user + system, garbage collection
  * included) or wall time, as each measurement takes them, while this thread
@@ -35,7 +35,14 @@ export interface CheckJob {
   quick: boolean;
 }
 
-export type CleanHeapJob = FuzzJob | CheckJob;
+/** The trace paths (measureTracePaths()). */
+export interface TracesJob {
+  kind: "traces";
+  n: number;
+  rounds: number;
+}
+
+export type CleanHeapJob = FuzzJob | CheckJob | TracesJob;
 
 /**
  * The worker: the bundled file beside this module's bundle, or, under tsx (the tests), the TypeScript source
@@ -68,3 +75,6 @@ export const fuzzNsPerOp = (job: FuzzJob) => inWorker<number>(job);
 
 /** bench --check's figures, in a worker thread. */
 export const checkInWorker = (quick: boolean) => inWorker<CheckBench>({ kind: "check", quick });
+
+/** The trace paths' best times, in a worker thread. */
+export const tracePathsInWorker = (n: number, rounds: number) => inWorker<Record<string, number>>({ kind: "traces", n, rounds });

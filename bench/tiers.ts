@@ -34,11 +34,7 @@ import { EngineCore } from "../src/core/engine.js";
 import { Simulator, type GmemFile, type Vm } from "../src/api/simulator.js";
 import * as T from "../src/api/typed.js";
 import { Host } from "../src/kvm/host.js";
-import { replayText, type LineRecord } from "../src/trace/replay.js";
-import { resultJson } from "../src/trace/result-json.js";
-import { encodeTrace } from "../src/trace/binary.js";
-import { replayBinaryJson } from "../src/trace/binary-replay.js";
-import { checkInWorker, fuzzNsPerOp } from "./clean-heap.js";
+import { checkInWorker, fuzzNsPerOp, tracePathsInWorker } from "./clean-heap.js";
 import { JsModel, OP_ALLOCATE, OP_PUNCH, OP_READ, OP_WRITE } from "./jsmodel.js";
 import type { CheckBench } from "./check.js";
 
@@ -98,7 +94,7 @@ export function world(core?: Core): World {
 }
 
 /** What every path must agree on: the bytes read, and each VM's counters at the end. */
-interface Outcome {
+export interface Outcome {
   readSum: number;
   counters: string;
 }
@@ -112,6 +108,17 @@ function simCounters(w: World): string {
 }
 
 // ---- the paths ----
+
+/** The plain-JS model's answers for the stream's first m ops. */
+export function modelAnswer(stream: Stream, m: number): Outcome {
+  const model = new JsModel();
+  for (let v = 0; v < VMS; v++) model.addVm(PAGES);
+  const readSum = model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
+  return { readSum, counters: `${model.vms.map((vm) => `${vm.sptes.size}/${vm.faults}/${vm.zaps}`).join(",")};${model.hostPages}` };
+}
+
+/** Each path at n runs this many times a round: every figure is the best of as many runs as those it is compared with. */
+export const TRIES = 5;
 
 export function typedCommands(s: Stream, handles: number[], files: number[]): Float64Array {
   const c = new Float64Array(s.n * T.TYPED_CMD_WORDS);
@@ -294,49 +301,6 @@ export function traceText(ops: object[], m: number): string {
   return [...applySetup(), ...ops.slice(0, m)].map((o) => JSON.stringify(o)).join("\n");
 }
 
-/** `replay --json`'s work: every line run and its result line serialised; returns the bytes read (for checking). */
-function runJsonl(text: string): number {
-  const host = new Host(new EngineCore());
-  return emitAll(replayText(host, text));
-}
-
-/** The same for the binary form of the trace (gmemsim convert), its result lines as `replay --json` writes them (bytes); returns the bytes' length. */
-function runBinary(bytes: Uint8Array): number {
-  const host = new Host(new EngineCore());
-  let n = 0;
-  for (const b of replayBinaryJson(host, bytes)) n += b.length;
-  return n;
-}
-
-/** The bytes read by a binary replay, from the result lines it writes (the check that it ran what the model ran). */
-function binaryReadSum(bytes: Uint8Array): number {
-  const host = new Host(new EngineCore());
-  let sum = 0;
-  const text = new TextDecoder();
-  for (const b of replayBinaryJson(host, bytes))
-    for (const line of text.decode(b).split("\n")) if (line) sum += (JSON.parse(line) as { value?: number }).value ?? 0;
-  return sum;
-}
-
-function emitAll(batches: Generator<LineRecord[]>): number {
-  let sum = 0;
-  let chars = 0;
-  for (const batch of batches)
-    for (const rec of batch) {
-      chars += resultJson(rec).length;
-      const value = (rec.result as { value?: unknown }).value;
-      if (rec.op === "vcpu_access" && typeof value === "number") sum += value;
-    }
-  return chars > 0 ? sum : -1;
-}
-
-/** Only parsing the same JSONL: the floor of any JSONL replay. */
-function parseJsonl(text: string): number {
-  let n = 0;
-  for (const line of text.split("\n")) if (JSON.parse(line)) n++;
-  return n;
-}
-
 // ---- timing ----
 
 /**
@@ -345,7 +309,7 @@ function parseJsonl(text: string): number {
  * machines this runs on are often shared: a wall clock also counts the time
  * other processes held the core.
  */
-function timeIt(fn: () => void): number {
+export function timeIt(fn: () => void): number {
   const t0 = process.cpuUsage();
   fn();
   const t = process.cpuUsage(t0);
@@ -361,16 +325,17 @@ export interface TierRow {
   note?: string;
 }
 
-/**
- * JavaScript heap bytes per object at scale: 5,000 VMs, then a gmem file (with
- * its inode) each, then a mapping each, the heap measured after a full
- * collection between steps. The handles the caller holds are included.
- */
 /** A full garbage collection now (V8's gc(), exposed for this process). */
 function fullGc(): void {
   setFlagsFromString("--expose-gc");
   (runInNewContext("gc") as () => void)();
 }
+
+/**
+ * JavaScript heap bytes per object at scale: 5,000 VMs, then a gmem file (with
+ * its inode) each, then a mapping each, the heap measured after a full
+ * collection between steps. The handles the caller holds are included.
+ */
 
 export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number; mapping: number } {
   const gc = fullGc;
@@ -420,12 +385,7 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   const stream = makeStream(big);
 
   // The model: the reference answers for n and 10n ops.
-  const answer = (m: number): Outcome => {
-    const model = new JsModel();
-    for (let v = 0; v < VMS; v++) model.addVm(PAGES);
-    const readSum = model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
-    return { readSum, counters: `${model.vms.map((vm) => `${vm.sptes.size}/${vm.faults}/${vm.zaps}`).join(",")};${model.hostPages}` };
-  };
+  const answer = (m: number): Outcome => modelAnswer(stream, m);
   const want = answer(n);
   const agree = (path: string, got: Outcome) => {
     if (got.readSum !== want.readSum || got.counters !== want.counters)
@@ -439,10 +399,6 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
     return typedCommands(stream, w.vms.map((v) => typed.handle(v)), w.files.map((f) => typed.handle(f)));
   })();
   let opsBig: object[] | null = applyOps(stream);
-  // The JSONL traces of the first n and of all 10 n ops, made now: the object tiers' op objects go before the trace
-  // paths run.
-  const text = traceText(opsBig, n);
-  const textBig = traceText(opsBig, big);
 
   // Record the core's command stream for n ops through the typed tier (the same commands every tier sends).
   const rec = new RecordingCore(new EngineCore());
@@ -483,7 +439,6 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   // Every path at n is timed five times a round, the core alone and the C limit too (they take milliseconds):
   // each figure is the best of as many runs as the one it is compared with, so that a busy moment of a shared
   // machine, or the number of tries, does not make a ratio. At 10n (the flat-cost figures) once a round.
-  const TRIES = 5;
   for (let r = 0; r <= rounds; r++) {
     if (r === 1) best.clear();
     for (const m of [n, big]) {
@@ -511,34 +466,10 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
       keep("core", timeIt(() => core.runStream(traffic)));
     }
   }
-  // The trace paths: JSONL replay against only parsing it, its binary form, and fuzzing. Each times in a heap
-  // without the object tiers' inputs, as a replaying process would.
-  // At both lengths, as the tiers above: a replay's fixed costs (its setup lines run through the kernel layer's
-  // checks, the first name of each object resolved, the state filling up) weigh on a fast replay's figure at n.
+  // The trace paths: JSONL replay against only parsing it, and its binary form, at both lengths, in a worker thread
+  // of their own (bench/trace-paths.ts).
   opsBig = null;
-  fullGc();
-  const wantBig = answer(big);
-  const bin = encodeTrace(text);
-  const binBig = encodeTrace(textBig);
-  for (const [m, t, b, w] of [[n, text, bin, want], [big, textBig, binBig, wantBig]] as const) {
-    const jsonlSum = runJsonl(t);
-    if (jsonlSum !== w.readSum) throw new Error(`bench tiers: JSONL replay of ${m} ops disagrees with the model: bytes read ${jsonlSum} vs ${w.readSum}`);
-    const binSum = binaryReadSum(b);
-    if (binSum !== w.readSum) throw new Error(`bench tiers: binary replay of ${m} ops disagrees with the model: bytes read ${binSum} vs ${w.readSum}`);
-  }
-  const tracePaths = ["jsonl", "binary", "parse"].flatMap((k) => [k, `${k}10x`]);
-  for (let r = 0; r <= rounds; r++) {
-    if (r === 1) for (const k of tracePaths) best.delete(k);
-    // Five times a round at n, once at 10 n, as the tiers above.
-    for (let k = 0; k < TRIES; k++) {
-      keep("jsonl", timeIt(() => runJsonl(text)));
-      keep("binary", timeIt(() => runBinary(bin)));
-      keep("parse", timeIt(() => parseJsonl(text)));
-    }
-    keep("jsonl10x", timeIt(() => runJsonl(textBig)));
-    keep("binary10x", timeIt(() => runBinary(binBig)));
-    keep("parse10x", timeIt(() => parseJsonl(textBig)));
-  }
+  for (const [k, ns] of Object.entries(await tracePathsInWorker(n, rounds))) best.set(k, ns);
   // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), each as a worker runs: in a worker
   // thread of its own (bench/clean-heap.ts says why), one long run measured over its second half. A worker runs for
   // minutes, and its rate there is what counts: V8 has compiled what a checked op runs through (rounds of 100,000
