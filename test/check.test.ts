@@ -203,8 +203,7 @@ test("a kept index of pages by pfn that lost a page is caught by the full check"
 
 test("a kept index of SPTEs by pfn that lost an SPTE is caught by the full check", () => {
   const { checker, kept } = keptAfterOps();
-  const [pfn, set] = [...kept.mappers][0];
-  set.clear();
+  const [pfn] = [...kept.mappers][0];
   kept.mappers.delete(pfn);
   const full = checker.full();
   assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
@@ -394,6 +393,24 @@ test("a donation whose zap of the donor's bindings is lost is caught at the dona
   // Page 1 is donated to b; the zap of a's SPTE there is lost, while page 2's SPTE stays rightly.
   const said = afterLostStep(setup, "zapFileRange", applied({ op: "gmem_link", fd: "g", vm: "b", as: "h", perm: ["r", "w"], offset: 4096, len: 4096, mode: "donate" }));
   assert.equal(said, ["1 no stale mapping: SPTE vm 0 gfn 0x1 -> pfn 1 (slot 0) points at no page reachable through its slot"]);
+});
+
+test("a punch whose zap is lost is caught at the punch in every VM that mapped the page, one SPTE or several per frame", () => {
+  const shared = [
+    ...DONOR_SETUP,
+    { op: "gmem_link", fd: "g", vm: "b", as: "h", perm: ["r", "w"], mode: "share" },
+    { op: "set_user_memory_region2", vm: "b", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "h" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 1 },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "read" },
+  ];
+  const punch = applied({ op: "fallocate", fd: "g", mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: 4096, len: 4096 });
+  // The frame both VMs map (the checker's index of SPTEs by pfn holds several for it), then only a's.
+  const both = afterLostStep(shared, "zapFileRange", punch);
+  assert.equal(both.length, 2, both.join("; "));
+  assert.ok(both.some((v) => v.includes("SPTE vm 0 gfn 0x1 ")) && both.some((v) => v.includes("SPTE vm 1 gfn 0x1 ")), both.join("; "));
+  const one = afterLostStep(shared.slice(0, -1), "zapFileRange", punch);
+  assert.equal(one.length, 1, one.join("; "));
+  assert.match(one[0], /SPTE vm 0 gfn 0x1 /);
 });
 
 test("a donor file that stops blocking a window it donated is caught at that change, through the donations of that file", () => {

@@ -146,10 +146,7 @@ export class Checker {
       const vm = st.vms.get(id);
       if (vm) for (const e of vm.sptes.values()) out.add(e);
     };
-    for (const pfn of t.pfns) {
-      const mappers = st.mappers.get(pfn);
-      if (mappers) for (const e of mappers) out.add(e);
-    }
+    for (const pfn of t.pfns) st.addMappersTo(pfn, out);
     // A VM's memslots or a file that changed: the SPTEs of the memslots they concern (state.ts notes them).
     for (const id of t.wholeVms.list) wholeVm(id);
     const r = t.ranges;

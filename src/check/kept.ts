@@ -106,7 +106,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
         const gfn = s[i];
         const e = vm.sptes.get(gfn);
         if (!e || e.pfn !== s[i + 1] || e.rights !== s[i + 2]) return `@vm:${id} gfn ${gfn}: kept ${spteWords(e)}, snapshot pfn ${s[i + 1]} rights ${s[i + 2]}`;
-        if (!st.mappers.get(e.pfn)?.has(e)) mapperWrong ??= `the kept index of SPTEs by pfn misses @vm:${id} gfn ${gfn}`;
+        if (!st.indexesSpte(e)) mapperWrong ??= `the kept index of SPTEs by pfn misses @vm:${id} gfn ${gfn}`;
       }
       if (vm.sptes.size !== m) {
         for (const [gfn, e] of vm.sptes) if (!listed(s, at, m, 3, gfn)) return `@vm:${id} gfn ${gfn}: kept ${spteWords(e)}, snapshot absent`;
@@ -147,8 +147,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       if (pfnWrong) return pfnWrong;
       if (st.byPfn.size !== holders) return `the kept index of pages by pfn holds ${st.byPfn.size} pfns, the snapshot ${holders}`;
       if (mapperWrong) return mapperWrong;
-      let mapped = 0;
-      for (const set of st.mappers.values()) mapped += set.size;
+      const mapped = st.indexedSptes();
       if (mapped !== sptes) return `the kept index of SPTEs by pfn holds ${mapped} SPTEs, the snapshot ${sptes}`;
       return null;
     } else {

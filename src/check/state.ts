@@ -94,8 +94,12 @@ export class CoreState {
   /** The private maps (core-abi.ts HOSTMAP_COW), by the inode of their copies. */
   readonly copiesOf = new Map<number, SnapMap>();
   readonly byPfn = new Map<number, CPage>();
-  /** The SPTEs mapping each pfn. */
-  readonly mappers = new Map<number, Set<CSpte>>();
+  /**
+   * The SPTEs mapping each pfn: the SPTE itself while it is the only one, a Set from the second (most frames have
+   * one mapper; a Set per frame cost an allocation per new mapping and, with a guest's whole memory mapped, the
+   * memory and cache misses of as many hash tables).
+   */
+  readonly mappers = new Map<number, CSpte | Set<CSpte>>();
   /** The core's own page counts, as last reported. */
   gmemPages = 0;
   anonPages = 0;
@@ -131,17 +135,39 @@ export class CoreState {
 
   private addSpte(vm: CVm, e: CSpte, t: Touched): void {
     vm.sptes.set(e.gfn, e);
-    let set = this.mappers.get(e.pfn);
-    if (!set) this.mappers.set(e.pfn, (set = new Set()));
-    set.add(e);
+    const m = this.mappers.get(e.pfn);
+    if (m === undefined) this.mappers.set(e.pfn, e);
+    else if (m instanceof Set) m.add(e);
+    else if (m !== e) this.mappers.set(e.pfn, new Set([m, e]));
     t.sptes.add(e);
   }
 
   private dropSpte(vm: CVm, e: CSpte): void {
     vm.sptes.delete(e.gfn);
-    const set = this.mappers.get(e.pfn);
-    set?.delete(e);
-    if (set && set.size === 0) this.mappers.delete(e.pfn);
+    const m = this.mappers.get(e.pfn);
+    if (m === e) this.mappers.delete(e.pfn);
+    else if (m instanceof Set && m.delete(e) && m.size === 1) this.mappers.set(e.pfn, m.values().next().value!);
+  }
+
+  /** Adds the SPTEs that map pfn to `out`. */
+  addMappersTo(pfn: number, out: Set<CSpte>): void {
+    const m = this.mappers.get(pfn);
+    if (m === undefined) return;
+    if (m instanceof Set) for (const e of m) out.add(e);
+    else out.add(m);
+  }
+
+  /** Whether the index of SPTEs by pfn holds e. */
+  indexesSpte(e: CSpte): boolean {
+    const m = this.mappers.get(e.pfn);
+    return m === e || (m instanceof Set && m.has(e));
+  }
+
+  /** How many SPTEs the index of SPTEs by pfn holds. */
+  indexedSptes(): number {
+    let n = 0;
+    for (const m of this.mappers.values()) n += m instanceof Set ? m.size : 1;
+    return n;
   }
 
   private setFile(f: CFile, t: Touched | null): void {
