@@ -546,29 +546,38 @@ export class CoreState {
     const end = s[i + 3];
     const n = s[i + 4];
     const at = i + 5;
-    // What the range held and the record no longer lists goes: by walking the range when it is smaller than the
-    // map, else the map (a Map's iteration skips what is deleted on the way and goes on: no copy of its keys).
     const pages = inode.pages;
     if (end - start <= pages.size) {
+      // A range smaller than the map (most records: a few pages): walked beside the record's pages (ascending, as
+      // the change log lists them), one lookup a page; what the range held and the record no longer lists goes.
+      let w = at;
+      const stop = at + n * 5;
       for (let k = start; k < end; k++) {
         const p = pages.get(k);
-        if (p && !listed(s, at, n, 5, k)) this.dropPage(inode, p, t);
+        if (w < stop && s[w] === k) {
+          this.pageNow(inode, p, s, w, t, clashes);
+          w += 5;
+        } else if (p) this.dropPage(inode, p, t);
       }
+      // (A page listed outside the range: none from the change log, still taken as listed.)
+      for (; w < stop; w += 5) this.pageNow(inode, pages.get(s[w]), s, w, t, clashes);
     } else {
+      // Else the map is walked (a Map's iteration skips what is deleted on the way and goes on: no copy of its keys).
       for (const p of pages.values()) if (p.pgoff >= start && p.pgoff < end && !listed(s, at, n, 5, p.pgoff)) this.dropPage(inode, p, t);
-    }
-    for (let k = 0, w = at; k < n; k++, w += 5) {
-      const pgoff = s[w];
-      const pfn = s[w + 1];
-      const flags = s[w + 3];
-      const ctx = s[w + 4];
-      const old = inode.pages.get(pgoff);
-      if (old && old.pfn === pfn && old.flags === flags && old.ctx === ctx) continue;
-      if (old) this.dropPage(inode, old, t);
-      const p: CPage = { inode: inode.id, pgoff, pfn, flags, ctx };
-      this.addPage(inode, p, t, clashes);
+      for (let w = at, k = 0; k < n; k++, w += 5) this.pageNow(inode, pages.get(s[w]), s, w, t, clashes);
     }
     return at + n * 5;
+  }
+
+  /** The page the record lists at word w, where the state held `old`. */
+  private pageNow(inode: CInode, old: CPage | undefined, s: Float64Array, w: number, t: Touched, clashes: CPage[]): void {
+    const pgoff = s[w];
+    const pfn = s[w + 1];
+    const flags = s[w + 3];
+    const ctx = s[w + 4];
+    if (old && old.pfn === pfn && old.flags === flags && old.ctx === ctx) return;
+    if (old) this.dropPage(inode, old, t);
+    this.addPage(inode, { inode: inode.id, pgoff, pfn, flags, ctx }, t, clashes);
   }
 
   private applySptes(vm: CVm, s: Float64Array, i: number, t: Touched): number {
@@ -578,23 +587,32 @@ export class CoreState {
     const at = i + 5;
     const sptes = vm.sptes;
     if (end - start <= sptes.size) {
+      // As applyPages().
+      let w = at;
+      const stop = at + n * 3;
       for (let k = start; k < end; k++) {
         const e = sptes.get(k);
-        if (e && !listed(s, at, n, 3, k)) this.dropSpte(vm, e);
+        if (w < stop && s[w] === k) {
+          this.spteNow(vm, e, s, w, t);
+          w += 3;
+        } else if (e) this.dropSpte(vm, e);
       }
+      for (; w < stop; w += 3) this.spteNow(vm, sptes.get(s[w]), s, w, t);
     } else {
       for (const e of sptes.values()) if (e.gfn >= start && e.gfn < end && !listed(s, at, n, 3, e.gfn)) this.dropSpte(vm, e);
-    }
-    for (let k = 0, w = at; k < n; k++, w += 3) {
-      const gfn = s[w];
-      const pfn = s[w + 1];
-      const rights = s[w + 2];
-      const old = vm.sptes.get(gfn);
-      if (old && old.pfn === pfn && old.rights === rights) continue;
-      if (old) this.dropSpte(vm, old);
-      this.addSpte(vm, { vm: vm.id, gfn, pfn, rights }, t);
+      for (let w = at, k = 0; k < n; k++, w += 3) this.spteNow(vm, sptes.get(s[w]), s, w, t);
     }
     return at + n * 3;
+  }
+
+  /** The SPTE the record lists at word w, where the state held `old`. */
+  private spteNow(vm: CVm, old: CSpte | undefined, s: Float64Array, w: number, t: Touched): void {
+    const gfn = s[w];
+    const pfn = s[w + 1];
+    const rights = s[w + 2];
+    if (old && old.pfn === pfn && old.rights === rights) return;
+    if (old) this.dropSpte(vm, old);
+    this.addSpte(vm, { vm: vm.id, gfn, pfn, rights }, t);
   }
 
   private newVm(id: number): CVm {
