@@ -19,6 +19,7 @@ import { CoreState, Ids, coverageDiff, type Touched } from "../src/check/state.j
 import { render, type Violation } from "../src/check/violation.js";
 import { checkInPlace } from "../src/check/inplace.js";
 import { RunList } from "../src/check/runs.js";
+import { BlockList } from "../src/sorted.js";
 import { DEFAULT_SEQUENCE_WEIGHTS, traceArbitrary } from "../src/fuzz/arbitraries.js";
 import { loadPolicy } from "../src/policy/load.js";
 import type { Policy } from "../src/policy/types.js";
@@ -213,7 +214,7 @@ test("a kept index of SPTEs by pfn that lost an SPTE is caught by the full check
 test("a kept index of memslots by gfn that lost a memslot is caught by the full check", () => {
   const { checker, kept } = keptAfterOps();
   const vm = [...kept.vms.values()][0];
-  vm.byGfn = [];
+  vm.byGfn = new BlockList();
   const full = checker.full();
   assert.equal(full.invariants.map((v) => v.rule), ["0 change log"]);
   assert.match(render(full.invariants[0]), /memslots by gfn differs/);

@@ -7,7 +7,7 @@
  * (kvm_handle_hva_range() over every VM), and which maps go through a file.
  *
  * Maps never overlap (VMAs), so they are kept sorted by hva and found by a
- * binary search, as the core keeps them. Memslots of different VMs may show
+ * binary search, as the core keeps them (in blocks: src/sorted.ts). Memslots of different VMs may show
  * the same pages, so they are kept sorted by userspace_addr with the largest
  * memslot's size beside: the memslots meeting a range start within that size
  * before it. A gmem-only memslot (SLOT_GMEM_ONLY) is left out: its faults never
@@ -17,7 +17,7 @@
  */
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
-import { insertSorted, lowerBound, removeSorted } from "../sorted.js";
+import { BlockList } from "../sorted.js";
 
 export interface SlotRef {
   readonly vm: number;
@@ -25,8 +25,8 @@ export interface SlotRef {
 }
 
 export class HvaIndex {
-  private readonly maps: SnapMap[] = [];
-  private readonly slots: SlotRef[] = [];
+  private readonly maps = new BlockList<SnapMap>();
+  private readonly slots = new BlockList<SlotRef>();
   /** Memslots by size (pages), each size's count: the largest bounds how far before a range a memslot meeting it starts. */
   private readonly sizes = new Map<number, number>();
   private largest = 0;
@@ -40,20 +40,20 @@ export class HvaIndex {
 
   endBulk(): void {
     this.bulk = false;
-    this.maps.sort((a, b) => mapStart(a) - mapStart(b));
-    this.slots.sort((a, b) => slotStart(a) - slotStart(b));
+    this.maps.sortBy(mapStart);
+    this.slots.sortBy(slotStart);
   }
 
   // ---- maps ----
 
   /** First index whose map starts at or after hva. */
   private mapIndex(hva: number): number {
-    return lowerBound(this.maps, hva, mapStart);
+    return this.maps.lowerBound(hva, mapStart);
   }
 
   addMap(m: SnapMap): void {
     if (this.bulk) this.maps.push(m);
-    else insertSorted(this.maps, m, mapStart);
+    else this.maps.insertSorted(m, mapStart);
     if (m.file >= 0) {
       let set = this.byFile.get(m.file);
       if (!set) this.byFile.set(m.file, (set = new Set()));
@@ -63,7 +63,7 @@ export class HvaIndex {
 
   removeMap(m: SnapMap): void {
     // Maps at one hva are at most one live map and the record it replaces.
-    removeSorted(this.maps, m, mapStart);
+    this.maps.removeSorted(m, mapStart);
     const set = m.file >= 0 ? this.byFile.get(m.file) : undefined;
     if (set) {
       set.delete(m);
@@ -74,7 +74,7 @@ export class HvaIndex {
   /** The map holding hva page, if any. */
   mapAt(hva: number): SnapMap | undefined {
     const i = this.mapIndex(hva + 1) - 1;
-    const m = i >= 0 ? this.maps[i] : undefined;
+    const m = this.maps.at(i);
     return m && hva < m.hva + m.npages ? m : undefined;
   }
 
@@ -87,13 +87,13 @@ export class HvaIndex {
 
   /** First index whose memslot starts at or after uaddr. */
   private slotIndex(uaddr: number): number {
-    return lowerBound(this.slots, uaddr, slotStart);
+    return this.slots.lowerBound(uaddr, slotStart);
   }
 
   addSlot(vm: number, slot: SnapSlot): void {
     if (slot.flags & A.SLOT_GMEM_ONLY) return;
     if (this.bulk) this.slots.push({ vm, slot });
-    else insertSorted(this.slots, { vm, slot }, slotStart);
+    else this.slots.insertSorted({ vm, slot }, slotStart);
     this.sizes.set(slot.npages, (this.sizes.get(slot.npages) ?? 0) + 1);
     if (slot.npages > this.largest) this.largest = slot.npages;
   }
@@ -101,9 +101,9 @@ export class HvaIndex {
   removeSlot(slot: SnapSlot): void {
     if (slot.flags & A.SLOT_GMEM_ONLY) return;
     const a = this.slots;
-    for (let i = this.slotIndex(slot.uaddr); i < a.length && a[i].slot.uaddr === slot.uaddr; i++) {
-      if (a[i].slot === slot) {
-        a.splice(i, 1);
+    for (let i = this.slotIndex(slot.uaddr); i < a.length && a.at(i)!.slot.uaddr === slot.uaddr; i++) {
+      if (a.at(i)!.slot === slot) {
+        a.removeAt(i);
         break;
       }
     }
@@ -123,7 +123,7 @@ export class HvaIndex {
   slotsOver(lo: number, hi: number, fn: (vm: number, slot: SnapSlot) => void): void {
     const a = this.slots;
     for (let i = this.slotIndex(lo - this.largest + 1); i < a.length; i++) {
-      const r = a[i];
+      const r = a.at(i)!;
       if (r.slot.uaddr >= hi) break;
       if (r.slot.uaddr + r.slot.npages > lo) fn(r.vm, r.slot);
     }

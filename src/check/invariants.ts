@@ -8,7 +8,6 @@
 import * as A from "../abi/core-abi.js";
 import { bindingPgoff, slotBase, type CoreState, type CSpte, type CVm, type CFile, type CInode } from "./state.js";
 import { violation, type Violation } from "./violation.js";
-import { lowerBound } from "../sorted.js";
 
 const STALE = "1 no stale mapping";
 const BINDINGS = "2 bindings";
@@ -24,7 +23,7 @@ export const hex = (gfn: number) => `0x${gfn.toString(16)}`;
 export function slotOf(vm: CVm, gfn: number) {
   // Memslots of a VM never overlap: the one that starts last at or before gfn is the only one that may hold it.
   const g = vm.byGfn;
-  const sl = g[lowerBound(g, gfn + 1, slotBase) - 1];
+  const sl = g.at(g.lowerBound(gfn + 1, slotBase) - 1);
   return sl !== undefined && gfn < sl.base + sl.npages ? sl : undefined;
 }
 
@@ -77,9 +76,9 @@ export function checkBindings(st: CoreState, f: CFile, out: Violation[]): void {
  */
 export function checkBindingsAt(st: CoreState, f: CFile, pgoff: number, out: Violation[]): void {
   const bs = f.bindings;
-  const from = lowerBound(bs, pgoff, bindingPgoff);
+  const from = bs.lowerBound(pgoff, bindingPgoff);
   let to = from;
-  while (to < bs.length && bs[to].pgoff === pgoff) to++;
+  while (to < bs.length && bs.at(to)!.pgoff === pgoff) to++;
   checkBindingRun(st, f, Math.max(0, from - 1), Math.min(bs.length, to + 1), out);
 }
 
@@ -87,10 +86,12 @@ export function checkBindingsAt(st: CoreState, f: CFile, pgoff: number, out: Vio
 function checkBindingRun(st: CoreState, f: CFile, from: number, to: number, out: Violation[]): void {
   const bs = f.bindings;
   for (let k = from + 1; k < to; k++) {
-    if (bs[k].pgoff < bs[k - 1].pgoff + bs[k - 1].npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${bs[k].pgoff} twice (slots ${bs[k - 1].slot}, ${bs[k].slot})`));
+    const a = bs.at(k - 1)!;
+    const b = bs.at(k)!;
+    if (b.pgoff < a.pgoff + a.npages) out.push(violation(BINDINGS, `@file:${f.id} (@vm:${f.vm}) binds pages ${b.pgoff} twice (slots ${a.slot}, ${b.slot})`));
   }
   for (let k = from; k < to; k++) {
-    const b = bs[k];
+    const b = bs.at(k)!;
     const slot = st.slotOfVm(f.vm, b.slot);
     if (!slot || slot.file !== f.id) out.push(violation(BINDINGS, `@file:${f.id} binding at pgoff ${b.pgoff} names slot ${b.slot}, which is not bound to it in @vm:${f.vm}`));
   }

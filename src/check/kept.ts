@@ -78,7 +78,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       let same = f.inode === s[i + 2] && f.vm === s[i + 3] && f.rights === s[i + 4] && f.bindings.length === n;
       i += 6;
       for (let k = 0; k < n; k++, i += 3) {
-        const b = f.bindings[k];
+        const b = f.bindings.at(k)!;
         if (same && (b.pgoff !== s[i] || b.npages !== s[i + 1] || b.slot !== s[i + 2])) same = false;
       }
       const nb = s[i++];
@@ -97,7 +97,7 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       let same = vm.slots.length === n;
       i += 3;
       for (let k = 0; k < n; k++, i += 7) {
-        const sl = vm.slots[k];
+        const sl = vm.slots.at(k)!;
         if (same && (sl.slot !== s[i] || sl.base !== s[i + 1] || sl.npages !== s[i + 2] || sl.flags !== s[i + 3] || sl.file !== s[i + 4] || sl.pgoff !== s[i + 5] || sl.uaddr !== s[i + 6])) same = false;
       }
       const m = s[i++];
@@ -116,7 +116,8 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       if (!same || vm.ctx !== s[i]) return `@vm:${id}'s memslots or context differ`;
       // Its memslots by gfn (slotOf() searches them) must be the same memslots, in base order.
       const byId = new Set(vm.slots);
-      if (vm.byGfn.length !== vm.slots.length || vm.byGfn.some((sl, k) => !byId.has(sl) || (k > 0 && vm.byGfn[k - 1].base > sl.base)))
+      let prev = -Infinity;
+      if (vm.byGfn.length !== vm.slots.length || vm.byGfn.some((sl) => !byId.has(sl) || prev > (prev = sl.base)))
         return `the kept index of @vm:${id}'s memslots by gfn differs from its memslots`;
       i++;
     } else if (tag === A.SNAP_MAP) {

@@ -7,15 +7,17 @@
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
 import { HvaIndex } from "./hva-index.js";
-import { insertSorted, lowerBound, removeSorted } from "../sorted.js";
+import { BlockList } from "../sorted.js";
 import { RunList, type Run } from "./runs.js";
 
 export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
 export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
 export interface CInode { id: number; npages: number; kind: number; gmemFlags: number; pages: Map<number, CPage> }
-export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: Array<{ pgoff: number; npages: number; slot: number }>; blocked: Array<[number, number]> }
+export interface CBinding { pgoff: number; npages: number; slot: number }
+/** A file: its bindings by pgoff, then memslot (as the core lists them), and the windows it blocks. */
+export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: BlockList<CBinding>; blocked: Array<[number, number]> }
 /** A VM: its memslots by id (as the core lists them) and by base gfn (for the memslot of a gfn), its SPTEs by gfn. */
-export interface CVm { id: number; slots: SnapSlot[]; byGfn: SnapSlot[]; sptes: Map<number, CSpte>; ctx: number }
+export interface CVm { id: number; slots: BlockList<SnapSlot>; byGfn: BlockList<SnapSlot>; sptes: Map<number, CSpte>; ctx: number }
 
 /**
  * The ids of one kind an op touched, each once: an op touches one to a handful, so they are a list (emptied by
@@ -193,13 +195,13 @@ export class CoreState {
     const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm;
     const push = (vm: number, start: number, end: number) => t.ranges.push(vm, start, end);
     // Over [lo, hi) of the file's pgoffs (a binding's whole memslot by default).
-    const note = (f: CFile, b: CFile["bindings"][number], lo = -Infinity, hi = Infinity) => this.bindingGfns(f, b, lo, hi, push);
+    const note = (f: CFile, b: CBinding, lo = -Infinity, hi = Infinity) => this.bindingGfns(f, b, lo, hi, push);
     if (whole) {
       for (const f of [before, after]) if (f) for (const b of f.bindings) note(f, b);
       return;
     }
     if (blocked) for (const [lo, hi] of [...blocked.gained, ...blocked.lost]) for (const f of [before!, after!]) for (const b of f.bindings) note(f, b, lo, hi);
-    diffLists(before!.bindings, after!.bindings, byBinding, (a, b) => {
+    diffLists(before!.bindings.toArray(), after!.bindings.toArray(), byBinding, (a, b) => {
       if (a && b && a.npages === b.npages) return;
       if (a) note(before!, a);
       if (b) note(after!, b);
@@ -230,7 +232,7 @@ export class CoreState {
   }
 
   /** The gfns through which binding `b` of file `f` shows its pgoffs in [lo, hi), if any: fn(vm, start, end). */
-  bindingGfns(f: CFile, b: CFile["bindings"][number], lo: number, hi: number, fn: (vm: number, start: number, end: number) => void): void {
+  bindingGfns(f: CFile, b: CBinding, lo: number, hi: number, fn: (vm: number, start: number, end: number) => void): void {
     const sl = this.slotOfVm(f.vm, b.slot);
     const s = Math.max(lo, b.pgoff);
     const e = Math.min(hi, b.pgoff + b.npages);
@@ -242,7 +244,7 @@ export class CoreState {
     const v = this.vms.get(vm);
     if (!v) return undefined;
     // A VM's memslots are kept by id (applySlots()).
-    const sl = v.slots[lowerBound(v.slots, slot, slotId)];
+    const sl = v.slots.at(v.slots.lowerBound(slot, slotId));
     return sl?.slot === slot ? sl : undefined;
   }
 
@@ -285,23 +287,23 @@ export class CoreState {
     };
     let j = 0;
     for (let k = 0, w = at; k < n; k++, w += 7) {
-      while (j < old.length && old[j].slot < s[w]) gone(old[j++]);
-      const o = j < old.length && old[j].slot === s[w] ? old[j] : undefined;
+      while (j < old.length && old.at(j)!.slot < s[w]) gone(old.at(j++)!);
+      const o = j < old.length && old.at(j)!.slot === s[w] ? old.at(j) : undefined;
       if (o && sameSlot(o, s, w + 1)) {
         next[k] = o;
         j++;
         continue;
       }
-      if (o) gone(old[j++]);
+      if (o) gone(old.at(j++)!);
       const sl = slotAt(s[w], s, w + 1);
       this.hva.addSlot(vm.id, sl);
       if (t) this.slotChanged(vm.id, sl, t);
       next[k] = sl;
     }
-    while (j < old.length) gone(old[j++]);
-    vm.slots = next;
+    while (j < old.length) gone(old.at(j++)!);
+    vm.slots = new BlockList(next);
     // A whole list (a VM's record, made for a new VM or context or a file's release): sorted anew by base gfn.
-    vm.byGfn = [...next].sort((a, b) => a.base - b.base);
+    vm.byGfn = new BlockList(next.sort((a, b) => a.base - b.base));
     return at + n * 7;
   }
 
@@ -317,22 +319,23 @@ export class CoreState {
     const after = i + (present ? 10 : 4);
     const vm = this.vms.get(vmId) ?? this.newVm(vmId);
     const slots = vm.slots;
-    const k = lowerBound(slots, id, slotId);
-    const old = slots[k]?.slot === id ? slots[k] : undefined;
+    const k = slots.lowerBound(id, slotId);
+    const there = slots.at(k);
+    const old = there?.slot === id ? there : undefined;
     if (old === undefined ? !present : present && sameSlot(old, s, i + 4)) return after;
     const sl = present ? slotAt(id, s, i + 4) : undefined;
     if (old) {
       this.hva.removeSlot(old);
       this.slotChanged(vmId, old, t);
-      removeSorted(vm.byGfn, old, slotBase);
+      vm.byGfn.removeSorted(old, slotBase);
     }
     if (sl) {
       this.hva.addSlot(vmId, sl);
       this.slotChanged(vmId, sl, t);
-      if (old) slots[k] = sl;
-      else slots.splice(k, 0, sl);
-      insertSorted(vm.byGfn, sl, slotBase);
-    } else slots.splice(k, 1);
+      if (old) slots.set(k, sl);
+      else slots.insertAt(k, sl);
+      vm.byGfn.insertSorted(sl, slotBase);
+    } else slots.removeAt(k);
     return after;
   }
 
@@ -345,13 +348,14 @@ export class CoreState {
     const f = this.files.get(file);
     if (!f) return;
     const list = f.bindings;
-    let k = lowerBound(list, pgoff, bindingPgoff);
-    while (k < list.length && list[k].pgoff === pgoff && list[k].slot < slot) k++;
-    const there = k < list.length && list[k].pgoff === pgoff && list[k].slot === slot;
+    let k = list.lowerBound(pgoff, bindingPgoff);
+    while (k < list.length && list.at(k)!.pgoff === pgoff && list.at(k)!.slot < slot) k++;
+    const at = list.at(k);
+    const there = at !== undefined && at.pgoff === pgoff && at.slot === slot;
     if (npages === 0) {
-      if (there) list.splice(k, 1);
-    } else if (there) list[k] = { pgoff, npages, slot };
-    else list.splice(k, 0, { pgoff, npages, slot });
+      if (there) list.removeAt(k);
+    } else if (there) list.set(k, { pgoff, npages, slot });
+    else list.insertAt(k, { pgoff, npages, slot });
   }
 
   private slotChanged(vm: number, sl: SnapSlot, t: Touched): void {
@@ -383,14 +387,14 @@ export class CoreState {
           st.addPage(inode, { inode: inode.id, pgoff, pfn, flags: next(), ctx: next() }, t);
         }
       } else if (tag === A.SNAP_FILE) {
-        const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: [], blocked: [] };
+        const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: new BlockList(), blocked: [] };
         const n = next();
         for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
         const b = next();
         for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
         st.setFile(f, null);
       } else if (tag === A.SNAP_VM) {
-        const vm: CVm = { id: next(), slots: [], byGfn: [], sptes: new Map(), ctx: 0 };
+        const vm: CVm = { id: next(), slots: new BlockList(), byGfn: new BlockList(), sptes: new Map(), ctx: 0 };
         const n = next();
         i = st.applySlots(vm, s, i, n, null);
         const m = next();
@@ -491,7 +495,7 @@ export class CoreState {
         this.binding(s[i + 1], s[i + 2], s[i + 3], s[i + 4]);
         i += 5;
       } else if (tag === A.CHG_FILE) {
-        const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: [], blocked: [] };
+        const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: new BlockList(), blocked: [] };
         const n = s[i + 5];
         i += 6;
         for (let k = 0; k < n; k++, i += 3) f.bindings.push({ pgoff: s[i], npages: s[i + 1], slot: s[i + 2] });
@@ -616,7 +620,7 @@ export class CoreState {
   }
 
   private newVm(id: number): CVm {
-    const vm: CVm = { id, slots: [], byGfn: [], sptes: new Map(), ctx: id + 1 };
+    const vm: CVm = { id, slots: new BlockList(), byGfn: new BlockList(), sptes: new Map(), ctx: id + 1 };
     this.vms.set(id, vm);
     return vm;
   }
@@ -732,8 +736,8 @@ function sameSlot(o: SnapSlot, s: Float64Array, at: number): boolean {
 const slotId = (sl: SnapSlot) => sl.slot;
 /** The keys of a VM's memslots by gfn and of a file's bindings (invariants.ts searches them too). */
 export const slotBase = (sl: SnapSlot) => sl.base;
-export const bindingPgoff = (b: CFile["bindings"][number]) => b.pgoff;
-const byBinding = (a: CFile["bindings"][number], b: CFile["bindings"][number]) => a.pgoff - b.pgoff || a.slot - b.slot;
+export const bindingPgoff = (b: CBinding) => b.pgoff;
+const byBinding = (a: CBinding, b: CBinding) => a.pgoff - b.pgoff || a.slot - b.slot;
 
 /**
  * Pairs the records of two lists ascending by `order` (a record in one list with no equal in the other is paired
