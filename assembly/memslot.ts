@@ -154,6 +154,22 @@ function searchUaddr(v: Vec, u: u64): i32 {
   return lo;
 }
 
+/**
+ * The index in v of memslot p, or where it goes: memslots of one uaddr (every
+ * gmem-only memslot may have 0) are in address order, so that one is found by
+ * a search, not a scan of all those at its uaddr.
+ */
+function searchUaddrSlot(v: Vec, u: u64, p: u32): i32 {
+  let lo = 0, hi = v.len;
+  while (lo < hi) {
+    let mid = (lo + hi) >>> 1;
+    let q = v.get(mid);
+    let qu = changetype<Memslot>(<usize>q).uaddr;
+    if (qu < u || (qu == u && q < p)) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
 function hvaInsert(m: Memslot): void {
   let c = bucketOf(m.npages);
   let v = bucket(c);
@@ -161,12 +177,14 @@ function hvaInsert(m: Memslot): void {
     v = make<Vec>();
     store<u32>(hvaBuckets + (<usize>c << 2), <u32>changetype<usize>(v));
   }
-  v.insertAt(searchUaddr(v, m.uaddr), <u32>changetype<usize>(m));
+  let p = <u32>changetype<usize>(m);
+  v.insertAt(searchUaddrSlot(v, m.uaddr, p), p);
 }
 
 function hvaRemove(m: Memslot): void {
   let v = bucket(bucketOf(m.npages));
-  removeFrom(v, searchUaddr(v, m.uaddr), <u32>changetype<usize>(m));
+  let p = <u32>changetype<usize>(m);
+  removeFrom(v, searchUaddrSlot(v, m.uaddr, p), p);
 }
 
 export type HvaVisitor = (m: Memslot, hs: u64, he: u64) => void;
