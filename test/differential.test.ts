@@ -229,7 +229,7 @@ test("memslots that share one userspace_addr are each found and taken out of the
   const r = run("reference", ops);
   assert.equal(e.results, r.results);
   assert.is(e.end, r.end);
-  const sptes = (k: number) => (e.results.at(k) as { sptes: number }).sptes;
+  const sptes = (k: number) => (e.results.at(k) as unknown as { sptes: number }).sptes;
   assert.is(sptes(-3), 3);
   assert.is(sptes(-1), 0, "the punch's notifier zaps the SPTE of every memslot left over the page");
   assert.equal(checkInvariants(e.sim.host), []);

@@ -9,15 +9,16 @@ import type { SnapMap, SnapSlot } from "./snapshot.js";
 import { HvaIndex } from "./hva-index.js";
 import { BlockList } from "../sorted.js";
 import { RunList, type Run } from "./runs.js";
+import { IntMap } from "./int-map.js";
 
 export interface CPage { readonly inode: number; readonly pgoff: number; pfn: number; flags: number; ctx: number }
 export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number; rights: number }
-export interface CInode { id: number; npages: number; kind: number; gmemFlags: number; pages: Map<number, CPage> }
+export interface CInode { id: number; npages: number; kind: number; gmemFlags: number; pages: IntMap<CPage> }
 export interface CBinding { pgoff: number; npages: number; slot: number }
 /** A file: its bindings by pgoff, then memslot (as the core lists them), and the windows it blocks. */
 export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: BlockList<CBinding>; blocked: Array<[number, number]> }
 /** A VM: its memslots by id (as the core lists them) and by base gfn (for the memslot of a gfn), its SPTEs by gfn. */
-export interface CVm { id: number; slots: BlockList<SnapSlot>; byGfn: BlockList<SnapSlot>; sptes: Map<number, CSpte>; ctx: number }
+export interface CVm { id: number; slots: BlockList<SnapSlot>; byGfn: BlockList<SnapSlot>; sptes: IntMap<CSpte>; ctx: number }
 
 /**
  * The ids of one kind an op touched, each once: an op touches one to a handful, so they are a list (emptied by
@@ -95,13 +96,13 @@ export class CoreState {
   private readonly fileIds = new Map<number, Set<number>>();
   /** The private maps (core-abi.ts HOSTMAP_COW), by the inode of their copies. */
   readonly copiesOf = new Map<number, SnapMap>();
-  readonly byPfn = new Map<number, CPage>();
+  readonly byPfn = new IntMap<CPage>();
   /**
    * The SPTEs mapping each pfn: the SPTE itself while it is the only one, a Set from the second (most frames have
    * one mapper; a Set per frame cost an allocation per new mapping and, with a guest's whole memory mapped, the
    * memory and cache misses of as many hash tables).
    */
-  readonly mappers = new Map<number, CSpte | Set<CSpte>>();
+  readonly mappers = new IntMap<CSpte | Set<CSpte>>();
   /** The core's own page counts, as last reported. */
   gmemPages = 0;
   anonPages = 0;
@@ -377,7 +378,7 @@ export class CoreState {
     for (;;) {
       const tag = next();
       if (tag === A.SNAP_INODE) {
-        const inode: CInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: new Map() };
+        const inode: CInode = { id: next(), npages: next(), kind: next(), gmemFlags: next(), pages: new IntMap() };
         st.inodes.set(inode.id, inode);
         const n = next();
         for (let k = 0; k < n; k++) {
@@ -394,7 +395,7 @@ export class CoreState {
         for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
         st.setFile(f, null);
       } else if (tag === A.SNAP_VM) {
-        const vm: CVm = { id: next(), slots: new BlockList(), byGfn: new BlockList(), sptes: new Map(), ctx: 0 };
+        const vm: CVm = { id: next(), slots: new BlockList(), byGfn: new BlockList(), sptes: new IntMap(), ctx: 0 };
         const n = next();
         i = st.applySlots(vm, s, i, n, null);
         const m = next();
@@ -476,7 +477,7 @@ export class CoreState {
       } else if (tag === A.CHG_INODE) {
         const id = s[i + 1];
         const inode = this.inodes.get(id);
-        if (!inode) this.inodes.set(id, { id, npages: s[i + 2], kind: s[i + 3], gmemFlags: s[i + 4], pages: new Map() });
+        if (!inode) this.inodes.set(id, { id, npages: s[i + 2], kind: s[i + 3], gmemFlags: s[i + 4], pages: new IntMap() });
         else inode.npages = s[i + 2]; // a memfd's size changes (INODE_RESIZE)
         const n = s[i + 5];
         i += 6;
@@ -620,7 +621,7 @@ export class CoreState {
   }
 
   private newVm(id: number): CVm {
-    const vm: CVm = { id, slots: new BlockList(), byGfn: new BlockList(), sptes: new Map(), ctx: id + 1 };
+    const vm: CVm = { id, slots: new BlockList(), byGfn: new BlockList(), sptes: new IntMap(), ctx: id + 1 };
     this.vms.set(id, vm);
     return vm;
   }
