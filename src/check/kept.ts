@@ -11,7 +11,7 @@
  * contents, a VM's counters, the pfn allocator's words.
  */
 import * as A from "../abi/core-abi.js";
-import { readSnapshot } from "./snapshot.js";
+import { readSnapshot, type SnapSlot } from "./snapshot.js";
 import { listed, type CoreState, type CPage, type CSpte } from "./state.js";
 
 const pageWords = (p: CPage | undefined) => (p ? `pfn ${p.pfn} flags ${p.flags} ctx ${p.ctx}` : "absent");
@@ -117,7 +117,12 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
       // Its memslots by gfn (slotOf() searches them) must be the same memslots, in base order.
       const byId = new Set(vm.slots);
       let prev = -Infinity;
-      if (vm.byGfn.length !== vm.slots.length || vm.byGfn.some((sl) => !byId.has(sl) || prev > (prev = sl.base)))
+      const outOfPlace = (sl: SnapSlot) => {
+        const before = prev;
+        prev = sl.base;
+        return !byId.has(sl) || before > sl.base;
+      };
+      if (vm.byGfn.length !== vm.slots.length || vm.byGfn.some(outOfPlace))
         return `the kept index of @vm:${id}'s memslots by gfn differs from its memslots`;
       i++;
     } else if (tag === A.SNAP_MAP) {
