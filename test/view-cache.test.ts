@@ -53,6 +53,31 @@ test("a cached view is deeply frozen whenever a policy other than gmemsim's own 
   assert.throws(() => lent.allocate(16 * 4096, 4096));
 });
 
+test("a file's view shows its donated windows as the file's own list: frozen for a policy, it still changes with the next donation, and the view shown before keeps what it showed", () => {
+  const shown: FileView["donated"][] = [];
+  const policy: Policy = {
+    ...defaultPolicy,
+    name: "looker",
+    fallocate(req) {
+      shown.push(req.file.donated);
+      return defaultPolicy.fallocate!(req);
+    },
+  };
+  const sim = new Simulator({ policy });
+  const vm = sim.createVm();
+  const g = vm.createGuestMemfd(1 << 20);
+  const other = sim.createVm();
+  g.link(other, ["r"], "donate", { offset: 0, len: 4096 });
+  g.allocate(8 * 4096, 4096);
+  g.link(other, ["r"], "donate", { offset: 4096, len: 4096 });
+  g.allocate(9 * 4096, 4096);
+  assert.equal(shown, [[[0, 1]], [[0, 1], [1, 2]]]);
+  assert.ok(Object.isFrozen(shown[0]) && Object.isFrozen(shown[0][0]), "a policy other than gmemsim's own sees it frozen");
+  // The kernel layer reads its own list, frozen or not: a fallocate into either window is refused.
+  assert.throws(() => g.allocate(4096, 4096), /donated/);
+  assert.throws(() => g.allocate(0, 4096), /donated/);
+});
+
 test("files sharing a slot (ids 5 and 1029) or far past the first slots each get their own view", () => {
   const c = new ViewCache();
   const a = file(5, [0, 1]);
