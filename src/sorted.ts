@@ -111,12 +111,16 @@ export class BlockList<T> implements Iterable<T> {
       blocks.splice(b, 1);
       // The block found is gone: the next starts where it did, if there is one.
       if (b === blocks.length) this.hitStart = -1;
-    } else if (block.length < this.cap >> 2 && b + 1 < blocks.length && block.length + blocks[b + 1].length <= this.cap >> 1) {
-      // A block a quarter full takes in the next while both fit in half a block: blocks stay few.
-      block.push(...blocks[b + 1]);
-      blocks.splice(b + 1, 1);
+    } else if (block.length * 2 < this.cap && blocks.length > 1) {
+      // As a B-tree keeps its leaves: a block under half full takes in a neighbour (the next, or the one before the
+      // last), and what is then over a block splits evenly, so that every block but one holds half a block or more.
+      const left = b + 1 < blocks.length ? b : b - 1;
+      const merged = blocks[left].concat(blocks[left + 1]);
+      const half = merged.length >> 1;
+      blocks.splice(left, 2, ...(merged.length > this.cap ? [merged.slice(0, half), merged.slice(half)] : [merged]));
+      this.hitStart = -1;
     }
-    // Otherwise the block found (b) still starts where it did: the one after it when b was emptied, b itself when it merged.
+    // Otherwise the block found (b) still starts where it did: the one after it when b was emptied.
     return x;
   }
 
