@@ -30,6 +30,9 @@ test("an IntMap answers as a Map does", () => {
       assert.equal(sorted([...m]), sorted([...model]));
       assert.equal([...m.keys()].sort((a, b) => a - b), [...model.keys()].sort((a, b) => a - b));
       assert.equal(new Set(m.values()), new Set(model.values()));
+      const each: Array<[number, { k: number }]> = [];
+      m.forEach((v, k) => each.push([k, v]));
+      assert.equal(sorted(each), sorted([...model]));
     }),
     { numRuns: 2000 },
   );

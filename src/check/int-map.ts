@@ -73,6 +73,15 @@ export class IntMap<V> implements Iterable<[number, V]> {
     this.count = 0;
   }
 
+  /** Calls fn for each value and key, as Map.forEach does (a key deleted meanwhile is skipped). */
+  forEach(fn: (value: V, key: number) => void): void {
+    for (const [b, block] of this.blocks)
+      for (let i = 0; i < SPAN; i++) {
+        const x = block.v[i];
+        if (x !== undefined) fn(x, b * SPAN + i);
+      }
+  }
+
   *entries(): IterableIterator<[number, V]> {
     for (const [b, block] of this.blocks)
       for (let i = 0; i < SPAN; i++) {

@@ -468,12 +468,12 @@ export class CoreState {
       if (tag === A.CHG_SPTES) {
         const id = s[i + 1];
         const vm = this.vms.get(id) ?? this.newVm(id);
-        i = this.applySptes(vm, s, i, t);
+        i = this.applyRecord(vm, vm.sptes, s, i, 3, t, this.spteNow, this.dropSpte);
       } else if (tag === A.CHG_PAGES) {
         const id = s[i + 1];
         const inode = this.inodes.get(id);
         if (!inode) throw new Error(`change stream: pages of inode ${id}, which the stream never made`);
-        i = this.applyPages(inode, s, i, t, clashes);
+        i = this.applyRecord(inode, inode.pages, s, i, 5, t, this.pageNow, this.dropPage);
       } else if (tag === A.CHG_INODE) {
         const id = s[i + 1];
         const inode = this.inodes.get(id);
@@ -546,71 +546,51 @@ export class CoreState {
     return s[0] === A.CHG_END && s[1] === this.gmemPages && s[2] === this.anonPages && (s[5] ?? 0) === this.detachedGmem && (s[6] ?? 0) === this.detachedAnon;
   }
 
-  private applyPages(inode: CInode, s: Float64Array, i: number, t: Touched, clashes: CPage[]): number {
+  /**
+   * A CHG_PAGES or CHG_SPTES record at s[i] over `map` (the inode's pages, the VM's SPTEs), `width` words an entry
+   * with its key first: each entry it lists is taken by `now` with what the map held at its key, and what [start,
+   * end) held and the record no longer lists goes by `drop`. Returns the index after the record.
+   */
+  private applyRecord<O, V>(owner: O, map: IntMap<V>, s: Float64Array, i: number, width: number, t: Touched, now: (this: CoreState, owner: O, old: V | undefined, s: Float64Array, w: number, t: Touched) => void, drop: (this: CoreState, owner: O, x: V, t: Touched) => void): number {
     const start = s[i + 2];
     const end = s[i + 3];
-    const n = s[i + 4];
     const at = i + 5;
-    const pages = inode.pages;
-    if (end - start <= pages.size) {
-      // A range smaller than the map (most records: a few pages): walked beside the record's pages (ascending, as
-      // the change log lists them), one lookup a page; what the range held and the record no longer lists goes.
+    const stop = at + s[i + 4] * width;
+    if (end - start <= map.size) {
+      // A range smaller than the map (most records: a few pages): walked beside the record's entries (ascending, as
+      // the change log lists them), one lookup a key.
       let w = at;
-      const stop = at + n * 5;
       for (let k = start; k < end; k++) {
-        const p = pages.get(k);
+        const x = map.get(k);
         if (w < stop && s[w] === k) {
-          this.pageNow(inode, p, s, w, t, clashes);
-          w += 5;
-        } else if (p) this.dropPage(inode, p, t);
+          now.call(this, owner, x, s, w, t);
+          w += width;
+        } else if (x !== undefined) drop.call(this, owner, x, t);
       }
-      // (A page listed outside the range: none from the change log, still taken as listed.)
-      for (; w < stop; w += 5) this.pageNow(inode, pages.get(s[w]), s, w, t, clashes);
+      // (An entry listed outside the range: none from the change log, still taken as listed.)
+      for (; w < stop; w += width) now.call(this, owner, map.get(s[w]), s, w, t);
     } else {
-      // Else the map is walked (a Map's iteration skips what is deleted on the way and goes on: no copy of its keys).
-      for (const p of pages.values()) if (p.pgoff >= start && p.pgoff < end && !listed(s, at, n, 5, p.pgoff)) this.dropPage(inode, p, t);
-      for (let w = at, k = 0; k < n; k++, w += 5) this.pageNow(inode, pages.get(s[w]), s, w, t, clashes);
+      // Else the map is walked (its iteration skips what is deleted on the way and goes on: no copy of its keys).
+      map.forEach((x, k) => {
+        if (k >= start && k < end && !listed(s, at, (stop - at) / width, width, k)) drop.call(this, owner, x, t);
+      });
+      for (let w = at; w < stop; w += width) now.call(this, owner, map.get(s[w]), s, w, t);
     }
-    return at + n * 5;
+    return stop;
   }
 
-  /** The page the record lists at word w, where the state held `old`. */
-  private pageNow(inode: CInode, old: CPage | undefined, s: Float64Array, w: number, t: Touched, clashes: CPage[]): void {
+  /** The page a CHG_PAGES record lists at word w, where the inode held `old`. */
+  private pageNow(inode: CInode, old: CPage | undefined, s: Float64Array, w: number, t: Touched): void {
     const pgoff = s[w];
     const pfn = s[w + 1];
     const flags = s[w + 3];
     const ctx = s[w + 4];
     if (old && old.pfn === pfn && old.flags === flags && old.ctx === ctx) return;
     if (old) this.dropPage(inode, old, t);
-    this.addPage(inode, { inode: inode.id, pgoff, pfn, flags, ctx }, t, clashes);
+    this.addPage(inode, { inode: inode.id, pgoff, pfn, flags, ctx }, t, this.clashes);
   }
 
-  private applySptes(vm: CVm, s: Float64Array, i: number, t: Touched): number {
-    const start = s[i + 2];
-    const end = s[i + 3];
-    const n = s[i + 4];
-    const at = i + 5;
-    const sptes = vm.sptes;
-    if (end - start <= sptes.size) {
-      // As applyPages().
-      let w = at;
-      const stop = at + n * 3;
-      for (let k = start; k < end; k++) {
-        const e = sptes.get(k);
-        if (w < stop && s[w] === k) {
-          this.spteNow(vm, e, s, w, t);
-          w += 3;
-        } else if (e) this.dropSpte(vm, e);
-      }
-      for (; w < stop; w += 3) this.spteNow(vm, sptes.get(s[w]), s, w, t);
-    } else {
-      for (const e of sptes.values()) if (e.gfn >= start && e.gfn < end && !listed(s, at, n, 3, e.gfn)) this.dropSpte(vm, e);
-      for (let w = at, k = 0; k < n; k++, w += 3) this.spteNow(vm, sptes.get(s[w]), s, w, t);
-    }
-    return at + n * 3;
-  }
-
-  /** The SPTE the record lists at word w, where the state held `old`. */
+  /** The SPTE a CHG_SPTES record lists at word w, where the VM held `old`. */
   private spteNow(vm: CVm, old: CSpte | undefined, s: Float64Array, w: number, t: Touched): void {
     const gfn = s[w];
     const pfn = s[w + 1];
