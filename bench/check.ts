@@ -89,20 +89,33 @@ function bestPair(time: (mode: "unchecked" | "checked") => number, runs: number)
 }
 
 /**
- * A trace made at `few` and at 8x `few` (each row named by `key`), each timed after its setup (timeAfterSetup()),
- * after one checked warm-up run at `few` with another seed.
+ * A trace of `changes` made at `few` and at GROWTH times `few` (each row named by `key`), each timed after its setup
+ * (timeAfterSetup()), after one checked warm-up run at `few` with another seed.
  */
-function afterSetupRows<K extends string>(key: K, few: number, make: (size: number, seed: number) => { text: string; setupLines: number }, runs: number, profile?: KernelProfile): Array<Record<K, number> & Pair> {
+function afterSetupBench<K extends string>(key: K, few: number, changes: number, make: (size: number, seed: number) => { text: string; setupLines: number }, runs: number, profile?: KernelProfile): AfterSetupBench<K> {
   const warm = make(few, 2);
   timeAfterSetup(warm.text, warm.setupLines, "checked", profile);
-  return [few, few * 8].map((size) => {
+  const rows = [few, few * GROWTH].map((size) => {
     const { text, setupLines } = make(size, 1);
     return { [key]: size, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) } as Record<K, number> & Pair;
   });
+  return { changes, rows, check_ratio_growth: ratioGrowth(rows) };
 }
 
 /** --check over replay at the larger size, over the same at the smaller (1: checking costs what the ops change). */
 const ratioGrowth = (rows: readonly Pair[]) => rows[1].checked_over_unchecked / rows[0].checked_over_unchecked;
+
+/** Each trace runs at one size and at GROWTH times it. */
+const GROWTH = 8;
+
+/** A trace timed after its setup (afterSetupBench()) at two sizes, each row named by its size's key K. */
+export interface AfterSetupBench<K extends string> {
+  /** The changes timed, the same at both sizes. */
+  changes: number;
+  rows: Array<Record<K, number> & Pair>;
+  /** --check over replay at the larger size, over the same at the smaller (1: checking costs what the ops change). */
+  check_ratio_growth: number;
+}
 
 export interface CheckBench {
   trace: string;
@@ -111,35 +124,16 @@ export interface CheckBench {
   /** Checked time of the long trace over the short one's, beside how many times longer it is. */
   checked_time_growth: number;
   length_growth: number;
-  /** The host trace: the same traffic on a host of `vms` VMs and on one of `host_growth` times as many. */
-  host: {
-    traffic_ops: number;
-    rows: Array<{ vms: number } & Pair>;
-    host_growth: number;
-    /** --check over replay on the larger host, over the same on the smaller (1: checking costs what the ops change). */
-    check_ratio_growth: number;
-  };
-  /** The VM trace: the same memslot and donation changes in a VM of `pages` mapped pages and in one `vm_growth` times as big. */
-  vm: {
-    changes: number;
-    rows: Array<{ pages: number } & Pair>;
-    vm_growth: number;
-    check_ratio_growth: number;
-  };
-  /** The slots trace: the same memslot deletes and re-creations in a VM of `slots` memslots and in one of `slot_growth` times as many. */
-  slots: {
-    changes: number;
-    rows: Array<{ slots: number } & Pair>;
-    slot_growth: number;
-    check_ratio_growth: number;
-  };
-  /** The conversion trace: the same conversions on an inode of `pages` pages (pages / 2 runs) and on one `inode_growth` times as big. */
-  conversion: {
-    changes: number;
-    rows: Array<{ pages: number } & Pair>;
-    inode_growth: number;
-    check_ratio_growth: number;
-  };
+  /** How many times bigger the second size of the host, VM, slots and conversion traces is. */
+  growth: number;
+  /** The host trace: the same traffic on a host of `vms` VMs and on one `growth` times as big. */
+  host: { traffic_ops: number; rows: Array<{ vms: number } & Pair>; check_ratio_growth: number };
+  /** The VM trace: the same memslot and donation changes in a VM of `pages` mapped pages and in one `growth` times as big. */
+  vm: AfterSetupBench<"pages">;
+  /** The slots trace: the same memslot deletes and re-creations in a VM of `slots` memslots and in one of `growth` times as many. */
+  slots: AfterSetupBench<"slots">;
+  /** The conversion trace: the same conversions on an inode of `pages` pages (pages / 2 runs) and on one `growth` times as big. */
+  conversion: AfterSetupBench<"pages">;
 }
 
 /** Times the spread trace at two lengths (250 and 2,000 ops quick, else 1,000 and 8,000). */
@@ -159,25 +153,20 @@ export function measureCheck(quick = false): CheckBench {
   const fewVms = quick ? 100 : 500;
   const traffic = quick ? 2000 : 20_000;
   timeReplay(hostTrace(fewVms, traffic, 2), "checked");
-  const hostRows = [fewVms, fewVms * 8].map((vms) => {
+  const hostRows = [fewVms, fewVms * GROWTH].map((vms) => {
     const text = hostTrace(vms, traffic);
     return { vms, ...bestPair((mode) => timeReplay(text, mode), runs) };
   });
-  const host = { traffic_ops: traffic, rows: hostRows, host_growth: 8, check_ratio_growth: ratioGrowth(hostRows) };
-  const fewPages = quick ? 500 : 2500;
+  const host = { traffic_ops: traffic, rows: hostRows, check_ratio_growth: ratioGrowth(hostRows) };
   const changes = quick ? 200 : 1000;
-  const vmRows = afterSetupRows("pages", fewPages, (pages, seed) => vmTrace(pages, changes, seed), runs);
-  const vm = { changes, rows: vmRows, vm_growth: 8, check_ratio_growth: ratioGrowth(vmRows) };
-  const fewSlots = quick ? 250 : 1000;
+  const vm = afterSetupBench("pages", quick ? 500 : 2500, changes, (pages, seed) => vmTrace(pages, changes, seed), runs);
   const slotChanges = quick ? 500 : 4000;
-  const slotRows = afterSetupRows("slots", fewSlots, (n, seed) => slotsTrace(n, slotChanges, seed), runs);
-  const slots = { changes: slotChanges, rows: slotRows, slot_growth: 8, check_ratio_growth: ratioGrowth(slotRows) };
+  const slots = afterSetupBench("slots", quick ? 250 : 1000, slotChanges, (n, seed) => slotsTrace(n, slotChanges, seed), runs);
   const fewRuns = quick ? 500 : 2000;
   // Conversions cost a few microseconds each: 4,000 of them, so that the timed part is not a few milliseconds.
   const conversions = quick ? 500 : 4000;
-  const convRows = afterSetupRows("pages", fewRuns, (pages, seed) => conversionTrace(pages, conversions, seed, fewRuns), runs, profileByName(CONVERSION_PROFILE));
-  const conversion = { changes: conversions, rows: convRows, inode_growth: 8, check_ratio_growth: ratioGrowth(convRows) };
-  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, host, vm, slots, conversion };
+  const conversion = afterSetupBench("pages", fewRuns, conversions, (pages, seed) => conversionTrace(pages, conversions, seed, fewRuns), runs, profileByName(CONVERSION_PROFILE));
+  return { trace: "spread over 16 files", runs, rows, checked_time_growth: rows[1].checked_s / rows[0].checked_s, length_growth: large / small, growth: GROWTH, host, vm, slots, conversion };
 }
 
 const ms = (s: number) => (s * 1000).toFixed(0);
@@ -196,17 +185,17 @@ export function checkBenchLines(b: CheckBench): string[] {
   lines.push(`  ${b.length_growth}x the ops took ${b.checked_time_growth.toFixed(2)}x the --check time (linear: ${b.length_growth}x)`);
   lines.push(`replay of the host trace (each VM's memory a shared memfd mapping; ${b.host.traffic_ops} ops of traffic, 4 setup lines a VM), best of ${b.runs}`);
   for (const r of b.host.rows) lines.push(pairLine(`${r.vms} VMs`, r));
-  lines.push(growthLine(`${b.host.host_growth}x the VMs`, b.host.check_ratio_growth));
+  lines.push(growthLine(`${b.growth}x the VMs`, b.host.check_ratio_growth));
   lines.push(`replay of the VM trace (${b.vm.changes} memslots added and windows donated in one VM, a guest read after each, timed after the VM's pages are mapped), best of ${b.runs}`);
   for (const r of b.vm.rows) lines.push(pairLine(`${r.pages} mapped pages`, r));
-  lines.push(growthLine(`${b.vm.vm_growth}x the pages`, b.vm.check_ratio_growth));
+  lines.push(growthLine(`${b.growth}x the pages`, b.vm.check_ratio_growth));
   const sl = b.slots;
   lines.push(`replay of the slots trace (${sl.changes} one-page memslots deleted or made again in one VM, a guest read after each, timed after the setup), best of ${b.runs}`);
   for (const r of sl.rows) lines.push(pairLine(`${r.slots} memslots`, r));
-  lines.push(growthLine(`${sl.slot_growth}x the memslots`, sl.check_ratio_growth));
+  lines.push(growthLine(`${b.growth}x the memslots`, sl.check_ratio_growth));
   const c = b.conversion;
   lines.push(`replay of the conversion trace (${c.changes} four-page in-place conversions in the first ${c.rows[0].pages} pages of an inode cut into a run every other page, a guest read there after each, timed after the setup; profile ${CONVERSION_PROFILE}), best of ${b.runs}`);
   for (const r of c.rows) lines.push(pairLine(`${r.pages} pages (${r.pages / 2} runs)`, r));
-  lines.push(growthLine(`${c.inode_growth}x the pages and runs`, c.check_ratio_growth));
+  lines.push(growthLine(`${b.growth}x the pages and runs`, c.check_ratio_growth));
   return lines;
 }
