@@ -48,9 +48,9 @@ export function findSlot(vm: Kvm, id: i32): Memslot | null {
 }
 
 export function slotById(vm: Kvm, id: i32): Memslot {
-  let i = searchId(vm, id);
-  assert(i >= 0, "no such memslot");
-  return changetype<Memslot>(i >= 0 ? <usize>vm.byId.get(i) : 0);
+  let m = findSlot(vm, id);
+  assert(m !== null, "no such memslot");
+  return changetype<Memslot>(changetype<usize>(m));
 }
 
 /** Insertion point of base in vm.byBase. */
@@ -144,22 +144,13 @@ export function resetHva(): void {
   return changetype<Vec>(<usize>load<u32>(hvaBuckets + (<usize>c << 2)));
 }
 
-/** First index in v whose slot has uaddr >= u. */
-function searchUaddr(v: Vec, u: u64): i32 {
-  let lo = 0, hi = v.len;
-  while (lo < hi) {
-    let mid = (lo + hi) >>> 1;
-    if (changetype<Memslot>(<usize>v.get(mid)).uaddr < u) lo = mid + 1; else hi = mid;
-  }
-  return lo;
-}
-
 /**
- * The index in v of memslot p, or where it goes: memslots of one uaddr (every
- * gmem-only memslot may have 0) are in address order, so that one is found by
- * a search, not a scan of all those at its uaddr.
+ * First index in v whose memslot is at or past (uaddr u, address p): memslots
+ * of one uaddr (every gmem-only memslot may have 0) are in address order, so
+ * that one is found by a search, not a scan of all those at its uaddr; p = 0
+ * finds the first at u.
  */
-function searchUaddrSlot(v: Vec, u: u64, p: u32): i32 {
+function searchUaddr(v: Vec, u: u64, p: u32 = 0): i32 {
   let lo = 0, hi = v.len;
   while (lo < hi) {
     let mid = (lo + hi) >>> 1;
@@ -178,13 +169,13 @@ function hvaInsert(m: Memslot): void {
     store<u32>(hvaBuckets + (<usize>c << 2), <u32>changetype<usize>(v));
   }
   let p = <u32>changetype<usize>(m);
-  v.insertAt(searchUaddrSlot(v, m.uaddr, p), p);
+  v.insertAt(searchUaddr(v, m.uaddr, p), p);
 }
 
 function hvaRemove(m: Memslot): void {
   let v = bucket(bucketOf(m.npages));
   let p = <u32>changetype<usize>(m);
-  removeFrom(v, searchUaddrSlot(v, m.uaddr, p), p);
+  removeFrom(v, searchUaddr(v, m.uaddr, p), p);
 }
 
 export type HvaVisitor = (m: Memslot, hs: u64, he: u64) => void;

@@ -6,9 +6,9 @@
  * (bench/trace-paths.ts) and `replay --check` against `replay`
  * (bench/check.ts), as a replaying process's heap holds its trace alone.
  * Measured in the benchmark's own thread, beside the other paths' inputs (the
- * JSONL traces, the op objects, the recorded command stream), a guided run
- * read 120k-190k checked ops/s where the same run in a clean heap read 230k:
- * every major collection marked the benchmark's data too.
+ * JSONL traces, the op objects, the recorded command stream), every major
+ * collection marked the benchmark's data too: three runs at b5ada7a read
+ * guided fuzzing at 158k to 233k checked ops/s (README, bench --tiers).
  *
  * Times are CPU time over the process (user + system, garbage collection
  * included) or wall time, as each measurement takes them, while this thread

@@ -17,8 +17,9 @@
  * Every path is checked first: the same bytes read and the same final
  * counters as the plain-JS model. Times are CPU time (timeIt()). Each figure is the best of as many
  * runs as the figures it is compared with, in alternating rounds after a warm-up round, but fuzzing's,
- * a long run's median rate, in a worker thread (bench/clean-heap.ts), as replay --check's; only ratios measured in this one run are reported, each
- * path at its best ns/op over the two lengths it ran.
+ * a long run's median rate. The trace paths, checked replay and fuzzing each run in a worker thread of
+ * their own (bench/clean-heap.ts). Only ratios measured in this one run are reported, each path at its best
+ * ns/op over the two lengths it ran.
  * Flat cost: each tier is also timed at 10x the ops, ns/op compared. The trace paths run at both lengths too.
  */
 import { execFileSync } from "node:child_process";
@@ -336,7 +337,6 @@ function fullGc(): void {
  * its inode) each, then a mapping each, the heap measured after a full
  * collection between steps. The handles the caller holds are included.
  */
-
 export function jsBytesPerObject(count = 5000): { vm: number; gmem_file: number; mapping: number } {
   const gc = fullGc;
   const heap = () => {
@@ -469,6 +469,8 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   // The trace paths: JSONL replay against only parsing it, and its binary form, at both lengths, in a worker thread
   // of their own (bench/trace-paths.ts).
   opsBig = null;
+  // This thread's heap settled first: it waits idle while the workers run.
+  fullGc();
   for (const [k, ns] of Object.entries(await tracePathsInWorker(n, rounds))) best.set(k, ns);
   // Fuzzing, blind (random traces) and coverage-guided (gmemsim fuzz's default), each as a worker runs: in a worker
   // thread of its own (bench/clean-heap.ts says why), one long run measured over its second half. A worker runs for
@@ -478,8 +480,6 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   // 1,500,000) and slower per op: fresh 50,000-op runs after a warm-up read ~15-20% above a long run's second half,
   // which is what `gmemsim fuzz` prints.
   const fuzzOps = 20 * n;
-  // This thread's heap settled first: it waits idle while the workers run.
-  fullGc();
   for (const [k, kind] of [["fuzz", "blind"], ["guided", "guided"]] as const) best.set(k, (await fuzzNsPerOp({ kind, seed: 7, ops: fuzzOps, segment: n })) * fuzzOps);
 
   const c = runC(setup, traffic, TRIES * rounds);

@@ -4,9 +4,9 @@
  * convert), each on the workload's first n ops and on all 10 n, timed in a
  * heap that holds the traces alone, as a replaying process's does (run in a
  * worker thread by bench/clean-heap.ts: in the benchmark's own thread, beside
- * the other paths' inputs, the binary replay of 1,000,000 ops read 64 to 141
- * ns/op where a process of its own read 45). Each replay is first checked
- * against the plain-JS model: the same bytes read.
+ * the other paths' inputs, three runs at b5ada7a read the binary replay of
+ * 1,000,000 ops at 64 to 141 ns/op; README, bench --tiers). Each replay is
+ * first checked against the plain-JS model: the same bytes read.
  */
 import { EngineCore } from "../src/core/engine.js";
 import { Host } from "../src/kvm/host.js";

@@ -5,11 +5,10 @@
  *
  * A long list is kept in blocks (BlockList): a VM of 8,000 memslots kept its
  * memslots, and a file its 8,000 bindings, in flat arrays, and every memslot
- * made or deleted shifted the rest of each (a splice: 11% of replaying memslot
- * churn there with --check, 4% at 1,000). In blocks of at most BLOCK items an
- * insertion or removal shifts one block, and finding an index walks the
- * blocks' lengths (a few dozen for the longest lists; a list of one block,
- * as nearly all are, has none to walk).
+ * made or deleted shifted the rest of each (bench --check's slots trace:
+ * README). In blocks of at most BLOCK items an insertion or removal shifts one
+ * block, and finding an index walks the blocks' lengths (a few dozen for the
+ * longest lists; a list of one block, as nearly all are, has none to walk).
  */
 
 /** The first index of `a` (ascending by `key`) whose key is at or past k. */

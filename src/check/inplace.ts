@@ -14,7 +14,6 @@ import type { CoreState, CSpte, CVm } from "./state.js";
 import { violation, type Violation } from "./violation.js";
 import { slotOf } from "./invariants.js";
 
-
 /** Invariant 1, extended, for one SPTE: its privateness equals the inode attribute of the page it maps through a gmem binding. */
 export function checkSpteInPlace(st: CoreState, vm: CVm, e: CSpte, out: Violation[], slot = slotOf(vm, e.gfn)): void {
   if (!slot || slot.file < 0) return;

@@ -8,10 +8,9 @@
  * n more insertions. Keys deleted and set again over and over (pages punched
  * and faulted back, SPTEs zapped and mapped again: the guest's working set)
  * pile dead entries into their own chains meanwhile, so each lookup walks
- * longer chains the bigger the map: deleting and setting 2,000 keys of a Map
- * cost 180 ns a pair with 2,000 entries, 620 with 16,000 and 3,100 with
- * 64,000 (Node 20), and checking in-place conversions in a guest of 16,000
- * mapped pages cost 3 to 5x what it did in one of 2,000.
+ * longer chains the bigger the map: checking the same in-place conversions
+ * cost more per op in a guest of 16,000 mapped pages than in one of 2,000
+ * (bench --check's conversion trace: README).
  *
  * Here keys go in blocks of 64 (key / 64 names the block, as the core's block
  * map does): deleting a key clears its slot in the block, and only an emptied

@@ -87,8 +87,7 @@ export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | Sys
  *
  * Its donated windows are the file's own list, not a copy: the kernel layer replaces that list, and never changes it
  * or its windows in place (objects.ts), so a freeze of the view changes nothing the kernel layer writes. A copy cost
- * every donation a view made anew with all the file's earlier windows: a file that donated 1,250 windows spent 17% of
- * a replay's profile copying them.
+ * every donation a view made anew with all the file's earlier windows: donations cost the square of their number.
  */
 function plainFileView(f: GmemFile | SystemGmem): FileView {
   return {
