@@ -475,6 +475,30 @@ for (const engine of ["wasm", "reference"] as const) {
     assert.ok(reports[4].security.some((v) => v.rule === "5 no use after free"), JSON.stringify(reports[4]));
   });
 
+  test(`a core that forgets kvm_gmem_release() at a gmem_unbind is caught there: the VM still maps the inode it gave up (${engine})`, () => {
+    const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_RELEASE);
+    const sim = new Simulator({ core, design: "system" });
+    const checker = new Checker(sim.host);
+    const ops = [
+      { op: "create_vm", as: "a", type: "default" },
+      { op: "create_vm", as: "b", type: "default" },
+      { op: "create_guest_memfd_system", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+      { op: "gmem_bind", fd: "g", vm: "a" },
+      { op: "gmem_bind", fd: "g", vm: "b" },
+      // Memslots of a over other files as well: what the check reads is the given-up file's bindings, not all of a.
+      { op: "create_guest_memfd", vm: "a", as: "other", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+      { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "other" },
+      { op: "set_user_memory_region2", vm: "a", slot: 1, flags: "GUEST_MEMFD", guest_phys_addr: 1 << 20, memory_size: 65536, guest_memfd: "g" },
+      { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 4 },
+      { op: "vcpu_access", vm: "a", gpa: (1 << 20) + 8192, access: "write", value: 5 },
+      { op: "gmem_unbind", fd: "g", vm: "a" },
+    ];
+    const reports = ops.map((op) => (sim.apply([op]), checker.step()));
+    assert.equal(reports.slice(0, 10).map((r) => r.security.length), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const said = reports[10].security.map((v) => render(v));
+    assert.equal(said, ["3 donation is final: vm 0 maps gfn 0x102 of inode 0, which it gave up by gmem_unbind"]);
+  });
+
   test(`a core that forgets to block a donated window is caught at the donation, by the per-op check (${engine})`, () => {
     const core = new FaultyCore(makeCore(engine), (op) => op === A.OP_FILE_BLOCK);
     const sim = new Simulator({ core });

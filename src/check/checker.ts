@@ -134,7 +134,7 @@ export class Checker {
     return report;
   }
 
-  /** The SPTEs an op may have affected: changed ones, those on a changed page, and all of a changed VM's, file's VM's, map's range's, new donor's and new source's. */
+  /** The SPTEs an op may have affected: changed ones, those on a changed page, and all of a changed VM's, file's VM's, map's range's, new donor's, new source's, and those through the bindings a gmem_unbind gave up. */
   private affected(t: Touched, news: HistoryNews): Set<CSpte> {
     const st = this.state;
     // Most ops change nothing beyond their own SPTEs and pages.
@@ -183,7 +183,9 @@ export class Checker {
       if (f) for (const b of f.bindings) st.bindingGfns(f, b, d.window[0], d.window[1], gfns);
     }
     for (const m of news.moves) wholeVm(m.src);
-    for (const vm of news.gaveUp) wholeVm(vm);
+    // A VM that gave an inode up: the gfns its files of the inode still bind (none once the release ran; those the
+    // state still holds when it did not). An SPTE of the inode elsewhere in the VM was stale before the op.
+    for (const g of news.gaveUp) for (const f of st.filesOf(g.inode)) if (f.vm === g.vm) for (const b of f.bindings) st.bindingGfns(f, b, 0, Infinity, gfns);
     return out;
   }
 

@@ -20,8 +20,8 @@ export interface HistoryNews {
   moves: Move[];
   /** gmem inodes opened or freed. */
   inodes: Set<number>;
-  /** The system design: VMs that just gave an inode up by gmem_unbind. */
-  gaveUp: number[];
+  /** The system design: VMs that just gave an inode up by gmem_unbind, and the inode. */
+  gaveUp: Array<{ readonly vm: number; readonly inode: number }>;
 }
 
 const NO_NEWS: HistoryNews = Object.freeze({ donations: [], moves: [], inodes: new Set<number>(), gaveUp: [] });
@@ -97,7 +97,7 @@ export class History {
         let set = this.gaveUp.get(e.vm);
         if (!set) this.gaveUp.set(e.vm, (set = new Set()));
         set.add(e.inode);
-        news.gaveUp.push(e.vm);
+        news.gaveUp.push({ vm: e.vm, inode: e.inode });
       }
     } else if (e.kind === "bind") {
       // A binding's rights are granted by whoever holds the system fd (the owner there): nothing to judge.
