@@ -21,7 +21,7 @@ export interface FileView {
   readonly migrating: boolean;
   /** Pages [start, end) it may reach. */
   readonly window: readonly [number, number];
-  /** Windows it donated away. */
+  /** Pages it donated away: the windows of its donations merged (those that overlap or touch make one range), ascending, so that overlapsRanges() (src/ranges.ts) finds an overlap by binary search. */
   readonly donated: ReadonlyArray<readonly [number, number]>;
 }
 

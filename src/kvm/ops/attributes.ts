@@ -15,6 +15,7 @@ import { hasPrivateMemory } from "./vm.js";
 import { fileView } from "../views.js";
 import { askPolicy } from "../ask.js";
 import { TraceError } from "../../errors.js";
+import { overlapsRanges } from "../../ranges.js";
 
 const U64_END = 1n << 64n;
 
@@ -69,7 +70,7 @@ export function setMemoryAttributes2(h: Host, fd: Fd | null, a: Attributes2): Re
 /** Without a convert hook, a file converts what it may punch (a conversion changes what every view sees, as a punch does). */
 function convertWithoutHook(fd: GmemFile | SystemGmem, start: number, end: number): { allow: true } | { allow: false; reason: string } {
   if (fd.migrating) return { allow: false, reason: "a migrating file is gated until move_enc_context_from" };
-  if (fd.donated.some(([s, e]) => start < e && s < end)) return { allow: false, reason: "the range lies in a window this file donated away" };
+  if (overlapsRanges(fd.donated, start, end)) return { allow: false, reason: "the range lies in a window this file donated away" };
   if (!fd.perm.has("punch")) return { allow: false, reason: "the file lacks the punch permission, which conversion needs without a convert hook" };
   return { allow: true };
 }

@@ -10,6 +10,7 @@ import { GUEST_MEMFD_FLAG_MMAP, MAX_LFS_FILESIZE, TASK_SIZE, PROT_EXEC, PROT_REA
 import type { Host, StaticFiller } from "../host.js";
 import { GmemFile, HostMap, Memfd, SystemGmem, type Fd } from "../objects.js";
 import { fail, ok, withMessage, type Result } from "../result.js";
+import { overlapsRanges } from "../../ranges.js";
 
 function rightsOf(prot: number): number {
   return (prot & PROT_READ ? A.RIGHT_R : 0) | (prot & PROT_WRITE ? A.RIGHT_W : 0) | (prot & PROT_EXEC ? A.RIGHT_X : 0);
@@ -64,7 +65,7 @@ export function mmap(h: Host, fd: Fd | null, offset: bigint, len: bigint, prot: 
   if (fd.migrating) return [fail("EPERM", "a migrating file cannot be mapped until move_enc_context_from"), null];
   if (fd.linked && (pgoff < fd.window[0] || pgoff + npages > fd.window[1]))
     return [fail("EINVAL", `pages [${pgoff}, +${npages}) lie outside the linked file's window [${fd.window[0]}, ${fd.window[1]})`), null];
-  if (fd.donated.some(([s, e]) => pgoff < e && s < pgoff + npages)) return [fail("EPERM", "the range overlaps a window this file donated away"), null];
+  if (overlapsRanges(fd.donated, pgoff, pgoff + npages)) return [fail("EPERM", "the range overlaps a window this file donated away"), null];
   if (prot & PROT_WRITE && !fd.perm.has("w")) return [fail("EACCES", "a writable mapping of a file without the w permission (like O_RDONLY)"), null];
   return [ok(), h.newMap(npages, prot, fd, fd.inode.id, pgoff, rightsOf(prot))];
 }

@@ -1,0 +1,41 @@
+/**
+ * Page ranges [start, end) kept merged and ascending, for the windows a gmem
+ * file donated away (src/kvm/ops/link.ts) and the permission policies that
+ * read them (src/policy): a file that donated n windows answers whether a
+ * range overlaps one in O(log n), where a scan of the list cost O(n) on every
+ * fallocate, mmap, conversion and memslot of the file.
+ *
+ * Lists are never changed in place: a file's list is shared with the frozen
+ * views policies get (src/kvm/views.ts), so adding a range makes a new list.
+ */
+export type Ranges = ReadonlyArray<readonly [number, number]>;
+
+/** Does [s, e) overlap a range of `ranges` (merged, ascending)? */
+export function overlapsRanges(ranges: Ranges, s: number, e: number): boolean {
+  if (s >= e) return false;
+  // The last range that starts before e: merged ranges end in the order they start, so it ends last of those.
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid][0] < e) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && ranges[lo - 1][1] > s;
+}
+
+/** `ranges` (merged, ascending) with [s, e) added, as a new list: ranges it overlaps or touches merge into one. */
+export function withRange(ranges: Ranges, s: number, e: number): Ranges {
+  if (s >= e) return ranges;
+  let first = 0;
+  while (first < ranges.length && ranges[first][1] < s) first++;
+  let last = first;
+  let lo = s;
+  let hi = e;
+  while (last < ranges.length && ranges[last][0] <= e) {
+    lo = Math.min(lo, ranges[last][0]);
+    hi = Math.max(hi, ranges[last][1]);
+    last++;
+  }
+  return [...ranges.slice(0, first), [lo, hi] as const, ...ranges.slice(last)];
+}

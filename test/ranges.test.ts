@@ -1,0 +1,49 @@
+/**
+ * The donated-page ranges (src/ranges.ts) against a set of pages: random
+ * donations (overlapping, touching, apart, empty) give merged, ascending
+ * lists whose pages are exactly those donated, and overlapsRanges() answers
+ * as a look at every page would.
+ */
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { overlapsRanges, withRange, type Ranges } from "../src/ranges.js";
+
+const span = fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 })).map(([s, n]) => [s, s + n] as const);
+
+test("withRange() keeps the list merged and ascending, holding exactly the pages added; overlapsRanges() agrees with the pages", () => {
+  fc.assert(
+    fc.property(fc.array(span, { maxLength: 30 }), fc.array(span, { minLength: 1, maxLength: 20 }), (adds, queries) => {
+      let r: Ranges = [];
+      const pages = new Set<number>();
+      for (const [s, e] of adds) {
+        const before = r;
+        r = withRange(r, s, e);
+        for (let p = s; p < e; p++) pages.add(p);
+        assert.ok(before === r || before.length === 0 || r !== before, "a new list, never the old one changed");
+      }
+      for (let k = 0; k < r.length; k++) {
+        assert.ok(r[k][0] < r[k][1], `range ${k} is not empty`);
+        if (k > 0) assert.ok(r[k - 1][1] < r[k][0], `ranges ${k - 1} and ${k} are apart (merged when they touch)`);
+      }
+      const held = new Set<number>();
+      for (const [s, e] of r) for (let p = s; p < e; p++) held.add(p);
+      assert.equal([...held].sort((a, b) => a - b), [...pages].sort((a, b) => a - b));
+      for (const [s, e] of queries) {
+        let want = false;
+        for (let p = s; p < e; p++) if (pages.has(p)) want = true;
+        assert.is(overlapsRanges(r, s, e), want, `[${s}, ${e}) against ${JSON.stringify(r)}`);
+      }
+    }),
+    { numRuns: 3000, seed: 20261202 },
+  );
+});
+
+test("a list given to a policy is never changed by a later donation", () => {
+  const first = withRange([], 4, 8);
+  const second = withRange(first, 8, 9);
+  assert.equal(first, [[4, 8]]);
+  assert.equal(second, [[4, 9]]);
+});
+
+test.run();
