@@ -12,7 +12,7 @@ import {
   OP_ALLOCATE, OP_PUNCH, OP_HOST_ACCESS, OP_HOSTMAP_CREATE, OP_HOSTMAP_DESTROY, OP_HOSTMAP_COW,
   OP_GUEST_ACCESS, OP_MEMORY_FAILURE, OP_FILE_SET_RIGHTS, OP_VM_SET_CTX, OP_FILE_BLOCK,
   OP_INODE_RESIZE, OP_INODE_FILL, CHG_ALL, OP_SET_ATTRIBUTES, OP_PIN,
-  CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END, CHG_ATTRS, CHG_SLOT, CHG_BINDING,
+  CHG_SPTES, CHG_PAGES, CHG_INODE, CHG_FILE, CHG_VM, CHG_MAP, CHG_GONE, CHG_END, CHG_ATTRS, CHG_SLOT, CHG_BINDING, CHG_BLOCKED,
 } from "../src/abi/core-abi";
 import { inodes, Inode } from "./inode";
 import { files, GmemFile } from "./file";
@@ -176,9 +176,11 @@ export function noteCommand(c: usize): void {
       note(CHG_FILE, a, 0, 0);
       break;
     }
+    case OP_FILE_BLOCK:
+      note(CHG_BLOCKED, a, <u64>arg(c, 2), <u64>arg(c, 3));
+      break;
     case OP_FILE_CREATE:
     case OP_FILE_SET_RIGHTS:
-    case OP_FILE_BLOCK:
       note(CHG_FILE, a, 0, 0);
       break;
     case OP_HOSTMAP_CREATE:
@@ -224,7 +226,11 @@ function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
   } else if (tag == CHG_ATTRS) {
     let p = inodes.get(id);
     // An inode gone since has its CHG_GONE from its destroy's own note.
-    if (p != 0) emitRunsAround(id, changetype<Inode>(p).priv, start, end);
+    if (p != 0) emitRunsAround(CHG_ATTRS, id, changetype<Inode>(p).priv, start, end);
+  } else if (tag == CHG_BLOCKED) {
+    let p = files.get(id);
+    // A file gone since has its CHG_GONE from its release's own note.
+    if (p != 0) emitRunsAround(CHG_BLOCKED, id, changetype<GmemFile>(p).blocked, start, end);
   } else if (tag == CHG_FILE) {
     let p = files.get(id);
     if (p == 0) return gone(tag, id);

@@ -108,13 +108,13 @@ export function emitRuns(a: Ranges): void {
   }
 }
 
-/** A CHG_ATTRS record: the runs of `a` that overlap or touch [s, e), found by a binary search. */
-export function emitRunsAround(id: i32, a: Ranges, s: u64, e: u64): void {
+/** A CHG_ATTRS or CHG_BLOCKED record (`tag`): the runs of `a` that overlap or touch [s, e), found by a binary search. */
+export function emitRunsAround(tag: i32, id: i32, a: Ranges, s: u64, e: u64): void {
   let i = a.firstEndingFrom(s);
   let j = i;
   while (j < a.len && a.start(j) <= e) j++;
   reserve(5 + <usize>(j - i) * 2);
-  emit(CHG_ATTRS); emit(id); emit(<f64>s); emit(<f64>e); emit(j - i);
+  emit(tag); emit(id); emit(<f64>s); emit(<f64>e); emit(j - i);
   for (let k = i; k < j; k++) {
     emit(<f64>a.start(k)); emit(<f64>a.end(k));
   }

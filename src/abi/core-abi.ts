@@ -408,6 +408,13 @@ export const OP_UNPIN = 28;
  *    the inode's;
  *  - CHG_FILE, id, inode, vm, rights, n, n x (pgoff, npages, slot), b,
  *    b x (start, end): a live file (as in the snapshot);
+ *  - CHG_BLOCKED, file, start, end, n, n x (start, end): the blocked ranges
+ *    of a live file that overlap or touch [start, end), whole and ascending
+ *    (merged, as in the file's record); they replace every range the reader
+ *    holds for the file that overlaps or touches [start, end), as CHG_ATTRS
+ *    does for an inode's runs. FILE_BLOCK notes its window this way, not its
+ *    file: a donation costs the ranges around its window, not every binding
+ *    and window of the donor file;
  *  - CHG_VM, id, n, n x (slot, base_gfn, npages, flags, file, pgoff,
  *    uaddr_page), ascending slot, then ctx: a live VM's memslots and context
  *    (as in the snapshot; SPTEs come apart);
@@ -441,8 +448,8 @@ export const OP_UNPIN = 28;
  *  - the object each command names: VM_CREATE, VM_DESTROY and VM_SET_CTX
  *    its VM; every SLOT_* its memslot (CHG_SLOT) and that memslot's binding
  *    in its file as it was and as it is (CHG_BINDING, at the memslot's pgoff
- *    then and now); INODE_*: the inode; FILE_*:
- *    the file, FILE_RELEASE also its VM (its memslots lose the file);
+ *    then and now); INODE_*: the inode; FILE_BLOCK: its window (CHG_BLOCKED);
+ *    the other FILE_*: the file, FILE_RELEASE also its VM (its memslots lose the file);
  *    HOSTMAP_* (HOSTMAP_COW too): the map.
  */
 export const CHG_SPTES = 11;
@@ -456,6 +463,7 @@ export const CHG_END = 18;
 export const CHG_ATTRS = 19;
 export const CHG_SLOT = 20;
 export const CHG_BINDING = 21;
+export const CHG_BLOCKED = 22;
 /** The end of every gfn and pgoff range (2^53): a note over all of a VM's SPTEs. */
 export const CHG_ALL = 9007199254740992;
 

@@ -138,7 +138,7 @@ export class Checker {
   private affected(t: Touched, news: HistoryNews): Set<CSpte> {
     const st = this.state;
     // Most ops change nothing beyond their own SPTEs and pages.
-    if (!t.pfns.size && !t.ranges.length && !t.wholeVms.size && !t.files.size && !t.maps.size && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
+    if (!t.pfns.size && !t.ranges.length && !t.wholeVms.size && !t.files.size && !t.maps.size && !t.hvaRanges.length && news.donations.length === 0 && news.moves.length === 0 && news.gaveUp.length === 0) return t.sptes;
     // Into the touched set itself (the state's, cleared at its next apply): no new set per op.
     const out = t.sptes;
     // (No `?? []` fallbacks: most pfns have no mapper, and each would be an array to iterate.)
@@ -166,6 +166,8 @@ export class Checker {
     };
     for (const id of t.files.list) for (const m of st.hva.mapsOfFile(id)) mapRange(m);
     for (const m of t.maps.values()) mapRange(m);
+    const hr = t.hvaRanges;
+    for (let k = 0; k < hr.length; k += 2) mapRange({ hva: hr[k], npages: hr[k + 1] });
     // A private map's new copy (core-abi.ts HOSTMAP_COW) changes what the shared path reaches at its hva page: an
     // SPTE left on the file's page there would be stale, and it maps no page that changed.
     if (st.copiesOf.size) {

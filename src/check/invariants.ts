@@ -8,13 +8,15 @@
 import * as A from "../abi/core-abi.js";
 import { bindingPgoff, slotBase, type CoreState, type CSpte, type CVm, type CFile, type CInode } from "./state.js";
 import { violation, type Violation } from "./violation.js";
+import { overlapsRanges } from "../ranges.js";
 
 const STALE = "1 no stale mapping";
 const BINDINGS = "2 bindings";
 const ACCOUNTING = "3 accounting";
 
+/** Whether pgoff lies in a file's blocked ranges (merged and ascending, as the core keeps them): a binary search. */
 function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
-  return ranges.some(([b, e]) => pgoff >= b && pgoff < e);
+  return overlapsRanges(ranges, pgoff, pgoff + 1);
 }
 
 export const hex = (gfn: number) => `0x${gfn.toString(16)}`;

@@ -7,7 +7,7 @@
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
 import { HvaIndex } from "./hva-index.js";
-import { BlockList } from "../sorted.js";
+import { BlockList, lowerBound } from "../sorted.js";
 import { RunList, type Run } from "./runs.js";
 import { IntMap } from "./int-map.js";
 
@@ -77,9 +77,11 @@ export interface Touched {
   slotBindings: number[];
   /** Pgoffs a file no longer blocks (it did before the change), as flat [file, start, end] triples: a donation there would be reachable again. */
   unblocked: number[];
+  /** Host pages whose shared path changed with their file's blocked ranges, as flat [hva_page, npages] pairs: the SPTEs of every memslot over them may be stale. */
+  hvaRanges: number[];
 }
 
-export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), converted: [], files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotBindings: [], unblocked: [] });
+export const touchedNothing = (): Touched => ({ sptes: new Set(), pfns: new Set(), converted: [], files: new Ids(), inodes: new Ids(), maps: new Map(), doubled: [], ranges: [], wholeVms: new Ids(), slotBindings: [], unblocked: [], hvaRanges: [] });
 
 
 /** fromSnapshot()'s record of what it touched, reused (JavaScript runs one build at a time). */
@@ -207,6 +209,58 @@ export class CoreState {
       if (a) note(before!, a);
       if (b) note(after!, b);
     });
+  }
+
+  /**
+   * A CHG_BLOCKED record at s[i] (a donation): the ranges it lists replace the file's blocked ranges that overlap
+   * or touch its range, found by binary search; the gfns of the bindings, and the host pages of the maps, over
+   * pgoffs blocked or unblocked by it are noted (those unblocked for the file's donations too). A donation costs the ranges and bindings around its
+   * window, not every binding and window of the file. Returns the index after the record.
+   */
+  private applyBlocked(s: Float64Array, i: number, t: Touched): number {
+    const id = s[i + 1];
+    const start = s[i + 2];
+    const end = s[i + 3];
+    const n = s[i + 4];
+    i += 5;
+    const now: Array<[number, number]> = [];
+    for (let k = 0; k < n; k++, i += 2) now.push([s[i], s[i + 1]]);
+    const f = this.files.get(id);
+    if (!f) return i;
+    const list = f.blocked;
+    // The first range to overlap or touch [start, end) is the first that ends at or after start.
+    const from = lowerBound(list, start, (r) => r[1]);
+    let to = from;
+    while (to < list.length && list[to][0] <= end) to++;
+    const before = list.splice(from, to - from, ...now);
+    if (sameRanges(before, now)) return i;
+    const d = coverageDiff(before, now);
+    for (const [lo, hi] of d.lost) t.unblocked.push(id, lo, hi);
+    const push = (vm: number, s0: number, e0: number) => t.ranges.push(vm, s0, e0);
+    for (const [lo, hi] of [...d.gained, ...d.lost]) {
+      this.bindingsOver(f, lo, hi, push);
+      // The file's host maps over those pgoffs: what the shared path reaches there changed too.
+      for (const m of this.hva.mapsOfFile(id)) {
+        const s0 = Math.max(lo, m.pgoff);
+        const e0 = Math.min(hi, m.pgoff + m.npages);
+        if (s0 < e0) t.hvaRanges.push(m.hva + (s0 - m.pgoff), e0 - s0);
+      }
+    }
+    return i;
+  }
+
+  /**
+   * The gfns of file f's bindings over pgoffs [lo, hi): fn(vm, start, end). A file's bindings never overlap
+   * (kvm_gmem_bind() refuses one that would: EEXIST), so those over the range are the ones just before the first
+   * binding that starts at or past hi, back to the first that ends by lo.
+   */
+  private bindingsOver(f: CFile, lo: number, hi: number, fn: (vm: number, start: number, end: number) => void): void {
+    const list = f.bindings;
+    for (let k = list.lowerBound(hi, bindingPgoff) - 1; k >= 0; k--) {
+      const b = list.at(k)!;
+      if (b.pgoff + b.npages <= lo) break;
+      this.bindingGfns(f, b, lo, hi, fn);
+    }
   }
 
   /**
@@ -458,6 +512,7 @@ export class CoreState {
     if (t.slotBindings.length) t.slotBindings = [];
     if (t.ranges.length) t.ranges.length = 0;
     if (t.unblocked.length) t.unblocked.length = 0;
+    if (t.hvaRanges.length) t.hvaRanges.length = 0;
     // Setting an array's length is a runtime call in V8: only when there is something to drop.
     if (t.doubled.length) t.doubled.length = 0;
     const clashes = this.clashes;
@@ -488,6 +543,8 @@ export class CoreState {
         if (runs.length) this.attrs.set(id, RunList.from(runs));
         else this.attrs.delete(id);
         t.inodes.add(id);
+      } else if (tag === A.CHG_BLOCKED) {
+        i = this.applyBlocked(s, i, t);
       } else if (tag === A.CHG_ATTRS) {
         i = this.applyAttrs(s, i, t);
       } else if (tag === A.CHG_SLOT) {

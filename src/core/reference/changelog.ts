@@ -115,9 +115,11 @@ export class RefChangeLog {
         this.note(A.CHG_FILE, a);
         break;
       }
+      case A.OP_FILE_BLOCK:
+        this.note(A.CHG_BLOCKED, a, b, c);
+        break;
       case A.OP_FILE_CREATE:
       case A.OP_FILE_SET_RIGHTS:
-      case A.OP_FILE_BLOCK:
         this.note(A.CHG_FILE, a);
         break;
       case A.OP_HOSTMAP_CREATE:
@@ -158,6 +160,13 @@ export class RefChangeLog {
         if (!inode) continue;
         const around = inode.priv.filter(([s0, e0]) => e0 >= start && s0 <= end);
         out.push(A.CHG_ATTRS, id, start, end, around.length);
+        for (const [s0, e0] of around) out.push(s0, e0);
+      } else if (tag === A.CHG_BLOCKED) {
+        // The blocked ranges that overlap or touch [start, end) (a file gone since has its CHG_GONE from its release).
+        const f = s.files.get(id);
+        if (!f) continue;
+        const around = f.blocked.filter(([s0, e0]) => e0 >= start && s0 <= end);
+        out.push(A.CHG_BLOCKED, id, start, end, around.length);
         for (const [s0, e0] of around) out.push(s0, e0);
       } else if (tag === A.CHG_FILE) {
         const f = s.files.get(id);
