@@ -1,7 +1,8 @@
 /**
  * Page ranges [start, end) kept merged and ascending, for the windows a gmem
- * file donated away (src/kvm/ops/link.ts) and the permission policies that
- * read them (src/policy): a file that donated n windows answers whether a
+ * file donated away (src/kvm/ops/link.ts: gmem_link of the inode/file design,
+ * an extension of upstream) and the permission policies that read them
+ * (src/policy): a file that donated n windows answers whether a
  * range overlaps one in O(log n), where a scan of the list cost O(n) on every
  * fallocate, mmap, conversion and memslot of the file.
  *
