@@ -13,11 +13,17 @@ import { Simulator } from "../src/index.js";
 
 const P = 4096;
 
-function run(engine: "wasm" | "reference"): unknown[] {
+/** A VM over a 128-page gmem file, bound whole at gfn 0. */
+function world(engine: "wasm" | "reference") {
   const sim = new Simulator({ engine });
   const vm = sim.createVm();
   const g = vm.createGuestMemfd(128 * P, ["MMAP", "INIT_SHARED"]);
   vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 128 * P, guestMemfd: g });
+  return { sim, vm, g };
+}
+
+function run(engine: "wasm" | "reference"): unknown[] {
+  const { sim, vm, g } = world(engine);
   // Every page of block 0 (and a few of block 1): both tables' block 0 grows to the direct class.
   for (let p = 0; p < 70; p++) vm.access(p * P, "write", { value: 1 + (p % 200) });
   const out: unknown[] = [];
@@ -38,10 +44,7 @@ test("pages punched out of a full block fault again and read 0; the others keep 
 });
 
 function reuse(engine: "wasm" | "reference"): unknown[] {
-  const sim = new Simulator({ engine });
-  const vm = sim.createVm();
-  const g = vm.createGuestMemfd(128 * P, ["MMAP", "INIT_SHARED"]);
-  vm.setUserMemoryRegion2({ slot: 0, flags: "GUEST_MEMFD", guestPhysAddr: 0, memorySize: 128 * P, guestMemfd: g });
+  const { sim, vm, g } = world(engine);
   for (let p = 0; p < 64; p++) vm.access(p * P, "write", { value: 7 });
   // The whole block goes: its direct blocks return to their pool with their values in them.
   g.punchHole(0, 128 * P);

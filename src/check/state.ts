@@ -214,26 +214,21 @@ export class CoreState {
   /**
    * A CHG_BLOCKED record at s[i] (a donation): the ranges it lists replace the file's blocked ranges that overlap
    * or touch its range, found by binary search; the gfns of the bindings, and the host pages of the maps, over
-   * pgoffs blocked or unblocked by it are noted (those unblocked for the file's donations too). A donation costs the ranges and bindings around its
-   * window, not every binding and window of the file. Returns the index after the record.
+   * pgoffs blocked or unblocked by it are noted (those unblocked for the file's donations too). A donation costs
+   * the ranges and bindings around its window, not every binding and window of the file. Returns the index after
+   * the record.
    */
   private applyBlocked(s: Float64Array, i: number, t: Touched): number {
-    const id = s[i + 1];
-    const start = s[i + 2];
-    const end = s[i + 3];
-    const n = s[i + 4];
-    i += 5;
-    const now: Array<[number, number]> = [];
-    for (let k = 0; k < n; k++, i += 2) now.push([s[i], s[i + 1]]);
+    const { id, start, end, now, next } = readAround(s, i);
     const f = this.files.get(id);
-    if (!f) return i;
+    if (!f) return next;
     const list = f.blocked;
     // The first range to overlap or touch [start, end) is the first that ends at or after start.
     const from = lowerBound(list, start, (r) => r[1]);
     let to = from;
     while (to < list.length && list[to][0] <= end) to++;
     const before = list.splice(from, to - from, ...now);
-    if (sameRanges(before, now)) return i;
+    if (sameRanges(before, now)) return next;
     const d = coverageDiff(before, now);
     for (const [lo, hi] of d.lost) t.unblocked.push(id, lo, hi);
     const push = (vm: number, s0: number, e0: number) => t.ranges.push(vm, s0, e0);
@@ -246,7 +241,7 @@ export class CoreState {
         if (s0 < e0) t.hvaRanges.push(m.hva + (s0 - m.pgoff), e0 - s0);
       }
     }
-    return i;
+    return next;
   }
 
   /**
@@ -269,21 +264,15 @@ export class CoreState {
    * noted. Returns the index after the record.
    */
   private applyAttrs(s: Float64Array, i: number, t: Touched): number {
-    const id = s[i + 1];
-    const start = s[i + 2];
-    const end = s[i + 3];
-    const n = s[i + 4];
-    i += 5;
-    const now: Run[] = [];
-    for (let k = 0; k < n; k++, i += 2) now.push([s[i], s[i + 1]]);
+    const { id, start, end, now, next } = readAround(s, i);
     let runs = this.attrs.get(id);
     if (!runs) {
-      if (n === 0) return i;
+      if (now.length === 0) return next;
       this.attrs.set(id, (runs = new RunList()));
     }
     noteConverted(id, runs.replaceAround(start, end, now), now, t);
     if (runs.size === 0) this.attrs.delete(id);
-    return i;
+    return next;
   }
 
   /** The gfns through which binding `b` of file `f` shows its pgoffs in [lo, hi), if any: fn(vm, start, end). */
@@ -717,6 +706,14 @@ function noteConverted(id: number, before: Runs, now: Runs, t: Touched): void {
   const d = coverageDiff(before, now);
   for (const [lo, hi] of d.gained) t.converted.push(id, lo, hi);
   for (const [lo, hi] of d.lost) t.converted.push(id, lo, hi);
+}
+
+/** A CHG_ATTRS or CHG_BLOCKED record at s[i]: its object, range and the runs it lists; `next`, the index after it. */
+function readAround(s: Float64Array, i: number): { id: number; start: number; end: number; now: Array<[number, number]>; next: number } {
+  const n = s[i + 4];
+  const now: Array<[number, number]> = [];
+  for (let k = 0, at = i + 5; k < n; k++, at += 2) now.push([s[at], s[at + 1]]);
+  return { id: s[i + 1], start: s[i + 2], end: s[i + 3], now, next: i + 5 + 2 * n };
 }
 
 function sameRanges(a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): boolean {

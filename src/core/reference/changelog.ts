@@ -154,19 +154,13 @@ export class RefChangeLog {
           out.push(A.CHG_INODE, id, inode.npages, inode.kind, inode.gmemFlags, inode.priv.length);
           for (const [s0, e0] of inode.priv) out.push(s0, e0);
         }
-      } else if (tag === A.CHG_ATTRS) {
-        // The runs that overlap or touch [start, end) (an inode gone since has its CHG_GONE from its destroy).
-        const inode = s.inodes.get(id);
-        if (!inode) continue;
-        const around = inode.priv.filter(([s0, e0]) => e0 >= start && s0 <= end);
-        out.push(A.CHG_ATTRS, id, start, end, around.length);
-        for (const [s0, e0] of around) out.push(s0, e0);
-      } else if (tag === A.CHG_BLOCKED) {
-        // The blocked ranges that overlap or touch [start, end) (a file gone since has its CHG_GONE from its release).
-        const f = s.files.get(id);
-        if (!f) continue;
-        const around = f.blocked.filter(([s0, e0]) => e0 >= start && s0 <= end);
-        out.push(A.CHG_BLOCKED, id, start, end, around.length);
+      } else if (tag === A.CHG_ATTRS || tag === A.CHG_BLOCKED) {
+        // An inode's runs or a file's blocked ranges that overlap or touch [start, end) (an inode or file gone since
+        // has its CHG_GONE from its destroy or release).
+        const list = tag === A.CHG_ATTRS ? s.inodes.get(id)?.priv : s.files.get(id)?.blocked;
+        if (!list) continue;
+        const around = list.filter(([s0, e0]) => e0 >= start && s0 <= end);
+        out.push(tag, id, start, end, around.length);
         for (const [s0, e0] of around) out.push(s0, e0);
       } else if (tag === A.CHG_FILE) {
         const f = s.files.get(id);
