@@ -68,7 +68,7 @@ test("every subpath imports and works from an ES module in the user's project", 
 import { inspect } from "node:util";
 import { fuzzRun, traceArbitrary, gmemCommands } from "gmemsim/fuzz";
 import { checkInvariants, checkSecurity } from "gmemsim/check";
-import { defaultPolicy } from "gmemsim/policy";
+import { defaultPolicy, overlapsRanges } from "gmemsim/policy";
 import { debugCore } from "gmemsim/debug";
 import flawed from "gmemsim/examples/policies/flawed.mjs";
 const sim = new Simulator();
@@ -84,6 +84,7 @@ console.log(JSON.stringify({
   invariants: checkInvariants(sim.host).length,
   security: checkSecurity(sim.host).length,
   policy: defaultPolicy.name,
+  overlaps: [overlapsRanges([[2, 4], [8, 9]], 3, 5), overlapsRanges([[2, 4], [8, 9]], 4, 8)],
   arbitraries: typeof traceArbitrary === "function" && typeof gmemCommands === "function",
   flawCaught: report.failure !== undefined,
   traceError: inspect(new TraceError("a sentence")),
@@ -93,7 +94,7 @@ console.log(JSON.stringify({
   const r = node(["use.mjs"]);
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.equal(out, { pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", arbitraries: true, flawCaught: true, traceError: "[TraceError: a sentence]" });
+  assert.equal(out, { pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", overlaps: [true, false], arbitraries: true, flawCaught: true, traceError: "[TraceError: a sentence]" });
 });
 
 test("CommonJS: require('gmemsim') and its subpaths work on Node 20.19 and later (require of an ES module without top-level await)", () => {
