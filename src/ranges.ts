@@ -28,15 +28,21 @@ export function overlapsRanges(ranges: Ranges, s: number, e: number): boolean {
 /** `ranges` (merged, ascending) with [s, e) added, as a new list: ranges it overlaps or touches merge into one. */
 export function withRange(ranges: Ranges, s: number, e: number): Ranges {
   if (s >= e) return ranges;
+  // The first range that ends at or after s (it overlaps or touches [s, e), or lies past it).
   let first = 0;
-  while (first < ranges.length && ranges[first][1] < s) first++;
+  let hi = ranges.length;
+  while (first < hi) {
+    const mid = (first + hi) >>> 1;
+    if (ranges[mid][1] < s) first = mid + 1;
+    else hi = mid;
+  }
   let last = first;
   let lo = s;
-  let hi = e;
+  let end = e;
   while (last < ranges.length && ranges[last][0] <= e) {
     lo = Math.min(lo, ranges[last][0]);
-    hi = Math.max(hi, ranges[last][1]);
+    end = Math.max(end, ranges[last][1]);
     last++;
   }
-  return [...ranges.slice(0, first), [lo, hi] as const, ...ranges.slice(last)];
+  return [...ranges.slice(0, first), [lo, end] as const, ...ranges.slice(last)];
 }
