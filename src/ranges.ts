@@ -9,33 +9,26 @@
  * Lists are never changed in place: a file's list is shared with the frozen
  * views policies get (src/kvm/views.ts), so adding a range makes a new list.
  */
+import { lowerBound } from "./sorted.js";
+
 export type Ranges = ReadonlyArray<readonly [number, number]>;
+
+const rangeStart = (r: readonly [number, number]) => r[0];
+const rangeEnd = (r: readonly [number, number]) => r[1];
 
 /** Does [s, e) overlap a range of `ranges` (merged, ascending)? */
 export function overlapsRanges(ranges: Ranges, s: number, e: number): boolean {
   if (s >= e) return false;
   // The last range that starts before e: merged ranges end in the order they start, so it ends last of those.
-  let lo = 0;
-  let hi = ranges.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ranges[mid][0] < e) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo > 0 && ranges[lo - 1][1] > s;
+  const k = lowerBound(ranges, e, rangeStart);
+  return k > 0 && ranges[k - 1][1] > s;
 }
 
 /** `ranges` (merged, ascending) with [s, e) added, as a new list: ranges it overlaps or touches merge into one. */
 export function withRange(ranges: Ranges, s: number, e: number): Ranges {
   if (s >= e) return ranges;
-  // The first range that ends at or after s (it overlaps or touches [s, e), or lies past it).
-  let first = 0;
-  let hi = ranges.length;
-  while (first < hi) {
-    const mid = (first + hi) >>> 1;
-    if (ranges[mid][1] < s) first = mid + 1;
-    else hi = mid;
-  }
+  // From the first range that ends at or after s, those that start by e overlap or touch [s, e).
+  const first = lowerBound(ranges, s, rangeEnd);
   let last = first;
   let lo = s;
   let end = e;

@@ -12,22 +12,14 @@ import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
 import { NOT_NOW } from "../../core/core.js";
+import { overlapsRanges } from "../../ranges.js";
 
 export type Access = "read" | "write" | "exec";
 /** An access's core code (A.ACCESS_*): compares, where a keyed load of a table would be a lookup by string. */
 const accessCode = (access: Access): number => (access === "read" ? A.ACCESS_READ : access === "write" ? A.ACCESS_WRITE : A.ACCESS_EXEC);
 
-function isPrivateGfn(vm: Vm, gfn: number): boolean {
-  const r = vm.privateRanges;
-  let lo = 0;
-  let hi = r.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (r[mid][1] <= gfn) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < r.length && r[lo][0] <= gfn;
-}
+/** Whether gfn lies in the VM's private ranges (sorted and disjoint: a binary search). */
+const isPrivateGfn = (vm: Vm, gfn: number): boolean => overlapsRanges(vm.privateRanges, gfn, gfn + 1);
 
 /**
  * What each core outcome of a guest access is at the uAPI (core-abi.ts
