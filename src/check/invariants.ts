@@ -8,16 +8,10 @@
 import * as A from "../abi/core-abi.js";
 import { bindingPgoff, slotBase, type CoreState, type CSpte, type CVm, type CFile, type CInode } from "./state.js";
 import { violation, type Violation } from "./violation.js";
-import { overlapsRanges } from "../ranges.js";
 
 const STALE = "1 no stale mapping";
 const BINDINGS = "2 bindings";
 const ACCOUNTING = "3 accounting";
-
-/** Whether pgoff lies in a file's blocked ranges (merged and ascending, as the core keeps them): a binary search. */
-function blocked(ranges: Array<[number, number]>, pgoff: number): boolean {
-  return overlapsRanges(ranges, pgoff, pgoff + 1);
-}
 
 export const hex = (gfn: number) => `0x${gfn.toString(16)}`;
 
@@ -42,7 +36,7 @@ export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[
   if (page) {
     const file = slot.file >= 0 ? st.files.get(slot.file) : undefined;
     const pgoff = slot.pgoff + (e.gfn - slot.base);
-    if (file && file.inode === page.inode && pgoff === page.pgoff && !blocked(file.blocked, pgoff)) rights = file.rights;
+    if (file && file.inode === page.inode && pgoff === page.pgoff && !file.blocked.has(pgoff)) rights = file.rights;
     if (rights < 0 && !(slot.flags & A.SLOT_GMEM_ONLY)) {
       const hva = slot.uaddr + (e.gfn - slot.base);
       const m = st.hva.mapAt(hva);
@@ -54,7 +48,7 @@ export function checkSpteReach(st: CoreState, vm: CVm, e: CSpte, out: Violation[
         } else if (m.inode === page.inode) {
           const mp = m.pgoff + idx;
           const through = m.file >= 0 ? st.files.get(m.file) : undefined;
-          if (mp === page.pgoff && !(through && blocked(through.blocked, mp))) rights = m.cow >= 0 ? A.RIGHTS_ALL & ~A.RIGHT_W : A.RIGHTS_ALL;
+          if (mp === page.pgoff && !(through && through.blocked.has(mp))) rights = m.cow >= 0 ? A.RIGHTS_ALL & ~A.RIGHT_W : A.RIGHTS_ALL;
         }
       }
     }

@@ -82,9 +82,10 @@ export function diffKept(st: CoreState, s: Float64Array, doubled: CPage[]): stri
         if (same && (b.pgoff !== s[i] || b.npages !== s[i + 1] || b.slot !== s[i + 2])) same = false;
       }
       const nb = s[i++];
-      if (f.blocked.length !== nb) same = false;
+      const blocked = f.blocked.toArray();
+      if (blocked.length !== nb) same = false;
       for (let k = 0; k < nb; k++, i += 2) {
-        const r = f.blocked[k];
+        const r = blocked[k];
         if (same && (r[0] !== s[i] || r[1] !== s[i + 1])) same = false;
       }
       if (!same) return `@file:${id} differs`;

@@ -1,7 +1,8 @@
 /**
- * An inode's PRIVATE runs as the checker keeps them: [start, end) runs,
- * ascending, none overlapping or touching the next (as the core lists them,
- * core-abi.ts SNAP_ATTR), in a BlockList (src/sorted.ts). A conversion
+ * Runs of pages as the checker keeps them, an inode's PRIVATE runs and a
+ * file's blocked ranges: [start, end) runs, ascending, none overlapping or
+ * touching the next (as the core lists them, core-abi.ts SNAP_ATTR and the
+ * file record's blocked ranges), in a BlockList (src/sorted.ts). A conversion
  * replaces the runs around its range (CHG_ATTRS); in one flat array that
  * shifted every run after them, so a guest that had cut its memory into
  * 64,000 runs paid ~90 us of checking per conversion against ~4 us of running
@@ -43,15 +44,21 @@ export class RunList implements Iterable<Run> {
     return this.runs[Symbol.iterator]();
   }
 
+  /** The run that holds x, if any. */
+  runAt(x: number): Run | undefined {
+    const r = this.runs.at(this.runs.lowerBound(x + 1, runEnd));
+    return r !== undefined && r[0] <= x ? r : undefined;
+  }
+
   /** Whether a run holds x. */
   has(x: number): boolean {
-    const r = this.runs.at(this.runs.lowerBound(x + 1, runEnd));
-    return r !== undefined && r[0] <= x;
+    return this.runAt(x) !== undefined;
   }
 
   /**
    * Replaces the runs that overlap or touch [start, end) by `now` (ascending, and placed where those were: the
-   * runs of the same set after a change inside [start, end), as CHG_ATTRS gives them); returns the runs replaced.
+   * runs of the same set after a change inside [start, end), as CHG_ATTRS and CHG_BLOCKED give them); returns the
+   * runs replaced.
    */
   replaceAround(start: number, end: number, now: readonly Run[]): Run[] {
     const runs = this.runs;

@@ -10,7 +10,6 @@ import type { CoreState, CSpte, CVm } from "./state.js";
 import type { Donation, History } from "./history.js";
 import { hex, slotOf } from "./invariants.js";
 import { violation, type Violation } from "./violation.js";
-import { lowerBound } from "../sorted.js";
 
 const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
@@ -43,17 +42,12 @@ export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte,
   if (h.moved.get(vm.id)?.has(page.inode)) out.push(violation("4 migration is exclusive", `source @vm:${vm.id} still maps gfn ${hex(sp.gfn)} of moved @inode:${page.inode}`));
 }
 
-/** Whether one of `ranges` (merged and ascending, as the core keeps a file's blocked ranges) holds all of [s, e). */
-function covers(ranges: ReadonlyArray<readonly [number, number]>, s: number, e: number): boolean {
-  // The only range that can hold s is the first that ends past it.
-  const k = lowerBound(ranges, s + 1, (r) => r[1]);
-  return k < ranges.length && ranges[k][0] <= s && ranges[k][1] >= e;
-}
-
 /** 3 for one donation: the donor file can no longer reach the window. */
 export function checkDonorReach(st: CoreState, d: Donation, out: Violation[]): void {
   const f = st.files.get(d.donor);
-  if (f && !covers(f.blocked, d.window[0], d.window[1]))
+  // The one blocked range that may hold the window is the one holding its first page.
+  const held = f?.blocked.runAt(d.window[0]);
+  if (f && !(held && held[1] >= d.window[1]))
     out.push(violation("3 donation is final", `@file:${d.donor} (@vm:${d.vm}) can still reach the window [${d.window[0]}, ${d.window[1]}) it donated`));
 }
 

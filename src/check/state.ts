@@ -7,7 +7,7 @@
 import * as A from "../abi/core-abi.js";
 import type { SnapMap, SnapSlot } from "./snapshot.js";
 import { HvaIndex } from "./hva-index.js";
-import { BlockList, lowerBound } from "../sorted.js";
+import { BlockList } from "../sorted.js";
 import { RunList, type Run } from "./runs.js";
 import { IntMap } from "./int-map.js";
 
@@ -16,7 +16,7 @@ export interface CSpte { readonly vm: number; readonly gfn: number; pfn: number;
 export interface CInode { id: number; npages: number; kind: number; gmemFlags: number; pages: IntMap<CPage> }
 export interface CBinding { pgoff: number; npages: number; slot: number }
 /** A file: its bindings by pgoff, then memslot (as the core lists them), and the windows it blocks. */
-export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: BlockList<CBinding>; blocked: Array<[number, number]> }
+export interface CFile { id: number; inode: number; vm: number; rights: number; bindings: BlockList<CBinding>; blocked: RunList }
 /** A VM: its memslots by id (as the core lists them) and by base gfn (for the memslot of a gfn), its SPTEs by gfn. */
 export interface CVm { id: number; slots: BlockList<SnapSlot>; byGfn: BlockList<SnapSlot>; sptes: IntMap<CSpte>; ctx: number }
 
@@ -193,7 +193,9 @@ export class CoreState {
   private fileRanges(before: CFile | undefined, after: CFile | undefined, t: Touched): void {
     // Blocked pgoffs that came or went (a donation blocks a window): the bindings' gfns over them; those that went
     // are noted for the donations of the file.
-    const blocked = before && after && !sameRanges(before.blocked, after.blocked) ? coverageDiff(before.blocked, after.blocked) : null;
+    const was = before?.blocked.toArray();
+    const is = after?.blocked.toArray();
+    const blocked = was && is && !sameRanges(was, is) ? coverageDiff(was, is) : null;
     if (blocked) for (const [lo, hi] of blocked.lost) t.unblocked.push(after!.id, lo, hi);
     const whole = !before || !after || before.rights !== after.rights || before.inode !== after.inode || before.vm !== after.vm;
     const push = (vm: number, start: number, end: number) => t.ranges.push(vm, start, end);
@@ -222,12 +224,7 @@ export class CoreState {
     const { id, start, end, now, next } = readAround(s, i);
     const f = this.files.get(id);
     if (!f) return next;
-    const list = f.blocked;
-    // The first range to overlap or touch [start, end) is the first that ends at or after start.
-    const from = lowerBound(list, start, (r) => r[1]);
-    let to = from;
-    while (to < list.length && list[to][0] <= end) to++;
-    const before = list.splice(from, to - from, ...now);
+    const before = f.blocked.replaceAround(start, end, now);
     if (sameRanges(before, now)) return next;
     const d = coverageDiff(before, now);
     for (const [lo, hi] of d.lost) t.unblocked.push(id, lo, hi);
@@ -431,11 +428,13 @@ export class CoreState {
           st.addPage(inode, { inode: inode.id, pgoff, pfn, flags: next(), ctx: next() }, t);
         }
       } else if (tag === A.SNAP_FILE) {
-        const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: new BlockList(), blocked: [] };
+        const f: CFile = { id: next(), inode: next(), vm: next(), rights: next(), bindings: new BlockList(), blocked: new RunList() };
         const n = next();
         for (let k = 0; k < n; k++) f.bindings.push({ pgoff: next(), npages: next(), slot: next() });
+        const blocked: Run[] = [];
         const b = next();
-        for (let k = 0; k < b; k++) f.blocked.push([next(), next()]);
+        for (let k = 0; k < b; k++) blocked.push([next(), next()]);
+        f.blocked = RunList.from(blocked);
         st.setFile(f, null);
       } else if (tag === A.SNAP_VM) {
         const vm: CVm = { id: next(), slots: new BlockList(), byGfn: new BlockList(), sptes: new IntMap(), ctx: 0 };
@@ -542,12 +541,14 @@ export class CoreState {
         this.binding(s[i + 1], s[i + 2], s[i + 3], s[i + 4]);
         i += 5;
       } else if (tag === A.CHG_FILE) {
-        const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: new BlockList(), blocked: [] };
+        const f: CFile = { id: s[i + 1], inode: s[i + 2], vm: s[i + 3], rights: s[i + 4], bindings: new BlockList(), blocked: new RunList() };
         const n = s[i + 5];
         i += 6;
         for (let k = 0; k < n; k++, i += 3) f.bindings.push({ pgoff: s[i], npages: s[i + 1], slot: s[i + 2] });
+        const blocked: Run[] = [];
         const b = s[i++];
-        for (let k = 0; k < b; k++, i += 2) f.blocked.push([s[i], s[i + 1]]);
+        for (let k = 0; k < b; k++, i += 2) blocked.push([s[i], s[i + 1]]);
+        f.blocked = RunList.from(blocked);
         this.setFile(f, t);
         t.files.add(f.id);
       } else if (tag === A.CHG_VM) {
