@@ -50,7 +50,7 @@ export function findSlot(vm: Kvm, id: i32): Memslot | null {
 export function slotById(vm: Kvm, id: i32): Memslot {
   let m = findSlot(vm, id);
   assert(m !== null, "no such memslot");
-  return changetype<Memslot>(changetype<usize>(m));
+  return changetype<Memslot>(m);
 }
 
 /** Insertion point of base in vm.byBase. */

@@ -85,9 +85,9 @@ export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | Sys
  * policy sees it), and gmemsim's own policy only reads. Object.freeze is a call into the runtime (~0.2 us each, four
  * or more per view), and a fuzzed trace makes its files' views anew.
  *
- * Its donated windows are the file's own list, not a copy: the kernel layer replaces that list, and never changes it
- * or its windows in place (objects.ts), so a freeze of the view changes nothing the kernel layer writes. A copy cost
- * every donation a view made anew with all the file's earlier windows: donations cost the square of their number.
+ * Its donated windows are the file's own list, not a copy: the kernel layer replaces that list (withRange(),
+ * src/ranges.ts), and never changes it or its windows in place (objects.ts), so a freeze of the view changes nothing
+ * the kernel layer writes. The view makes no second copy of what a donation's new list already holds.
  */
 function plainFileView(f: GmemFile | SystemGmem): FileView {
   return {
