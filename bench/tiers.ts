@@ -110,11 +110,16 @@ function simCounters(w: World): string {
 
 // ---- the paths ----
 
-/** The plain-JS model's answers for the stream's first m ops. */
-export function modelAnswer(stream: Stream, m: number): Outcome {
+/** The plain-JS model run over the stream's first m ops (what the benchmark times); returns it and the bytes read. */
+function runModel(stream: Stream, m: number): { model: JsModel; readSum: number } {
   const model = new JsModel();
   for (let v = 0; v < VMS; v++) model.addVm(PAGES);
-  const readSum = model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
+  return { model, readSum: model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m) };
+}
+
+/** The plain-JS model's answers for the stream's first m ops. */
+export function modelAnswer(stream: Stream, m: number): Outcome {
+  const { model, readSum } = runModel(stream, m);
   return { readSum, counters: `${model.vms.map((vm) => `${vm.sptes.size}/${vm.faults}/${vm.zaps}`).join(",")};${model.hostPages}` };
 }
 
@@ -445,11 +450,7 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
       const tag = m === n ? "" : "10x";
       for (let k = 0; k < (m === n ? TRIES : 1); k++) {
         const first = m === n && k === 0;
-        keep(`model${tag}`, timeIt(() => {
-          const model = new JsModel();
-          for (let v = 0; v < VMS; v++) model.addVm(PAGES);
-          model.run(stream.kind, stream.vm, stream.page, stream.value, 0, m);
-        }));
+        keep(`model${tag}`, timeIt(() => runModel(stream, m)));
         { const w = world(); keep(`typed${tag}`, timeIt(() => runTyped(w, cmdsBig, m)), first); }
         {
           const sim = new Simulator();
