@@ -205,7 +205,7 @@ export class CoreState {
       for (const f of [before, after]) if (f) for (const b of f.bindings) note(f, b);
       return;
     }
-    if (blocked) for (const [lo, hi] of [...blocked.gained, ...blocked.lost]) for (const f of [before!, after!]) for (const b of f.bindings) note(f, b, lo, hi);
+    if (blocked) for (const [lo, hi] of [...blocked.gained, ...blocked.lost]) for (const f of [before!, after!]) this.bindingsOver(f, lo, hi, push);
     diffLists(before!.bindings.toArray(), after!.bindings.toArray(), byBinding, (a, b) => {
       if (a && b && a.npages === b.npages) return;
       if (a) note(before!, a);
