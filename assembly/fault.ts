@@ -112,6 +112,16 @@ export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg:
   // 1b.
   let got = spteAccess(vm, gfn, access, byte);
   if (got >= 0) return put(r, RES_OK, <f64>got, priv ? 1 : 0);
+  faultIn(r, vm, gfn, access, priv, byte);
+}
+
+/**
+ * Steps 2 to 5, right after a step 1b that found no SPTE with the access's
+ * right: the SPTE it saw and the block it looked in are where step 5
+ * installs. The typed tier calls it straight after its own step 1b.
+ */
+export function faultIn(r: usize, vm: Kvm, gfn: u64, access: i32, priv: bool, byte: u32): void {
+  let mf: f64 = priv ? MEMFAULT_PRIVATE : 0;
   let spte = seenSpte;
   // The block the lookup found (or none): step 5 installs there (only the page cache changes meanwhile).
   let block = lookupBlock;

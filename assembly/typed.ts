@@ -15,7 +15,7 @@ import {
   TYPED_CMD_WORDS, TYPED_RES_WORDS, TYPED_READ as T_READ, TYPED_WRITE as T_WRITE, TYPED_EXEC as T_EXEC,
   TYPED_ALLOCATE as T_ALLOCATE, TYPED_PUNCH as T_PUNCH, TYPED_LOAD as T_LOAD, TYPED_STORE as T_STORE,
 } from "../src/abi/core-abi";
-import { guestAccess, hostAccess, spteAccess } from "./fault";
+import { faultIn, guestAccess, hostAccess, spteAccess } from "./fault";
 import { getVm } from "./kvm";
 import { allocate, getInode } from "./inode";
 import { punch } from "./invalidate";
@@ -131,19 +131,23 @@ export let okValue: f64 = 0;
     // An address from 2^52 bytes up (beyond any memslot the kernel layer accepts) goes its way too.
     let addr = asIndex<W>(aw, INDEX_LIMIT);
     let byte: i64 = op == T_WRITE ? asIndex<W>(bw, 256) : 0;
+    // The headroom is taken for a hit too: the kernel layer refuses any access once the frames a fault may make
+    // are not left (README, Frames), before anyone knows whether the SPTE is there.
     if (kind != HOT_VM || (addr | byte) < 0 || !take(<f64>TYPED_FAULT_FRAMES)) return NEEDS_KERNEL;
     let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
     let vmId = load<i32>(e, 4);
     let attr = load<i32>(e, 8);
-    // A shared access on a VM whose attributes say shared passes step 1 as is: a present SPTE serves it here.
+    // A shared access on a VM whose attributes say shared passes step 1 as is: a present SPTE serves it here, and a
+    // missing one goes on to step 2 with what the lookup found (where step 5 installs).
     if (attr == 0) {
-      let got = spteAccess(getVm(vmId), <u64>addr >> 12, access, <u32>byte);
+      let vm = getVm(vmId);
+      let got = spteAccess(vm, <u64>addr >> 12, access, <u32>byte);
       if (got >= 0) {
         okValue = <f64>got;
         return RAN_OK;
       }
-    }
-    guestAccess(raw, vmId, <u64>addr >> 12, access, 0, <u32>byte, attr);
+      faultIn(raw, vm, <u64>addr >> 12, access, false, <u32>byte);
+    } else guestAccess(raw, vmId, <u64>addr >> 12, access, 0, <u32>byte, attr);
     if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
     if (op == T_READ) okValue = load<f64>(raw, 8);
     return RAN_OK;
