@@ -4,9 +4,11 @@
  * whole), measured side by side in this process:
  *  - the plain-JS Map model a user would write instead (bench/jsmodel.ts);
  *  - the core alone, running the command stream the kernel layer sent for
- *    the same ops (recorded once, replayed straight into the module);
+ *    the same ops (recorded once, replayed straight into the module, on one
+ *    core reset between runs);
  *  - the C limit: bench/limit.c, compiled with the system's cc -O2, running
- *    the same recorded stream (skipped where no C compiler is found);
+ *    the same recorded stream (skipped where no C compiler is found), its
+ *    state reset between rounds: both limits work on memory they touched before;
  *  - the public tiers: typed (TypedBatch), apply (trace ops as objects) and
  *    the handles (vm.access, gmem.allocate / punchHole);
  *  - the trace paths: JSONL replay beside only parsing the same JSONL and
@@ -432,6 +434,21 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
     agree("handles (read/write)", { readSum: runHandles(w4, stream, n, true), counters: simCounters(w4) });
   }
 
+  // The core alone runs on one core, reset between runs (EngineCore.reset() keeps the instance): like the C limit,
+  // whose allocator hands each round what the last one freed, it then works on memory it has touched before. A
+  // fresh instance's first touches of its linear memory are page faults, no data structure's work: they cost
+  // 44.5-45.9 ns/op where the reset core took 32.5-33.4 (four rounds of five, best of each, one process).
+  // Checked first: a reset core ends in the state of a fresh one.
+  const aloneCore = new EngineCore();
+  const aloneSnapshot = (core: EngineCore) => {
+    core.runStream(setup);
+    core.runStream(traffic);
+    return Array.from(core.snapshot()).join(",");
+  };
+  const freshState = aloneSnapshot(aloneCore);
+  aloneCore.reset();
+  if (aloneSnapshot(aloneCore) !== freshState) throw new Error("bench tiers: the core alone, reset, ends in another state than a fresh core");
+
   const best = new Map<string, number>();
   // A path's first try of each round at n is also kept apart (`first`, for the flat-cost ratios): they divide the
   // 10n figure, one run a round, by the n figure over as many runs (the best of five times as many would favour
@@ -462,9 +479,9 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
       }
     }
     for (let k = 0; k < TRIES; k++) {
-      const core = new EngineCore();
-      core.runStream(setup);
-      keep("core", timeIt(() => core.runStream(traffic)));
+      aloneCore.reset();
+      aloneCore.runStream(setup);
+      keep("core", timeIt(() => aloneCore.runStream(traffic)));
     }
   }
   // The trace paths: JSONL replay against only parsing it, and its binary form, at both lengths, in a worker thread
