@@ -27,7 +27,8 @@ import { zapRange } from "./stage2";
 import { gmemPages, anonPages } from "./frames";
 import { bmCount } from "./blockmap";
 import { inodeResize, inodeFill, countPresent } from "./shmem";
-import { tracking, noteCommand } from "./changelog";
+import { tracking } from "./notes";
+import { noteCommand } from "./changelog";
 import { wordI32, wordU64 } from "./words";
 
 export const cmdBuf = memory.data(CMD_CAPACITY * CMD_WORDS * 8, 16);

@@ -1,9 +1,8 @@
 /**
  * The change log of core-abi.ts ("Change log"): while tracking, each command
- * notes what it may change (noteCommand(), before it runs) and the stage-2
- * table notes the gfns it installs or zaps (noteSptes()); changes() then
- * writes the current state of everything noted, and forgets the notes. Off by
- * default: then each note costs one test of `tracking`.
+ * notes what it may change (noteCommand(), before it runs) into notes.ts,
+ * where the stage-2 table notes the gfns it installs or zaps; changes() then
+ * writes the current state of everything noted, and forgets the notes.
  */
 import {
   CMD_WORDS,
@@ -19,55 +18,21 @@ import { files, GmemFile } from "./file";
 import { vms, Kvm } from "./kvm";
 import { maps, HostMap, findMap, isPrivate } from "./hostmap";
 import { Memslot, slotByGfn, findSlot } from "./memslot";
-import { resize } from "./alloc";
 import { bmForEach } from "./blockmap";
 import { gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
+import { resetNotes, note, noteCount, noteAt, forgetNotes } from "./notes";
 import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitRunsAround, emitFile, emitSlots, emitSlot, emitBinding, emitMap } from "./stream";
-
-export let tracking = false;
-
-// Notes: (record tag, id, start, end) as doubles.
-let notes: usize = 0;
-let noteCap: usize = 0; // notes
-let noteLen: usize = 0;
 
 // The stream changes() writes.
 const stream = changetype<StreamHead>(memory.data(offsetof<StreamHead>(), 8));
 
-export function setTracking(on: bool): void {
-  tracking = on;
-  noteLen = 0;
-}
-
 export function resetChanges(): void {
-  tracking = false;
-  notes = 0;
-  noteCap = 0;
-  noteLen = 0;
+  resetNotes();
   clearStream(stream);
 }
 
 export function changesPtr(): usize {
   return stream.buf;
-}
-
-function note(tag: i32, id: i32, start: u64, end: u64): void {
-  if (noteLen == noteCap) {
-    let c = noteCap < 64 ? <usize>64 : noteCap << 1;
-    notes = resize(notes, noteCap << 5, c << 5);
-    noteCap = c;
-  }
-  let p = notes + (noteLen << 5);
-  store<f64>(p, <f64>tag);
-  store<f64>(p, <f64>id, 8);
-  store<f64>(p, <f64>start, 16);
-  store<f64>(p, <f64>end, 24);
-  noteLen++;
-}
-
-/** Called by the stage-2 table for every gfn range it installed in or zapped. */
-export function noteSptes(vm: Kvm, start: u64, end: u64): void {
-  note(CHG_SPTES, vm.id, start, end);
 }
 
 @inline function arg(c: usize, w: i32): f64 {
@@ -262,11 +227,11 @@ function emitNote(tag: i32, id: i32, start: u64, end: u64): void {
 /** Write the change stream (its length in doubles is returned; read it at changesPtr()), and forget the notes. */
 export function changes(): i32 {
   openStream(stream);
-  for (let k: usize = 0; k < noteLen; k++) {
-    let p = notes + (k << 5);
+  for (let k: usize = 0, n = noteCount(); k < n; k++) {
+    let p = noteAt(k);
     emitNote(<i32>load<f64>(p), <i32>load<f64>(p, 8), <u64>load<f64>(p, 16), <u64>load<f64>(p, 24));
   }
-  noteLen = 0;
+  forgetNotes();
   reserve(7);
   emit(CHG_END); emit(<f64>gmemPages); emit(<f64>anonPages); emit(nextPfn); emit(stackLen);
   // Frames detached from their inode while pinned (PIN): counted in the pages above, held by no inode.

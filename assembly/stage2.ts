@@ -7,7 +7,7 @@
  */
 import { Kvm, s2Ref } from "./kvm";
 import { bmRemoveRangeCount, bmDelete, bmClearCount, bmInsertAt, bmValueAddr } from "./blockmap";
-import { tracking, noteSptes } from "./changelog";
+import { tracking, noteSptes } from "./notes";
 import { CHG_ALL } from "../src/abi/core-abi";
 
 /** An SPTE word: pfn << SPTE_SHIFT | rights (RIGHT_* | SPTE_PRIVATE). */

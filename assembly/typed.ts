@@ -19,7 +19,7 @@ import { faultIn, guestAccess, hostAccess, spteAccess } from "./fault";
 import { getVm } from "./kvm";
 import { allocate, getInode } from "./inode";
 import { punch } from "./invalidate";
-import { tracking } from "./changelog";
+import { tracking } from "./notes";
 import { grow } from "./alloc";
 import { wordIndex, INDEX_LIMIT } from "./words";
 
