@@ -37,5 +37,10 @@ export function withRange(ranges: Ranges, s: number, e: number): Ranges {
     end = Math.max(end, ranges[last][1]);
     last++;
   }
-  return [...ranges.slice(0, first), [lo, end] as const, ...ranges.slice(last)];
+  // One array of the final length, filled by index: spreading slices made three arrays and grew the last one.
+  const out = new Array<readonly [number, number]>(ranges.length - (last - first) + 1);
+  for (let k = 0; k < first; k++) out[k] = ranges[k];
+  out[first] = [lo, end];
+  for (let k = last, at = first + 1; k < ranges.length; k++, at++) out[at] = ranges[k];
+  return out;
 }
