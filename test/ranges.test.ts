@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { overlapsRanges, withRange, type Ranges } from "../src/ranges.js";
+import { addRange, overlapsRanges, withRange, type Ranges } from "../src/ranges.js";
 
 const span = fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 })).map(([s, n]) => [s, s + n] as const);
 
@@ -44,6 +44,27 @@ test("a list given to a policy is never changed by a later donation", () => {
   const second = withRange(first, 8, 9);
   assert.equal(first, [[4, 8]]);
   assert.equal(second, [[4, 9]]);
+});
+
+test("addRange() gives what withRange() gives, in place on a list no one froze and as a new list on a frozen one", () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(span, fc.boolean()), { maxLength: 30 }), (adds) => {
+      let own: Ranges = Object.freeze([]);
+      let fresh: Ranges = [];
+      for (const [[s, e], freeze] of adds) {
+        const before = own;
+        const shown = JSON.stringify(before);
+        // A policy that is not gmemsim's own is shown the list frozen, and may keep it.
+        if (freeze) Object.freeze(before);
+        own = addRange(before, s, e);
+        fresh = withRange(fresh, s, e);
+        assert.equal(own, fresh);
+        if (Object.isFrozen(before)) assert.is(JSON.stringify(before), shown, "a frozen list is never changed");
+        else assert.ok(own === before, "a list no one froze takes the range in place");
+      }
+    }),
+    { numRuns: 2000, seed: 20261203 },
+  );
 });
 
 test.run();

@@ -125,7 +125,7 @@ export class Checker {
     // An earlier donation is looked at again where its donor file stopped blocking pgoffs (state.ts notes them).
     const u = t.unblocked;
     for (let k = 0; k < u.length; k += 3)
-      for (const d of this.history.donationsByFile.get(u[k]) ?? []) if (d.window[0] < u[k + 2] && u[k + 1] < d.window[1] && !news.donations.includes(d)) checkDonorReach(st, d, sec);
+      for (const d of this.history.donationsOf.over(u[k], u[k + 1], u[k + 2])) if (!news.donations.includes(d)) checkDonorReach(st, d, sec);
     this.properties(sec);
     if (!inv.length && !sec.length) return CLEAN;
     const report = { invariants: inv.slice(), security: sec.slice() };

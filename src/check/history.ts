@@ -9,9 +9,10 @@
 import type { HostEvent } from "../kvm/host.js";
 import { ALL_PERMS, type Perm } from "../kvm/perm.js";
 import { violation, type Violation } from "./violation.js";
+import { DonationIndex, type Donation } from "./donations.js";
 
 /** A window of `inode` (pages) that file `donor` of `vm` gave away. */
-export interface Donation { readonly donor: number; readonly vm: number; readonly inode: number; readonly window: readonly [number, number] }
+export type { Donation };
 export interface Move { readonly src: number; readonly inodes: ReadonlySet<number> }
 
 /** What a batch of new events added. */
@@ -30,14 +31,13 @@ const OWNER: ReadonlySet<Perm> = new Set(ALL_PERMS);
 /** No right (a file a move revoked). */
 const NONE: ReadonlySet<Perm> = new Set();
 const fmt = (p: Iterable<Perm>) => `[${[...p].join(",")}]`;
-const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
 export class History {
   /** Rights by file id; a file absent here was made by create_guest_memfd: an owner, with every right. */
   private readonly grants = new Map<number, ReadonlySet<Perm>>();
   readonly donations: Donation[] = [];
-  /** Donations by donor file. */
-  readonly donationsByFile = new Map<number, Donation[]>();
+  /** Donations by donor file and window. */
+  readonly donationsOf = new DonationIndex();
   /** Moved inodes by source VM. */
   readonly moved = new Map<number, Set<number>>();
   /** gmem inodes the kernel layer has open. */
@@ -76,9 +76,7 @@ export class History {
         const d: Donation = { donor: e.parent, vm: e.parentVm, inode: e.inode, window: e.window };
         this.donations.push(d);
         news.donations.push(d);
-        const list = this.donationsByFile.get(d.donor);
-        if (list) list.push(d);
-        else this.donationsByFile.set(d.donor, [d]);
+        this.donationsOf.add(d);
       }
     } else if (e.kind === "move") {
       // The shared read-only sets: grants are replaced, never changed in place.
@@ -106,10 +104,8 @@ export class History {
       if (e.op === "punch" && !this.held(e.file).has("punch"))
         out.push(violation("2 owner control", `@file:${e.file} (@vm:${e.vm}) punched pages [${e.range[0]}, ${e.range[1]}) without a punch right granted by the owner`));
       // 3. Donation is final: no fallocate by the donor in the window, ever again.
-      for (const d of this.donationsByFile.get(e.file) ?? []) {
-        if (overlaps(d.window, e.range[0], e.range[1]))
-          out.push(violation("3 donation is final", `@file:${d.donor} (@vm:${d.vm}) fallocated pages [${e.range[0]}, ${e.range[1]}) of the window [${d.window[0]}, ${d.window[1]}) it donated`));
-      }
+      for (const d of this.donationsOf.over(e.file, e.range[0], e.range[1]))
+        out.push(violation("3 donation is final", `@file:${d.donor} (@vm:${d.vm}) fallocated pages [${e.range[0]}, ${e.range[1]}) of the window [${d.window[0]}, ${d.window[1]}) it donated`));
       // 4. Migration is exclusive: the source touches nothing of the moved inodes.
       if (this.moved.get(e.vm)?.has(e.inode)) out.push(violation("4 migration is exclusive", `source @vm:${e.vm} fallocated moved @inode:${e.inode} through @file:${e.file}`));
     }

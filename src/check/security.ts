@@ -11,7 +11,6 @@ import type { Donation, History } from "./history.js";
 import { hex, slotOf } from "./invariants.js";
 import { violation, type Violation } from "./violation.js";
 
-const overlaps = (a: readonly [number, number], s: number, e: number) => s < a[1] && a[0] < e;
 
 /** 3, 4, 5 and 6 for one SPTE (in memslot `slot`, if the caller has found it). */
 export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte, out: Violation[], slot = slotOf(vm, sp.gfn)): void {
@@ -27,13 +26,10 @@ export function checkSpteSecurity(st: CoreState, h: History, vm: CVm, sp: CSpte,
   // 3. The donor maps nothing in a window it donated: no page of the window through the donor file's memslots.
   // The page mapped decides, not the memslot's pgoff: a shared gfn of a memslot that is not gmem-only maps its
   // userspace_addr's page, not the gmem file's (SPEC §2, vcpu_access).
-  if (h.donationsByFile.size) {
-    const donations = slot && slot.file >= 0 ? h.donationsByFile.get(slot.file) : undefined;
-    if (donations) {
-      for (const d of donations) {
-        if (d.vm === vm.id && page.inode === d.inode && overlaps(d.window, page.pgoff, page.pgoff + 1))
-          out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} in the window [${d.window[0]}, ${d.window[1]}) @file:${d.donor} donated`));
-      }
+  if (h.donationsOf.donors && slot && slot.file >= 0) {
+    for (const d of h.donationsOf.over(slot.file, page.pgoff, page.pgoff + 1)) {
+      if (d.vm === vm.id && page.inode === d.inode)
+        out.push(violation("3 donation is final", `@vm:${vm.id} maps gfn ${hex(sp.gfn)} in the window [${d.window[0]}, ${d.window[1]}) @file:${d.donor} donated`));
     }
   }
   // 3. The system design: a VM that gave an inode up by gmem_unbind maps none of it.

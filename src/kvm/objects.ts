@@ -192,7 +192,7 @@ export class GmemFile {
   owner = true;
   /** A migration target before move_enc_context_from: bound but not mappable. */
   migrating = false;
-  /** Pages donated away, merged and ascending (src/ranges.ts): unreachable through this file for good (replaced, never changed in place). */
+  /** Pages donated away, merged and ascending (src/ranges.ts): unreachable through this file for good (changed in place only while no policy holds it frozen: addRange()). */
   donated: ReadonlyArray<readonly [number, number]> = NO_RANGES;
   /** null for create_guest_memfd's files. (What a fault on a foreign page does, the policy's `foreign` answer, the core keeps.) */
   private readonly lineage: Lineage | null;

@@ -85,9 +85,9 @@ export function fileView(h: { readonly viewCache: ViewCache }, f: GmemFile | Sys
  * policy sees it), and gmemsim's own policy only reads. Object.freeze is a call into the runtime (~0.2 us each, four
  * or more per view), and a fuzzed trace makes its files' views anew.
  *
- * Its donated windows are the file's own list, not a copy: the kernel layer replaces that list (withRange(),
- * src/ranges.ts), and never changes it or its windows in place (objects.ts), so a freeze of the view changes nothing
- * the kernel layer writes. The view makes no second copy of what a donation's new list already holds.
+ * Its donated windows are the file's own list, not a copy: a donation adds to that list in place only while no one
+ * has frozen it, and replaces a frozen one (addRange(), src/ranges.ts), so a view a policy was shown frozen keeps
+ * what it showed, and gmemsim's own policy, which reads a view and lets it go, costs no copy of the windows.
  */
 function plainFileView(f: GmemFile | SystemGmem): FileView {
   return {

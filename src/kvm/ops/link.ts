@@ -14,7 +14,7 @@ import { fail, ok, type Result } from "../result.js";
 import { fileView, invalidateView, vmView } from "../views.js";
 import { askPolicy } from "../ask.js";
 import { setForeignMode } from "./foreign.js";
-import { withRange } from "../../ranges.js";
+import { addRange } from "../../ranges.js";
 
 export type LinkMode = "share" | "donate" | "migrate";
 
@@ -42,7 +42,7 @@ export function gmemLink(h: Host, fd: Fd | null, vm: Vm | null, perm: Perm[], of
   h.events.push({ kind: "link", file: file.id, vm: vm.id, inode: fd.inode.id, parent: fd.id, parentVm: fd.vm.id, mode, perm: permList(granted), parentPerm: permList(fd.perm), window: [window[0], window[1]] });
   if (mode === "donate") {
     // The window leaves the donor for good: its SPTEs there go, its maps fault there.
-    fd.donated = withRange(fd.donated, window[0], window[1]);
+    fd.donated = addRange(fd.donated, window[0], window[1]);
     invalidateView(h, fd);
     h.core.push(A.OP_FILE_BLOCK, fd.id, window[0], window[1]);
   }
