@@ -187,7 +187,7 @@ export class Checker {
     for (const m of news.moves) wholeVm(m.src);
     // A VM that gave an inode up: the gfns its files of the inode still bind (none once the release ran; those the
     // state still holds when it did not). An SPTE of the inode elsewhere in the VM was stale before the op.
-    for (const g of news.gaveUp) for (const f of st.filesOf(g.inode)) if (f.vm === g.vm) for (const b of f.bindings) st.bindingGfns(f, b, 0, Infinity, gfns);
+    for (const g of news.gaveUp) for (const f of st.filesOfVm(g.vm)) if (f.inode === g.inode) for (const b of f.bindings) st.bindingGfns(f, b, 0, Infinity, gfns);
     return out;
   }
 

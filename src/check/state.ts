@@ -96,6 +96,8 @@ export class CoreState {
   readonly hva = new HvaIndex();
   /** Each inode's files, by id. */
   private readonly fileIds = new Map<number, Set<number>>();
+  /** Each VM's files, by id (an inode of the system design has a file per bound VM: a VM's are found without them). */
+  private readonly vmFileIds = new Map<number, Set<number>>();
   /** The private maps (core-abi.ts HOSTMAP_COW), by the inode of their copies. */
   readonly copiesOf = new Map<number, SnapMap>();
   readonly byPfn = new IntMap<CPage>();
@@ -178,11 +180,11 @@ export class CoreState {
   private setFile(f: CFile, t: Touched | null): void {
     const old = this.files.get(f.id);
     if (t) this.fileRanges(old, f, t);
-    if (old && old.inode !== f.inode) this.unlistFile(old);
+    if (old && old.inode !== f.inode) unlist(this.fileIds, old.inode, old.id);
+    if (old && old.vm !== f.vm) unlist(this.vmFileIds, old.vm, old.id);
     this.files.set(f.id, f);
-    let ids = this.fileIds.get(f.inode);
-    if (!ids) this.fileIds.set(f.inode, (ids = new Set()));
-    ids.add(f.id);
+    list(this.fileIds, f.inode, f.id);
+    list(this.vmFileIds, f.vm, f.id);
   }
 
   /**
@@ -290,14 +292,19 @@ export class CoreState {
   }
 
   private unlistFile(f: CFile): void {
-    const ids = this.fileIds.get(f.inode);
-    ids?.delete(f.id);
-    if (ids && ids.size === 0) this.fileIds.delete(f.inode);
+    unlist(this.fileIds, f.inode, f.id);
+    unlist(this.vmFileIds, f.vm, f.id);
   }
 
   /** The files of an inode. */
   *filesOf(inode: number): Iterable<CFile> {
     const ids = this.fileIds.get(inode);
+    if (ids) for (const id of ids) yield this.files.get(id)!;
+  }
+
+  /** The files of a VM. */
+  *filesOfVm(vm: number): Iterable<CFile> {
+    const ids = this.vmFileIds.get(vm);
     if (ids) for (const id of ids) yield this.files.get(id)!;
   }
 
@@ -788,4 +795,18 @@ function diffLists<T>(a: readonly T[], b: readonly T[], order: (a: T, b: T) => n
     else if (c < 0) visit(a[i++], undefined);
     else visit(undefined, b[j++]);
   }
+}
+
+/** Adds id to the set of `key` in an index of ids. */
+function list(index: Map<number, Set<number>>, key: number, id: number): void {
+  let ids = index.get(key);
+  if (!ids) index.set(key, (ids = new Set()));
+  ids.add(id);
+}
+
+/** Takes id out of the set of `key` (the set goes with its last id). */
+function unlist(index: Map<number, Set<number>>, key: number, id: number): void {
+  const ids = index.get(key);
+  ids?.delete(id);
+  if (ids && ids.size === 0) index.delete(key);
 }

@@ -21,8 +21,7 @@
  */
 import { messageOf, type Result } from "../kvm/result.js";
 import { defaultPolicyFor } from "../kvm/host.js";
-import { askedAsDefault } from "../kvm/own-policy.js";
-import { defaultPolicy } from "../policy/default.js";
+import { askedAsDefault, isOwnDefault } from "../kvm/own-policy.js";
 import { designByName } from "../kvm/design.js";
 import { checkTrace, type CheckOptions, type TraceFailure } from "./check.js";
 import type { BindRequest, Decision, FallocateRequest, FileView, LinkRequest, MigrateRequest, Policy, VmBindRequest } from "../policy/types.js";
@@ -209,7 +208,7 @@ function recorderFor(base: Policy): { policy: Policy; sink: string[] } {
     const sink: string[] = [];
     const recorder = recordingPolicy(base, sink);
     // Around the default policy the recorder is as pure as it: asked as it is, without freezing every request.
-    r = { policy: base === defaultPolicy ? askedAsDefault(recorder) : recorder, sink };
+    r = { policy: isOwnDefault(base) ? askedAsDefault(recorder) : recorder, sink };
     recorders.set(base, r);
   }
   return r;

@@ -354,7 +354,7 @@ export class Host {
     this.viewCache.drop(file);
     const inode = file.inode;
     inode.removeFile(file);
-    if (file.system) file.system.views.delete(file.vm);
+    if (file.system) file.system.removeView(file.vm);
     if (inode.files.length === 0 && !inode.holder) {
       this.inodes.delete(inode);
       this.core.push(A.OP_INODE_DESTROY, inode.id);

@@ -9,7 +9,7 @@
  */
 
 import { SpanIndex } from "./span-index.js";
-import { ALL_PERMS, type Perm } from "./perm.js";
+import { ALL_PERMS, permList, type Perm } from "./perm.js";
 
 export type VmType = number;
 
@@ -281,10 +281,17 @@ export class SystemGmem {
   /** Host mappings of this fd: each pins it. */
   maps = 0;
   released = false;
-  /** Bound VMs, each with its view of the inode. */
+  /** Bound VMs, each with its view of the inode (changed through addView() and removeView()). */
   readonly views = new Map<Vm, GmemFile>();
-  /** VMs bound once and unbound since (a donation: the thread's unsafe rebinding, if they come back). */
+  /** VMs bound once and unbound since (a donation: the thread's unsafe rebinding, if they come back; added by noteUnbound()). */
   readonly unbound = new Set<Vm>();
+  /**
+   * `views` and `unbound` as a policy's SystemFileView shows them (src/kvm/views.ts), in the same order, kept as they
+   * change: a view made per request walked every bound VM, so binding n VMs cost n^2. Changed in place until a policy
+   * other than gmemsim's own is shown them (deeply frozen: it may keep them), then replaced.
+   */
+  boundList: ReadonlyArray<{ readonly vm: number; readonly perm: readonly Perm[] }> = [];
+  unboundList: readonly number[] = [];
   readonly perm: ReadonlySet<Perm> = new Set(ALL_PERMS);
   readonly owner = true;
   readonly migrating = false;
@@ -303,6 +310,42 @@ export class SystemGmem {
   get kind(): "gmem" {
     return "gmem";
   }
+
+  addView(vm: Vm, file: GmemFile): void {
+    this.views.set(vm, file);
+    const list = writable(this.boundList);
+    list.push({ vm: vm.id, perm: permList(file.perm) });
+    this.boundList = list;
+  }
+
+  removeView(vm: Vm): void {
+    if (!this.views.delete(vm)) return;
+    const list = writable(this.boundList);
+    list.splice(list.findIndex((b) => b.vm === vm.id), 1);
+    this.boundList = list;
+  }
+
+  /** A bound VM's view had its rights changed (its entry shows them anew). */
+  viewPermChanged(file: GmemFile): void {
+    const k = this.boundList.findIndex((b) => b.vm === file.vm.id);
+    if (k < 0 || this.views.get(file.vm) !== file) return;
+    const list = writable(this.boundList);
+    list[k] = { vm: file.vm.id, perm: permList(file.perm) };
+    this.boundList = list;
+  }
+
+  noteUnbound(vm: Vm): void {
+    if (this.unbound.has(vm)) return;
+    this.unbound.add(vm);
+    const list = writable(this.unboundList);
+    list.push(vm.id);
+    this.unboundList = list;
+  }
+}
+
+/** `list` itself to change, or a copy where a policy was shown it frozen. */
+function writable<T>(list: readonly T[]): T[] {
+  return Object.isFrozen(list) ? list.slice() : (list as T[]);
 }
 
 /** A gmem fd of either design: an fd of its own (not a system binding's view). */

@@ -114,13 +114,10 @@ export function vmView(v: Vm): VmView {
   return { id: v.id, type: v.type, ctx: v.ctx, contextMovedAway: v.contextMovedAway };
 }
 
-/** A system-design fd, with the VMs bound to it (made per request: binding is not a hot path; askPolicy() freezes it). */
+/**
+ * A system-design fd, with the VMs bound to it (made per request; askPolicy() freezes it for a policy not gmemsim's
+ * own): its lists are the fd's own, kept as bindings change (SystemGmem.boundList), not walked per request.
+ */
 export function systemFileView(s: SystemGmem): SystemFileView {
-  return {
-    id: s.id,
-    inode: s.inode.id,
-    flags: s.inode.flags,
-    bound: [...s.views].map(([vm, f]) => ({ vm: vm.id, perm: permList(f.perm) })),
-    unbound: [...s.unbound].map((vm) => vm.id),
-  };
+  return { id: s.id, inode: s.inode.id, flags: s.inode.flags, bound: s.boundList, unbound: s.unboundList };
 }

@@ -98,6 +98,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
       if (f.vm !== src) continue;
       f.perm = new Set();
       f.owner = false;
+      f.system?.viewPermChanged(f);
       revoked.push(f.id);
       invalidateView(h, f);
       h.core.push(A.OP_FILE_SET_RIGHTS, f.id, 0);

@@ -55,7 +55,7 @@ function attach(h: Host, fd: SystemGmem, vm: Vm, granted: Set<Perm>): GmemFile {
   const file = h.newFile(fd.inode, vm, guestRights(granted), systemLineage(fd));
   file.perm = granted;
   file.owner = false;
-  fd.views.set(vm, file);
+  fd.addView(vm, file);
   invalidateView(h, fd);
   setForeignMode(h, file);
   h.events.push({ kind: "bind", file: file.id, vm: vm.id, inode: fd.inode.id, system: fd.id, perm: permList(granted) });
@@ -93,10 +93,14 @@ export function gmemUnbind(h: Host, fd: Fd | null, vm: Vm | null): Result {
   if (!(s instanceof SystemGmem)) return s;
   const view = s.views.get(vm!);
   if (!view) return fail("EINVAL", `vm ${vm!.id} is not bound to this guest_memfd`);
-  s.unbound.add(vm!);
+  s.noteUnbound(vm!);
   invalidateView(h, s);
   h.dropView(view);
-  h.events.push({ kind: "unbind", file: view.id, vm: vm!.id, inode: s.inode.id, system: s.id, others: [...s.views.keys()].map((v) => v.id) });
+  // The VMs still bound, in binding order, from the fd's own list (walking the map of views cost several times more).
+  const bound = s.boundList;
+  const others = new Array<number>(bound.length);
+  for (let k = 0; k < bound.length; k++) others[k] = bound[k].vm;
+  h.events.push({ kind: "unbind", file: view.id, vm: vm!.id, inode: s.inode.id, system: s.id, others });
   return ok();
 }
 
