@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { addRange, overlapsRanges, withRange, type Ranges } from "../src/ranges.js";
+import { addRange, overlapsRanges, rangeChanged, setRange, withRange, type Ranges } from "../src/ranges.js";
 
 const span = fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 })).map(([s, n]) => [s, s + n] as const);
 
@@ -61,6 +61,33 @@ test("addRange() gives what withRange() gives, in place on a list no one froze a
         assert.equal(own, fresh);
         if (Object.isFrozen(before)) assert.is(JSON.stringify(before), shown, "a frozen list is never changed");
         else assert.ok(own === before, "a list no one froze takes the range in place");
+      }
+    }),
+    { numRuns: 2000, seed: 20261203 },
+  );
+});
+
+test("setRange() sets pages in and out as a set of pages does, kept merged and ascending, and says when they changed; a frozen list is copied", () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(span, fc.boolean(), fc.boolean()), { maxLength: 40 }), (changes) => {
+      let r: Ranges = Object.freeze([]);
+      const pages = new Set<number>();
+      for (const [[s, e], on, freeze] of changes) {
+        if (freeze) Object.freeze(r);
+        const before = r;
+        const shown = JSON.stringify(before);
+        const had = [...pages].sort((a, b) => a - b).join();
+        for (let p = s; p < e; p++) on ? pages.add(p) : pages.delete(p);
+        r = setRange(r, s, e, on);
+        assert.is(rangeChanged.value, [...pages].sort((a, b) => a - b).join() !== had, `changed, for ${on ? "set" : "clear"} [${s}, ${e})`);
+        if (Object.isFrozen(before)) assert.is(JSON.stringify(before), shown, "a frozen list is never changed");
+        for (let k = 0; k < r.length; k++) {
+          assert.ok(r[k][0] < r[k][1], `range ${k} is not empty`);
+          if (k > 0) assert.ok(r[k - 1][1] < r[k][0], `ranges ${k - 1} and ${k} are apart`);
+        }
+        const held = new Set<number>();
+        for (const [a, b] of r) for (let p = a; p < b; p++) held.add(p);
+        assert.equal([...held].sort((a, b) => a - b), [...pages].sort((a, b) => a - b));
       }
     }),
     { numRuns: 2000, seed: 20261203 },

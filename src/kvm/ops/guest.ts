@@ -12,7 +12,7 @@ import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
 import { NOT_NOW } from "../../core/core.js";
-import { overlapsRanges } from "../../ranges.js";
+import { overlapsRanges, rangeChanged, setRange } from "../../ranges.js";
 
 export type Access = "read" | "write" | "exec";
 /** An access's core code (A.ACCESS_*): compares, where a keyed load of a table would be a lookup by string. */
@@ -239,25 +239,8 @@ export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, siz
   if (address & 4095n || size & 4095n) return fail("EINVAL", "address and size must be page-aligned");
   const start = Number(address >> 12n);
   const end = start + Number(size >> 12n);
-  const makePrivate = attributes !== 0n;
-  const before = vm.privateRanges;
-  const kept = before.flatMap(([s, e]): Array<[number, number]> => {
-    const out: Array<[number, number]> = [];
-    if (s < start) out.push([s, Math.min(e, start)]);
-    if (e > end) out.push([Math.max(s, end), e]);
-    return out;
-  });
-  if (makePrivate) kept.push([start, end]);
-  kept.sort((x, y) => x[0] - y[0]);
-  const merged: Array<[number, number]> = [];
-  for (const rg of kept) {
-    const last = merged[merged.length - 1];
-    if (last && last[1] >= rg[0]) last[1] = Math.max(last[1], rg[1]);
-    else merged.push([rg[0], rg[1]]);
-  }
-  const unchanged = merged.length === before.length && merged.every((rg, i) => rg[0] === before[i][0] && rg[1] === before[i][1]);
-  if (unchanged) return ok();
-  vm.privateRanges = merged;
+  vm.privateRanges = setRange(vm.privateRanges, start, end, attributes !== 0n);
+  if (!rangeChanged.value) return ok();
   h.core.push(A.OP_ZAP_GFNS, vm.id, start, end);
   return ok();
 }
