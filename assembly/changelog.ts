@@ -19,6 +19,7 @@ import { vms, Kvm } from "./kvm";
 import { maps, HostMap, findMap, isPrivate } from "./hostmap";
 import { Memslot, slotByGfn, findSlot } from "./memslot";
 import { bmForEach } from "./blockmap";
+import { bindingAt } from "./binding";
 import { gmemPages, anonPages, nextPfn, stackLen, detachedGmem, detachedAnon } from "./frames";
 import { resetNotes, note, noteCount, noteAt, forgetNotes } from "./notes";
 import { StreamHead, clearStream, openStream, closeStream, reserve, emit, mark, patch, entries, resetEntries, emitPage, emitSpte, emitRuns, emitRunsAround, emitFile, emitSlots, emitSlot, emitBinding, emitMap } from "./stream";
@@ -136,8 +137,15 @@ export function noteCommand(c: usize): void {
       note(CHG_INODE, a, 0, 0);
       break;
     case OP_FILE_RELEASE: {
+      // Its memslots lose the file: each of them, not the VM's every memslot.
       let f = files.get(a);
-      if (f != 0) note(CHG_VM, changetype<GmemFile>(f).vm.id, 0, 0);
+      if (f != 0) {
+        let v = changetype<GmemFile>(f).bindings;
+        for (let i = 0, n = v.len; i < n; i++) {
+          let m = bindingAt(v, i);
+          note(CHG_SLOT, m.vm.id, <u64>m.id, 0);
+        }
+      }
       note(CHG_FILE, a, 0, 0);
       break;
     }

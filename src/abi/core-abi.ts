@@ -449,7 +449,8 @@ export const OP_UNPIN = 28;
  *    its VM; every SLOT_* its memslot (CHG_SLOT) and that memslot's binding
  *    in its file as it was and as it is (CHG_BINDING, at the memslot's pgoff
  *    then and now); INODE_*: the inode; FILE_BLOCK: its window (CHG_BLOCKED);
- *    the other FILE_*: the file, FILE_RELEASE also its VM (its memslots lose the file);
+ *    the other FILE_*: the file, FILE_RELEASE also each memslot bound to it
+ *    (CHG_SLOT: it loses the file; not the VM's every memslot);
  *    HOSTMAP_* (HOSTMAP_COW too): the map.
  */
 export const CHG_SPTES = 11;

@@ -110,8 +110,9 @@ export class RefChangeLog {
         this.note(A.CHG_INODE, a);
         break;
       case A.OP_FILE_RELEASE: {
+        // Its memslots lose the file: each of them, not the VM's every memslot.
         const f = s.files.get(a);
-        if (f) this.note(A.CHG_VM, f.vm);
+        if (f) for (const bd of f.bindings) this.note(A.CHG_SLOT, f.vm, bd.slot);
         this.note(A.CHG_FILE, a);
         break;
       }
