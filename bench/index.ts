@@ -9,3 +9,10 @@ export async function checkText(o: { json?: boolean; quick?: boolean }): Promise
   const b = measureCheck(o.quick === true);
   return o.json ? JSON.stringify(b) : checkBenchLines(b).join("\n");
 }
+
+/** gmemsim bench --probes [--json] [--quick]: traces that grow one kind of object 8x (bench/probes.ts). */
+export async function probesText(o: { json?: boolean; quick?: boolean }): Promise<string> {
+  const { measureProbes, probeLines } = await import("./probes.js");
+  const rows = measureProbes(o.quick ? 100 : 1000, o.quick ? 1 : 3);
+  return o.json ? JSON.stringify({ probes: rows }) : probeLines(rows).join("\n");
+}

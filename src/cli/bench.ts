@@ -1,7 +1,8 @@
 /**
  * gmemsim bench: the standard workloads (bench/workloads.ts); --micro, the
  * core's micro-benchmarks (bench/micro.ts); --scale, the host growth run with
- * its plots (bench/scale.ts); --check, what checking costs (bench/check.ts).
+ * its plots (bench/scale.ts); --check, what checking costs (bench/check.ts);
+ * --probes, traces that grow one kind of object (bench/probes.ts).
  *
  * A development path: the benchmarks run from a clone of the repository with
  * its devDependencies installed (tinybench, vega, vega-lite, @resvg/resvg-js).
@@ -18,6 +19,7 @@ export interface BenchOptions {
   micro?: boolean;
   scale?: boolean;
   check?: boolean;
+  probes?: boolean;
   tiers?: boolean;
   out?: string;
   vms?: number;
@@ -31,6 +33,7 @@ interface BenchModule {
   runMicro(o: BenchOptions): Promise<number>;
   runScale(o: BenchOptions): Promise<number>;
   checkText(o: BenchOptions): Promise<string>;
+  probesText(o: BenchOptions): Promise<string>;
 }
 
 /** The benchmarks' entry: the TypeScript source under tsx, the bundle beside the CLI's otherwise. */
@@ -56,6 +59,10 @@ export async function benchCommand(o: BenchOptions): Promise<number> {
   if (o.scale) return bench.runScale(o);
   if (o.check) {
     console.log(await bench.checkText(o));
+    return 0;
+  }
+  if (o.probes) {
+    console.log(await bench.probesText(o));
     return 0;
   }
   return bench.runBench(o);

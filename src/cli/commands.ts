@@ -137,7 +137,7 @@ export const COMMANDS: CommandDecl[] = [
   },
   {
     name: "bench",
-    summary: "the standard workloads, engine against reference (against kernel); --tiers, --micro, --scale, --check",
+    summary: "the standard workloads, engine against reference (against kernel); --tiers, --micro, --scale, --check, --probes",
     args: [],
     flags: [
       { flags: "--json", description: "print the report as JSON" },
@@ -146,6 +146,7 @@ export const COMMANDS: CommandDecl[] = [
       { flags: "--scale", description: "grow one host step by step; plots time per page and memory (SVG and PNG)" },
       { flags: "--tiers", description: "only the tiers table: the public API tiers beside the core alone, a plain-JS model and a C limit (bench/tiers.ts)", conflicts: ["micro", "scale", "check"] },
       { flags: "--check", description: "what checking costs: a trace replayed unchecked, checked op by op, and fully checked after every op", conflicts: ["micro", "scale"] },
+      { flags: "--probes", description: "scale probes: traces that grow one kind of object 8x (VMs on one fd, donated windows, memslots, maps, pins, ...), replayed unchecked and checked; flags what grows faster than the trace", conflicts: ["micro", "scale", "check", "tiers"] },
       { flags: "--out <FILE>", description: "--micro: write the JSON report here; --scale: the plot's file (.svg, with a .png beside it; default scale.svg)" },
       { flags: "--vms <N>", description: "--scale: VMs in the last step (default 1,024; 64 with --quick)", parse: wholeNumber(1, 65_536) },
       { flags: "--pages <N>", description: "--scale: populated pages in the last step (default 10,000,000; 200,000 with --quick)", parse: wholeNumber(64, 1e9) },
