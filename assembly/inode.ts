@@ -23,6 +23,14 @@ export class Inode {
   files: Vec = changetype<Vec>(0);
   /** Host maps of this inode, ascending id (HostMap pointers). */
   maps: Vec = changetype<Vec>(0);
+  /**
+   * The same maps ascending by pgoff, for the MMU notifier of a range (invalidate.ts): a map showing pgoffs
+   * [s, e) starts after s minus the longest map, so the maps over a range are a binary search away, where a walk
+   * of every map of the inode made n one-page punches of an inode mapped n times cost n^2.
+   */
+  mapsByPgoff: Vec = changetype<Vec>(0);
+  /** The most pages a map of this inode ever showed (a bound, never lowered). */
+  mapsLongest: u64 = 0;
   /** pgoff runs whose attribute is PRIVATE (the inode's attribute map, attributes.ts). */
   priv: Ranges = changetype<Ranges>(0);
 }
@@ -47,6 +55,7 @@ export function inodeCreate(id: i32, npages: u64, kind: i32, gmemFlags: u32): vo
   let ino = make<Inode>();
   ino.files = make<Vec>();
   ino.maps = make<Vec>();
+  ino.mapsByPgoff = make<Vec>();
   ino.id = id;
   ino.npages = npages;
   ino.kind = kind;
@@ -64,6 +73,7 @@ export function inodeDestroy(id: i32): i64 {
   let n = bmClear(pagesRef(ino), freeFrames);
   ino.files.dispose();
   ino.maps.dispose();
+  ino.mapsByPgoff.dispose();
   ino.priv.dispose();
   unmake(ino);
   inodes.set(id, 0);

@@ -14,7 +14,7 @@ import { put } from "./result";
 import { Inode, pagesRef } from "./inode";
 import { GmemFile, getFile } from "./file";
 import { Memslot, forEachSlotByHva } from "./memslot";
-import { HostMap, mapRemove } from "./hostmap";
+import { HostMap, mapRemove, firstMapFrom } from "./hostmap";
 import { firstEndingAfter, bindingAt } from "./binding";
 import { zapRange } from "./stage2";
 import { bmRemoveRange, bmDelete, bmGet } from "./blockmap";
@@ -47,9 +47,12 @@ export function notifyHva(hs: u64, he: u64): void {
 
 /** The MMU notifier over the hva pages of the inode's maps (all, or those of `file` only) showing [start, end). */
 export function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, file: i32): void {
-  let ml = ino.maps;
-  for (let i = 0, n = ml.len; i < n; i++) {
+  let ml = ino.mapsByPgoff;
+  // A map reaching start begins after start minus the longest map; the maps from there that begin before end.
+  let from = start >= ino.mapsLongest ? firstMapFrom(ml, start - ino.mapsLongest + 1) : 0;
+  for (let i = from, n = ml.len; i < n; i++) {
     let hm = changetype<HostMap>(<usize>ml.get(i));
+    if (hm.pgoff >= end) break;
     if (onlyFile && hm.file != file) continue;
     let s = max(start, hm.pgoff), e = min(end, hm.pgoff + hm.npages);
     if (s < e) notifyHva(hm.hva + (s - hm.pgoff), hm.hva + (e - hm.pgoff));
