@@ -14,6 +14,7 @@ import { EngineCore } from "../src/core/engine.js";
 import { ReferenceCore } from "../src/core/reference/index.js";
 import { microCases, runMicro, validateCores } from "../bench/micro.js";
 import { runScale } from "../bench/scale.js";
+import { measureProbes, probeLines, PROBES } from "../bench/probes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gmemsim-bench-smoke-"));
 
@@ -122,6 +123,17 @@ function assertWellFormedXml(xml: string): void {
   assert.equal(stack, [], "every element closed");
   assert.is(roots, 1, "one root element");
 }
+
+test("bench --probes: every probe's trace replays, unchecked and checked, at both sizes (no line or check fails), one row and two lines each", () => {
+  const rows = measureProbes(20, 1);
+  assert.equal(rows.map((r) => r.name), PROBES.map((p) => p.name));
+  for (const r of rows) {
+    assert.equal(r.sizes, [20, 160]);
+    for (const t of [...r.unchecked_s, ...r.checked_s]) assert.ok(t > 0, `${r.name}: positive times`);
+    assert.ok(r.unchecked_growth > 0 && r.checked_growth > 0);
+  }
+  assert.is(probeLines(rows).length, 1 + 2 * rows.length);
+});
 
 test("runScale --quick should plot a well-formed SVG with two labelled panels, a PNG beside it, and report growing steps", async () => {
   const svg = join(dir, "scale.svg");
