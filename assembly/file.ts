@@ -10,7 +10,7 @@ import { Vec, Table, Ranges } from "./vec";
 import { make, unmake } from "./alloc";
 import { Kvm, getVm } from "./kvm";
 import { Inode, getInode } from "./inode";
-import { bindingAt } from "./binding";
+import { bindingAt, unbindInode } from "./binding";
 import { zapRange } from "./stage2";
 
 @unmanaged
@@ -65,7 +65,11 @@ export function fileRelease(id: i32): void {
   let f = getFile(id);
   zapBindings(f);
   let v = f.bindings;
-  for (let i = 0, n = v.len; i < n; i++) bindingAt(v, i).file = -1;
+  for (let i = 0, n = v.len; i < n; i++) {
+    let m = bindingAt(v, i);
+    unbindInode(f.inode, m);
+    m.file = -1;
+  }
   f.inode.files.remove(<u32>changetype<usize>(f));
   v.dispose();
   f.blocked.dispose();

@@ -31,6 +31,14 @@ export class Inode {
   mapsByPgoff: Vec = changetype<Vec>(0);
   /** The most pages a map of this inode ever showed (a bound, never lowered). */
   mapsLongest: u64 = 0;
+  /**
+   * Every binding of every file of this inode (Memslot pointers), ascending pgoff (binding.ts): a punch zaps the
+   * bindings over its range, found by a binary search, where kvm_gmem_invalidate_begin() walks every file of the
+   * inode (an inode shared by a file per VM made n one-page punches cost n^2).
+   */
+  bound: Vec = changetype<Vec>(0);
+  /** The most pages a binding of this inode ever had (a bound, never lowered). */
+  boundLongest: u64 = 0;
   /** pgoff runs whose attribute is PRIVATE (the inode's attribute map, attributes.ts). */
   priv: Ranges = changetype<Ranges>(0);
 }
@@ -56,6 +64,7 @@ export function inodeCreate(id: i32, npages: u64, kind: i32, gmemFlags: u32): vo
   ino.files = make<Vec>();
   ino.maps = make<Vec>();
   ino.mapsByPgoff = make<Vec>();
+  ino.bound = make<Vec>();
   ino.id = id;
   ino.npages = npages;
   ino.kind = kind;
@@ -74,6 +83,7 @@ export function inodeDestroy(id: i32): i64 {
   ino.files.dispose();
   ino.maps.dispose();
   ino.mapsByPgoff.dispose();
+  ino.bound.dispose();
   ino.priv.dispose();
   unmake(ino);
   inodes.set(id, 0);

@@ -15,7 +15,7 @@ import { Inode, pagesRef } from "./inode";
 import { GmemFile, getFile } from "./file";
 import { Memslot, forEachSlotByHva } from "./memslot";
 import { HostMap, mapRemove, firstMapFrom } from "./hostmap";
-import { firstEndingAfter, bindingAt } from "./binding";
+import { firstEndingAfter, bindingAt, firstReaching } from "./binding";
 import { zapRange } from "./stage2";
 import { bmRemoveRange, bmDelete, bmGet } from "./blockmap";
 import { frameFlags, setFrameFlags, freeFrames, freeFrame, setFreeKind } from "./frames";
@@ -59,9 +59,15 @@ export function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, fil
   }
 }
 
+/** kvm_gmem_invalidate_begin() over every file of the inode, through the inode's index of their bindings, then the MMU notifier. */
 export function invalidate(ino: Inode, start: u64, end: u64): void {
-  let fl = ino.files;
-  for (let i = 0, n = fl.len; i < n; i++) zapFileRange(changetype<GmemFile>(<usize>fl.get(i)), start, end);
+  let v = ino.bound;
+  for (let i = firstReaching(ino, start), n = v.len; i < n; i++) {
+    let m = bindingAt(v, i);
+    if (m.pgoff >= end) break;
+    let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
+    if (s < e && m.vm.sptes != 0) zapRange(m.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
+  }
   if (ino.maps.len != 0) notifyMaps(ino, start, end, false, -1); // most inodes have no host mapping: no call
 }
 

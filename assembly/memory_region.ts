@@ -9,7 +9,7 @@
 import { Kvm, vms, getVm, s2Ref } from "./kvm";
 import { Memslot, slotById, slotInsert, slotRemove, slotMove, slotSetUaddr } from "./memslot";
 import { getFile } from "./file";
-import { bind, unbind } from "./binding";
+import { bind, unbind, bindInode, unbindInode } from "./binding";
 import { zapAll } from "./stage2";
 import { bmClearCount } from "./blockmap";
 import { Vec } from "./vec";
@@ -35,7 +35,7 @@ export function vmDestroy(id: i32): void {
   let v = vm.byId;
   while (v.len > 0) {
     let m = changetype<Memslot>(<usize>v.get(v.len - 1));
-    if (m.file >= 0) unbind(getFile(m.file).bindings, m);
+    if (m.file >= 0) unbindBoth(m);
     slotRemove(vm, m);
     unmake(m);
   }
@@ -57,13 +57,24 @@ export function slotCreate(vmId: i32, id: i32, base: u64, npages: u64, file: i32
   m.pgoff = pgoff;
   m.flags = flags;
   slotInsert(vm, m);
-  if (file >= 0) bind(getFile(file).bindings, m);
+  if (file >= 0) {
+    let f = getFile(file);
+    bind(f.bindings, m);
+    bindInode(f.inode, m);
+  }
+}
+
+/** kvm_gmem_unbind(): the memslot leaves its file's bindings and its inode's index. */
+function unbindBoth(m: Memslot): void {
+  let f = getFile(m.file);
+  unbind(f.bindings, m);
+  unbindInode(f.inode, m);
 }
 
 export function slotDelete(vmId: i32, id: i32): void {
   let vm = getVm(vmId);
   let m = slotById(vm, id);
-  if (m.file >= 0) unbind(getFile(m.file).bindings, m);
+  if (m.file >= 0) unbindBoth(m);
   slotRemove(vm, m);
   unmake(m);
   zapAll(vm);

@@ -235,4 +235,69 @@ test("memslots that share one userspace_addr are each found and taken out of the
   assert.equal(checkInvariants(e.sim.host), []);
 });
 
+test("a released file's bindings leave its inode's index: its memslot, shared and deleted later, is not zapped or touched by the inode's punches", () => {
+  // The owner's file keeps the inode alive; b's share of it is bound in a memslot that shows a memfd page at its
+  // userspace_addr (a file without MMAP: not gmem-only, so a shared access maps the memfd page). Closing the share
+  // drops its binding: b's read then maps the memfd page again, and the owner's punches of the inode must not zap
+  // it; then the memslot goes (freed in the core), and punches must find nothing of it.
+  const ops: object[] = [
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_vm", as: "b", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: [] },
+    { op: "gmem_link", fd: "g", vm: "b", as: "s", perm: ["r", "w"], mode: "share" },
+    { op: "memfd", as: "f", size: 65536 },
+    { op: "mmap", fd: "f", as: "p", offset: 0, len: 65536, prot: "rw", shared: true },
+    { op: "set_user_memory_region2", vm: "b", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "s", userspace_addr: { map: "p" } },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "write", value: 9 },
+    { op: "close", fd: "s" },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "read" },
+    { op: "stats", vm: "b" },
+    { op: "fallocate", fd: "g", mode: ["KEEP_SIZE"], offset: 0, len: 65536 },
+    { op: "fallocate", fd: "g", mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: 0, len: 65536 },
+    { op: "stats", vm: "b" },
+    { op: "set_user_memory_region2", vm: "b", slot: 0, flags: 0, guest_phys_addr: 0, memory_size: 0, userspace_addr: 0 },
+    { op: "fallocate", fd: "g", mode: ["KEEP_SIZE"], offset: 0, len: 65536 },
+    { op: "fallocate", fd: "g", mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: 0, len: 8192 },
+    { op: "stats", vm: "b" },
+  ];
+  const e = run("wasm", ops);
+  const r = run("reference", ops);
+  assert.equal(e.results, r.results);
+  assert.is(e.end, r.end);
+  const st = (k: number) => e.results.at(k) as unknown as { sptes: number; zaps: number };
+  assert.is(st(10).sptes, 1, "b's read after the close maps the memfd page through userspace_addr");
+  assert.is(st(13).sptes, 1, "the owner's punch does not zap b's memslot, which no longer binds the inode");
+  assert.is(st(13).zaps, st(10).zaps);
+  assert.equal(checkInvariants(e.sim.host), []);
+});
+
+test("a deleted memslot's binding leaves its inode's index: the gfns it had, bound again to another inode, keep their SPTEs when the first inode is punched", () => {
+  const ops: object[] = [
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_vm", as: "b", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "gmem_link", fd: "g", vm: "b", as: "s", perm: ["r", "w"], mode: "share" },
+    { op: "create_guest_memfd", vm: "b", as: "h", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "set_user_memory_region2", vm: "b", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "s" },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "write", value: 3 },
+    { op: "set_user_memory_region2", vm: "b", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 0, guest_memfd: "s" },
+    { op: "set_user_memory_region2", vm: "b", slot: 1, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "h" },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "write", value: 4 },
+    { op: "stats", vm: "b" },
+    { op: "fallocate", fd: "g", mode: ["KEEP_SIZE"], offset: 0, len: 65536 },
+    { op: "fallocate", fd: "g", mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: 0, len: 65536 },
+    { op: "stats", vm: "b" },
+    { op: "vcpu_access", vm: "b", gpa: 4096, access: "read" },
+  ];
+  const e = run("wasm", ops);
+  const r = run("reference", ops);
+  assert.equal(e.results, r.results);
+  assert.is(e.end, r.end);
+  const st = (k: number) => e.results.at(k) as unknown as { sptes: number; zaps: number };
+  assert.is(st(10).sptes, 1);
+  assert.is(st(13).sptes, 1, "punching g zaps nothing of b: its memslot over those gfns binds h now");
+  assert.is(st(13).zaps, st(10).zaps);
+  assert.is((e.results.at(14) as unknown as { value: number }).value, 4);
+});
+
 test.run();
