@@ -39,6 +39,22 @@ const RULES: Array<{ source: string; rule: string; steps: Step[]; kernel?: strin
     ],
   },
   {
+    source: "x86 svm/sev.c: sev_vm_move_enc_context_from() (selftest sev_migrate_tests.c: test_sev_migrate_parameters(), no migration to an SEV-enabled VM)",
+    rule: "a target that took a context by a move is a confidential guest already: taking a second one is EINVAL, and the page it maps under the first stays its key's",
+    setup: [
+      { op: "create_vm", as: "v0", type: "sw_protected" },
+      { op: "create_vm", as: "v1", type: "default" },
+      { op: "create_vm", as: "v2", type: "sw_protected" },
+      { op: "create_guest_memfd", vm: "v0", as: "g", size: 65536, flags: "MMAP" },
+      { op: "set_user_memory_region2", vm: "v0", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    ],
+    steps: [
+      [{ op: "move_enc_context_from", vm: "v1", src: "v0" }, { ret: 0 }],
+      [{ op: "move_enc_context_from", vm: "v1", src: "v2" }, { errno: "EINVAL" }],
+      [{ op: "stats", vm: "v2" }, { ret: 0 }],
+    ],
+  },
+  {
     source: "x86 svm/sev.c: sev_vm_move_enc_context_from()",
     rule: "with in-place conversion the access's privateness comes from the gmem inode (kvm_gmem_is_private_gfn()): a target that read a converted page took its own context, EINVAL",
     kernel: "next+swprot",

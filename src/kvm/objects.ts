@@ -41,7 +41,7 @@ export class Vm {
   private slotRef: Memslot | Map<number, Memslot> | null = null;
   /** Its memslots by gfn, from the second on (span-index.ts). */
   private byGfn: SpanIndex<Memslot> | null = null;
-  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); replaced, never changed in place. */
+  /** Private gfn ranges, sorted and disjoint, half-open (KVM_SET_MEMORY_ATTRIBUTES); only the kernel layer reads them, and setRange() changes them in place. */
   privateRanges: ReadonlyArray<readonly [number, number]> = NO_RANGES;
   /** Encryption context (ASID/HKID); 0 once it moved to another VM. */
   ctx: number;
@@ -49,6 +49,8 @@ export class Vm {
   contextMovedAway = false;
   /** A private access of this VM succeeded: it runs under its own context, so it cannot take another (sev_guest(dst) in sev_vm_move_enc_context_from()). */
   ranPrivate = false;
+  /** It took another VM's context by move_enc_context_from(): it is a confidential guest now, and cannot take a second (sev_guest(dst)). */
+  tookContext = false;
   constructor(
     readonly id: number,
     readonly type: VmType,

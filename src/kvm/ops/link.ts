@@ -64,6 +64,9 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   // (its private pages would stay mapped under a key it no longer has).
   h.sync();
   if (target.ranPrivate) return fail("EINVAL", "the target already runs private memory under its own encryption context");
+  // The same for a target that took a context by an earlier move: it is a confidential guest already, and the pages
+  // it maps were prepared under the context it would give up.
+  if (target.tookContext) return fail("EINVAL", "the target already took an encryption context from another VM");
   const migrating = new Set<GmemFile>();
   for (const slot of target.slots) {
     const f = slot.file;
@@ -77,6 +80,7 @@ export function moveEncContextFrom(h: Host, target: Vm | null, src: Vm | null): 
   if (!d.allow) return fail("EPERM", `policy ${h.policy.name}: ${d.reason}`);
   const inodes = [...new Set([...migrating].map((f) => f.inode))];
   target.ctx = src.ctx;
+  target.tookContext = true;
   src.ctx = 0;
   src.contextMovedAway = true;
   h.core.push(A.OP_VM_SET_CTX, target.id, target.ctx);
