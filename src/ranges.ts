@@ -82,11 +82,10 @@ export function addRange(ranges: Ranges, s: number, e: number): Ranges {
  * or touches. The list itself changes unless it is frozen (then a copy does),
  * for a list only the kernel layer reads (a VM's PRIVATE attribute ranges:
  * rebuilding the list per change made n changes cost n^2 log n). Returns the
- * list, and whether the pages it holds changed in `rangeChanged`.
+ * list, or null when the pages it holds did not change.
  */
-export function setRange(ranges: Ranges, s: number, e: number, on: boolean): Ranges {
-  rangeChanged.value = false;
-  if (s >= e) return ranges;
+export function setRange(ranges: Ranges, s: number, e: number, on: boolean): Ranges | null {
+  if (s >= e) return null;
   let first: number;
   let last: number;
   let put: Array<readonly [number, number]>;
@@ -94,23 +93,19 @@ export function setRange(ranges: Ranges, s: number, e: number, on: boolean): Ran
     spanOf(ranges, s, e);
     ({ first, last } = span);
     // Already inside one range (merged ranges never touch, so two cannot cover it together).
-    if (last - first === 1 && ranges[first][0] <= s && ranges[first][1] >= e) return ranges;
+    if (last - first === 1 && ranges[first][0] <= s && ranges[first][1] >= e) return null;
     put = [[span.lo, span.end]];
   } else {
     // The ranges that hold a page of [s, e): from the first that ends past s, while they start before e.
     first = lowerBound(ranges, s + 1, rangeEnd);
     last = first;
     while (last < ranges.length && ranges[last][0] < e) last++;
-    if (first === last) return ranges;
+    if (first === last) return null;
     put = [];
     if (ranges[first][0] < s) put.push([ranges[first][0], s]);
     if (ranges[last - 1][1] > e) put.push([e, ranges[last - 1][1]]);
   }
   const out = Object.isFrozen(ranges) ? ranges.slice() : (ranges as Array<readonly [number, number]>);
   out.splice(first, last - first, ...put);
-  rangeChanged.value = true;
   return out;
 }
-
-/** Whether the last setRange() changed the pages its list holds. */
-export const rangeChanged = { value: false };

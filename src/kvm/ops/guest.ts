@@ -12,7 +12,7 @@ import { hasPrivateMemory, supportedVmAttributes } from "./vm.js";
 import { TraceError } from "../../errors.js";
 import type { Bytes } from "../bytes.js";
 import { NOT_NOW } from "../../core/core.js";
-import { overlapsRanges, rangeChanged, setRange } from "../../ranges.js";
+import { overlapsRanges, setRange } from "../../ranges.js";
 
 export type Access = "read" | "write" | "exec";
 /** An access's core code (A.ACCESS_*): compares, where a keyed load of a table would be a lookup by string. */
@@ -239,8 +239,9 @@ export function setMemoryAttributes(h: Host, vm: Vm | null, address: bigint, siz
   if (address & 4095n || size & 4095n) return fail("EINVAL", "address and size must be page-aligned");
   const start = Number(address >> 12n);
   const end = start + Number(size >> 12n);
-  vm.privateRanges = setRange(vm.privateRanges, start, end, attributes !== 0n);
-  if (!rangeChanged.value) return ok();
+  const next = setRange(vm.privateRanges, start, end, attributes !== 0n);
+  if (next === null) return ok();
+  vm.privateRanges = next;
   h.core.push(A.OP_ZAP_GFNS, vm.id, start, end);
   return ok();
 }
