@@ -69,4 +69,22 @@ test("under a policy of the caller's, shown the lists frozen, they equal the wal
   runs({ ...defaultSystemPolicy, name: "caller's" });
 });
 
+test("a move from a bound VM revokes its view's rights: the fd's list shows them gone, as the walked view does", () => {
+  const sim = new Simulator({ engine: "reference", design: "system" });
+  sim.apply([
+    { op: "create_guest_memfd_system", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_vm", as: "b", type: "default" },
+    { op: "gmem_bind", fd: "g", vm: "a" },
+    { op: "gmem_bind", fd: "g", vm: "b" },
+    ...["a", "b"].map((v) => ({ op: "set_user_memory_region2", vm: v, slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 4096, guest_memfd: "g" })),
+  ]);
+  const [moved] = sim.apply([{ op: "move_enc_context_from", vm: "b", src: "a" }]);
+  assert.is(moved.ret, 0);
+  const s = [...sim.host.inodes].map((i) => i.holder).find((h): h is SystemGmem => h instanceof SystemGmem)!;
+  const v = systemFileView(s);
+  assert.equal({ bound: v.bound, unbound: v.unbound }, walked(s));
+  assert.equal(v.bound.map((b) => b.perm), [[], ["r", "w", "x"]], "a's rights went with the move; b keeps its own");
+});
+
 test.run();

@@ -10,7 +10,7 @@
  */
 import { BlockList } from "../sorted.js";
 
-/** A window a donor file gave away by gmem_link(donate), read from the history (history.ts). */
+/** A window of `inode` (pages) that file `donor` of `vm` gave away by gmem_link(donate), read from the history (history.ts). */
 export interface Donation {
   readonly donor: number;
   readonly vm: number;

@@ -11,7 +11,6 @@ import { ALL_PERMS, type Perm } from "../kvm/perm.js";
 import { violation, type Violation } from "./violation.js";
 import { DonationIndex, type Donation } from "./donations.js";
 
-/** A window of `inode` (pages) that file `donor` of `vm` gave away. */
 export type { Donation };
 export interface Move { readonly src: number; readonly inodes: ReadonlySet<number> }
 
