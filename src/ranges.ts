@@ -9,7 +9,7 @@
  * A file's list is shared with the views policies get (src/kvm/views.ts).
  * A policy other than gmemsim's own is shown them deeply frozen, the list
  * included, and may keep them: a frozen list is never changed, and adding a
- * range to it makes a new list (withRange()). gmemsim's own policy reads a
+ * range to it makes a new list (writable()). gmemsim's own policy reads a
  * view and lets it go, so a list no one froze takes a new range in place
  * (addRange()): a new list per donation cost a copy of every window, and past
  * 16,384 windows each copy was an allocation of its own pages (a trace of
@@ -30,7 +30,7 @@ export function overlapsRanges(ranges: Ranges, s: number, e: number): boolean {
   return k > 0 && ranges[k - 1][1] > s;
 }
 
-/** Where [s, e) goes in a list: it replaces ranges [first, last), those it overlaps or touches, with [lo, end). */
+/** Where [s, e) set in goes in a list: it replaces ranges [first, last), those it overlaps or touches, with [lo, end). */
 const span = { first: 0, last: 0, lo: 0, end: 0 };
 
 function spanOf(ranges: Ranges, s: number, e: number): void {
@@ -50,38 +50,27 @@ function spanOf(ranges: Ranges, s: number, e: number): void {
   span.end = end;
 }
 
-/** `ranges` (merged, ascending) with [s, e) added, as a new list: ranges it overlaps or touches merge into one. */
-export function withRange(ranges: Ranges, s: number, e: number): Ranges {
-  if (s >= e) return ranges;
-  spanOf(ranges, s, e);
-  const { first, last } = span;
-  // One array of the final length, filled by index: spreading slices made three arrays and grew the last one.
-  const out = new Array<readonly [number, number]>(ranges.length - (last - first) + 1);
-  for (let k = 0; k < first; k++) out[k] = ranges[k];
-  out[first] = [span.lo, span.end];
-  for (let k = last, at = first + 1; k < ranges.length; k++, at++) out[at] = ranges[k];
-  return out;
+/**
+ * A list the kernel layer shares with the views policies are shown, to change:
+ * the list itself, or a copy where a policy other than gmemsim's own was
+ * shown it (deeply frozen) and may keep it. Its items are never changed, only
+ * replaced.
+ */
+export function writable<T>(list: readonly T[]): T[] {
+  return Object.isFrozen(list) ? list.slice() : (list as T[]);
 }
 
-/**
- * withRange() for a file's own list: the list itself with [s, e) added, when
- * no one has frozen it (no policy but gmemsim's own has been shown it); a new
- * list otherwise. The ranges themselves are never changed, only replaced.
- */
+/** setRange() of pages in, for a file's donated windows: the list (itself unless frozen) with [s, e) added. */
 export function addRange(ranges: Ranges, s: number, e: number): Ranges {
-  if (Object.isFrozen(ranges)) return withRange(ranges, s, e);
-  if (s >= e) return ranges;
-  spanOf(ranges, s, e);
-  (ranges as Array<readonly [number, number]>).splice(span.first, span.last - span.first, [span.lo, span.end]);
-  return ranges;
+  return setRange(ranges, s, e, true) ?? ranges;
 }
 
 /**
  * Pages [s, e) set in (`on`) or out of `ranges` (merged, ascending): runs it
  * cuts are trimmed or split, and a range set in merges with those it overlaps
- * or touches. The list itself changes unless it is frozen (then a copy does),
- * for a list only the kernel layer reads (a VM's PRIVATE attribute ranges:
- * rebuilding the list per change made n changes cost n^2 log n). Returns the
+ * or touches. The list itself changes unless it is frozen (writable()): a
+ * VM's PRIVATE attribute ranges (rebuilding the list per change made n
+ * changes cost n^2 log n), a file's donated windows (addRange()). Returns the
  * list, or null when the pages it holds did not change.
  */
 export function setRange(ranges: Ranges, s: number, e: number, on: boolean): Ranges | null {
@@ -105,7 +94,7 @@ export function setRange(ranges: Ranges, s: number, e: number, on: boolean): Ran
     if (ranges[first][0] < s) put.push([ranges[first][0], s]);
     if (ranges[last - 1][1] > e) put.push([e, ranges[last - 1][1]]);
   }
-  const out = Object.isFrozen(ranges) ? ranges.slice() : (ranges as Array<readonly [number, number]>);
+  const out = writable(ranges);
   out.splice(first, last - first, ...put);
   return out;
 }

@@ -10,6 +10,7 @@
 
 import { SpanIndex } from "./span-index.js";
 import { ALL_PERMS, permList, type Perm } from "./perm.js";
+import { writable } from "../ranges.js";
 
 export type VmType = number;
 
@@ -345,10 +346,6 @@ export class SystemGmem {
   }
 }
 
-/** `list` itself to change, or a copy where a policy was shown it frozen. */
-function writable<T>(list: readonly T[]): T[] {
-  return Object.isFrozen(list) ? list.slice() : (list as T[]);
-}
 
 /** A gmem fd of either design: an fd of its own (not a system binding's view). */
 export type GmemFd = GmemFile | SystemGmem;
