@@ -7,6 +7,7 @@
 import { Vec, Table } from "./vec";
 import { make, unmake } from "./alloc";
 import { Inode, getInode } from "./inode";
+import { pgoffInsert, pgoffRemove } from "./pgoff-index";
 
 @unmanaged
 export class HostMap {
@@ -85,18 +86,8 @@ export function mapCreate(id: i32, hva: u64, npages: u64, inodeId: i32, pgoff: u
   byHva.insertAt(searchHva(hva), <u32>changetype<usize>(m));
   m.inode.maps.push(<u32>changetype<usize>(m));
   let ino = m.inode;
-  ino.mapsByPgoff.insertAt(firstMapFrom(ino.mapsByPgoff, pgoff), <u32>changetype<usize>(m));
+  pgoffInsert<HostMap>(ino.mapsByPgoff, m);
   if (npages > ino.mapsLongest) ino.mapsLongest = npages;
-}
-
-/** The first map of `v` (ascending pgoff) whose pgoff is at or past pgoff. */
-export function firstMapFrom(v: Vec, pgoff: u64): i32 {
-  let lo = 0, hi = v.len;
-  while (lo < hi) {
-    let mid = (lo + hi) >>> 1;
-    if (changetype<HostMap>(<usize>v.get(mid)).pgoff < pgoff) lo = mid + 1; else hi = mid;
-  }
-  return lo;
 }
 
 /** Forget the map (the caller has run the MMU notifier over it first). */
@@ -106,10 +97,7 @@ export function mapRemove(m: HostMap): void {
   while (byHva.get(i) != p) i++;
   byHva.removeAt(i);
   m.inode.maps.remove(p);
-  let v = m.inode.mapsByPgoff;
-  let j = firstMapFrom(v, m.pgoff);
-  while (v.get(j) != p) j++;
-  v.removeAt(j);
+  pgoffRemove<HostMap>(m.inode.mapsByPgoff, m);
   if (lastMap == changetype<usize>(m)) lastMap = 0;
   maps.set(m.id, 0);
   unmake(m);

@@ -14,8 +14,9 @@ import { put } from "./result";
 import { Inode, pagesRef } from "./inode";
 import { GmemFile, getFile } from "./file";
 import { Memslot, forEachSlotByHva } from "./memslot";
-import { HostMap, mapRemove, firstMapFrom } from "./hostmap";
-import { firstEndingAfter, bindingAt, firstReaching } from "./binding";
+import { HostMap, mapRemove } from "./hostmap";
+import { pgoffFirstReaching } from "./pgoff-index";
+import { firstEndingAfter, bindingAt } from "./binding";
 import { zapRange } from "./stage2";
 import { bmRemoveRange, bmDelete, bmGet } from "./blockmap";
 import { frameFlags, setFrameFlags, freeFrames, freeFrame, setFreeKind } from "./frames";
@@ -48,9 +49,8 @@ export function notifyHva(hs: u64, he: u64): void {
 /** The MMU notifier over the hva pages of the inode's maps (all, or those of `file` only) showing [start, end). */
 export function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, file: i32): void {
   let ml = ino.mapsByPgoff;
-  // A map reaching start begins after start minus the longest map; the maps from there that begin before end.
-  let from = start >= ino.mapsLongest ? firstMapFrom(ml, start - ino.mapsLongest + 1) : 0;
-  for (let i = from, n = ml.len; i < n; i++) {
+  // The maps that may reach start (pgoff-index.ts), up to the first that begins at or past end.
+  for (let i = pgoffFirstReaching<HostMap>(ml, start, ino.mapsLongest), n = ml.len; i < n; i++) {
     let hm = changetype<HostMap>(<usize>ml.get(i));
     if (hm.pgoff >= end) break;
     if (onlyFile && hm.file != file) continue;
@@ -62,7 +62,7 @@ export function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, fil
 /** kvm_gmem_invalidate_begin() over every file of the inode, through the inode's index of their bindings, then the MMU notifier. */
 export function invalidate(ino: Inode, start: u64, end: u64): void {
   let v = ino.bound;
-  for (let i = firstReaching(ino, start), n = v.len; i < n; i++) {
+  for (let i = pgoffFirstReaching<Memslot>(v, start, ino.boundLongest), n = v.len; i < n; i++) {
     let m = bindingAt(v, i);
     if (m.pgoff >= end) break;
     let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
