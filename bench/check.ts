@@ -21,25 +21,39 @@ import { vmTrace } from "./vm-trace.js";
 import { conversionTrace, CONVERSION_PROFILE } from "./conversion-trace.js";
 import { slotsTrace } from "./slots-trace.js";
 import { profileByName, type KernelProfile } from "../src/kvm/profile.js";
+import type { Design } from "../src/kvm/design.js";
 
 type Mode = "unchecked" | "checked" | "full";
 
-/** Replays text in one mode; returns seconds, and throws if a check fails (the figures would mean nothing). */
-function timeReplay(text: string, mode: Mode): number {
+/** How timeReplay() replays: the host's profile and design, and whether a line that answers an errno is a failure too. */
+export interface ReplayTiming {
+  profile?: KernelProfile;
+  design?: Design;
+  /** Every line must succeed, in every mode (a probe's trace is made of ops that succeed). */
+  allSucceed?: boolean;
+  /** Names the benchmark in what a failure throws. */
+  what?: string;
+}
+
+/** Replays text in one mode; returns seconds, and throws if a line or a check fails (the figures would mean nothing). */
+export function timeReplay(text: string, mode: Mode, o: ReplayTiming = {}): number {
+  const what = o.what ?? "bench --check";
   const t0 = performance.now();
-  const host = new Host(new EngineCore());
+  const host = new Host(new EngineCore(), { profile: o.profile, design: o.design });
   const checker = mode === "unchecked" ? null : new Checker(host);
   for (const batch of replayText(host, text, checker ? 1 : 4096)) {
-    if (!checker) continue;
+    if (!checker && !o.allSucceed) continue;
     for (const rec of batch) {
-      if ("error" in rec.result) throw new Error(`bench --check: line ${rec.lineNo}: ${rec.result.error}`);
+      if ("error" in rec.result) throw new Error(`${what}: line ${rec.lineNo}: ${rec.result.error}`);
+      if (o.allSucceed && "errno" in rec.result && rec.result.errno !== undefined) throw new Error(`${what}: line ${rec.lineNo} failed: ${JSON.stringify(rec.result)}`);
+      if (!checker) continue;
       const r = mode === "full" ? checker.full() : checker.step();
-      if (r.invariants.length || r.security.length) throw new Error(`bench --check: a check failed at line ${rec.lineNo}`);
+      if (r.invariants.length || r.security.length) throw new Error(`${what}: a check failed at line ${rec.lineNo}`);
     }
   }
   if (checker) {
     const r = checker.full();
-    if (r.invariants.length || r.security.length) throw new Error("bench --check: the final check failed");
+    if (r.invariants.length || r.security.length) throw new Error(`${what}: the final check failed`);
   }
   return (performance.now() - t0) / 1000;
 }

@@ -12,10 +12,7 @@
  * Each probe's trace is checked as it is timed: a line that fails, or a check
  * that fails, stops the run (its figures would mean nothing).
  */
-import { Host } from "../src/kvm/host.js";
-import { EngineCore } from "../src/core/engine.js";
-import { replayText } from "../src/trace/replay.js";
-import { Checker } from "../src/check/checker.js";
+import { timeReplay } from "./check.js";
 import { profileByName } from "../src/kvm/profile.js";
 import { designByName } from "../src/kvm/design.js";
 
@@ -127,20 +124,14 @@ export interface ProbeRow {
   checked_growth: number;
 }
 
-/** Replays a probe's trace, unchecked or checked op by op; returns seconds, and throws on a failed line or check. */
+/** Replays a probe's trace, unchecked or checked op by op (bench/check.ts); every line must succeed. */
 function timeProbe(p: Probe, text: string, checked: boolean): number {
-  const host = new Host(new EngineCore(), { profile: p.kernel ? profileByName(p.kernel) : undefined, design: p.design ? designByName(p.design) : undefined });
-  const t0 = performance.now();
-  const checker = checked ? new Checker(host) : null;
-  for (const batch of replayText(host, text, checked ? 1 : 4096)) {
-    for (const rec of batch) {
-      if ("error" in rec.result || ("errno" in rec.result && rec.result.errno !== undefined)) throw new Error(`bench --probes: ${p.name}: line ${rec.lineNo} failed: ${JSON.stringify(rec.result)}`);
-      if (!checker) continue;
-      const r = checker.step();
-      if (r.invariants.length || r.security.length) throw new Error(`bench --probes: ${p.name}: a check failed at line ${rec.lineNo}`);
-    }
-  }
-  return (performance.now() - t0) / 1000;
+  return timeReplay(text, checked ? "checked" : "unchecked", {
+    profile: p.kernel ? profileByName(p.kernel) : undefined,
+    design: p.design ? designByName(p.design) : undefined,
+    allSucceed: true,
+    what: `bench --probes: ${p.name}`,
+  });
 }
 
 /** Every probe at `small` and GROWTH x `small` objects, each mode the best of `runs`. */
