@@ -134,11 +134,21 @@ function timeProbe(p: Probe, text: string, checked: boolean): number {
   });
 }
 
+/** A probe's trace at n objects as JSONL, its profile and design in a `# replay-args:` line (scripts/probe-trace.mjs). */
+export function probeTraceText(name: string, n: number): string {
+  const p = PROBES.find((q) => q.name === name);
+  if (!p) throw new Error(`bench --probes: no probe named ${name}`);
+  const args = `${p.kernel ? ` --kernel ${p.kernel}` : ""}${p.design ? ` --design ${p.design}` : ""}`;
+  return `${args ? `# replay-args:${args}\n` : ""}${linesText(p.lines(n))}`;
+}
+
+const linesText = (lines: readonly Line[]) => lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
+
 /** Every probe at `small` and GROWTH x `small` objects, each mode the best of `runs`. */
 export function measureProbes(small: number, runs: number): ProbeRow[] {
   return PROBES.map((p) => {
     const sizes: [number, number] = [small, small * GROWTH];
-    const texts = sizes.map((n) => p.lines(n).map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const texts = sizes.map((n) => linesText(p.lines(n)));
     // Warm the JIT on the smaller trace first, so that neither size is timed cold.
     timeProbe(p, texts[0], false);
     timeProbe(p, texts[0], true);

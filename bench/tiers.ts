@@ -436,8 +436,8 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
 
   // The core alone runs on one core, reset between runs (EngineCore.reset() keeps the instance): like the C limit,
   // whose allocator hands each round what the last one freed, it then works on memory it has touched before. A
-  // fresh instance's first touches of its linear memory are page faults, no data structure's work: they cost
-  // 44.5-45.9 ns/op where the reset core took 32.5-33.4 (four rounds of five, best of each, one process).
+  // fresh instance's first touches of its linear memory are page faults, no data structure's work (README: the
+  // core alone against the C limit read 1.42-1.53x with a fresh core per run, 1.08-1.10x reset).
   // Checked first: a reset core ends in the state of a fresh one.
   const aloneCore = new EngineCore();
   const aloneSnapshot = (core: EngineCore) => {
