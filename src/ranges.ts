@@ -30,26 +30,6 @@ export function overlapsRanges(ranges: Ranges, s: number, e: number): boolean {
   return k > 0 && ranges[k - 1][1] > s;
 }
 
-/** Where [s, e) set in goes in a list: it replaces ranges [first, last), those it overlaps or touches, with [lo, end). */
-const span = { first: 0, last: 0, lo: 0, end: 0 };
-
-function spanOf(ranges: Ranges, s: number, e: number): void {
-  // From the first range that ends at or after s, those that start by e overlap or touch [s, e).
-  const first = lowerBound(ranges, s, rangeEnd);
-  let last = first;
-  let lo = s;
-  let end = e;
-  while (last < ranges.length && ranges[last][0] <= e) {
-    lo = Math.min(lo, ranges[last][0]);
-    end = Math.max(end, ranges[last][1]);
-    last++;
-  }
-  span.first = first;
-  span.last = last;
-  span.lo = lo;
-  span.end = end;
-}
-
 /**
  * A list the kernel layer shares with the views policies are shown, to change:
  * the list itself, or a copy where a policy other than gmemsim's own was
@@ -79,11 +59,17 @@ export function setRange(ranges: Ranges, s: number, e: number, on: boolean): Ran
   let last: number;
   let put: Array<readonly [number, number]>;
   if (on) {
-    spanOf(ranges, s, e);
-    ({ first, last } = span);
-    // Already inside one range (merged ranges never touch, so two cannot cover it together).
-    if (last - first === 1 && ranges[first][0] <= s && ranges[first][1] >= e) return null;
-    put = [[span.lo, span.end]];
+    // The ranges [s, e) overlaps or touches: from the first that ends at or after s, while they start by e. Merged
+    // and ascending, the first of them starts first and the last ends last.
+    first = lowerBound(ranges, s, rangeEnd);
+    last = first;
+    while (last < ranges.length && ranges[last][0] <= e) last++;
+    if (first === last) put = [[s, e]];
+    else {
+      // Already inside one range (merged ranges never touch, so two cannot cover it together).
+      if (last - first === 1 && ranges[first][0] <= s && ranges[first][1] >= e) return null;
+      put = [[Math.min(s, ranges[first][0]), Math.max(e, ranges[last - 1][1])]];
+    }
   } else {
     // The ranges that hold a page of [s, e): from the first that ends past s, while they start before e.
     first = lowerBound(ranges, s + 1, rangeEnd);
