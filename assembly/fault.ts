@@ -20,7 +20,7 @@ import { faultPage, hostFaultable, pagesRef } from "./inode";
 import { HostMap, findMap, isPrivate } from "./hostmap";
 import { install, SPTE_SHIFT } from "./stage2";
 import { bmGet, bmLookup, bmLookupInline, lookupBlock } from "./blockmap";
-import { frameByte, setFrameByte, frameFlags, setFrameFlags, frameCtx, setFrameCtx } from "./frames";
+import { frameByte, frameByteAddr, setFrameByte, frameFlags, setFrameFlags, frameCtx, setFrameCtx } from "./frames";
 import { invalidate, notifyHva } from "./invalidate";
 
 /** What hostPage() found instead of a page. */
@@ -91,14 +91,17 @@ let seenSpte: u32 = 0;
  * guest traffic), so a present page costs one table lookup and the frame's byte.
  */
 @inline export function spteAccess(vm: Kvm, gfn: u64, access: i32, byte: u32): i32 {
-  let right: u32 = access == ACCESS_READ ? RIGHT_R : access == ACCESS_WRITE ? RIGHT_W : RIGHT_X;
+  // RIGHT_R, RIGHT_W and RIGHT_X are 1 << ACCESS_READ, ACCESS_WRITE and ACCESS_EXEC.
+  let right: u32 = 1 << access;
   let spte = bmLookupInline(s2Ref(vm), gfn);
   seenSpte = spte;
   if (!(spte & right)) return -1;
-  let pfn = spte >>> SPTE_SHIFT;
-  if (access == ACCESS_READ) return <i32>frameByte(pfn);
-  if (access == ACCESS_WRITE) setFrameByte(pfn, byte);
-  return 0;
+  // A read, write or exec of a present page, without a branch between them (the traffic mixes them at random):
+  // every one stores the frame's byte, a write's new one and any other the byte it read.
+  let at = frameByteAddr(spte >>> SPTE_SHIFT);
+  let old = <u32>load<u8>(at);
+  store<u8>(at, <u8>(access == ACCESS_WRITE ? byte : old));
+  return access == ACCESS_READ ? <i32>old : 0;
 }
 
 export function guestAccess(r: usize, vmId: i32, gfn: u64, access: i32, privArg: i32, byte: u32, attrArg: i32): void {

@@ -220,6 +220,10 @@ export function freeFrame(kind: i32, pfn: u32): void {
   assert(gmemPages >= 0 && anonPages >= 0, "page counters went negative");
 }
 
+/** Where pfn's byte is. */
+@inline export function frameByteAddr(pfn: u32): usize {
+  return wordAt(pfn);
+}
 @inline export function frameByte(pfn: u32): u32 {
   return load<u8>(wordAt(pfn));
 }

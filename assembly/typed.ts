@@ -130,11 +130,14 @@ export let okValue: f64 = 0;
   if (<u64>(op - T_READ) <= <u64>(T_EXEC - T_READ)) {
     // An address from 2^52 bytes up (beyond any memslot the kernel layer accepts) goes its way too.
     let addr = asIndex<W>(aw, INDEX_LIMIT);
-    let byte: i64 = op == T_WRITE ? asIndex<W>(bw, 256) : 0;
+    // Read, write and exec differ by numbers, not branches (the traffic mixes them at random): word 3 is converted
+    // for each, and counts only for a write.
+    let written = asIndex<W>(bw, 256);
+    let byte: i64 = op == T_WRITE ? written : 0;
     // The headroom is taken for a hit too: the kernel layer refuses any access once the frames a fault may make
     // are not left (README, Frames), before anyone knows whether the SPTE is there.
     if (kind != HOT_VM || (addr | byte) < 0 || !take(<f64>TYPED_FAULT_FRAMES)) return NEEDS_KERNEL;
-    let access = op == T_READ ? ACCESS_READ : op == T_WRITE ? ACCESS_WRITE : ACCESS_EXEC;
+    let access = op - T_READ + ACCESS_READ; // the typed opcodes and the ABI's accesses are in the same order
     let vmId = load<i32>(e, 4);
     let attr = load<i32>(e, 8);
     // A shared access on a VM whose attributes say shared passes step 1 as is: a present SPTE serves it here, and a
@@ -143,7 +146,7 @@ export let okValue: f64 = 0;
       let vm = getVm(vmId);
       let got = spteAccess(vm, <u64>addr >> 12, access, <u32>byte);
       if (got >= 0) {
-        okValue = <f64>got;
+        okValue = <f64>got; // 0 for a write or exec
         return RAN_OK;
       }
       faultIn(raw, vm, <u64>addr >> 12, access, false, <u32>byte);
