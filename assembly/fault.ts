@@ -60,14 +60,15 @@ export function hostPageFor(m: HostMap, hva: u64, write: bool): i64 {
   return <i64>pfn;
 }
 
-/** The access itself, on a page the vCPU may touch (read: value = the byte; aux: whether it was private, as derived). */
+/**
+ * The access itself, on a page the vCPU may touch (read: value = the byte; aux: whether it was private, as
+ * derived). Read, write and exec take one path, as in spteAccess(): the byte is stored back (a write's new one).
+ */
 @inline function touch(r: usize, pfn: u32, access: i32, byte: u32, priv: bool): void {
-  if (access == ACCESS_READ) {
-    put(r, RES_OK, <f64>frameByte(pfn), priv ? 1 : 0);
-  } else {
-    if (access == ACCESS_WRITE) setFrameByte(pfn, byte);
-    put(r, RES_OK, 0, priv ? 1 : 0);
-  }
+  let at = frameByteAddr(pfn);
+  let old = <u32>load<u8>(at);
+  store<u8>(at, <u8>(access == ACCESS_WRITE ? byte : old));
+  put(r, RES_OK, access == ACCESS_READ ? <f64>old : 0, priv ? 1 : 0);
 }
 
 /** A guest exit; like every unsuccessful guest access, it names the gfn in aux. */
