@@ -7,7 +7,7 @@
  */
 import { Vec } from "./vec";
 import { Memslot } from "./memslot";
-import { Inode } from "./inode";
+import { Inode, updateSolo } from "./inode";
 import { pgoffInsert, pgoffRemove } from "./pgoff-index";
 
 @inline function at(v: Vec, i: i32): Memslot {
@@ -46,8 +46,10 @@ export function unbind(v: Vec, m: Memslot): void {
 export function bindInode(ino: Inode, m: Memslot): void {
   pgoffInsert<Memslot>(ino.bound, m);
   if (m.npages > ino.boundLongest) ino.boundLongest = m.npages;
+  updateSolo(ino);
 }
 
 export function unbindInode(ino: Inode, m: Memslot): void {
   pgoffRemove<Memslot>(ino.bound, m);
+  updateSolo(ino);
 }

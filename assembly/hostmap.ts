@@ -6,7 +6,7 @@
  */
 import { Vec, Table } from "./vec";
 import { make, unmake } from "./alloc";
-import { Inode, getInode } from "./inode";
+import { Inode, getInode, updateSolo } from "./inode";
 import { pgoffInsert, pgoffRemove } from "./pgoff-index";
 
 @unmanaged
@@ -88,6 +88,7 @@ export function mapCreate(id: i32, hva: u64, npages: u64, inodeId: i32, pgoff: u
   let ino = m.inode;
   pgoffInsert<HostMap>(ino.mapsByPgoff, m);
   if (npages > ino.mapsLongest) ino.mapsLongest = npages;
+  updateSolo(ino);
 }
 
 /** Forget the map (the caller has run the MMU notifier over it first). */
@@ -98,6 +99,7 @@ export function mapRemove(m: HostMap): void {
   byHva.removeAt(i);
   m.inode.maps.remove(p);
   pgoffRemove<HostMap>(m.inode.mapsByPgoff, m);
+  updateSolo(m.inode);
   if (lastMap == changetype<usize>(m)) lastMap = 0;
   maps.set(m.id, 0);
   unmake(m);

@@ -19,6 +19,12 @@ export class Inode {
   kind: i32 = 0;
   gmemFlags: u32 = 0;
   npages: u64 = 0;
+  /**
+   * The inode's one binding (a Memslot pointer) while it has exactly one and no host map, else 0
+   * (updateSolo()): a one-page punch then zaps through it, on the line it reads the page cache's root from,
+   * rather than through the lists of files, bindings and maps.
+   */
+  solo: usize = 0;
   /** Files on this inode, in creation order (GmemFile pointers). */
   files: Vec = changetype<Vec>(0);
   /** Host maps of this inode, ascending id (HostMap pointers). */
@@ -53,6 +59,11 @@ export const inodes = changetype<Table>(memory.data(offsetof<Table>(), 8));
   let p = inodes.get(id);
   assert(p != 0, "no such inode");
   return changetype<Inode>(p);
+}
+
+/** Inode.solo from the inode's bindings and maps: called wherever either changes. */
+export function updateSolo(ino: Inode): void {
+  ino.solo = ino.bound.len == 1 && ino.maps.len == 0 ? <usize>ino.bound.get(0) : 0;
 }
 
 @inline export function pagesRef(ino: Inode): usize {

@@ -300,4 +300,66 @@ test("a deleted memslot's binding leaves its inode's index: the gfns it had, bou
   assert.is((e.results.at(14) as unknown as { value: number }).value, 4);
 });
 
+test("a one-page punch zaps through the inode's one binding only while it has exactly one and no host map: a second binding, a host map and a deleted memslot each agree with the reference model", () => {
+  const PUNCH = (fd: string, page: number) => ({ op: "fallocate", fd, mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: page * 4096, len: 4096 });
+  const sptes = (res: unknown[], k: number) => (res.at(k) as { sptes: number }).sptes;
+  const agree = (ops: object[]) => {
+    const e = run("wasm", ops);
+    const r = run("reference", ops);
+    assert.equal(e.results, r.results);
+    assert.is(e.end, r.end);
+    return e.results as unknown[];
+  };
+  // Two memslots bind pgoffs [0, 4) and [4, 8) of one file: the punch of pgoff 5 is the second binding's.
+  let res = agree([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 16384, guest_memfd: "g" },
+    { op: "set_user_memory_region2", vm: "a", slot: 1, flags: "GUEST_MEMFD", guest_phys_addr: 1048576, memory_size: 16384, guest_memfd: "g", guest_memfd_offset: 16384 },
+    { op: "vcpu_access", vm: "a", gpa: 0, access: "write", value: 1 },
+    { op: "vcpu_access", vm: "a", gpa: 1048576 + 4096, access: "write", value: 2 },
+    { op: "stats", vm: "a" },
+    PUNCH("g", 5),
+    { op: "stats", vm: "a" },
+  ]);
+  assert.is(sptes(res, -3), 2);
+  assert.is(sptes(res, -1), 1, "the punch of pgoff 5 zaps the second memslot's SPTE");
+  // A host map of the file, shown to the guest through a plain memslot: the punch's notifier zaps that SPTE too.
+  res = agree([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    { op: "mmap", fd: "g", as: "p", offset: 0, len: 65536, prot: "rw", shared: true },
+    { op: "set_user_memory_region2", vm: "a", slot: 1, flags: 0, guest_phys_addr: 1048576, memory_size: 65536, userspace_addr: { map: "p" } },
+    { op: "vcpu_access", vm: "a", gpa: 0, access: "write", value: 1 },
+    { op: "vcpu_access", vm: "a", gpa: 1048576, access: "read" },
+    { op: "stats", vm: "a" },
+    PUNCH("g", 0),
+    { op: "stats", vm: "a" },
+    { op: "munmap", map: "p" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 2 },
+    PUNCH("g", 1),
+    { op: "stats", vm: "a" },
+  ]);
+  assert.is(sptes(res, -7), 2);
+  assert.is(sptes(res, -5), 0, "the punch zaps the binding's SPTE and, through the notifier, the host map's");
+  assert.is(sptes(res, -1), 0, "once the map is gone, the inode's one binding takes the punch");
+  // A deleted memslot leaves the inode: its gfns, bound again to another inode, keep their SPTE.
+  res = agree([
+    { op: "create_vm", as: "a", type: "default" },
+    { op: "create_guest_memfd", vm: "a", as: "g", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "create_guest_memfd", vm: "a", as: "h", size: 65536, flags: ["MMAP", "INIT_SHARED"] },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "g" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 3 },
+    { op: "set_user_memory_region2", vm: "a", slot: 0, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 0, guest_memfd: "g" },
+    { op: "set_user_memory_region2", vm: "a", slot: 1, flags: "GUEST_MEMFD", guest_phys_addr: 0, memory_size: 65536, guest_memfd: "h" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "write", value: 4 },
+    PUNCH("g", 1),
+    { op: "stats", vm: "a" },
+    { op: "vcpu_access", vm: "a", gpa: 4096, access: "read" },
+  ]);
+  assert.is(sptes(res, -2), 1, "punching g zaps nothing: its memslot is gone");
+  assert.is((res.at(-1) as { value: number }).value, 4);
+});
+
 test.run();
