@@ -155,32 +155,39 @@ export let okValue: f64 = 0;
     if (op == T_READ) okValue = load<f64>(raw, 8);
     return RAN_OK;
   }
-  if (op == T_ALLOCATE || op == T_PUNCH) {
-    let off = asIndex<W>(aw, INDEX_LIMIT);
-    let len = asIndex<W>(bw, INDEX_LIMIT);
-    // Whole pages (a failed index is -1: all ones, never aligned), the length non-zero.
-    if (kind != HOT_FILE || ((off | len) & 4095) != 0 || len == 0) return NEEDS_KERNEL;
-    let ino = getInode(load<i32>(e, 8));
-    let ps = <u64>off >> 12;
-    let pn = <u64>len >> 12;
-    let stop = ps + pn;
-    if (op == T_ALLOCATE) {
-      if (stop > ino.npages || !take(<f64>pn)) return NEEDS_KERNEL;
-      allocate(ino, ps, stop);
-    } else punch(ino, ps, stop); // offset and len below 2^52 bytes: far below EFBIG's 2^63
-    return RAN_OK;
-  }
+  if (op == T_ALLOCATE || op == T_PUNCH) return fileCmd(op, kind, e, asIndex<W>(aw, INDEX_LIMIT), asIndex<W>(bw, INDEX_LIMIT));
   if (op == T_LOAD || op == T_STORE) {
     let npages = load<f64>(e, 24);
-    let addr = asIndex<W>(aw, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT);
-    let byte: i64 = op == T_STORE ? asIndex<W>(bw, 256) : 0;
-    if (kind != HOT_MAP || (addr | byte) < 0 || !take(<f64>TYPED_FAULT_FRAMES)) return NEEDS_KERNEL;
-    hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>addr >> 12), op == T_STORE, <u32>byte);
-    if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
-    if (op == T_LOAD) okValue = load<f64>(raw, 8);
-    return RAN_OK;
+    return mapCmd(op, kind, e, asIndex<W>(aw, npages < <f64>(INDEX_LIMIT >> 12) ? <u64>npages << 12 : INDEX_LIMIT), op == T_STORE ? asIndex<W>(bw, 256) : 0);
   }
   return NEEDS_KERNEL;
+}
+
+/**
+ * A one-page-or-more allocate or punch on handle entry e (kind its kind), off and len as indexes (-1: none).
+ * Out of line (typedRun() and binRun() each call it): the guest accesses' loop then holds none of its values.
+ */
+function fileCmd(op: i32, kind: i32, e: usize, off: i64, len: i64): i32 {
+  // Whole pages (a failed index is -1: all ones, never aligned), the length non-zero.
+  if (kind != HOT_FILE || ((off | len) & 4095) != 0 || len == 0) return NEEDS_KERNEL;
+  let ino = getInode(load<i32>(e, 8));
+  let ps = <u64>off >> 12;
+  let pn = <u64>len >> 12;
+  let stop = ps + pn;
+  if (op == T_ALLOCATE) {
+    if (stop > ino.npages || !take(<f64>pn)) return NEEDS_KERNEL;
+    allocate(ino, ps, stop);
+  } else punch(ino, ps, stop); // offset and len below 2^52 bytes: far below EFBIG's 2^63
+  return RAN_OK;
+}
+
+/** A host load or store through the mapping of handle entry e (kind its kind), at addr, of byte (-1: none); out of line, as fileCmd(). */
+function mapCmd(op: i32, kind: i32, e: usize, addr: i64, byte: i64): i32 {
+  if (kind != HOT_MAP || (addr | byte) < 0 || !take(<f64>TYPED_FAULT_FRAMES)) return NEEDS_KERNEL;
+  hostAccess(raw, <u64>load<f64>(e, 16) + (<u64>addr >> 12), op == T_STORE, <u32>byte);
+  if (load<f64>(raw) != <f64>RES_OK) return RAN_FIX;
+  if (op == T_LOAD) okValue = load<f64>(raw, 8);
+  return RAN_OK;
 }
 
 /** h if it is an index into the handle table, else -1 (typedCmd()'s form). */
