@@ -57,7 +57,7 @@ export interface SimulatorOptions {
    * served, and nothing changes.
    */
   frameLimit?: number;
-  /** A core to drive (reset first), instead of making one: for many short runs, such as fuzzing. */
+  /** A core to drive instead of making one (the caller resets it first, `core.reset()`): for many runs on one core, such as fuzzing. */
   core?: Core;
   /**
    * Which design of the 2023 discussion runs (an extension, SPEC §2.3): "vm"
