@@ -162,9 +162,12 @@ test("runScale --quick should plot a well-formed SVG with two labelled panels, a
   for (const s of r.steps) {
     assert.ok(s.populated_pages > prev, "populated pages grow");
     prev = s.populated_pages;
-    for (const k of ["vms", "memslots", "step_ms", "engine_bytes", "rss_bytes", "engine_bytes_per_page", "total_bytes_per_page"]) {
+    for (const k of ["vms", "memslots", "step_ms", "engine_bytes", "rss_bytes", "engine_bytes_per_page"]) {
       assert.ok(Number.isFinite(s[k]) && s[k] > 0, `step ${s.step}: ${k} = ${s[k]}`);
     }
+    // The process's RSS growth over a quick run's few pages: the collector may hand earlier tests' memory back to
+    // the system meanwhile (one CI run read -1,720 bytes per page at step 1), so only its being a number is checked.
+    assert.ok(Number.isFinite(s.total_bytes_per_page), `step ${s.step}: total_bytes_per_page = ${s.total_bytes_per_page}`);
   }
   assert.ok(r.punches.length >= 2);
   for (const p of r.punches) assert.ok(p.us > 0, `${p.what}: ${p.us} µs`);
