@@ -62,8 +62,7 @@
  *
  * A direct-indexed block holds 0 for each absent key (zeroed when made, and
  * wherever a key leaves it), so a point lookup there reads the value alone:
- * the header's line stays out of a hit (typed tier 3-5% faster on bench
- * --tiers' stream, one process, 12 alternating rounds).
+ * a hit touches one line of the block, not the header's as well.
  *
  * Block layout (8-byte aligned, from one pool per class with a free list):
  *   +0 presence mask u64 (the free-list link while free),
