@@ -8,10 +8,9 @@
 import { RES_OK, RES_EAGAIN, PG_PRIVATE } from "../src/abi/core-abi";
 import { put } from "./result";
 import { Inode } from "./inode";
-import { GmemFile } from "./file";
 import { getVm } from "./kvm";
 import { slotByGfn } from "./memslot";
-import { zapFileRange, notifyMaps } from "./invalidate";
+import { zapBound, notifyMaps } from "./invalidate";
 import { gmemPrivateGfn } from "./fault";
 import { bmForEach } from "./blockmap";
 import { framePinned, anyPinned, frameFlags, setFrameFlags, setFrameCtx } from "./frames";
@@ -42,8 +41,7 @@ export function setAttributes(r: usize, ino: Inode, start: u64, end: u64, toPriv
     if (firstPinned >= 0) return put(r, RES_EAGAIN, <f64>firstPinned);
   }
   // kvm_gmem_invalidate_start(): every binding of every file of the inode.
-  let fl = ino.files;
-  for (let i = 0, n = fl.len; i < n; i++) zapFileRange(changetype<GmemFile>(<usize>fl.get(i)), start, end);
+  zapBound(ino, start, end);
   if (toPrivate) ino.priv.add(start, end);
   else {
     ino.priv.remove(start, end);

@@ -61,13 +61,19 @@ export function hostPageFor(m: HostMap, hva: u64, write: bool): i64 {
 }
 
 /**
- * The access itself, on a page the vCPU may touch (read: value = the byte; aux: whether it was private, as
- * derived). Read, write and exec take one path, as in spteAccess(): the byte is stored back (a write's new one).
+ * An access's effect on the frame's byte, on one path for read, write and exec (the traffic mixes them at random,
+ * and a branch between them mispredicts): each stores the byte back, a write its new one. Returns the byte as it was.
  */
-@inline function touch(r: usize, pfn: u32, access: i32, byte: u32, priv: bool): void {
+@inline function accessByte(pfn: u32, access: i32, byte: u32): u32 {
   let at = frameByteAddr(pfn);
   let old = <u32>load<u8>(at);
   store<u8>(at, <u8>(access == ACCESS_WRITE ? byte : old));
+  return old;
+}
+
+/** The access itself, on a page the vCPU may touch (read: value = the byte; aux: whether it was private, as derived). */
+@inline function touch(r: usize, pfn: u32, access: i32, byte: u32, priv: bool): void {
+  let old = accessByte(pfn, access, byte);
   put(r, RES_OK, access == ACCESS_READ ? <f64>old : 0, priv ? 1 : 0);
 }
 
@@ -97,11 +103,7 @@ let seenSpte: u32 = 0;
   let spte = bmLookupInline(s2Ref(vm), gfn);
   seenSpte = spte;
   if (!(spte & right)) return -1;
-  // A read, write or exec of a present page, without a branch between them (the traffic mixes them at random):
-  // every one stores the frame's byte, a write's new one and any other the byte it read.
-  let at = frameByteAddr(spte >>> SPTE_SHIFT);
-  let old = <u32>load<u8>(at);
-  store<u8>(at, <u8>(access == ACCESS_WRITE ? byte : old));
+  let old = accessByte(spte >>> SPTE_SHIFT, access, byte);
   return access == ACCESS_READ ? <i32>old : 0;
 }
 

@@ -21,8 +21,8 @@ export class Inode {
   npages: u64 = 0;
   /**
    * The inode's one binding (a Memslot pointer) while it has exactly one and no host map, else 0
-   * (updateSolo()): a one-page punch then zaps through it, on the line it reads the page cache's root from,
-   * rather than through the lists of files, bindings and maps.
+   * (updateSolo()): invalidate() then zaps through it, on the line a punch reads the page cache's root from,
+   * rather than through the inode's index of bindings.
    */
   solo: usize = 0;
   /** Files on this inode, in creation order (GmemFile pointers). */

@@ -30,19 +30,20 @@ export function notifyHva(hs: u64, he: u64): void {
   forEachSlotByHva(hs, he, zapSlotHva);
 }
 
-/**
- * kvm_gmem_invalidate_begin() for one file: the gfns its bindings give pgoffs
- * [start, end), in its VM. Inlined, as is zapRange(): a one-page punch then
- * makes two calls fewer (about 4 ns of its cost).
- */
-@inline export function zapFileRange(f: GmemFile, start: u64, end: u64): void {
+/** The SPTEs binding m maps over pgoffs [start, end), zapped (none where they do not overlap). */
+@inline function zapBinding(m: Memslot, start: u64, end: u64): void {
+  let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
+  if (s < e) zapRange(m.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
+}
+
+/** kvm_gmem_invalidate_begin() for one file: the gfns its bindings give pgoffs [start, end), in its VM. */
+function zapFileRange(f: GmemFile, start: u64, end: u64): void {
   if (f.vm.sptes == 0) return;
   let v = f.bindings;
   for (let j = firstEndingAfter(v, start), nb = v.len; j < nb; j++) {
     let m = bindingAt(v, j);
     if (m.pgoff >= end) break;
-    let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
-    zapRange(f.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
+    zapBinding(m, start, end);
   }
 }
 
@@ -59,16 +60,33 @@ export function notifyMaps(ino: Inode, start: u64, end: u64, onlyFile: bool, fil
   }
 }
 
-/** kvm_gmem_invalidate_begin() over every file of the inode, through the inode's index of their bindings, then the MMU notifier. */
-export function invalidate(ino: Inode, start: u64, end: u64): void {
+/**
+ * kvm_gmem_invalidate_begin(): the SPTEs of every binding of every file of the
+ * inode over pgoffs [start, end). An inode with one binding and no host map
+ * (Inode.solo, the common guest-driven case) zaps through that binding, on
+ * the inode's own line; any other walks the inode's index of its files'
+ * bindings over the range, where the kernel walks every file. Inlined, so
+ * that the first case makes no call.
+ */
+@inline export function zapBound(ino: Inode, start: u64, end: u64): void {
+  let solo = ino.solo;
+  if (solo != 0) zapBinding(changetype<Memslot>(solo), start, end);
+  else zapIndexed(ino, start, end);
+}
+
+function zapIndexed(ino: Inode, start: u64, end: u64): void {
   let v = ino.bound;
   for (let i = pgoffFirstReaching<Memslot>(v, start, ino.boundLongest), n = v.len; i < n; i++) {
     let m = bindingAt(v, i);
     if (m.pgoff >= end) break;
-    let s = max(start, m.pgoff), e = min(end, m.pgoff + m.npages);
-    if (s < e && m.vm.sptes != 0) zapRange(m.vm, m.base + (s - m.pgoff), m.base + (e - m.pgoff));
+    zapBinding(m, start, end);
   }
-  if (ino.maps.len != 0) notifyMaps(ino, start, end, false, -1); // most inodes have no host mapping: no call
+}
+
+/** zapBound(), then the MMU notifier over the inode's host maps of the range (an inode with Inode.solo has none). */
+@inline export function invalidate(ino: Inode, start: u64, end: u64): void {
+  zapBound(ino, start, end);
+  if (ino.solo == 0 && ino.maps.len != 0) notifyMaps(ino, start, end, false, -1); // most inodes have no host mapping: no call
 }
 
 /**
@@ -84,25 +102,15 @@ export function fileBlock(id: i32, start: u64, end: u64): void {
   notifyMaps(f.inode, start, end, true, id);
 }
 
-/**
- * kvm_gmem_punch_hole(): zap, then free every present page in range; returns
- * how many. A one-page punch on an inode with one binding and no host map
- * (the common guest-driven case: Inode.solo) zaps through that binding
- * alone, without invalidate()'s walk of the inode's lists.
- */
+/** kvm_gmem_punch_hole(): zap (invalidate()), then free every present page in range; returns how many. */
 export function punch(ino: Inode, start: u64, end: u64): i64 {
+  invalidate(ino, start, end);
   if (end - start == 1) {
-    let solo = ino.solo;
-    if (solo != 0) {
-      let m = changetype<Memslot>(solo);
-      if (start - m.pgoff < m.npages && m.vm.sptes != 0) zapRange(m.vm, m.base + (start - m.pgoff), m.base + (start - m.pgoff) + 1);
-    } else invalidate(ino, start, end);
     let pfn = bmDelete(pagesRef(ino), start);
     if (pfn == 0) return 0;
     freeFrame(ino.kind, pfn);
     return 1;
   }
-  invalidate(ino, start, end);
   setFreeKind(ino.kind);
   return bmRemoveRange(pagesRef(ino), start, end, freeFrames);
 }

@@ -346,7 +346,6 @@ export class SystemGmem {
   }
 }
 
-
 /** A gmem fd of either design: an fd of its own (not a system binding's view). */
 export type GmemFd = GmemFile | SystemGmem;
 
