@@ -465,7 +465,7 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   // Each public tier runs on a core of its own, reset between runs (SimulatorOptions.core), as the core alone does
   // and as a program running many simulations would: its linear memory is then memory it touched before, as the
   // model's heap is V8's, reused run after run. On a fresh instance each run, every page the run first touches is a
-  // page fault, about 10 us each on this PVM guest: 1 to 2 ns/op of the typed tier's 1,000,000 ops.
+  // page fault, dear on a PVM guest (README, bench --tiers: the typed tier's figure on fresh and on reset cores).
   const tierCores = { typed: new EngineCore(), apply: new EngineCore(), handles: new EngineCore(), rw: new EngineCore() };
   const reused = (core: EngineCore) => {
     core.reset();

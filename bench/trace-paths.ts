@@ -61,7 +61,7 @@ function parseJsonl(text: string): number {
 /**
  * Runs a round of each path at 10 n: more than once, as the three are compared with each other only (no flat-cost
  * ratio divides them by their n figures); one run a round left the binary replay's 10 n figure to three runs on a
- * noisy machine, where one run of it in four took twice the least.
+ * noisy machine, and one disturbed run decided it.
  */
 const TRIES_LONG = 3;
 
