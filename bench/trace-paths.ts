@@ -1,7 +1,7 @@
 /**
- * The trace paths of bench --tiers: JSONL replay (with its result lines),
- * only parsing the same JSONL, and replaying its binary form (gmemsim
- * convert), each on the workload's first n ops and on all 10 n, timed in a
+ * The trace paths of bench --tiers: JSONL replay (to its result lines in
+ * bytes, as `replay --json` writes them), only parsing the same JSONL, and
+ * replaying its binary form (gmemsim convert) to the same bytes, each on the workload's first n ops and on all 10 n, timed in a
  * heap that holds the traces alone, as a replaying process's does (run in a
  * worker thread by bench/clean-heap.ts: in the benchmark's own thread, beside
  * the other paths' inputs, three runs at b5ada7a read the binary replay of
@@ -10,46 +10,35 @@
  */
 import { EngineCore } from "../src/core/engine.js";
 import { Host } from "../src/kvm/host.js";
-import { replayText, type LineRecord } from "../src/trace/replay.js";
-import { resultJson } from "../src/trace/result-json.js";
 import { encodeTrace } from "../src/trace/binary.js";
 import { replayBinaryJson } from "../src/trace/binary-replay.js";
+import { replayTextJson } from "../src/trace/text-json.js";
 import { applyOps, makeStream, modelAnswer, timeIt, traceText, TRIES } from "./tiers.js";
 
-/** `replay --json`'s work: every line run and its result line serialised; returns the bytes read (for checking). */
-function runJsonl(text: string): number {
-  const host = new Host(new EngineCore());
-  return emitAll(replayText(host, text));
-}
-
-/** The same for the binary form of the trace (gmemsim convert), its result lines as `replay --json` writes them (bytes); returns the bytes' length. */
-function runBinary(bytes: Uint8Array): number {
-  const host = new Host(new EngineCore());
+/**
+ * `replay --json`'s work on a JSONL trace: every line run and its result line written, to bytes (each chunk's,
+ * lent: one buffer reused); returns their length.
+ */
+function runJsonl(core: EngineCore, text: string): number {
   let n = 0;
-  for (const b of replayBinaryJson(host, bytes)) n += b.length;
+  for (const b of replayTextJson(new Host(core), text, 4096, undefined, true)) n += b.length;
   return n;
 }
 
-/** The bytes read by a binary replay, from the result lines it writes (the check that it ran what the model ran). */
-function binaryReadSum(bytes: Uint8Array): number {
-  const host = new Host(new EngineCore());
-  let sum = 0;
-  const text = new TextDecoder();
-  for (const b of replayBinaryJson(host, bytes))
-    for (const line of text.decode(b).split("\n")) if (line) sum += (JSON.parse(line) as { value?: number }).value ?? 0;
-  return sum;
+/** The same for the binary form of the trace (gmemsim convert), its output lent as views of the core's buffer. */
+function runBinary(core: EngineCore, bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of replayBinaryJson(new Host(core), bytes, 4096, undefined, true)) n += b.length;
+  return n;
 }
 
-function emitAll(batches: Generator<LineRecord[]>): number {
+/** The bytes read by a replay, from the result lines it writes (the check that it ran what the model ran). */
+function readSum(pieces: Iterable<Uint8Array>): number {
   let sum = 0;
-  let chars = 0;
-  for (const batch of batches)
-    for (const rec of batch) {
-      chars += resultJson(rec).length;
-      const value = (rec.result as { value?: unknown }).value;
-      if (rec.op === "vcpu_access" && typeof value === "number") sum += value;
-    }
-  return chars > 0 ? sum : -1;
+  const text = new TextDecoder();
+  for (const b of pieces)
+    for (const line of text.decode(b).split("\n")) if (line) sum += (JSON.parse(line) as { value?: number }).value ?? 0;
+  return sum;
 }
 
 /** Only parsing the same JSONL: the floor of any JSONL replay. */
@@ -79,11 +68,15 @@ export function measureTracePaths(n: number, rounds: number): Record<string, num
   const binBig = encodeTrace(textBig);
   for (const [m, t, b] of [[n, text, bin], [big, textBig, binBig]] as const) {
     const want = modelAnswer(stream, m).readSum;
-    const jsonlSum = runJsonl(t);
+    const jsonlSum = readSum(replayTextJson(new Host(new EngineCore()), t, 4096, undefined, true));
     if (jsonlSum !== want) throw new Error(`bench tiers: JSONL replay of ${m} ops disagrees with the model: bytes read ${jsonlSum} vs ${want}`);
-    const binSum = binaryReadSum(b);
+    const binSum = readSum(replayBinaryJson(new Host(new EngineCore()), b, 4096, undefined, true));
     if (binSum !== want) throw new Error(`bench tiers: binary replay of ${m} ops disagrees with the model: bytes read ${binSum} vs ${want}`);
   }
+  // Each replay runs on a core of its own, reset between runs, as the public tiers do (tiers.ts): a replaying service
+  // keeps its instance, and a fresh one's first touch of each page is a page fault.
+  const cores = { jsonl: new EngineCore(), binary: new EngineCore() };
+  const reset = (core: EngineCore) => (core.reset(), core);
   const best: Record<string, number> = {};
   const keep = (k: string, ns: number) => (best[k] = Math.min(best[k] ?? Infinity, ns));
   for (let r = 0; r <= rounds; r++) {
@@ -91,14 +84,14 @@ export function measureTracePaths(n: number, rounds: number): Record<string, num
     if (r === 1) for (const k of Object.keys(best)) delete best[k];
     // The three paths take turns at going first: a path run right after another pays part of that one's garbage
     // (CPU time counts the collector's threads), and in a fixed order the binary replay always followed JSONL's.
-    const paths: Array<[string, () => void, () => void]> = [
-      ["jsonl", () => runJsonl(text), () => runJsonl(textBig)],
-      ["binary", () => runBinary(bin), () => runBinary(binBig)],
-      ["parse", () => parseJsonl(text), () => parseJsonl(textBig)],
+    const paths: Array<[string, (big: boolean) => () => void]> = [
+      ["jsonl", (big) => { const c = reset(cores.jsonl); return () => runJsonl(c, big ? textBig : text); }],
+      ["binary", (big) => { const c = reset(cores.binary); return () => runBinary(c, big ? binBig : bin); }],
+      ["parse", (big) => () => parseJsonl(big ? textBig : text)],
     ];
     const order = [0, 1, 2].map((j) => paths[(j + r) % 3]);
-    for (let k = 0; k < TRIES; k++) for (const [key, short] of order) keep(key, timeIt(short));
-    for (let k = 0; k < TRIES_LONG; k++) for (const [key, , long] of order) keep(`${key}10x`, timeIt(long));
+    for (let k = 0; k < TRIES; k++) for (const [key, run] of order) keep(key, timeIt(run(false)));
+    for (let k = 0; k < TRIES_LONG; k++) for (const [key, run] of order) keep(`${key}10x`, timeIt(run(true)));
   }
   return best;
 }

@@ -10,6 +10,7 @@ import { Replayer, expectMismatch, linesOf, replayPieces, resultLine, type LineR
 import { BinaryTraceError, isBinaryTrace } from "../trace/binary.js";
 import { replayBinaryJsonStream, replayBinaryStream } from "../trace/binary-replay.js";
 import { resultJson } from "../trace/result-json.js";
+import { replayTextJsonStream } from "../trace/text-json.js";
 import { Checker, type CheckReport } from "../check/checker.js";
 import { render } from "../check/violation.js";
 import { traceNamer } from "../trace/namer.js";
@@ -17,6 +18,7 @@ import { loadPolicy } from "../policy/load.js";
 import { die } from "./args.js";
 import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
+import { StdoutBytes } from "./stdout-bytes.js";
 
 export interface ReplayOptions {
   json?: boolean;
@@ -115,10 +117,12 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   }
   const host = new Host(makeCore(engine), { profile, policy, design });
   // (A closed pipe, replay ... | head, is ended quietly by main.ts for every command.)
+  const sink = new StdoutBytes();
   const out: string[] = [];
-  /** Writes the result lines held so far (none: nothing, not a blank line). */
+  /** Writes the result lines held so far (none: nothing, not a blank line); a pipe that is full is waited for between chunks. */
+  let writing: Promise<void> | null = null;
   const flush = () => {
-    if (out.length) process.stdout.write(out.splice(0).join("\n") + "\n");
+    if (out.length) writing = sink.text(out.splice(0).join("\n") + "\n");
   };
   const emit = (s: string) => {
     out.push(s);
@@ -157,12 +161,17 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   let last: LineRecord | null = null;
   const chunk = values.check ? 1 : 4096;
   // A binary trace (gmemsim convert) replays through its own reader, in the same namespace; results are the same.
-  // Its result lines, unchecked, are written as bytes without line records.
-  const bytesOut = binary && values.json && !checker;
-  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = binary ? (bytesOut ? [] : replayBinaryStream(host, chunks, chunk, rp)) : replayPieces(host, linesOf(chunks), chunk, rp);
+  // Result lines, unchecked, are written as bytes without line records, for either form.
+  const bytesOut = values.json && !checker;
+  const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = bytesOut ? [] : binary ? replayBinaryStream(host, chunks, chunk, rp) : replayPieces(host, linesOf(chunks), chunk, rp);
   try {
-    if (bytesOut) for await (const bytes of replayBinaryJsonStream(host, chunks, chunk, rp)) process.stdout.write(bytes);
+    if (bytesOut)
+      for await (const bytes of binary ? replayBinaryJsonStream(host, chunks, chunk, rp, true) : replayTextJsonStream(host, linesOf(chunks), chunk, rp, true)) await sink.write(bytes);
     for await (const batch of batches) {
+      if (writing) {
+        await writing;
+        writing = null;
+      }
       for (const rec of batch) {
         emit(values.json ? resultJson(rec) : describe(rec));
         if (!checker) continue;
@@ -186,7 +195,7 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   }
   // The whole state once more at the end: this also checks the per-op checks against a full snapshot.
   if (checker && check(() => checker.full(), last ? `at the end of the trace (line ${last.lineNo})` : "at the end of the trace")) return 1;
-  if (out.length) process.stdout.write(out.join("\n") + "\n");
+  flush();
   if (values.stats) {
     const h = gu.stats(host, undefined);
     const perVm = [...host.vms].map((vm) => [vm, gu.stats(host, vm)] as const);

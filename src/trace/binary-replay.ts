@@ -68,19 +68,24 @@ export function replayBinaryStream(host: Host, pieces: AsyncIterable<Uint8Array>
 /**
  * The same replay, yielding its result lines as UTF-8 bytes, each ending in a
  * newline: exactly resultJson() of each record replayBinary() yields.
+ *
+ * Each piece yielded is the caller's to keep, unless `lend` is true: then a
+ * piece may be a view of the core's output buffer, valid only until the
+ * next piece is asked for (written out or read at once, as a file write or
+ * a parser would; no copy, and no fresh memory per 64 KiB of output).
  */
-export function replayBinaryJson(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host)): Generator<Uint8Array> {
-  return pumpAll(jsonReplay(host, chunk, rp), [bytes]);
+export function replayBinaryJson(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host), lend = false): Generator<Uint8Array> {
+  return pumpAll(jsonReplay(host, chunk, rp, lend), [bytes]);
 }
 
 /** replayBinaryJson() over the trace's bytes as they arrive. */
-export function replayBinaryJsonStream(host: Host, pieces: AsyncIterable<Uint8Array>, chunk = 4096, rp = new Replayer(host)): AsyncGenerator<Uint8Array> {
-  return pumpStream(jsonReplay(host, chunk, rp), pieces);
+export function replayBinaryJsonStream(host: Host, pieces: AsyncIterable<Uint8Array>, chunk = 4096, rp = new Replayer(host), lend = false): AsyncGenerator<Uint8Array> {
+  return pumpStream(jsonReplay(host, chunk, rp, lend), pieces);
 }
 
-function jsonReplay(host: Host, chunk: number, rp: Replayer): Pump<Uint8Array> {
+function jsonReplay(host: Host, chunk: number, rp: Replayer, lend: boolean): Pump<Uint8Array> {
   const entry = host.core.typed;
-  return entry?.active() ? new CoreJsonReplay(host, rp, entry) : new RecordJsonReplay(host, chunk, rp);
+  return entry?.active() ? new CoreJsonReplay(host, rp, entry, lend) : new RecordJsonReplay(host, chunk, rp);
 }
 
 /**
@@ -274,6 +279,8 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     private readonly host: Host,
     private readonly rp: Replayer,
     private readonly t: TypedEntry,
+    /** Whether the output may go out as views of the core's buffer (replayBinaryJson()). */
+    private readonly lend: boolean,
   ) {
     this.typed = new TypedBatch({ host });
   }
@@ -316,7 +323,7 @@ class CoreJsonReplay implements Pump<Uint8Array> {
       abs = this.base + t.binPos();
       rd.pos = abs;
       if (why === A.BIN_OUTPUT) {
-        this.takeOut();
+        this.takeOut(this.lend);
         yield* this.giveReady();
         continue;
       }
@@ -336,13 +343,17 @@ class CoreJsonReplay implements Pump<Uint8Array> {
     }
     rd.pos = abs;
     // What is ready goes out now: the next piece may be long in coming.
-    this.takeOut();
+    this.takeOut(this.lend);
     yield* this.giveReady();
   }
 
-  /** The output so far, copied out of the core's buffer (which is then empty). */
-  private takeOut(): void {
-    if (this.outLen > 0) this.ready.push(this.t.binOut().slice(0, this.outLen));
+  /**
+   * The output so far, out of the core's buffer (which is then empty): a
+   * view when it is yielded before the core writes there again (`view`),
+   * else a copy.
+   */
+  private takeOut(view = false): void {
+    if (this.outLen > 0) this.ready.push(view ? this.t.binOut().subarray(0, this.outLen) : this.t.binOut().slice(0, this.outLen));
     this.outLen = 0;
   }
 
