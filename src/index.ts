@@ -13,6 +13,10 @@ export { parseJson, stringifyJson } from "./trace/json.js";
 // The trace ops' declaration: plain data (fields, C types, defaults, errnos, examples), for tools and docs.
 export { OP_DEFS, EXPECT_FIELD, type OpDef, type FieldDef, type FieldKind, type FlagFamily, type CType } from "./trace/opdefs.js";
 export { Replayer, replayText, resultLine, expectMismatch, type LineRecord, type ResultLine } from "./trace/replay.js";
+// Result lines as bytes (`replay --json`), and binary traces (an extension: gmemsim convert's compact form).
+export { replayTextJson } from "./trace/text-json.js";
+export { encodeTrace, decodeTrace, isBinaryTrace, BinaryTraceError } from "./trace/binary.js";
+export { replayBinary, replayBinaryJson } from "./trace/binary-replay.js";
 export { digestSnapshot } from "./core/digest.js";
 export * from "./uapi/constants.js";
 export { ERRNO, type ErrnoName } from "./uapi/errno.js";

@@ -64,7 +64,7 @@ test("the browser entry (Simulator, wasm included) is at most 100 KB gzipped, an
 test("every subpath imports and works from an ES module in the user's project", () => {
   writeFileSync(
     join(project, "use.mjs"),
-    `import { Simulator, GmemError, TraceError } from "gmemsim";
+    `import { Simulator, GmemError, TraceError, encodeTrace, decodeTrace, replayBinaryJson, replayTextJson } from "gmemsim";
 import { inspect } from "node:util";
 import { fuzzRun, traceArbitrary, gmemCommands } from "gmemsim/fuzz";
 import { checkInvariants, checkSecurity } from "gmemsim/check";
@@ -78,7 +78,11 @@ try { g.allocate(1 << 20, 4096); } catch (e) { if (!(e instanceof GmemError)) th
 const dbg = new Simulator({ core: debugCore() });
 dbg.createVm().createGuestMemfd(1 << 20, []).allocate(0, 4096);
 const report = fuzzRun({ seed: 1, ops: 2000, policy: flawed });
+const trace = '{"op":"create_vm","as":"v","type":"default"}\\n{"op":"check_extension","cap":"GUEST_MEMFD"}';
+const lines = (pieces) => [...pieces].map((b) => new TextDecoder().decode(b)).join("");
 console.log(JSON.stringify({
+  binary: decodeTrace(encodeTrace(trace)) === trace && lines(replayBinaryJson(new Simulator().host, encodeTrace(trace))),
+  text: lines(replayTextJson(new Simulator().host, trace, 4096, undefined, true)),
   pages: sim.stats().host_pages,
   debugPages: dbg.stats().host_pages,
   invariants: checkInvariants(sim.host).length,
@@ -94,7 +98,8 @@ console.log(JSON.stringify({
   const r = node(["use.mjs"]);
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.equal(out, { pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", overlaps: [true, false], arbitraries: true, flawCaught: true, traceError: "[TraceError: a sentence]" });
+  const replayed = '{"i":0,"ret":0}\n{"i":1,"ret":0,"value":1}\n';
+  assert.equal(out, { binary: replayed, text: replayed, pages: 0, debugPages: 1, invariants: 0, security: 0, policy: "default", overlaps: [true, false], arbitraries: true, flawCaught: true, traceError: "[TraceError: a sentence]" });
 });
 
 test("CommonJS: require('gmemsim') and its subpaths work on Node 20.19 and later (require of an ES module without top-level await)", () => {
