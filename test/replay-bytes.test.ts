@@ -44,6 +44,14 @@ function traffic(n: number): string {
   return lines.join("\n");
 }
 
+/** Whether two outputs are the same, and where they first differ (uvu's diff of megabytes of text would take minutes). */
+function same(got: string, want: string, what: string): void {
+  if (got === want) return;
+  let k = 0;
+  while (k < got.length && got[k] === want[k]) k++;
+  assert.unreachable(`${what}: output differs from byte ${k} (${got.length} against ${want.length} bytes): ${JSON.stringify(got.slice(k, k + 60))} where ${JSON.stringify(want.slice(k, k + 60))}`);
+}
+
 /** resultJson() of each record replayText() yields, a newline after each: what every bytes form must equal. */
 function want(text: string): string {
   let s = "";
@@ -56,7 +64,7 @@ test("a JSONL trace's result lines as bytes, lent or not, are resultJson() of ea
   const expected = want(text);
   assert.ok(expected.includes("vé"), "the error lines name the VM with its accent");
   for (const lend of [false, true]) {
-    assert.is(decode(replayTextJson(new Host(new EngineCore()), text, 97, undefined, lend)), expected, `lend ${lend}`);
+    same(decode(replayTextJson(new Host(new EngineCore()), text, 97, undefined, lend)), expected, `lend ${lend}`);
     const bytes = new TextEncoder().encode(text);
     async function* pieces() {
       for (let k = 0; k < bytes.length; k += 777) yield bytes.subarray(k, k + 777);
@@ -64,7 +72,7 @@ test("a JSONL trace's result lines as bytes, lent or not, are resultJson() of ea
     let got = "";
     const d = new TextDecoder();
     for await (const b of replayTextJsonStream(new Host(new EngineCore()), linesOf(pieces()), 97, undefined, lend)) got += d.decode(b, { stream: true });
-    assert.is(got, expected, `stream, lend ${lend}`);
+    same(got, expected, `stream, lend ${lend}`);
   }
   // Lent pieces are views of one buffer, grown (by doubling) to the longest chunk's bytes.
   const kept = [...replayTextJson(new Host(new EngineCore()), text, 97, undefined, true)];
@@ -77,7 +85,7 @@ test("a binary trace's result lines lent as views of the core's output buffer re
   const text = traffic(40000);
   const expected = want(text);
   const copies = [...replayBinaryJson(new Host(new EngineCore()), encodeTrace(text))];
-  assert.is(decode(copies), expected);
+  same(decode(copies), expected, "copies");
   const core = new EngineCore();
   const memory = () => core.typed!.binOut().buffer;
   let lent = 0;
@@ -87,7 +95,7 @@ test("a binary trace's result lines lent as views of the core's output buffer re
     if (b.buffer === memory()) lent++;
     got += d.decode(b, { stream: true });
   }
-  assert.is(got, expected);
+  same(got, expected, "lent");
   assert.ok(lent >= 10, `the output's 64 KiB pieces go out as views (${lent} of them)`);
   assert.ok(copies.every((p) => p.buffer !== memory()));
 });
@@ -122,8 +130,8 @@ test("replay --json to a pipe read slowly writes every result line as it was mad
     writeFileSync(join(dir, "t.jsonl"), text);
     writeFileSync(join(dir, "t.bin"), encodeTrace(text));
     assert.ok(expected.length > 1 << 20, "more output than a pipe holds");
-    assert.is(await replaySlowly(join(dir, "t.jsonl")), expected, "JSONL");
-    assert.is(await replaySlowly(join(dir, "t.bin")), expected, "binary");
+    same(await replaySlowly(join(dir, "t.jsonl")), expected, "JSONL");
+    same(await replaySlowly(join(dir, "t.bin")), expected, "binary");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

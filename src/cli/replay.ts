@@ -122,7 +122,7 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   /** Writes the result lines held so far (none: nothing, not a blank line); a pipe that is full is waited for between chunks. */
   let writing: Promise<void> | null = null;
   const flush = () => {
-    if (out.length) writing = sink.text(out.splice(0).join("\n") + "\n");
+    if (out.length) writing = sink.write(out.splice(0).join("\n") + "\n");
   };
   const emit = (s: string) => {
     out.push(s);
