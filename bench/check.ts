@@ -91,15 +91,21 @@ interface Pair {
   checked_over_unchecked: number;
 }
 
-/** A trace unchecked and checked, in turn, the best of `runs` each (the machine is shared; the minimum is the least disturbed). */
-function bestPair(time: (mode: "unchecked" | "checked") => number, runs: number): Pair {
-  let unchecked = Infinity;
-  let checked = Infinity;
-  for (let k = 0; k < runs; k++) {
-    unchecked = Math.min(unchecked, time("unchecked"));
-    checked = Math.min(checked, time("checked"));
-  }
-  return { unchecked_s: unchecked, checked_s: checked, checked_over_unchecked: checked / unchecked };
+/**
+ * Traces unchecked and checked, the best of `runs` each (the machine is shared; the minimum is the least disturbed),
+ * in rounds that take every trace in turn: a ratio of ratios divides one size's figures by the other's, and timed one
+ * size after the other, a change in the host's speed between them moved it (1.34 for the host trace's 8x the VMs in
+ * one bench --tiers run at 10c4586, 0.71 and 0.87 in the others).
+ */
+function bestPairs(times: ReadonlyArray<(mode: "unchecked" | "checked") => number>, runs: number): Pair[] {
+  const unchecked = times.map(() => Infinity);
+  const checked = times.map(() => Infinity);
+  for (let k = 0; k < runs; k++)
+    times.forEach((time, j) => {
+      unchecked[j] = Math.min(unchecked[j], time("unchecked"));
+      checked[j] = Math.min(checked[j], time("checked"));
+    });
+  return times.map((_, j) => ({ unchecked_s: unchecked[j], checked_s: checked[j], checked_over_unchecked: checked[j] / unchecked[j] }));
 }
 
 /**
@@ -110,10 +116,10 @@ function afterSetupBench<K extends string>(key: K, few: number, changes: number,
   const warm = make(few, 2);
   // Both modes: a row's ratio divides one by the other, and a cold unchecked run once took a 1x row's ratio from 2.2 to 1.35.
   for (const mode of ["unchecked", "checked"] as const) timeAfterSetup(warm.text, warm.setupLines, mode, profile);
-  const rows = [few, few * GROWTH].map((size) => {
-    const { text, setupLines } = make(size, 1);
-    return { [key]: size, ...bestPair((mode) => timeAfterSetup(text, setupLines, mode, profile), runs) } as Record<K, number> & Pair;
-  });
+  const sizes = [few, few * GROWTH];
+  const traces = sizes.map((size) => make(size, 1));
+  const pairs = bestPairs(traces.map(({ text, setupLines }) => (mode) => timeAfterSetup(text, setupLines, mode, profile)), runs);
+  const rows = sizes.map((size, j) => ({ [key]: size, ...pairs[j] }) as Record<K, number> & Pair);
   return { changes, runs, rows, check_ratio_growth: ratioGrowth(rows) };
 }
 
@@ -161,19 +167,18 @@ export function measureCheck(quick = false): CheckBench {
   // Warm the JIT on the short trace first, so that neither length is timed cold.
   const warm = spreadTrace(small, 2);
   for (const mode of ["unchecked", "checked"] as const) timeReplay(warm, mode);
-  const rows = [small, large].map((ops) => {
-    const text = spreadTrace(ops);
-    const pair = bestPair((mode) => timeReplay(text, mode), runs);
-    // The whole state after every op is quadratic in the trace: timed once, at the short length only.
-    return { ops, ...pair, full_every_op_s: ops === small ? timeReplay(text, "full") : null };
-  });
+  const lengths = [small, large];
+  const texts = lengths.map((ops) => spreadTrace(ops));
+  const pairs = bestPairs(texts.map((text) => (mode) => timeReplay(text, mode)), runs);
+  // The whole state after every op is quadratic in the trace: timed once, at the short length only.
+  const rows = lengths.map((ops, j) => ({ ops, ...pairs[j], full_every_op_s: ops === small ? timeReplay(texts[j], "full") : null }));
   const fewVms = quick ? 100 : 500;
   const traffic = quick ? 2000 : 20_000;
   timeReplay(hostTrace(fewVms, traffic, 2), "checked");
-  const hostRows = [fewVms, fewVms * GROWTH].map((vms) => {
-    const text = hostTrace(vms, traffic);
-    return { vms, ...bestPair((mode) => timeReplay(text, mode), runs) };
-  });
+  const vmCounts = [fewVms, fewVms * GROWTH];
+  const hostTexts = vmCounts.map((vms) => hostTrace(vms, traffic));
+  const hostPairs = bestPairs(hostTexts.map((text) => (mode) => timeReplay(text, mode)), runs);
+  const hostRows = vmCounts.map((vms, j) => ({ vms, ...hostPairs[j] }));
   const host = { traffic_ops: traffic, rows: hostRows, check_ratio_growth: ratioGrowth(hostRows) };
   // These traces' timed parts take 5 to 30 ms, where one disturbed run moves a ratio of ratios: more runs each.
   const shortRuns = quick ? 1 : 11;
