@@ -100,23 +100,23 @@ test("a binary trace's result lines lent as views of the core's output buffer re
   assert.ok(copies.every((p) => p.buffer !== memory()));
 });
 
-/** `gmemsim replay --json FILE` with its output read slowly: nothing read for a while, then a piece at a time. */
+/**
+ * `gmemsim replay --json FILE` with its output read slowly: once the first bytes come, nothing read for 400 ms (the
+ * replay is running by then: a pause from the start would end while the process still starts), then a piece at a
+ * time.
+ */
 function replaySlowly(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, "replay", "--json", file], { cwd: root });
     const parts: Buffer[] = [];
     let err = "";
     child.stderr.on("data", (b) => (err += b));
-    child.stdout.pause();
-    setTimeout(() => {
-      child.stdout.on("data", (b: Buffer) => {
-        parts.push(b);
-        // Each piece read makes the writer wait again: its pipe fills while this reader sleeps.
-        child.stdout.pause();
-        setTimeout(() => child.stdout.resume(), 2);
-      });
-      child.stdout.resume();
-    }, 300);
+    child.stdout.on("data", (b: Buffer) => {
+      parts.push(b);
+      // Each piece read makes the writer wait again: its pipe fills while this reader sleeps.
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), parts.length === 1 ? 400 : 2);
+    });
     child.on("error", reject);
     child.on("close", (code) => (code === 0 ? resolve(Buffer.concat(parts).toString("utf8")) : reject(new Error(`exit ${code}: ${err}`))));
   });
