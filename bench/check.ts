@@ -93,18 +93,22 @@ interface Pair {
 
 /**
  * Traces unchecked and checked, the best of `runs` each (the machine is shared; the minimum is the least disturbed),
- * in rounds that take every trace in turn: a ratio of ratios divides one size's figures by the other's, and timed one
- * size after the other, a change in the host's speed between them moved it (1.34 for the host trace's 8x the VMs in
- * one bench --tiers run at 10c4586, 0.71 and 0.87 in the others).
+ * in rounds that take every trace in turn, forwards and backwards by turns. A ratio of ratios divides one size's
+ * figures by the other's: timed one size after the other, a change in the host's speed between them moved it (1.34
+ * for the host trace's 8x the VMs in one bench --tiers run at 10c4586, 0.71 and 0.87 in the others). In the same
+ * order every round, the small trace's unchecked run always came right after the large one's checked run and paid
+ * for its garbage (51.8 ms where it took 21.8, and the ratio read 2.15, at 4cac05e); taken backwards every other
+ * round, each trace has rounds that follow a run of its own size.
  */
 function bestPairs(times: ReadonlyArray<(mode: "unchecked" | "checked") => number>, runs: number): Pair[] {
   const unchecked = times.map(() => Infinity);
   const checked = times.map(() => Infinity);
   for (let k = 0; k < runs; k++)
-    times.forEach((time, j) => {
-      unchecked[j] = Math.min(unchecked[j], time("unchecked"));
-      checked[j] = Math.min(checked[j], time("checked"));
-    });
+    for (let q = 0; q < times.length; q++) {
+      const j = k % 2 === 0 ? q : times.length - 1 - q;
+      unchecked[j] = Math.min(unchecked[j], times[j]("unchecked"));
+      checked[j] = Math.min(checked[j], times[j]("checked"));
+    }
   return times.map((_, j) => ({ unchecked_s: unchecked[j], checked_s: checked[j], checked_over_unchecked: checked[j] / unchecked[j] }));
 }
 
@@ -163,7 +167,7 @@ export interface CheckBench {
 export function measureCheck(quick = false): CheckBench {
   const small = quick ? 250 : 1000;
   const large = small * 8;
-  const runs = quick ? 1 : 5;
+  const runs = quick ? 1 : 9;
   // Warm the JIT on the short trace first, so that neither length is timed cold.
   const warm = spreadTrace(small, 2);
   for (const mode of ["unchecked", "checked"] as const) timeReplay(warm, mode);
