@@ -318,6 +318,12 @@ export function traceText(ops: object[], m: number): string {
  * machines this runs on are often shared: a wall clock also counts the time
  * other processes held the core.
  */
+/** A path's own core, reset for its next run (public tiers and trace paths alike: see benchTiers()). */
+export function reused(core: EngineCore): EngineCore {
+  core.reset();
+  return core;
+}
+
 export function timeIt(fn: () => void): number {
   const t0 = process.cpuUsage();
   fn();
@@ -467,10 +473,6 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
   // model's heap is V8's, reused run after run. On a fresh instance each run, every page the run first touches is a
   // page fault, dear on a PVM guest (README, bench --tiers: the typed tier's figure on fresh and on reset cores).
   const tierCores = { typed: new EngineCore(), apply: new EngineCore(), handles: new EngineCore(), rw: new EngineCore() };
-  const reused = (core: EngineCore) => {
-    core.reset();
-    return core;
-  };
   for (let r = 0; r <= rounds; r++) {
     if (r === 1) best.clear();
     for (const m of [n, big]) {
@@ -489,8 +491,7 @@ export async function benchTiers(n: number, rounds = 3): Promise<TierReport> {
       }
     }
     for (let k = 0; k < TRIES; k++) {
-      aloneCore.reset();
-      aloneCore.runStream(setup);
+      reused(aloneCore).runStream(setup);
       keep("core", timeIt(() => aloneCore.runStream(traffic)));
     }
   }

@@ -1,11 +1,12 @@
 /**
  * The trace paths of bench --tiers: JSONL replay (to its result lines in
  * bytes, as `replay --json` writes them), only parsing the same JSONL, and
- * replaying its binary form (gmemsim convert) to the same bytes, each on the workload's first n ops and on all 10 n, timed in a
- * heap that holds the traces alone, as a replaying process's does (run in a
- * worker thread by bench/clean-heap.ts: in the benchmark's own thread, beside
- * the other paths' inputs, three runs at b5ada7a read the binary replay of
- * 1,000,000 ops at 64 to 141 ns/op; README, bench --tiers). Each replay is
+ * replaying its binary form (gmemsim convert) to the same bytes, each on the
+ * workload's first n ops and on all 10 n, timed in a heap that holds the
+ * traces alone, as a replaying process's does (run in a worker thread by
+ * bench/clean-heap.ts: in the benchmark's own thread, beside the other
+ * paths' inputs, three runs at b5ada7a read the binary replay of 1,000,000
+ * ops at 64 to 141 ns/op; README, bench --tiers). Each replay is
  * first checked against the plain-JS model: the same bytes read.
  */
 import { EngineCore } from "../src/core/engine.js";
@@ -13,7 +14,7 @@ import { Host } from "../src/kvm/host.js";
 import { encodeTrace } from "../src/trace/binary.js";
 import { replayBinaryJson } from "../src/trace/binary-replay.js";
 import { replayTextJson } from "../src/trace/text-json.js";
-import { applyOps, makeStream, modelAnswer, timeIt, traceText, TRIES } from "./tiers.js";
+import { applyOps, makeStream, modelAnswer, reused, timeIt, traceText, TRIES } from "./tiers.js";
 
 /**
  * `replay --json`'s work on a JSONL trace: every line run and its result line written, to bytes (each chunk's,
@@ -76,7 +77,6 @@ export function measureTracePaths(n: number, rounds: number): Record<string, num
   // Each replay runs on a core of its own, reset between runs, as the public tiers do (tiers.ts): a replaying service
   // keeps its instance, and a fresh one's first touch of each page is a page fault.
   const cores = { jsonl: new EngineCore(), binary: new EngineCore() };
-  const reset = (core: EngineCore) => (core.reset(), core);
   const best: Record<string, number> = {};
   const keep = (k: string, ns: number) => (best[k] = Math.min(best[k] ?? Infinity, ns));
   for (let r = 0; r <= rounds; r++) {
@@ -85,8 +85,8 @@ export function measureTracePaths(n: number, rounds: number): Record<string, num
     // The three paths take turns at going first: a path run right after another pays part of that one's garbage
     // (CPU time counts the collector's threads), and in a fixed order the binary replay always followed JSONL's.
     const paths: Array<[string, (big: boolean) => () => void]> = [
-      ["jsonl", (big) => { const c = reset(cores.jsonl); return () => runJsonl(c, big ? textBig : text); }],
-      ["binary", (big) => { const c = reset(cores.binary); return () => runBinary(c, big ? binBig : bin); }],
+      ["jsonl", (big) => { const c = reused(cores.jsonl); return () => runJsonl(c, big ? textBig : text); }],
+      ["binary", (big) => { const c = reused(cores.binary); return () => runBinary(c, big ? binBig : bin); }],
       ["parse", (big) => () => parseJsonl(big ? textBig : text)],
     ];
     const order = [0, 1, 2].map((j) => paths[(j + r) % 3]);

@@ -31,6 +31,15 @@ function run(engine: "wasm" | "reference", ops: object[], design: "vm" | "system
   return { sim, results: [...first, ...second], mid, end: digestSnapshot(sim.snapshot()) };
 }
 
+/** The engine's run of ops, held to the reference model's: the same result lines and the same final state. */
+function agreeing(ops: object[]) {
+  const e = run("wasm", ops);
+  const r = run("reference", ops);
+  assert.equal(e.results, r.results);
+  assert.is(e.end, r.end);
+  return e;
+}
+
 test(`the engine and the reference model agree on ${RUNS} random traces (results, state, invariants, security under the default policy)`, () => {
   let ops = 0;
   fc.assert(
@@ -225,10 +234,7 @@ test("memslots that share one userspace_addr are each found and taken out of the
   // A delete zaps the whole VM (KVM_X86_QUIRK_SLOT_ZAP_ALL): the memslots left map the page again.
   for (const k of [1, 2, 4]) ops.push({ op: "vcpu_access", vm: "a", gpa: k * 1048576, access: "read" });
   ops.push({ op: "stats", vm: "a" }, { op: "fallocate", fd: "f", mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: 0, len: 4096 }, { op: "stats", vm: "a" });
-  const e = run("wasm", ops);
-  const r = run("reference", ops);
-  assert.equal(e.results, r.results);
-  assert.is(e.end, r.end);
+  const e = agreeing(ops);
   const sptes = (k: number) => (e.results.at(k) as unknown as { sptes: number }).sptes;
   assert.is(sptes(-3), 3);
   assert.is(sptes(-1), 0, "the punch's notifier zaps the SPTE of every memslot left over the page");
@@ -260,10 +266,7 @@ test("a released file's bindings leave its inode's index: its memslot, shared an
     { op: "fallocate", fd: "g", mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: 0, len: 8192 },
     { op: "stats", vm: "b" },
   ];
-  const e = run("wasm", ops);
-  const r = run("reference", ops);
-  assert.equal(e.results, r.results);
-  assert.is(e.end, r.end);
+  const e = agreeing(ops);
   const st = (k: number) => e.results.at(k) as unknown as { sptes: number; zaps: number };
   assert.is(st(10).sptes, 1, "b's read after the close maps the memfd page through userspace_addr");
   assert.is(st(13).sptes, 1, "the owner's punch does not zap b's memslot, which no longer binds the inode");
@@ -291,10 +294,7 @@ test("a deleted memslot's binding leaves its inode's index: the gfns it had, bou
       { op: "stats", vm: "b" },
       { op: "vcpu_access", vm: "b", gpa: 4096, access: "read" },
     ];
-    const e = run("wasm", ops);
-    const r = run("reference", ops);
-    assert.equal(e.results, r.results);
-    assert.is(e.end, r.end);
+    const e = agreeing(ops);
     const st = (k: number) => e.results.at(k) as unknown as { sptes: number; zaps: number };
     assert.is(st(10).sptes, 1);
     assert.is(st(-2).sptes, 1, "punching g zaps nothing of b: its memslot over those gfns binds h now");
@@ -306,13 +306,7 @@ test("a deleted memslot's binding leaves its inode's index: the gfns it had, bou
 test("a one-page punch zaps through the inode's one binding only while it has exactly one and no host map: a second binding and a host map each agree with the reference model (a deleted memslot: the test before)", () => {
   const PUNCH = (fd: string, page: number) => ({ op: "fallocate", fd, mode: ["PUNCH_HOLE", "KEEP_SIZE"], offset: page * 4096, len: 4096 });
   const sptes = (res: unknown[], k: number) => (res.at(k) as { sptes: number }).sptes;
-  const agree = (ops: object[]) => {
-    const e = run("wasm", ops);
-    const r = run("reference", ops);
-    assert.equal(e.results, r.results);
-    assert.is(e.end, r.end);
-    return e.results as unknown[];
-  };
+  const agree = (ops: object[]) => agreeing(ops).results as unknown[];
   // Two memslots bind pgoffs [0, 4) and [4, 8) of one file: the punch of pgoff 5 is the second binding's.
   let res = agree([
     { op: "create_vm", as: "a", type: "default" },

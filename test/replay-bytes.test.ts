@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EngineCore } from "../src/core/engine.js";
+import { ReferenceCore } from "../src/core/reference/index.js";
 import { Host } from "../src/kvm/host.js";
 import { linesOf, replayText } from "../src/trace/replay.js";
 import { resultJson } from "../src/trace/result-json.js";
@@ -96,6 +97,8 @@ test("a binary trace's result lines lent as views of the core's output buffer re
     got += d.decode(b, { stream: true });
   }
   same(got, expected, "lent");
+  // On a core without the binary replay entry (the reference model), the records' lines are a JSONL trace's bytes.
+  same(decode(replayBinaryJson(new Host(new ReferenceCore()), encodeTrace(text), 4096, undefined, true)), expected, "reference, lent");
   assert.ok(lent >= 10, `the output's 64 KiB pieces go out as views (${lent} of them)`);
   assert.ok(copies.every((p) => p.buffer !== memory()));
 });

@@ -18,7 +18,7 @@ import { loadPolicy } from "../policy/load.js";
 import { die } from "./args.js";
 import { describe } from "./format.js";
 import { stringifyJson } from "../trace/json.js";
-import { StdoutBytes } from "./stdout-bytes.js";
+import { writeStdout } from "./stdout-bytes.js";
 
 export interface ReplayOptions {
   json?: boolean;
@@ -117,12 +117,11 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   }
   const host = new Host(makeCore(engine), { profile, policy, design });
   // (A closed pipe, replay ... | head, is ended quietly by main.ts for every command.)
-  const sink = new StdoutBytes();
   const out: string[] = [];
-  /** Writes the result lines held so far (none: nothing, not a blank line); a pipe that is full is waited for between chunks. */
-  let writing: Promise<void> | null = null;
+  /** Writes the result lines held so far (none: nothing, not a blank line); the write is waited for before the next chunk. */
+  let writing = Promise.resolve();
   const flush = () => {
-    if (out.length) writing = sink.write(out.splice(0).join("\n") + "\n");
+    if (out.length) writing = writeStdout(out.splice(0).join("\n") + "\n");
   };
   const emit = (s: string) => {
     out.push(s);
@@ -166,12 +165,9 @@ export async function replayCommand(trace: string, values: ReplayOptions): Promi
   const batches: AsyncIterable<LineRecord[]> | Iterable<LineRecord[]> = bytesOut ? [] : binary ? replayBinaryStream(host, chunks, chunk, rp) : replayPieces(host, linesOf(chunks), chunk, rp);
   try {
     if (bytesOut)
-      for await (const bytes of binary ? replayBinaryJsonStream(host, chunks, chunk, rp, true) : replayTextJsonStream(host, linesOf(chunks), chunk, rp, true)) await sink.write(bytes);
+      for await (const bytes of binary ? replayBinaryJsonStream(host, chunks, chunk, rp, true) : replayTextJsonStream(host, linesOf(chunks), chunk, rp, true)) await writeStdout(bytes);
     for await (const batch of batches) {
-      if (writing) {
-        await writing;
-        writing = null;
-      }
+      await writing;
       for (const rec of batch) {
         emit(values.json ? resultJson(rec) : describe(rec));
         if (!checker) continue;

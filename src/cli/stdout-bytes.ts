@@ -8,10 +8,8 @@
  * write that the system takes at once (a file, a pipe with room) is done by
  * the next tick.
  */
-export class StdoutBytes {
-  write(piece: Uint8Array | string): Promise<void> {
-    if (piece.length === 0) return Promise.resolve();
-    // An error (a closed pipe) is main.ts's to handle, on the stream's "error" event: the wait ends either way.
-    return new Promise((done) => process.stdout.write(piece, () => done()));
-  }
+export function writeStdout(piece: Uint8Array | string): Promise<void> {
+  if (piece.length === 0) return Promise.resolve();
+  // An error (a closed pipe) is main.ts's to handle, on the stream's "error" event: the wait ends either way.
+  return new Promise((done) => process.stdout.write(piece, () => done()));
 }

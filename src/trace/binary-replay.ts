@@ -21,9 +21,10 @@ import type { Host } from "../kvm/host.js";
 import { writeHotEntry } from "../kvm/hot.js";
 import { GmemFile, HostMap, Vm } from "../kvm/objects.js";
 import type { Result } from "../kvm/result.js";
-import { encoder, MORE, Reader, Writer, R_EXEC, R_FALLOCATE, R_LOAD, R_READ, R_STORE, R_TEXT, R_WRITE, type Rec } from "./binary.js";
+import { encoder, MORE, Reader, R_EXEC, R_FALLOCATE, R_LOAD, R_READ, R_STORE, R_TEXT, R_WRITE, type Rec } from "./binary.js";
 import { Replayer, type LineRecord } from "./replay.js";
 import { resultJson } from "./result-json.js";
+import { LineBytes } from "./text-json.js";
 import { typedOk, typedResult } from "./typed-result.js";
 
 /** A replay that takes the trace's bytes as they come and gives out what is ready. */
@@ -70,8 +71,8 @@ export function replayBinaryStream(host: Host, pieces: AsyncIterable<Uint8Array>
  * newline: exactly resultJson() of each record replayBinary() yields.
  *
  * Each piece yielded is the caller's to keep, unless `lend` is true: then a
- * piece may be a view of the core's output buffer, valid only until the
- * next piece is asked for (written out or read at once, as a file write or
+ * piece may be a view of a buffer the replay reuses (the core's output
+ * buffer), valid only until the next piece is asked for (written out or read at once, as a file write or
  * a parser would; no copy, and no fresh memory per 64 KiB of output).
  */
 export function replayBinaryJson(host: Host, bytes: Uint8Array, chunk = 4096, rp = new Replayer(host), lend = false): Generator<Uint8Array> {
@@ -85,7 +86,7 @@ export function replayBinaryJsonStream(host: Host, pieces: AsyncIterable<Uint8Ar
 
 function jsonReplay(host: Host, chunk: number, rp: Replayer, lend: boolean): Pump<Uint8Array> {
   const entry = host.core.typed;
-  return entry?.active() ? new CoreJsonReplay(host, rp, entry, lend) : new RecordJsonReplay(host, chunk, rp);
+  return entry?.active() ? new CoreJsonReplay(host, rp, entry, lend) : new RecordJsonReplay(host, chunk, rp, lend);
 }
 
 /**
@@ -220,28 +221,27 @@ abstract class OverChunks<T> implements Pump<T> {
   abstract drain(): Generator<T>;
 }
 
+/** A chunk's line records: a compact record that succeeded becomes its record from its typed result words. */
+function recordsOf(c: Chunks, items: Array<LineRecord | number>): LineRecord[] {
+  return items.map((it) => (typeof it === "number" ? c.record(it) : it));
+}
+
 class RecordReplay extends OverChunks<LineRecord[]> {
   *drain(): Generator<LineRecord[]> {
-    for (const items of this.c.drain()) yield items.map((it) => (typeof it === "number" ? this.c.record(it) : it));
+    for (const items of this.c.drain()) yield recordsOf(this.c, items);
   }
 }
 
-/** replayBinaryJson() on a core without the binary replay entry (the reference model): the records' lines, written out. */
+/** replayBinaryJson() on a core without the binary replay entry (the reference model): the records' lines, as a JSONL trace's (text-json.ts). */
 class RecordJsonReplay extends OverChunks<Uint8Array> {
-  private readonly w = new Writer();
-  *drain(): Generator<Uint8Array> {
-    const { c, w } = this;
-    for (const items of c.drain()) {
-      w.length = 0;
-      for (const it of items) textLine(w, typeof it === "number" ? c.record(it) : it);
-      yield w.done();
-    }
+  private readonly lines: LineBytes;
+  constructor(host: Host, chunk: number, rp: Replayer, lend: boolean) {
+    super(host, chunk, rp);
+    this.lines = new LineBytes(lend);
   }
-}
-
-function textLine(w: Writer, rec: LineRecord): void {
-  w.raw(encoder.encode(resultJson(rec)));
-  w.byte(10);
+  *drain(): Generator<Uint8Array> {
+    for (const items of this.c.drain()) yield this.lines.of(recordsOf(this.c, items));
+  }
 }
 
 /**

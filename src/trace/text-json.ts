@@ -25,8 +25,8 @@ export async function* replayTextJsonStream(host: Host, pieces: AsyncIterable<st
   for await (const batch of replayPieces(host, pieces, chunk, rp)) yield out.of(batch);
 }
 
-/** A chunk's result lines as bytes: a fresh array each, or views of one buffer grown to the longest chunk. */
-class LineBytes {
+/** A chunk's result lines as bytes: a fresh array each, or views of one buffer grown to the longest chunk (lent). */
+export class LineBytes {
   private buf = new Uint8Array(0);
   constructor(private readonly lend: boolean) {}
 
